@@ -1,1 +1,3 @@
-export {};
+export { commands } from "./commands/index.js";
+export { EXIT, type ExitCode } from "./exit-codes.js";
+export { buildProgram, type RegisterCommand, runProgram } from "./program.js";

@@ -1,1 +1,3 @@
-export {};
+export { createLogger, type Logger, type LoggerOptions } from "./logger.js";
+export { createMetricsRegistry } from "./metrics.js";
+export { type OpsServer, type OpsServerOptions, type ReadinessCheck, startOpsServer } from "./ops-server.js";

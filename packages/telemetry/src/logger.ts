@@ -1,0 +1,56 @@
+import { type Logger, pino } from "pino";
+
+export type { Logger } from "pino";
+
+export interface LoggerOptions {
+  /** Service name, added to every line as `service`. */
+  service: string;
+  /** pino level; defaults to LOG_LEVEL semantics handled by the caller, else "info". */
+  level?: string;
+  /**
+   * Secrets that must never reach a log line (connection strings, tokens). Every string value
+   * written is scrubbed of them, so a secret embedded in an error message is also hidden.
+   */
+  secrets?: readonly string[];
+  /** Destination stream; stdout by default. Tests pass a memory stream. */
+  destination?: NodeJS.WritableStream;
+}
+
+const REDACTED = "[redacted]";
+
+/** Paths that hold credentials in objects we log (config, kafkajs broker options). */
+const SECRET_PATHS = [
+  "password",
+  "*.password",
+  "*.*.password",
+  "sasl.password",
+  "connectionString",
+  "*.connectionString",
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "req.headers.authorization",
+];
+
+/** Structured JSON logger with secret redaction by path and by value. */
+export function createLogger(options: LoggerOptions): Logger {
+  const secrets = (options.secrets ?? []).filter((secret) => secret.length >= 4);
+  const scrub = (text: string): string =>
+    secrets.reduce((out, secret) => out.split(secret).join(REDACTED), text);
+  return pino(
+    {
+      level: options.level ?? "info",
+      base: { service: options.service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: SECRET_PATHS, censor: REDACTED },
+      formatters: { level: (label) => ({ level: label }) },
+      hooks:
+        secrets.length === 0
+          ? {}
+          : {
+              streamWrite: scrub,
+            },
+    },
+    options.destination ?? process.stdout,
+  );
+}
