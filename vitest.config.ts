@@ -3,18 +3,21 @@ import { defineConfig } from "vitest/config";
 // Workspace packages export a "source" condition pointing at their TypeScript,
 // so tests run against src/ without a prior build.
 const sourceConditions = ["source", "node", "import", "default"];
+// vitest passes ssr.resolve.conditions to its Node workers as --conditions flags. "import" there would make
+// Node's require() pick a package's ESM build (pg's require("pg-pool") then gets a module namespace and
+// fails), so the server side lists only what Node needs; Vite adds import/require/default by itself.
+const serverConditions = ["source", "node", "development|production"];
 
 export default defineConfig({
   resolve: { conditions: sourceConditions },
-  ssr: { resolve: { conditions: sourceConditions, externalConditions: ["source"] } },
+  ssr: { resolve: { conditions: serverConditions, externalConditions: ["source"] } },
   test: {
-    reporters: process.env.CI ? ["default"] : ["default"],
-    projects: [
+        projects: [
       {
         extends: true,
         test: {
           name: "unit",
-          include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts"],
+          include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "tests/deploy/**/*.test.ts"],
           environment: "node",
         },
       },
@@ -27,6 +30,17 @@ export default defineConfig({
           globalSetup: ["tests/support/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "browser",
+          include: ["tests/browser/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["tests/support/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
         },
       },
     ],

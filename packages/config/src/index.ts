@@ -1,1 +1,36 @@
-export {};
+export { type Env, type EnvParseResult, envVar, loadEnv, parseEnv } from "./env.js";
+export { CONFIG_ERROR_CODES, ConfigError, type ConfigErrorCode, type ConfigIssue } from "./errors.js";
+export {
+  EVENT_HUBS_KAFKA_PORT,
+  type EventHubsConnectionString,
+  parseEventHubsConnectionString,
+} from "./event-hubs.js";
+export {
+  DEFAULT_KAFKA_BROKERS,
+  DEFAULT_KAFKA_CLIENT_ID,
+  DEFAULT_KAFKA_TOPIC,
+  describeKafkaConnection,
+  EVENT_HUBS_SASL_USERNAME,
+  KAFKA_FLAVORS,
+  type KafkaConnection,
+  type KafkaConnectionDefaults,
+  type KafkaEnv,
+  type KafkaFlavor,
+  type KafkaSsl,
+  kafkaConnection,
+  kafkaConnectionFromConfig,
+  kafkaConnectionFromEnv,
+  kafkaEnvSchema,
+  SASL_MECHANISMS,
+  type SaslCredentials,
+  type SaslMechanism,
+} from "./kafka.js";
+export { REDACTED, redact, redactUrl } from "./redact.js";
+export {
+  DEFAULT_DATABASE_URL,
+  DEFAULT_REDIS_URL,
+  type PostgresEnv,
+  postgresEnvSchema,
+  type RedisEnv,
+  redisEnvSchema,
+} from "./services.js";

@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   "timestamp_invalid",
   "timestamp_in_future",
   "timestamp_too_late",
+  // Added with the implementation: a non-zero budget_value smaller than half a micro-unit (it would round to 0).
+  "budget_too_precise",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -75,6 +77,8 @@ export interface ParseOptions {
   latenessHorizonMs?: number;
   /** Payloads larger than this are rejected unparsed. Default 64 KiB. */
   maxPayloadBytes?: number;
+  /** Largest accepted budget_value in micros (budget_too_large above it). Default 1e9 units. */
+  maxBudgetMicros?: number;
 }
 
 /** A record that could be read as an event object, valid or not. */

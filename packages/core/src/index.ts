@@ -1,1 +1,80 @@
-export {};
+export {
+  type BudgetPeriodWindow,
+  budgetPeriodOf,
+  canonicalTimeZone,
+  DEFAULT_BUDGET_PERIOD,
+  DEFAULT_TIME_ZONE,
+  LIFETIME_PERIOD,
+} from "./budget-period.js";
+export {
+  type CivilDate,
+  civilFromDays,
+  daysFromCivil,
+  formatIsoUtc,
+  MAX_EVENT_TIME_MS,
+  MIN_EVENT_TIME_MS,
+  MS_PER_DAY,
+  MS_PER_HOUR,
+  MS_PER_MINUTE,
+  MS_PER_SECOND,
+} from "./civil.js";
+export * from "./contract.js";
+export { CORE_ERROR_CODES, CoreError, type CoreErrorCode, isCoreError } from "./errors.js";
+export {
+  DEFAULT_GENERATOR_SHARES,
+  DEFAULT_GENERATOR_START_MS,
+  GENERATED_KINDS,
+  type GeneratedKind,
+  type GeneratedRecord,
+  type GeneratorOptions,
+  type GeneratorShares,
+  generateStream,
+  type MicrosRange,
+  pythonUtcIsoformat,
+} from "./generator.js";
+export {
+  addMicros,
+  formatMicros,
+  MAX_MONEY_STRING_LENGTH,
+  MICRO_DECIMALS,
+  MICROS_PER_UNIT,
+  type MoneyParseFailure,
+  type MoneyParseResult,
+  microsToNumberString,
+  parseMoneyToMicros,
+  subtractMicros,
+  unitsToMicros,
+} from "./money.js";
+export {
+  type BronzeCounts,
+  computeOracle,
+  type GoldRow,
+  Oracle,
+  type OracleOptions,
+  type OracleRecord,
+  type RecordOutcome,
+  type ServingState,
+  type SilverCounts,
+} from "./oracle.js";
+export {
+  DEFAULT_PARSE_OPTIONS,
+  FIELD_MAX_LENGTH,
+  KNOWN_FIELDS,
+  parseEvent,
+  validateEventValue,
+} from "./parse-event.js";
+export { Prng, ZipfSampler } from "./random.js";
+export {
+  type BudgetObservation,
+  budgetObservation,
+  clickDedupKey,
+  decideServing,
+  overspendMicros,
+  type ServingInput,
+  type SpendContribution,
+  spendContribution,
+  supersedesBudget,
+} from "./spend.js";
+export { timeBuckets, WINDOW_MS, windowStartOf } from "./time-buckets.js";
+export { isEpochMs, parseTimestamp, type TimestampParseResult } from "./timestamp.js";
+export { advertiserTotals, dailySpend, hourlySpend, monthlySpend, type SpendRollup } from "./views.js";

@@ -1,1 +1,31 @@
-export {};
+export {
+  type AdminTarget,
+  deleteTopic,
+  type EnsureTopicResult,
+  ensureTopic,
+  type TopicSpec,
+  withAdmin,
+} from "./admin.js";
+export { type BackoffOptions, backoffDelayMs } from "./backoff.js";
+export {
+  AdpipeKafka,
+  type CreateKafkaOptions,
+  consumerDefaults,
+  createKafka,
+  DEFAULT_RETRY,
+  EVENT_HUBS_MAX_COMMITS_PER_SECOND_PER_PARTITION,
+  EVENT_HUBS_MAX_RECORD_BYTES,
+  EVENT_HUBS_SETTINGS,
+  kafkaClientConfig,
+  producerDefaults,
+} from "./client.js";
+export {
+  ConsumerRunner,
+  type ConsumerRunnerOptions,
+  type ConsumerRunnerState,
+  type TopicPartition,
+  type TopicPartitionOffset,
+  validateSeekOffsets,
+} from "./consumer-runner.js";
+export { isAuthenticationError, KAFKA_ERROR_CODES, KafkaError, type KafkaErrorCode } from "./errors.js";
+export { kafkajsLogCreator, kafkajsLogFields, type LoggerLike } from "./logging.js";

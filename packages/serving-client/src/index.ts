@@ -1,1 +1,26 @@
-export {};
+export {
+  createServingClient,
+  type LocalCacheOptions,
+  type ServingClient,
+  type ServingClientOptions,
+  type ServingClientStats,
+} from "./client.js";
+export {
+  advertiserIdFromKey,
+  advertiserKey,
+  advertiserKeyPattern,
+  assertAdvertiserId,
+  DEFAULT_KEY_PREFIX,
+  MAX_ADVERTISER_ID_LENGTH,
+  NOT_SERVING_REASONS,
+  type NotServingReason,
+  PUBLIC_FIELDS,
+  type PublicField,
+  parseServingChangeMessage,
+  parseServingState,
+  type ServingChangeMessage,
+  type ServingState,
+  servingChangesChannel,
+} from "./contract.js";
+export { SERVING_CLIENT_ERROR_CODES, ServingClientError, type ServingClientErrorCode } from "./errors.js";
+export { LruTtlCache } from "./local-cache.js";

@@ -1,1 +1,56 @@
-export {};
+export { type SpendStoreEnv, spendStoreEnvSchema } from "./env.js";
+export { SPEND_STORE_ERROR_CODES, SpendStoreError, type SpendStoreErrorCode } from "./errors.js";
+export { type RecordPosition, spendRecordOf } from "./from-event.js";
+export { type SpendKeys, spendKeys } from "./keys.js";
+export {
+  type RebuildOutcome,
+  type RebuildSource,
+  rebuildState,
+  reconcileWithWarehouse,
+  withRebuildLock,
+} from "./rebuild.js";
+export {
+  type AdvertiserDifference,
+  offsetDistance,
+  type PeriodTotals,
+  type ReconcileReport,
+  reconcileTotals,
+} from "./reconcile.js";
+export type {
+  BudgetObservation,
+  PeriodOf,
+  PeriodWindow,
+  SpendContribution,
+  SpendRecord,
+} from "./records.js";
+export { loadScripts, luaScript, SCRIPT_NAMES, type ScriptName } from "./scripts.js";
+export {
+  type AdvertiserSlice,
+  buildSlices,
+  dedupTtlSeconds,
+  type SliceBucket,
+  type SliceEvent,
+  type SliceOptions,
+  utcDay,
+} from "./slices.js";
+export {
+  type BatchOutcome,
+  type BatchStatus,
+  DEFAULT_DEDUP_HORIZON_MS,
+  type MetaState,
+  type PartitionOffset,
+  type RebuildLock,
+  type RestoreOutcome,
+  type RestoreSnapshot,
+  type ServingFlip,
+  type SnapshotAdvertiser,
+  SpendStore,
+  type SpendStoreOptions,
+  type StoredState,
+  type SweepOutcome,
+} from "./store.js";
+export {
+  loadWarehouseSnapshot,
+  type WarehouseSnapshot,
+  type WarehouseSnapshotOptions,
+} from "./warehouse-snapshot.js";

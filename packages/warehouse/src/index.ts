@@ -1,1 +1,56 @@
-export {};
+export {
+  type PartitionOffset,
+  reevaluateServing,
+  reevaluateServingScope,
+  type ServingRules,
+  type WriteBatch,
+  type WriteBatchOptions,
+  type WriteBatchResult,
+  writeBatch,
+} from "./batch-writer.js";
+export { type HourlyCounts, hourlyCounts, MAX_COUNT_HOURS } from "./counts.js";
+export {
+  DEFAULT_MAX_STORED_PAYLOAD_BYTES,
+  type GoldContribution,
+  goldContribution,
+  type ParseLimits,
+} from "./derive.js";
+export {
+  isWarehouseError,
+  WAREHOUSE_ERROR_CODES,
+  WarehouseError,
+  type WarehouseErrorCode,
+} from "./errors.js";
+export { silentLogger, type WarehouseLogger } from "./logger.js";
+export {
+  loadMigrations,
+  MIGRATION_LOCK_KEY,
+  type MigrateOptions,
+  type MigrateResult,
+  type Migration,
+  migrate,
+} from "./migrate.js";
+export {
+  applyRetention,
+  ensureDayPartitions,
+  PartitionCache,
+  type RetentionResult,
+  utcDay,
+} from "./partitions.js";
+export { createPool, type PoolOptions } from "./pool.js";
+export { type NamedQuery, namedQuery, namedQueryNames, queryConfig } from "./queries.js";
+export type { KafkaRecord, RecordLineage } from "./records.js";
+export { type ReprocessOptions, type ReprocessResult, reprocess } from "./reprocess.js";
+export {
+  type WarehouseRules,
+  type WarehouseRulesEnv,
+  warehouseRulesEnvSchema,
+  warehouseRulesFromEnv,
+} from "./settings.js";
+export {
+  DEFAULT_PIPELINE,
+  type PeriodSpend,
+  periodSpendByAdvertiser,
+  readRebuildSnapshot,
+  storedOffsets,
+} from "./tracker-queries.js";

@@ -1,1 +1,17 @@
-export {};
+export {
+  loadTrackerConfig,
+  REBUILD_SOURCES,
+  type RebuildSource,
+  type TrackerConfig,
+  type TrackerEnv,
+  trackerEnvSchema,
+} from "./config.js";
+export { TRACKER_ERROR_CODES, TrackerError, type TrackerErrorCode } from "./errors.js";
+export { TrackerMetrics } from "./metrics.js";
+export { type StartTrackerOptions, startTrackerService, type TrackerService } from "./service.js";
+export {
+  type AppliedBatch,
+  BudgetTracker,
+  type BudgetTrackerOptions,
+  type TrackerIntervals,
+} from "./tracker.js";

@@ -1,4 +1,17 @@
 import type { RegisterCommand } from "../program.js";
+import { register as counts } from "./counts.js";
+import { register as migrate } from "./migrate.js";
+import { register as rebuildRedis } from "./rebuild-redis.js";
+import { register as reconcile } from "./reconcile.js";
+import { register as reprocess } from "./reprocess.js";
+import { register as retention } from "./retention.js";
 
 /** Every subcommand of adpipe, one module each. */
-export const commands: readonly RegisterCommand[] = [];
+export const commands: readonly RegisterCommand[] = [
+  migrate,
+  reprocess,
+  counts,
+  retention,
+  rebuildRedis,
+  reconcile,
+];

@@ -1,0 +1,299 @@
+import { readFileSync } from "node:fs";
+import { ConfigError, kafkaConnectionFromEnv, loadEnv, postgresEnvSchema, redactUrl } from "@adpipe/config";
+import { createKafka, withAdmin } from "@adpipe/kafka";
+import { createPool } from "@adpipe/warehouse";
+import { type Command, InvalidArgumentError } from "commander";
+import { logLevel } from "kafkajs";
+import { EXIT } from "../exit-codes.js";
+
+/** Named queries of this command, in packages/cli/sql (found from src/ and dist/ alike). */
+function sql(name: string): string {
+  return readFileSync(new URL(`../../sql/${name}.sql`, import.meta.url), "utf8");
+}
+
+export interface PartitionLag {
+  partition: number;
+  /** High watermark: the next offset to be written. */
+  end: string;
+  /** Next offset the group will read; null when it has none. */
+  committed: string | null;
+  lag: string;
+}
+
+export interface GroupLag {
+  group: string;
+  /** Where the committed offsets come from: the ingestor's own in Postgres, else Kafka's group commits. */
+  source: "postgres" | "kafka";
+  partitions: PartitionLag[];
+  totalLag: string;
+}
+
+export interface LayerCounts {
+  estimated: boolean;
+  bronze: number;
+  silver: number;
+  duplicates: number;
+  gold: number;
+  /** now - newest event time in Gold, in seconds; null when Gold is empty. */
+  goldFreshnessSeconds: number | null;
+  goldNewestEvent: string | null;
+  goldLastWriteSecondsAgo: number | null;
+}
+
+export interface StatusReport {
+  topic: string;
+  kafka: { brokers: string[]; partitions: number; groups: GroupLag[] } | { error: string };
+  warehouse: ({ database: string } & LayerCounts) | { error: string };
+}
+
+/** Lag per partition from end offsets and a group's next offsets (a group with none lags by the whole log). */
+export function lagOf(
+  ends: readonly { partition: number; high: string; low: string }[],
+  committed: ReadonlyMap<number, string>,
+): { partitions: PartitionLag[]; totalLag: string } {
+  let total = 0n;
+  const partitions = [...ends]
+    .sort((a, b) => a.partition - b.partition)
+    .map((end) => {
+      const next = committed.get(end.partition);
+      const from = next === undefined || BigInt(next) < 0n ? BigInt(end.low) : BigInt(next);
+      const lag = BigInt(end.high) > from ? BigInt(end.high) - from : 0n;
+      total += lag;
+      return {
+        partition: end.partition,
+        end: end.high,
+        committed: next === undefined || BigInt(next) < 0n ? null : next,
+        lag: lag.toString(),
+      };
+    });
+  return { partitions, totalLag: total.toString() };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function kafkaStatus(
+  topic: string,
+  groups: readonly { group: string; storedIn?: Map<number, string> }[],
+): Promise<StatusReport["kafka"]> {
+  const connection = kafkaConnectionFromEnv(process.env, { clientId: "adpipe-cli" });
+  const kafka = createKafka(connection, {
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 1 },
+    connectionTimeout: 5_000,
+  });
+  return withAdmin(kafka, async (admin) => {
+    if (!(await admin.listTopics()).includes(topic)) throw new Error(`topic ${topic} does not exist`);
+    const ends = await admin.fetchTopicOffsets(topic);
+    const out: GroupLag[] = [];
+    for (const { group, storedIn } of groups) {
+      let committed = storedIn;
+      let source: GroupLag["source"] = "postgres";
+      if (committed === undefined || committed.size === 0) {
+        source = "kafka";
+        const fetched = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+        committed = new Map((fetched[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
+      }
+      out.push({ group, source, ...lagOf(ends, committed) });
+    }
+    return { brokers: [...connection.brokers], partitions: ends.length, groups: out };
+  });
+}
+
+async function warehouseStatus(
+  databaseUrl: string,
+  estimate: boolean,
+  ingestorGroup: string,
+  topic: string,
+): Promise<{ counts: LayerCounts; stored: Map<number, string> }> {
+  const pool = createPool({
+    connectionString: databaseUrl,
+    max: 1,
+    applicationName: "adpipe-status",
+    statementTimeoutMs: 60_000,
+  });
+  try {
+    const { rows } = await pool.query<{
+      bronze_rows: string | null;
+      silver_rows: string | null;
+      duplicate_rows: string | null;
+      gold_rows: string | null;
+      gold_newest_event: Date | null;
+      gold_updated_at: Date | null;
+      db_now: Date;
+    }>(sql(estimate ? "status_layer_estimates" : "status_layer_counts"));
+    const row = rows[0];
+    if (row === undefined) throw new Error("no status row");
+    const now = row.db_now.getTime();
+    const offsets = await pool.query<{ partition: number; next_offset: string }>(
+      sql("status_stored_offsets"),
+      [ingestorGroup, topic],
+    );
+    return {
+      counts: {
+        estimated: estimate,
+        bronze: Number(row.bronze_rows ?? 0),
+        silver: Number(row.silver_rows ?? 0),
+        duplicates: Number(row.duplicate_rows ?? 0),
+        gold: Number(row.gold_rows ?? 0),
+        goldFreshnessSeconds:
+          row.gold_newest_event === null ? null : (now - row.gold_newest_event.getTime()) / 1_000,
+        goldNewestEvent: row.gold_newest_event?.toISOString() ?? null,
+        goldLastWriteSecondsAgo:
+          row.gold_updated_at === null ? null : (now - row.gold_updated_at.getTime()) / 1_000,
+      },
+      stored: new Map(offsets.rows.map((r) => [r.partition, r.next_offset])),
+    };
+  } finally {
+    await pool.end();
+  }
+}
+
+function table(rows: string[][]): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((cells) => (cells[i] ?? "").length)));
+  return rows.map((cells) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join("  "),
+  );
+}
+
+const count = (n: number) => new Intl.NumberFormat("en-US").format(n);
+
+export function formatStatus(report: StatusReport): string {
+  const lines: string[] = [];
+  if ("error" in report.kafka) {
+    lines.push(`Kafka: unavailable (${report.kafka.error})`);
+  } else {
+    lines.push(
+      `Kafka ${report.kafka.brokers.join(",")}, topic ${report.topic} (${report.kafka.partitions} partitions)`,
+    );
+    for (const group of report.kafka.groups) {
+      lines.push(
+        "",
+        `  group ${group.group}: lag ${group.totalLag} (committed offsets from ${group.source === "postgres" ? "Postgres ingest.consumer_offsets" : "Kafka"})`,
+      );
+      const rows = [
+        ["  partition", "end", "committed", "lag"],
+        ...group.partitions.map((p) => [`  ${p.partition}`, p.end, p.committed ?? "-", p.lag]),
+      ];
+      lines.push(...table(rows));
+    }
+  }
+  lines.push("");
+  if ("error" in report.warehouse) {
+    lines.push(`Warehouse: unavailable (${report.warehouse.error})`);
+  } else {
+    const w = report.warehouse;
+    const approx = w.estimated ? "~" : "";
+    lines.push(`Warehouse ${w.database}${w.estimated ? " (planner estimates)" : ""}`);
+    lines.push(
+      `  rows      bronze ${approx}${count(w.bronze)}   silver ${approx}${count(w.silver)}   duplicates ${approx}${count(w.duplicates)}   gold ${approx}${count(w.gold)}`,
+    );
+    lines.push(
+      w.goldFreshnessSeconds === null
+        ? "  freshness Gold is empty"
+        : `  freshness ${w.goldFreshnessSeconds.toFixed(1)} s (newest event in Gold ${w.goldNewestEvent}; last Gold write ${w.goldLastWriteSecondsAgo?.toFixed(1)} s ago)`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("expected a non-negative number");
+  return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+interface StatusOptions {
+  group?: string[];
+  estimate?: boolean;
+  json?: boolean;
+  maxLag?: number;
+  maxFreshness?: number;
+}
+
+/** `adpipe status`: consumer lag per partition, Gold freshness and row counts per layer. */
+export function register(program: Command): void {
+  program
+    .command("status")
+    .description(
+      "Consumer lag per partition of the pipeline's groups, Gold freshness and row counts per layer",
+    )
+    .option(
+      "--group <id>",
+      "consumer group to report (repeatable; default: INGESTOR_GROUP_ID and TRACKER_GROUP_ID or their defaults)",
+      collect,
+    )
+    .option(
+      "--estimate",
+      "row counts from planner statistics (instant on big tables) instead of exact counts",
+    )
+    .option("--json", "print the report as JSON")
+    .option("--max-lag <records>", "exit 1 when a group's total lag exceeds this", nonNegative)
+    .option("--max-freshness <seconds>", "exit 1 when Gold's newest event is older than this", nonNegative)
+    .addHelpText(
+      "after",
+      "\nReads KAFKA_BROKERS or EVENT_HUB_CONNECTION_STRING, KAFKA_TOPIC and DATABASE_URL. Exit 69 when Kafka or Postgres is unavailable.",
+    )
+    .action(async (options: StatusOptions) => {
+      const ingestorGroup = process.env.INGESTOR_GROUP_ID || "adpipe-ingestor";
+      const trackerGroup = process.env.TRACKER_GROUP_ID || "adpipe-budget-tracker";
+      const groupNames = options.group ?? [ingestorGroup, trackerGroup];
+      let topic: string;
+      let databaseUrl: string;
+      try {
+        topic = kafkaConnectionFromEnv(process.env).topic;
+        databaseUrl = loadEnv(postgresEnvSchema).DATABASE_URL;
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          console.error(`adpipe status: ${error.message}`);
+          process.exitCode = EXIT.usage;
+          return;
+        }
+        throw error;
+      }
+
+      let warehouse: StatusReport["warehouse"];
+      let stored = new Map<number, string>();
+      try {
+        const result = await warehouseStatus(databaseUrl, options.estimate === true, ingestorGroup, topic);
+        stored = result.stored;
+        warehouse = { database: redactUrl(databaseUrl), ...result.counts };
+      } catch (error) {
+        // 42P01: undefined_table.
+        const missing = (error as { code?: string }).code === "42P01";
+        warehouse = {
+          error: missing ? "the warehouse tables do not exist: run `adpipe migrate`" : errorText(error),
+        };
+      }
+      let kafka: StatusReport["kafka"];
+      try {
+        kafka = await kafkaStatus(
+          topic,
+          groupNames.map((group) => (group === ingestorGroup ? { group, storedIn: stored } : { group })),
+        );
+      } catch (error) {
+        kafka = { error: errorText(error) };
+      }
+      const report: StatusReport = { topic, kafka, warehouse };
+      console.log(options.json === true ? JSON.stringify(report) : formatStatus(report));
+
+      if ("error" in kafka || "error" in warehouse) {
+        process.exitCode = EXIT.unavailable;
+        return;
+      }
+      const tooMuchLag =
+        options.maxLag !== undefined &&
+        kafka.groups.some((group) => Number(group.totalLag) > (options.maxLag ?? 0));
+      const stale =
+        options.maxFreshness !== undefined &&
+        (warehouse.goldFreshnessSeconds === null || warehouse.goldFreshnessSeconds > options.maxFreshness);
+      process.exitCode = tooMuchLag || stale ? EXIT.failed : EXIT.ok;
+    });
+}

@@ -1,0 +1,97 @@
+import { describe, expect, test } from "vitest";
+import { formatStatus, lagOf, type StatusReport } from "../../src/commands/status.js";
+
+describe("lagOf", () => {
+  const ends = [
+    { partition: 1, high: "500", low: "0" },
+    { partition: 0, high: "120", low: "20" },
+    { partition: 2, high: "0", low: "0" },
+  ];
+
+  test("lag per partition = end - next offset, in partition order, and the total", () => {
+    const result = lagOf(
+      ends,
+      new Map([
+        [0, "100"],
+        [1, "500"],
+        [2, "0"],
+      ]),
+    );
+    expect(result.partitions).toEqual([
+      { partition: 0, end: "120", committed: "100", lag: "20" },
+      { partition: 1, end: "500", committed: "500", lag: "0" },
+      { partition: 2, end: "0", committed: "0", lag: "0" },
+    ]);
+    expect(result.totalLag).toBe("20");
+  });
+
+  test("a partition without a committed offset lags by what the log still holds", () => {
+    const result = lagOf(ends, new Map([[0, "-1"]]));
+    expect(result.partitions.map((p) => [p.partition, p.committed, p.lag])).toEqual([
+      [0, null, "100"],
+      [1, null, "500"],
+      [2, null, "0"],
+    ]);
+    expect(result.totalLag).toBe("600");
+  });
+
+  test("offsets beyond 2^53 stay exact", () => {
+    const result = lagOf(
+      [{ partition: 0, high: "9007199254740995", low: "0" }],
+      new Map([[0, "9007199254740993"]]),
+    );
+    expect(result.totalLag).toBe("2");
+  });
+});
+
+describe("formatStatus", () => {
+  test("prints each group's partitions, the layer counts and Gold freshness", () => {
+    const report: StatusReport = {
+      topic: "ad-clicks",
+      kafka: {
+        brokers: ["127.0.0.1:9092"],
+        partitions: 2,
+        groups: [
+          {
+            group: "adpipe-ingestor",
+            source: "postgres",
+            totalLag: "3",
+            partitions: [
+              { partition: 0, end: "10", committed: "7", lag: "3" },
+              { partition: 1, end: "4", committed: "4", lag: "0" },
+            ],
+          },
+        ],
+      },
+      warehouse: {
+        database: "postgres://postgres@127.0.0.1:5432/test",
+        estimated: false,
+        bronze: 1234,
+        silver: 1200,
+        duplicates: 30,
+        gold: 51,
+        goldFreshnessSeconds: 2.25,
+        goldNewestEvent: "2026-11-25T21:00:00.000Z",
+        goldLastWriteSecondsAgo: 0.5,
+      },
+    };
+    const text = formatStatus(report);
+    expect(text).toContain("Kafka 127.0.0.1:9092, topic ad-clicks (2 partitions)");
+    expect(text).toContain(
+      "group adpipe-ingestor: lag 3 (committed offsets from Postgres ingest.consumer_offsets)",
+    );
+    expect(text).toMatch(/ {2}0 +10 +7 +3/);
+    expect(text).toContain("bronze 1,234   silver 1,200   duplicates 30   gold 51");
+    expect(text).toContain("freshness 2.3 s");
+  });
+
+  test("says what is unavailable", () => {
+    const text = formatStatus({
+      topic: "t",
+      kafka: { error: "topic t does not exist" },
+      warehouse: { error: "no database" },
+    });
+    expect(text).toContain("Kafka: unavailable (topic t does not exist)");
+    expect(text).toContain("Warehouse: unavailable (no database)");
+  });
+});

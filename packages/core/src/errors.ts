@@ -1,0 +1,24 @@
+/** Every way a core function can fail loudly (parseEvent never does: it reports findings instead). */
+export const CORE_ERROR_CODES = [
+  "unsafe_integer",
+  "invalid_money",
+  "invalid_time",
+  "invalid_time_zone",
+  "invalid_period",
+  "invalid_options",
+] as const;
+export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];
+
+export class CoreError extends Error {
+  override readonly name = "CoreError";
+  readonly code: CoreErrorCode;
+
+  constructor(code: CoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export function isCoreError(value: unknown): value is CoreError {
+  return value instanceof CoreError;
+}

@@ -1,0 +1,489 @@
+import { type BudgetPeriodWindow, budgetPeriodOf, canonicalTimeZone } from "./budget-period.js";
+import {
+  type BudgetPeriod,
+  ERROR_CODES,
+  type ErrorCode,
+  type NotServingReason,
+  type ParseOptions,
+  type ParseResult,
+  REJECTION_CODES,
+  type RejectionCode,
+  WARNING_CODES,
+  type WarningCode,
+} from "./contract.js";
+import { CoreError } from "./errors.js";
+import { addMicros } from "./money.js";
+import { parseEvent } from "./parse-event.js";
+import {
+  budgetObservation,
+  clickDedupKey,
+  decideServing,
+  overspendMicros,
+  spendContribution,
+} from "./spend.js";
+import { timeBuckets } from "./time-buckets.js";
+
+export interface OracleRecord {
+  readonly value: Uint8Array | string | null;
+  /** Kafka record timestamp: the reference time parseEvent judges the record against. */
+  readonly timestampMs: number;
+  readonly key?: string | null;
+  readonly partition?: number;
+  readonly offset?: number | string | bigint;
+}
+
+export interface OracleOptions {
+  /** parseEvent limits (referenceTimeMs always comes from each record's timestamp). */
+  readonly parseOptions?: Omit<ParseOptions, "referenceTimeMs">;
+  /** Budget period of Gold's can_serve and of servingStateAt's default. Default "day". */
+  readonly budgetPeriod?: BudgetPeriod;
+  /** IANA zone of the budget period. Default "UTC". */
+  readonly timeZone?: string;
+  /** Keep every record's outcome (memory grows with the stream; for tests that check Silver row by row). */
+  readonly keepOutcomes?: boolean;
+}
+
+/** What the oracle decided about one record. */
+export interface RecordOutcome {
+  readonly partition: number | undefined;
+  readonly offset: number | string | bigint | undefined;
+  readonly result: ParseResult;
+  /** A later ad_click with an already-seen clickDedupKey: counted as a duplicate, never as spend. */
+  readonly duplicate: boolean;
+}
+
+export interface BronzeCounts {
+  /** Every record is a Bronze row. */
+  readonly rows: number;
+  /** Records read as event objects (they go on to Silver). */
+  readonly parsed: number;
+  readonly rejected: number;
+  readonly rejectedByReason: Readonly<Record<RejectionCode, number>>;
+}
+
+export interface SilverCounts {
+  /** Parsed events, duplicates included. */
+  readonly events: number;
+  /** Parsed ad_click events whose click was seen before. */
+  readonly duplicates: number;
+  /** valid/invalid and the finding counts are over the non-duplicate events. */
+  readonly valid: number;
+  readonly invalid: number;
+  readonly errorCounts: Readonly<Record<ErrorCode, number>>;
+  readonly warningCounts: Readonly<Record<WarningCode, number>>;
+  /** Findings of the duplicates, separately (a store that keeps duplicate rows sees these too). */
+  readonly duplicateErrorCounts: Readonly<Record<ErrorCode, number>>;
+}
+
+/** One expected Gold row: advertiser × UTC hour window. */
+export interface GoldRow {
+  readonly advertiserId: string;
+  /** Last non-null advertiser name among the window's click events, in partition order. */
+  readonly advertiser: string | null;
+  readonly windowStartMs: number;
+  readonly windowEndMs: number;
+  readonly spendHourMs: number;
+  readonly spendDayMs: number;
+  readonly spendMonthMs: number;
+  readonly grossMicros: number;
+  readonly netMicros: number;
+  /** Non-duplicate clicks in the window, valid + invalid. */
+  readonly recordCount: number;
+  readonly validClicks: number;
+  readonly invalidClicks: number;
+  readonly duplicateClicks: number;
+  /** Budget in force at the window end: latest observation with event time < windowEnd; null if none. */
+  readonly budgetMicros: number | null;
+  /** The budget period the window is judged in, and its net spend from the period start to the window end. */
+  readonly budgetPeriodId: string;
+  readonly periodNetMicros: number;
+  readonly canServe: boolean;
+  readonly reason: NotServingReason | null;
+}
+
+export interface ServingState {
+  readonly advertiserId: string;
+  /** Budget period id containing nowMs. */
+  readonly period: string;
+  readonly periodStartMs: number;
+  readonly periodEndMs: number;
+  readonly netMicros: number;
+  readonly grossMicros: number;
+  /** Latest budget observation overall by event time (ties: later in partition order); null if none. */
+  readonly budgetMicros: number | null;
+  /** Non-duplicate clicks with event time in the period, valid + invalid (the sum of Gold record_count). */
+  readonly clicks: number;
+  readonly validClicks: number;
+  readonly invalidClicks: number;
+  readonly canServe: boolean;
+  readonly reason: NotServingReason | null;
+  readonly overspendMicros: number;
+}
+
+interface MutableGoldRow {
+  advertiserId: string;
+  advertiser: string | null;
+  windowStartMs: number;
+  grossMicros: number;
+  netMicros: number;
+  validClicks: number;
+  invalidClicks: number;
+  duplicateClicks: number;
+}
+
+interface AdvertiserLedger {
+  /** Non-duplicate click contributions in observation order. */
+  times: number[];
+  gross: number[];
+  net: number[];
+  valid: boolean[];
+  /** Budget observations in observation (partition) order. */
+  budgetTimes: number[];
+  budgets: number[];
+}
+
+function zeroCounts<K extends string>(codes: readonly K[]): Record<K, number> {
+  const counts = {} as Record<K, number>;
+  for (const code of codes) counts[code] = 0;
+  return counts;
+}
+
+function goldKey(advertiserId: string, windowStartMs: number): string {
+  return `${windowStartMs}|${advertiserId}`;
+}
+
+/**
+ * Computes, from records in production order, what every store must end up with. Records of one advertiser
+ * must come in partition order (they do when producers key by advertiser id). Incremental: observe records
+ * one by one, ask for the expected state at any time.
+ */
+export class Oracle {
+  private readonly parseLimits: Omit<ParseOptions, "referenceTimeMs">;
+  readonly budgetPeriod: BudgetPeriod;
+  readonly timeZone: string;
+  private readonly keepOutcomes: boolean;
+
+  private records = 0;
+  private readonly rejectedByReason = zeroCounts(REJECTION_CODES);
+  private events = 0;
+  private duplicates = 0;
+  private valid = 0;
+  private invalid = 0;
+  private readonly errorCounts = zeroCounts(ERROR_CODES);
+  private readonly warningCounts = zeroCounts(WARNING_CODES);
+  private readonly duplicateErrorCounts = zeroCounts(ERROR_CODES);
+
+  private readonly seenClicks = new Set<string>();
+  private readonly gold = new Map<string, MutableGoldRow>();
+  private readonly ledgers = new Map<string, AdvertiserLedger>();
+  private readonly outcomeLog: RecordOutcome[] = [];
+
+  constructor(options: OracleOptions = {}) {
+    this.parseLimits = options.parseOptions ?? {};
+    this.budgetPeriod = options.budgetPeriod ?? "day";
+    this.timeZone = canonicalTimeZone(options.timeZone ?? "UTC");
+    this.keepOutcomes = options.keepOutcomes ?? false;
+  }
+
+  observe(record: OracleRecord): RecordOutcome {
+    if (!Number.isFinite(record.timestampMs)) {
+      throw new CoreError("invalid_options", `record timestamp must be finite: ${record.timestampMs}`);
+    }
+    this.records++;
+    const result = parseEvent(record.value, { ...this.parseLimits, referenceTimeMs: record.timestampMs });
+    let duplicate = false;
+    if (!result.ok) {
+      this.rejectedByReason[result.reason]++;
+    } else {
+      this.events++;
+      const dedupKey = clickDedupKey(result);
+      if (dedupKey !== null) {
+        if (this.seenClicks.has(dedupKey)) duplicate = true;
+        else this.seenClicks.add(dedupKey);
+      }
+      if (duplicate) {
+        this.duplicates++;
+        for (const code of result.errors) this.duplicateErrorCounts[code]++;
+      } else {
+        if (result.isValid) this.valid++;
+        else this.invalid++;
+        for (const code of result.errors) this.errorCounts[code]++;
+        for (const code of result.warnings) this.warningCounts[code]++;
+      }
+      if (result.advertiserId !== null) this.ledgerOf(result.advertiserId);
+      if (result.eventType === "ad_click" && result.advertiserId !== null && result.eventTimeMs !== null) {
+        const row = this.rowOf(result.advertiserId, result.eventTimeMs);
+        if (result.advertiser !== null) row.advertiser = result.advertiser;
+        if (duplicate) row.duplicateClicks++;
+        else {
+          const contribution = spendContribution(result);
+          if (contribution !== null) {
+            row.grossMicros = addMicros(row.grossMicros, contribution.grossMicros);
+            row.netMicros = addMicros(row.netMicros, contribution.netMicros);
+            if (contribution.valid) row.validClicks++;
+            else row.invalidClicks++;
+            const ledger = this.ledgerOf(contribution.advertiserId);
+            ledger.times.push(contribution.eventTimeMs);
+            ledger.gross.push(contribution.grossMicros);
+            ledger.net.push(contribution.netMicros);
+            ledger.valid.push(contribution.valid);
+          }
+        }
+      }
+      if (!duplicate) {
+        const observation = budgetObservation(result);
+        if (observation !== null) {
+          const ledger = this.ledgerOf(observation.advertiserId);
+          ledger.budgetTimes.push(observation.eventTimeMs);
+          ledger.budgets.push(observation.budgetMicros);
+        }
+      }
+    }
+    const outcome: RecordOutcome = { partition: record.partition, offset: record.offset, result, duplicate };
+    if (this.keepOutcomes) this.outcomeLog.push(outcome);
+    return outcome;
+  }
+
+  observeAll(records: Iterable<OracleRecord>): this {
+    for (const record of records) this.observe(record);
+    return this;
+  }
+
+  outcomes(): readonly RecordOutcome[] {
+    if (!this.keepOutcomes) throw new CoreError("invalid_options", "outcomes need keepOutcomes: true");
+    return this.outcomeLog;
+  }
+
+  bronze(): BronzeCounts {
+    const rejected = this.records - this.events;
+    return {
+      rows: this.records,
+      parsed: this.events,
+      rejected,
+      rejectedByReason: { ...this.rejectedByReason },
+    };
+  }
+
+  silver(): SilverCounts {
+    return {
+      events: this.events,
+      duplicates: this.duplicates,
+      valid: this.valid,
+      invalid: this.invalid,
+      errorCounts: { ...this.errorCounts },
+      warningCounts: { ...this.warningCounts },
+      duplicateErrorCounts: { ...this.duplicateErrorCounts },
+    };
+  }
+
+  /** Every advertiser id seen on a parsed event (valid or not), sorted. */
+  advertisers(): string[] {
+    return [...this.ledgers.keys()].sort();
+  }
+
+  /** Expected Gold rows, sorted by advertiserId then windowStartMs. */
+  goldRows(): GoldRow[] {
+    const byAdvertiser = new Map<string, MutableGoldRow[]>();
+    for (const row of this.gold.values()) {
+      const list = byAdvertiser.get(row.advertiserId);
+      if (list === undefined) byAdvertiser.set(row.advertiserId, [row]);
+      else list.push(row);
+    }
+    const out: GoldRow[] = [];
+    for (const advertiserId of [...byAdvertiser.keys()].sort()) {
+      const rows = (byAdvertiser.get(advertiserId) ?? []).sort((a, b) => a.windowStartMs - b.windowStartMs);
+      const timeline = this.timelineOf(advertiserId);
+      for (const row of rows) {
+        const buckets = timeBuckets(row.windowStartMs);
+        const period = budgetPeriodOf(row.windowStartMs, this.budgetPeriod, this.timeZone);
+        const periodNetMicros = timeline.netBetween(
+          period.startMs,
+          Math.min(buckets.windowEndMs, period.endMs),
+        );
+        const budgetMicros = timeline.budgetBefore(buckets.windowEndMs);
+        const decision = decideServing({ periodNetMicros, budgetMicros });
+        out.push({
+          advertiserId,
+          advertiser: row.advertiser,
+          windowStartMs: row.windowStartMs,
+          windowEndMs: buckets.windowEndMs,
+          spendHourMs: buckets.spendHourMs,
+          spendDayMs: buckets.spendDayMs,
+          spendMonthMs: buckets.spendMonthMs,
+          grossMicros: row.grossMicros,
+          netMicros: row.netMicros,
+          recordCount: row.validClicks + row.invalidClicks,
+          validClicks: row.validClicks,
+          invalidClicks: row.invalidClicks,
+          duplicateClicks: row.duplicateClicks,
+          budgetMicros,
+          budgetPeriodId: period.id,
+          periodNetMicros,
+          canServe: decision.canServe,
+          reason: decision.reason,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Expected Gold rows keyed by `${windowStartMs}|${advertiserId}`. */
+  goldByKey(): Map<string, GoldRow> {
+    const map = new Map<string, GoldRow>();
+    for (const row of this.goldRows()) map.set(goldKey(row.advertiserId, row.windowStartMs), row);
+    return map;
+  }
+
+  /**
+   * Per advertiser (sorted by id), the state of the budget period containing nowMs: what the real-time store
+   * must hold once it has applied every observed record. Spend counts by event time within the period;
+   * the budget is the latest observation overall.
+   */
+  servingStateAt(
+    nowMs: number,
+    period: BudgetPeriod = this.budgetPeriod,
+    timeZone = this.timeZone,
+  ): ServingState[] {
+    const window = budgetPeriodOf(nowMs, period, timeZone);
+    return this.advertisers().map((advertiserId) => this.stateOf(advertiserId, window));
+  }
+
+  private stateOf(advertiserId: string, window: BudgetPeriodWindow): ServingState {
+    const ledger = this.ledgerOf(advertiserId);
+    let net = 0;
+    let gross = 0;
+    let validClicks = 0;
+    let invalidClicks = 0;
+    for (let i = 0; i < ledger.times.length; i++) {
+      const t = ledger.times[i] as number;
+      if (t < window.startMs || t >= window.endMs) continue;
+      net = addMicros(net, ledger.net[i] as number);
+      gross = addMicros(gross, ledger.gross[i] as number);
+      if (ledger.valid[i]) validClicks++;
+      else invalidClicks++;
+    }
+    const budgetMicros = latestBudget(ledger, Number.POSITIVE_INFINITY);
+    const decision = decideServing({ periodNetMicros: net, budgetMicros });
+    return {
+      advertiserId,
+      period: window.id,
+      periodStartMs: window.startMs,
+      periodEndMs: window.endMs,
+      netMicros: net,
+      grossMicros: gross,
+      budgetMicros,
+      clicks: validClicks + invalidClicks,
+      validClicks,
+      invalidClicks,
+      canServe: decision.canServe,
+      reason: decision.reason,
+      overspendMicros: overspendMicros(net, budgetMicros),
+    };
+  }
+
+  private ledgerOf(advertiserId: string): AdvertiserLedger {
+    let ledger = this.ledgers.get(advertiserId);
+    if (ledger === undefined) {
+      ledger = { times: [], gross: [], net: [], valid: [], budgetTimes: [], budgets: [] };
+      this.ledgers.set(advertiserId, ledger);
+    }
+    return ledger;
+  }
+
+  private rowOf(advertiserId: string, eventTimeMs: number): MutableGoldRow {
+    const windowStartMs = Math.floor(eventTimeMs / 3_600_000) * 3_600_000;
+    const key = goldKey(advertiserId, windowStartMs);
+    let row = this.gold.get(key);
+    if (row === undefined) {
+      row = {
+        advertiserId,
+        advertiser: null,
+        windowStartMs,
+        grossMicros: 0,
+        netMicros: 0,
+        validClicks: 0,
+        invalidClicks: 0,
+        duplicateClicks: 0,
+      };
+      this.gold.set(key, row);
+    }
+    return row;
+  }
+
+  private timelineOf(advertiserId: string): Timeline {
+    return new Timeline(this.ledgerOf(advertiserId));
+  }
+}
+
+/** Latest budget with event time < before; on equal times the later observation (partition order) wins. */
+function latestBudget(ledger: AdvertiserLedger, before: number): number | null {
+  let bestTime = Number.NEGATIVE_INFINITY;
+  let best: number | null = null;
+  for (let i = 0; i < ledger.budgetTimes.length; i++) {
+    const t = ledger.budgetTimes[i] as number;
+    if (t < before && t >= bestTime) {
+      bestTime = t;
+      best = ledger.budgets[i] as number;
+    }
+  }
+  return best;
+}
+
+/** Sorted views of one advertiser's ledger for range sums and "budget in force at" queries. */
+class Timeline {
+  private readonly netTimes: Float64Array;
+  /** prefix[i] = sum of net of the first i contributions in time order. */
+  private readonly prefix: number[];
+  private readonly budgetTimes: number[];
+  private readonly budgetValues: number[];
+
+  constructor(ledger: AdvertiserLedger) {
+    const order = ledger.times
+      .map((_, i) => i)
+      .sort((a, b) => (ledger.times[a] as number) - (ledger.times[b] as number));
+    this.netTimes = Float64Array.from(order, (i) => ledger.times[i] as number);
+    this.prefix = [0];
+    let sum = 0;
+    for (const i of order) {
+      sum = addMicros(sum, ledger.net[i] as number);
+      this.prefix.push(sum);
+    }
+    // Stable sort by time keeps partition order among equal times: the last of a run of equal times wins.
+    const budgetOrder = ledger.budgetTimes
+      .map((_, i) => i)
+      .sort((a, b) => (ledger.budgetTimes[a] as number) - (ledger.budgetTimes[b] as number));
+    this.budgetTimes = budgetOrder.map((i) => ledger.budgetTimes[i] as number);
+    this.budgetValues = budgetOrder.map((i) => ledger.budgets[i] as number);
+  }
+
+  /** Net of contributions with start <= time < end. */
+  netBetween(start: number, end: number): number {
+    if (end <= start) return 0;
+    return (
+      (this.prefix[lowerBound(this.netTimes, end)] as number) -
+      (this.prefix[lowerBound(this.netTimes, start)] as number)
+    );
+  }
+
+  budgetBefore(before: number): number | null {
+    const index = lowerBound(this.budgetTimes, before) - 1;
+    return index >= 0 ? (this.budgetValues[index] as number) : null;
+  }
+}
+
+/** First index whose value is >= target. */
+function lowerBound(values: ArrayLike<number>, target: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((values[mid] as number) < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Convenience: an oracle over a whole stream. */
+export function computeOracle(records: Iterable<OracleRecord>, options: OracleOptions = {}): Oracle {
+  return new Oracle(options).observeAll(records);
+}

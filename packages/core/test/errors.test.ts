@@ -1,0 +1,16 @@
+import { describe, expect, it } from "vitest";
+import { CORE_ERROR_CODES, CoreError, isCoreError } from "../src/errors.js";
+
+describe("CoreError", () => {
+  it("carries a code from the closed list and the cause", () => {
+    const cause = new RangeError("bad zone");
+    const error = new CoreError("invalid_time_zone", "unknown zone", { cause });
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe("CoreError");
+    expect(error.code).toBe("invalid_time_zone");
+    expect(error.cause).toBe(cause);
+    expect(isCoreError(error)).toBe(true);
+    expect(isCoreError(new Error("x"))).toBe(false);
+    expect(CORE_ERROR_CODES).toContain(error.code);
+  });
+});

@@ -1,0 +1,38 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { backoffDelayMs } from "../src/backoff.js";
+
+describe("backoffDelayMs", () => {
+  it("doubles from the initial delay up to the cap (no jitter)", () => {
+    const options = { initialDelayMs: 100, maxDelayMs: 1_000, jitter: 0 };
+    expect([1, 2, 3, 4, 5, 6].map((attempt) => backoffDelayMs(attempt, options))).toEqual([
+      100, 200, 400, 800, 1_000, 1_000,
+    ]);
+  });
+
+  it("uses 1 s doubling to 30 s by default", () => {
+    const middle = () => 0.5;
+    expect(backoffDelayMs(1, {}, middle)).toBe(1_000);
+    expect(backoffDelayMs(100, {}, middle)).toBe(30_000);
+  });
+
+  it("stays within ±jitter of the base, never negative, never above the cap", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -5, max: 10_000 }),
+        fc.integer({ min: 0, max: 60_000 }),
+        fc.integer({ min: 0, max: 120_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 0.9999999, noNaN: true }),
+        (attempt, initialDelayMs, maxDelayMs, jitter, random) => {
+          const delay = backoffDelayMs(attempt, { initialDelayMs, maxDelayMs, jitter }, () => random);
+          const base = Math.min(initialDelayMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30), maxDelayMs);
+          expect(delay).toBeGreaterThanOrEqual(0);
+          expect(delay).toBeLessThanOrEqual(maxDelayMs);
+          expect(Math.abs(delay - Math.min(base, maxDelayMs))).toBeLessThanOrEqual(base * jitter + 1);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -1,0 +1,187 @@
+import { ServingClientError } from "./errors.js";
+
+/**
+ * The Redis contract between the budget-tracker (writer) and ad servers (readers).
+ * This module is the single definition of key names, field names and the change message;
+ * @adpipe/spend-store imports it so writer and reader cannot drift apart.
+ */
+
+export const DEFAULT_KEY_PREFIX = "adspend:";
+
+/** Longest advertiser id accepted in a key (the event contract limits ids to the same length). */
+export const MAX_ADVERTISER_ID_LENGTH = 128;
+
+/** Why an advertiser is not served; mirrors NOT_SERVING_REASONS in @adpipe/core (a test keeps them equal). */
+export const NOT_SERVING_REASONS = ["budget_exhausted", "no_budget", "paused"] as const;
+export type NotServingReason = (typeof NOT_SERVING_REASONS)[number];
+
+/** Public fields of the advertiser hash, in the order the client reads them with HMGET. */
+export const PUBLIC_FIELDS = [
+  "can_serve",
+  "reason",
+  "period",
+  "net_micros",
+  "gross_micros",
+  "budget_micros",
+  "clicks",
+  "updated_at",
+] as const;
+export type PublicField = (typeof PUBLIC_FIELDS)[number];
+
+/** The state of one advertiser as ad servers see it. Money is integer micro-units (1 unit = 1e6). */
+export interface ServingState {
+  readonly advertiserId: string;
+  readonly canServe: boolean;
+  /** null while serving. */
+  readonly reason: NotServingReason | null;
+  /** Budget period id the spend belongs to, e.g. `2026-11-25` for daily budgets. */
+  readonly period: string;
+  readonly netMicros: number;
+  readonly grossMicros: number;
+  /** null when no budget has been observed for the advertiser. */
+  readonly budgetMicros: number | null;
+  readonly clicks: number;
+  /** Epoch ms of the last change written by the tracker. */
+  readonly updatedAtMs: number;
+}
+
+/** Published (JSON) on the changes channel. */
+export type ServingChangeMessage =
+  | {
+      readonly type: "serving_change";
+      readonly advertiserId: string;
+      readonly canServe: boolean;
+      readonly reason: NotServingReason | null;
+      readonly period: string;
+      readonly updatedAt: number;
+    }
+  /** The tracker rebuilt the whole state (e.g. after Redis lost it): drop every cached entry. */
+  | { readonly type: "reset"; readonly at: number };
+
+export function assertAdvertiserId(advertiserId: string): void {
+  if (
+    typeof advertiserId !== "string" ||
+    advertiserId.length === 0 ||
+    advertiserId.length > MAX_ADVERTISER_ID_LENGTH
+  ) {
+    throw new ServingClientError(
+      "invalid_advertiser_id",
+      `advertiser id must be a string of 1..${MAX_ADVERTISER_ID_LENGTH} characters`,
+    );
+  }
+}
+
+/**
+ * `<prefix>adv:{<advertiser_id>}`. The braces are a Redis Cluster hash tag: every key of one
+ * advertiser (its hash and its dedup sets) lands in the same slot, which Lua scripts require.
+ */
+export function advertiserKey(advertiserId: string, prefix: string = DEFAULT_KEY_PREFIX): string {
+  assertAdvertiserId(advertiserId);
+  return `${prefix}adv:{${advertiserId}}`;
+}
+
+/** Pattern matching every advertiser hash under a prefix (for SCAN). */
+export function advertiserKeyPattern(prefix: string = DEFAULT_KEY_PREFIX): string {
+  return `${escapeGlob(prefix)}adv:{*}`;
+}
+
+/** Inverse of advertiserKey; null when the key is not an advertiser hash under this prefix. */
+export function advertiserIdFromKey(key: string, prefix: string = DEFAULT_KEY_PREFIX): string | null {
+  const head = `${prefix}adv:{`;
+  if (!key.startsWith(head) || !key.endsWith("}")) return null;
+  const id = key.slice(head.length, -1);
+  return id.length > 0 ? id : null;
+}
+
+export function servingChangesChannel(prefix: string = DEFAULT_KEY_PREFIX): string {
+  return `${prefix}serving-changes`;
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+function isReason(value: string): value is NotServingReason {
+  return (NOT_SERVING_REASONS as readonly string[]).includes(value);
+}
+
+function integerField(advertiserId: string, field: PublicField, raw: string | null): number {
+  const value = raw === null || raw === "" ? Number.NaN : Number(raw);
+  if (!Number.isSafeInteger(value)) {
+    throw new ServingClientError(
+      "malformed_state",
+      `advertiser ${advertiserId}: field ${field} is not a safe integer (${JSON.stringify(raw)})`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Builds the typed state from HMGET values in PUBLIC_FIELDS order; null when the hash does not
+ * exist (every field null), i.e. the advertiser is unknown.
+ */
+export function parseServingState(
+  advertiserId: string,
+  values: readonly (string | null)[],
+): ServingState | null {
+  if (values.every((value) => value === null)) return null;
+  const [canServe, reason, period, net, gross, budget, clicks, updatedAt] = values;
+  if (canServe !== "1" && canServe !== "0") {
+    throw new ServingClientError(
+      "malformed_state",
+      `advertiser ${advertiserId}: can_serve is ${JSON.stringify(canServe ?? null)}, expected "1" or "0"`,
+    );
+  }
+  const parsedReason = reason === null || reason === undefined || reason === "" ? null : reason;
+  if (parsedReason !== null && !isReason(parsedReason)) {
+    throw new ServingClientError(
+      "malformed_state",
+      `advertiser ${advertiserId}: unknown reason ${JSON.stringify(parsedReason)}`,
+    );
+  }
+  return {
+    advertiserId,
+    canServe: canServe === "1",
+    reason: parsedReason,
+    period: period ?? "",
+    netMicros: integerField(advertiserId, "net_micros", net ?? null),
+    grossMicros: integerField(advertiserId, "gross_micros", gross ?? null),
+    budgetMicros:
+      budget === null || budget === undefined || budget === ""
+        ? null
+        : integerField(advertiserId, "budget_micros", budget),
+    clicks: integerField(advertiserId, "clicks", clicks ?? null),
+    updatedAtMs: integerField(advertiserId, "updated_at", updatedAt ?? null),
+  };
+}
+
+/** Parses a message from the changes channel; null for anything that is not a known message. */
+export function parseServingChangeMessage(text: string): ServingChangeMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const message = value as Record<string, unknown>;
+  if (message.type === "reset" && typeof message.at === "number") return { type: "reset", at: message.at };
+  if (
+    message.type === "serving_change" &&
+    typeof message.advertiserId === "string" &&
+    typeof message.canServe === "boolean" &&
+    typeof message.period === "string" &&
+    typeof message.updatedAt === "number" &&
+    (message.reason === null || (typeof message.reason === "string" && isReason(message.reason)))
+  ) {
+    return {
+      type: "serving_change",
+      advertiserId: message.advertiserId,
+      canServe: message.canServe,
+      reason: message.reason as NotServingReason | null,
+      period: message.period,
+      updatedAt: message.updatedAt,
+    };
+  }
+  return null;
+}

@@ -1,0 +1,76 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  advertiserKey,
+  PUBLIC_FIELDS,
+  parseServingChangeMessage,
+  parseServingState,
+  servingChangesChannel,
+} from "../src/contract.js";
+
+describe("the Redis contract", () => {
+  it("names the hash adspend:adv:{id} and the channel adspend:serving-changes by default", () => {
+    expect(advertiserKey("123")).toBe("adspend:adv:{123}");
+    expect(advertiserKey("123", "x:")).toBe("x:adv:{123}");
+    expect(servingChangesChannel()).toBe("adspend:serving-changes");
+    expect(() => advertiserKey("")).toThrow(expect.objectContaining({ code: "invalid_advertiser_id" }));
+    expect(() => advertiserKey("x".repeat(129))).toThrow(
+      expect.objectContaining({ code: "invalid_advertiser_id" }),
+    );
+  });
+
+  it("parses HMGET values in PUBLIC_FIELDS order; all-null means unknown", () => {
+    expect(PUBLIC_FIELDS[0]).toBe("can_serve");
+    expect(
+      parseServingState(
+        "a",
+        PUBLIC_FIELDS.map(() => null),
+      ),
+    ).toBeNull();
+    expect(
+      parseServingState("a", ["0", "budget_exhausted", "2026-11-25", "10", "12", "10", "3", "1700000000000"]),
+    ).toEqual({
+      advertiserId: "a",
+      canServe: false,
+      reason: "budget_exhausted",
+      period: "2026-11-25",
+      netMicros: 10,
+      grossMicros: 12,
+      budgetMicros: 10,
+      clicks: 3,
+      updatedAtMs: 1_700_000_000_000,
+    });
+    expect(
+      parseServingState("a", ["1", null, "2026-11-25", "0", "0", null, "0", "1"])?.budgetMicros,
+    ).toBeNull();
+  });
+
+  it("refuses malformed states instead of guessing", () => {
+    expect(() => parseServingState("a", ["yes", null, "p", "0", "0", "1", "0", "1"])).toThrow(/can_serve/);
+    expect(() => parseServingState("a", ["0", "bankrupt", "p", "0", "0", "1", "0", "1"])).toThrow(/reason/);
+    expect(() => parseServingState("a", ["1", null, "p", "1.5", "0", "1", "0", "1"])).toThrow(/net_micros/);
+  });
+
+  it("parses change messages and ignores anything else, never throwing", () => {
+    expect(
+      parseServingChangeMessage(
+        '{"type":"serving_change","advertiserId":"9","canServe":true,"reason":null,"period":"2026-11-25","updatedAt":5}',
+      ),
+    ).toEqual({
+      type: "serving_change",
+      advertiserId: "9",
+      canServe: true,
+      reason: null,
+      period: "2026-11-25",
+      updatedAt: 5,
+    });
+    expect(parseServingChangeMessage('{"type":"reset","at":7}')).toEqual({ type: "reset", at: 7 });
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json()), (text) => {
+        const message = parseServingChangeMessage(text);
+        expect(message === null || typeof message.type === "string").toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

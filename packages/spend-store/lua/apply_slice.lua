@@ -1,0 +1,239 @@
+--[[
+apply_slice.lua: apply one advertiser's slice of a Kafka batch to its spend hash, exactly once.
+Also used with zero events as the period-rollover sweep and to (re)compute can_serve after a restore.
+
+KEYS[1]    advertiser hash          <prefix>adv:{<id>}
+KEYS[2]    pending future periods   <prefix>pending:{<id>}   (spend of periods that have not begun yet)
+KEYS[2+i]  click_id dedup set of the i-th bucket listed in ARGV   <prefix>dedup:{<id>}:<bucket_id>
+
+ARGV[1]  topic
+ARGV[2]  advertiser id (for the change message)
+ARGV[3]  changes channel, "" = do not publish
+ARGV[4]  start (epoch ms) of the current period: period of max(tracker clock, newest record timestamp)
+ARGV[5]  id of the current period
+ARGV[6]  now (epoch ms), written to updated_at
+ARGV[7]  1 = create the hash when it does not exist, 0 = leave unknown advertisers unknown (sweep)
+ARGV[8]  state epoch of the caller (set by the last rebuild, read from the meta hash)
+ARGV[9]  P: number of buckets (budget period x dedup set); then P pairs (period start ms, dedup set TTL seconds)
+then     E: number of events; then E groups of 9 values:
+           partition, offset, period index (1..P; 0 = no spend), click id ("" = no dedup),
+           gross micros, net micros, clicks, budget micros ("" = no budget observation), budget event time ms
+         Events are in offset order per partition.
+
+Output: { status, applied, duplicates, replayed, closed_period, flipped, can_serve }
+  status         1 done; 0 unknown advertiser left unknown (ARGV[7] = 0); -1 refused: the hash belongs to a
+                 newer epoch (a rebuild happened that the caller has not seen; it must re-read its offsets)
+  applied        events that changed spend or budget
+  duplicates     clicks whose click_id was already seen in their period (never counted)
+  replayed       events at or below the offset this hash already applied for their partition
+  closed_period  clicks for a period older than the current one (never affect the decision)
+  flipped        1 when can_serve changed (or the hash was created), else 0
+  can_serve      1 / 0 after the call; -1 when the advertiser is unknown and was not created
+
+Money is integer micros added with HINCRBY (never INCRBYFLOAT). Lua numbers are doubles, exact for the
+safe-integer range the tracker enforces on every amount and sum.
+]]
+
+local hash = KEYS[1]
+local pending = KEYS[2]
+local topic = ARGV[1]
+local advertiser_id = ARGV[2]
+local channel = ARGV[3]
+local now_start = tonumber(ARGV[4])
+local now_period = ARGV[5]
+local now_ms = ARGV[6]
+local create = ARGV[7] == "1"
+local epoch = tonumber(ARGV[8])
+
+local exists = redis.call("EXISTS", hash) == 1
+local n_periods = tonumber(ARGV[9])
+local periods = {}
+local at = 10
+for i = 1, n_periods do
+  periods[i] = { start = tonumber(ARGV[at]), ttl = tonumber(ARGV[at + 1]), key = KEYS[2 + i] }
+  at = at + 2
+end
+local n_events = tonumber(ARGV[at])
+at = at + 1
+
+if not exists and not create then
+  return { 0, 0, 0, 0, 0, 0, -1 }
+end
+
+local changed = false
+local hash_epoch = nil
+if exists then
+  hash_epoch = tonumber(redis.call("HGET", hash, "_epoch")) or 0
+  if hash_epoch > epoch then
+    return { -1, 0, 0, 0, 0, 0, -1 }
+  end
+  if hash_epoch < epoch then
+    -- Written by a tracker that had not yet seen the last rebuild: that rebuild's offsets make the
+    -- records behind this state be read again, so it is discarded (the serving fields stay until recomputed).
+    local keep = redis.call("HMGET", hash, "can_serve", "reason", "_paused")
+    redis.call("DEL", hash, pending)
+    for i = 1, n_periods do redis.call("DEL", periods[i].key) end
+    if keep[1] then redis.call("HSET", hash, "can_serve", keep[1]) end
+    if keep[2] then redis.call("HSET", hash, "reason", keep[2]) end
+    if keep[3] then redis.call("HSET", hash, "_paused", keep[3]) end
+  end
+end
+if hash_epoch ~= epoch then redis.call("HSET", hash, "_epoch", ARGV[8]) end
+local stats = { applied = 0, duplicates = 0, replayed = 0, closed = 0 }
+
+-- Roll the period: the current period's spend starts from what already arrived for it early
+-- (clicks within the allowed clock skew of the previous period), and older pending periods are dropped.
+local cur_start = tonumber(redis.call("HGET", hash, "_period_start"))
+if cur_start == nil or now_start > cur_start then
+  local early = redis.call("HMGET", pending, now_start .. "|net", now_start .. "|gross", now_start .. "|clicks")
+  redis.call("HSET", hash, "period", now_period, "_period_start", now_start,
+    "net_micros", early[1] or "0", "gross_micros", early[2] or "0", "clicks", early[3] or "0")
+  for _, field in ipairs(redis.call("HKEYS", pending)) do
+    local start = tonumber(string.match(field, "^(-?%d+)|"))
+    if start == nil or start <= now_start then redis.call("HDEL", pending, field) end
+  end
+  cur_start = now_start
+  changed = true
+end
+
+-- Offsets already applied to this hash, per partition of the slice.
+local applied_offset = {}
+local last_offset = {}
+local function stored_offset(partition)
+  local known = applied_offset[partition]
+  if known == nil then
+    known = tonumber(redis.call("HGET", hash, "_off:" .. topic .. ":" .. partition)) or -1
+    applied_offset[partition] = known
+  end
+  return known
+end
+
+local budget_ts = tonumber(redis.call("HGET", hash, "_budget_ts"))
+local new_budget, new_budget_ts = nil, nil
+local sums = {}            -- period index -> { net, gross, clicks }
+local touched_sets = {}    -- period index -> true
+
+for _ = 1, n_events do
+  local partition = ARGV[at]
+  local offset = tonumber(ARGV[at + 1])
+  local period_index = tonumber(ARGV[at + 2])
+  local click_id = ARGV[at + 3]
+  local gross = tonumber(ARGV[at + 4])
+  local net = tonumber(ARGV[at + 5])
+  local clicks = tonumber(ARGV[at + 6])
+  local budget = ARGV[at + 7]
+  local budget_time = tonumber(ARGV[at + 8])
+  at = at + 9
+
+  if offset <= stored_offset(partition) then
+    stats.replayed = stats.replayed + 1
+  else
+    if last_offset[partition] == nil or offset > last_offset[partition] then last_offset[partition] = offset end
+    local period = periods[period_index]
+    local counts = true
+    if period ~= nil and period.start < cur_start then
+      -- A closed period: its spend can no longer change today's decision.
+      stats.closed = stats.closed + 1
+      counts = false
+    elseif period ~= nil and click_id ~= "" then
+      touched_sets[period_index] = true
+      if redis.call("SADD", period.key, click_id) == 0 then
+        stats.duplicates = stats.duplicates + 1
+        counts = false
+      end
+    end
+    -- A duplicate is ignored entirely; a click of a closed period may still carry the newest budget.
+    local is_duplicate = period ~= nil and not counts and period.start >= cur_start
+    if counts and period ~= nil then
+      local sum = sums[period_index]
+      if sum == nil then
+        sum = { net = 0, gross = 0, clicks = 0 }
+        sums[period_index] = sum
+      end
+      sum.net = sum.net + net
+      sum.gross = sum.gross + gross
+      sum.clicks = sum.clicks + clicks
+      stats.applied = stats.applied + 1
+    end
+    if budget ~= "" and not is_duplicate then
+      -- Latest by event time; on equal times the later record wins (offset order).
+      local best_ts = new_budget_ts or budget_ts
+      if best_ts == nil or budget_time >= best_ts then
+        new_budget, new_budget_ts = budget, budget_time
+        if not (counts and period ~= nil) then stats.applied = stats.applied + 1 end
+      end
+    end
+  end
+end
+
+for period_index in pairs(touched_sets) do
+  local period = periods[period_index]
+  if redis.call("TTL", period.key) < period.ttl then redis.call("EXPIRE", period.key, period.ttl) end
+end
+
+for period_index, sum in pairs(sums) do
+  local period = periods[period_index]
+  if period.start == cur_start then
+    redis.call("HINCRBY", hash, "net_micros", string.format("%d", sum.net))
+    redis.call("HINCRBY", hash, "gross_micros", string.format("%d", sum.gross))
+    redis.call("HINCRBY", hash, "clicks", string.format("%d", sum.clicks))
+  else
+    redis.call("HINCRBY", pending, period.start .. "|net", string.format("%d", sum.net))
+    redis.call("HINCRBY", pending, period.start .. "|gross", string.format("%d", sum.gross))
+    redis.call("HINCRBY", pending, period.start .. "|clicks", string.format("%d", sum.clicks))
+    if redis.call("TTL", pending) < period.ttl then redis.call("EXPIRE", pending, period.ttl) end
+  end
+  changed = true
+end
+
+if new_budget ~= nil then
+  redis.call("HSET", hash, "budget_micros", new_budget, "_budget_ts", string.format("%d", new_budget_ts))
+  changed = true
+end
+
+for partition, offset in pairs(last_offset) do
+  redis.call("HSET", hash, "_off:" .. topic .. ":" .. partition, string.format("%d", offset))
+end
+
+-- The serving decision: the same rule as decideServing in @adpipe/core (a test compares them).
+local state = redis.call("HMGET", hash, "net_micros", "budget_micros", "_paused", "can_serve", "reason")
+local net_total = tonumber(state[1]) or 0
+local budget_total = tonumber(state[2])
+local can_serve, reason
+if state[3] == "1" then
+  can_serve, reason = "0", "paused"
+elseif budget_total == nil or budget_total <= 0 then
+  can_serve, reason = "0", "no_budget"
+elseif net_total >= budget_total then
+  can_serve, reason = "0", "budget_exhausted"
+else
+  can_serve, reason = "1", ""
+end
+local old_can_serve = state[4] or ""
+local old_reason = state[5] or ""
+local flipped = 0
+if can_serve ~= old_can_serve then flipped = 1 end
+if can_serve ~= old_can_serve or reason ~= old_reason then
+  if reason == "" then
+    redis.call("HSET", hash, "can_serve", can_serve)
+    redis.call("HDEL", hash, "reason")
+  else
+    redis.call("HSET", hash, "can_serve", can_serve, "reason", reason)
+  end
+  changed = true
+  if channel ~= "" then
+    local message_reason = cjson.null
+    if reason ~= "" then message_reason = reason end
+    redis.call("PUBLISH", channel, cjson.encode({
+      type = "serving_change",
+      advertiserId = advertiser_id,
+      canServe = can_serve == "1",
+      reason = message_reason,
+      period = redis.call("HGET", hash, "period"),
+      updatedAt = tonumber(now_ms),
+    }))
+  end
+end
+if changed then redis.call("HSET", hash, "updated_at", now_ms) end
+
+return { 1, stats.applied, stats.duplicates, stats.replayed, stats.closed, flipped, tonumber(can_serve) }

@@ -1,0 +1,42 @@
+import { advertiserKey, DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
+
+/**
+ * Key names of the spend store. The advertiser hash name is the public contract and comes from
+ * @adpipe/serving-client; the other keys are internal. Every per-advertiser key carries the same
+ * `{<advertiser_id>}` hash tag so one Lua script may touch all of them on a Redis Cluster.
+ */
+export interface SpendKeys {
+  readonly prefix: string;
+  advertiser(advertiserId: string): string;
+  /** Spend that arrived early for periods that have not begun (clicks within the allowed clock skew). */
+  pending(advertiserId: string): string;
+  /** click_ids seen for one advertiser in one dedup bucket (a budget period, or a day for lifetime budgets). */
+  dedup(advertiserId: string, bucketId: string): string;
+  /** Sentinel and consumer progress for one topic; its absence means Redis lost the tracker's state. */
+  meta(topic: string): string;
+  /** Held while a rebuild runs, so only one tracker instance (or the CLI) rebuilds at a time. */
+  rebuildLock(topic: string): string;
+  /** SCAN patterns for every key of the store. */
+  readonly patterns: { readonly advertiser: string; readonly pending: string; readonly dedup: string };
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+export function spendKeys(prefix: string = DEFAULT_KEY_PREFIX): SpendKeys {
+  const glob = escapeGlob(prefix);
+  return {
+    prefix,
+    advertiser: (advertiserId) => advertiserKey(advertiserId, prefix),
+    pending: (advertiserId) => `${prefix}pending:{${advertiserId}}`,
+    dedup: (advertiserId, bucketId) => `${prefix}dedup:{${advertiserId}}:${bucketId}`,
+    meta: (topic) => `${prefix}meta:{${topic}}`,
+    rebuildLock: (topic) => `${prefix}lock:{${topic}}`,
+    patterns: {
+      advertiser: `${glob}adv:{*}`,
+      pending: `${glob}pending:{*}`,
+      dedup: `${glob}dedup:{*}:*`,
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import type { PeriodWindow } from "./records.js";
+
+/** A partition and the next offset to consume in it (last applied + 1), as Kafka commits them. */
+export interface PartitionOffset {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface MetaState {
+  readonly epoch: number;
+  readonly createdAtMs: number;
+  readonly offsets: readonly PartitionOffset[];
+}
+
+export interface ServingFlip {
+  readonly advertiserId: string;
+  readonly canServe: boolean;
+}
+
+export type BatchStatus =
+  /** Applied and the offsets recorded. */
+  | "applied"
+  /** The sentinel is gone: Redis lost the state (or a rebuild is running). Do not commit; recover. */
+  | "state_lost"
+  /** A rebuild finished that this store had not seen: seek to the recorded offsets; do not commit. */
+  | "epoch_changed";
+
+export interface BatchOutcome {
+  readonly status: BatchStatus;
+  readonly advertisers: number;
+  readonly applied: number;
+  readonly duplicates: number;
+  readonly replayed: number;
+  readonly closedPeriod: number;
+  readonly flips: readonly ServingFlip[];
+}
+
+export interface SweepOutcome {
+  readonly period: PeriodWindow;
+  readonly scanned: number;
+  readonly flips: readonly ServingFlip[];
+  readonly epochChanged: boolean;
+}
+
+/** Period state of one advertiser as stored (for reconciliation and tests). */
+export interface StoredState {
+  readonly advertiserId: string;
+  readonly period: string;
+  readonly periodStartMs: number;
+  readonly netMicros: number;
+  readonly grossMicros: number;
+  readonly clicks: number;
+  readonly budgetMicros: number | null;
+  readonly budgetEventTimeMs: number | null;
+  readonly canServe: boolean;
+  readonly reason: string | null;
+  readonly paused: boolean;
+}
+
+/** One advertiser's period state from the warehouse, for a rebuild. */
+export interface SnapshotAdvertiser {
+  readonly advertiserId: string;
+  readonly netMicros: number;
+  readonly grossMicros: number;
+  readonly clicks: number;
+  readonly budgetMicros: number | null;
+  readonly budgetEventTimeMs: number | null;
+  /** click_ids already counted in the period, with their event times (they pick the dedup bucket). */
+  readonly clickIds: readonly { readonly clickId: string; readonly eventTimeMs: number }[];
+}
+
+export interface RestoreSnapshot {
+  /** The period the state belongs to (the current one by the clock). */
+  readonly period: PeriodWindow;
+  readonly advertisers: readonly SnapshotAdvertiser[];
+  /** Next offsets the snapshot covers: the tracker resumes from here (0 for partitions not listed). */
+  readonly offsets: readonly PartitionOffset[];
+}
+
+export interface RestoreOutcome {
+  readonly epoch: number;
+  readonly advertisers: number;
+  readonly clickIds: number;
+  readonly deletedKeys: number;
+}
+
+export interface RebuildLock {
+  release(): Promise<void>;
+}

@@ -1,0 +1,110 @@
+import { readFileSync } from "node:fs";
+import { periodSpendByAdvertiser, storedOffsets } from "@adpipe/warehouse";
+import type { Pool, PoolClient } from "pg";
+import { SpendStoreError } from "./errors.js";
+import type { PeriodTotals } from "./reconcile.js";
+import type { PeriodWindow } from "./records.js";
+import type { PartitionOffset, RestoreSnapshot, SnapshotAdvertiser } from "./store.js";
+
+// sql/ sits at the package root, outside src/ and dist/, so both find it at ../sql.
+const PERIOD_CLICK_IDS_SQL = new URL("../sql/period_click_ids.sql", import.meta.url);
+let periodClickIdsText: string | undefined;
+
+function periodClickIdsQuery(periodStartMs: number, periodEndMs: number) {
+  periodClickIdsText ??= readFileSync(PERIOD_CLICK_IDS_SQL, "utf8");
+  return { name: "adspend_period_click_ids", text: periodClickIdsText, values: [periodStartMs, periodEndMs] };
+}
+
+export interface WarehouseSnapshot extends RestoreSnapshot {
+  /** Period totals as the warehouse reports them (for reconciliation). */
+  readonly totals: readonly PeriodTotals[];
+}
+
+export interface WarehouseSnapshotOptions {
+  readonly topic: string;
+  readonly period: PeriodWindow;
+  /** The ingestor's consumer group, under which the warehouse stores its offsets. Default: the warehouse's. */
+  readonly pipeline?: string;
+  /** Also read the click_ids of the period (needed for a rebuild, not for reconciliation). Default true. */
+  readonly withClickIds?: boolean;
+}
+
+function safeInt(text: string | number | null, what: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value))
+    throw new SpendStoreError("unsafe_integer", `warehouse ${what}: ${String(text)}`);
+  return value;
+}
+
+/**
+ * Period totals, click_ids and consumed offsets from the warehouse, read in ONE repeatable-read snapshot so
+ * that the totals are exactly those of the records below the offsets: the tracker resumes from there.
+ */
+export async function loadWarehouseSnapshot(
+  pool: Pool,
+  options: WarehouseSnapshotOptions,
+): Promise<WarehouseSnapshot> {
+  const { period, topic } = options;
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (cause) {
+    throw new SpendStoreError("rebuild_failed", "cannot connect to Postgres for the warehouse snapshot", {
+      cause,
+    });
+  }
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const rows = await periodSpendByAdvertiser(client, {
+      periodStartMs: period.startMs,
+      periodEndMs: period.endMs,
+    });
+    const stored = await storedOffsets(
+      client,
+      options.pipeline === undefined ? { topic } : { topic, pipeline: options.pipeline },
+    );
+    const clickRows =
+      options.withClickIds === false
+        ? []
+        : (
+            await client.query<{ advertiser_id: string; click_id: string; event_ms: string }>(
+              periodClickIdsQuery(period.startMs, period.endMs),
+            )
+          ).rows;
+    await client.query("COMMIT");
+
+    const clickIds = new Map<string, { clickId: string; eventTimeMs: number }[]>();
+    for (const row of clickRows) {
+      let list = clickIds.get(row.advertiser_id);
+      if (list === undefined) {
+        list = [];
+        clickIds.set(row.advertiser_id, list);
+      }
+      list.push({ clickId: row.click_id, eventTimeMs: safeInt(row.event_ms, "click event time") });
+    }
+    const totals: PeriodTotals[] = rows.map((row) => ({
+      advertiserId: row.advertiserId,
+      netMicros: safeInt(row.netMicros, "net micros"),
+      grossMicros: safeInt(row.grossMicros, "gross micros"),
+      clicks: safeInt(row.clicks, "clicks"),
+      budgetMicros: row.budgetMicros === null ? null : safeInt(row.budgetMicros, "budget micros"),
+    }));
+    const advertisers: SnapshotAdvertiser[] = rows.map((row, i) => ({
+      ...(totals[i] as PeriodTotals),
+      budgetEventTimeMs:
+        row.budgetEventTimeMs === null ? null : safeInt(row.budgetEventTimeMs, "budget time"),
+      clickIds: clickIds.get(row.advertiserId) ?? [],
+    }));
+    const offsets: PartitionOffset[] = stored.map((entry) => ({
+      partition: entry.partition,
+      offset: safeInt(entry.offset, "offset"),
+    }));
+    return { period, advertisers, offsets, totals };
+  } catch (cause) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    if (cause instanceof SpendStoreError) throw cause;
+    throw new SpendStoreError("rebuild_failed", "reading the warehouse snapshot failed", { cause });
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { offsetDistance, reconcileTotals } from "../src/reconcile.js";
+import type { StoredState } from "../src/store.js";
+
+const period = { id: "2026-11-25", startMs: Date.UTC(2026, 10, 25), endMs: Date.UTC(2026, 10, 26) };
+
+function state(advertiserId: string, over: Partial<StoredState> = {}): StoredState {
+  return {
+    advertiserId,
+    period: period.id,
+    periodStartMs: period.startMs,
+    netMicros: 0,
+    grossMicros: 0,
+    clicks: 0,
+    budgetMicros: 1_000_000,
+    budgetEventTimeMs: 0,
+    canServe: true,
+    reason: null,
+    paused: false,
+    ...over,
+  };
+}
+
+describe("reconcileTotals", () => {
+  it("is zero when both sides agree, a missing side counting as zero spend and no budget", () => {
+    const report = reconcileTotals(
+      period,
+      [state("a", { netMicros: 5, grossMicros: 6, clicks: 1 }), state("idle", { budgetMicros: null })],
+      [{ advertiserId: "a", netMicros: 5, grossMicros: 6, clicks: 1, budgetMicros: 1_000_000 }],
+      { redis: [{ partition: 0, offset: 10 }], warehouse: [{ partition: 0, offset: 10 }] },
+    );
+    expect(report).toMatchObject({ advertisers: 2, mismatched: [], netAbsDiffMicros: 0, offsetsApart: 0 });
+  });
+
+  it("reports differences per advertiser and in absolute sums", () => {
+    const report = reconcileTotals(
+      period,
+      [state("a", { netMicros: 7 }), state("b", { netMicros: 1, budgetMicros: 3 })],
+      [
+        { advertiserId: "a", netMicros: 5, grossMicros: 0, clicks: 0, budgetMicros: 1_000_000 },
+        { advertiserId: "b", netMicros: 4, grossMicros: 0, clicks: 0, budgetMicros: 3 },
+        { advertiserId: "c", netMicros: 2, grossMicros: 2, clicks: 1, budgetMicros: null },
+      ],
+      {
+        redis: [{ partition: 0, offset: 10 }],
+        warehouse: [
+          { partition: 0, offset: 7 },
+          { partition: 1, offset: 2 },
+        ],
+      },
+    );
+    expect(report.mismatched.map((d) => [d.advertiserId, d.netDiffMicros])).toEqual([
+      ["a", 2],
+      ["b", -3],
+      ["c", -2],
+    ]);
+    expect(report.netAbsDiffMicros).toBe(7);
+    expect(report.offsetsApart).toBe(5);
+  });
+
+  it("treats a hash still in an earlier period as zero for this one and skips hashes in a later one", () => {
+    const report = reconcileTotals(
+      period,
+      [
+        state("old", { periodStartMs: period.startMs - 86_400_000, netMicros: 99, budgetMicros: null }),
+        state("new", { periodStartMs: period.endMs, netMicros: 5 }),
+      ],
+      [],
+      { redis: [], warehouse: [] },
+    );
+    expect(report.mismatched).toEqual([]);
+    expect(report.skippedLaterPeriod).toBe(1);
+  });
+
+  it("offsetDistance counts a missing partition as offset 0", () => {
+    expect(offsetDistance([{ partition: 1, offset: 4 }], [])).toBe(4);
+  });
+});

@@ -1,0 +1,66 @@
+-- name: gold_reevaluate_serving
+-- params: $1 advertiser_ids text[], $2 from_ms bigint[] (aligned: re-evaluate that advertiser's rows with window_end > from), $3 budget_period text ('hour' | 'day' | 'month' | 'lifetime'), $4 time_zone text
+-- returns: updated integer (rows whose budget_value / can_serve / period_net_spend changed)
+--
+-- Re-evaluates budget_value and can_serve, at window_end, of every Gold row a batch can have changed: a click
+-- changes its own hour and the later hours of its budget period (period-to-date net spend); a budget observation
+-- changes every later hour (budget in force). Rules of @adpipe/core (decideServing, budgetObservation):
+--   period_net_spend = sum of net_spend over the advertiser's rows of the same budget period up to this window;
+--   budget in force  = latest gold.budget_history row with event_time < window_end (ties: later lineage wins);
+--   can_serve        = budget in force > 0 and period_net_spend < budget; reason no_budget / budget_exhausted.
+-- Set-based: one statement for any number of advertisers and rows.
+WITH affected AS (
+  SELECT a.advertiser_id, min('epoch'::timestamptz + a.from_ms * interval '1 millisecond') AS from_ts
+  FROM unnest($1::text[], $2::bigint[]) AS a(advertiser_id, from_ms)
+  GROUP BY a.advertiser_id
+),
+period_rows AS (
+  -- Every row needed for the period-to-date sums: from the start of the earliest affected period.
+  SELECT g.advertiser_id, g.window_start, g.window_end, a.from_ts,
+         sum(g.net_spend) OVER (
+           PARTITION BY g.advertiser_id, ingest.budget_period_start(g.window_start, $3::text, $4::text)
+           ORDER BY g.window_start
+         ) AS period_net
+  FROM gold.advertiser_spend g
+  JOIN affected a ON a.advertiser_id = g.advertiser_id
+  WHERE g.window_start >= ingest.budget_period_start(a.from_ts, $3::text, $4::text)
+),
+evaluated AS (
+  SELECT p.advertiser_id, p.window_start, p.period_net, b.budget_value, b.event_time AS budget_event_time
+  FROM period_rows p
+  LEFT JOIN LATERAL (
+    SELECT h.budget_value, h.event_time
+    FROM gold.budget_history h
+    WHERE h.advertiser_id = p.advertiser_id AND h.event_time < p.window_end
+    ORDER BY h.event_time DESC, h.topic DESC, h."partition" DESC, h."offset" DESC
+    LIMIT 1
+  ) b ON true
+  WHERE p.window_end > p.from_ts
+),
+decided AS (
+  SELECT e.*,
+         CASE
+           WHEN e.budget_value IS NULL OR e.budget_value = 0 THEN 'no_budget'
+           WHEN e.period_net < e.budget_value THEN NULL
+           ELSE 'budget_exhausted'
+         END AS reason
+  FROM evaluated e
+),
+updated AS (
+  UPDATE gold.advertiser_spend g
+  SET budget_value = d.budget_value,
+      budget_event_time = d.budget_event_time,
+      period_net_spend = d.period_net,
+      can_serve = d.reason IS NULL,
+      serving_reason = d.reason,
+      updated_at = now()
+  FROM decided d
+  WHERE g.advertiser_id = d.advertiser_id AND g.window_start = d.window_start
+    AND (g.budget_value IS DISTINCT FROM d.budget_value
+      OR g.budget_event_time IS DISTINCT FROM d.budget_event_time
+      OR g.period_net_spend IS DISTINCT FROM d.period_net
+      OR g.can_serve IS DISTINCT FROM (d.reason IS NULL)
+      OR g.serving_reason IS DISTINCT FROM d.reason)
+  RETURNING 1
+)
+SELECT count(*)::integer AS updated FROM updated;

@@ -1,0 +1,355 @@
+import type { BudgetPeriod } from "@adpipe/core";
+import type { ClientBase } from "pg";
+import {
+  aggregateGold,
+  DEFAULT_MAX_STORED_PAYLOAD_BYTES,
+  type DerivedRecord,
+  deriveRecords,
+  type FirstOccurrence,
+  type ParsedRecord,
+  type ParseLimits,
+  parseRecords,
+  servingScope,
+} from "./derive.js";
+import { WarehouseError } from "./errors.js";
+import { PartitionCache } from "./partitions.js";
+import { queryConfig } from "./queries.js";
+import type { KafkaRecord } from "./records.js";
+import { writeBatchParams } from "./write-params.js";
+
+export interface ServingRules {
+  /** Budget period of can_serve (core's budgetPeriodOf). Default "day". */
+  budgetPeriod?: BudgetPeriod;
+  /** IANA time zone of budget periods. Default "UTC". */
+  timeZone?: string;
+}
+
+export interface WriteBatchOptions extends ServingRules {
+  /** Limits passed to parseEvent (lateness, skew, max amount, payload size). */
+  parseLimits?: ParseLimits;
+  /** Bronze stores at most this many payload bytes per record. Default 1 MiB. */
+  maxStoredPayloadBytes?: number;
+  /** Known day partitions (share one per process); a private cache is used when omitted. */
+  partitions?: PartitionCache;
+}
+
+export interface WriteBatch {
+  /** Name under which offsets are stored: the consumer group id. */
+  readonly pipeline: string;
+  /** Records of one or more partitions, each partition's in offset order. */
+  readonly records: readonly KafkaRecord[];
+}
+
+export interface PartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to read (last written + 1), decimal string. */
+  readonly offset: string;
+}
+
+export interface WriteBatchResult {
+  /** Records handed in. */
+  readonly received: number;
+  /** Records written (at or beyond the stored offsets). */
+  readonly written: number;
+  /** Records dropped because they were below the stored offset (already written by an earlier delivery). */
+  readonly replayed: number;
+  readonly rejected: number;
+  readonly valid: number;
+  readonly invalid: number;
+  readonly duplicates: number;
+  /** Count per error code (rejection reasons and findings) among written records. */
+  readonly errorCodes: Readonly<Record<string, number>>;
+  readonly goldRows: number;
+  readonly servingUpdates: number;
+  /** New stored offsets of the partitions written. */
+  readonly offsets: readonly PartitionOffset[];
+  /** Partitions whose first written record was beyond the stored offset (records missing from Kafka). */
+  readonly gaps: readonly { topic: string; partition: number; expected: string; got: string }[];
+  /** Newest event time of a valid click written to Gold, epoch ms (null when none): for freshness metrics. */
+  readonly newestValidEventTimeMs: number | null;
+  /** Wall clock when the transaction committed, epoch ms. */
+  readonly committedAtMs: number;
+}
+
+const privatePartitions = new PartitionCache();
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** Sorts by (topic, partition, offset), keeping one record per offset (the first given). */
+function orderRecords(parsed: ParsedRecord[]): ParsedRecord[] {
+  const sorted = [...parsed].sort((a, b) =>
+    a.topic !== b.topic
+      ? a.topic < b.topic
+        ? -1
+        : 1
+      : a.partition !== b.partition
+        ? a.partition - b.partition
+        : a.offset < b.offset
+          ? -1
+          : a.offset > b.offset
+            ? 1
+            : 0,
+  );
+  return sorted.filter(
+    (r, i) =>
+      i === 0 ||
+      !(
+        sorted[i - 1]!.topic === r.topic &&
+        sorted[i - 1]!.partition === r.partition &&
+        sorted[i - 1]!.offset === r.offset
+      ),
+  );
+}
+
+/** Claims the batch's click dedup keys; returns the first-occurrence lookup for deriveRecords. */
+export async function claimClicks(
+  client: ClientBase,
+  records: readonly ParsedRecord[],
+): Promise<(record: ParsedRecord) => FirstOccurrence | null> {
+  const keyed = records.filter((r) => r.dedupKey !== null && r.parse.ok);
+  if (keyed.length === 0) return () => null;
+  const params = [
+    keyed.map((r) => r.dedupKey),
+    keyed.map((r) => (r.parse.ok ? r.parse.clickId : null)),
+    keyed.map((r) => (r.parse.ok ? r.parse.advertiserId : null)),
+    keyed.map((r) => r.topic),
+    keyed.map((r) => r.partition),
+    keyed.map((r) => r.offset.toString()),
+    keyed.map((r) => r.kafkaMs),
+    keyed.map((r) => (r.parse.ok ? r.parse.eventTimeMs : null)),
+  ];
+  const { rows } = await client.query<{
+    dedup_key: string;
+    claimed: boolean;
+    first_topic: string;
+    first_partition: number;
+    first_offset: string;
+  }>(queryConfig("click_registry_claim", params));
+  const claimed = new Set<string>();
+  const existing = new Map<string, FirstOccurrence>();
+  for (const row of rows) {
+    if (row.claimed) claimed.add(row.dedup_key);
+    else
+      existing.set(row.dedup_key, {
+        topic: row.first_topic,
+        partition: row.first_partition,
+        offset: row.first_offset,
+      });
+  }
+  // The first record of each key in this batch (the claim candidate).
+  const firstInBatch = new Map<string, ParsedRecord>();
+  for (const r of keyed) if (!firstInBatch.has(r.dedupKey!)) firstInBatch.set(r.dedupKey!, r);
+  const unknown: FirstOccurrence = { topic: null, partition: null, offset: null };
+  return (record) => {
+    const key = record.dedupKey;
+    if (key === null) return null;
+    const candidate = firstInBatch.get(key);
+    if (claimed.has(key) && candidate !== undefined) {
+      if (candidate === record) return null;
+      return { topic: candidate.topic, partition: candidate.partition, offset: candidate.offset.toString() };
+    }
+    return existing.get(key) ?? unknown;
+  };
+}
+
+/**
+ * Re-evaluates budget_value / can_serve of every Gold row of the given advertisers with window_end after the
+ * given instant (set-based, one statement). `scope`: advertiser id -> earliest instant that may have changed.
+ */
+export async function reevaluateServingScope(
+  client: ClientBase,
+  scope: ReadonlyMap<string, number>,
+  rules: ServingRules,
+): Promise<number> {
+  if (scope.size === 0) return 0;
+  const { rows } = await client.query<{ updated: number }>(
+    queryConfig("gold_reevaluate_serving", [
+      [...scope.keys()],
+      [...scope.values()],
+      rules.budgetPeriod ?? "day",
+      rules.timeZone ?? "UTC",
+    ]),
+  );
+  return rows[0]?.updated ?? 0;
+}
+
+/** Applies a batch's effect on serving decisions: its contributions' hours and periods, its budget observations. */
+export function reevaluateServing(
+  client: ClientBase,
+  records: readonly DerivedRecord[],
+  rules: ServingRules,
+): Promise<number> {
+  return reevaluateServingScope(client, servingScope(records), rules);
+}
+
+function tally(
+  records: readonly DerivedRecord[],
+): Pick<
+  WriteBatchResult,
+  "rejected" | "valid" | "invalid" | "duplicates" | "errorCodes" | "newestValidEventTimeMs"
+> {
+  let rejected = 0;
+  let valid = 0;
+  let invalid = 0;
+  let duplicates = 0;
+  let newest: number | null = null;
+  const errorCodes: Record<string, number> = {};
+  for (const r of records) {
+    const c = r.contribution;
+    if (c !== null && c.validClicks > 0)
+      newest = newest === null ? c.eventTimeMs : Math.max(newest, c.eventTimeMs);
+    if (!r.parse.ok) {
+      rejected += 1;
+      errorCodes[r.parse.reason] = (errorCodes[r.parse.reason] ?? 0) + 1;
+      continue;
+    }
+    if (r.silver === "duplicate") duplicates += 1;
+    else if (r.parse.isValid) valid += 1;
+    else invalid += 1;
+    for (const code of r.parse.errors) errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+  }
+  return { rejected, valid, invalid, duplicates, errorCodes, newestValidEventTimeMs: newest };
+}
+
+/**
+ * Writes one batch of Kafka records to Bronze, Silver and Gold and stores the offsets, in ONE transaction with a
+ * constant number of round trips (BEGIN, lock offsets, claim click ids, write, re-evaluate serving, COMMIT), plus
+ * one partition check outside the transaction when the batch brings a new day.
+ *
+ * Exactly once: the stored offsets are row-locked first and records below them are dropped, so a batch delivered
+ * twice (crash before the Kafka commit, rebalance, seek race) writes nothing twice. The client must not be in a
+ * transaction. Throws WarehouseError("batch_write_failed") after rolling back; the caller retries the batch.
+ */
+export async function writeBatch(
+  client: ClientBase,
+  batch: WriteBatch,
+  options: WriteBatchOptions = {},
+): Promise<WriteBatchResult> {
+  const parsed = orderRecords(parseRecords(batch.records, options.parseLimits));
+  const received = batch.records.length;
+  if (parsed.length === 0) {
+    return {
+      received,
+      written: 0,
+      replayed: 0,
+      rejected: 0,
+      valid: 0,
+      invalid: 0,
+      duplicates: 0,
+      errorCodes: {},
+      goldRows: 0,
+      servingUpdates: 0,
+      offsets: [],
+      gaps: [],
+      newestValidEventTimeMs: null,
+      committedAtMs: Date.now(),
+    };
+  }
+  const partitions = options.partitions ?? privatePartitions;
+  let inTransaction = false;
+  try {
+    await partitions.ensure(
+      client,
+      parsed.map((r) => r.kafkaMs),
+    );
+    await client.query("BEGIN");
+    inTransaction = true;
+    const topicPartitions = [...new Map(parsed.map((r) => [partitionKey(r.topic, r.partition), r])).values()];
+    const { rows: stored } = await client.query<{ topic: string; partition: number; next_offset: string }>(
+      queryConfig("offsets_lock", [
+        batch.pipeline,
+        topicPartitions.map((r) => r.topic),
+        topicPartitions.map((r) => r.partition),
+      ]),
+    );
+    const storedOffset = new Map(
+      stored.map((row) => [partitionKey(row.topic, row.partition), BigInt(row.next_offset)]),
+    );
+    const fresh = parsed.filter(
+      (r) => r.offset >= (storedOffset.get(partitionKey(r.topic, r.partition)) ?? 0n),
+    );
+    if (fresh.length === 0) {
+      await client.query("COMMIT");
+      inTransaction = false;
+      return {
+        received,
+        written: 0,
+        replayed: parsed.length,
+        rejected: 0,
+        valid: 0,
+        invalid: 0,
+        duplicates: 0,
+        errorCodes: {},
+        goldRows: 0,
+        servingUpdates: 0,
+        offsets: [],
+        gaps: [],
+        newestValidEventTimeMs: null,
+        committedAtMs: Date.now(),
+      };
+    }
+    const nextOffsets = new Map<string, { topic: string; partition: number; offset: bigint }>();
+    const gaps: { topic: string; partition: number; expected: string; got: string }[] = [];
+    for (const r of fresh) {
+      const key = partitionKey(r.topic, r.partition);
+      if (!nextOffsets.has(key)) {
+        const expected = storedOffset.get(key) ?? 0n;
+        // Offset 0 stored means "never written": wherever the log starts is fine.
+        if (expected > 0n && r.offset > expected) {
+          gaps.push({
+            topic: r.topic,
+            partition: r.partition,
+            expected: expected.toString(),
+            got: r.offset.toString(),
+          });
+        }
+      }
+      nextOffsets.set(key, { topic: r.topic, partition: r.partition, offset: r.offset + 1n });
+    }
+
+    const firstOf = await claimClicks(client, fresh);
+    const derived = deriveRecords(fresh, firstOf);
+    const gold = aggregateGold(derived);
+    const { rows } = await client.query<{ gold: number }>(
+      queryConfig(
+        "write_batch",
+        writeBatchParams({
+          records: derived,
+          gold,
+          pipeline: batch.pipeline,
+          nextOffsets: [...nextOffsets.values()],
+          writeBronze: true,
+          maxStoredPayloadBytes: options.maxStoredPayloadBytes ?? DEFAULT_MAX_STORED_PAYLOAD_BYTES,
+        }),
+      ),
+    );
+    const servingUpdates = await reevaluateServing(client, derived, options);
+    await client.query("COMMIT");
+    inTransaction = false;
+    const committedAtMs = Date.now();
+    return {
+      received,
+      written: fresh.length,
+      replayed: parsed.length - fresh.length,
+      ...tally(derived),
+      goldRows: rows[0]?.gold ?? 0,
+      servingUpdates,
+      offsets: [...nextOffsets.values()].map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        offset: o.offset.toString(),
+      })),
+      gaps,
+      committedAtMs,
+    };
+  } catch (error) {
+    if (inTransaction) await client.query("ROLLBACK").catch(() => undefined);
+    if (error instanceof WarehouseError && error.code !== "batch_write_failed") throw error;
+    throw new WarehouseError("batch_write_failed", `writing a batch of ${received} records failed`, {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,95 @@
+import type { ClientBase, Pool } from "pg";
+import { WarehouseError } from "./errors.js";
+import { queryConfig } from "./queries.js";
+
+/** Period totals of one advertiser, for the real-time tracker's Redis rebuild. */
+export interface PeriodSpend {
+  readonly advertiserId: string;
+  readonly advertiser: string;
+  /** Valid, non-duplicate clicks with event time in the period. */
+  readonly netMicros: number;
+  /** Non-duplicate clicks with a usable amount, valid or not. */
+  readonly grossMicros: number;
+  /** Non-duplicate clicks in the period, valid + invalid (the oracle's ServingState.clicks). */
+  readonly clicks: number;
+  /** Budget in force: latest valid observation by event time overall; null when none. */
+  readonly budgetMicros: number | null;
+  readonly budgetEventTimeMs: number | null;
+}
+
+function safeInteger(text: string | null, what: string): number | null {
+  if (text === null) return null;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value))
+    throw new WarehouseError("query_invalid", `${what} is not a safe integer: ${text}`);
+  return value;
+}
+
+/**
+ * Per advertiser, the spend of the budget period [periodStartMs, periodEndMs) from Silver and the budget in force.
+ * For a rebuild consistent with storedOffsets, call both inside one REPEATABLE READ transaction (see
+ * readRebuildSnapshot).
+ */
+export async function periodSpendByAdvertiser(
+  client: ClientBase,
+  range: { periodStartMs: number; periodEndMs: number },
+): Promise<PeriodSpend[]> {
+  if (!(Number.isSafeInteger(range.periodStartMs) && Number.isSafeInteger(range.periodEndMs))) {
+    throw new WarehouseError("range_invalid", "period bounds must be epoch-ms integers");
+  }
+  const { rows } = await client.query<{
+    advertiser_id: string;
+    advertiser: string;
+    net_micros: string;
+    gross_micros: string;
+    clicks: string;
+    budget_micros: string | null;
+    budget_event_ms: string | null;
+  }>(queryConfig("period_spend_by_advertiser", [range.periodStartMs, range.periodEndMs]));
+  return rows.map((row) => ({
+    advertiserId: row.advertiser_id,
+    advertiser: row.advertiser,
+    netMicros: safeInteger(row.net_micros, "net_micros") ?? 0,
+    grossMicros: safeInteger(row.gross_micros, "gross_micros") ?? 0,
+    clicks: safeInteger(row.clicks, "clicks") ?? 0,
+    budgetMicros: safeInteger(row.budget_micros, "budget_micros"),
+    budgetEventTimeMs: safeInteger(row.budget_event_ms, "budget_event_ms"),
+  }));
+}
+
+/** The next offset to read per partition of a topic, as committed by the ingestor (group `pipeline`). */
+export async function storedOffsets(
+  client: ClientBase,
+  options: { topic: string; pipeline?: string },
+): Promise<{ partition: number; offset: string }[]> {
+  const { rows } = await client.query<{ partition: number; next_offset: string }>(
+    queryConfig("stored_offsets", [options.pipeline ?? DEFAULT_PIPELINE, options.topic]),
+  );
+  return rows.map((row) => ({ partition: row.partition, offset: row.next_offset }));
+}
+
+/** The ingestor's default consumer group id, under which it stores offsets. */
+export const DEFAULT_PIPELINE = "adpipe-ingestor";
+
+/**
+ * Period spend and the ingestor's offsets read from one snapshot (REPEATABLE READ, read only): the spend is
+ * exactly what the records below those offsets produced, so a tracker can rebuild from it and resume there.
+ */
+export async function readRebuildSnapshot(
+  pool: Pool,
+  options: { topic: string; pipeline?: string; periodStartMs: number; periodEndMs: number },
+): Promise<{ spend: PeriodSpend[]; offsets: { partition: number; offset: string }[] }> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const offsets = await storedOffsets(client, options);
+    const spend = await periodSpendByAdvertiser(client, options);
+    await client.query("COMMIT");
+    return { spend, offsets };
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,18 @@
+-- name: report_monthly
+-- Spend per advertiser and UTC month (gold.monthly_spend).
+-- params: $1 advertiser text|null, $2 advertiser_id text|null, $3 from timestamptz|null (inclusive),
+--         $4 to timestamptz|null (exclusive), $5 limit integer, $6 offset integer
+SELECT v.advertiser, v.spend_month, v.monthly_gross_spend, v.monthly_net_spend, v.total_clicks, v.budget_value, v.can_serve_status
+FROM gold.monthly_spend v
+WHERE ($1::text IS NULL OR v.advertiser = $1::text)
+  AND ($2::text IS NULL OR v.advertiser = (
+    -- The advertiser's display name as the views compute it: the name of its latest Gold row that has one.
+    SELECT coalesce((array_agg(g.advertiser ORDER BY g.window_start DESC) FILTER (WHERE g.advertiser IS NOT NULL))[1],
+                    g.advertiser_id)
+    FROM gold.advertiser_spend g
+    WHERE g.advertiser_id = $2::text
+    GROUP BY g.advertiser_id))
+  AND ($3::timestamptz IS NULL OR v.spend_month >= $3::timestamptz)
+  AND ($4::timestamptz IS NULL OR v.spend_month < $4::timestamptz)
+ORDER BY v.advertiser, v.spend_month
+LIMIT $5 OFFSET $6

@@ -1,0 +1,111 @@
+import type { Admin } from "kafkajs";
+import type { Pool } from "pg";
+import type { ConsumerGroupLag, PipelineHealth, PipelineHealthSource } from "../ports.js";
+import { namedQuery } from "../sql.js";
+
+export interface PipelineHealthOptions {
+  /** An admin client; connected on first use and kept. */
+  admin: Admin;
+  topic: string;
+  /** Consumer groups whose lag is reported. */
+  groups: readonly string[];
+  pool: Pool;
+  clock?: () => number;
+  /** Snapshots are shared by requests within this interval (the dashboard polls; many tabs must not multiply). */
+  minIntervalMs?: number;
+  /** events/s is measured over about this long. */
+  rateWindowMs?: number;
+}
+
+export interface PipelineHealthMonitor extends PipelineHealthSource {
+  close(): Promise<void>;
+}
+
+interface Sample {
+  atMs: number;
+  total: number;
+}
+
+function short(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).slice(0, 160);
+}
+
+export function createPipelineHealth(options: PipelineHealthOptions): PipelineHealthMonitor {
+  const clock = options.clock ?? Date.now;
+  const minIntervalMs = options.minIntervalMs ?? 1_000;
+  const rateWindowMs = options.rateWindowMs ?? 10_000;
+  const samples: Sample[] = [];
+  let connected: Promise<void> | null = null;
+  let last: { atMs: number; value: Promise<PipelineHealth> } | null = null;
+
+  const connect = (): Promise<void> => {
+    connected ??= options.admin.connect().catch((error: unknown) => {
+      connected = null;
+      throw error;
+    });
+    return connected;
+  };
+
+  const sample = async (): Promise<PipelineHealth> => {
+    const errors: string[] = [];
+    const nowMs = clock();
+    let total: number | null = null;
+    let eventsPerSecond: number | null = null;
+    let groups: ConsumerGroupLag[] = options.groups.map((group) => ({ group, lag: null }));
+    try {
+      await connect();
+      const offsets = await options.admin.fetchTopicOffsets(options.topic);
+      const high = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+      total = [...high.values()].reduce((sum, n) => sum + n, 0);
+      samples.push({ atMs: nowMs, total });
+      while (samples.length > 2 && nowMs - samples[1]!.atMs >= rateWindowMs) samples.shift();
+      const oldest = samples[0]!;
+      if (nowMs > oldest.atMs) eventsPerSecond = ((total - oldest.total) * 1_000) / (nowMs - oldest.atMs);
+      groups = await Promise.all(
+        options.groups.map(async (group): Promise<ConsumerGroupLag> => {
+          const [entry] = await options.admin.fetchOffsets({ groupId: group, topics: [options.topic] });
+          const committed = (entry?.partitions ?? []).filter((p) => Number(p.offset) >= 0);
+          if (committed.length === 0) return { group, lag: null };
+          let lag = 0;
+          for (const [partition, end] of high) {
+            const done = committed.find((p) => p.partition === partition);
+            lag += Math.max(0, end - (done === undefined ? 0 : Number(done.offset)));
+          }
+          return { group, lag };
+        }),
+      );
+    } catch (error) {
+      errors.push(`kafka: ${short(error)}`);
+    }
+    let latest: Date | null = null;
+    try {
+      const { rows } = await options.pool.query<{ latest_event_time: Date | null }>(
+        namedQuery("gold_latest_event"),
+      );
+      latest = rows[0]?.latest_event_time ?? null;
+    } catch (error) {
+      errors.push(`postgres: ${short(error)}`);
+    }
+    return {
+      topic: options.topic,
+      events_per_second: eventsPerSecond === null ? null : Math.round(eventsPerSecond * 10) / 10,
+      total_records: total,
+      consumer_groups: groups,
+      gold_freshness_seconds: latest === null ? null : Math.max(0, (nowMs - latest.getTime()) / 1_000),
+      gold_latest_event_at: latest === null ? null : latest.toISOString(),
+      sampled_at: new Date(nowMs).toISOString(),
+      errors,
+    };
+  };
+
+  return {
+    snapshot() {
+      const nowMs = clock();
+      if (last === null || nowMs - last.atMs >= minIntervalMs) last = { atMs: nowMs, value: sample() };
+      return last.value;
+    },
+    async close() {
+      if (connected !== null) await options.admin.disconnect().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import type { Pool, PoolClient } from "pg";
+import type { AuditEntryBody } from "./schemas.js";
+import { namedQuery } from "./sql.js";
+
+export const AUDIT_ACTIONS = ["set_budget", "pause", "resume"] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export interface AuditRecord {
+  readonly advertiserId: string;
+  readonly action: AuditAction;
+  readonly oldBudgetMicros: number | null;
+  readonly newBudgetMicros: number | null;
+  readonly period: string | null;
+  /** The token identity that asked. */
+  readonly actor: string;
+  readonly source: string;
+  readonly eventId: string | null;
+  readonly requestId: string | null;
+  readonly note: string | null;
+}
+
+interface AuditRow {
+  id: string;
+  advertiser_id: string;
+  action: AuditAction;
+  old_budget_micros: string | null;
+  new_budget_micros: string | null;
+  period: string | null;
+  actor: string;
+  source: string;
+  event_id: string | null;
+  note: string | null;
+  created_at: Date;
+}
+
+export async function insertAudit(client: PoolClient, record: AuditRecord): Promise<{ id: string }> {
+  const { rows } = await client.query<{ id: string }>(namedQuery("audit_insert"), [
+    record.advertiserId,
+    record.action,
+    record.oldBudgetMicros,
+    record.newBudgetMicros,
+    record.period,
+    record.actor,
+    record.source,
+    record.eventId,
+    record.requestId,
+    record.note,
+  ]);
+  const row = rows[0];
+  if (row === undefined) throw new Error("audit insert returned no row");
+  return { id: row.id };
+}
+
+function micros(text: string | null): number | null {
+  return text === null ? null : Number(text);
+}
+
+export async function listAudit(
+  pool: Pool,
+  advertiserId: string,
+  beforeId: string | null,
+  limit: number,
+): Promise<{ items: AuditEntryBody[]; nextBeforeId: string | null }> {
+  const { rows } = await pool.query<AuditRow>(namedQuery("audit_list"), [advertiserId, beforeId, limit + 1]);
+  const page = rows.slice(0, limit);
+  return {
+    items: page.map((row) => ({
+      id: row.id,
+      advertiser_id: row.advertiser_id,
+      action: row.action,
+      old_budget_micros: micros(row.old_budget_micros),
+      new_budget_micros: micros(row.new_budget_micros),
+      period: row.period,
+      actor: row.actor,
+      source: row.source,
+      event_id: row.event_id,
+      note: row.note,
+      created_at: row.created_at.toISOString(),
+    })),
+    nextBeforeId: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+/** Runs `work` in a transaction on one pooled connection: an exception rolls back the audit row. */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    // A connection that cannot even roll back is discarded instead of returned to the pool.
+    await client.query("ROLLBACK").catch(() => {
+      broken = true;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}

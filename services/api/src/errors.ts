@@ -1,0 +1,60 @@
+/** Every error the API answers with has one of these codes; clients switch on `error.code`. */
+export const API_ERROR_CODES = [
+  "bad_request",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "method_not_allowed",
+  "payload_too_large",
+  "unsupported_media_type",
+  "unprocessable",
+  "rate_limited",
+  "dependency_unavailable",
+  "internal_error",
+] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+const STATUS_BY_CODE: Record<ApiErrorCode, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable: 422,
+  rate_limited: 429,
+  dependency_unavailable: 503,
+  internal_error: 500,
+};
+
+export interface ApiErrorOptions {
+  cause?: unknown;
+  /** Machine-readable detail safe to show a client (validation issues, which dependency failed). */
+  details?: unknown;
+  /** Seconds a client should wait before retrying (429, 503): sent as Retry-After. */
+  retryAfterSeconds?: number;
+}
+
+/** The one error class of the API: its message is always safe to send to a client. */
+export class ApiError extends Error {
+  readonly code: ApiErrorCode;
+  readonly statusCode: number;
+  readonly details: unknown;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ApiErrorCode, message: string, options: ApiErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ApiError";
+    this.code = code;
+    this.statusCode = STATUS_BY_CODE[code];
+    this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+export function apiErrorCodeForStatus(status: number): ApiErrorCode {
+  const found = API_ERROR_CODES.find((code) => STATUS_BY_CODE[code] === status);
+  if (found) return found;
+  return status >= 500 ? "internal_error" : "bad_request";
+}

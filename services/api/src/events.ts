@@ -1,0 +1,36 @@
+import { randomUUID } from "node:crypto";
+import { microsToNumberString } from "@adpipe/core";
+
+export interface BudgetUpdateInput {
+  readonly advertiserId: string;
+  /** Display name; the seed's `advertiser` column. */
+  readonly advertiser: string;
+  readonly budgetMicros: number;
+  readonly atMs: number;
+}
+
+export interface BuiltEvent {
+  /** The event's click_id (budget updates carry one too: it is the event id both pipelines dedup on). */
+  readonly eventId: string;
+  /** JSON text as produced to the topic. */
+  readonly json: string;
+}
+
+/**
+ * A `budget_update` event in the seed's JSON shape. budget_value is written as a JSON number with at
+ * most 15 significant digits (budgets are capped far below that), which every JSON reader parses back
+ * to the same decimal, so the pipelines read exactly the micros the API was given. The budget period is
+ * pipeline-wide (BUDGET_PERIOD), not part of the event contract, so the event does not carry one.
+ */
+export function budgetUpdateEvent(input: BudgetUpdateInput): BuiltEvent {
+  const eventId = `budget-${randomUUID()}`;
+  const event = {
+    event_type: "budget_update",
+    click_id: eventId,
+    advertiser: input.advertiser,
+    advertiser_id: input.advertiserId,
+    budget_value: Number(microsToNumberString(input.budgetMicros)),
+    timestamp: new Date(input.atMs).toISOString(),
+  };
+  return { eventId, json: JSON.stringify(event) };
+}

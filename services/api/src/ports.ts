@@ -1,0 +1,46 @@
+/**
+ * What the HTTP layer needs from the outside world. main.ts wires real Kafka/Redis/Postgres objects
+ * behind these; integration tests wire the same real objects with their own topic, prefix and database.
+ */
+
+export interface PublishRecord {
+  /** Partition key: the advertiser_id, so one advertiser's events stay in order. */
+  readonly key: string;
+  readonly value: string;
+  /** Record timestamp (CreateTime): the reference clock both pipelines judge the event against. */
+  readonly timestampMs: number;
+}
+
+export interface EventPublisher {
+  /** Produces the records in one request with acks from all in-sync replicas; rejects when not acknowledged. */
+  publish(records: readonly PublishRecord[]): Promise<void>;
+}
+
+/** Forces serving off (reason `paused`) or lets the tracker's rule decide again. */
+export interface PauseControl {
+  setPaused(advertiserId: string, paused: boolean): Promise<void>;
+}
+
+export interface ConsumerGroupLag {
+  readonly group: string;
+  /** Sum over partitions of (high watermark − committed offset); null when the group has no commits. */
+  readonly lag: number | null;
+}
+
+export interface PipelineHealth {
+  readonly topic: string;
+  /** Records appended to the topic per second, over the last sampling interval; null until two samples exist. */
+  readonly events_per_second: number | null;
+  readonly total_records: number | null;
+  readonly consumer_groups: ConsumerGroupLag[];
+  /** Seconds between now and the newest event time in Gold; null when Gold is empty or unreachable. */
+  readonly gold_freshness_seconds: number | null;
+  readonly gold_latest_event_at: string | null;
+  readonly sampled_at: string;
+  /** Dependencies that failed while sampling (the rest of the answer is still valid). */
+  readonly errors: string[];
+}
+
+export interface PipelineHealthSource {
+  snapshot(): Promise<PipelineHealth>;
+}

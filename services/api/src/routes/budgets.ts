@@ -1,0 +1,226 @@
+import { formatMicros, parseEvent, parseMoneyToMicros } from "@adpipe/core";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { insertAudit, inTransaction, listAudit } from "../audit.js";
+import type { ApiDeps } from "../context.js";
+import { dependency } from "../dependency.js";
+import { ApiError } from "../errors.js";
+import { budgetUpdateEvent } from "../events.js";
+import { writeRouteConfig } from "../route-config.js";
+import {
+  advertiserParamsSchema,
+  auditQuerySchema,
+  auditResponseSchema,
+  budgetChangeResponseSchema,
+  budgetPutBodySchema,
+  errorBodySchema,
+  pauseBodySchema,
+  pauseResponseSchema,
+} from "../schemas.js";
+import { servingBody } from "../serving-body.js";
+
+const TAG = ["budgets"];
+const WRITE_SECURITY = [{ bearerAuth: [] }];
+const DEFAULT_SOURCE = "api";
+
+const writeErrors = {
+  400: errorBodySchema,
+  401: errorBodySchema,
+  413: errorBodySchema,
+  415: errorBodySchema,
+  429: errorBodySchema,
+  503: errorBodySchema,
+};
+
+/**
+ * Budget changes go through the click topic as `budget_update` events, so the warehouse and the
+ * tracker apply them in order with the clicks; the audit row is written in the same Postgres
+ * transaction that is committed only after the broker acknowledged the event.
+ */
+export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  const now = deps.clock ?? Date.now;
+
+  /** Current budget from the tracker's state, for the audit's "old" value; unknown → null. */
+  const currentBudget = async (advertiserId: string): Promise<number | null> => {
+    try {
+      const states = await deps.serving.getMany([advertiserId]);
+      return states.get(advertiserId)?.budgetMicros ?? null;
+    } catch (error) {
+      // The audit still records the change; only the old value is unknown while Redis is away.
+      deps.logger.warn({ err: error, advertiserId }, "could not read the current budget from redis");
+      return null;
+    }
+  };
+
+  const setPaused = async (
+    advertiserId: string,
+    paused: boolean,
+    actor: string,
+    source: string,
+    note: string | null,
+    requestId: string,
+  ) => {
+    const budget = await currentBudget(advertiserId);
+    const audit = await dependency("postgres", () =>
+      inTransaction(deps.pool, async (client) => {
+        const row = await insertAudit(client, {
+          advertiserId,
+          action: paused ? "pause" : "resume",
+          oldBudgetMicros: budget,
+          newBudgetMicros: budget,
+          period: null,
+          actor,
+          source,
+          eventId: null,
+          requestId,
+          note,
+        });
+        await dependency("redis", () => deps.pauses.setPaused(advertiserId, paused));
+        return row;
+      }),
+    );
+    const states = await dependency("redis", () => deps.serving.getMany([advertiserId]));
+    return {
+      advertiser_id: advertiserId,
+      paused,
+      audit_id: audit.id,
+      serving: servingBody(advertiserId, states.get(advertiserId) ?? null, deps.serveWhenUnknown),
+    };
+  };
+
+  return async (app) => {
+    app.put(
+      "/v1/advertisers/:id/budget",
+      {
+        config: writeRouteConfig(deps.limits),
+        schema: {
+          tags: TAG,
+          summary: "Set an advertiser's budget (publishes a budget_update event and audits it)",
+          security: WRITE_SECURITY,
+          params: advertiserParamsSchema,
+          body: budgetPutBodySchema,
+          response: { 200: budgetChangeResponseSchema, ...writeErrors },
+        },
+      },
+      async (request) => {
+        const { id } = request.params;
+        const money = parseMoneyToMicros(request.body.amount);
+        if (!money.ok) {
+          throw new ApiError("bad_request", "amount is not a valid money amount", {
+            details: [{ path: ["amount"], message: money.code }],
+          });
+        }
+        if (money.micros < 0) {
+          throw new ApiError("bad_request", "amount must not be negative", {
+            details: [{ path: ["amount"], message: "negative" }],
+          });
+        }
+        const period = request.body.period ?? deps.budgetPeriod;
+        if (period !== deps.budgetPeriod) {
+          throw new ApiError(
+            "bad_request",
+            `budgets are per ${deps.budgetPeriod} for every advertiser (BUDGET_PERIOD); per-advertiser periods are not supported`,
+            { details: [{ path: ["period"], message: "period_not_supported" }] },
+          );
+        }
+        const atMs = now();
+        const event = budgetUpdateEvent({
+          advertiserId: id,
+          advertiser: request.body.advertiser ?? id,
+          budgetMicros: money.micros,
+          atMs,
+        });
+        // The event is judged by the same contract the pipelines apply, against the record timestamp.
+        const parsed = parseEvent(event.json, { referenceTimeMs: atMs });
+        if (!parsed.ok || !parsed.isValid || parsed.budgetMicros !== money.micros) {
+          const errors = parsed.ok ? parsed.errors : [parsed.reason];
+          throw new ApiError("bad_request", "the budget is outside what the event contract accepts", {
+            details: [{ path: ["amount"], message: errors.join(",") || "not exact" }],
+          });
+        }
+        const oldBudget = await currentBudget(id);
+        const audit = await dependency("postgres", () =>
+          inTransaction(deps.pool, async (client) => {
+            const row = await insertAudit(client, {
+              advertiserId: id,
+              action: "set_budget",
+              oldBudgetMicros: oldBudget,
+              newBudgetMicros: money.micros,
+              period,
+              actor: request.identity ?? "anonymous",
+              source: request.body.source ?? DEFAULT_SOURCE,
+              eventId: event.eventId,
+              requestId: request.id,
+              note: null,
+            });
+            await dependency("kafka", () =>
+              deps.publisher.publish([{ key: id, value: event.json, timestampMs: atMs }]),
+            );
+            return row;
+          }),
+        );
+        return {
+          advertiser_id: id,
+          event_id: event.eventId,
+          old_budget_micros: oldBudget,
+          new_budget_micros: money.micros,
+          amount: formatMicros(money.micros),
+          period,
+          audit_id: audit.id,
+        };
+      },
+    );
+
+    for (const action of ["pause", "resume"] as const) {
+      app.post(
+        `/v1/advertisers/:id/${action}`,
+        {
+          config: writeRouteConfig(deps.limits),
+          schema: {
+            tags: TAG,
+            summary:
+              action === "pause"
+                ? "Force serving off (reason paused) until resumed"
+                : "Lift a pause: the tracker's budget rule decides again",
+            security: WRITE_SECURITY,
+            params: advertiserParamsSchema,
+            body: pauseBodySchema,
+            response: { 200: pauseResponseSchema, ...writeErrors },
+          },
+        },
+        async (request) =>
+          setPaused(
+            request.params.id,
+            action === "pause",
+            request.identity ?? "anonymous",
+            request.body?.source ?? DEFAULT_SOURCE,
+            request.body?.note ?? null,
+            request.id,
+          ),
+      );
+    }
+
+    app.get(
+      "/v1/advertisers/:id/budget/audit",
+      {
+        schema: {
+          tags: TAG,
+          summary: "Audit trail of budget changes and pauses, newest first (keyset pagination)",
+          params: advertiserParamsSchema,
+          querystring: auditQuerySchema,
+          response: {
+            200: auditResponseSchema,
+            400: errorBodySchema,
+            401: errorBodySchema,
+            503: errorBodySchema,
+          },
+        },
+      },
+      async (request) => {
+        const page = await dependency("postgres", () =>
+          listAudit(deps.pool, request.params.id, request.query.before_id ?? null, request.query.limit),
+        );
+        return { items: page.items, next_before_id: page.nextBeforeId };
+      },
+    );
+  };
+}

@@ -1,0 +1,76 @@
+import { readFile } from "node:fs/promises";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { ApiDeps } from "../context.js";
+import { ApiError } from "../errors.js";
+
+/** The only files served: a fixed list, so no path from a request ever reaches the file system. */
+const ASSETS: Readonly<Record<string, string>> = {
+  "app.js": "text/javascript; charset=utf-8",
+  "app.js.map": "application/json; charset=utf-8",
+  "app.css": "text/css; charset=utf-8",
+};
+
+const SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+/** Serves the "Advertiser Spend Overview" page built by `npm run build:web` (esbuild, chart.js bundled). */
+export function dashboardRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  const files = new Map<string, Buffer>();
+  const load = async (name: string): Promise<Buffer> => {
+    const cached = files.get(name);
+    if (cached !== undefined) return cached;
+    try {
+      const content = await readFile(new URL(name, deps.dashboardDir));
+      files.set(name, content);
+      return content;
+    } catch (error) {
+      throw new ApiError(
+        "dependency_unavailable",
+        "the dashboard is not built: run npm run build:web -w @adpipe/api",
+        {
+          cause: error,
+        },
+      );
+    }
+  };
+
+  return async (app) => {
+    app.get("/", { schema: { hide: true } }, async (_request, reply) => {
+      const html = await load("index.html");
+      reply.headers({
+        ...SECURITY_HEADERS,
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-cache",
+      });
+      return reply.send(html);
+    });
+
+    app.get(
+      "/assets/:file",
+      { schema: { hide: true, params: z.object({ file: z.string().max(64) }) } },
+      async (request, reply) => {
+        const type = ASSETS[request.params.file];
+        if (type === undefined) throw new ApiError("not_found", "no such asset");
+        const content = await load(request.params.file);
+        reply.headers({ ...SECURITY_HEADERS, "content-type": type, "cache-control": "no-cache" });
+        return reply.send(content);
+      },
+    );
+
+    app.get(
+      "/dashboard/config.json",
+      {
+        schema: {
+          hide: true,
+          response: { 200: z.object({ refresh_ms: z.number().int(), read_token_required: z.boolean() }) },
+        },
+      },
+      async () => ({ refresh_ms: deps.dashboardRefreshMs, read_token_required: !deps.readTokens.isEmpty }),
+    );
+  };
+}

@@ -1,0 +1,123 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { ApiDeps } from "../context.js";
+import { dependency } from "../dependency.js";
+import { ApiError } from "../errors.js";
+import { itemSchema, mapRow, REPORTS } from "../reports/definitions.js";
+import { advertiserIdSchema, errorBodySchema } from "../schemas.js";
+import { namedQuery } from "../sql.js";
+
+export const MAX_PAGE_SIZE = 1_000;
+/** Deep offsets make Postgres walk and discard every earlier row: narrow the time range instead. */
+export const MAX_OFFSET = 100_000;
+
+const pageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(100),
+  offset: z.coerce.number().int().min(0).max(MAX_OFFSET).default(0),
+});
+
+const reportQuerySchema = pageQuerySchema.extend({
+  advertiser: z.string().min(1).max(256).optional().describe("display name (the views' advertiser column)"),
+  advertiser_id: advertiserIdSchema
+    .optional()
+    .describe("budget key; matches the advertiser's current display name in the views"),
+  from: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe("inclusive lower bound on the report's time column"),
+  to: z.iso.datetime({ offset: true }).optional().describe("exclusive upper bound"),
+});
+
+const pageFields = {
+  limit: z.number().int(),
+  offset: z.number().int(),
+  next_offset: z.number().int().nullable().describe("offset of the next page; null on the last page"),
+};
+
+const advertiserSchema = z.object({
+  advertiser_id: z.string(),
+  advertiser: z.string().describe("display name, as the views' advertiser column shows it"),
+  first_hour: z.string().describe("first Gold hour (ISO)"),
+  latest_hour: z.string().describe("latest Gold hour (ISO)"),
+});
+
+const readErrors = { 400: errorBodySchema, 401: errorBodySchema, 503: errorBodySchema };
+
+/** Reports read the seed's Gold views (as the reader role), paginated with limit/offset caps. */
+export function reportRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  const page = <T>(rows: T[], limit: number, offset: number) => ({
+    items: rows.slice(0, limit),
+    limit,
+    offset,
+    next_offset: rows.length > limit ? offset + limit : null,
+  });
+
+  return async (app) => {
+    for (const report of REPORTS) {
+      app.get(
+        report.path,
+        {
+          schema: {
+            tags: ["reports"],
+            summary: report.summary,
+            description: `From gold.${report.view}; from/to filter ${report.timeColumn}.`,
+            querystring: reportQuerySchema,
+            response: { 200: z.object({ items: z.array(itemSchema(report)), ...pageFields }), ...readErrors },
+          },
+        },
+        async (request) => {
+          const q = request.query;
+          if (q.from !== undefined && q.to !== undefined && Date.parse(q.from) >= Date.parse(q.to)) {
+            throw new ApiError("bad_request", "from must be before to", { details: [{ path: ["from"] }] });
+          }
+          const { rows } = await dependency("postgres", () =>
+            deps.pool.query<Record<string, unknown>>(namedQuery(`report_${report.name}`), [
+              q.advertiser ?? null,
+              q.advertiser_id ?? null,
+              q.from ?? null,
+              q.to ?? null,
+              q.limit + 1,
+              q.offset,
+            ]),
+          );
+          return page(
+            rows.map((row) => mapRow(report, row)),
+            q.limit,
+            q.offset,
+          );
+        },
+      );
+    }
+
+    app.get(
+      "/v1/advertisers",
+      {
+        schema: {
+          tags: ["reports"],
+          summary: "Advertisers known to the warehouse (id and display name)",
+          querystring: pageQuerySchema.extend({ advertiser: z.string().min(1).max(256).optional() }),
+          response: { 200: z.object({ items: z.array(advertiserSchema), ...pageFields }), ...readErrors },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        const { rows } = await dependency("postgres", () =>
+          deps.pool.query<{ advertiser_id: string; advertiser: string; first_hour: Date; latest_hour: Date }>(
+            namedQuery("advertisers_list"),
+            [q.advertiser ?? null, q.limit + 1, q.offset],
+          ),
+        );
+        return page(
+          rows.map((row) => ({
+            advertiser_id: row.advertiser_id,
+            advertiser: row.advertiser,
+            first_hour: row.first_hour.toISOString(),
+            latest_hour: row.latest_hour.toISOString(),
+          })),
+          q.limit,
+          q.offset,
+        );
+      },
+    );
+  };
+}

@@ -1,0 +1,141 @@
+import { BUDGET_PERIODS } from "@adpipe/core";
+import { MAX_ADVERTISER_ID_LENGTH, NOT_SERVING_REASONS } from "@adpipe/serving-client";
+import { z } from "zod";
+
+/**
+ * Route schemas: they validate requests (400 with the issues) and are the source of /openapi.json.
+ * Names are snake_case like the Redis contract and the Gold views.
+ */
+
+/** Braces would break the Redis Cluster hash tag of the key; control characters have no business in ids. */
+export const advertiserIdSchema = z
+  .string()
+  .min(1)
+  .max(MAX_ADVERTISER_ID_LENGTH)
+  .regex(/^[^{}\p{Cc}]+$/u, "must not contain braces or control characters")
+  .describe("advertiser_id, the budget key");
+
+export const advertiserParamsSchema = z.object({ id: advertiserIdSchema });
+
+export const errorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe("machine-readable code, e.g. bad_request, unauthorized, rate_limited"),
+      message: z.string(),
+      request_id: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .describe("Every non-2xx answer has this shape; 429 and 503 also send Retry-After.");
+
+export const servingReasonSchema = z
+  .enum([...NOT_SERVING_REASONS, "unknown_advertiser"])
+  .nullable()
+  .describe("why the advertiser is not served; null while serving");
+
+export const servingStateSchema = z.object({
+  advertiser_id: z.string(),
+  known: z.boolean().describe("false when the tracker has no state for this advertiser"),
+  can_serve: z.boolean(),
+  reason: servingReasonSchema,
+  period: z.string().nullable().describe("budget period id, e.g. 2026-11-25 for a daily budget"),
+  net_micros: z.number().int().nullable(),
+  gross_micros: z.number().int().nullable(),
+  budget_micros: z.number().int().nullable(),
+  clicks: z.number().int().nullable(),
+  updated_at: z.string().nullable().describe("ISO time of the tracker's last write"),
+});
+export type ServingStateBody = z.output<typeof servingStateSchema>;
+
+export const servingBatchBodySchema = z.object({
+  ids: z.array(advertiserIdSchema).min(1),
+});
+
+export const servingBatchQuerySchema = z.object({
+  ids: z.string().min(1).describe("comma-separated advertiser ids"),
+});
+
+export const servingBatchResponseSchema = z.object({ results: z.array(servingStateSchema) });
+
+export const moneyInputSchema = z
+  .union([z.string().max(64), z.number()])
+  .describe('decimal amount in currency units, e.g. "250.50" (a string keeps it exact) or 250.5');
+
+export const budgetPeriodSchema = z.enum(BUDGET_PERIODS);
+
+export const budgetPutBodySchema = z
+  .object({
+    amount: moneyInputSchema,
+    period: budgetPeriodSchema
+      .optional()
+      .describe("must equal the pipeline-wide BUDGET_PERIOD (default day) when given"),
+    advertiser: z.string().min(1).max(256).optional().describe("display name; defaults to the id"),
+    source: z.string().min(1).max(64).optional().describe("who or what asked, e.g. web-app; default api"),
+  })
+  .strict();
+
+export const budgetChangeResponseSchema = z.object({
+  advertiser_id: z.string(),
+  event_id: z.string().describe("click_id of the budget_update event on the topic"),
+  old_budget_micros: z.number().int().nullable(),
+  new_budget_micros: z.number().int(),
+  amount: z.string(),
+  period: budgetPeriodSchema,
+  audit_id: z.string(),
+});
+
+export const pauseBodySchema = z
+  .object({
+    source: z.string().min(1).max(64).optional(),
+    note: z.string().max(500).optional(),
+  })
+  .strict()
+  // No body at all arrives as null.
+  .nullish();
+
+export const pauseResponseSchema = z.object({
+  advertiser_id: z.string(),
+  paused: z.boolean(),
+  audit_id: z.string(),
+  serving: servingStateSchema,
+});
+
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  advertiser_id: z.string(),
+  action: z.enum(["set_budget", "pause", "resume"]),
+  old_budget_micros: z.number().int().nullable(),
+  new_budget_micros: z.number().int().nullable(),
+  period: z.string().nullable(),
+  actor: z.string(),
+  source: z.string(),
+  event_id: z.string().nullable(),
+  note: z.string().nullable(),
+  created_at: z.string(),
+});
+export type AuditEntryBody = z.output<typeof auditEntrySchema>;
+
+export const auditQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before_id: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .optional()
+    .describe("keyset cursor: entries older than this id (next_before_id of the previous page)"),
+});
+
+export const auditResponseSchema = z.object({
+  items: z.array(auditEntrySchema),
+  next_before_id: z.string().nullable(),
+});
+
+export const clickItemErrorSchema = z.object({
+  index: z.number().int(),
+  click_id: z.string().nullable(),
+  errors: z.array(z.string()),
+});
+
+export const clicksResponseSchema = z.object({
+  accepted: z.array(z.string()).describe("click_ids produced to the topic"),
+  rejected: z.array(clickItemErrorSchema),
+});

@@ -1,0 +1,36 @@
+import type { ServingState } from "@adpipe/serving-client";
+import type { ServingStateBody } from "./schemas.js";
+
+/** The HTTP form of a Redis serving state; an unknown advertiser gets the configured default. */
+export function servingBody(
+  advertiserId: string,
+  state: ServingState | null,
+  serveWhenUnknown: boolean,
+): ServingStateBody {
+  if (state === null) {
+    return {
+      advertiser_id: advertiserId,
+      known: false,
+      can_serve: serveWhenUnknown,
+      reason: serveWhenUnknown ? null : "unknown_advertiser",
+      period: null,
+      net_micros: null,
+      gross_micros: null,
+      budget_micros: null,
+      clicks: null,
+      updated_at: null,
+    };
+  }
+  return {
+    advertiser_id: advertiserId,
+    known: true,
+    can_serve: state.canServe,
+    reason: state.reason,
+    period: state.period === "" ? null : state.period,
+    net_micros: state.netMicros,
+    gross_micros: state.grossMicros,
+    budget_micros: state.budgetMicros,
+    clicks: state.clicks,
+    updated_at: new Date(state.updatedAtMs).toISOString(),
+  };
+}

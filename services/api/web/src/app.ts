@@ -1,0 +1,522 @@
+import {
+  ArcElement,
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  DoughnutController,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+} from "chart.js";
+import {
+  type AdvertiserRow,
+  ApiClient,
+  type BudgetTrendRow,
+  type CombinedRow,
+  type DailyRow,
+  type DashboardConfig,
+  type GoldStatusRow,
+  HttpError,
+  type MonthlyRow,
+  type Page,
+  type PipelineHealth,
+  type ServingRow,
+  type TotalRow,
+} from "./api.js";
+import { decimalToMicros, displayMoney, microsToDecimal, microsToNumber } from "./money.js";
+
+Chart.register(
+  ArcElement,
+  BarController,
+  BarElement,
+  CategoryScale,
+  DoughnutController,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+);
+
+const GROSS = "#3b6fd8";
+const NET = "#16a37f";
+const REMAINING = "#d0d5dd";
+const LINE_COLORS = ["#3b6fd8", "#16a37f", "#c2410c", "#7c3aed", "#0891b2", "#ca8a04", "#db2777", "#4b5563"];
+const MAX_TREND_LINES = LINE_COLORS.length;
+const PAGE = "1000";
+const DAY_MS = 86_400_000;
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (found === null) throw new Error(`missing #${id}`);
+  return found as T;
+}
+
+const ui = {
+  advertiser: element<HTMLSelectElement>("filter-advertiser"),
+  month: element<HTMLSelectElement>("filter-month"),
+  day: element<HTMLInputElement>("filter-day"),
+  tokenBox: element<HTMLLabelElement>("token-box"),
+  token: element<HTMLInputElement>("token"),
+  error: element<HTMLParagraphElement>("error"),
+  updated: element<HTMLSpanElement>("updated"),
+  rate: element<HTMLSpanElement>("health-rate"),
+  lag: element<HTMLSpanElement>("health-lag"),
+  freshness: element<HTMLSpanElement>("health-freshness"),
+  servingRows: element<HTMLTableSectionElement>("serving-rows"),
+  donutCaption: element<HTMLElement>("donut-caption"),
+  servingCaption: element<HTMLElement>("serving-caption"),
+};
+
+const TOKEN_KEY = "adpipe.readToken";
+ui.token.value = sessionStorage.getItem(TOKEN_KEY) ?? "";
+const api = new ApiClient(() => ui.token.value.trim());
+
+function chart(id: string, type: "bar" | "line" | "doughnut", stacked = false): Chart {
+  const canvas = element<HTMLCanvasElement>(id);
+  const scales =
+    type === "doughnut"
+      ? {}
+      : { x: { stacked }, y: { stacked, beginAtZero: true, ticks: { maxTicksLimit: 6 } } };
+  return new Chart(canvas, {
+    type,
+    data: { labels: [], datasets: [] },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: { legend: { position: "bottom" } },
+      scales,
+    },
+  });
+}
+
+const charts = {
+  total: chart("chart-total", "bar"),
+  monthly: chart("chart-monthly", "bar"),
+  budget: chart("chart-budget", "line"),
+  donut: chart("chart-donut", "doughnut"),
+};
+
+interface Filters {
+  advertiser: string;
+  month: string;
+  day: string;
+}
+
+function filters(): Filters {
+  return { advertiser: ui.advertiser.value, month: ui.month.value, day: ui.day.value };
+}
+
+/** The filters' time range: a day wins over a month; none → undefined. */
+function range(f: Filters): { from?: string; to?: string } {
+  if (f.day !== "") {
+    const start = Date.parse(`${f.day}T00:00:00Z`);
+    return { from: new Date(start).toISOString(), to: new Date(start + DAY_MS).toISOString() };
+  }
+  if (f.month !== "") {
+    const start = new Date(f.month);
+    const end = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
+    return { from: start.toISOString(), to: end.toISOString() };
+  }
+  return {};
+}
+
+function setKpi(id: string, micros: bigint | null, asCount = false): void {
+  const target = element<HTMLSpanElement>(id);
+  if (micros === null) {
+    target.textContent = "—";
+    target.dataset.exact = "";
+    return;
+  }
+  target.textContent = asCount ? micros.toString() : displayMoney(micros);
+  target.dataset.exact = asCount ? micros.toString() : microsToDecimal(micros);
+  target.title = target.dataset.exact;
+}
+
+function fillSelect(
+  select: HTMLSelectElement,
+  values: { value: string; label: string }[],
+  allLabel: string,
+): void {
+  const current = select.value;
+  const options = [{ value: "", label: allLabel }, ...values];
+  if (
+    select.options.length === options.length &&
+    options.every((o, i) => select.options[i]?.value === o.value)
+  )
+    return;
+  select.replaceChildren(
+    ...options.map((o) => {
+      const option = document.createElement("option");
+      option.value = o.value;
+      option.textContent = o.label;
+      return option;
+    }),
+  );
+  select.value = options.some((o) => o.value === current) ? current : "";
+}
+
+function monthLabel(iso: string): string {
+  return iso.slice(0, 7);
+}
+
+function hourLabel(iso: string): string {
+  return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+}
+
+/** Bars of gross vs net per advertiser for the selected period; KPIs from the same rows. */
+function renderTotals(f: Filters, total: TotalRow[], monthly: MonthlyRow[], daily: DailyRow[]): void {
+  const rows: {
+    advertiser: string;
+    gross: bigint;
+    net: bigint;
+    clicks: bigint | null;
+    budget: string | null;
+  }[] =
+    f.day !== ""
+      ? daily.map((r) => ({
+          advertiser: r.advertiser,
+          gross: decimalToMicros(r.daily_gross_spend),
+          net: decimalToMicros(r.daily_net_spend),
+          clicks: null,
+          budget: null,
+        }))
+      : f.month !== ""
+        ? monthly
+            .filter((r) => r.spend_month === f.month)
+            .map((r) => ({
+              advertiser: r.advertiser,
+              gross: decimalToMicros(r.monthly_gross_spend),
+              net: decimalToMicros(r.monthly_net_spend),
+              clicks: BigInt(r.total_clicks ?? 0),
+              budget: r.budget_value,
+            }))
+        : total.map((r) => ({
+            advertiser: r.advertiser,
+            gross: decimalToMicros(r.total_gross_spend),
+            net: decimalToMicros(r.total_net_spend),
+            clicks: BigInt(r.total_clicks ?? 0),
+            budget: r.latest_budget_value,
+          }));
+  const shown = f.advertiser === "" ? rows : rows.filter((r) => r.advertiser === f.advertiser);
+  charts.total.data = {
+    labels: shown.map((r) => r.advertiser),
+    datasets: [
+      { label: "Gross spend", data: shown.map((r) => microsToNumber(r.gross)), backgroundColor: GROSS },
+      { label: "Net spend", data: shown.map((r) => microsToNumber(r.net)), backgroundColor: NET },
+    ],
+  };
+  charts.total.update("none");
+  setKpi(
+    "kpi-gross",
+    shown.reduce((sum, r) => sum + r.gross, 0n),
+  );
+  setKpi(
+    "kpi-net",
+    shown.reduce((sum, r) => sum + r.net, 0n),
+  );
+  const clicks = shown.every((r) => r.clicks !== null)
+    ? shown.reduce((sum, r) => sum + (r.clicks ?? 0n), 0n)
+    : null;
+  setKpi("kpi-clicks", clicks, true);
+  const budget = f.advertiser !== "" && shown[0]?.budget != null ? decimalToMicros(shown[0].budget) : null;
+  setKpi("kpi-budget", budget);
+}
+
+function renderMonthly(f: Filters, monthly: MonthlyRow[]): void {
+  const rows = f.advertiser === "" ? monthly : monthly.filter((r) => r.advertiser === f.advertiser);
+  const byMonth = new Map<string, { gross: bigint; net: bigint }>();
+  for (const r of rows) {
+    const sums = byMonth.get(r.spend_month) ?? { gross: 0n, net: 0n };
+    sums.gross += decimalToMicros(r.monthly_gross_spend);
+    sums.net += decimalToMicros(r.monthly_net_spend);
+    byMonth.set(r.spend_month, sums);
+  }
+  const months = [...byMonth.keys()].sort();
+  charts.monthly.data = {
+    labels: months.map(monthLabel),
+    datasets: [
+      {
+        label: "Gross",
+        data: months.map((m) => microsToNumber(byMonth.get(m)!.gross)),
+        backgroundColor: GROSS,
+      },
+      { label: "Net", data: months.map((m) => microsToNumber(byMonth.get(m)!.net)), backgroundColor: NET },
+    ],
+  };
+  charts.monthly.update("none");
+}
+
+function renderBudgetTrend(trend: BudgetTrendRow[]): void {
+  const hours = [...new Set(trend.map((r) => r.spend_hour))].sort();
+  const advertisers = [...new Set(trend.map((r) => r.advertiser))].slice(0, MAX_TREND_LINES);
+  const index = new Map(trend.map((r) => [`${r.advertiser}\u0000${r.spend_hour}`, r.avg_budget]));
+  charts.budget.data = {
+    labels: hours.map(hourLabel),
+    datasets: advertisers.map((advertiser, i) => ({
+      label: advertiser,
+      data: hours.map((h) => {
+        const value = index.get(`${advertiser}\u0000${h}`);
+        return value === undefined || value === null ? null : microsToNumber(decimalToMicros(value));
+      }),
+      borderColor: LINE_COLORS[i],
+      backgroundColor: LINE_COLORS[i],
+      spanGaps: true,
+      pointRadius: 2,
+    })),
+  };
+  charts.budget.update("none");
+}
+
+function renderDonut(advertiser: string, day: string | null, combined: CombinedRow[]): void {
+  const spend = combined.find((r) => r.category === "Spend");
+  const remaining = combined.find((r) => r.category === "Remaining Budget");
+  ui.donutCaption.textContent =
+    advertiser === ""
+      ? "pick an advertiser"
+      : day === null
+        ? `${advertiser}: no data`
+        : `${advertiser}, ${day}`;
+  charts.donut.data = {
+    labels: ["Spend", "Remaining Budget"],
+    datasets: [
+      {
+        data:
+          spend === undefined
+            ? []
+            : [
+                microsToNumber(decimalToMicros(spend.amount)),
+                microsToNumber(decimalToMicros(remaining?.amount)),
+              ],
+        backgroundColor: [NET, REMAINING],
+      },
+    ],
+  };
+  charts.donut.update("none");
+}
+
+function cell(text: string, className?: string): HTMLTableCellElement {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className !== undefined) td.className = className;
+  return td;
+}
+
+/** can_serve flips announced on the changes stream since the page opened: advertiser_id → epoch ms. */
+const lastFlip = new Map<string, number>();
+
+function setServingCells(
+  tr: HTMLTableRowElement,
+  canServe: boolean | undefined,
+  reason: string | null,
+): void {
+  const [, , servingCell, reasonCell] = tr.cells;
+  if (servingCell === undefined || reasonCell === undefined) return;
+  servingCell.textContent = canServe === undefined ? "—" : canServe ? "serving" : "stopped";
+  servingCell.className = canServe === undefined ? "" : canServe ? "on" : "off";
+  reasonCell.textContent = reason ?? "";
+}
+
+function renderServing(advertisers: AdvertiserRow[], serving: ServingRow[], gold: GoldStatusRow[]): void {
+  const live = new Map(serving.map((s) => [s.advertiser_id, s]));
+  const goldHour = new Map(gold.map((g) => [g.advertiser, g.latest_hour]));
+  ui.servingRows.replaceChildren(
+    ...advertisers.map((a) => {
+      const s = live.get(a.advertiser_id);
+      const tr = document.createElement("tr");
+      tr.dataset.advertiserId = a.advertiser_id;
+      const flip = lastFlip.get(a.advertiser_id);
+      tr.append(
+        cell(a.advertiser),
+        cell(a.advertiser_id),
+        cell(""),
+        cell(""),
+        cell(s?.net_micros == null ? "—" : displayMoney(BigInt(s.net_micros))),
+        cell(s?.budget_micros == null ? "—" : displayMoney(BigInt(s.budget_micros))),
+        cell(flip === undefined ? "—" : new Date(flip).toLocaleString()),
+        cell(s?.updated_at == null ? "—" : new Date(s.updated_at).toLocaleString()),
+        cell(goldHour.get(a.advertiser) == null ? "—" : hourLabel(goldHour.get(a.advertiser)!)),
+      );
+      setServingCells(tr, s?.can_serve, s?.reason ?? null);
+      return tr;
+    }),
+  );
+}
+
+function renderHealth(health: PipelineHealth | null): void {
+  if (health === null) {
+    ui.rate.textContent = "events/s n/a";
+    return;
+  }
+  ui.rate.textContent =
+    health.events_per_second === null ? "events/s —" : `${health.events_per_second.toFixed(1)} events/s`;
+  const lag = health.consumer_groups.map((g) => `${g.group}: ${g.lag ?? "—"}`).join(", ");
+  ui.lag.textContent = `lag ${lag === "" ? "—" : lag}`;
+  const maxLag = Math.max(0, ...health.consumer_groups.map((g) => g.lag ?? 0));
+  ui.lag.classList.toggle("warn", maxLag > 10_000);
+  const fresh = health.gold_freshness_seconds;
+  ui.freshness.textContent = fresh === null ? "freshness —" : `Gold freshness ${formatDuration(fresh)}`;
+  ui.freshness.classList.toggle("warn", fresh !== null && fresh > 300);
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 120) return `${seconds.toFixed(1)} s`;
+  if (seconds < 7_200) return `${(seconds / 60).toFixed(0)} min`;
+  if (seconds < 172_800) return `${(seconds / 3_600).toFixed(0)} h`;
+  return `${(seconds / 86_400).toFixed(0)} d`;
+}
+
+async function refresh(): Promise<void> {
+  const f = filters();
+  const r = range(f);
+  const [advertisers, total, monthly, daily, goldStatus, health] = await Promise.all([
+    api.get<Page<AdvertiserRow>>("/v1/advertisers", { limit: PAGE }),
+    api.get<Page<TotalRow>>("/v1/reports/spend/total", { limit: PAGE }),
+    api.get<Page<MonthlyRow>>("/v1/reports/spend/monthly", { limit: PAGE }),
+    f.day === ""
+      ? Promise.resolve({ items: [], next_offset: null } as Page<DailyRow>)
+      : api.get<Page<DailyRow>>("/v1/reports/spend/daily", { limit: PAGE, ...r }),
+    api.get<Page<GoldStatusRow>>("/v1/reports/serving-status", { limit: PAGE }),
+    api.get<PipelineHealth>("/v1/pipeline/health").catch(() => null),
+  ]);
+
+  fillSelect(
+    ui.advertiser,
+    [...new Set(advertisers.items.map((a) => a.advertiser))].map((name) => ({ value: name, label: name })),
+    "All advertisers",
+  );
+  fillSelect(
+    ui.month,
+    [...new Set(monthly.items.map((m) => m.spend_month))]
+      .sort()
+      .map((m) => ({ value: m, label: monthLabel(m) })),
+    "All months",
+  );
+  const current = filters();
+
+  renderTotals(current, total.items, monthly.items, daily.items);
+  renderMonthly(current, monthly.items);
+
+  // Budget trend: the filtered range, else the week before the newest activity.
+  const newest = total.items.reduce(
+    (max, t) => Math.max(max, Date.parse(t.latest_activity_time ?? "") || 0),
+    0,
+  );
+  const trendRange =
+    r.from !== undefined ? r : newest > 0 ? { from: new Date(newest - 7 * DAY_MS).toISOString() } : {};
+  const [trend, servingBatch] = await Promise.all([
+    api.get<Page<BudgetTrendRow>>("/v1/reports/budget/trend", {
+      limit: PAGE,
+      advertiser: current.advertiser,
+      ...trendRange,
+    }),
+    advertisers.items.length === 0
+      ? Promise.resolve({ results: [] as ServingRow[] })
+      : api.post<{ results: ServingRow[] }>("/v1/serving:batch", {
+          ids: advertisers.items.map((a) => a.advertiser_id),
+        }),
+  ]);
+  renderBudgetTrend(trend.items);
+
+  // Donut: the chosen advertiser and day, else that advertiser's latest day.
+  let donutDay: string | null = current.day === "" ? null : current.day;
+  let combined: CombinedRow[] = [];
+  if (current.advertiser !== "") {
+    const rows = await api.get<Page<CombinedRow>>("/v1/reports/spend-vs-budget", {
+      limit: PAGE,
+      advertiser: current.advertiser,
+      ...(donutDay === null ? {} : range({ advertiser: "", month: "", day: donutDay })),
+    });
+    const day = donutDay === null ? rows.items.at(-1)?.spend_day : rows.items[0]?.spend_day;
+    combined = rows.items.filter((row) => row.spend_day === day);
+    donutDay = day === undefined ? null : day.slice(0, 10);
+  }
+  renderDonut(current.advertiser, donutDay, combined);
+  renderServing(advertisers.items, servingBatch.results, goldStatus.items);
+  renderHealth(health);
+}
+
+let config: DashboardConfig = { refresh_ms: 5_000, read_token_required: false };
+let timer: number | undefined;
+let running = false;
+
+async function tick(): Promise<void> {
+  if (running) return;
+  running = true;
+  try {
+    await refresh();
+    ui.error.classList.add("hidden");
+    ui.updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
+    document.body.dataset.ready = "true";
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    ui.error.textContent =
+      error instanceof HttpError && error.status === 401
+        ? "a read token is needed (enter it above)"
+        : message;
+    ui.error.classList.remove("hidden");
+    if (error instanceof HttpError && error.status === 401) ui.tokenBox.classList.remove("hidden");
+  } finally {
+    running = false;
+  }
+}
+
+interface ServingChange {
+  type: "serving_change";
+  advertiserId: string;
+  canServe: boolean;
+  reason: string | null;
+  updatedAt: number;
+}
+
+/**
+ * Flips arrive on the changes stream the moment the tracker makes them; polling still refreshes the
+ * rest (and covers anything the at-most-once stream missed). EventSource cannot send a bearer token,
+ * so with read tokens configured the page polls only.
+ */
+function followServingChanges(): void {
+  const source = new EventSource("/v1/serving/changes");
+  source.addEventListener("open", () => {
+    ui.servingCaption.textContent = "live from the budget-tracker (streaming)";
+  });
+  source.addEventListener("serving_change", (event) => {
+    const change = JSON.parse((event as MessageEvent<string>).data) as ServingChange;
+    lastFlip.set(change.advertiserId, change.updatedAt);
+    const row = ui.servingRows.querySelector<HTMLTableRowElement>(
+      `tr[data-advertiser-id="${CSS.escape(change.advertiserId)}"]`,
+    );
+    if (row === null) return;
+    setServingCells(row, change.canServe, change.reason);
+    const flipCell = row.cells[6];
+    if (flipCell !== undefined) flipCell.textContent = new Date(change.updatedAt).toLocaleString();
+  });
+  source.addEventListener("reset", () => void tick());
+}
+
+function schedule(): void {
+  window.clearInterval(timer);
+  timer = window.setInterval(() => void tick(), config.refresh_ms);
+}
+
+async function start(): Promise<void> {
+  config = await (await fetch("/dashboard/config.json", { cache: "no-store" })).json();
+  if (config.read_token_required) ui.tokenBox.classList.remove("hidden");
+  else followServingChanges();
+  for (const control of [ui.advertiser, ui.month, ui.day])
+    control.addEventListener("change", () => void tick());
+  ui.token.addEventListener("change", () => {
+    sessionStorage.setItem(TOKEN_KEY, ui.token.value.trim());
+    void tick();
+  });
+  // Panels poll (one refresh reads them all consistently); serving flips also stream in (followServingChanges).
+  await tick();
+  schedule();
+}
+
+void start();

@@ -1,0 +1,95 @@
+import {
+  envVar,
+  type KafkaConnection,
+  kafkaConnectionFromConfig,
+  kafkaEnvSchema,
+  loadEnv,
+  redisEnvSchema,
+} from "@adpipe/config";
+import { DEFAULT_PARSE_OPTIONS, type ParseOptions, parseMoneyToMicros } from "@adpipe/core";
+import { spendStoreEnvSchema } from "@adpipe/spend-store";
+import { z } from "zod";
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export const REBUILD_SOURCES = ["warehouse", "replay"] as const;
+export type RebuildSource = (typeof REBUILD_SOURCES)[number];
+
+/** Every environment variable the budget-tracker reads. */
+export const trackerEnvSchema = z.object({
+  ...kafkaEnvSchema.shape,
+  ...redisEnvSchema.shape,
+  ...spendStoreEnvSchema.shape,
+  /**
+   * Postgres, only for rebuilding Redis and for reconciliation: the tracker applies clicks with Postgres down.
+   * Unset: no reconciliation, and a rebuild needs REBUILD_SOURCE=replay.
+   */
+  DATABASE_URL: envVar.url(["postgres:", "postgresql:"]).optional(),
+  /** The tracker's own consumer group (independent of the ingestor's). */
+  TRACKER_GROUP_ID: z.string().min(1).max(255).default("adpipe-budget-tracker"),
+  /** How often the tracker checks whether the budget period changed (and then sweeps every hash). 0 = never. */
+  ROLLOVER_CHECK_INTERVAL_MS: envVar.integer(0, 3_600_000).default(1_000),
+  /** How often the tracker checks that Redis still has its state (sentinel) and the epoch it knows. 0 = never. */
+  STATE_CHECK_INTERVAL_MS: envVar.integer(0, 3_600_000).default(5_000),
+  /** How often Redis period spend is compared with Postgres (needs DATABASE_URL). 0 = never. */
+  RECONCILE_INTERVAL_MS: envVar.integer(0, 86_400_000).default(60_000),
+  /**
+   * Where a rebuild takes the state from when Redis lost it: `warehouse` (Postgres Silver, then resume from
+   * the ingestor's offsets) or `replay` (read the topic again from its earliest offsets; exact only while
+   * the topic retains the whole current budget period).
+   */
+  REBUILD_SOURCE: z.enum(REBUILD_SOURCES).default("warehouse"),
+  /** Longest a fetch waits for data when the topic is idle (lower = quicker stop, more idle fetches). */
+  TRACKER_MAX_WAIT_MS: envVar.integer(10, 10_000).default(500),
+  /**
+   * Consumer group session timeout: how long a crashed member holds its partitions before the group
+   * reassigns them (the broker's group.min.session.timeout.ms is the floor). Heartbeats every tenth of it.
+   */
+  TRACKER_SESSION_TIMEOUT_MS: envVar.integer(6_000, 300_000).default(30_000),
+  /** Partitions whose batches are applied at the same time (Redis round trips overlap). */
+  TRACKER_PARTITIONS_CONCURRENTLY: envVar.integer(1, 64).default(4),
+  /** Publish can_serve changes on `<prefix>serving-changes`. */
+  PUBLISH_CHANGES: envVar.boolean().default(true),
+  OPS_PORT: envVar.integer(0, 65_535).default(9102),
+  OPS_HOST: z.string().default("0.0.0.0"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  /** Rules passed to @adpipe/core (must match the ingestor's). */
+  EVENT_MAX_FUTURE_SKEW_MS: envVar.integer(0, 86_400_000).default(DEFAULT_PARSE_OPTIONS.maxFutureSkewMs),
+  EVENT_LATENESS_HORIZON_MS: envVar
+    .integer(60_000, 366 * 86_400_000)
+    .default(DEFAULT_PARSE_OPTIONS.latenessHorizonMs),
+  /** Largest click amount in currency units (decimal), e.g. 1000. */
+  EVENT_MAX_AMOUNT: z
+    .string()
+    .default("1000")
+    .transform((value, ctx) => {
+      const parsed = parseMoneyToMicros(value);
+      if (!parsed.ok || parsed.micros <= 0) {
+        ctx.addIssue({ code: "custom", message: "expected a positive decimal amount" });
+        return z.NEVER;
+      }
+      return parsed.micros;
+    }),
+  EVENT_MAX_PAYLOAD_BYTES: envVar.integer(64, 1_048_576).default(DEFAULT_PARSE_OPTIONS.maxPayloadBytes),
+});
+export type TrackerEnv = z.output<typeof trackerEnvSchema>;
+
+export interface TrackerConfig {
+  readonly env: TrackerEnv;
+  readonly kafka: KafkaConnection;
+  readonly parseOptions: Omit<ParseOptions, "referenceTimeMs">;
+}
+
+/** Loads and checks every setting; throws ConfigError naming each bad variable (never its value). */
+export function loadTrackerConfig(env: NodeJS.ProcessEnv = process.env): TrackerConfig {
+  const parsed = loadEnv(trackerEnvSchema, env);
+  return {
+    env: parsed,
+    kafka: kafkaConnectionFromConfig(parsed, { clientId: "adpipe-budget-tracker" }),
+    parseOptions: {
+      maxFutureSkewMs: parsed.EVENT_MAX_FUTURE_SKEW_MS,
+      latenessHorizonMs: parsed.EVENT_LATENESS_HORIZON_MS,
+      maxAmountMicros: parsed.EVENT_MAX_AMOUNT,
+      maxPayloadBytes: parsed.EVENT_MAX_PAYLOAD_BYTES,
+    },
+  };
+}

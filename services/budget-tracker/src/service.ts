@@ -1,0 +1,159 @@
+import { redact, redactUrl } from "@adpipe/config";
+import { createKafka } from "@adpipe/kafka";
+import { SpendStore } from "@adpipe/spend-store";
+import {
+  createLogger,
+  createMetricsRegistry,
+  type Logger,
+  type OpsServer,
+  startOpsServer,
+} from "@adpipe/telemetry";
+import { createPool } from "@adpipe/warehouse";
+import { Redis } from "ioredis";
+import type { Pool } from "pg";
+import type { Registry } from "prom-client";
+import type { TrackerConfig } from "./config.js";
+import { TrackerMetrics } from "./metrics.js";
+import { type AppliedBatch, BudgetTracker } from "./tracker.js";
+
+export interface TrackerService {
+  readonly tracker: BudgetTracker;
+  readonly store: SpendStore;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  /** Port of /healthz /readyz /metrics (useful when OPS_PORT=0). */
+  readonly opsPort: number;
+  /** Finishes the batch in flight, leaves the group, closes Redis, Postgres and the ops server. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartTrackerOptions {
+  logger?: Logger;
+  /** The clock of budget periods (rollover) and updated_at; tests inject one. Default Date.now. */
+  clock?: () => number;
+  onBatchApplied?: (batch: AppliedBatch) => void;
+}
+
+/** Builds and starts the budget-tracker: ops endpoints first (so /healthz answers during a rebuild), then the consumer. */
+export async function startTrackerService(
+  config: TrackerConfig,
+  options: StartTrackerOptions = {},
+): Promise<TrackerService> {
+  const env = config.env;
+  const secrets = [env.DATABASE_URL, env.REDIS_URL, config.kafka.sasl?.password].filter(
+    (s): s is string => s !== undefined,
+  );
+  const logger = options.logger ?? createLogger({ service: "budget-tracker", level: env.LOG_LEVEL, secrets });
+  const registry = createMetricsRegistry("budget-tracker");
+  const metrics = new TrackerMetrics(registry);
+  logger.info(
+    {
+      redis: redactUrl(env.REDIS_URL),
+      database: env.DATABASE_URL === undefined ? null : redactUrl(env.DATABASE_URL),
+      topic: config.kafka.topic,
+      groupId: env.TRACKER_GROUP_ID,
+      prefix: env.REDIS_KEY_PREFIX,
+      budgetPeriod: env.BUDGET_PERIOD,
+    },
+    "starting budget-tracker",
+  );
+
+  const cleanup: (() => Promise<unknown>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of cleanup.reverse()) {
+      await close().catch((error: unknown) => logger.warn({ err: error }, "close failed"));
+    }
+    cleanup.length = 0;
+  };
+
+  try {
+    const redis = new Redis(env.REDIS_URL, { connectionName: "adpipe-budget-tracker", lazyConnect: true });
+    redis.on("error", (error: Error) =>
+      logger.warn({ err: redact(error.message, secrets) }, "redis connection error"),
+    );
+    await redis.connect();
+    cleanup.push(() => redis.quit());
+    // Postgres is only for rebuild and reconciliation: created lazily, never a readiness condition.
+    const pool: Pool | null =
+      env.DATABASE_URL === undefined
+        ? null
+        : createPool({
+            connectionString: env.DATABASE_URL,
+            max: 2,
+            applicationName: "adpipe-budget-tracker",
+          });
+    if (pool !== null) cleanup.push(() => pool.end());
+
+    const store = new SpendStore({
+      redis,
+      topic: config.kafka.topic,
+      prefix: env.REDIS_KEY_PREFIX,
+      budgetPeriod: env.BUDGET_PERIOD,
+      timeZone: env.BUDGET_TIME_ZONE,
+      dedupHorizonMs: env.DEDUP_HORIZON_MS,
+      publishChanges: env.PUBLISH_CHANGES,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    });
+    const tracker = new BudgetTracker({
+      kafka: createKafka(config.kafka, { logger }),
+      topic: config.kafka.topic,
+      groupId: env.TRACKER_GROUP_ID,
+      store,
+      parseOptions: config.parseOptions,
+      logger,
+      metrics,
+      pool,
+      warehousePipeline: env.WAREHOUSE_PIPELINE,
+      rebuildSource: env.REBUILD_SOURCE,
+      intervals: {
+        rolloverCheckMs: env.ROLLOVER_CHECK_INTERVAL_MS,
+        stateCheckMs: env.STATE_CHECK_INTERVAL_MS,
+        reconcileMs: env.RECONCILE_INTERVAL_MS,
+      },
+      maxWaitTimeInMs: env.TRACKER_MAX_WAIT_MS,
+      sessionTimeoutMs: env.TRACKER_SESSION_TIMEOUT_MS,
+      partitionsConcurrently: env.TRACKER_PARTITIONS_CONCURRENTLY,
+      ...(options.onBatchApplied === undefined ? {} : { onBatchApplied: options.onBatchApplied }),
+    });
+
+    const ops: OpsServer = await startOpsServer({
+      port: env.OPS_PORT,
+      host: env.OPS_HOST,
+      registry,
+      logger,
+      checks: {
+        redis: async () => {
+          await redis.ping();
+        },
+        tracker: async () => {
+          if (!tracker.ready)
+            throw new Error("not consuming (starting, rebuilding the Redis state or stopped)");
+        },
+      },
+    });
+    cleanup.push(() => ops.close());
+
+    cleanup.push(() => tracker.stop());
+    await tracker.start();
+
+    let stopped: Promise<void> | undefined;
+    return {
+      tracker,
+      store,
+      logger,
+      registry,
+      opsPort: ops.port,
+      stop: () => {
+        stopped ??= closeAll().then(() => logger.info("budget-tracker stopped"));
+        return stopped;
+      },
+    };
+  } catch (error) {
+    logger.error(
+      { err: error instanceof Error ? redact(error.message, secrets) : String(error) },
+      "budget-tracker failed to start",
+    );
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,456 @@
+import { type ParseOptions, parseEvent } from "@adpipe/core";
+import { ConsumerRunner, type TopicPartition, type TopicPartitionOffset } from "@adpipe/kafka";
+import {
+  type BatchOutcome,
+  type MetaState,
+  type RebuildSource,
+  type ReconcileReport,
+  rebuildState,
+  reconcileWithWarehouse,
+  type SpendRecord,
+  type SpendStore,
+  spendRecordOf,
+} from "@adpipe/spend-store";
+import type { Logger } from "@adpipe/telemetry";
+import type { EachBatchPayload, Kafka } from "kafkajs";
+import type { Pool } from "pg";
+import { TrackerError } from "./errors.js";
+import type { TrackerMetrics } from "./metrics.js";
+
+/** What one applied batch looked like (for benchmarks and tests). */
+export interface AppliedBatch {
+  readonly partition: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  /** Kafka record timestamps of the batch, in offset order. */
+  readonly recordTimestampsMs: readonly number[];
+  /** Wall-clock time the batch reached the tracker (before parsing). */
+  readonly receivedAtMs: number;
+  /** Wall-clock time the Redis round trip completed. */
+  readonly appliedAtMs: number;
+  readonly outcome: BatchOutcome;
+}
+
+export interface TrackerIntervals {
+  /** Check for a new budget period (then sweep every hash); 0 = never. */
+  readonly rolloverCheckMs: number;
+  /** Check the sentinel and the epoch; 0 = never. */
+  readonly stateCheckMs: number;
+  /** Compare Redis with Postgres; 0 = never (also when no pool is given). */
+  readonly reconcileMs: number;
+}
+
+export interface BudgetTrackerOptions {
+  readonly kafka: Kafka;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly store: SpendStore;
+  readonly parseOptions: Omit<ParseOptions, "referenceTimeMs">;
+  readonly logger: Logger;
+  readonly metrics: TrackerMetrics;
+  /** Postgres for rebuild (source warehouse) and reconciliation; null when DATABASE_URL is unset. */
+  readonly pool: Pool | null;
+  readonly warehousePipeline?: string;
+  readonly rebuildSource: RebuildSource["kind"];
+  readonly intervals: TrackerIntervals;
+  readonly maxWaitTimeInMs?: number;
+  readonly sessionTimeoutMs?: number;
+  /** Partitions whose batches are applied at the same time. Default 4. */
+  readonly partitionsConcurrently?: number;
+  readonly onBatchApplied?: (batch: AppliedBatch) => void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Kafka -> Redis, exactly once. Per batch: parse every record with @adpipe/core against its own Kafka
+ * timestamp, group by advertiser, apply in one pipelined Redis round trip, then resolve the offsets for
+ * Kafka's commit. Positions live in Redis (the meta hash): on every group join the consumer seeks there.
+ */
+export class BudgetTracker {
+  private readonly options: BudgetTrackerOptions;
+  private readonly store: SpendStore;
+  private readonly logger: Logger;
+  private readonly metrics: TrackerMetrics;
+  private runner: ConsumerRunner | undefined;
+  private assigned: TopicPartition[] = [];
+  /**
+   * Batches of different partitions apply concurrently (each slice is atomic, offsets are per partition);
+   * sweeps and rebuilds run alone: they wait for the batches in flight and hold back new ones.
+   */
+  private barrier: Promise<unknown> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private recovery: Promise<void> | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private sweptPeriod: string | null = null;
+  private stopping = false;
+  private healthy = false;
+
+  constructor(options: BudgetTrackerOptions) {
+    this.options = options;
+    this.store = options.store;
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+  }
+
+  /** Ready: the state is usable and the consumer runs (false while rebuilding). */
+  get ready(): boolean {
+    return this.healthy && this.recovery === null && this.runner?.state === "running";
+  }
+
+  /** Resolves after stop(); rejects when the consumer gave up. */
+  done(): Promise<void> {
+    return this.runner?.done() ?? Promise.resolve();
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.barrier.then(async () => {
+      await Promise.allSettled([...this.inFlight]);
+      return work();
+    });
+    this.barrier = run.catch(() => undefined);
+    return run;
+  }
+
+  private async shared<T>(work: () => Promise<T>): Promise<T> {
+    let barrier: Promise<unknown>;
+    do {
+      barrier = this.barrier;
+      await barrier;
+    } while (barrier !== this.barrier);
+    const run = work();
+    this.inFlight.add(run);
+    try {
+      return await run;
+    } finally {
+      this.inFlight.delete(run);
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.store.loadScripts();
+    await this.establishState();
+    await this.rolloverIfDue(true);
+    this.runner = new ConsumerRunner({
+      kafka: this.options.kafka,
+      groupId: this.options.groupId,
+      topics: [this.options.topic],
+      logger: this.logger,
+      fromBeginning: true,
+      consumerConfig: {
+        maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 500,
+        ...(this.options.sessionTimeoutMs === undefined
+          ? {}
+          : {
+              sessionTimeout: this.options.sessionTimeoutMs,
+              heartbeatInterval: Math.max(500, Math.floor(this.options.sessionTimeoutMs / 10)),
+            }),
+      },
+      // Positions live in Redis; Kafka's committed offsets only serve lag monitoring and loss detection, so
+      // they are committed once a second instead of after every batch (one Kafka round trip less per batch).
+      runConfig: {
+        autoCommitInterval: 1_000,
+        partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 4,
+      },
+      eachBatch: (payload) => this.eachBatch(payload),
+      onAssigned: (assignments) => this.onAssigned(assignments),
+    });
+    await this.runner.start();
+    this.healthy = true;
+    const every = (ms: number, task: () => Promise<void>) => {
+      if (ms <= 0) return;
+      const timer = setInterval(() => {
+        if (this.stopping) return;
+        task().catch((error: unknown) => this.logger.error({ err: error }, "periodic task failed"));
+      }, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    const { intervals } = this.options;
+    every(intervals.rolloverCheckMs, () => this.rolloverIfDue(false));
+    every(intervals.stateCheckMs, () => this.checkState());
+    if (this.options.pool !== null)
+      every(intervals.reconcileMs, () => this.reconcile().then(() => undefined));
+  }
+
+  /** Finishes the batch in flight, leaves the group, waits for Redis writes to settle. Idempotent. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers.length = 0;
+    await this.runner?.stop();
+    await this.exclusive(async () => undefined);
+    await this.recovery?.catch(() => undefined);
+  }
+
+  /** At start: adopt the state in Redis, create it (first run), or rebuild it (Redis lost it). */
+  private async establishState(): Promise<void> {
+    const meta = await this.store.readMeta();
+    if (meta !== null) {
+      this.store.adopt(meta);
+      return;
+    }
+    const committed = await this.kafkaHasCommittedOffsets();
+    const leftovers = await this.store.hasAdvertiserState();
+    if (!committed && !leftovers) {
+      const created = await this.store.createSentinel();
+      this.logger.info({ epoch: created.epoch }, "first start: created the Redis state");
+      return;
+    }
+    this.logger.warn(
+      { kafkaOffsetsCommitted: committed, advertiserKeysLeft: leftovers },
+      "Redis has no tracker state although this group consumed before: rebuilding",
+    );
+    await this.recover("missing_at_start");
+  }
+
+  private async kafkaHasCommittedOffsets(): Promise<boolean> {
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      const topics = await admin.fetchOffsets({
+        groupId: this.options.groupId,
+        topics: [this.options.topic],
+      });
+      return topics.some((entry) => entry.partitions.some((p) => Number(p.offset) >= 0));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Where each assigned partition resumes: the offsets recorded in Redis (0 when none: nothing applied yet). */
+  private async onAssigned(assignments: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+    this.assigned = assignments;
+    await this.recovery;
+    let meta = await this.store.readMeta();
+    if (meta === null || meta.epoch !== this.store.epoch) {
+      await this.triggerRecovery(meta === null ? "sentinel_missing" : "epoch_changed");
+      meta = await this.store.readMeta();
+    }
+    return this.positions(meta, assignments);
+  }
+
+  private positions(meta: MetaState | null, assignments: readonly TopicPartition[]): TopicPartitionOffset[] {
+    const recorded = new Map((meta?.offsets ?? []).map(({ partition, offset }) => [partition, offset]));
+    return assignments
+      .filter(({ topic }) => topic === this.options.topic)
+      .map(({ topic, partition }) => ({ topic, partition, offset: String(recorded.get(partition) ?? 0) }));
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const receivedAtMs = Date.now();
+    const { batch } = payload;
+    const messages = batch.messages;
+    const last = messages.at(-1);
+    if (last === undefined || this.recovery !== null || this.stopping) return;
+
+    const records: SpendRecord[] = [];
+    const timestamps: number[] = [];
+    const counts = { spend: 0, budget: 0, no_effect: 0, rejected: 0 };
+    for (const message of messages) {
+      const timestampMs = Number(message.timestamp);
+      timestamps.push(timestampMs);
+      const parsed = parseEvent(message.value, {
+        ...this.options.parseOptions,
+        referenceTimeMs: timestampMs,
+      });
+      if (!parsed.ok) {
+        counts.rejected++;
+        continue;
+      }
+      const record = spendRecordOf(parsed, {
+        partition: batch.partition,
+        offset: Number(message.offset),
+        timestampMs,
+      });
+      if (record === null) counts.no_effect++;
+      else {
+        records.push(record);
+        if (record.spend !== null) counts.spend++;
+        else counts.budget++;
+      }
+    }
+    const lastOffset = Number(last.offset);
+    const progress = [{ partition: batch.partition, offset: lastOffset + 1 }];
+
+    const startedAt = performance.now();
+    const outcome = await this.shared(() =>
+      this.recovery !== null ? Promise.resolve(null) : this.store.applyBatch(records, progress),
+    );
+    if (outcome === null) return;
+    const appliedAtMs = Date.now();
+    this.metrics.batchApplySeconds.observe((performance.now() - startedAt) / 1000);
+
+    if (outcome.status !== "applied") {
+      // Not resolved: the records are read again from the offsets the recovery seeks to.
+      void this.triggerRecovery(outcome.status === "state_lost" ? "sentinel_missing" : "epoch_changed");
+      return;
+    }
+    payload.resolveOffset(last.offset);
+    for (const [outcomeName, n] of Object.entries(counts))
+      if (n > 0) this.metrics.records.inc({ outcome: outcomeName }, n);
+    this.metrics.eventsApplied.inc(outcome.applied);
+    this.metrics.duplicatesSkipped.inc(outcome.duplicates);
+    this.metrics.replayedSkipped.inc(outcome.replayed);
+    this.metrics.closedPeriodSkipped.inc(outcome.closedPeriod);
+    for (const flip of outcome.flips) this.metrics.flips.inc({ to: flip.canServe ? "1" : "0" });
+    for (const timestampMs of timestamps)
+      this.metrics.freshnessSeconds.observe(Math.max(0, appliedAtMs - timestampMs) / 1000);
+    this.metrics.lag.set(
+      { partition: String(batch.partition) },
+      Math.max(0, Number(batch.highWatermark) - lastOffset - 1),
+    );
+    this.options.onBatchApplied?.({
+      partition: batch.partition,
+      firstOffset: Number(messages[0]?.offset ?? last.offset),
+      lastOffset,
+      recordTimestampsMs: timestamps,
+      receivedAtMs,
+      appliedAtMs,
+      outcome,
+    });
+  }
+
+  /** Starts (or joins) the recovery: consumption pauses until Redis has a usable state again. */
+  private triggerRecovery(reason: string): Promise<void> {
+    if (this.recovery === null) {
+      this.recovery = this.recover(reason).finally(() => {
+        this.recovery = null;
+      });
+    }
+    return this.recovery;
+  }
+
+  private async recover(reason: string): Promise<void> {
+    this.metrics.stateRecoveries.inc({ reason });
+    this.logger.warn({ reason }, "recovering the Redis state: consumption paused");
+    const topic = this.options.topic;
+    this.runner?.consumer?.pause([{ topic }]);
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        const meta = await this.exclusive(() => this.ensureState());
+        this.store.adopt(meta);
+        const consumer = this.runner?.consumer;
+        for (const position of this.positions(meta, this.assigned)) consumer?.seek(position);
+        consumer?.resume([{ topic }]);
+        this.logger.info({ epoch: meta.epoch, offsets: meta.offsets }, "Redis state usable again: resuming");
+        return;
+      } catch (error) {
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        this.logger.error({ err: error, attempt, retryInMs: delay }, "recovering the Redis state failed");
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** The meta state, after rebuilding it if nobody else is (waits while another process rebuilds). */
+  private async ensureState(): Promise<MetaState> {
+    for (;;) {
+      if (this.stopping) throw new TrackerError("invalid_state", "stopping while the Redis state is missing");
+      const meta = await this.store.readMeta();
+      if (meta !== null) return meta;
+      const lock = await this.store.acquireRebuildLock();
+      if (lock === null) {
+        await sleep(250);
+        continue;
+      }
+      try {
+        if ((await this.store.readMeta()) === null) await this.rebuild();
+      } finally {
+        await lock.release();
+      }
+    }
+  }
+
+  private async rebuild(): Promise<void> {
+    const { pool, rebuildSource } = this.options;
+    let source: RebuildSource;
+    if (rebuildSource === "replay") source = { kind: "replay" };
+    else if (pool === null) {
+      throw new TrackerError(
+        "rebuild_unavailable",
+        "Redis lost the tracker state and DATABASE_URL is not set: set it (or REBUILD_SOURCE=replay) to rebuild",
+      );
+    } else {
+      source = {
+        kind: "warehouse",
+        pool,
+        ...(this.options.warehousePipeline === undefined ? {} : { pipeline: this.options.warehousePipeline }),
+      };
+    }
+    let logged = 0;
+    const outcome = await rebuildState(this.store, source, (done, total) => {
+      if (done === total || done - logged >= Math.max(1, Math.floor(total / 10))) {
+        logged = done;
+        this.logger.info({ done, total }, "rebuilding advertisers");
+      }
+    });
+    this.metrics.rebuilds.inc({ source: source.kind });
+    this.sweptPeriod = outcome.period;
+    this.logger.warn(
+      {
+        source: outcome.source,
+        period: outcome.period,
+        advertisers: outcome.advertisers,
+        clickIds: outcome.clickIds,
+        epoch: outcome.epoch,
+      },
+      "rebuilt the Redis state",
+    );
+  }
+
+  /** Sweeps every hash into the current period when the period changed since the last sweep. */
+  private async rolloverIfDue(force: boolean): Promise<void> {
+    const period = this.store.currentPeriod();
+    if (!force && period.id === this.sweptPeriod) return;
+    if (this.recovery !== null) return;
+    const outcome = await this.shared(() => this.store.sweep());
+    this.metrics.sweeps.inc();
+    for (const flip of outcome.flips) this.metrics.flips.inc({ to: flip.canServe ? "1" : "0" });
+    if (outcome.epochChanged) {
+      void this.triggerRecovery("epoch_changed");
+      return;
+    }
+    this.sweptPeriod = outcome.period.id;
+    this.logger.info(
+      { period: outcome.period.id, advertisers: outcome.scanned, flips: outcome.flips.length },
+      "period rollover sweep",
+    );
+  }
+
+  private async checkState(): Promise<void> {
+    if (this.recovery !== null) return;
+    const meta = await this.store.readMeta();
+    if (meta === null) void this.triggerRecovery("sentinel_missing");
+    else if (meta.epoch !== this.store.epoch) void this.triggerRecovery("epoch_changed");
+  }
+
+  /** Compares Redis with Postgres for the current period; a failure (Postgres down) never stops applying. */
+  async reconcile(): Promise<ReconcileReport | null> {
+    const pool = this.options.pool;
+    if (pool === null) return null;
+    try {
+      const report = await reconcileWithWarehouse(
+        this.store,
+        pool,
+        this.options.warehousePipeline === undefined ? {} : { pipeline: this.options.warehousePipeline },
+      );
+      this.metrics.recordReconcile(report);
+      const log = report.mismatched.length === 0 || report.offsetsApart > 0 ? "debug" : "warn";
+      this.logger[log](
+        {
+          period: report.period.id,
+          mismatched: report.mismatched.length,
+          netAbsDiffMicros: report.netAbsDiffMicros,
+          offsetsApart: report.offsetsApart,
+        },
+        "reconciled Redis with Postgres",
+      );
+      return report;
+    } catch (error) {
+      this.metrics.reconcileRuns.inc({ result: "error" });
+      this.logger.warn({ err: error }, "reconciliation failed (Postgres unreachable?); applying continues");
+      return null;
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import {
+  ConfigError,
+  envVar,
+  type KafkaConnection,
+  kafkaConnectionFromConfig,
+  kafkaEnvSchema,
+  loadEnv,
+  postgresEnvSchema,
+} from "@adpipe/config";
+import {
+  DEFAULT_PIPELINE,
+  type WarehouseRules,
+  warehouseRulesEnvSchema,
+  warehouseRulesFromEnv,
+} from "@adpipe/warehouse";
+import { z } from "zod";
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** The ingestor's settings: every environment variable it reads (Kafka/Event Hubs and Postgres shared ones included). */
+export const ingestorEnvSchema = z.object({
+  ...kafkaEnvSchema.shape,
+  ...postgresEnvSchema.shape,
+  // BUDGET_PERIOD, BUDGET_TIME_ZONE, EVENT_* parse limits, WAREHOUSE_RETENTION_DAYS, CLICK_DEDUP_HORIZON_DAYS.
+  ...warehouseRulesEnvSchema.shape,
+  /** Consumer group id; also the name under which offsets are stored in ingest.consumer_offsets. */
+  INGESTOR_GROUP_ID: z.string().min(1).max(255).default(DEFAULT_PIPELINE),
+  /** Records per Postgres transaction (a larger Kafka batch is written in several). */
+  INGESTOR_MAX_BATCH_RECORDS: envVar.integer(1, 100_000).default(5_000),
+  /** Partitions processed in parallel by one replica (each holds one Postgres connection while writing). */
+  INGESTOR_PARTITIONS_CONCURRENTLY: envVar.integer(1, 64).default(2),
+  /** Longest a fetch waits for data: the floor of Gold freshness at low traffic. */
+  INGESTOR_MAX_WAIT_MS: envVar.integer(10, 10_000).default(100),
+  /** Bytes fetched per partition per request. */
+  INGESTOR_MAX_BYTES_PER_PARTITION: envVar.integer(1_024, 64 * 1_048_576).default(4 * 1_048_576),
+  /** Backoff of a failed batch (Postgres down, deadlock): exponential from initial to max. */
+  INGESTOR_RETRY_INITIAL_MS: envVar.integer(10, 60_000).default(500),
+  INGESTOR_RETRY_MAX_MS: envVar.integer(100, 600_000).default(30_000),
+  /** Bronze keeps at most this many bytes of a record's payload. */
+  INGESTOR_MAX_STORED_PAYLOAD_BYTES: envVar.integer(1_024, 16 * 1_048_576).default(1_048_576),
+  /** How often the ingestor applies retention (0 = never; run `adpipe` or a cron job instead). */
+  RETENTION_INTERVAL_MS: envVar.integer(0, 7 * 86_400_000).default(3_600_000),
+  /** Apply pending migrations at start (under an advisory lock, safe with several replicas). */
+  MIGRATE_ON_START: envVar.boolean().default(true),
+  PG_POOL_MAX: envVar.integer(1, 100).optional(),
+  OPS_PORT: envVar.integer(0, 65_535).default(9101),
+  OPS_HOST: z.string().default("0.0.0.0"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+});
+export type IngestorEnv = z.output<typeof ingestorEnvSchema>;
+
+export interface IngestorConfig {
+  readonly env: IngestorEnv;
+  readonly kafka: KafkaConnection;
+  readonly rules: WarehouseRules;
+}
+
+/** Loads and checks every setting; throws ConfigError naming each bad variable (never its value). */
+export function loadIngestorConfig(env: NodeJS.ProcessEnv = process.env): IngestorConfig {
+  const parsed = loadEnv(ingestorEnvSchema, env);
+  if (parsed.INGESTOR_MAX_STORED_PAYLOAD_BYTES < parsed.EVENT_MAX_PAYLOAD_BYTES) {
+    // Reprocessing re-parses Bronze's stored payload: a cut payload must still be judged payload_too_large.
+    throw new ConfigError("invalid_env", [
+      { variable: "INGESTOR_MAX_STORED_PAYLOAD_BYTES", message: "must be at least EVENT_MAX_PAYLOAD_BYTES" },
+    ]);
+  }
+  return {
+    env: parsed,
+    kafka: kafkaConnectionFromConfig(parsed, { clientId: "adpipe-ingestor" }),
+    rules: warehouseRulesFromEnv(parsed),
+  };
+}

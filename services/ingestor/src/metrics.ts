@@ -1,0 +1,95 @@
+import type { WriteBatchResult } from "@adpipe/warehouse";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+/** The ingestor's Prometheus metrics (registered on the service registry). */
+export class IngestorMetrics {
+  readonly records: Counter<"outcome">;
+  readonly recordErrors: Counter<"code">;
+  readonly batchRecords: Histogram;
+  readonly batchSeconds: Histogram;
+  readonly batchFailures: Counter;
+  readonly offsetGaps: Counter<"topic" | "partition">;
+  readonly lag: Gauge<"topic" | "partition">;
+  readonly commitLatency: Histogram;
+  private newestValidEventMs: number | null = null;
+
+  constructor(registry: Registry) {
+    this.records = new Counter({
+      name: "ingestor_records_total",
+      help: "Records consumed, by outcome: valid, invalid, duplicate, rejected (Bronze only), replayed (skipped, already written)",
+      labelNames: ["outcome"],
+      registers: [registry],
+    });
+    this.recordErrors = new Counter({
+      name: "ingestor_record_errors_total",
+      help: "Data-quality findings and rejection reasons of written records, by code",
+      labelNames: ["code"],
+      registers: [registry],
+    });
+    this.batchRecords = new Histogram({
+      name: "ingestor_batch_records",
+      help: "Records per Postgres transaction",
+      buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000],
+      registers: [registry],
+    });
+    this.batchSeconds = new Histogram({
+      name: "ingestor_batch_duration_seconds",
+      help: "Time to write one batch to Postgres (parse, transaction, commit)",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    this.batchFailures = new Counter({
+      name: "ingestor_batch_failures_total",
+      help: "Batch writes that failed and were retried",
+      registers: [registry],
+    });
+    this.offsetGaps = new Counter({
+      name: "ingestor_offset_gaps_total",
+      help: "Batches that started beyond the stored offset (records missing from Kafka, e.g. deleted by retention)",
+      labelNames: ["topic", "partition"],
+      registers: [registry],
+    });
+    this.lag = new Gauge({
+      name: "ingestor_consumer_lag",
+      help: "Records behind the partition's high watermark after the last committed batch",
+      labelNames: ["topic", "partition"],
+      registers: [registry],
+    });
+    this.commitLatency = new Histogram({
+      name: "ingestor_commit_latency_seconds",
+      help: "Gold commit time minus the Kafka record timestamp (produce time), per record",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    });
+    const freshness = (): number | null => this.newestValidEventMs;
+    new Gauge({
+      name: "ingestor_gold_freshness_seconds",
+      help: "Now minus the newest valid event time committed to Gold by this replica",
+      registers: [registry],
+      collect() {
+        const newest = freshness();
+        if (newest !== null) this.set(Math.max(0, (Date.now() - newest) / 1_000));
+      },
+    });
+  }
+
+  recordBatch(result: WriteBatchResult, seconds: number, recordTimestampsMs: readonly number[]): void {
+    this.batchSeconds.observe(seconds);
+    this.batchRecords.observe(result.received);
+    this.records.inc({ outcome: "valid" }, result.valid);
+    this.records.inc({ outcome: "invalid" }, result.invalid);
+    this.records.inc({ outcome: "duplicate" }, result.duplicates);
+    this.records.inc({ outcome: "rejected" }, result.rejected);
+    if (result.replayed > 0) this.records.inc({ outcome: "replayed" }, result.replayed);
+    for (const [code, count] of Object.entries(result.errorCodes)) this.recordErrors.inc({ code }, count);
+    for (const gap of result.gaps)
+      this.offsetGaps.inc({ topic: gap.topic, partition: String(gap.partition) });
+    if (result.written > 0) {
+      for (const ts of recordTimestampsMs)
+        this.commitLatency.observe(Math.max(0, result.committedAtMs - ts) / 1_000);
+    }
+    if (result.newestValidEventTimeMs !== null) {
+      this.newestValidEventMs = Math.max(this.newestValidEventMs ?? 0, result.newestValidEventTimeMs);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+/** Why a simulation could not run or stopped. */
+export const SIMULATOR_ERROR_CODES = [
+  "invalid_options",
+  "send_failed",
+  "sink_unavailable",
+  "worker_failed",
+] as const;
+export type SimulatorErrorCode = (typeof SIMULATOR_ERROR_CODES)[number];
+
+export class SimulatorError extends Error {
+  override readonly name = "SimulatorError";
+  readonly code: SimulatorErrorCode;
+
+  constructor(code: SimulatorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export function isSimulatorError(error: unknown): error is SimulatorError {
+  return error instanceof SimulatorError;
+}

@@ -1,0 +1,113 @@
+import { ConfigError, redact } from "@adpipe/config";
+import { KafkaError } from "@adpipe/kafka";
+import { CommanderError } from "commander";
+import { SupervisorError } from "./errors.js";
+import { LinePrinter } from "./log-lines.js";
+import { parseSupervisorOptions, type RawSupervisorOptions, supervisorCommand } from "./options.js";
+import { describeState, LocalPipeline } from "./pipeline.js";
+
+/** Exit codes, as adpipe's: 0 ok, 1 a service failed, 2 usage/config, 69 unavailable, 70 internal. */
+const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 69, internal: 70 } as const;
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof ConfigError) return EXIT.usage;
+  if (error instanceof SupervisorError) {
+    const codes = {
+      invalid_options: EXIT.usage,
+      not_built: EXIT.usage,
+      broker_unavailable: EXIT.unavailable,
+      infrastructure_unavailable: EXIT.unavailable,
+      service_failed: EXIT.failed,
+      not_ready: EXIT.failed,
+    } as const;
+    return codes[error.code];
+  }
+  if (error instanceof KafkaError) return EXIT.unavailable;
+  return EXIT.internal;
+}
+
+async function run(raw: RawSupervisorOptions): Promise<number> {
+  const options = parseSupervisorOptions(raw);
+  const colors = !options.headless && process.stdout.isTTY === true;
+  const printer = new LinePrinter(
+    { format: options.logFormat, colors, write: (text) => process.stdout.write(text) },
+    ["supervisor", "kafka", "infra", "ingestor", "budget-tracker", "api", "simulator"],
+  );
+  const secrets = [process.env.EVENT_HUB_CONNECTION_STRING, process.env.KAFKA_SASL_PASSWORD];
+  const pipeline = new LocalPipeline(options, {
+    env: process.env,
+    onLine: (name, line) => printer.print(name, redact(line, secrets)),
+  });
+  const say = (line: string) => printer.print("supervisor", line);
+
+  // Whatever happens, no child outlives the supervisor process (short of SIGKILL to the supervisor itself).
+  process.on("exit", () => pipeline.killNow());
+  let stopReason: string | undefined;
+  let wake: (() => void) | undefined;
+  const stopRequested = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopReason !== undefined) {
+      say(`${signal} again: killing everything now`);
+      pipeline.killNow();
+      process.exit(130);
+    }
+    stopReason = signal;
+    wake?.();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  let code: number = EXIT.ok;
+  try {
+    const starting = pipeline.start();
+    // A signal during start-up stops the start-up too.
+    const outcome = await Promise.race([
+      starting.then(() => "started" as const),
+      stopRequested.then(() => "stopped" as const),
+    ]);
+    if (outcome === "started" && pipeline.state !== undefined) {
+      if (!options.headless) process.stdout.write(`${describeState(pipeline.state, options)}\n`);
+      else say(`ready: dashboard ${pipeline.state.dashboardUrl}, topic ${pipeline.state.topic}`);
+      const timer =
+        options.durationMs === undefined
+          ? undefined
+          : setTimeout(() => onSignal("SIGTERM"), options.durationMs);
+      const ended = await Promise.race([stopRequested.then(() => undefined), pipeline.failed]);
+      if (timer !== undefined) clearTimeout(timer);
+      if (ended !== undefined) code = EXIT.failed;
+    } else {
+      await starting.catch(() => undefined);
+    }
+    say(
+      stopReason === undefined
+        ? "stopping everything (a service failed)"
+        : `${stopReason}: stopping everything`,
+    );
+  } catch (error) {
+    code = exitCodeOf(error);
+    say(
+      `cannot run the pipeline: ${redact(error instanceof Error ? error.message : String(error), secrets)}`,
+    );
+  } finally {
+    await pipeline.stop();
+    say("stopped");
+  }
+  return code;
+}
+
+const command = supervisorCommand().exitOverride();
+command.action(async (raw: RawSupervisorOptions) => {
+  process.exitCode = await run(raw);
+});
+command.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    process.exitCode = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code)
+      ? EXIT.ok
+      : EXIT.usage;
+    return;
+  }
+  process.stderr.write(`adpipe-start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = exitCodeOf(error);
+});

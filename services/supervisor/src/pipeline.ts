@@ -1,0 +1,404 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  DEFAULT_DATABASE_URL,
+  DEFAULT_REDIS_URL,
+  type KafkaConnection,
+  kafkaConnectionFromEnv,
+  redactUrl,
+} from "@adpipe/config";
+import { createKafka, ensureTopic } from "@adpipe/kafka";
+import { createPool, migrate } from "@adpipe/warehouse";
+import { logLevel } from "kafkajs";
+import { type ChildExit, ManagedChild } from "./child.js";
+import { SupervisorError } from "./errors.js";
+import {
+  type BrokerHandle,
+  ensureBroker,
+  ensureInfrastructure,
+  type InfrastructureHandle,
+  type LineSink,
+} from "./infrastructure.js";
+import {
+  missingEntries,
+  REPO_ROOT,
+  RUNNING_FROM_SOURCE,
+  type RunMode,
+  type ServiceName,
+  serviceEntry,
+} from "./paths.js";
+
+export interface SupervisorOptions {
+  /** Run time; undefined = until a signal. */
+  readonly durationMs: number | undefined;
+  readonly partitions: number;
+  /** Topic; undefined = KAFKA_TOPIC, the connection string's EntityPath, or ad-clicks. */
+  readonly topic: string | undefined;
+  readonly simulator: boolean;
+  /** Simulator events per second. */
+  readonly rate: number;
+  readonly simCount: number | undefined;
+  readonly simSeed: number | undefined;
+  readonly simRunId: string | undefined;
+  readonly simManifest: string | undefined;
+  readonly simAdvertisers: number;
+  readonly apiPort: number;
+  /** The ingestor's ops port; the tracker's is +1, the simulator's +2. */
+  readonly opsPortBase: number;
+  /** Consumer groups are `<prefix>-ingestor` and `<prefix>-budget-tracker`. */
+  readonly groupPrefix: string;
+  /** REDIS_KEY_PREFIX of the tracker and the API; undefined = theirs (adspend:). */
+  readonly redisPrefix: string | undefined;
+  readonly stateFile: string | undefined;
+  readonly mode: RunMode | "auto";
+  /** Start the local broker when none answers (only for 127.0.0.1:9092). */
+  readonly startBroker: boolean;
+  readonly readyTimeoutMs: number;
+}
+
+export interface SupervisorIo {
+  env: NodeJS.ProcessEnv;
+  /** Every line the supervisor and its children print, with the process name. */
+  onLine: LineSink;
+}
+
+export interface RunningChild {
+  readonly name: ServiceName;
+  readonly pid: number | undefined;
+  readonly port: number;
+}
+
+/** What is running, for the banner and the state file. */
+export interface PipelineState {
+  readonly supervisorPid: number;
+  readonly dashboardUrl: string;
+  readonly topic: string;
+  readonly partitions: number;
+  readonly kafka: string;
+  readonly database: string;
+  readonly redis: string;
+  readonly groups: { ingestor: string; tracker: string };
+  readonly redisPrefix: string | undefined;
+  readonly brokerStartedHere: boolean;
+  readonly infrastructureStartedHere: readonly string[];
+  readonly children: readonly RunningChild[];
+  /** Bearer token for writes when API_WRITE_TOKENS was not set (generated for this run). */
+  readonly writeToken: string | undefined;
+}
+
+/** A service child that exits without being asked to. */
+export interface UnexpectedExit {
+  readonly name: ServiceName;
+  readonly exit: ChildExit;
+}
+
+/**
+ * The whole pipeline on this machine: broker, Postgres/Redis check, topic, migrations, ingestor,
+ * budget-tracker, API and simulator. start() returns once every service is ready; stop() tears down
+ * everything it started, in order, and is safe to call more than once.
+ */
+export class LocalPipeline {
+  private readonly children = new Map<ServiceName, ManagedChild>();
+  private broker: BrokerHandle | undefined;
+  private infrastructure: InfrastructureHandle | undefined;
+  private stopping: Promise<void> | undefined;
+  private unexpected: ((exit: UnexpectedExit) => void) | undefined;
+  /** Resolves when a service (not the simulator finishing its --count) exits on its own. */
+  readonly failed: Promise<UnexpectedExit>;
+  state: PipelineState | undefined;
+
+  constructor(
+    private readonly options: SupervisorOptions,
+    private readonly io: SupervisorIo,
+  ) {
+    this.failed = new Promise((resolve) => {
+      this.unexpected = resolve;
+    });
+  }
+
+  private log(line: string): void {
+    this.io.onLine("supervisor", line);
+  }
+
+  private get mode(): RunMode {
+    if (this.options.mode !== "auto") return this.options.mode;
+    return RUNNING_FROM_SOURCE ? "source" : "dist";
+  }
+
+  async start(): Promise<PipelineState> {
+    const options = this.options;
+    const names: ServiceName[] = [
+      "ingestor",
+      "budget-tracker",
+      "api",
+      ...(options.simulator ? (["simulator"] as const) : []),
+    ];
+    const missing = missingEntries(names, this.mode);
+    if (missing.length > 0) {
+      throw new SupervisorError(
+        "not_built",
+        `not built: ${missing.join(", ")}. Run \`npm run build\` first (or start from source with tsx).`,
+      );
+    }
+
+    const env: NodeJS.ProcessEnv = {
+      ...this.io.env,
+      DATABASE_URL: this.io.env.DATABASE_URL || DEFAULT_DATABASE_URL,
+      REDIS_URL: this.io.env.REDIS_URL || DEFAULT_REDIS_URL,
+      ...(options.topic === undefined ? {} : { KAFKA_TOPIC: options.topic }),
+    };
+    const connection: KafkaConnection = kafkaConnectionFromEnv(env, { clientId: "adpipe-supervisor" });
+    const topic = connection.topic;
+
+    this.log(
+      `Kafka: ${connection.flavor === "event-hubs" ? "Azure Event Hubs" : "Kafka"} at ${connection.brokers.join(",")}, topic ${topic}`,
+    );
+    this.broker = await ensureBroker(connection, this.io.onLine, options.startBroker);
+    this.infrastructure = await ensureInfrastructure(env, this.io.onLine);
+
+    const kafka = createKafka(connection, { logLevel: logLevel.WARN });
+    const topicResult = await ensureTopic(kafka, { topic, partitions: options.partitions });
+    this.log(
+      topicResult.created
+        ? `created topic ${topic} with ${topicResult.partitions} partitions`
+        : `topic ${topic} exists with ${topicResult.partitions} partitions`,
+    );
+
+    const pool = createPool({
+      connectionString: env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+      max: 1,
+      applicationName: "adpipe-supervisor",
+    });
+    try {
+      const result = await migrate(pool);
+      this.log(
+        result.applied.length > 0
+          ? `applied migrations ${result.applied.join(", ")} (schema version ${result.current})`
+          : `database schema is current (version ${result.current})`,
+      );
+    } finally {
+      await pool.end();
+    }
+
+    const groups = {
+      ingestor: `${options.groupPrefix}-ingestor`,
+      tracker: `${options.groupPrefix}-budget-tracker`,
+    };
+    const writeToken = env.API_WRITE_TOKENS ? undefined : `local-${randomBytes(12).toString("hex")}`;
+    const shared: NodeJS.ProcessEnv = {
+      ...env,
+      KAFKA_TOPIC: topic,
+      ...(options.redisPrefix === undefined ? {} : { REDIS_KEY_PREFIX: options.redisPrefix }),
+    };
+    const ports = {
+      ingestor: options.opsPortBase,
+      "budget-tracker": options.opsPortBase + 1,
+      api: options.apiPort,
+      simulator: options.opsPortBase + 2,
+    };
+    const childEnv: Record<ServiceName, NodeJS.ProcessEnv> = {
+      ingestor: {
+        ...shared,
+        OPS_PORT: String(ports.ingestor),
+        INGESTOR_GROUP_ID: groups.ingestor,
+        MIGRATE_ON_START: "false",
+      },
+      "budget-tracker": {
+        ...shared,
+        OPS_PORT: String(ports["budget-tracker"]),
+        TRACKER_GROUP_ID: groups.tracker,
+        WAREHOUSE_PIPELINE: groups.ingestor,
+      },
+      api: {
+        ...shared,
+        API_PORT: String(ports.api),
+        API_HOST: shared.API_HOST ?? "127.0.0.1",
+        API_LAG_GROUPS: `${groups.ingestor},${groups.tracker}`,
+        ...(writeToken === undefined ? {} : { API_WRITE_TOKENS: `local:${writeToken}` }),
+      },
+      simulator: { ...shared, OPS_PORT: String(ports.simulator) },
+    };
+
+    for (const name of ["ingestor", "budget-tracker", "api"] as const) this.spawn(name, childEnv[name], []);
+    await Promise.all([
+      this.waitReady("ingestor", `http://127.0.0.1:${ports.ingestor}/readyz`),
+      this.waitReady("budget-tracker", `http://127.0.0.1:${ports["budget-tracker"]}/readyz`),
+      this.waitReady("api", `http://127.0.0.1:${ports.api}/readyz`),
+    ]);
+
+    if (options.simulator) {
+      this.spawn("simulator", childEnv.simulator, this.simulatorArgs());
+      await this.waitReady("simulator", `http://127.0.0.1:${ports.simulator}/healthz`);
+    }
+
+    this.state = {
+      supervisorPid: process.pid,
+      dashboardUrl: `http://127.0.0.1:${ports.api}/`,
+      topic,
+      partitions: topicResult.partitions,
+      kafka: connection.brokers.join(","),
+      database: redactUrl(env.DATABASE_URL ?? DEFAULT_DATABASE_URL),
+      redis: redactUrl(env.REDIS_URL ?? DEFAULT_REDIS_URL),
+      groups,
+      redisPrefix: options.redisPrefix,
+      brokerStartedHere: this.broker.started,
+      infrastructureStartedHere: this.infrastructure.started,
+      children: [...this.children.values()].map((child) => ({
+        name: child.name as ServiceName,
+        pid: child.pid,
+        port: ports[child.name as ServiceName],
+      })),
+      writeToken,
+    };
+    if (options.stateFile !== undefined) await writeState(options.stateFile, this.state);
+    return this.state;
+  }
+
+  private simulatorArgs(): string[] {
+    const o = this.options;
+    return [
+      "--rate",
+      String(o.rate),
+      "--advertisers",
+      String(o.simAdvertisers),
+      "--progress",
+      "lines",
+      ...(o.simCount === undefined ? [] : ["--count", String(o.simCount)]),
+      ...(o.simSeed === undefined ? [] : ["--seed", String(o.simSeed)]),
+      ...(o.simRunId === undefined ? [] : ["--run-id", o.simRunId]),
+      ...(o.simManifest === undefined ? [] : ["--manifest", o.simManifest]),
+    ];
+  }
+
+  private spawn(name: ServiceName, env: NodeJS.ProcessEnv, args: string[]): ManagedChild {
+    const child = new ManagedChild({
+      name,
+      command: process.execPath,
+      args: [...serviceEntry(name, this.mode), ...args],
+      env,
+      cwd: REPO_ROOT,
+      onLine: this.io.onLine,
+    });
+    this.children.set(name, child);
+    this.log(`started ${name} (pid ${child.pid})`);
+    void child.exited.then((exit) => {
+      if (child.isStopping) return;
+      // The simulator ends by itself after --count: the pipeline keeps running.
+      if (name === "simulator" && exit.code === 0) {
+        this.log("the simulator finished its events; the pipeline keeps running (Ctrl-C to stop)");
+        return;
+      }
+      this.log(`${name} exited unexpectedly (${exit.signal ?? `code ${exit.code}`})`);
+      this.unexpected?.({ name, exit });
+    });
+    return child;
+  }
+
+  private async waitReady(name: ServiceName, url: string): Promise<void> {
+    const deadline = Date.now() + this.options.readyTimeoutMs;
+    const child = this.children.get(name);
+    let last = "no answer";
+    while (Date.now() < deadline) {
+      if (child !== undefined && !child.running) {
+        throw new SupervisorError("service_failed", `${name} exited during start-up (see its lines above)`);
+      }
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+        if (response.ok) {
+          this.log(`${name} is ready (${url})`);
+          return;
+        }
+        last = `HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`;
+      } catch (error) {
+        last = error instanceof Error ? error.message : String(error);
+      }
+      await sleep(250);
+    }
+    throw new SupervisorError(
+      "not_ready",
+      `${name} was not ready within ${this.options.readyTimeoutMs / 1_000} s (${url}: ${last})`,
+    );
+  }
+
+  /** Stops everything started, producers first, then consumers, then infrastructure and broker. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<void> {
+    const stopChild = async (name: ServiceName, signal: NodeJS.Signals) => {
+      const child = this.children.get(name);
+      if (child === undefined || !child.running) {
+        child?.killNow();
+        return;
+      }
+      this.log(`stopping ${name} (pid ${child.pid})`);
+      const exit = await child.stop(signal, 20_000);
+      this.log(`${name} stopped (${exit.signal ?? `exit ${exit.code}`})`);
+    };
+    // The simulator prints its summary on SIGINT; the API stops taking writes before the consumers go.
+    await stopChild("simulator", "SIGINT");
+    await stopChild("api", "SIGTERM");
+    await Promise.all([stopChild("ingestor", "SIGTERM"), stopChild("budget-tracker", "SIGTERM")]);
+    await this.infrastructure?.stop();
+    await this.broker?.stop();
+  }
+
+  /** For process 'exit': kills whatever still runs, without waiting. */
+  killNow(): void {
+    for (const child of this.children.values()) child.killNow();
+  }
+
+  /** Every pid the supervisor started (children only; the broker is tracked by scripts/kafka.sh). */
+  get pids(): number[] {
+    return [...this.children.values()]
+      .map((child) => child.pid)
+      .filter((pid): pid is number => pid !== undefined);
+  }
+}
+
+async function writeState(path: string, state: PipelineState): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await rename(temporary, path);
+}
+
+/** The banner printed once everything runs. */
+export function describeState(state: PipelineState, options: SupervisorOptions): string {
+  const lines = [
+    "",
+    "  Ad marketing pipeline is running",
+    "",
+    `  Dashboard      ${state.dashboardUrl}`,
+    `  Serving        ${state.dashboardUrl}v1/advertisers/<id>/serving`,
+    `  OpenAPI        ${state.dashboardUrl}openapi.json`,
+    "",
+    `  Kafka          ${state.kafka}${state.brokerStartedHere ? " (local broker, started here)" : ""}, topic ${state.topic} (${state.partitions} partitions)`,
+    `  Postgres       ${state.database}`,
+    `  Redis          ${state.redis}${state.redisPrefix === undefined ? "" : ` (keys under ${state.redisPrefix})`}`,
+    "",
+    ...state.children.map(
+      (child) =>
+        `  ${child.name.padEnd(15)}pid ${String(child.pid).padEnd(8)}${child.name === "api" ? "http" : "ops "} http://127.0.0.1:${child.port}/`,
+    ),
+    "",
+    options.simulator
+      ? `  The simulator sends ${options.rate} events/s${options.simCount === undefined ? "" : ` (${options.simCount} in all)`}; watch Gold and can_serve change on the dashboard.`
+      : "  No simulator (--no-simulator): produce clicks with `adpipe simulate` or POST /v1/clicks.",
+    ...(state.writeToken === undefined
+      ? []
+      : [
+          `  Write token    ${state.writeToken}   (for PUT /v1/advertisers/<id>/budget and POST /v1/clicks; this run only)`,
+        ]),
+    "",
+    options.durationMs === undefined
+      ? "  Ctrl-C stops everything."
+      : `  Stops by itself after ${options.durationMs / 1_000} s (or Ctrl-C).`,
+    "",
+  ];
+  return lines.join("\n");
+}

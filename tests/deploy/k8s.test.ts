@@ -1,0 +1,168 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+import {
+  isPipeline,
+  type K8sObject,
+  manifestProblems,
+  referencedSecretKeys,
+  render,
+  schemaErrors,
+} from "./support/k8s.js";
+
+const K8S = fileURLToPath(new URL("../../deploy/k8s/", import.meta.url));
+const OVERLAYS = ["local", "prod"] as const;
+const rendered: Record<string, K8sObject[]> = {
+  base: render(`${K8S}base`),
+  local: render(`${K8S}overlays/local`),
+  prod: render(`${K8S}overlays/prod`),
+};
+
+const of = (objects: K8sObject[], kind: string, name: string) =>
+  objects.find((object) => object.kind === kind && object.metadata.name === name);
+const container = (objects: K8sObject[], deployment: string) =>
+  of(objects, "Deployment", deployment)?.spec.template.spec.containers[0];
+const env = (objects: K8sObject[], deployment: string, name: string) =>
+  (container(objects, deployment)?.env ?? []).find((entry: { name: string }) => entry.name === name);
+
+describe.each(["base", ...OVERLAYS])("deploy/k8s %s", (variant) => {
+  const objects = rendered[variant] ?? [];
+
+  test("every object is valid against the pinned Kubernetes (1.27.1) and KEDA schemas", () => {
+    expect(objects.length).toBeGreaterThan(10);
+    expect(objects.flatMap(schemaErrors)).toEqual([]);
+  });
+
+  test("follows the project's rules (probes, resources, security, secrets, autoscaling)", () => {
+    expect(manifestProblems(objects)).toEqual([]);
+  });
+
+  test("has a Deployment, Service and PDB for each service, the migration Job, NetworkPolicy and autoscalers", () => {
+    const names = (kind: string) =>
+      objects
+        .filter((object) => object.kind === kind && isPipeline(object))
+        .map((object) => object.metadata.name)
+        .sort();
+    expect(names("Deployment")).toEqual(["api", "budget-tracker", "ingestor"]);
+    expect(names("Service")).toEqual(["api", "budget-tracker", "ingestor"]);
+    expect(names("PodDisruptionBudget")).toEqual(["api", "budget-tracker", "ingestor"]);
+    expect(names("Job")).toEqual(["adpipe-migrate"]);
+    expect(names("ScaledObject")).toEqual(["budget-tracker", "ingestor"]);
+    expect(names("HorizontalPodAutoscaler")).toEqual(["api"]);
+    expect(names("NetworkPolicy").length).toBeGreaterThan(0);
+  });
+});
+
+describe("overlays", () => {
+  test("local runs plain Kafka in the cluster and generates every Secret key the pods need", () => {
+    const local = rendered.local ?? [];
+    const config = local.find((object) => object.kind === "ConfigMap")?.data ?? {};
+    expect(config.KAFKA_BROKERS).toBe("kafka:9092");
+    const secret = local.find((object) => object.kind === "Secret");
+    const keys = new Set(Object.keys(secret?.data ?? {}));
+    for (const ref of referencedSecretKeys(local)) {
+      expect(ref.name).toBe(secret?.metadata.name);
+      if (!ref.optional) expect(keys, `${ref.key} missing from the local Secret`).toContain(ref.key);
+    }
+    expect(keys.has("EVENT_HUB_CONNECTION_STRING")).toBe(false);
+    expect(of(local, "Deployment", "kafka")).toBeDefined();
+    expect(of(local, "Job", "create-topic")).toBeDefined();
+    for (const scaled of local.filter((object) => object.kind === "ScaledObject")) {
+      expect(scaled.spec.triggers[0].metadata.bootstrapServers).toBe(
+        "kafka.adpipe-local.svc.cluster.local:9092",
+      );
+    }
+  });
+
+  test("prod reads Event Hubs only through the Secret and scales on lag up to the hub's partitions", () => {
+    const prod = rendered.prod ?? [];
+    const config = prod.find((object) => object.kind === "ConfigMap")?.data ?? {};
+    expect(config.KAFKA_BROKERS).toBeUndefined();
+    expect(prod.some((object) => object.kind === "Secret")).toBe(false);
+    for (const name of ["ingestor", "budget-tracker", "api"]) {
+      expect(env(prod, name, "EVENT_HUB_CONNECTION_STRING")?.valueFrom?.secretKeyRef).toEqual({
+        name: "adpipe-secrets",
+        key: "EVENT_HUB_CONNECTION_STRING",
+        optional: false,
+      });
+      expect(container(prod, name)?.image).toMatch(/^[\w./-]+:\d+\.\d+\.\d+$/);
+    }
+    const partitions = Number(config.KAFKA_TOPIC_PARTITIONS);
+    for (const scaled of prod.filter((object) => object.kind === "ScaledObject")) {
+      const trigger = scaled.spec.triggers[0];
+      expect(scaled.spec.maxReplicaCount).toBe(partitions);
+      expect(trigger.metadata).toMatchObject({ sasl: "plaintext", tls: "enable" });
+      expect(trigger.metadata.bootstrapServers).toMatch(/\.servicebus\.windows\.net:9093$/);
+      expect(trigger.authenticationRef.name).toBe("event-hubs-kafka");
+    }
+    const auth = of(prod, "TriggerAuthentication", "event-hubs-kafka");
+    expect(
+      auth?.spec.secretTargetRef.map((ref: { parameter: string; key: string }) => [ref.parameter, ref.key]),
+    ).toEqual([
+      ["username", "EVENT_HUB_SASL_USERNAME"],
+      ["password", "EVENT_HUB_CONNECTION_STRING"],
+    ]);
+    expect(of(prod, "HorizontalPodAutoscaler", "api")?.spec.minReplicas).toBeGreaterThanOrEqual(2);
+    for (const object of prod)
+      expect(
+        object.kind === "Namespace" || object.metadata.namespace === "adpipe",
+        object.metadata.name,
+      ).toBe(true);
+  });
+
+  test("no file under deploy/k8s holds an Event Hubs key", () => {
+    for (const variant of ["base", ...OVERLAYS]) {
+      for (const object of rendered[variant] ?? [])
+        expect(JSON.stringify(object)).not.toMatch(/SharedAccessKey=[^.;<]/);
+    }
+    expect(readFileSync(`${K8S}overlays/local/local-secrets.env`, "utf8")).not.toMatch(
+      /SharedAccessKey|EVENT_HUB/,
+    );
+  });
+});
+
+describe("the manifest validators catch mistakes", () => {
+  const broken = (change: (objects: K8sObject[]) => void) => {
+    const copy = structuredClone(rendered.prod ?? []);
+    change(copy);
+    return copy;
+  };
+
+  test("the schema check rejects wrong types and missing required fields", () => {
+    const objects = broken((copy) => {
+      const deployment = of(copy, "Deployment", "api");
+      deployment!.spec.template.spec.containers[0].ports[0].containerPort = "http";
+      delete of(copy, "ScaledObject", "ingestor")!.spec.scaleTargetRef;
+    });
+    const errors = objects.flatMap(schemaErrors);
+    expect(errors).toContain(
+      "Deployment/api: /spec/template/spec/containers/0/ports/0/containerPort must be integer",
+    );
+    expect(errors).toContain("ScaledObject/ingestor: /spec must have required property scaleTargetRef");
+    expect(schemaErrors({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } })).toEqual([
+      "Widget/w: no schema for example.com/v1 Widget",
+    ]);
+  });
+
+  test("the project rules catch privilege, probes, inline secrets and replicas above partitions", () => {
+    const objects = broken((copy) => {
+      const api = container(copy, "api");
+      api.securityContext.allowPrivilegeEscalation = true;
+      api.readinessProbe.httpGet.path = "/";
+      api.env.push({ name: "API_WRITE_TOKENS", value: "inline" });
+      of(copy, "ScaledObject", "ingestor")!.spec.maxReplicaCount = 64;
+      container(copy, "ingestor").env = container(copy, "ingestor").env.filter(
+        (e: { name: string }) => e.name !== "INGESTOR_GROUP_ID",
+      );
+    });
+    expect(manifestProblems(objects)).toEqual(
+      expect.arrayContaining([
+        "Deployment/api container api: allowPrivilegeEscalation is not false",
+        "Deployment/api container api: readiness probe is not GET /readyz...",
+        "Deployment/api container api: API_WRITE_TOKENS has an inline value",
+        "ScaledObject/ingestor: maxReplicaCount 64 exceeds the 16 partitions",
+        "ScaledObject/ingestor: consumerGroup adpipe-ingestor is not the Deployment's undefined",
+      ]),
+    );
+  });
+});

@@ -1,0 +1,214 @@
+import { advertiserKey } from "@adpipe/serving-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ApiBench, call, OTHER_WRITE_TOKEN, READ_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
+
+interface ServingBody {
+  advertiser_id: string;
+  known: boolean;
+  can_serve: boolean;
+  reason: string | null;
+  period: string | null;
+  net_micros: number | null;
+  gross_micros: number | null;
+  budget_micros: number | null;
+  clicks: number | null;
+  updated_at: string | null;
+}
+
+/** Writes an advertiser hash the way the budget-tracker does (the Redis contract is the public interface). */
+async function seedState(
+  bench: ApiBench,
+  id: string,
+  fields: { canServe: boolean; reason?: string; net: number; gross: number; budget?: number; clicks: number },
+): Promise<void> {
+  await bench.redis.hset(advertiserKey(id, bench.prefix), {
+    can_serve: fields.canServe ? "1" : "0",
+    reason: fields.reason ?? "",
+    period: "2026-11-25",
+    net_micros: String(fields.net),
+    gross_micros: String(fields.gross),
+    ...(fields.budget === undefined ? {} : { budget_micros: String(fields.budget) }),
+    clicks: String(fields.clicks),
+    updated_at: String(Date.UTC(2026, 10, 25, 12, 0, 0)),
+  });
+}
+
+describe("serving lookups (Redis)", () => {
+  let bench: ApiBench;
+
+  beforeAll(async () => {
+    bench = await startApiBench("serving");
+    await seedState(bench, "adv-on", {
+      canServe: true,
+      net: 1_500_000,
+      gross: 2_000_000,
+      budget: 10_000_000,
+      clicks: 3,
+    });
+    await seedState(bench, "adv-off", {
+      canServe: false,
+      reason: "budget_exhausted",
+      net: 10_000_000,
+      gross: 11_000_000,
+      budget: 10_000_000,
+      clicks: 40,
+    });
+    await seedState(bench, "adv nobudget", {
+      canServe: false,
+      reason: "no_budget",
+      net: 0,
+      gross: 0,
+      clicks: 0,
+    });
+  });
+  afterAll(async () => {
+    await bench?.close();
+  });
+
+  it("answers a serving advertiser with its state in micros", async () => {
+    const res = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/adv-on/serving");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      advertiser_id: "adv-on",
+      known: true,
+      can_serve: true,
+      reason: null,
+      period: "2026-11-25",
+      net_micros: 1_500_000,
+      gross_micros: 2_000_000,
+      budget_micros: 10_000_000,
+      clicks: 3,
+      updated_at: "2026-11-25T12:00:00.000Z",
+    });
+  });
+
+  it("answers a stopped advertiser with its reason, and ids with spaces (URL-encoded)", async () => {
+    const off = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/adv-off/serving");
+    expect(off.body).toMatchObject({
+      can_serve: false,
+      reason: "budget_exhausted",
+      budget_micros: 10_000_000,
+    });
+    const spaced = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/adv%20nobudget/serving");
+    expect(spaced.status).toBe(200);
+    expect(spaced.body).toMatchObject({
+      advertiser_id: "adv nobudget",
+      can_serve: false,
+      reason: "no_budget",
+      budget_micros: null,
+    });
+  });
+
+  it("answers an unknown advertiser with the documented default (SERVE_WHEN_UNKNOWN=false)", async () => {
+    const res = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/never-seen/serving");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      advertiser_id: "never-seen",
+      known: false,
+      can_serve: false,
+      reason: "unknown_advertiser",
+      period: null,
+      net_micros: null,
+      gross_micros: null,
+      budget_micros: null,
+      clicks: null,
+      updated_at: null,
+    });
+  });
+
+  it("serves unknown advertisers when SERVE_WHEN_UNKNOWN=true", async () => {
+    const open = await startApiBench("serving-open", {
+      env: { SERVE_WHEN_UNKNOWN: "true" },
+      reuse: { db: bench.db, topic: bench.topic, prefix: bench.prefix },
+    });
+    try {
+      const res = await call<ServingBody>(open.baseUrl, "GET", "/v1/advertisers/never-seen/serving");
+      expect(res.body).toMatchObject({ known: false, can_serve: true, reason: null });
+      const known = await call<ServingBody>(open.baseUrl, "GET", "/v1/advertisers/adv-off/serving");
+      expect(known.body).toMatchObject({ known: true, can_serve: false });
+    } finally {
+      await open.close();
+    }
+  });
+
+  it("looks up many advertisers in one request (POST :batch and GET ?ids=), in the order asked", async () => {
+    const ids = ["adv-off", "never-seen", "adv-on"];
+    const post = await call<{ results: ServingBody[] }>(bench.baseUrl, "POST", "/v1/serving:batch", {
+      body: { ids },
+    });
+    expect(post.status).toBe(200);
+    expect(post.body.results.map((r) => [r.advertiser_id, r.known, r.can_serve])).toEqual([
+      ["adv-off", true, false],
+      ["never-seen", false, false],
+      ["adv-on", true, true],
+    ]);
+    const get = await call<{ results: ServingBody[] }>(
+      bench.baseUrl,
+      "GET",
+      `/v1/serving?ids=${ids.join(",")}`,
+    );
+    expect(get.status).toBe(200);
+    expect(get.body).toEqual(post.body);
+  });
+
+  it("answers the bulk form with one Redis round trip for a thousand ids", async () => {
+    const ids = Array.from({ length: 1_000 }, (_, i) => (i === 500 ? "adv-on" : `bulk-${i}`));
+    const before = Number((await bench.redis.info("stats")).match(/total_commands_processed:(\d+)/)?.[1]);
+    const res = await call<{ results: ServingBody[] }>(bench.baseUrl, "POST", "/v1/serving:batch", {
+      body: { ids },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toHaveLength(1_000);
+    expect(res.body.results[500]).toMatchObject({ advertiser_id: "adv-on", can_serve: true });
+    // A pipeline is one round trip with one HMGET per id (plus the INFO calls of this test).
+    const after = Number((await bench.redis.info("stats")).match(/total_commands_processed:(\d+)/)?.[1]);
+    expect(after - before).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it("rejects bad ids and oversized batches with a clear 400", async () => {
+    const braces = await call(bench.baseUrl, "GET", "/v1/advertisers/%7Bx%7D/serving");
+    expect(braces.status).toBe(400);
+    expect(braces.body).toMatchObject({ error: { code: "bad_request" } });
+    const long = await call(bench.baseUrl, "GET", `/v1/advertisers/${"a".repeat(129)}/serving`);
+    expect(long.status).toBe(400);
+    const wrongType = await call(bench.baseUrl, "POST", "/v1/serving:batch", { body: { ids: [1, 2] } });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body).toMatchObject({ error: { code: "bad_request" } });
+    expect(wrongType.body).toMatchObject({
+      error: {
+        details: expect.arrayContaining([expect.objectContaining({ in: "body", path: ["ids", "0"] })]),
+      },
+    });
+    const empty = await call(bench.baseUrl, "POST", "/v1/serving:batch", { body: { ids: [] } });
+    expect(empty.status).toBe(400);
+    const tooMany = await call(bench.baseUrl, "POST", "/v1/serving:batch", {
+      body: { ids: Array.from({ length: 1_001 }, (_, i) => `x${i}`) },
+    });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body).toMatchObject({ error: { message: "at most 1000 ids per request" } });
+    const badQuery = await call(bench.baseUrl, "GET", "/v1/serving?ids=a,,b");
+    expect(badQuery.status).toBe(400);
+    expect(badQuery.text).not.toMatch(/at .*\.(ts|js):\d+/);
+  });
+
+  it("needs a read token for reads when API_READ_TOKENS is set; write tokens read too", async () => {
+    const guarded = await startApiBench("serving-guarded", {
+      env: { API_READ_TOKENS: READ_TOKEN },
+      reuse: { db: bench.db, topic: bench.topic, prefix: bench.prefix },
+    });
+    try {
+      const path = "/v1/advertisers/adv-on/serving";
+      const anonymous = await call(guarded.baseUrl, "GET", path);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body).toMatchObject({ error: { code: "unauthorized" } });
+      expect((await call(guarded.baseUrl, "GET", path, { token: "wrong" })).status).toBe(401);
+      expect((await call(guarded.baseUrl, "GET", path, { token: READ_TOKEN })).status).toBe(200);
+      expect((await call(guarded.baseUrl, "GET", path, { token: WRITE_TOKEN })).status).toBe(200);
+      expect((await call(guarded.baseUrl, "GET", path, { token: OTHER_WRITE_TOKEN })).status).toBe(200);
+      // Probes stay open for the orchestrator.
+      expect((await call(guarded.baseUrl, "GET", "/healthz")).status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
+});

@@ -1,0 +1,89 @@
+import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
+import { Oracle } from "@adpipe/core";
+import { createServingClient } from "@adpipe/serving-client";
+import { SpendStore } from "@adpipe/spend-store";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createTestTopic,
+  deleteRedisPrefix,
+  type TestTopic,
+  testRedis,
+  uniqueRedisPrefix,
+} from "../../support/index.js";
+import { eventually, produceRecords, trackerEnv, waitCaughtUp } from "./support/harness.js";
+import { diffAgainstOracle } from "./support/oracle-compare.js";
+import { generated } from "./support/stream.js";
+
+// Postgres unreachable (DATABASE_URL points at a closed port): the tracker still applies every click and ad
+// servers still get answers; only reconciliation fails (and says so in its metric).
+
+let topic: TestTopic;
+let redis: Redis;
+let prefix: string;
+let service: TrackerService;
+let reader: SpendStore;
+
+beforeAll(async () => {
+  topic = await createTestTopic("rt-pgdown", 2);
+  redis = testRedis();
+  prefix = uniqueRedisPrefix("rt-pgdown");
+  const env = trackerEnv({
+    topic: topic.topic,
+    prefix,
+    databaseUrl: "postgres://postgres@127.0.0.1:1/unreachable",
+    extra: { RECONCILE_INTERVAL_MS: "200" },
+  });
+  service = await startTrackerService(loadTrackerConfig(env));
+  reader = new SpendStore({ redis, topic: topic.topic, prefix });
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await topic?.delete();
+  if (redis !== undefined) {
+    await deleteRedisPrefix(redis, prefix);
+    await redis.quit();
+  }
+});
+
+describe("budget-tracker with Postgres unreachable", () => {
+  it("keeps applying clicks and ad-server lookups keep answering", async () => {
+    const spanMs = 3_600_000;
+    const stream = generated({
+      seed: 51,
+      events: 3_000,
+      advertisers: 15,
+      startMs: Date.now() - spanMs,
+      spanMs,
+    });
+    await produceRecords(topic.kafka, topic.topic, stream);
+    await waitCaughtUp(reader, topic.kafka, topic.topic);
+
+    const oracle = new Oracle().observeAll(stream);
+    let problems: string[] = [];
+    await eventually(
+      "Redis equals the oracle",
+      async () => {
+        problems = diffAgainstOracle(await reader.readStates(), oracle.servingStateAt(Date.now()));
+        return problems.length === 0;
+      },
+      5_000,
+    ).catch(() => undefined);
+    expect(problems).toEqual([]);
+
+    const client = createServingClient({ redis, prefix });
+    const expected = oracle.servingStateAt(Date.now());
+    const answers = await client.canServeMany(expected.map((state) => state.advertiserId));
+    for (const state of expected) expect(answers.get(state.advertiserId)).toBe(state.canServe);
+    expect(await client.canServe("never-seen")).toBe(false);
+
+    await eventually("a failed reconciliation is counted", async () =>
+      /budget_tracker_reconcile_runs_total\{[^}]*result="error"[^}]*\} [1-9]/.test(
+        await service.registry.metrics(),
+      ),
+    );
+    const ready = await fetch(`http://127.0.0.1:${service.opsPort}/readyz`);
+    expect(ready.status).toBe(200);
+  });
+});

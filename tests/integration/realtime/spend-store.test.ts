@@ -1,0 +1,249 @@
+import { decideServing, Oracle } from "@adpipe/core";
+import { parseServingChangeMessage, type ServingChangeMessage } from "@adpipe/serving-client";
+import { SpendStore } from "@adpipe/spend-store";
+import fc from "fast-check";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deleteRedisPrefix, testRedis, uniqueRedisPrefix } from "../../support/index.js";
+import { diffAgainstOracle } from "./support/oracle-compare.js";
+import { generated, type PlacedRecord, placeRecords, toSpendRecords } from "./support/stream.js";
+
+// The spend store against real Redis and the core oracle, without Kafka: batches are cut from a generated
+// stream the way a consumer would see them (several partitions interleaved, offsets in order per partition).
+
+let redis: Redis;
+const prefixes: string[] = [];
+
+function newStore(clock: () => number, topic = "clicks"): SpendStore {
+  const prefix = uniqueRedisPrefix("rt-store");
+  prefixes.push(prefix);
+  return new SpendStore({ redis, topic, prefix, clock });
+}
+
+beforeAll(() => {
+  redis = testRedis();
+});
+
+afterAll(async () => {
+  for (const prefix of prefixes) await deleteRedisPrefix(redis, prefix);
+  await redis.quit();
+});
+
+/** Cuts the stream into batches of `size` consecutive records (partitions interleave inside a batch). */
+function batches(records: readonly PlacedRecord[], size: number): PlacedRecord[][] {
+  const out: PlacedRecord[][] = [];
+  for (let i = 0; i < records.length; i += size) out.push(records.slice(i, i + size));
+  return out;
+}
+
+describe("SpendStore against the oracle", () => {
+  it("ends in the oracle's period state to the micro-unit, with batches applied twice and a rollover", async () => {
+    const stream = placeRecords(generated({ seed: 11, events: 6_000, advertisers: 30 }), 3);
+    const oracle = new Oracle();
+    let now = stream[0]?.timestampMs ?? 0;
+    const store = newStore(() => now);
+    await store.loadScripts();
+    await store.createSentinel();
+
+    let duplicates = 0;
+    let replayed = 0;
+    for (const [i, batch] of batches(stream, 97).entries()) {
+      for (const record of batch) oracle.observe(record);
+      now = batch.at(-1)?.timestampMs ?? now;
+      const { records, progress } = toSpendRecords(batch);
+      const outcome = await store.applyBatch(records, progress);
+      expect(outcome.status).toBe("applied");
+      duplicates += outcome.duplicates;
+      // Every fifth batch is delivered again (a crash after the Redis apply, before the Kafka commit).
+      if (i % 5 === 0) {
+        const again = await store.applyBatch(records, progress);
+        expect(again.applied).toBe(0);
+        expect(again.flips).toEqual([]);
+        replayed += again.replayed;
+      }
+    }
+    expect(duplicates).toBeGreaterThan(0);
+    expect(replayed).toBeGreaterThan(0);
+
+    const sweep = await store.sweep();
+    expect(sweep.epochChanged).toBe(false);
+    const expected = oracle.servingStateAt(now);
+    expect(diffAgainstOracle(await store.readStates(), expected)).toEqual([]);
+    // The stream crosses midnight UTC: the state is today's, and some advertisers do spend today.
+    expect(expected.some((state) => state.netMicros > 0)).toBe(true);
+    expect(expected.some((state) => !state.canServe)).toBe(true);
+  });
+
+  it("is exact when a redelivery overlaps applied records with different batch boundaries", async () => {
+    const stream = placeRecords(generated({ seed: 12, events: 3_000, advertisers: 10 }), 2);
+    const oracle = new Oracle();
+    let now = stream[0]?.timestampMs ?? 0;
+    const store = newStore(() => now);
+    await store.loadScripts();
+    await store.createSentinel();
+    for (const record of stream) oracle.observe(record);
+
+    // First pass: batches of 150, but the pass "crashes" after 2_000 records; the redelivery starts 333
+    // records earlier with batches of 71, so batch boundaries never line up with the applied ones.
+    for (const batch of batches(stream.slice(0, 2_000), 150)) {
+      now = batch.at(-1)?.timestampMs ?? now;
+      const { records, progress } = toSpendRecords(batch);
+      await store.applyBatch(records, progress);
+    }
+    for (const batch of batches(stream.slice(2_000 - 333), 71)) {
+      now = batch.at(-1)?.timestampMs ?? now;
+      const { records, progress } = toSpendRecords(batch);
+      await store.applyBatch(records, progress);
+    }
+    await store.sweep();
+    expect(diffAgainstOracle(await store.readStates(), oracle.servingStateAt(now))).toEqual([]);
+  });
+});
+
+describe("apply_slice serving rule", () => {
+  it("agrees with decideServing in @adpipe/core", async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const store = newStore(() => now);
+    await store.loadScripts();
+    await store.createSentinel();
+    let offset = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 5_000_000 }),
+        fc.option(fc.integer({ min: 0, max: 5_000_000 }), { nil: null }),
+        fc.boolean(),
+        async (net, budget, paused) => {
+          const advertiserId = `p${offset}`;
+          const records = [
+            {
+              partition: 0,
+              offset: offset++,
+              timestampMs: now,
+              advertiserId,
+              spend:
+                net === 0
+                  ? null
+                  : {
+                      eventTimeMs: now - 1,
+                      dedupKey: `c${offset}`,
+                      grossMicros: net,
+                      netMicros: net,
+                      clicks: 1,
+                    },
+              budget: budget === null ? null : { budgetMicros: budget, eventTimeMs: now - 1 },
+            },
+          ];
+          await store.applyBatch(records, [{ partition: 0, offset }]);
+          if (paused) await store.setPaused(advertiserId, true);
+          const state = await store.readState(advertiserId);
+          const want = decideServing({ periodNetMicros: net, budgetMicros: budget, paused });
+          if (state === null) return net === 0 && budget === null && !paused;
+          return state.canServe === want.canServe && state.reason === want.reason;
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe("serving changes", () => {
+  it("a budget raise after exhaustion flips can_serve to 1 in the same batch and announces it", async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const store = newStore(() => now);
+    await store.loadScripts();
+    await store.createSentinel();
+    const subscriber = redis.duplicate();
+    const messages: ServingChangeMessage[] = [];
+    subscriber.on("message", (_channel: string, text: string) => {
+      const message = parseServingChangeMessage(text);
+      if (message !== null) messages.push(message);
+    });
+    await subscriber.subscribe(`${store.keys.prefix}serving-changes`);
+    try {
+      const click = (offset: number, amount: number) => ({
+        partition: 0,
+        offset,
+        timestampMs: now,
+        advertiserId: "42",
+        spend: {
+          eventTimeMs: now - 10,
+          dedupKey: `k${offset}`,
+          grossMicros: amount,
+          netMicros: amount,
+          clicks: 1,
+        },
+        budget: null,
+      });
+      const budget = (offset: number, micros: number, at: number) => ({
+        partition: 0,
+        offset,
+        timestampMs: now,
+        advertiserId: "42",
+        spend: null,
+        budget: { budgetMicros: micros, eventTimeMs: at },
+      });
+      const first = await store.applyBatch(
+        [budget(0, 1_000_000, now - 100), click(1, 600_000), click(2, 400_000)],
+        [{ partition: 0, offset: 3 }],
+      );
+      expect(first.flips).toEqual([{ advertiserId: "42", canServe: false }]);
+      let state = await store.readState("42");
+      expect(state).toMatchObject({ canServe: false, reason: "budget_exhausted", netMicros: 1_000_000 });
+
+      // An older budget observation does not win; the newer raise flips can_serve back within this batch.
+      const raise = await store.applyBatch(
+        [budget(3, 5_000_000, now - 200), budget(4, 2_000_000, now - 50)],
+        [{ partition: 0, offset: 5 }],
+      );
+      expect(raise.flips).toEqual([{ advertiserId: "42", canServe: true }]);
+      state = await store.readState("42");
+      expect(state).toMatchObject({ canServe: true, reason: null, budgetMicros: 2_000_000 });
+      expect(await redis.hget(store.keys.advertiser("42"), "can_serve")).toBe("1");
+
+      await expect.poll(() => messages.length).toBe(2);
+      expect(messages.map((m) => (m.type === "serving_change" ? m.canServe : null))).toEqual([false, true]);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
+  it("the period rollover re-enables an exhausted advertiser with no new click (injected clock)", async () => {
+    let now = Date.UTC(2026, 10, 25, 23, 59, 0);
+    const store = newStore(() => now);
+    await store.loadScripts();
+    await store.createSentinel();
+    await store.applyBatch(
+      [
+        {
+          partition: 0,
+          offset: 0,
+          timestampMs: now,
+          advertiserId: "a1",
+          spend: {
+            eventTimeMs: now,
+            dedupKey: "c0",
+            grossMicros: 3_000_000,
+            netMicros: 3_000_000,
+            clicks: 1,
+          },
+          budget: { budgetMicros: 2_000_000, eventTimeMs: now },
+        },
+      ],
+      [{ partition: 0, offset: 1 }],
+    );
+    expect(await redis.hget(store.keys.advertiser("a1"), "can_serve")).toBe("0");
+
+    now = Date.UTC(2026, 10, 26, 0, 0, 0, 1);
+    const sweep = await store.sweep();
+    expect(sweep.period.id).toBe("2026-11-26");
+    expect(sweep.flips).toEqual([{ advertiserId: "a1", canServe: true }]);
+    const fields = await redis.hgetall(store.keys.advertiser("a1"));
+    expect(fields).toMatchObject({
+      can_serve: "1",
+      period: "2026-11-26",
+      net_micros: "0",
+      budget_micros: "2000000",
+    });
+    expect(fields.reason).toBeUndefined();
+  });
+});

@@ -1,0 +1,28 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { REPO_ROOT } from "../../../support/index.js";
+
+export interface TrackerProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** stderr and stdout so far (for failure messages). */
+  output(): string;
+}
+
+/** Runs services/budget-tracker/src/main.ts (the real entry point) as a child process. */
+export function spawnTracker(env: Record<string, string>): TrackerProcess {
+  const child = spawn(
+    process.execPath,
+    ["--conditions=source", "--import", "tsx", "services/budget-tracker/src/main.ts"],
+    { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString("utf8")).slice(-20_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  return { child, exited, output: () => output };
+}
