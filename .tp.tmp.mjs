@@ -1,12 +1,10 @@
-import { parseSimulatorOptions, runSimulation, KafkaSink } from "./services/simulator/dist/index.js";
-import { createKafka } from "./packages/kafka/dist/index.js";
-import { kafkaConnectionFromEnv } from "./packages/config/dist/index.js";
+import { parseSimulatorOptions, runSimulation, createSink } from "./services/simulator/dist/index.js";
 const topic = process.argv[2]; const count = process.argv[3] ?? "200000"; const extra = JSON.parse(process.argv[4] ?? "{}");
-const options = parseSimulatorOptions({ max: true, count, seed: "1", progress: "none", acks: "leader", ...extra });
-const sink = new KafkaSink(createKafka(kafkaConnectionFromEnv({ KAFKA_BROKERS: "127.0.0.1:9092" })), { topic, acks: "leader", compression: "none", createPartitions: 8 });
+const options = parseSimulatorOptions({ max: true, count, seed: "1", progress: "none", acks: "leader", topic, ...extra });
+const sink = createSink(options, { KAFKA_BROKERS: "127.0.0.1:9092" });
 await sink.connect();
 const cpu0 = process.cpuUsage(); const t0 = performance.now();
 const r = await runSimulation({ options, sink });
 const wall = performance.now() - t0; const cpu = process.cpuUsage(cpu0);
 await sink.close();
-console.log(JSON.stringify({ extra, sent: r.stats.sent, wallMs: Math.round(wall), rate: Math.round(r.stats.sent / wall * 1000), cpuUserMs: Math.round(cpu.user/1000), cpuSysMs: Math.round(cpu.system/1000), cpuUsPerMsg: ((cpu.user+cpu.system)/r.stats.sent).toFixed(1) }));
+console.log(JSON.stringify({ sink: sink.description, extra, sent: r.stats.sent, wallMs: Math.round(wall), rate: Math.round(r.stats.sent / wall * 1000), cpuUserMs: Math.round(cpu.user/1000), cpuSysMs: Math.round(cpu.system/1000), cpuUsPerMsg: ((cpu.user+cpu.system)/r.stats.sent).toFixed(1) }));

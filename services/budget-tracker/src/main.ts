@@ -1,42 +1,12 @@
-import { ConfigError } from "@adpipe/config";
+import { runService } from "@adpipe/telemetry";
 import { loadTrackerConfig } from "./config.js";
 import { startTrackerService } from "./service.js";
 
-/** Exit codes: 0 clean stop, 2 bad configuration, 1 failure. */
-async function main(): Promise<void> {
-  let config: ReturnType<typeof loadTrackerConfig>;
-  try {
-    config = loadTrackerConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-  const service = await startTrackerService(config);
-  let shuttingDown = false;
-  const shutdown = (signal: string): void => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    service.logger.info({ signal }, "shutting down: finishing the batch in flight");
-    service
-      .stop()
-      .then(() => process.exit(0))
-      .catch((error: unknown) => {
-        service.logger.error({ err: error }, "shutdown failed");
-        process.exit(1);
-      });
-  };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
-  service.tracker.done().catch((error: unknown) => {
-    service.logger.fatal({ err: error }, "consumer gave up");
-    void service.stop().finally(() => process.exit(1));
-  });
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`budget-tracker: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+runService({
+  name: "budget-tracker",
+  loadConfig: () => loadTrackerConfig(),
+  start: async (config) => {
+    const service = await startTrackerService(config);
+    return { logger: service.logger, stop: () => service.stop(), done: () => service.tracker.done() };
+  },
 });

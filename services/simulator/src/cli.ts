@@ -25,6 +25,7 @@ import { createProgressReporter } from "./progress.js";
 import { runSimulation, type SimulationResult } from "./simulate.js";
 import { EventHubsSdkSink } from "./sinks/event-hubs-sdk-sink.js";
 import { KafkaSink } from "./sinks/kafka-sink.js";
+import { NativeKafkaSink, supportsNativeProduce } from "./sinks/native/native-kafka-sink.js";
 import type { RecordSink } from "./sinks/sink.js";
 import { averageRate, formatBytes, formatCount, formatKinds } from "./stats.js";
 
@@ -66,6 +67,16 @@ export function createSink(options: SimulatorOptions, env: Env): RecordSink {
   }
   const connection = kafkaConnectionFromEnv(env, { clientId: "adpipe-simulator" });
   const kafka = createKafka(connection);
+  const native =
+    options.producer === "native" ||
+    (options.producer === "auto" && options.max && options.compression === "none" && supportsNativeProduce(connection));
+  if (native) {
+    return new NativeKafkaSink(kafka, {
+      topic: options.topic ?? connection.topic,
+      acks: options.acks,
+      ...(options.createPartitions === undefined ? {} : { createPartitions: options.createPartitions }),
+    });
+  }
   return new KafkaSink(kafka, {
     topic: options.topic ?? connection.topic,
     acks: options.acks,

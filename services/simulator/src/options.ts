@@ -11,6 +11,10 @@ import { SimulatorError } from "./errors.js";
 export const TRANSPORTS = ["kafka", "event-hubs-sdk"] as const;
 export type Transport = (typeof TRANSPORTS)[number];
 
+/** kafkajs, or the native encoder for plain Kafka (see sinks/native); auto = native for --max on plain Kafka. */
+export const PRODUCERS = ["auto", "kafkajs", "native"] as const;
+export type ProducerKind = (typeof PRODUCERS)[number];
+
 export const PROGRESS_MODES = ["auto", "bar", "lines", "none"] as const;
 export type ProgressMode = (typeof PROGRESS_MODES)[number];
 
@@ -50,6 +54,7 @@ export interface SimulatorOptions {
   /** Create the topic with this many partitions when missing (plain Kafka only). */
   readonly createPartitions: number | undefined;
   readonly transport: Transport;
+  readonly producer: ProducerKind;
   readonly acks: AcksName;
   readonly compression: CompressionName;
   /** Largest send in bytes (keys + values); Kafka and Event Hubs refuse requests above ~1 MB. */
@@ -90,6 +95,7 @@ export interface RawSimulatorOptions {
   topic?: string;
   partitions?: string;
   transport?: string;
+  producer?: string;
   acks?: string;
   compression?: string;
   batchBytes?: string;
@@ -187,6 +193,7 @@ const rawSchema = z.object({
     .optional(),
   partitions: integerText(1, 10_000).optional(),
   transport: z.enum(TRANSPORTS).default("kafka"),
+  producer: z.enum(PRODUCERS).default("auto"),
   acks: z.enum(Object.keys(ACKS) as [AcksName, ...AcksName[]]).default("all"),
   compression: z.enum(COMPRESSIONS).default("none"),
   batchBytes: integerText(1_024, 1_000_000).default(900_000),
@@ -225,6 +232,8 @@ export function parseSimulatorOptions(raw: RawSimulatorOptions, now: number = Da
   if (o.transport === "event-hubs-sdk" && o.partitions !== undefined) {
     problems.push("--partitions applies to plain Kafka only (event hubs are created in Azure)");
   }
+  if (o.producer === "native" && o.compression !== "none") problems.push("--producer native sends uncompressed batches only");
+  if (o.producer === "native" && o.transport !== "kafka") problems.push("--producer native applies to --transport kafka only");
   if (o.transport === "event-hubs-sdk" && o.compression !== "none") {
     problems.push("--compression applies to the Kafka transport only (the SDK uses AMQP)");
   }
@@ -256,6 +265,7 @@ export function parseSimulatorOptions(raw: RawSimulatorOptions, now: number = Da
     topic: o.topic,
     createPartitions: o.partitions,
     transport: o.transport,
+    producer: o.producer,
     acks: o.acks,
     compression: o.compression,
     batchBytes: o.batchBytes,

@@ -110,10 +110,12 @@ function consumedByPartition(records: readonly Consumed[]): Map<number, string[]
 }
 
 let workdir: string;
+const cleanups: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   workdir = await mkdtemp(join(tmpdir(), "adpipe-sim-"));
 });
 afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   await rm(workdir, { recursive: true, force: true });
 });
 
@@ -126,13 +128,16 @@ describe("simulator over Kafka (PLAINTEXT)", () => {
     await topic?.delete();
   });
 
-  test("--max --count: the topic holds exactly the manifest's stream, keyed to kafkajs' default partitions", async () => {
-    const manifestPath = join(workdir, "max.json");
+  test.each(["native", "kafkajs"] as const)("--max --count with the %s producer: the topic holds exactly the manifest's stream, keyed to kafkajs' default partitions", async (producer) => {
+    const topic = await createTestTopic(`sim-${producer}`, 3);
+    cleanups.push(() => topic.delete());
+    const manifestPath = join(workdir, `max-${producer}.json`);
     const { io, out } = memoryIo({
       KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
       KAFKA_TOPIC: topic.topic,
     });
     const raw: RawSimulatorOptions = {
+      producer,
       max: true,
       count: "4000",
       seed: "77",
@@ -140,7 +145,7 @@ describe("simulator over Kafka (PLAINTEXT)", () => {
       progress: "none",
       json: true,
       manifest: manifestPath,
-      concurrency: "1",
+      concurrency: producer === "native" ? "4" : "1",
     };
     expect(await runSimulatorCli(raw, io)).toBe(SIMULATOR_EXIT.ok);
 
