@@ -19,14 +19,14 @@ RUN find . -path ./node_modules -prune -o -type f ! -name package.json ! -name p
       | xargs -0 rm -f \
  && find . -depth -type d -empty -delete
 
-# ---------------------------------------------------------------- build (dev dependencies, tsc, dashboard bundle)
+# ---------------------------------------------------------------- build (dev dependencies)
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY --from=manifests /app ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build \
- && if npm pkg get scripts.build:web -w services/api | grep -q build-web; then npm run build:web -w services/api; fi
+# tsc over every workspace, then the API's dashboard bundle (esbuild).
+RUN npm run build
 # What the runtime needs of each workspace: its manifest, compiled code and runtime assets (.sql, .lua, bins).
 RUN mkdir -p /out \
  && for dir in packages/* services/*; do \

@@ -12,12 +12,16 @@ export default defineConfig({
   resolve: { conditions: sourceConditions },
   ssr: { resolve: { conditions: serverConditions, externalConditions: ["source"] } },
   test: {
-        projects: [
+    projects: [
       {
         extends: true,
         test: {
           name: "unit",
-          include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "tests/deploy/**/*.test.ts"],
+          include: [
+            "packages/*/test/**/*.test.ts",
+            "services/*/test/**/*.test.ts",
+            "tests/deploy/**/*.test.ts",
+          ],
           environment: "node",
         },
       },

@@ -6,7 +6,9 @@
 #   2. Kafka: the local broker (scripts/kafka.sh start) unless KAFKA_BROKERS points elsewhere
 #   3. npm run lint
 #   4. npm run build, and the tests' type-check (tsc -p tsconfig.tests.json)
-#   5. vitest run: the unit and the integration project
+#   5. a headless Chromium for the dashboard's browser test (scripts/browser.sh ensure)
+#   6. vitest run: the unit, integration and browser projects (the integrity suite has its own command,
+#      `npm run test:integrity`)
 #
 # Every step runs even when an earlier one failed (but tests are not run without their services), and the
 # exit code is non-zero when any failed. Extra arguments go to vitest (e.g. `npm test -- --project unit`).
@@ -111,14 +113,16 @@ summarize_vitest() {
 services_ok=1
 run_step "Postgres and Redis" bash scripts/infra.sh start --record "$INFRA_RECORD" || services_ok=0
 run_step "Kafka broker" start_kafka || services_ok=0
+run_step "headless Chromium (browser test)" bash scripts/browser.sh ensure || services_ok=0
 run_step "lint (biome)" npm run lint
 run_step "build (tsc -b) and test type-check" type_check
 
 REPORT="$RESULTS_DIR/vitest.json"
 rm -f "$REPORT"
 if ((services_ok)); then
-  run_step "tests (vitest: unit + integration)" \
-    npx vitest run --reporter=default --reporter=json --outputFile.json="$REPORT" "$@"
+  run_step "tests (vitest: unit + integration + browser)" \
+    npx vitest run --project unit --project integration --project browser \
+    --reporter=default --reporter=json --outputFile.json="$REPORT" "$@"
 else
   FAILED+=("tests (not run: services missing, see above)")
 fi

@@ -29,6 +29,12 @@ export const ingestorEnvSchema = z.object({
   INGESTOR_MAX_BATCH_RECORDS: envVar.integer(1, 100_000).default(5_000),
   /** Partitions processed in parallel by one replica (each holds one Postgres connection while writing). */
   INGESTOR_PARTITIONS_CONCURRENTLY: envVar.integer(1, 64).default(2),
+  /**
+   * Consumer group session timeout: how long a crashed (SIGKILLed) replica holds its partitions before the
+   * group reassigns them; the restarted process waits that long too. Heartbeats every tenth of it.
+   * Added by the integrity suite (issue 10): without it every crash stalled the path for 30 s.
+   */
+  INGESTOR_SESSION_TIMEOUT_MS: envVar.integer(6_000, 300_000).default(30_000),
   /** Longest a fetch waits for data: the floor of Gold freshness at low traffic. */
   INGESTOR_MAX_WAIT_MS: envVar.integer(10, 10_000).default(100),
   /** Bytes fetched per partition per request. */

@@ -32,6 +32,8 @@ export interface IngestorOptions {
   maxBatchRecords?: number;
   partitionsConsumedConcurrently?: number;
   maxWaitTimeInMs?: number;
+  /** Consumer group session timeout (a crashed member keeps its partitions this long). Default 30 s. */
+  sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
   retry?: { initialDelayMs?: number; maxDelayMs?: number };
   /** Called after each Postgres commit (tests measure freshness with it). */
@@ -75,6 +77,12 @@ export class Ingestor {
       consumerConfig: {
         maxWaitTimeInMs: options.maxWaitTimeInMs ?? 100,
         maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1_048_576,
+        ...(options.sessionTimeoutMs === undefined
+          ? {}
+          : {
+              sessionTimeout: options.sessionTimeoutMs,
+              heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
+            }),
       },
       runConfig: {
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 2,

@@ -75,6 +75,7 @@ export async function startIngestorService(
       maxBatchRecords: env.INGESTOR_MAX_BATCH_RECORDS,
       partitionsConsumedConcurrently: concurrency,
       maxWaitTimeInMs: env.INGESTOR_MAX_WAIT_MS,
+      sessionTimeoutMs: env.INGESTOR_SESSION_TIMEOUT_MS,
       maxBytesPerPartition: env.INGESTOR_MAX_BYTES_PER_PARTITION,
       retry: { initialDelayMs: env.INGESTOR_RETRY_INITIAL_MS, maxDelayMs: env.INGESTOR_RETRY_MAX_MS },
       ...(options.onBatchCommitted === undefined ? {} : { onBatchCommitted: options.onBatchCommitted }),

@@ -69,7 +69,10 @@ export function createSink(options: SimulatorOptions, env: Env): RecordSink {
   const kafka = createKafka(connection);
   const native =
     options.producer === "native" ||
-    (options.producer === "auto" && options.max && options.compression === "none" && supportsNativeProduce(connection));
+    (options.producer === "auto" &&
+      options.max &&
+      options.compression === "none" &&
+      supportsNativeProduce(connection));
   if (native) {
     return new NativeKafkaSink(kafka, {
       topic: options.topic ?? connection.topic,

@@ -24,8 +24,8 @@ export {
   type CompressionName,
   MAX_MODE_NOMINAL_RATE,
   PRODUCERS,
-  type ProducerKind,
   PROGRESS_MODES,
+  type ProducerKind,
   type ProgressMode,
   parseDuration,
   parseSimulatorOptions,
@@ -48,8 +48,17 @@ export {
 export { EventHubsSdkSink } from "./sinks/event-hubs-sdk-sink.js";
 export { KafkaSink, type KafkaSinkOptions } from "./sinks/kafka-sink.js";
 export { crc32c } from "./sinks/native/crc32c.js";
-export { NativeKafkaSink, type NativeKafkaSinkOptions, supportsNativeProduce } from "./sinks/native/native-kafka-sink.js";
-export { decodeProduceResponse, encodeProduceRequest, type PartitionRecords, type ProduceRequest } from "./sinks/native/produce-request.js";
+export {
+  NativeKafkaSink,
+  type NativeKafkaSinkOptions,
+  supportsNativeProduce,
+} from "./sinks/native/native-kafka-sink.js";
+export {
+  decodeProduceResponse,
+  encodeProduceRequest,
+  type PartitionRecords,
+  type ProduceRequest,
+} from "./sinks/native/produce-request.js";
 export { chunkByBytes, type RecordSink, recordBytes } from "./sinks/sink.js";
 export {
   InlineSource,

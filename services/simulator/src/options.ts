@@ -232,8 +232,10 @@ export function parseSimulatorOptions(raw: RawSimulatorOptions, now: number = Da
   if (o.transport === "event-hubs-sdk" && o.partitions !== undefined) {
     problems.push("--partitions applies to plain Kafka only (event hubs are created in Azure)");
   }
-  if (o.producer === "native" && o.compression !== "none") problems.push("--producer native sends uncompressed batches only");
-  if (o.producer === "native" && o.transport !== "kafka") problems.push("--producer native applies to --transport kafka only");
+  if (o.producer === "native" && o.compression !== "none")
+    problems.push("--producer native sends uncompressed batches only");
+  if (o.producer === "native" && o.transport !== "kafka")
+    problems.push("--producer native applies to --transport kafka only");
   if (o.transport === "event-hubs-sdk" && o.compression !== "none") {
     problems.push("--compression applies to the Kafka transport only (the SDK uses AMQP)");
   }
@@ -338,6 +340,14 @@ export function addSimulatorOptions(command: Command): Command {
       )
         .choices(TRANSPORTS)
         .default("kafka"),
+    )
+    .addOption(
+      new Option(
+        "--producer <kind>",
+        "kafkajs, or a native encoder for plain Kafka (several times faster); auto = native with --max on plain Kafka",
+      )
+        .choices(PRODUCERS)
+        .default("auto"),
     )
     .addOption(
       new Option("--acks <acks>", "acknowledgement: all in-sync replicas, the leader, or none")

@@ -58,6 +58,18 @@ describe("parseSimulatorOptions", () => {
     });
   });
 
+  test("--producer: auto by default, native or kafkajs on request", () => {
+    expect(parseArgs([]).producer).toBe("auto");
+    expect(parseArgs(["--max", "--producer", "native"]).producer).toBe("native");
+    expect(parseArgs(["--producer", "kafkajs"]).producer).toBe("kafkajs");
+    expect(() => parseArgs(["--producer", "native", "--compression", "gzip"])).toThrow(
+      /uncompressed batches only/,
+    );
+    expect(() => parseArgs(["--producer", "native", "--transport", "event-hubs-sdk"])).toThrow(
+      /--transport kafka only/,
+    );
+  });
+
   test("shares, money and durations are parsed exactly", () => {
     const options = parseArgs([
       "--duplicates",

@@ -42,6 +42,8 @@ async function run(raw: RawSupervisorOptions): Promise<number> {
 
   // Whatever happens, no child outlives the supervisor process (short of SIGKILL to the supervisor itself).
   process.on("exit", () => pipeline.killNow());
+  // A Ctrl-C also ends a pager or `| tee` reading our output: losing the terminal must not cut the shutdown short.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   let stopReason: string | undefined;
   let wake: (() => void) | undefined;
   const stopRequested = new Promise<void>((resolve) => {

@@ -39,7 +39,6 @@ function withDatabase(url: string, database: string, user?: string): string {
   return parsed.toString();
 }
 
-
 export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
   const { databaseUrl } = testServices();
   const name = uniqueIdentifier(`adpipe_api_${prefix}`);

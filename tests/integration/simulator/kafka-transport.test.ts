@@ -128,45 +128,48 @@ describe("simulator over Kafka (PLAINTEXT)", () => {
     await topic?.delete();
   });
 
-  test.each(["native", "kafkajs"] as const)("--max --count with the %s producer: the topic holds exactly the manifest's stream, keyed to kafkajs' default partitions", async (producer) => {
-    const topic = await createTestTopic(`sim-${producer}`, 3);
-    cleanups.push(() => topic.delete());
-    const manifestPath = join(workdir, `max-${producer}.json`);
-    const { io, out } = memoryIo({
-      KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
-      KAFKA_TOPIC: topic.topic,
-    });
-    const raw: RawSimulatorOptions = {
-      producer,
-      max: true,
-      count: "4000",
-      seed: "77",
-      runId: uniqueName("sim"),
-      progress: "none",
-      json: true,
-      manifest: manifestPath,
-      concurrency: producer === "native" ? "4" : "1",
-    };
-    expect(await runSimulatorCli(raw, io)).toBe(SIMULATOR_EXIT.ok);
+  test.each(["native", "kafkajs"] as const)(
+    "--max --count with the %s producer: the topic holds exactly the manifest's stream, keyed to kafkajs' default partitions",
+    async (producer) => {
+      const topic = await createTestTopic(`sim-${producer}`, 3);
+      cleanups.push(() => topic.delete());
+      const manifestPath = join(workdir, `max-${producer}.json`);
+      const { io, out } = memoryIo({
+        KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
+        KAFKA_TOPIC: topic.topic,
+      });
+      const raw: RawSimulatorOptions = {
+        producer,
+        max: true,
+        count: "4000",
+        seed: "77",
+        runId: uniqueName("sim"),
+        progress: "none",
+        json: true,
+        manifest: manifestPath,
+        concurrency: producer === "native" ? "4" : "1",
+      };
+      expect(await runSimulatorCli(raw, io)).toBe(SIMULATOR_EXIT.ok);
 
-    const summary = JSON.parse(out()) as { sent: number; byKind: Record<string, number>; topic: string };
-    expect(summary.sent).toBe(4_000);
-    expect(summary.topic).toBe(topic.topic);
-    const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as SimulationManifest;
-    const records = [...replayManifest(manifest)];
-    expect(records).toHaveLength(4_000);
-    const kinds: Record<string, number> = {};
-    for (const record of records) kinds[record.kind] = (kinds[record.kind] ?? 0) + 1;
-    expect(summary.byKind).toMatchObject(kinds);
+      const summary = JSON.parse(out()) as { sent: number; byKind: Record<string, number>; topic: string };
+      expect(summary.sent).toBe(4_000);
+      expect(summary.topic).toBe(topic.topic);
+      const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as SimulationManifest;
+      const records = [...replayManifest(manifest)];
+      expect(records).toHaveLength(4_000);
+      const kinds: Record<string, number> = {};
+      for (const record of records) kinds[record.kind] = (kinds[record.kind] ?? 0) + 1;
+      expect(summary.byKind).toMatchObject(kinds);
 
-    const consumed = await consumeAll(topic.kafka, topic.topic, 4_000);
-    expect(consumed).toHaveLength(4_000);
-    expect(consumedByPartition(consumed)).toEqual(expectedByPartition(records, 3));
-    // Records without a key (some malformed ones) are spread round-robin, but arrive all the same.
-    expect(consumed.filter((record) => record.key === null).length).toBe(
-      records.filter((record) => record.key === null).length,
-    );
-  });
+      const consumed = await consumeAll(topic.kafka, topic.topic, 4_000);
+      expect(consumed).toHaveLength(4_000);
+      expect(consumedByPartition(consumed)).toEqual(expectedByPartition(records, 3));
+      // Records without a key (some malformed ones) are spread round-robin, but arrive all the same.
+      expect(consumed.filter((record) => record.key === null).length).toBe(
+        records.filter((record) => record.key === null).length,
+      );
+    },
+  );
 
   test("--rate paces the stream and record timestamps follow the rate from the start", async () => {
     const manifestPath = join(workdir, "rate.json");

@@ -5,6 +5,8 @@ import { register as rebuildRedis } from "./rebuild-redis.js";
 import { register as reconcile } from "./reconcile.js";
 import { register as reprocess } from "./reprocess.js";
 import { register as retention } from "./retention.js";
+import { register as simulate } from "./simulate.js";
+import { register as status } from "./status.js";
 
 /** Every subcommand of adpipe, one module each. */
 export const commands: readonly RegisterCommand[] = [
@@ -14,4 +16,6 @@ export const commands: readonly RegisterCommand[] = [
   retention,
   rebuildRedis,
   reconcile,
+  simulate,
+  status,
 ];

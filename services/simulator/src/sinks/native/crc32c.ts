@@ -41,7 +41,12 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number
   let crc = 0xffffffff;
   let i = start;
   for (; i + 8 <= end; i += 8) {
-    const a = crc ^ ((bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24));
+    const a =
+      crc ^
+      ((bytes[i] as number) |
+        ((bytes[i + 1] as number) << 8) |
+        ((bytes[i + 2] as number) << 16) |
+        ((bytes[i + 3] as number) << 24));
     crc =
       (T7[a & 0xff] as number) ^
       (T6[(a >>> 8) & 0xff] as number) ^

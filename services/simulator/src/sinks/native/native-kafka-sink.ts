@@ -1,7 +1,7 @@
 import type { KafkaConnection } from "@adpipe/config";
 import type { GeneratedRecord } from "@adpipe/core";
 import { type AdpipeKafka, ensureTopic, withAdmin } from "@adpipe/kafka";
-import { type Message, type PartitionMetadata, Partitioners } from "kafkajs";
+import { type Message, Partitioners, type PartitionMetadata } from "kafkajs";
 import { SimulatorError } from "../../errors.js";
 import { ACKS, type AcksName } from "../../options.js";
 import type { RecordSink } from "../sink.js";
@@ -52,7 +52,10 @@ export class NativeKafkaSink implements RecordSink {
 
   async connect(): Promise<void> {
     if (!supportsNativeProduce(this.kafka.connection)) {
-      throw new SimulatorError("invalid_options", "the native producer supports plain Kafka without TLS or SASL only");
+      throw new SimulatorError(
+        "invalid_options",
+        "the native producer supports plain Kafka without TLS or SASL only",
+      );
     }
     try {
       if (this.options.createPartitions !== undefined) {
@@ -60,7 +63,10 @@ export class NativeKafkaSink implements RecordSink {
       }
       const { partitions, brokers } = await withAdmin(this.kafka, async (admin) => {
         if (!(await admin.listTopics()).includes(this.topic)) {
-          throw new SimulatorError("sink_unavailable", `topic "${this.topic}" does not exist: create it (e.g. --partitions 4)`);
+          throw new SimulatorError(
+            "sink_unavailable",
+            `topic "${this.topic}" does not exist: create it (e.g. --partitions 4)`,
+          );
         }
         const topicMetadata = await admin.fetchTopicMetadata({ topics: [this.topic] });
         const cluster = await admin.describeCluster();
@@ -69,7 +75,8 @@ export class NativeKafkaSink implements RecordSink {
       this.metadata = [...partitions].sort((a, b) => a.partitionId - b.partitionId);
       for (const leader of new Set(this.metadata.map((p) => p.leader))) {
         const broker = brokers.find((b) => b.nodeId === leader);
-        if (broker === undefined) throw new SimulatorError("sink_unavailable", `no address for broker ${leader}`);
+        if (broker === undefined)
+          throw new SimulatorError("sink_unavailable", `no address for broker ${leader}`);
         const connection = new BrokerConnection(broker.host, broker.port);
         await connection.open();
         this.connections.set(leader, connection);
@@ -77,15 +84,20 @@ export class NativeKafkaSink implements RecordSink {
     } catch (error) {
       await this.close();
       if (error instanceof SimulatorError) throw error;
-      throw new SimulatorError("sink_unavailable", `cannot reach ${this.description}: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
+      throw new SimulatorError(
+        "sink_unavailable",
+        `cannot reach ${this.description}: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
   private partitionFor(key: string | null): number {
     if (key === null) {
-      const partition = (this.metadata[this.nullKeyCounter % this.metadata.length] as PartitionMetadata).partitionId;
+      const partition = (this.metadata[this.nullKeyCounter % this.metadata.length] as PartitionMetadata)
+        .partitionId;
       this.nullKeyCounter++;
       return partition;
     }
@@ -117,7 +129,8 @@ export class NativeKafkaSink implements RecordSink {
     await Promise.all(
       [...byLeader].map(async ([leader, partitions]) => {
         const connection = this.connections.get(leader);
-        if (connection === undefined) throw new SimulatorError("send_failed", `not connected to broker ${leader}`);
+        if (connection === undefined)
+          throw new SimulatorError("send_failed", `not connected to broker ${leader}`);
         this.correlationId = (this.correlationId + 1) % 2_147_483_647;
         const correlationId = this.correlationId;
         const frame = encodeProduceRequest({
@@ -132,9 +145,13 @@ export class NativeKafkaSink implements RecordSink {
         try {
           body = await connection.request(frame, correlationId, acks !== 0);
         } catch (error) {
-          throw new SimulatorError("send_failed", `producing to broker ${leader} failed: ${error instanceof Error ? error.message : String(error)}`, {
-            cause: error,
-          });
+          throw new SimulatorError(
+            "send_failed",
+            `producing to broker ${leader} failed: ${error instanceof Error ? error.message : String(error)}`,
+            {
+              cause: error,
+            },
+          );
         }
         if (acks === 0) return;
         const failed = decodeProduceResponse(body).filter((result) => result.errorCode !== 0);

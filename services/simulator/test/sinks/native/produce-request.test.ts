@@ -61,7 +61,11 @@ function decodeRequest(frame: Buffer) {
   const timeoutMs = r.int32();
   expect(r.int32()).toBe(1);
   const topic = r.string();
-  const partitions: { partition: number; crcOk: boolean; records: { key: string | null; value: string; timestampMs: number }[] }[] = [];
+  const partitions: {
+    partition: number;
+    crcOk: boolean;
+    records: { key: string | null; value: string; timestampMs: number }[];
+  }[] = [];
   const count = r.int32();
   for (let p = 0; p < count; p++) {
     const partition = r.int32();
@@ -108,13 +112,36 @@ function decodeRequest(frame: Buffer) {
 describe("encodeProduceRequest", () => {
   test("encodes Produce v3 with one CRC-checked record batch per partition that reads back exactly", () => {
     const records = [
-      ...generateStream({ seed: 8, events: 600, advertisers: 9, runId: "enc", startMs: 1_800_000_000_123, intervalMs: 3.7, shares: { malformed: 0.3 } }),
+      ...generateStream({
+        seed: 8,
+        events: 600,
+        advertisers: 9,
+        runId: "enc",
+        startMs: 1_800_000_000_123,
+        intervalMs: 3.7,
+        shares: { malformed: 0.3 },
+      }),
     ];
-    const byPartition = [0, 1, 2].map((partition) => ({ partition, records: records.filter((_, i) => i % 3 === partition) }));
-    const frame = encodeProduceRequest({ correlationId: 41, clientId: "sim", acks: -1, timeoutMs: 30_000, topic: "clicks", partitions: byPartition });
+    const byPartition = [0, 1, 2].map((partition) => ({
+      partition,
+      records: records.filter((_, i) => i % 3 === partition),
+    }));
+    const frame = encodeProduceRequest({
+      correlationId: 41,
+      clientId: "sim",
+      acks: -1,
+      timeoutMs: 30_000,
+      topic: "clicks",
+      partitions: byPartition,
+    });
     const decoded = decodeRequest(frame);
     expect(decoded.header).toEqual({ apiKey: 0, apiVersion: 3, correlationId: 41, clientId: "sim" });
-    expect([decoded.transactionalId, decoded.acks, decoded.timeoutMs, decoded.topic]).toEqual([-1, -1, 30_000, "clicks"]);
+    expect([decoded.transactionalId, decoded.acks, decoded.timeoutMs, decoded.topic]).toEqual([
+      -1,
+      -1,
+      30_000,
+      "clicks",
+    ]);
     for (const [index, partition] of decoded.partitions.entries()) {
       expect(partition.partition).toBe(index);
       expect(partition.crcOk).toBe(true);
@@ -134,7 +161,14 @@ describe("encodeProduceRequest", () => {
 
   test("a changed byte breaks the batch CRC", () => {
     const records = [...generateStream({ seed: 1, events: 5, runId: "crc" })];
-    const frame = encodeProduceRequest({ correlationId: 1, clientId: "c", acks: 1, timeoutMs: 1_000, topic: "t", partitions: [{ partition: 0, records }] });
+    const frame = encodeProduceRequest({
+      correlationId: 1,
+      clientId: "c",
+      acks: 1,
+      timeoutMs: 1_000,
+      topic: "t",
+      partitions: [{ partition: 0, records }],
+    });
     frame[frame.length - 3] = (frame[frame.length - 3] ?? 0) ^ 0xff;
     expect(decodeRequest(frame).partitions[0]?.crcOk).toBe(false);
   });

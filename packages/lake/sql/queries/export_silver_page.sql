@@ -1,0 +1,27 @@
+-- name: export_silver_page
+-- params: $1 topics text[], $2 partitions integer[], $3 next_offsets bigint[], $4 page_size integer
+-- returns: the next page of silver.ad_click_events_clean in (topic, partition, offset) order, from each
+--          partition's next offset on (see export_bronze_page for why this is safe and bounded).
+-- Encodings: numeric as text, timestamptz as microseconds since the epoch (text), bigint as text.
+SELECT c.event_type, c.click_id, c.advertiser, c.advertiser_id, c.ad_id,
+       c.amount::text AS amount, c.budget_value::text AS budget_value,
+       (extract(epoch FROM c."timestamp") * 1000000)::int8::text AS "timestamp",
+       c.is_valid,
+       (extract(epoch FROM c.processed_at) * 1000000)::int8::text AS processed_at,
+       c.ingest_year, c.ingest_month, c.ingest_day, c.ingest_hour,
+       c.error_codes, c.warnings,
+       (extract(epoch FROM c.gold_window_start) * 1000000)::int8::text AS gold_window_start,
+       c.contrib_gross_micros::text AS contrib_gross_micros, c.contrib_net_micros::text AS contrib_net_micros,
+       c.contrib_records, c.contrib_valid_clicks, c.contrib_invalid_clicks, c.contrib_duplicate_clicks,
+       c.topic, c."partition", c."offset"::text AS "offset",
+       (extract(epoch FROM c.kafka_timestamp) * 1000000)::int8::text AS kafka_timestamp
+FROM unnest($1::text[], $2::integer[], $3::bigint[]) AS s(topic, "partition", next_offset)
+CROSS JOIN LATERAL (
+  SELECT r.*
+  FROM silver.ad_click_events_clean r
+  WHERE r.topic = s.topic AND r."partition" = s."partition" AND r."offset" >= s.next_offset
+  ORDER BY r."offset"
+  LIMIT $4::integer
+) c
+ORDER BY c.topic, c."partition", c."offset"
+LIMIT $4::integer;

@@ -1,0 +1,116 @@
+/**
+ * Sizes of the integrity suite. INTEGRITY_PROFILE=full (the default of `npm run test:integrity`) or ci
+ * (`.ci/run`): ci keeps every scenario and every figure the issue asks for (≥ 200,000 events and ≥ 10
+ * SIGKILLs per service in scenario 1, a ≥ 20 s Postgres outage, ≥ 10,000 hostile payloads) and only runs the
+ * sustained load for 2 minutes instead of 10. `smoke` is for developing the suite only: every scenario on
+ * small numbers (far below the acceptance figures), a few minutes in all.
+ */
+export type ProfileName = "ci" | "full" | "smoke";
+
+export interface IntegrityProfile {
+  readonly name: ProfileName;
+  /** Seed of every generated stream, fuzzed payload and fault schedule (INTEGRITY_SEED). */
+  readonly seed: number;
+  readonly crashes: {
+    readonly events: number;
+    readonly advertisers: number;
+    readonly partitions: number;
+    /** SIGKILLs per service (ingestor, budget-tracker), rebalance kills included. */
+    readonly killsPerService: number;
+    /** Of those, kills while the group rebalances because a replica joins or leaves. */
+    readonly rebalanceKillsPerService: number;
+    readonly ratePerSecond: number;
+  };
+  readonly postgresOutage: {
+    readonly events: number;
+    readonly ratePerSecond: number;
+    /** Connections frozen (held, nothing forwarded), then cut and refused: together ≥ 20 s. */
+    readonly freezeMs: number;
+    readonly refuseMs: number;
+  };
+  readonly redisOutage: {
+    readonly events: number;
+    readonly ratePerSecond: number;
+    /** Each restart: redis-server SIGKILLed, down this long, started again empty (no persistence). */
+    readonly downMs: readonly number[];
+  };
+  readonly brokerRestart: {
+    readonly events: number;
+    readonly ratePerSecond: number;
+    /** One graceful stop (SIGTERM) and one crash (SIGKILL), each followed by this much downtime. */
+    readonly downMs: number;
+  };
+  readonly poison: {
+    readonly goodEvents: number;
+    /** fast-check generated hostile payloads (the hand-written corpus comes on top). */
+    readonly fuzzedPayloads: number;
+  };
+  readonly sustained: {
+    readonly durationMs: number;
+    readonly ratePerSecond: number;
+    readonly sampleEveryMs: number;
+  };
+  readonly security: {
+    readonly events: number;
+  };
+}
+
+const common = {
+  crashes: {
+    events: 200_000,
+    advertisers: 60,
+    partitions: 4,
+    killsPerService: 10,
+    rebalanceKillsPerService: 2,
+    ratePerSecond: 1_000,
+  },
+  postgresOutage: { events: 40_000, ratePerSecond: 600, freezeMs: 10_000, refuseMs: 15_000 },
+  redisOutage: { events: 40_000, ratePerSecond: 600, downMs: [4_000, 500] },
+  brokerRestart: { events: 40_000, ratePerSecond: 600, downMs: 8_000 },
+  poison: { goodEvents: 20_000, fuzzedPayloads: 10_000 },
+  security: { events: 5_000 },
+} as const;
+
+const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
+  full: {
+    name: "full",
+    ...common,
+    sustained: { durationMs: 600_000, ratePerSecond: 400, sampleEveryMs: 5_000 },
+  },
+  ci: { name: "ci", ...common, sustained: { durationMs: 120_000, ratePerSecond: 400, sampleEveryMs: 5_000 } },
+  smoke: {
+    name: "smoke",
+    crashes: {
+      ...common.crashes,
+      events: 12_000,
+      killsPerService: 3,
+      rebalanceKillsPerService: 1,
+      ratePerSecond: 400,
+    },
+    postgresOutage: { events: 8_000, ratePerSecond: 400, freezeMs: 4_000, refuseMs: 4_000 },
+    redisOutage: { events: 8_000, ratePerSecond: 400, downMs: [2_000, 200] },
+    brokerRestart: { events: 8_000, ratePerSecond: 400, downMs: 3_000 },
+    poison: { goodEvents: 3_000, fuzzedPayloads: 1_000 },
+    sustained: { durationMs: 30_000, ratePerSecond: 200, sampleEveryMs: 2_000 },
+    security: { events: 1_000 },
+  },
+};
+
+export function loadProfile(env: NodeJS.ProcessEnv = process.env): IntegrityProfile {
+  const name = (env.INTEGRITY_PROFILE ?? "full").trim() || "full";
+  if (name !== "ci" && name !== "full" && name !== "smoke")
+    throw new Error(`INTEGRITY_PROFILE must be ci, full or smoke, not "${name}"`);
+  const seed =
+    env.INTEGRITY_SEED === undefined || env.INTEGRITY_SEED === "" ? 20_261_125 : Number(env.INTEGRITY_SEED);
+  if (!Number.isSafeInteger(seed)) throw new Error("INTEGRITY_SEED must be an integer");
+  return { ...PROFILES[name], seed };
+}
+
+/** INTEGRITY_SCENARIOS=crashes,poison runs only those (all by default). */
+export function selectedScenarios(env: NodeJS.ProcessEnv = process.env): Set<string> | null {
+  const list = (env.INTEGRITY_SCENARIOS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return list.length === 0 ? null : new Set(list);
+}

@@ -1,0 +1,147 @@
+import { createServingClient, type ServingClient, type ServingState } from "@adpipe/serving-client";
+import { Redis } from "ioredis";
+import type { PrefixStates } from "./prefix-states.js";
+
+export interface ProbeStats {
+  /** Rounds of lookups (each: every advertiser, through every client). */
+  rounds: number;
+  /** Lookups answered (per advertiser and client). */
+  answered: number;
+  /** Lookups of an advertiser without a hash, answered with the client's SERVE_WHEN_UNKNOWN. */
+  unknown: number;
+  /** Lookups that failed (Redis unreachable): no answer rather than a wrong one. */
+  errors: number;
+  /** States no prefix of the stream produces, or answers contradicting SERVE_WHEN_UNKNOWN. */
+  wrong: string[];
+  firstErrorAtMs: number | null;
+  lastErrorAtMs: number | null;
+}
+
+interface ProbeClient {
+  readonly name: string;
+  readonly serveWhenUnknown: boolean;
+  readonly client: ServingClient;
+}
+
+/** An advertiser id no stream uses: its answer must always be the configured SERVE_WHEN_UNKNOWN. */
+export const NEVER_SEEN = "integrity-never-seen";
+
+/**
+ * Ad servers during a fault: three @adpipe/serving-client instances (fail closed, fail open, fail closed with
+ * the local cache) look up every advertiser every `everyMs` through Redis connections that fail fast, and
+ * every answer is judged: a known state must be one the advertiser really went through, an unknown one must
+ * get the configured answer.
+ */
+export class ServingProbe {
+  readonly stats: ProbeStats = {
+    rounds: 0,
+    answered: 0,
+    unknown: 0,
+    errors: 0,
+    wrong: [],
+    firstErrorAtMs: null,
+    lastErrorAtMs: null,
+  };
+  private readonly connections: Redis[] = [];
+  private readonly clients: ProbeClient[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+
+  constructor(
+    redisUrl: string,
+    prefix: string,
+    private readonly advertiserIds: readonly string[],
+    private readonly valid: PrefixStates,
+  ) {
+    const connect = () => {
+      const redis = new Redis(redisUrl, {
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        commandTimeout: 1_000,
+        connectTimeout: 1_000,
+        retryStrategy: () => 200,
+      });
+      redis.on("error", () => undefined);
+      this.connections.push(redis);
+      return redis;
+    };
+    this.clients.push(
+      { name: "closed", serveWhenUnknown: false, client: createServingClient({ redis: connect(), prefix }) },
+      {
+        name: "open",
+        serveWhenUnknown: true,
+        client: createServingClient({ redis: connect(), prefix, serveWhenUnknown: true }),
+      },
+      {
+        name: "closed+cache",
+        serveWhenUnknown: false,
+        client: createServingClient({
+          redis: connect(),
+          prefix,
+          localCache: { maxEntries: 1_000, ttlMs: 2_000 },
+        }),
+      },
+    );
+  }
+
+  start(everyMs = 250): this {
+    this.timer = setInterval(() => void this.round(), everyMs);
+    return this;
+  }
+
+  private async round(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    const ids = [...this.advertiserIds, NEVER_SEEN];
+    try {
+      this.stats.rounds += 1;
+      await Promise.all(this.clients.map((c) => this.lookup(c, ids)));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async lookup(probe: ProbeClient, ids: string[]): Promise<void> {
+    let answers: Map<string, boolean>;
+    let states: Map<string, ServingState | null>;
+    try {
+      answers = await probe.client.canServeMany(ids);
+      states = await probe.client.getMany(ids);
+    } catch {
+      const now = Date.now();
+      this.stats.errors += ids.length;
+      this.stats.firstErrorAtMs ??= now;
+      this.stats.lastErrorAtMs = now;
+      return;
+    }
+    for (const id of ids) {
+      this.stats.answered += 1;
+      const answer = answers.get(id);
+      const state = states.get(id) ?? null;
+      if (id === NEVER_SEEN) {
+        if (answer !== probe.serveWhenUnknown || state !== null)
+          this.wrong(`${probe.name}: never-seen advertiser answered ${String(answer)}`);
+        continue;
+      }
+      if (state === null) {
+        this.stats.unknown += 1;
+        continue;
+      }
+      const problem = this.valid.check(state);
+      if (problem !== null) this.wrong(`${probe.name}: ${problem}`);
+    }
+  }
+
+  private wrong(problem: string): void {
+    if (this.stats.wrong.length < 50) this.stats.wrong.push(problem);
+  }
+
+  async stop(): Promise<ProbeStats> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    while (this.busy) await new Promise((resolve) => setTimeout(resolve, 20));
+    await Promise.all(this.clients.map((c) => c.client.close().catch(() => undefined)));
+    for (const redis of this.connections) redis.disconnect();
+    return this.stats;
+  }
+}
