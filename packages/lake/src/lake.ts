@@ -66,6 +66,7 @@ export interface CommitRequest {
    * The token versions this write continues from (null = no token yet). When the table holds a different version
    * for one of them, another writer already committed this progress: the commit is not made ("superseded").
    * Without an expectation, a token whose appId already has this version or a higher one is "superseded".
+   * A whole-table replacement (`replace: "table"`) is never superseded: it sets the tokens it carries.
    */
   readonly expectedTokens?: ReadonlyMap<string, number | null>;
   /**

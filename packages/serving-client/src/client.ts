@@ -103,10 +103,19 @@ export function createServingClient(options: ServingClientOptions): ServingClien
 
   const subscriber = cache === null ? null : redis.duplicate();
   let subscribed: Promise<void> = Promise.resolve();
+  // Integrity suite (issue 10) fix: with a fail-fast connection (enableOfflineQueue: false, what an ad server
+  // wants), a SUBSCRIBE sent before the duplicated connection is ready is rejected, and that rejection was
+  // unhandled (it terminates a Node process). Now every attempt's failure is handled, the "ready" handler
+  // below retries, and ready() resolves on the first subscription that succeeds (or on close()).
+  let firstSubscribed: () => void = () => undefined;
   if (subscriber !== null) {
+    subscribed = new Promise<void>((resolve) => {
+      firstSubscribed = resolve;
+    });
     const subscribe = async (): Promise<void> => {
       await subscriber.subscribe(channel);
       if (!closed) cacheActive = true;
+      firstSubscribed();
     };
     subscriber.on("message", (messageChannel: string, text: string) => {
       if (messageChannel !== channel) return;
@@ -128,11 +137,11 @@ export function createServingClient(options: ServingClientOptions): ServingClien
       invalidateAll();
     });
     subscriber.on("ready", () => {
-      if (!closed) subscribed = subscribe().catch(() => undefined);
+      if (!closed) subscribe().catch(() => undefined);
     });
     // ioredis logs unhandled "error" events; connection errors surface as "close" above.
     subscriber.on("error", () => undefined);
-    subscribed = subscribe();
+    subscribe().catch(() => undefined);
   }
 
   const readFromRedis = async (ids: readonly string[]): Promise<(ServingState | null)[]> => {
@@ -218,6 +227,7 @@ export function createServingClient(options: ServingClientOptions): ServingClien
     stats: () => ({ ...counters, cacheActive }),
     async close() {
       closed = true;
+      firstSubscribed();
       cacheActive = false;
       cache?.clear();
       if (subscriber !== null) {

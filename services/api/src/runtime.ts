@@ -79,6 +79,12 @@ export async function createApi(config: ApiConfig, options: ApiRuntimeOptions = 
   pool.on("error", (error) =>
     logger.warn({ err: redact(error.message, secrets) }, "idle postgres client failed"),
   );
+  // pg-pool listens for errors only on idle clients: a connection reset while the audit transaction holds its
+  // client (pool.connect()) was an unhandled 'error' event that terminated the API (integrity suite, issue 10).
+  // The query in flight still rejects (503), and release() drops the dead client.
+  pool.on("connect", (client) => {
+    client.on("error", () => undefined);
+  });
 
   const connection = kafkaConnectionFromConfig(config, { clientId: "adpipe-api" });
   const kafka = createKafka(connection, { logger });

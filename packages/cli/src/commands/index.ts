@@ -1,5 +1,6 @@
 import type { RegisterCommand } from "../program.js";
 import { register as counts } from "./counts.js";
+import { register as exportLake } from "./export.js";
 import { register as migrate } from "./migrate.js";
 import { register as rebuildRedis } from "./rebuild-redis.js";
 import { register as reconcile } from "./reconcile.js";
@@ -18,4 +19,5 @@ export const commands: readonly RegisterCommand[] = [
   reconcile,
   simulate,
   status,
+  exportLake,
 ];

@@ -277,6 +277,8 @@ export class DeltaTable implements TableWriter {
 
   /** Why the request must not be committed on top of `state` ("superseded"), or null. */
   private superseded(state: TableState, request: CommitRequest): boolean {
+    // A whole-table overwrite replaces everything, progress markers included.
+    if (request.replace === "table") return false;
     for (const token of request.tokens ?? []) {
       const current = state.txns.get(token.appId)?.version ?? null;
       const expected = request.expectedTokens?.get(token.appId);

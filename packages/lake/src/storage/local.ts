@@ -37,8 +37,9 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async get(path: string): Promise<Uint8Array | null> {
+    const full = this.file(path);
     try {
-      return new Uint8Array(await readFile(this.file(path)));
+      return new Uint8Array(await readFile(full));
     } catch (error) {
       if (isErrno(error, "ENOENT")) return null;
       throw new LakeError("storage_failed", `cannot read ${path}`, { cause: error });
@@ -113,8 +114,9 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async delete(path: string): Promise<void> {
+    const full = this.file(path);
     try {
-      await unlink(this.file(path));
+      await unlink(full);
     } catch (error) {
       if (isErrno(error, "ENOENT")) return;
       throw new LakeError("storage_failed", `cannot delete ${path}`, { cause: error });

@@ -1,0 +1,85 @@
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import type { RunMode } from "./services.js";
+
+/** Every parameter of a bench run (defaults: the issue's). Recorded in the JSON report. */
+export interface BenchSettings {
+  /** Seed of core's generator: the same seed gives the same stream (timestamps start at the run's clock). */
+  readonly seed: number;
+  /** Events pre-loaded for the throughput parts (and read by the consume ceilings). */
+  readonly events: number;
+  readonly advertisers: number;
+  readonly zipf: number;
+  readonly partitions: number;
+  /** Runs per figure (the report shows their median, min and max). */
+  readonly runs: number;
+  /** Records per run of the produce, COPY and HINCRBY ceilings (their rates settle long before 1M). */
+  readonly ceilingEvents: number;
+  readonly freshnessRate: number;
+  readonly freshnessSeconds: number;
+  readonly freshnessWarmupSeconds: number;
+  /** Measured windows of the freshness run (each window is one "run" of the median). */
+  readonly freshnessWindows: number;
+  readonly lookupSeconds: number;
+  readonly lookupAdvertisers: number;
+  readonly httpRate: number;
+  readonly httpSeconds: number;
+  readonly overspendRate: number;
+  readonly overspendAdvertisers: number;
+  readonly overspendBudgetMicros: number;
+  readonly overspendSeconds: number;
+  /** CPU-profile one extra (unmeasured) run of the ingestor and the tracker. */
+  readonly profile: boolean;
+  readonly profileEvents: number;
+  readonly kafkaBrokers: string;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  /** Where `<timestamp>.json` (and profiles) go. */
+  readonly resultsDir: string;
+  /** Unique tag of this invocation: topics, groups, databases and Redis prefixes include it. */
+  readonly tag: string;
+  /** Run the services from dist (production processes; the bench builds first) or from source through tsx. */
+  readonly mode: RunMode;
+  /** Extra environment for the services under test (e.g. INGESTOR_PARTITIONS_CONCURRENTLY=4). */
+  readonly serviceEnv: Readonly<Record<string, string>>;
+  readonly quiet: boolean;
+}
+
+export const DEFAULT_SETTINGS: Omit<BenchSettings, "tag"> = {
+  seed: 42,
+  events: 1_000_000,
+  advertisers: 5_000,
+  zipf: 1.1,
+  partitions: 12,
+  runs: 3,
+  ceilingEvents: 300_000,
+  freshnessRate: 20_000,
+  freshnessSeconds: 60,
+  freshnessWarmupSeconds: 5,
+  freshnessWindows: 3,
+  lookupSeconds: 5,
+  lookupAdvertisers: 10_000,
+  httpRate: 5_000,
+  httpSeconds: 10,
+  overspendRate: 20_000,
+  overspendAdvertisers: 200,
+  overspendBudgetMicros: 100_000_000,
+  overspendSeconds: 15,
+  profile: true,
+  profileEvents: 300_000,
+  kafkaBrokers: process.env.KAFKA_BROKERS ?? "127.0.0.1:9092",
+  databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+  redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+  resultsDir: fileURLToPath(new URL("../results/", import.meta.url)),
+  mode: "dist",
+  serviceEnv: {},
+  quiet: false,
+};
+
+export function newTag(): string {
+  return `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+}
+
+export function settingsWith(overrides: Partial<BenchSettings> = {}): BenchSettings {
+  return { ...DEFAULT_SETTINGS, tag: newTag(), ...overrides };
+}

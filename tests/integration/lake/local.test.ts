@@ -1,0 +1,216 @@
+import { existsSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  DeltaExporter,
+  DeltaLakeSink,
+  EXPORT_TABLES,
+  type ExportTableKey,
+  LocalObjectStore,
+  typeName,
+} from "@adpipe/lake";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createLakeDatabase,
+  fillWarehouse,
+  type LakeTestDatabase,
+  parquetFiles,
+  postgresColumnCount,
+  postgresRows,
+  readWithKernel,
+  sortRows,
+  tempDir,
+  verifierUnavailable,
+} from "./support.js";
+
+const TOPIC = "lake-local";
+const TABLES: readonly ExportTableKey[] = ["bronze", "silver", "gold"];
+const unavailable = verifierUnavailable();
+if (unavailable !== null) console.warn(`[lake] SKIPPED Delta Kernel checks: ${unavailable}`);
+
+/** Kernel's view of a table equals Postgres: schema, partitioning, row count, every value. */
+async function expectTableEqualsPostgres(
+  db: LakeTestDatabase,
+  lakeDir: string,
+  key: ExportTableKey,
+): Promise<number> {
+  const table = EXPORT_TABLES[key];
+  const kernel = await readWithKernel(join(lakeDir, table.spec.path));
+  expect(kernel.schema).toEqual(
+    table.spec.columns.map((c) => ({ name: c.name, type: typeName(c.type), nullable: c.nullable })),
+  );
+  // Every Postgres column is exported (Bronze adds its partition column kafka_date).
+  expect(kernel.schema.length).toBe(
+    (await postgresColumnCount(db.pool, table.source)) + (key === "bronze" ? 1 : 0),
+  );
+  expect(kernel.partitionColumns).toEqual([...table.spec.partitionColumns]);
+  const expected = await postgresRows(db.pool, key);
+  expect(kernel.rowCount).toBe(expected.length);
+  expect(sortRows(key, kernel.rows)).toEqual(expected.length === 0 ? [] : sortRows(key, expected));
+  return kernel.version;
+}
+
+describe.skipIf(unavailable !== null)("Delta export to local disk, read back with Delta Kernel", () => {
+  let db: LakeTestDatabase;
+  let lakeDir: string;
+  let offsets: number[];
+
+  beforeAll(async () => {
+    [db, lakeDir] = await Promise.all([createLakeDatabase(), tempDir("adpipe-lake-local-")]);
+    offsets = await fillWarehouse(db.pool, { seed: 7007, events: 5_000, topic: TOPIC });
+  }, 300_000);
+  afterAll(async () => {
+    await db?.drop();
+    if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
+  });
+
+  const exporter = (batchRows: number) =>
+    new DeltaExporter({
+      pool: db.pool,
+      sink: new DeltaLakeSink(new LocalObjectStore(lakeDir), { checkpointInterval: 3 }),
+      batchRows,
+    });
+
+  it("exports Bronze, Silver and Gold; Kernel reads the same rows, schema and partitions as Postgres", {
+    timeout: 300_000,
+  }, async () => {
+    const started = Date.now();
+    const reports = await exporter(1_200).exportTables(TABLES);
+    const exportMs = Date.now() - started;
+    for (const report of reports) {
+      expect(report.caughtUp).toBe(true);
+      expect(report.superseded).toBe(0);
+    }
+    const byTable = Object.fromEntries(reports.map((r) => [r.table, r]));
+    // Bronze holds every record; several commits (pages of 1,200) and checkpoints every 3 versions.
+    expect(byTable.bronze?.rows).toBe(offsets.reduce((a, b) => a + b, 0));
+    expect(byTable.bronze?.commits).toBeGreaterThan(3);
+    expect(byTable.bronze?.lagRecords).toBe(0);
+    expect(existsSync(join(lakeDir, "bronze/ad_click_events_raw/_delta_log/_last_checkpoint"))).toBe(true);
+    for (const key of TABLES) await expectTableEqualsPostgres(db, lakeDir, key);
+    console.log(
+      `[lake] local export: ${reports.map((r) => `${r.table} ${r.rows} rows/${r.commits} commits`).join(", ")} in ${exportMs} ms`,
+    );
+    // Postgres mirrors the Delta progress per partition.
+    const { rows } = await db.pool.query<{ table_name: string; n: string }>(
+      "SELECT table_name, sum(next_offset)::text AS n FROM ingest.lake_export_offsets GROUP BY table_name ORDER BY 1",
+    );
+    expect(rows.find((r) => r.table_name === "bronze")?.n).toBe(String(offsets.reduce((a, b) => a + b, 0)));
+  });
+
+  it("a second run with nothing new commits nothing; new records are appended and changed Gold days rewritten", {
+    timeout: 300_000,
+  }, async () => {
+    const idle = await exporter(1_200).exportTables(TABLES);
+    expect(idle.map((r) => r.commits)).toEqual([0, 0, 0]);
+
+    // More traffic in the same hours: new Bronze/Silver rows and updated Gold rows of existing days.
+    offsets = await fillWarehouse(db.pool, {
+      seed: 8008,
+      events: 2_000,
+      topic: TOPIC,
+      firstOffsets: offsets,
+    });
+    const goldFilesBefore = await new DeltaLakeSink(new LocalObjectStore(lakeDir))
+      .table(EXPORT_TABLES.gold.spec)
+      .files();
+    const reports = await exporter(5_000).exportTables(TABLES);
+    expect(reports.find((r) => r.table === "bronze")?.rows).toBe(2_000);
+    const gold = reports.find((r) => r.table === "gold");
+    expect(gold?.commits).toBe(1);
+    for (const key of TABLES) await expectTableEqualsPostgres(db, lakeDir, key);
+    // The Gold commit replaced the changed days' files (remove + add in one commit), it did not append duplicates.
+    const commit = readFileSync(
+      join(lakeDir, "gold/advertiser_spend/_delta_log", `${String(gold?.version).padStart(20, "0")}.json`),
+      "utf8",
+    )
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { remove?: { path: string }; add?: { path: string } });
+    const removed = commit.flatMap((a) => (a.remove ? [decodeURIComponent(a.remove.path)] : []));
+    expect(removed.length).toBeGreaterThan(0);
+    expect(removed.every((path) => goldFilesBefore.some((f) => f.path === path))).toBe(true);
+    expect(commit.filter((a) => a.add).length).toBeGreaterThan(0);
+  });
+
+  it("DuckDB (a second Parquet reader) reads every data file: counts match the log's stats, types are UTC µs timestamps and decimals", {
+    timeout: 120_000,
+  }, async () => {
+    const duck = await DuckDBInstance.create(":memory:");
+    const connection = await duck.connect();
+    try {
+      for (const key of TABLES) {
+        const table = EXPORT_TABLES[key];
+        const dir = join(lakeDir, table.spec.path);
+        const active = await new DeltaLakeSink(new LocalObjectStore(lakeDir)).table(table.spec).files();
+        const files = await parquetFiles(dir);
+        expect(files.length).toBeGreaterThanOrEqual(active.length);
+        let total = 0;
+        for (const file of active) {
+          const path = join(lakeDir, table.spec.path, file.path).replaceAll("'", "''");
+          const count = await connection.runAndReadAll(
+            `SELECT count(*)::BIGINT AS n FROM read_parquet('${path}')`,
+          );
+          const n = Number(count.getRowObjectsJson()[0]?.n);
+          expect(n).toBe(file.rows);
+          total += n;
+        }
+        expect(total).toBe((await postgresRows(db.pool, key)).length);
+        const sample = join(dir, active[0]!.path).replaceAll("'", "''");
+        const schema = (
+          await connection.runAndReadAll(
+            `SELECT name, type, logical_type FROM parquet_schema('${sample}') WHERE name IN ('timestamp', 'kafka_timestamp', 'window_start', 'amount', 'gross_spend')`,
+          )
+        ).getRowObjectsJson();
+        for (const column of schema) {
+          if (String(column.name).includes("amount") || String(column.name).includes("spend")) {
+            expect(String(column.logical_type)).toContain("DecimalType(scale=6, precision=20)");
+          } else {
+            expect(column.type).toBe("INT64");
+            expect(String(column.logical_type)).toMatch(
+              /TimestampType\(isAdjustedToUTC=1, unit=TimeUnit\(.*MICROS=MicroSeconds\(\)/,
+            );
+          }
+        }
+        expect(schema.length).toBeGreaterThan(0);
+      }
+      // Money sums agree to the micro between DuckDB over the Gold files and Postgres.
+      const goldDir = join(lakeDir, EXPORT_TABLES.gold.spec.path);
+      const active = await new DeltaLakeSink(new LocalObjectStore(lakeDir))
+        .table(EXPORT_TABLES.gold.spec)
+        .files();
+      const list = active.map((f) => `'${join(goldDir, f.path).replaceAll("'", "''")}'`).join(",");
+      const duckSum = (
+        await connection.runAndReadAll(`SELECT sum(gross_spend)::VARCHAR AS s FROM read_parquet([${list}])`)
+      ).getRowObjectsJson()[0]?.s;
+      const { rows } = await db.pool.query<{ s: string }>(
+        "SELECT sum(gross_spend)::text AS s FROM gold.advertiser_spend",
+      );
+      expect(Number(String(duckSum).replace(".", ""))).toBe(Number(rows[0]!.s.replace(".", "")));
+    } finally {
+      connection.closeSync();
+      duck.closeSync();
+    }
+  });
+
+  it("a full export replaces each table with one snapshot and keeps the rows equal", {
+    timeout: 300_000,
+  }, async () => {
+    const reports = await exporter(3_000).exportTables(TABLES, { full: true });
+    for (const report of reports) expect(report.commits).toBe(1);
+    for (const key of TABLES) await expectTableEqualsPostgres(db, lakeDir, key);
+    const log = readFileSync(
+      join(
+        lakeDir,
+        "bronze/ad_click_events_raw/_delta_log",
+        `${String(reports[0]!.version).padStart(20, "0")}.json`,
+      ),
+      "utf8",
+    );
+    expect(log).toContain('"remove"');
+    // Incremental export continues from the rebuild's progress: nothing to do.
+    const after = await exporter(3_000).exportTables(TABLES);
+    expect(after.map((r) => r.commits)).toEqual([0, 0, 0]);
+  });
+});
