@@ -47,6 +47,19 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          // Needs a real Azure Event Hubs namespace (AMQP cannot be emulated locally): `npm run test:azure`
+          // with EVENT_HUB_CONNECTION_STRING set. Not part of `npm test`.
+          name: "azure",
+          include: ["tests/azure/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["tests/support/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -9,7 +9,7 @@ import { kafkaConnectionFromEnv, parseEventHubsConnectionString } from "@adpipe/
 import { createKafka } from "@adpipe/kafka";
 import { EventHubsSdkSink, parseSimulatorOptions, runSimulation } from "@adpipe/simulator";
 import { describe, expect, test } from "vitest";
-import { uniqueName } from "../../support/index.js";
+import { uniqueName } from "../support/index.js";
 
 function azureHub(): { connectionString: string; hub: string } | undefined {
   const connectionString = process.env.EVENT_HUB_CONNECTION_STRING;
