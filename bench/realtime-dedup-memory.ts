@@ -12,16 +12,17 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { spendKeys } from "@adpipe/spend-store";
 import { Redis } from "ioredis";
 
-const advertisers = Number(process.argv[2] ?? 1_000);
-const clicks = Number(process.argv[3] ?? 1_000_000);
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-
 async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info("memory");
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
 }
 
-async function measure(redis: Redis, shape: "generator" | "uuid"): Promise<Record<string, number | string>> {
+async function measure(
+  redis: Redis,
+  shape: "generator" | "uuid",
+  advertisers: number,
+  clicks: number,
+): Promise<Record<string, number | string>> {
   const prefix = `bench:dedup-${randomBytes(4).toString("hex")}:`;
   const keys = spendKeys(prefix);
   const before = await usedMemory(redis);
@@ -69,18 +70,33 @@ async function measure(redis: Redis, shape: "generator" | "uuid"): Promise<Recor
   };
 }
 
-async function main(): Promise<void> {
-  const redis = new Redis(redisUrl);
+/** Fills and measures the sets for both click_id shapes, then deletes them. */
+export async function measureDedupMemory(
+  redis: Redis,
+  advertisers = 1_000,
+  clicks = 1_000_000,
+): Promise<{ redis_version: string | undefined; results: Record<string, number | string>[] }> {
+  const version = /redis_version:(\S+)/.exec(await redis.info("server"))?.[1];
+  const results = [
+    await measure(redis, "generator", advertisers, clicks),
+    await measure(redis, "uuid", advertisers, clicks),
+  ];
+  return { redis_version: version, results };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
   try {
-    const version = /redis_version:(\S+)/.exec(await redis.info("server"))?.[1];
-    const results = [await measure(redis, "generator"), await measure(redis, "uuid")];
-    console.log(JSON.stringify({ redis_version: version, results }, null, 2));
+    const report = await measureDedupMemory(
+      redis,
+      Number(process.argv[2] ?? 1_000),
+      Number(process.argv[3] ?? 1_000_000),
+    );
+    console.log(JSON.stringify(report, null, 2));
+  } catch (error) {
+    console.error(error);
+    process.exitCode = 1;
   } finally {
     await redis.quit();
   }
 }
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});

@@ -19,13 +19,6 @@ import { kafkaConnectionFromEnv } from "@adpipe/config";
 import { createKafka, deleteTopic, ensureTopic } from "@adpipe/kafka";
 import { Redis } from "ioredis";
 
-const rate = Number(process.argv[2] ?? 300);
-const seconds = Number(process.argv[3] ?? 20);
-const run = randomBytes(4).toString("hex");
-const topic = `bench-freshness-${run}`;
-const prefix = `bench:freshness-${run}:`;
-const brokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 
 type Buckets = Map<number, number>; // upper bound (s) -> cumulative count
@@ -75,7 +68,21 @@ function quantileMs(before: Buckets, after: Buckets, q: number): number {
   return Number.NaN;
 }
 
-async function main(): Promise<void> {
+export interface TrackerFreshnessOptions {
+  rate: number;
+  seconds: number;
+  brokers: string;
+  redisUrl: string;
+}
+
+/** Runs the tracker at a steady low rate and returns its freshness quantiles (ms) from its histogram. */
+export async function measureTrackerFreshness(
+  options: TrackerFreshnessOptions,
+): Promise<Record<string, number>> {
+  const { rate, seconds, brokers, redisUrl } = options;
+  const run = randomBytes(4).toString("hex");
+  const topic = `bench-freshness-${run}`;
+  const prefix = `bench:freshness-${run}:`;
   const kafka = createKafka(kafkaConnectionFromEnv({ KAFKA_BROKERS: brokers }, { clientId: `bench-${run}` }));
   await ensureTopic(kafka, { topic, partitions: 3 });
   const port = await freePort();
@@ -138,22 +145,16 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const after = await scrape(port);
     const measured = (after.get(Number.POSITIVE_INFINITY) ?? 0) - (before.get(Number.POSITIVE_INFINITY) ?? 0);
-    console.log(
-      JSON.stringify(
-        {
-          rate_per_s: rate,
-          seconds,
-          measured_records: measured,
-          p50_ms: quantileMs(before, after, 0.5),
-          p95_ms: quantileMs(before, after, 0.95),
-          p99_ms: quantileMs(before, after, 0.99),
-          goal_p99_ms: 50,
-          load_average_1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
-        },
-        null,
-        2,
-      ),
-    );
+    return {
+      rate_per_s: rate,
+      seconds,
+      measured_records: measured,
+      p50_ms: quantileMs(before, after, 0.5),
+      p95_ms: quantileMs(before, after, 0.95),
+      p99_ms: quantileMs(before, after, 0.99),
+      goal_p99_ms: 50,
+      load_average_1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+    };
   } finally {
     await producer.disconnect().catch(() => undefined);
     tracker.kill("SIGTERM");
@@ -170,7 +171,16 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (import.meta.url === `file://${process.argv[1]}`) {
+  measureTrackerFreshness({
+    rate: Number(process.argv[2] ?? 300),
+    seconds: Number(process.argv[3] ?? 20),
+    brokers: process.env.KAFKA_BROKERS ?? "127.0.0.1:9092",
+    redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+  })
+    .then((report) => console.log(JSON.stringify(report, null, 2)))
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+}

@@ -14,18 +14,30 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { BenchContext, type BenchPart } from "./lib/context.js";
 import { loadAverage, machineInfo } from "./lib/machine.js";
 import { BenchReport } from "./lib/report.js";
-import { type RunMode } from "./lib/services.js";
+import type { RunMode } from "./lib/services.js";
 import { type BenchSettings, DEFAULT_SETTINGS, settingsWith } from "./lib/settings.js";
 import { ceilingsPart } from "./parts/ceilings.js";
 import { freshnessPart } from "./parts/freshness.js";
+import { lookupPart } from "./parts/lookup.js";
+import { overspendPart } from "./parts/overspend.js";
 import { realtimePart } from "./parts/realtime.js";
 import { warehousePart } from "./parts/warehouse.js";
 
-export const PARTS: readonly BenchPart[] = [ceilingsPart, warehousePart, realtimePart, freshnessPart];
+export const PARTS: readonly BenchPart[] = [
+  ceilingsPart,
+  warehousePart,
+  realtimePart,
+  freshnessPart,
+  lookupPart,
+  overspendPart,
+];
 
 /** Names that stand for several parts. */
 const ALIASES: Readonly<Record<string, readonly string[]>> = {
   all: PARTS.map((p) => p.name),
+  // Resource figures come from the runs that load the services: throughput runs and the HTTP lookups.
+  resources: ["warehouse", "realtime", "lookup"],
+  throughput: ["warehouse", "realtime"],
 };
 
 const PART_ORDER = ["ceilings", "warehouse", "realtime", "freshness", "lookup", "resources", "overspend"];
@@ -80,7 +92,8 @@ async function buildServices(): Promise<void> {
     output += chunk.toString("utf8");
   });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`tsc -b failed (use --mode source to bench the sources without a build):\n${output}`);
+  if (code !== 0)
+    throw new Error(`tsc -b failed (use --mode source to bench the sources without a build):\n${output}`);
 }
 
 export interface BenchOutcome {
@@ -134,25 +147,89 @@ export async function runBench(parts: readonly BenchPart[], settings: BenchSetti
 
 async function main(argv: readonly string[]): Promise<void> {
   const program = new Command("bench")
-    .description("Throughput, freshness, lookup latency, resources and overspend of the pipeline, with ceilings")
+    .description(
+      "Throughput, freshness, lookup latency, resources and overspend of the pipeline, with ceilings",
+    )
     .argument("[parts...]", `parts to run: ${PARTS.map((p) => p.name).join(", ")} (default: all)`)
-    .addOption(new Option("--events <n>", "events pre-loaded for the throughput parts").argParser(positiveInt).default(DEFAULT_SETTINGS.events))
-    .addOption(new Option("--runs <n>", "runs per figure (median, min, max)").argParser(positiveInt).default(DEFAULT_SETTINGS.runs))
-    .addOption(new Option("--seed <n>", "generator seed").argParser(positiveInt).default(DEFAULT_SETTINGS.seed))
-    .addOption(new Option("--advertisers <n>", "advertisers of the generated stream").argParser(positiveInt).default(DEFAULT_SETTINGS.advertisers))
-    .addOption(new Option("--zipf <s>", "Zipf exponent of traffic across advertisers").argParser(positiveNumber).default(DEFAULT_SETTINGS.zipf))
-    .addOption(new Option("--partitions <n>", "partitions of the bench topics").argParser(positiveInt).default(DEFAULT_SETTINGS.partitions))
-    .addOption(new Option("--ceiling-events <n>", "records per run of the produce, COPY and HINCRBY ceilings").argParser(positiveInt).default(DEFAULT_SETTINGS.ceilingEvents))
-    .addOption(new Option("--freshness-rate <n>", "offered events/s of the freshness run").argParser(positiveInt).default(DEFAULT_SETTINGS.freshnessRate))
-    .addOption(new Option("--freshness-seconds <n>", "measured seconds of the freshness run").argParser(positiveInt).default(DEFAULT_SETTINGS.freshnessSeconds))
-    .addOption(new Option("--http-rate <n>", "offered requests/s of the HTTP lookup").argParser(positiveInt).default(DEFAULT_SETTINGS.httpRate))
-    .addOption(new Option("--http-seconds <n>", "seconds per HTTP lookup run").argParser(positiveInt).default(DEFAULT_SETTINGS.httpSeconds))
-    .addOption(new Option("--lookup-seconds <n>", "seconds per client lookup run").argParser(positiveInt).default(DEFAULT_SETTINGS.lookupSeconds))
-    .addOption(new Option("--overspend-rate <n>", "offered clicks/s of the overspend run").argParser(positiveInt).default(DEFAULT_SETTINGS.overspendRate))
-    .addOption(new Option("--profile-events <n>", "events of the extra CPU-profiled run").argParser(positiveInt).default(DEFAULT_SETTINGS.profileEvents))
-    .addOption(new Option("--mode <mode>", "run the services from dist (built first) or from source (tsx)").choices(["dist", "source"]).default(DEFAULT_SETTINGS.mode))
+    .addOption(
+      new Option("--events <n>", "events pre-loaded for the throughput parts")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.events),
+    )
+    .addOption(
+      new Option("--runs <n>", "runs per figure (median, min, max)")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.runs),
+    )
+    .addOption(
+      new Option("--seed <n>", "generator seed").argParser(positiveInt).default(DEFAULT_SETTINGS.seed),
+    )
+    .addOption(
+      new Option("--advertisers <n>", "advertisers of the generated stream")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.advertisers),
+    )
+    .addOption(
+      new Option("--zipf <s>", "Zipf exponent of traffic across advertisers")
+        .argParser(positiveNumber)
+        .default(DEFAULT_SETTINGS.zipf),
+    )
+    .addOption(
+      new Option("--partitions <n>", "partitions of the bench topics")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.partitions),
+    )
+    .addOption(
+      new Option("--ceiling-events <n>", "records per run of the produce, COPY and HINCRBY ceilings")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.ceilingEvents),
+    )
+    .addOption(
+      new Option("--freshness-rate <n>", "offered events/s of the freshness run")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.freshnessRate),
+    )
+    .addOption(
+      new Option("--freshness-seconds <n>", "measured seconds of the freshness run")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.freshnessSeconds),
+    )
+    .addOption(
+      new Option("--http-rate <n>", "offered requests/s of the HTTP lookup")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.httpRate),
+    )
+    .addOption(
+      new Option("--http-seconds <n>", "seconds per HTTP lookup run")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.httpSeconds),
+    )
+    .addOption(
+      new Option("--lookup-seconds <n>", "seconds per client lookup run")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.lookupSeconds),
+    )
+    .addOption(
+      new Option("--overspend-rate <n>", "offered clicks/s of the overspend run")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.overspendRate),
+    )
+    .addOption(
+      new Option("--profile-events <n>", "events of the extra CPU-profiled run")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.profileEvents),
+    )
+    .addOption(
+      new Option("--mode <mode>", "run the services from dist (built first) or from source (tsx)")
+        .choices(["dist", "source"])
+        .default(DEFAULT_SETTINGS.mode),
+    )
     .option("--no-profile", "skip the CPU-profiled runs of the ingestor and the tracker")
-    .addOption(new Option("--service-env <KEY=VALUE>", "environment for the services under test (repeatable)").argParser(keyValue).default({}))
+    .addOption(
+      new Option("--service-env <KEY=VALUE>", "environment for the services under test (repeatable)")
+        .argParser(keyValue)
+        .default({}),
+    )
     .option("--results-dir <dir>", "where the JSON report goes", DEFAULT_SETTINGS.resultsDir)
     .option("--quiet", "print only the table")
     .parse(argv, { from: "user" });

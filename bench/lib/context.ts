@@ -71,7 +71,9 @@ export class BenchContext {
     const topic = this.name(which);
     await createTopic(this.kafka, topic, settings.partitions);
     this.defer(() => removeTopic(this.kafka, topic));
-    this.log(`pre-loading ${count.toLocaleString("en-US")} events into ${topic} (${settings.partitions} partitions)`);
+    this.log(
+      `pre-loading ${count.toLocaleString("en-US")} events into ${topic} (${settings.partitions} partitions)`,
+    );
     const preload = await preloadTopic(settings, {
       topic,
       events: count,

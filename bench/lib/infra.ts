@@ -88,7 +88,10 @@ async function withAdmin<T>(settings: BenchSettings, work: (client: pg.Client) =
 
 /** A database of its own (migrated by @adpipe/warehouse), dropped with drop(). */
 export async function createBenchDatabase(settings: BenchSettings, suffix: string): Promise<BenchDatabase> {
-  const name = `adpipe_bench_${settings.tag}_${suffix}`.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 63);
+  const name = `adpipe_bench_${settings.tag}_${suffix}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, "_")
+    .slice(0, 63);
   await withAdmin(settings, (client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
   const url = withDatabase(settings.databaseUrl, name);
   const pool = createPool({ connectionString: url, max: 3, applicationName: "adpipe-bench" });
@@ -123,7 +126,11 @@ export async function warehouseProgress(
 }
 
 /** Next offset per partition the budget-tracker recorded in its Redis meta hash. */
-export async function trackerProgress(redis: Redis, prefix: string, topic: string): Promise<Map<number, bigint>> {
+export async function trackerProgress(
+  redis: Redis,
+  prefix: string,
+  topic: string,
+): Promise<Map<number, bigint>> {
   const fields = await redis.hgetall(spendKeys(prefix).meta(topic));
   const progress = new Map<number, bigint>();
   for (const [field, value] of Object.entries(fields)) {

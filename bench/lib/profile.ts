@@ -39,14 +39,17 @@ export function areaOf(url: string, functionName: string): string {
   const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (dependency !== null) return dependency[1] ?? "node_modules";
   const workspace = /\/(packages|services)\/([^/]+)\//.exec(url);
-  if (workspace !== null) return workspace[1] === "packages" ? `@adpipe/${workspace[2]}` : `service ${workspace[2]}`;
+  if (workspace !== null)
+    return workspace[1] === "packages" ? `@adpipe/${workspace[2]}` : `service ${workspace[2]}`;
   if (url.startsWith("node:")) return "node internals";
   return "other";
 }
 
 function shortWhere(url: string, line: number): string {
   if (url === "") return "";
-  const trimmed = url.replace(/^file:\/\//, "").replace(/^.*?\/(node_modules|packages|services|bench)\//, "$1/");
+  const trimmed = url
+    .replace(/^file:\/\//, "")
+    .replace(/^.*?\/(node_modules|packages|services|bench)\//, "$1/");
   return `${trimmed}:${line + 1}`;
 }
 

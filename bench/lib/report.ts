@@ -60,7 +60,12 @@ export class BenchReport {
 
   add(input: FigureInput): Figure {
     const summary = summarize(input.runs);
-    const figure: Figure = { ...input, ...summary, ratioToCeiling: null, status: statusOf(input, summary.median) };
+    const figure: Figure = {
+      ...input,
+      ...summary,
+      ratioToCeiling: null,
+      status: statusOf(input, summary.median),
+    };
     const existing = this.figures.findIndex((f) => f.id === input.id);
     if (existing >= 0) this.figures[existing] = figure;
     else this.figures.push(figure);
@@ -98,7 +103,9 @@ export class BenchReport {
       formatNumber(f.min),
       formatNumber(f.max),
       f.unit,
-      f.ratioToCeiling === null ? "" : `${(f.ratioToCeiling * 100).toFixed(f.ratioToCeiling < 0.1 ? 1 : 0)} %`,
+      f.ratioToCeiling === null
+        ? ""
+        : `${(f.ratioToCeiling * 100).toFixed(f.ratioToCeiling < 0.1 ? 1 : 0)} %`,
       [f.goal, f.must]
         .map((limit) =>
           limit === undefined ? "-" : `${f.better === "lower" ? "≤" : "≥"} ${formatNumber(limit)}`,

@@ -71,7 +71,13 @@ process.on("message", (message: LatencyRequest) => {
     overall.set(w, at);
     at += w.length;
   }
-  send({ type: "latency", id: message.id, windows: perWindow.map(latencySummary), overall: latencySummary(overall), missing });
+  send({
+    type: "latency",
+    id: message.id,
+    windows: perWindow.map(latencySummary),
+    overall: latencySummary(overall),
+    missing,
+  });
 });
 
 if (kind === "ingestor") {

@@ -32,7 +32,10 @@ export interface ThroughputOptions {
  * One throughput run: the topic is already full; start the service, time until its stored progress reaches
  * the end offsets, and account CPU and memory of the service and of what it leans on.
  */
-export async function throughputRun(context: BenchContext, options: ThroughputOptions): Promise<ThroughputRun> {
+export async function throughputRun(
+  context: BenchContext,
+  options: ThroughputOptions,
+): Promise<ThroughputRun> {
   const peers = new PeerCpu(context.postgres, context.redis, options.applicationName);
   await peers.start();
   const service = await startService(options.kind, {

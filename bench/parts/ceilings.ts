@@ -22,7 +22,12 @@ interface ConsumeRun {
 }
 
 /** kafkajs, no processing: count the records of each batch (offsets auto-resolved, as kafkajs does). */
-async function consumeKafkajs(context: BenchContext, topic: string, events: number, run: number): Promise<ConsumeRun> {
+async function consumeKafkajs(
+  context: BenchContext,
+  topic: string,
+  events: number,
+  run: number,
+): Promise<ConsumeRun> {
   const consumer = context.kafka.consumer({
     groupId: context.name(`ceiling-kafkajs-${run}`),
     maxWaitTimeInMs: MAX_WAIT_MS,
@@ -125,7 +130,11 @@ function chunksByBytes(messages: readonly Message[], maxBytes: number): Message[
 }
 
 /** kafkajs producer, pre-built messages, ~900 KB sends, several in flight, acks=1, no compression. */
-async function produceKafkajs(context: BenchContext, topic: string, chunks: readonly Message[][]): Promise<number> {
+async function produceKafkajs(
+  context: BenchContext,
+  topic: string,
+  chunks: readonly Message[][],
+): Promise<number> {
   const producer = context.kafka.producer();
   await producer.connect();
   try {
@@ -149,7 +158,9 @@ async function produceKafkajs(context: BenchContext, topic: string, chunks: read
 
 function copyText(value: string | null): string {
   if (value === null) return "\\N";
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"));
+  return value.replace(/[\\\t\n\r]/g, (c) =>
+    c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
+  );
 }
 
 /** Bronze rows of the generated stream in COPY text format, chunked (built before the clock starts). */
@@ -208,7 +219,8 @@ export const ceilingsPart: BenchPart = {
 
     context.log("ceiling: kafkajs consume, no processing");
     const kafkajsRuns: ConsumeRun[] = [];
-    for (const run of runs) kafkajsRuns.push(await consumeKafkajs(context, dataset.topic, dataset.events, run));
+    for (const run of runs)
+      kafkajsRuns.push(await consumeKafkajs(context, dataset.topic, dataset.events, run));
     report.add({
       id: "ceiling.consume_kafkajs",
       part: PART,
@@ -218,7 +230,11 @@ export const ceilingsPart: BenchPart = {
       runs: kafkajsRuns.map((r) => r.eventsPerSecond),
       note: `${dataset.events} records, ${settings.partitions} partitions, from consumer start (group join included)`,
     });
-    report.detail(PART, "consume_kafkajs_first_batch_ms", kafkajsRuns.map((r) => Math.round(r.firstBatchMs)));
+    report.detail(
+      PART,
+      "consume_kafkajs_first_batch_ms",
+      kafkajsRuns.map((r) => Math.round(r.firstBatchMs)),
+    );
 
     context.log("ceiling: @platformatic/kafka consume, no processing");
     const platformaticRuns: ConsumeRun[] = [];
@@ -336,9 +352,13 @@ export const ceilingsPart: BenchPart = {
       await database.drop();
     }
 
-    context.log(`ceiling: Redis pipelined HINCRBY (${settings.ceilingEvents} per run, ${HINCRBY_PIPELINE} per pipeline)`);
+    context.log(
+      `ceiling: Redis pipelined HINCRBY (${settings.ceilingEvents} per run, ${HINCRBY_PIPELINE} per pipeline)`,
+    );
     const prefix = `bench:${settings.tag}:hincrby:`;
-    const keys = messages.map((m) => `${prefix}{${m.key === null || m.key === undefined ? "none" : String(m.key)}}`);
+    const keys = messages.map(
+      (m) => `${prefix}{${m.key === null || m.key === undefined ? "none" : String(m.key)}}`,
+    );
     const hincrRuns: number[] = [];
     try {
       for (const _ of runs) {

@@ -19,7 +19,8 @@ async function memoryOf(context: BenchContext, keys: readonly string[]): Promise
   for (let i = 0; i < keys.length; i += 500) {
     const pipeline = context.redis.pipeline();
     for (const key of keys.slice(i, i + 500)) pipeline.memory("USAGE", key, "SAMPLES", 0);
-    for (const [error, value] of (await pipeline.exec()) ?? []) if (error === null) bytes += Number(value ?? 0);
+    for (const [error, value] of (await pipeline.exec()) ?? [])
+      if (error === null) bytes += Number(value ?? 0);
   }
   return bytes;
 }
@@ -33,7 +34,8 @@ export async function redisFootprint(context: BenchContext, prefix: string): Pro
   for (let i = 0; i < dedup.length; i += 500) {
     const pipeline = context.redis.pipeline();
     for (const key of dedup.slice(i, i + 500)) pipeline.scard(key);
-    for (const [error, value] of (await pipeline.exec()) ?? []) if (error === null) dedupMembers += Number(value ?? 0);
+    for (const [error, value] of (await pipeline.exec()) ?? [])
+      if (error === null) dedupMembers += Number(value ?? 0);
   }
   return {
     advertisers: advertisers.length,
@@ -49,7 +51,12 @@ interface RealtimeRun extends ThroughputRun {
   readonly footprint: RedisFootprint;
 }
 
-async function applyOnce(context: BenchContext, dataset: Dataset, label: string, profileDir?: string): Promise<RealtimeRun> {
+async function applyOnce(
+  context: BenchContext,
+  dataset: Dataset,
+  label: string,
+  profileDir?: string,
+): Promise<RealtimeRun> {
   const prefix = `bench:${context.settings.tag}:${label}:`;
   try {
     const run = await throughputRun(context, {
@@ -101,6 +108,15 @@ export const realtimePart: BenchPart = {
       note: "from the tracker's ready to the last offset recorded in Redis",
     });
     report.add({
+      id: "realtime.events_per_cpu_s",
+      part: PART,
+      label: "events per CPU-second of the path (tracker + Redis server)",
+      unit: "events/CPU s",
+      better: "higher",
+      runs: runs.map((r) => events / (r.serviceCpuSeconds + (r.peers.redis ?? Number.NaN))),
+      note: "what the path costs, independent of how busy the machine was; broker CPU not included",
+    });
+    report.add({
       id: "resources.tracker_cpu",
       part: "resources",
       label: "budget-tracker CPU per million events",
@@ -138,7 +154,9 @@ export const realtimePart: BenchPart = {
       label: "Redis dedup state per million clicks",
       unit: "MiB",
       better: "lower",
-      runs: runs.map((r) => (r.footprint.dedupBytes / Math.max(1, r.footprint.dedupMembers)) * 1_000_000 / 1_048_576),
+      runs: runs.map(
+        (r) => ((r.footprint.dedupBytes / Math.max(1, r.footprint.dedupMembers)) * 1_000_000) / 1_048_576,
+      ),
       note: "MEMORY USAGE of the click_id sets / their members (the generator's ~20-byte click_ids)",
     });
     report.add({
@@ -149,7 +167,11 @@ export const realtimePart: BenchPart = {
       better: "lower",
       runs: runs.map((r) => perMillion(r.peers.broker, events)),
     });
-    report.detail(PART, "runs", runs.map(({ profile: _, ...r }) => r));
+    report.detail(
+      PART,
+      "runs",
+      runs.map(({ profile: _, ...r }) => r),
+    );
 
     if (settings.profile) {
       const profileSet = await context.dataset("profile");

@@ -15,11 +15,15 @@ async function layerBytes(database: BenchDatabase): Promise<Record<string, numbe
      GROUP BY n.nspname`,
     [LAYERS],
   );
-  return Object.fromEntries(LAYERS.map((layer) => [layer, Number(rows.find((r) => r.schema === layer)?.bytes ?? 0)]));
+  return Object.fromEntries(
+    LAYERS.map((layer) => [layer, Number(rows.find((r) => r.schema === layer)?.bytes ?? 0)]),
+  );
 }
 
 async function bronzeRows(database: BenchDatabase): Promise<number> {
-  const { rows } = await database.pool.query<{ n: string }>("SELECT count(*)::text AS n FROM bronze.ad_click_events_raw");
+  const { rows } = await database.pool.query<{ n: string }>(
+    "SELECT count(*)::text AS n FROM bronze.ad_click_events_raw",
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -27,7 +31,12 @@ interface WarehouseRun extends ThroughputRun {
   readonly layerBytes: Record<string, number>;
 }
 
-async function ingestOnce(context: BenchContext, dataset: Dataset, label: string, profileDir?: string): Promise<WarehouseRun> {
+async function ingestOnce(
+  context: BenchContext,
+  dataset: Dataset,
+  label: string,
+  profileDir?: string,
+): Promise<WarehouseRun> {
   const database = await createBenchDatabase(context.settings, label);
   try {
     const group = context.name(`ingestor-${label}`);
@@ -46,7 +55,8 @@ async function ingestOnce(context: BenchContext, dataset: Dataset, label: string
       ...(profileDir === undefined ? {} : { cpuProfileDir: profileDir }),
     });
     const rows = await bronzeRows(database);
-    if (rows !== dataset.events) throw new Error(`Bronze holds ${rows} rows after the run, expected ${dataset.events}`);
+    if (rows !== dataset.events)
+      throw new Error(`Bronze holds ${rows} rows after the run, expected ${dataset.events}`);
     return { ...run, layerBytes: await layerBytes(database) };
   } finally {
     await database.drop();
@@ -81,6 +91,15 @@ export const warehousePart: BenchPart = {
     });
     const events = dataset.events;
     report.add({
+      id: "warehouse.events_per_cpu_s",
+      part: PART,
+      label: "events per CPU-second of the path (ingestor + its Postgres backends)",
+      unit: "events/CPU s",
+      better: "higher",
+      runs: runs.map((r) => events / (r.serviceCpuSeconds + (r.peers.postgresBackends ?? Number.NaN))),
+      note: "what the path costs, independent of how busy the machine was; broker CPU not included",
+    });
+    report.add({
       id: "resources.ingestor_cpu",
       part: "resources",
       label: "ingestor CPU per million events",
@@ -111,10 +130,14 @@ export const warehousePart: BenchPart = {
         label: `Postgres ${layer === "ingest" ? "ingest state (click registry, offsets)" : layer} per million events`,
         unit: "MiB",
         better: "lower",
-        runs: runs.map((r) => ((r.layerBytes[layer] ?? 0) / events) * 1_000_000 / 1_048_576),
+        runs: runs.map((r) => (((r.layerBytes[layer] ?? 0) / events) * 1_000_000) / 1_048_576),
       });
     }
-    report.detail(PART, "runs", runs.map(({ profile: _, ...r }) => r));
+    report.detail(
+      PART,
+      "runs",
+      runs.map(({ profile: _, ...r }) => r),
+    );
 
     if (settings.profile) {
       const profileSet = await context.dataset("profile");

@@ -10,8 +10,10 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { loadProfile, selectedScenarios } from "./profile.js";
+import { brokerRestart } from "./scenarios/broker-restart.js";
 import { crashes } from "./scenarios/crashes.js";
 import { postgresOutage } from "./scenarios/postgres-outage.js";
+import { redisOutage } from "./scenarios/redis-outage.js";
 import { LOG_DIR, RUN_ID } from "./support/children.js";
 import { formatTable, RESULTS_FILE, type ScenarioResult, writeResults } from "./support/results.js";
 import { type ScenarioContext, scenarioLogger } from "./support/scenario.js";
@@ -102,6 +104,38 @@ describe(`integrity suite (profile ${profile.name}, seed ${profile.seed})`, () =
       expect(lookups.wrong).toEqual([]);
       expect(lookups.errors).toBe(0);
       expect(lookups.answered).toBeGreaterThan(0);
+      expectExact(result);
+    },
+    15 * MINUTE,
+  );
+
+  run("redis")(
+    "3. Redis restarted empty: the tracker rebuilds from Postgres and resumes exactly; lookups never see a wrong number",
+    async () => {
+      const result = await redisOutage(context("redis"));
+      results.push(result);
+      const extra = result.extra;
+      expect(result.faults.length).toBe(profile.redisOutage.restarts.length);
+      expect(extra.rebuilds).toBeGreaterThanOrEqual(profile.redisOutage.restarts.length);
+      expect(extra.trackerProcesses).toBe(1);
+      const lookups = extra.lookups as ProbeStats;
+      expect(lookups.wrong).toEqual([]);
+      // The gap was seen by the ad servers: unknown advertisers got SERVE_WHEN_UNKNOWN (checked per answer).
+      expect(lookups.unknown).toBeGreaterThan(0);
+      expectExact(result);
+    },
+    15 * MINUTE,
+  );
+
+  run("broker")(
+    "4. Kafka broker stopped and crashed mid-run: both consumers reconnect in the same processes and finish exactly",
+    async () => {
+      const result = await brokerRestart(context("broker"));
+      results.push(result);
+      expect(result.faults.length).toBe(2);
+      // The same two processes throughout: nobody had to restart a consumer.
+      expect(result.extra.processes).toBe(2);
+      expect(result.extra.producerDuplicates).toBeGreaterThanOrEqual(0);
       expectExact(result);
     },
     15 * MINUTE,

@@ -31,8 +31,12 @@ export interface IntegrityProfile {
   readonly redisOutage: {
     readonly events: number;
     readonly ratePerSecond: number;
-    /** Each restart: redis-server SIGKILLed, down this long, started again empty (no persistence). */
-    readonly downMs: readonly number[];
+    /**
+     * Each restart: redis-server SIGKILLed, down `downMs`, started again empty (no persistence). With
+     * `trackerStoppedMs` > 0 the tracker is also frozen (SIGSTOP, like a long GC pause) from the kill until
+     * that long after Redis is back, so ad servers certainly meet the empty Redis before the rebuild.
+     */
+    readonly restarts: readonly { readonly downMs: number; readonly trackerStoppedMs: number }[];
   };
   readonly brokerRestart: {
     readonly events: number;
@@ -65,7 +69,15 @@ const common = {
     ratePerSecond: 1_000,
   },
   postgresOutage: { events: 40_000, ratePerSecond: 600, freezeMs: 10_000, refuseMs: 15_000 },
-  redisOutage: { events: 40_000, ratePerSecond: 600, downMs: [4_000, 500] },
+  redisOutage: {
+    events: 40_000,
+    ratePerSecond: 600,
+    restarts: [
+      { downMs: 4_000, trackerStoppedMs: 0 },
+      { downMs: 500, trackerStoppedMs: 0 },
+      { downMs: 1_000, trackerStoppedMs: 2_000 },
+    ],
+  },
   brokerRestart: { events: 40_000, ratePerSecond: 600, downMs: 8_000 },
   poison: { goodEvents: 20_000, fuzzedPayloads: 10_000 },
   security: { events: 5_000 },
@@ -88,7 +100,14 @@ const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
       ratePerSecond: 400,
     },
     postgresOutage: { events: 8_000, ratePerSecond: 400, freezeMs: 4_000, refuseMs: 4_000 },
-    redisOutage: { events: 8_000, ratePerSecond: 400, downMs: [2_000, 200] },
+    redisOutage: {
+      events: 8_000,
+      ratePerSecond: 400,
+      restarts: [
+        { downMs: 2_000, trackerStoppedMs: 0 },
+        { downMs: 500, trackerStoppedMs: 1_500 },
+      ],
+    },
     brokerRestart: { events: 8_000, ratePerSecond: 400, downMs: 3_000 },
     poison: { goodEvents: 3_000, fuzzedPayloads: 1_000 },
     sustained: { durationMs: 30_000, ratePerSecond: 200, sampleEveryMs: 2_000 },

@@ -2,6 +2,6 @@ export { type EventHubsEnv, readEventHubsEnv } from "./event-hubs-env.js";
 export { createTestTopic, type TestTopic, testKafka, testKafkaConnection } from "./kafka.js";
 export { uniqueIdentifier, uniqueName } from "./names.js";
 export { EVENT_HUBS_ENV_FILE, REPO_ROOT } from "./paths.js";
-export { createTestSchema, type TestSchema } from "./postgres.js";
+export { createTestDatabase, createTestSchema, type TestDatabase, type TestSchema } from "./postgres.js";
 export { deleteRedisPrefix, testRedis, uniqueRedisPrefix } from "./redis.js";
 export { type ServiceSource, type TestServices, testServices } from "./services.js";

@@ -5,6 +5,7 @@ export {
   type EventHubsConnectionString,
   parseEventHubsConnectionString,
 } from "./event-hubs.js";
+export { type EventRulesEnv, eventRulesEnvSchema, parseLimitsFromEnv } from "./event-rules.js";
 export {
   DEFAULT_KAFKA_BROKERS,
   DEFAULT_KAFKA_CLIENT_ID,

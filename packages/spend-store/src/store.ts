@@ -237,7 +237,10 @@ export class SpendStore {
     return [luaScript("apply_slice").sha, keys.length, ...keys, ...args];
   }
 
-  private async execWithScripts(build: () => ReturnType<Redis["pipeline"]>): Promise<Reply[]> {
+  private async execWithScripts(
+    build: () => ReturnType<Redis["pipeline"]>,
+    options: { requireState?: boolean } = {},
+  ): Promise<Reply[]> {
     for (let attempt = 0; ; attempt++) {
       const replies = ((await build().exec()) ?? []) as Reply[];
       const noScript = replies.some(([error]) => error !== null && isNoScriptError(error));
@@ -249,6 +252,13 @@ export class SpendStore {
       // Redis restarted or its script cache was flushed. Every script is idempotent (offsets per hash,
       // forward-only meta), so the whole pipeline is simply sent again.
       await loadScripts(this.redis);
+      // Integrity suite (issue 10) fix: a restart may also have lost the data. Sending the slices into an empty
+      // Redis created hashes holding only this batch's spend, which ad servers read as the advertiser's spend
+      // (can_serve 1 for an exhausted budget) until the tracker noticed and rebuilt. Without the sentinel the
+      // batch is refused instead (state_lost: the tracker rebuilds first).
+      if (options.requireState === true && (await this.readMeta()) === null) {
+        throw new SpendStoreError("state_lost", "Redis restarted without the tracker state: nothing written");
+      }
     }
   }
 
@@ -277,12 +287,31 @@ export class SpendStore {
     ];
     for (const { partition, offset } of progress) commitArgs.push(partition, offset);
 
-    const replies = await this.execWithScripts(() => {
-      const pipeline = this.redis.pipeline();
-      for (const slice of slices) pipeline.call("EVALSHA", this.sliceArgs(slice, epoch, nowMs, true));
-      pipeline.call("EVALSHA", commitArgs);
-      return pipeline;
-    });
+    let replies: Reply[];
+    try {
+      replies = await this.execWithScripts(
+        () => {
+          const pipeline = this.redis.pipeline();
+          for (const slice of slices) pipeline.call("EVALSHA", this.sliceArgs(slice, epoch, nowMs, true));
+          pipeline.call("EVALSHA", commitArgs);
+          return pipeline;
+        },
+        { requireState: true },
+      );
+    } catch (error) {
+      if (error instanceof SpendStoreError && error.code === "state_lost") {
+        return {
+          status: "state_lost",
+          advertisers: slices.length,
+          applied: 0,
+          duplicates: 0,
+          replayed: 0,
+          closedPeriod: 0,
+          flips: [],
+        };
+      }
+      throw error;
+    }
 
     let applied = 0;
     let duplicates = 0;

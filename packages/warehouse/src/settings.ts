@@ -1,5 +1,5 @@
-import { envVar } from "@adpipe/config";
-import { BUDGET_PERIODS, canonicalTimeZone, DEFAULT_PARSE_OPTIONS, parseMoneyToMicros } from "@adpipe/core";
+import { envVar, eventRulesEnvSchema, parseLimitsFromEnv } from "@adpipe/config";
+import { BUDGET_PERIODS, canonicalTimeZone } from "@adpipe/core";
 import { z } from "zod";
 import type { ServingRules } from "./batch-writer.js";
 import type { ParseLimits } from "./derive.js";
@@ -21,23 +21,7 @@ export const warehouseRulesEnvSchema = z.object({
         return false;
       }
     }, "expected an IANA time zone name"),
-  EVENT_MAX_FUTURE_SKEW_MS: envVar.integer(0, 86_400_000).default(DEFAULT_PARSE_OPTIONS.maxFutureSkewMs),
-  EVENT_LATENESS_HORIZON_MS: envVar
-    .integer(60_000, 366 * 86_400_000)
-    .default(DEFAULT_PARSE_OPTIONS.latenessHorizonMs),
-  /** Largest click amount in currency units (decimal), e.g. 1000. */
-  EVENT_MAX_AMOUNT: z
-    .string()
-    .default("1000")
-    .transform((value, ctx) => {
-      const parsed = parseMoneyToMicros(value);
-      if (!parsed.ok || parsed.micros <= 0) {
-        ctx.addIssue({ code: "custom", message: "expected a positive decimal amount" });
-        return z.NEVER;
-      }
-      return parsed.micros;
-    }),
-  EVENT_MAX_PAYLOAD_BYTES: envVar.integer(64, 1_048_576).default(DEFAULT_PARSE_OPTIONS.maxPayloadBytes),
+  ...eventRulesEnvSchema.shape,
   /** Retention of Bronze/Silver day partitions in days (0 = keep forever). */
   WAREHOUSE_RETENTION_DAYS: envVar.integer(0, 36_500).default(35),
   /** How long a click_id is remembered for deduplication, in days (see docs/warehouse.md). */
@@ -53,11 +37,6 @@ export function warehouseRulesFromEnv(env: WarehouseRulesEnv): WarehouseRules {
   return {
     budgetPeriod: env.BUDGET_PERIOD,
     timeZone: env.BUDGET_TIME_ZONE,
-    parseLimits: {
-      maxFutureSkewMs: env.EVENT_MAX_FUTURE_SKEW_MS,
-      latenessHorizonMs: env.EVENT_LATENESS_HORIZON_MS,
-      maxAmountMicros: env.EVENT_MAX_AMOUNT,
-      maxPayloadBytes: env.EVENT_MAX_PAYLOAD_BYTES,
-    },
+    parseLimits: parseLimitsFromEnv(env),
   };
 }

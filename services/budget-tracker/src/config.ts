@@ -1,12 +1,14 @@
 import {
   envVar,
+  eventRulesEnvSchema,
   type KafkaConnection,
   kafkaConnectionFromConfig,
   kafkaEnvSchema,
   loadEnv,
+  parseLimitsFromEnv,
   redisEnvSchema,
 } from "@adpipe/config";
-import { DEFAULT_PARSE_OPTIONS, type ParseOptions, parseMoneyToMicros } from "@adpipe/core";
+import type { ParseOptions } from "@adpipe/core";
 import { spendStoreEnvSchema } from "@adpipe/spend-store";
 import { z } from "zod";
 
@@ -52,24 +54,8 @@ export const trackerEnvSchema = z.object({
   OPS_PORT: envVar.integer(0, 65_535).default(9102),
   OPS_HOST: z.string().default("0.0.0.0"),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
-  /** Rules passed to @adpipe/core (must match the ingestor's). */
-  EVENT_MAX_FUTURE_SKEW_MS: envVar.integer(0, 86_400_000).default(DEFAULT_PARSE_OPTIONS.maxFutureSkewMs),
-  EVENT_LATENESS_HORIZON_MS: envVar
-    .integer(60_000, 366 * 86_400_000)
-    .default(DEFAULT_PARSE_OPTIONS.latenessHorizonMs),
-  /** Largest click amount in currency units (decimal), e.g. 1000. */
-  EVENT_MAX_AMOUNT: z
-    .string()
-    .default("1000")
-    .transform((value, ctx) => {
-      const parsed = parseMoneyToMicros(value);
-      if (!parsed.ok || parsed.micros <= 0) {
-        ctx.addIssue({ code: "custom", message: "expected a positive decimal amount" });
-        return z.NEVER;
-      }
-      return parsed.micros;
-    }),
-  EVENT_MAX_PAYLOAD_BYTES: envVar.integer(64, 1_048_576).default(DEFAULT_PARSE_OPTIONS.maxPayloadBytes),
+  /** Rules passed to @adpipe/core: the same schema the ingestor reads. */
+  ...eventRulesEnvSchema.shape,
 });
 export type TrackerEnv = z.output<typeof trackerEnvSchema>;
 
@@ -85,11 +71,6 @@ export function loadTrackerConfig(env: NodeJS.ProcessEnv = process.env): Tracker
   return {
     env: parsed,
     kafka: kafkaConnectionFromConfig(parsed, { clientId: "adpipe-budget-tracker" }),
-    parseOptions: {
-      maxFutureSkewMs: parsed.EVENT_MAX_FUTURE_SKEW_MS,
-      latenessHorizonMs: parsed.EVENT_LATENESS_HORIZON_MS,
-      maxAmountMicros: parsed.EVENT_MAX_AMOUNT,
-      maxPayloadBytes: parsed.EVENT_MAX_PAYLOAD_BYTES,
-    },
+    parseOptions: parseLimitsFromEnv(parsed),
   };
 }

@@ -12,54 +12,17 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { type GeneratedRecord, generateStream } from "@adpipe/core";
 import type { ObjectStore } from "@adpipe/lake";
-import { createPool, type KafkaRecord, migrate, writeBatch } from "@adpipe/warehouse";
-import pg from "pg";
-import { REPO_ROOT, testServices, uniqueIdentifier } from "../../support/index.js";
+import { type KafkaRecord, writeBatch } from "@adpipe/warehouse";
+import type pg from "pg";
+import { createTestDatabase, REPO_ROOT, type TestDatabase } from "../../support/index.js";
 
 const execFileAsync = promisify(execFile);
 
-export interface LakeTestDatabase {
-  readonly name: string;
-  readonly url: string;
-  readonly pool: pg.Pool;
-  drop(): Promise<void>;
-}
+export type LakeTestDatabase = TestDatabase;
 
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({
-    connectionString: testServices().databaseUrl,
-    connectionTimeoutMillis: 5_000,
-  });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** CREATE DATABASE adpipe_lake_<unique>, migrated with the warehouse migrator. */
-export async function createLakeDatabase(): Promise<LakeTestDatabase> {
-  const name = uniqueIdentifier("adpipe_lake");
-  await withAdmin((client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
-  const url = new URL(testServices().databaseUrl);
-  url.pathname = `/${name}`;
-  const pool = createPool({ connectionString: url.toString(), max: 6, applicationName: "adpipe-lake-test" });
-  await migrate(pool);
-  let dropped = false;
-  return {
-    name,
-    url: url.toString(),
-    pool,
-    async drop() {
-      if (dropped) return;
-      dropped = true;
-      await pool.end().catch(() => undefined);
-      await withAdmin((client) =>
-        client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`),
-      );
-    },
-  };
+/** A migrated database of its own for one lake test file. */
+export function createLakeDatabase(): Promise<LakeTestDatabase> {
+  return createTestDatabase("lake");
 }
 
 /** Splits a generated stream over partitions by key like Kafka's producer would (offsets continue per partition). */

@@ -7,58 +7,10 @@ import {
   monthlySpend,
   type Oracle,
 } from "@adpipe/core";
-import { createPool, migrate } from "@adpipe/warehouse";
 import type { Kafka } from "kafkajs";
-import pg from "pg";
-import { testServices, uniqueIdentifier } from "../../support/index.js";
+import type pg from "pg";
 
-export interface TestDatabase {
-  readonly name: string;
-  readonly url: string;
-  readonly pool: pg.Pool;
-  /** Ends the pool and drops the database (with any connection still open to it). */
-  drop(): Promise<void>;
-}
-
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({
-    connectionString: testServices().databaseUrl,
-    connectionTimeoutMillis: 5_000,
-  });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A database of its own (CREATE DATABASE adpipe_t_<unique>), migrated unless told otherwise. */
-export async function createTestDatabase(
-  prefix: string,
-  options: { migrate?: boolean } = {},
-): Promise<TestDatabase> {
-  const name = uniqueIdentifier(`adpipe_t_${prefix}`);
-  await withAdmin((client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
-  const url = new URL(testServices().databaseUrl);
-  url.pathname = `/${name}`;
-  const pool = createPool({ connectionString: url.toString(), max: 6, applicationName: "adpipe-test" });
-  if (options.migrate ?? true) await migrate(pool);
-  let dropped = false;
-  return {
-    name,
-    url: url.toString(),
-    pool,
-    async drop() {
-      if (dropped) return;
-      dropped = true;
-      await pool.end().catch(() => undefined);
-      await withAdmin((client) =>
-        client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`),
-      );
-    },
-  };
-}
+export { createTestDatabase, type TestDatabase } from "../../support/index.js";
 
 /** Produces records in order (keyed, with their record timestamps), in chunks, waiting for each. */
 export async function produceRecords(

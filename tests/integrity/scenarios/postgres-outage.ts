@@ -38,7 +38,7 @@ export async function postgresOutage(context: ScenarioContext): Promise<Scenario
     const ingestor = await pipeline.startIngestor();
     const tracker = await pipeline.startTracker();
     monitor.start();
-    probe = new ServingProbe(pipeline.redisUrl, pipeline.prefix, valid.advertiserIds(), valid).start();
+    probe = await new ServingProbe(pipeline.redisUrl, pipeline.prefix, valid.advertiserIds(), valid).start();
     const production = producePaced(pipeline.kafka, pipeline.topic, records, settings.ratePerSecond);
     await eventually(
       "a quarter of the stream is in both stores",

@@ -81,6 +81,11 @@ export class ServiceChild {
     return this.exited;
   }
 
+  /** SIGSTOP / SIGCONT: the process freezes (a long GC pause, a stalled VM) and later goes on. */
+  freeze(frozen: boolean): void {
+    if (this.running) this.child.kill(frozen ? "SIGSTOP" : "SIGCONT");
+  }
+
   /** Resident set size in KiB from /proc/<pid>/status (null once the process is gone). */
   rssKiB(): number | null {
     if (!this.running) return null;

@@ -74,6 +74,10 @@ export class PrefixStates {
       return `${state.advertiserId}: can_serve ${state.canServe} but net ${state.netMicros} vs budget ${state.budgetMicros}`;
     const key = stateKey(state.netMicros, state.grossMicros, state.clicks, state.budgetMicros);
     if (this.allowed.get(state.advertiserId)?.has(key) === true) return null;
-    return `${state.advertiserId}: net/gross/clicks/budget ${key} is no state the advertiser ever had`;
+    const near = [...(this.allowed.get(state.advertiserId) ?? [])].filter((k) => {
+      const [net, , clicks] = k.split("|");
+      return net === String(state.netMicros) || clicks === String(state.clicks);
+    });
+    return `${state.advertiserId}: net/gross/clicks/budget ${key} is no state the advertiser ever had (near: ${near.slice(0, 3).join(", ") || "none"})`;
   }
 }

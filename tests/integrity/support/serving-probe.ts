@@ -59,7 +59,7 @@ export class ServingProbe {
         enableOfflineQueue: false,
         commandTimeout: 1_000,
         connectTimeout: 1_000,
-        retryStrategy: () => 200,
+        retryStrategy: () => 50,
       });
       redis.on("error", () => undefined);
       this.connections.push(redis);
@@ -84,9 +84,31 @@ export class ServingProbe {
     );
   }
 
-  start(everyMs = 250): this {
+  /** Starts once every connection is up (a fail-fast connection refuses commands before that). */
+  async start(everyMs = 250): Promise<this> {
+    await Promise.all(
+      this.connections.map((redis) =>
+        redis.status === "ready" ? undefined : new Promise((resolve) => redis.once("ready", resolve)),
+      ),
+    );
+    await Promise.all(this.clients.map((c) => c.client.ready()));
     this.timer = setInterval(() => void this.round(), everyMs);
     return this;
+  }
+
+  /**
+   * Lookups back to back (no pause) for `ms`: the window between Redis coming back empty and the rebuilt
+   * state may last only milliseconds, and whatever an ad server could read in it must be judged too.
+   */
+  async burst(ms: number): Promise<number> {
+    const until = Date.now() + ms;
+    let rounds = 0;
+    while (Date.now() < until) {
+      while (this.busy) await new Promise((resolve) => setImmediate(resolve));
+      await this.round();
+      rounds += 1;
+    }
+    return rounds;
   }
 
   private async round(): Promise<void> {

@@ -1,0 +1,280 @@
+import { randomBytes } from "node:crypto";
+import { advertiserKey, createServingClient } from "@adpipe/serving-client";
+import autocannon from "autocannon";
+import type { Redis } from "ioredis";
+import type { BenchContext, BenchPart } from "../lib/context.js";
+import { deletePrefix } from "../lib/infra.js";
+import { type RunMode, type ServiceHandle, startService } from "../lib/services.js";
+import { latencySummary, SampleBuffer } from "../lib/stats.js";
+
+const PART = "lookup";
+const HTTP_WARMUP_SECONDS = 2;
+const HTTP_CONNECTIONS = 50;
+const CLIENT_CONCURRENCY = [1, 32] as const;
+
+/** Advertiser hashes as the tracker writes them (public fields), one in ten not serving. */
+export async function seedServingHashes(redis: Redis, prefix: string, count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, (_, i) => `bench-${i}`);
+  for (let start = 0; start < ids.length; start += 1_000) {
+    const pipeline = redis.pipeline();
+    for (const [offset, id] of ids.slice(start, start + 1_000).entries()) {
+      const i = start + offset;
+      pipeline.hset(advertiserKey(id, prefix), {
+        can_serve: i % 10 === 0 ? "0" : "1",
+        ...(i % 10 === 0 ? { reason: "budget_exhausted" } : {}),
+        period: "2026-11-25",
+        net_micros: String(i * 1_000),
+        gross_micros: String(i * 1_100),
+        budget_micros: "100000000",
+        clicks: String(i),
+        updated_at: String(Date.now()),
+      });
+    }
+    await pipeline.exec();
+  }
+  return ids;
+}
+
+export interface ClientLookupRun {
+  readonly opsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/** `canServe` (HGET can_serve) through @adpipe/serving-client, `concurrency` callers in a loop. */
+export async function clientLookupRun(
+  redis: Redis,
+  prefix: string,
+  ids: readonly string[],
+  seconds: number,
+  concurrency: number,
+): Promise<ClientLookupRun> {
+  const client = createServingClient({ redis, prefix });
+  await client.ready();
+  const latencies = new SampleBuffer();
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  const lane = async () => {
+    while (performance.now() < deadline) {
+      const id = ids[next++ % ids.length] as string;
+      const t = performance.now();
+      await client.canServe(id);
+      latencies.push(t, performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const elapsed = (performance.now() - started) / 1000;
+  await client.close();
+  const summary = latencySummary(latencies.valuesBetween(0, Number.POSITIVE_INFINITY));
+  return { opsPerSecond: summary.count / elapsed, p50Ms: summary.p50, p99Ms: summary.p99 };
+}
+
+export interface HttpLookupRun {
+  readonly requestsPerSecond: number;
+  readonly latencyMs: { p50: number; p90: number; p99: number; p99_9: number; max: number };
+  readonly total: number;
+  readonly errors: number;
+  readonly non2xx: number;
+  readonly apiCpuMicrosPerRequest: number;
+}
+
+/** GET /v1/advertisers/{id}/serving at a fixed offered rate with autocannon. */
+export function autocannonRun(
+  url: string,
+  ids: readonly string[],
+  seconds: number,
+  rate: number,
+  connections: number,
+): Promise<autocannon.Result> {
+  let next = 0;
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        connections,
+        duration: seconds,
+        overallRate: rate,
+        requests: [
+          {
+            method: "GET",
+            setupRequest: (request) => {
+              next = (next + 1) % ids.length;
+              return { ...request, path: `/v1/advertisers/${ids[next]}/serving` };
+            },
+          },
+        ],
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+}
+
+export interface StartedApi {
+  readonly api: ServiceHandle;
+  readonly url: string;
+}
+
+/** The API as a child process (production entry point), serving lookups from `prefix`. */
+export async function startApi(
+  settings: { mode: RunMode; redisUrl: string; databaseUrl: string; kafkaBrokers: string },
+  prefix: string,
+  extraEnv: Record<string, string> = {},
+): Promise<StartedApi> {
+  const api = await startService("api", {
+    mode: settings.mode,
+    env: {
+      REDIS_URL: settings.redisUrl,
+      REDIS_KEY_PREFIX: prefix,
+      DATABASE_URL: settings.databaseUrl,
+      KAFKA_BROKERS: settings.kafkaBrokers,
+      API_WRITE_TOKENS: `bench:${randomBytes(16).toString("hex")}`,
+      ...extraEnv,
+    },
+  });
+  return { api, url: `http://127.0.0.1:${api.port}` };
+}
+
+export async function httpLookupRun(
+  started: StartedApi,
+  ids: readonly string[],
+  seconds: number,
+  rate: number,
+  connections = HTTP_CONNECTIONS,
+): Promise<HttpLookupRun> {
+  const before = await started.api.proc();
+  const result = await autocannonRun(started.url, ids, seconds, rate, connections);
+  const after = await started.api.proc();
+  return {
+    requestsPerSecond: result.requests.average,
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      p99_9: result.latency.p99_9,
+      max: result.latency.max,
+    },
+    total: result.requests.total,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    apiCpuMicrosPerRequest:
+      before === null || after === null || result.requests.total === 0
+        ? Number.NaN
+        : ((after.cpuSeconds - before.cpuSeconds) * 1e6) / result.requests.total,
+  };
+}
+
+async function clientFigures(context: BenchContext, prefix: string, ids: readonly string[]): Promise<void> {
+  const { settings, report } = context;
+  for (const concurrency of CLIENT_CONCURRENCY) {
+    const runs: ClientLookupRun[] = [];
+    await clientLookupRun(context.redis, prefix, ids, 1, concurrency); // warm-up
+    for (let run = 1; run <= settings.runs; run++) {
+      runs.push(await clientLookupRun(context.redis, prefix, ids, settings.lookupSeconds, concurrency));
+    }
+    const label = concurrency === 1 ? "1 caller" : `${concurrency} concurrent callers`;
+    report.add({
+      id: `lookup.client_c${concurrency}_p50`,
+      part: PART,
+      label: `serving client canServe (HGET can_serve) p50, ${label}`,
+      unit: "ms",
+      better: "lower",
+      runs: runs.map((r) => r.p50Ms),
+    });
+    report.add({
+      id: `lookup.client_c${concurrency}_p99`,
+      part: PART,
+      label: `serving client canServe p99, ${label}`,
+      unit: "ms",
+      better: "lower",
+      runs: runs.map((r) => r.p99Ms),
+    });
+    report.add({
+      id: `lookup.client_c${concurrency}_ops`,
+      part: PART,
+      label: `serving client canServe throughput, ${label}`,
+      unit: "ops/s",
+      better: "higher",
+      runs: runs.map((r) => r.opsPerSecond),
+    });
+  }
+}
+
+async function httpFigures(context: BenchContext, prefix: string, ids: readonly string[]): Promise<void> {
+  const { settings, report } = context;
+  const started = await startApi(settings, prefix);
+  try {
+    await autocannonRun(started.url, ids, HTTP_WARMUP_SECONDS, settings.httpRate, HTTP_CONNECTIONS);
+    const runs: HttpLookupRun[] = [];
+    for (let run = 1; run <= settings.runs; run++) {
+      const result = await httpLookupRun(started, ids, settings.httpSeconds, settings.httpRate);
+      context.log(
+        `HTTP run ${run}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, errors ${result.errors}, non-2xx ${result.non2xx}`,
+      );
+      runs.push(result);
+    }
+    const peak = await started.api.proc();
+    const rate = settings.httpRate.toLocaleString("en-US");
+    report.add({
+      id: "lookup.http_p50",
+      part: PART,
+      label: `GET /v1/advertisers/{id}/serving p50 at ${rate} req/s`,
+      unit: "ms",
+      better: "lower",
+      runs: runs.map((r) => r.latencyMs.p50),
+    });
+    report.add({
+      id: "lookup.http_p99",
+      part: PART,
+      label: `GET /v1/advertisers/{id}/serving p99 at ${rate} req/s`,
+      unit: "ms",
+      better: "lower",
+      goal: 5,
+      runs: runs.map((r) => r.latencyMs.p99),
+    });
+    report.add({
+      id: "lookup.http_rps",
+      part: PART,
+      label: `HTTP requests/s achieved (offered ${rate}, ${HTTP_CONNECTIONS} connections)`,
+      unit: "req/s",
+      better: "higher",
+      runs: runs.map((r) => r.requestsPerSecond),
+    });
+    report.add({
+      id: "resources.api_cpu",
+      part: "resources",
+      label: "API CPU per million serving requests",
+      unit: "CPU s",
+      better: "lower",
+      runs: runs.map((r) => r.apiCpuMicrosPerRequest),
+    });
+    report.add({
+      id: "resources.api_peak_rss",
+      part: "resources",
+      label: "API peak RSS",
+      unit: "MiB",
+      better: "lower",
+      runs: [(peak?.peakRssBytes ?? Number.NaN) / 1_048_576],
+    });
+    report.detail(PART, "http_runs", runs);
+    const failed = runs.reduce((sum, r) => sum + r.errors + r.non2xx, 0);
+    if (failed > 0) report.notes.push(`lookup: ${failed} HTTP requests failed or were not 2xx`);
+  } finally {
+    await started.api.stop();
+  }
+}
+
+export const lookupPart: BenchPart = {
+  name: PART,
+  description: "can_serve lookups: serving client (HGET) and the HTTP endpoint (autocannon at a fixed rate)",
+  async run(context) {
+    const prefix = `bench:${context.settings.tag}:lookup:`;
+    try {
+      const ids = await seedServingHashes(context.redis, prefix, context.settings.lookupAdvertisers);
+      await clientFigures(context, prefix, ids);
+      await httpFigures(context, prefix, ids);
+    } finally {
+      await deletePrefix(context.redis, prefix);
+    }
+  },
+};

@@ -1,0 +1,222 @@
+/**
+ * Smoke runs of every bench part with tiny sizes, so the benchmarks cannot rot: each part must run against the
+ * real services and produce well-formed figures (finite, min <= median <= max, one value per run) and a JSON
+ * report with machine info. No timed assertion: the figures themselves are whatever this machine gives.
+ */
+import { readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { runApiBench } from "../../../bench/api.js";
+import type { Figure } from "../../../bench/lib/report.js";
+import { type BenchSettings, settingsWith } from "../../../bench/lib/settings.js";
+import { measureDedupMemory } from "../../../bench/realtime-dedup-memory.js";
+import { measureTrackerFreshness } from "../../../bench/realtime-freshness.js";
+import { runBench, selectParts } from "../../../bench/run.js";
+import { testServices, uniqueName } from "../../support/index.js";
+
+const resultsDir = join(tmpdir(), uniqueName("adpipe-bench-smoke"));
+
+function tinySettings(overrides: Partial<BenchSettings> = {}): BenchSettings {
+  const services = testServices();
+  return settingsWith({
+    events: 3_000,
+    advertisers: 50,
+    partitions: 3,
+    runs: 2,
+    ceilingEvents: 2_000,
+    freshnessRate: 400,
+    freshnessSeconds: 2,
+    freshnessWarmupSeconds: 1,
+    freshnessWindows: 2,
+    lookupSeconds: 1,
+    lookupAdvertisers: 200,
+    httpRate: 200,
+    httpSeconds: 1,
+    overspendRate: 2_000,
+    overspendAdvertisers: 10,
+    overspendBudgetMicros: 5_000_000,
+    overspendSeconds: 8,
+    profile: false,
+    profileEvents: 2_000,
+    // From source: the smoke run must not depend on (or write) a build.
+    mode: "source",
+    kafkaBrokers: services.kafkaBrokers.join(","),
+    databaseUrl: services.databaseUrl,
+    redisUrl: services.redisUrl,
+    resultsDir,
+    quiet: true,
+    ...overrides,
+  });
+}
+
+function expectWellFormed(figures: readonly Figure[], ids: readonly string[], runs: number): void {
+  for (const id of ids) {
+    const figure = figures.find((f) => f.id === id);
+    expect(figure, `figure ${id}`).toBeDefined();
+    if (figure === undefined) continue;
+    expect(figure.runs.length, `${id} runs`).toBe(runs);
+    for (const value of [figure.median, figure.min, figure.max, ...figure.runs]) {
+      expect(Number.isFinite(value), `${id} = ${value}`).toBe(true);
+    }
+    expect(figure.min).toBeLessThanOrEqual(figure.median);
+    expect(figure.median).toBeLessThanOrEqual(figure.max);
+    expect(figure.unit.length).toBeGreaterThan(0);
+  }
+}
+
+async function runPart(part: string, overrides: Partial<BenchSettings> = {}) {
+  const settings = tinySettings(overrides);
+  const outcome = await runBench(selectParts([part]), settings);
+  const json = JSON.parse(await readFile(outcome.path, "utf8")) as {
+    machine: { cpus: { count: number }; versions: Record<string, string | null>; load_average_end: number[] };
+    parameters: { parts: string[]; seed: number };
+    figures: { id: string; median: number }[];
+  };
+  expect(json.machine.cpus.count).toBeGreaterThan(0);
+  expect(json.machine.versions.postgres).toBeTruthy();
+  expect(json.machine.versions.redis).toBeTruthy();
+  expect(json.machine.load_average_end).toHaveLength(3);
+  expect(json.parameters.parts).toEqual([part]);
+  expect(json.figures.length).toBe(outcome.report.figures.length);
+  expect(outcome.report.table()).toContain("median");
+  return outcome.report;
+}
+
+describe("bench smoke (tiny sizes, no timed assertions)", () => {
+  afterAll(async () => {
+    await rm(resultsDir, { recursive: true, force: true });
+  });
+
+  it("ceilings: raw consume (two clients), produce, COPY and HINCRBY rates", {
+    timeout: 180_000,
+  }, async () => {
+    const report = await runPart("ceilings");
+    expectWellFormed(
+      report.figures,
+      [
+        "ceiling.consume_kafkajs",
+        "ceiling.consume_platformatic",
+        "ceiling.produce_kafkajs",
+        "ceiling.produce_native",
+        "ceiling.pg_copy_bronze",
+        "ceiling.redis_hincrby",
+      ],
+      2,
+    );
+    expect(report.figure("ceiling.consume_platformatic")?.ratioToCeiling).toBeGreaterThan(0);
+  });
+
+  it("warehouse: ingestor throughput, resources and a CPU profile", { timeout: 240_000 }, async () => {
+    const report = await runPart("warehouse", { runs: 1, profile: true });
+    expectWellFormed(
+      report.figures,
+      [
+        "warehouse.events_per_s",
+        "resources.ingestor_cpu",
+        "resources.ingestor_postgres_cpu",
+        "resources.ingestor_peak_rss",
+        "resources.postgres_bronze",
+        "resources.postgres_silver",
+        "resources.postgres_gold",
+      ],
+      1,
+    );
+    const profiled = report.details.warehouse?.profiled_run as { profile: { top: unknown[] } | null };
+    expect(profiled.profile?.top.length).toBeGreaterThan(0);
+  });
+
+  it("realtime: tracker throughput and Redis footprint", { timeout: 180_000 }, async () => {
+    const report = await runPart("realtime", { runs: 1 });
+    expectWellFormed(
+      report.figures,
+      [
+        "realtime.events_per_s",
+        "resources.tracker_cpu",
+        "resources.tracker_peak_rss",
+        "resources.redis_per_advertiser",
+        "resources.redis_dedup_per_million",
+      ],
+      1,
+    );
+  });
+
+  it("freshness: both paths under a fixed rate, per-window quantiles", { timeout: 240_000 }, async () => {
+    const report = await runPart("freshness");
+    expectWellFormed(
+      report.figures,
+      [
+        "freshness.redis_p50",
+        "freshness.redis_p99",
+        "freshness.gold_p50",
+        "freshness.gold_p99",
+        "freshness.gold_max",
+      ],
+      2,
+    );
+    expect(report.figure("freshness.redis_p50")?.median).toBeLessThanOrEqual(
+      report.figure("freshness.redis_max")?.median ?? Number.NaN,
+    );
+  });
+
+  it("lookup: serving client and HTTP endpoint", { timeout: 180_000 }, async () => {
+    const report = await runPart("lookup");
+    expectWellFormed(
+      report.figures,
+      [
+        "lookup.client_c1_p50",
+        "lookup.client_c32_ops",
+        "lookup.http_p50",
+        "lookup.http_p99",
+        "lookup.http_rps",
+      ],
+      2,
+    );
+  });
+
+  it("overspend: spend after exhaustion in money and share of budget", { timeout: 180_000 }, async () => {
+    const report = await runPart("overspend");
+    expectWellFormed(report.figures, ["overspend.money", "overspend.share", "overspend.worst_share"], 2);
+    const runs = report.details.overspend?.runs as { exhausted: number; advertisers: number }[];
+    for (const run of runs) expect(run.exhausted).toBe(run.advertisers);
+  });
+
+  it("the standalone scripts: API load test, tracker freshness, dedup memory", {
+    timeout: 180_000,
+  }, async () => {
+    const services = testServices();
+    const api = await runApiBench({
+      rate: 100,
+      seconds: 1,
+      connections: 4,
+      servingCacheTtlMs: 0,
+      mode: "source",
+      redisUrl: services.redisUrl,
+      databaseUrl: services.databaseUrl,
+      kafkaBrokers: services.kafkaBrokers.join(","),
+      resultsDir: null,
+      quiet: true,
+    });
+    expect(api.total_requests).toBeGreaterThan(0);
+    expect(api.non_2xx).toBe(0);
+
+    const freshness = await measureTrackerFreshness({
+      rate: 50,
+      seconds: 2,
+      brokers: services.kafkaBrokers.join(","),
+      redisUrl: services.redisUrl,
+    });
+    expect(freshness.measured_records).toBeGreaterThan(0);
+    expect(freshness.p50_ms).toBeLessThanOrEqual(freshness.p99_ms ?? Number.NaN);
+
+    const redis = new Redis(services.redisUrl);
+    try {
+      const dedup = await measureDedupMemory(redis, 5, 2_000);
+      expect(dedup.results).toHaveLength(2);
+      for (const result of dedup.results) expect(result.bytes_per_click).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
