@@ -60,6 +60,19 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          // Fault injection (kill -9, outages, hostile input, sustained load): `npm run test:integrity`,
+          // sized by INTEGRITY_PROFILE (full | ci | smoke). Not part of `npm test`; .ci/run runs the ci profile.
+          name: "integrity",
+          include: ["tests/integrity/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["tests/support/global-setup.ts"],
+          testTimeout: 45 * 60_000,
+          hookTimeout: 10 * 60_000,
+        },
+      },
     ],
   },
 });

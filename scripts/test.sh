@@ -10,6 +10,9 @@
 #   6. vitest run: the unit, integration and browser projects (the integrity suite has its own command,
 #      `npm run test:integrity`)
 #
+# TEST_PROJECTS picks the vitest projects (default "unit integration browser"; `npm run test:integrity` uses
+# "integrity"); TEST_STATIC=0 skips lint and build when an earlier step of the same pipeline did them.
+#
 # Every step runs even when an earlier one failed (but tests are not run without their services), and the
 # exit code is non-zero when any failed. Extra arguments go to vitest (e.g. `npm test -- --project unit`).
 set -uo pipefail
@@ -110,19 +113,32 @@ summarize_vitest() {
   ' "$report"
 }
 
+TEST_PROJECTS="${TEST_PROJECTS:-unit integration browser}"
+TEST_STATIC="${TEST_STATIC:-1}"
+project_args=()
+for project in $TEST_PROJECTS; do project_args+=(--project "$project"); done
+wants_project() { [[ " $TEST_PROJECTS " == *" $1 "* ]]; }
+
 services_ok=1
 run_step "Postgres and Redis" bash scripts/infra.sh start --record "$INFRA_RECORD" || services_ok=0
 run_step "Kafka broker" start_kafka || services_ok=0
-run_step "headless Chromium (browser test)" bash scripts/browser.sh ensure || services_ok=0
-run_step "lint (biome)" npm run lint
-run_step "build (tsc -b) and test type-check" type_check
+if wants_project browser; then
+  run_step "headless Chromium (browser test)" bash scripts/browser.sh ensure || services_ok=0
+fi
+if [[ "$TEST_STATIC" != 0 ]]; then
+  run_step "lint (biome)" npm run lint
+  run_step "build (tsc -b) and test type-check" type_check
+fi
 
-REPORT="$RESULTS_DIR/vitest.json"
+if [[ "$TEST_PROJECTS" == "unit integration browser" ]]; then
+  REPORT="$RESULTS_DIR/vitest.json"
+else
+  REPORT="$RESULTS_DIR/vitest-${TEST_PROJECTS// /-}.json"
+fi
 rm -f "$REPORT"
 if ((services_ok)); then
-  run_step "tests (vitest: unit + integration + browser)" \
-    npx vitest run --project unit --project integration --project browser \
-    --reporter=default --reporter=json --outputFile.json="$REPORT" "$@"
+  run_step "tests (vitest: $TEST_PROJECTS)" \
+    npx vitest run "${project_args[@]}" --reporter=default --reporter=json --outputFile.json="$REPORT" "$@"
 else
   FAILED+=("tests (not run: services missing, see above)")
 fi
