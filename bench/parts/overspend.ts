@@ -1,6 +1,5 @@
-import { generateStream } from "@adpipe/core";
+import { type GeneratedRecord, generateStream } from "@adpipe/core";
 import { advertiserKey, createServingClient } from "@adpipe/serving-client";
-import type { Message } from "kafkajs";
 import type { BenchContext, BenchPart } from "../lib/context.js";
 import {
   createTopic,
@@ -12,6 +11,7 @@ import {
   trackerProgress,
   waitFor,
 } from "../lib/infra.js";
+import { type LoadProducer, loadProducer } from "../lib/load-producer.js";
 import { startService } from "../lib/services.js";
 
 const PART = "overspend";
@@ -31,14 +31,6 @@ export interface OverspendRun {
   readonly secondsToExhaustAll: number;
   /** Clicks the ad-server loop emitted per second (before the gate): the offered rate it achieved. */
   readonly offeredPerSecond: number;
-}
-
-function toMessage(record: { key: string | null; value: Uint8Array }, timestampMs: number): Message {
-  return {
-    key: record.key,
-    value: Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength),
-    timestamp: String(timestampMs),
-  };
 }
 
 /**
@@ -66,10 +58,10 @@ async function overspendOnce(context: BenchContext, run: number): Promise<Oversp
       ...settings.serviceEnv,
     },
   });
-  const producer = context.kafka.producer();
+  let producer: LoadProducer | undefined;
   const serving = createServingClient({ redis: context.redis, prefix });
   try {
-    await producer.connect();
+    producer = await loadProducer(context.kafka, topic);
     const stream = generateStream({
       seed: settings.seed + run,
       events: advertisers + rate * settings.overspendSeconds,
@@ -85,15 +77,15 @@ async function overspendOnce(context: BenchContext, run: number): Promise<Oversp
       runId: `bench-over-${run}`,
     });
     // The budgets first; serving starts once the tracker knows every advertiser.
-    const budgets: Message[] = [];
+    const budgets: GeneratedRecord[] = [];
     const ids: string[] = [];
     for (let i = 0; i < advertisers; i++) {
       const next = stream.next();
       if (next.done === true) break;
-      budgets.push(toMessage(next.value, Date.now()));
+      budgets.push({ ...next.value, timestampMs: Date.now() });
       if (next.value.key !== null) ids.push(next.value.key);
     }
-    await producer.send({ topic, acks: 1, messages: budgets });
+    await producer.send(budgets);
     await waitFor("the tracker to apply the budgets", async () => {
       const states = await context.redis
         .pipeline(ids.map((id) => ["hget", advertiserKey(id, prefix), "can_serve"]))
@@ -110,7 +102,7 @@ async function overspendOnce(context: BenchContext, run: number): Promise<Oversp
     const inFlight: Promise<unknown>[] = [];
     while (Date.now() < deadline) {
       const due = Math.floor(((Date.now() - started) * rate) / 1000) + 1;
-      const clicks: { key: string | null; value: Uint8Array }[] = [];
+      const clicks: GeneratedRecord[] = [];
       let bytes = 0;
       for (; emitted < due && bytes < MAX_SEND_BYTES; emitted++) {
         const next = stream.next();
@@ -123,11 +115,11 @@ async function overspendOnce(context: BenchContext, run: number): Promise<Oversp
       const now = Date.now();
       const messages = clicks
         .filter((c) => c.key !== null && canServe.get(c.key) === true)
-        .map((c) => toMessage(c, now));
+        .map((c) => ({ ...c, timestampMs: now }));
       gated += clicks.length - messages.length;
       if (messages.length > 0) {
         sent += messages.length;
-        inFlight.push(producer.send({ topic, acks: 1, messages }));
+        inFlight.push(producer.send(messages));
         if (inFlight.length >= 8) await inFlight.shift();
       }
       if (sent > 0 && messages.length === 0 && clicks.length > 0) {
@@ -177,7 +169,7 @@ async function overspendOnce(context: BenchContext, run: number): Promise<Oversp
     };
   } finally {
     await serving.close().catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
+    await producer?.close().catch(() => undefined);
     await tracker.stop();
     await deletePrefix(context.redis, prefix);
     await removeTopic(context.kafka, topic);

@@ -13,6 +13,7 @@ import {
 } from "./derive.js";
 import { WarehouseError } from "./errors.js";
 import { PartitionCache } from "./partitions.js";
+import { pgArray } from "./pg-array.js";
 import { queryConfig } from "./queries.js";
 import type { KafkaRecord } from "./records.js";
 import { writeBatchParams } from "./write-params.js";
@@ -111,15 +112,16 @@ export async function claimClicks(
 ): Promise<(record: ParsedRecord) => FirstOccurrence | null> {
   const keyed = records.filter((r) => r.dedupKey !== null && r.parse.ok);
   if (keyed.length === 0) return () => null;
+  // Array literals built here (pg-array.ts): cheaper than pg's conversion of JS arrays.
   const params = [
-    keyed.map((r) => r.dedupKey),
-    keyed.map((r) => (r.parse.ok ? r.parse.clickId : null)),
-    keyed.map((r) => (r.parse.ok ? r.parse.advertiserId : null)),
-    keyed.map((r) => r.topic),
-    keyed.map((r) => r.partition),
-    keyed.map((r) => r.offset.toString()),
-    keyed.map((r) => r.kafkaMs),
-    keyed.map((r) => (r.parse.ok ? r.parse.eventTimeMs : null)),
+    pgArray(keyed.map((r) => r.dedupKey)),
+    pgArray(keyed.map((r) => (r.parse.ok ? r.parse.clickId : null))),
+    pgArray(keyed.map((r) => (r.parse.ok ? r.parse.advertiserId : null))),
+    pgArray(keyed.map((r) => r.topic)),
+    pgArray(keyed.map((r) => r.partition)),
+    pgArray(keyed.map((r) => r.offset.toString())),
+    pgArray(keyed.map((r) => r.kafkaMs)),
+    pgArray(keyed.map((r) => (r.parse.ok ? r.parse.eventTimeMs : null))),
   ];
   const { rows } = await client.query<{
     dedup_key: string;

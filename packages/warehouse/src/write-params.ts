@@ -1,7 +1,12 @@
 import { timeBuckets } from "@adpipe/core";
 import type { DerivedRecord, GoldDelta } from "./derive.js";
+import { type PgArrayElement, pgArray } from "./pg-array.js";
 
-/** The parameters of sql/queries/write_batch.sql ($1..$61), built column-wise from the derived records. */
+/**
+ * The parameters of sql/queries/write_batch.sql ($1..$61), built column-wise from the derived records. Array
+ * parameters are sent as array literals (pg-array.ts): pg's own conversion of JS arrays cost more than building
+ * the columns.
+ */
 export function writeBatchParams(options: {
   records: readonly DerivedRecord[];
   gold: readonly GoldDelta[];
@@ -80,7 +85,10 @@ export function writeBatchParams(options: {
     silverKinds[i] = r.silver;
     if (!r.parse.ok) {
       rejectionReasons[i] = r.parse.reason;
-      rejectionDetails[i] = r.parse.detail;
+      // Postgres text cannot hold NUL, and V8's JSON.parse message quotes the payload it choked on: a record
+      // with a NUL in bad JSON failed its whole batch forever and stalled the partition (found by the
+      // integrity suite, issue 10). The raw payload keeps the exact bytes; the detail shows the NUL escaped.
+      rejectionDetails[i] = r.parse.detail.replaceAll("\u0000", "\\u0000");
       eventTypes[i] = null;
       clickIds[i] = null;
       advertisers[i] = null;
@@ -130,7 +138,7 @@ export function writeBatchParams(options: {
   });
 
   const budgetRecords = records.filter((r) => r.budget !== null);
-  return [
+  const params: unknown[] = [
     topics,
     partitions,
     offsets,
@@ -193,4 +201,5 @@ export function writeBatchParams(options: {
     nextOffsets.map((o) => o.offset.toString()),
     options.writeBronze,
   ];
+  return params.map((param) => (Array.isArray(param) ? pgArray(param as PgArrayElement[]) : param));
 }

@@ -84,6 +84,14 @@ export async function crashes(context: ScenarioContext): Promise<ScenarioResult>
           duringProduction: killedDuringProduction,
         },
         processesStarted: pipeline.children.children.length,
+        // Start-up under load (spawn → first log line); a kill may land before it, like a crash at boot.
+        slowestStartMs: Math.max(
+          0,
+          ...pipeline.children.children.map((c) => (c.firstOutputAtMs ?? c.startedAtMs) - c.startedAtMs),
+        ),
+        killedBeforeFirstLogLine: pipeline.children.children.filter(
+          (c) => c.intentional && c.firstOutputAtMs === null,
+        ).length,
         unexpectedExits: crashed,
         exitsOnSigterm: exits,
         producer: production.stats,

@@ -68,7 +68,9 @@ export async function redisOutage(context: ScenarioContext): Promise<ScenarioRes
       fault.endedAtMs = Date.now();
       faults.push(fault);
       const thaw =
-        restart.trackerStoppedMs > 0 ? sleep(restart.trackerStoppedMs).then(() => tracker.freeze(false)) : null;
+        restart.trackerStoppedMs > 0
+          ? sleep(restart.trackerStoppedMs).then(() => tracker.freeze(false))
+          : null;
       // Ad servers look up back to back from the moment Redis is back until well after the rebuild.
       const [rounds] = await Promise.all([
         probe.burst(restart.trackerStoppedMs + 4_000),

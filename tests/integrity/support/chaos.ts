@@ -66,6 +66,24 @@ export class GroupWatcher {
 const REBALANCING = (s: { state: string }) =>
   s.state === "PreparingRebalance" || s.state === "CompletingRebalance";
 
+/** Until every instance answers /readyz with 200 (consuming): a rebalance needs members that are in the group. */
+async function allReady(instances: readonly ServiceChild[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const statuses = await Promise.all(
+      instances.map((c) =>
+        c.ops("/readyz").then(
+          (r) => r.status,
+          () => 0,
+        ),
+      ),
+    );
+    if (statuses.every((status) => status === 200)) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
 export interface ChaosOptions {
   readonly pipeline: Pipeline;
   readonly path: PathName;
@@ -103,6 +121,7 @@ export async function runChaos(options: ChaosOptions): Promise<void> {
           recoveredAtMs: null,
         };
       } else if (action === "join-kill") {
+        await allReady(instances, 120_000);
         const old = instances;
         const newcomer = await start();
         const seen = await watcher.waitFor(REBALANCING, 60_000);
@@ -111,7 +130,7 @@ export async function runChaos(options: ChaosOptions): Promise<void> {
         await victim.kill("SIGKILL");
         await start();
         fault = {
-          kind: "sigkill-during-rebalance",
+          kind: seen === null ? "sigkill" : "sigkill-during-rebalance",
           target: victim.label,
           startedAtMs,
           endedAtMs: Date.now(),
@@ -125,6 +144,7 @@ export async function runChaos(options: ChaosOptions): Promise<void> {
           await watcher.waitFor((s) => s.state === "Stable" && s.members >= 2, 60_000);
           members = pipeline.instances(path);
         }
+        await allReady(members, 120_000);
         const leaver = rng.pick(members);
         const victim = rng.pick(members.filter((m) => m !== leaver));
         const leaving = leaver.kill("SIGTERM");
@@ -138,7 +158,7 @@ export async function runChaos(options: ChaosOptions): Promise<void> {
           sleep(60_000).then(async () => ({ ...(await leaver.kill("SIGKILL")), code: -1 })),
         ]);
         fault = {
-          kind: "sigkill-during-rebalance",
+          kind: seen === null ? "sigkill" : "sigkill-during-rebalance",
           target: victim.label,
           startedAtMs,
           endedAtMs: Date.now(),

@@ -37,6 +37,8 @@ export class ServiceChild {
   /** Set before the suite signals the process: an exit without it is a crash of the service itself. */
   intentional = false;
   exit: ExitInfo | null = null;
+  /** When the process printed its first line (its logger was up): a measure of start-up time. */
+  firstOutputAtMs: number | null = null;
   private readonly log: WriteStream;
   private recent = "";
 
@@ -50,6 +52,7 @@ export class ServiceChild {
   ) {
     this.log = createWriteStream(logFile, { flags: "a" });
     const keep = (chunk: Buffer) => {
+      this.firstOutputAtMs ??= Date.now();
       this.log.write(chunk);
       this.recent = (this.recent + chunk.toString("utf8")).slice(-8_000);
     };

@@ -66,6 +66,8 @@ export interface TopicRecord {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   readonly timestampMs: number;
+  /** Record headers as text (the suite marks records it wants to find again, e.g. hostile ones). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /**
@@ -100,6 +102,9 @@ export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 180_000
             key: message.key ?? null,
             value: message.value ?? null,
             timestampMs: Number(message.timestamp),
+            headers: Object.fromEntries(
+              Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value ?? "")]),
+            ),
           });
         }
         const last = list.at(-1);
@@ -128,6 +133,7 @@ export interface OutgoingRecord {
   readonly key: string | Buffer | null;
   readonly value: Uint8Array | null;
   readonly timestampMs: number;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface PacedProducerStats {
@@ -173,6 +179,7 @@ export function producePaced(
             key: record.key,
             value: record.value === null ? null : Buffer.from(record.value),
             timestamp: String(record.timestampMs),
+            ...(record.headers === undefined ? {} : { headers: { ...record.headers } }),
           });
           bytes += size;
         }

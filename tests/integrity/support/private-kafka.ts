@@ -36,12 +36,24 @@ export class PrivateKafka {
   static async create(): Promise<PrivateKafka> {
     if (!existsSync(LIBS)) throw new Error(`no Kafka jars in ${LIBS}: run bash scripts/kafka.sh start once`);
     sweepLeftoverBrokers();
-    const dir = join(HOME, `kafka-${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`);
+    const dir = join(
+      HOME,
+      `kafka-${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`,
+    );
     const kafka = new PrivateKafka(dir, await freePort(), await freePort());
     kafka.writeConfig();
     await run(
       "java",
-      [...kafka.jvmCommon(), "-Xmx256m", "kafka.tools.StorageTool", "format", "-t", clusterId(), "-c", kafka.config],
+      [
+        ...kafka.jvmCommon(),
+        "-Xmx256m",
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        clusterId(),
+        "-c",
+        kafka.config,
+      ],
       { timeout: 120_000 },
     );
     await kafka.start();
@@ -97,6 +109,7 @@ export class PrivateKafka {
       [
         "log4j.rootLogger=INFO, file",
         "log4j.appender.file=org.apache.log4j.FileAppender",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4j property reference, not a template
         "log4j.appender.file.File=${kafka.logs.dir}/server.log",
         "log4j.appender.file.layout=org.apache.log4j.PatternLayout",
         "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n",
@@ -135,7 +148,8 @@ export class PrivateKafka {
     await eventually(
       `private broker on ${this.port} answers`,
       async () => {
-        if (child.exitCode !== null) throw new Error(`broker exited (${child.exitCode}); log in ${this.dir}/logs`);
+        if (child.exitCode !== null)
+          throw new Error(`broker exited (${child.exitCode}); log in ${this.dir}/logs`);
         const admin = probe.admin();
         try {
           await admin.connect();
@@ -182,7 +196,11 @@ function sweepLeftoverBrokers(): void {
     const owner = Number(name.split("-")[1]);
     if (Number.isInteger(owner) && isAlive(owner)) continue;
     const pid = Number(readFileOr(join(dir, "broker.pid"), ""));
-    if (Number.isInteger(pid) && pid > 0 && readFileOr(`/proc/${pid}/cmdline`, "").includes(`${MARKER}${dir}`)) {
+    if (
+      Number.isInteger(pid) &&
+      pid > 0 &&
+      readFileOr(`/proc/${pid}/cmdline`, "").includes(`${MARKER}${dir}`)
+    ) {
       process.kill(pid, "SIGKILL");
     }
     rmSync(dir, { recursive: true, force: true });

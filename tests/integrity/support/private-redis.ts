@@ -30,13 +30,20 @@ export class PrivateRedis {
     const child = spawn(
       process.env.INTEGRITY_REDIS_SERVER ?? "redis-server",
       [
-        "--port", String(this.port),
-        "--bind", "127.0.0.1",
-        "--save", "",
-        "--appendonly", "no",
-        "--requirepass", this.password,
-        "--daemonize", "no",
-        "--dir", "/tmp",
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--requirepass",
+        this.password,
+        "--daemonize",
+        "no",
+        "--dir",
+        "/tmp",
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -47,7 +54,11 @@ export class PrivateRedis {
       this.output = (this.output + chunk.toString()).slice(-4_000);
     });
     this.process = child;
-    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis(this.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     probe.on("error", () => undefined);
     try {
       await eventually(

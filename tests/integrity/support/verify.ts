@@ -245,10 +245,10 @@ export interface Verification {
  */
 export async function verifyPipeline(
   pipeline: Pipeline,
-  options: { redisRetryMs?: number } = {},
+  options: { redisRetryMs?: number; keepOutcomes?: boolean } = {},
 ): Promise<Verification> {
   const records = await readTopic(pipeline.kafka, pipeline.topic);
-  const oracle = oracleOf(records);
+  const oracle = oracleOf(records, { keepOutcomes: options.keepOutcomes ?? false });
   const checks = [
     await checkBronze(pipeline, records, oracle),
     await checkSilver(pipeline, oracle),

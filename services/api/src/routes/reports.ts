@@ -16,8 +16,19 @@ const pageQuerySchema = z.object({
   offset: z.coerce.number().int().min(0).max(MAX_OFFSET).default(0),
 });
 
+/**
+ * A display name as a filter. Control characters are refused (400) like in advertiser ids: names never contain
+ * them (the event contract drops such names), and a NUL reached Postgres, which cannot hold it in text and
+ * failed the query, answered as 503 "postgres is unavailable" (found by the integrity suite, issue 10).
+ */
+const displayNameFilterSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\p{Cc}]+$/u, "must not contain control characters");
+
 const reportQuerySchema = pageQuerySchema.extend({
-  advertiser: z.string().min(1).max(256).optional().describe("display name (the views' advertiser column)"),
+  advertiser: displayNameFilterSchema.optional().describe("display name (the views' advertiser column)"),
   advertiser_id: advertiserIdSchema
     .optional()
     .describe("budget key; matches the advertiser's current display name in the views"),
@@ -95,7 +106,7 @@ export function reportRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         schema: {
           tags: ["reports"],
           summary: "Advertisers known to the warehouse (id and display name)",
-          querystring: pageQuerySchema.extend({ advertiser: z.string().min(1).max(256).optional() }),
+          querystring: pageQuerySchema.extend({ advertiser: displayNameFilterSchema.optional() }),
           response: { 200: z.object({ items: z.array(advertiserSchema), ...pageFields }), ...readErrors },
         },
       },
