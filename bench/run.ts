@@ -10,6 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { redactUrl } from "@adpipe/config";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { BenchContext, type BenchPart } from "./lib/context.js";
 import { loadAverage, machineInfo } from "./lib/machine.js";
@@ -107,7 +108,14 @@ export async function runBench(parts: readonly BenchPart[], settings: BenchSetti
   const context = new BenchContext(settings, report);
   const started = performance.now();
   const { tag, ...parameters } = settings;
-  report.parameters = { ...parameters, tag, parts: parts.map((p) => p.name) };
+  report.parameters = {
+    ...parameters,
+    // Connection strings may carry passwords: never into the report.
+    databaseUrl: redactUrl(settings.databaseUrl),
+    redisUrl: redactUrl(settings.redisUrl),
+    tag,
+    parts: parts.map((p) => p.name),
+  };
   try {
     if (settings.mode === "dist") {
       context.log("building the services (tsc -b tsconfig.build.json) to run them from dist");

@@ -13,6 +13,7 @@ import {
 } from "../lib/infra.js";
 import { type LoadProducer, loadProducer } from "../lib/load-producer.js";
 import { startService } from "../lib/services.js";
+import type { LatencySummary } from "../lib/stats.js";
 
 const PART = "overspend";
 const TICK_MS = 10;
@@ -31,6 +32,8 @@ export interface OverspendRun {
   readonly secondsToExhaustAll: number;
   /** Clicks the ad-server loop emitted per second (before the gate): the offered rate it achieved. */
   readonly offeredPerSecond: number;
+  /** produce → Redis apply of the clicks sent: the lag that lets spend land after exhaustion. */
+  readonly applyLagMs: LatencySummary;
 }
 
 /**
@@ -48,6 +51,7 @@ async function overspendOnce(context: BenchContext, run: number): Promise<Oversp
   await createTopic(context.kafka, topic, settings.partitions);
   const tracker = await startService("tracker", {
     mode: settings.mode,
+    recordLatency: true,
     env: {
       KAFKA_BROKERS: settings.kafkaBrokers,
       KAFKA_TOPIC: topic,
@@ -137,6 +141,7 @@ async function overspendOnce(context: BenchContext, run: number): Promise<Oversp
     await waitFor("the tracker to apply every click", async () =>
       reached(await trackerProgress(context.redis, prefix, topic), ends),
     );
+    const lag = await tracker.latency({ windows: [[started, Date.now()]] });
     let budgetTotal = 0;
     let overspendTotal = 0;
     let worstShare = 0;
@@ -166,6 +171,7 @@ async function overspendOnce(context: BenchContext, run: number): Promise<Oversp
       clicksGated: gated,
       secondsToExhaustAll: exhaustedAt === 0 ? Number.NaN : (exhaustedAt - started) / 1000,
       offeredPerSecond,
+      applyLagMs: lag.overall,
     };
   } finally {
     await serving.close().catch(() => undefined);
@@ -185,7 +191,7 @@ export const overspendPart: BenchPart = {
     for (let run = 1; run <= settings.runs; run++) {
       const result = await overspendOnce(context, run);
       context.log(
-        `overspend run ${run}: ${(result.overspendMicros / 1e6).toFixed(2)} units over ${(result.budgetMicros / 1e6).toFixed(0)} budgeted (${(result.share * 100).toFixed(2)} %), worst advertiser ${(result.worstShare * 100).toFixed(1)} %, ${result.exhausted}/${result.advertisers} exhausted after ${result.secondsToExhaustAll.toFixed(1)} s, ${Math.round(result.offeredPerSecond).toLocaleString("en-US")} clicks/s offered`,
+        `overspend run ${run}: ${(result.overspendMicros / 1e6).toFixed(2)} units over ${(result.budgetMicros / 1e6).toFixed(0)} budgeted (${(result.share * 100).toFixed(2)} %), worst advertiser ${(result.worstShare * 100).toFixed(1)} %, ${result.exhausted}/${result.advertisers} exhausted after ${result.secondsToExhaustAll.toFixed(1)} s, ${Math.round(result.offeredPerSecond).toLocaleString("en-US")} clicks/s offered, produce → apply p99 ${Math.round(result.applyLagMs.p99)} ms`,
       );
       runs.push(result);
     }
@@ -214,6 +220,14 @@ export const overspendPart: BenchPart = {
       unit: "%",
       better: "lower",
       runs: runs.map((r) => r.worstShare * 100),
+    });
+    report.add({
+      id: "overspend.apply_p99",
+      part: PART,
+      label: "produce → Redis apply p99 during those runs (the lag behind the overspend)",
+      unit: "ms",
+      better: "lower",
+      runs: runs.map((r) => r.applyLagMs.p99),
     });
     report.detail(PART, "runs", runs);
     report.detail(
