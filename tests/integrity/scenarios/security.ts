@@ -14,7 +14,7 @@ import { freePort } from "../support/ports.js";
 import { PrivateRedis } from "../support/private-redis.js";
 import type { ScenarioResult } from "../support/results.js";
 import { type ScenarioContext, scenarioResult, stopGracefully } from "../support/scenario.js";
-import { registerSecret, scanLogsForSecrets } from "../support/secrets.js";
+import { registeredSecrets, registerSecret, scanLogsForSecrets } from "../support/secrets.js";
 import { liveStream } from "../support/streams.js";
 import { verifyPipeline } from "../support/verify.js";
 import { eventually } from "../support/wait.js";
@@ -350,6 +350,7 @@ export async function security(
           .filter((e) => /ERROR:\s+syntax error/.test(e.line))
           .map((e) => `${e.line}\n${e.statement ?? ""}`),
         logFilesScanned: scan.files,
+        secretsChecked: registeredSecrets().length,
         logBytesScanned: scan.bytes,
         secretFindings: scan.findings,
         secretScanControl: controlScan.findings.length,
