@@ -13,7 +13,7 @@ import {
 } from "./derive.js";
 import { WarehouseError } from "./errors.js";
 import { PartitionCache } from "./partitions.js";
-import { pgArray } from "./pg-array.js";
+import { PgBinaryArray, pgBinaryArray } from "./pg-binary-array.js";
 import { queryConfig } from "./queries.js";
 import type { KafkaRecord } from "./records.js";
 import { writeBatchParams } from "./write-params.js";
@@ -112,17 +112,28 @@ export async function claimClicks(
 ): Promise<(record: ParsedRecord) => FirstOccurrence | null> {
   const keyed = records.filter((r) => r.dedupKey !== null && r.parse.ok);
   if (keyed.length === 0) return () => null;
-  // Array literals built here (pg-array.ts): cheaper than pg's conversion of JS arrays.
-  const params = [
-    pgArray(keyed.map((r) => r.dedupKey)),
-    pgArray(keyed.map((r) => (r.parse.ok ? r.parse.clickId : null))),
-    pgArray(keyed.map((r) => (r.parse.ok ? r.parse.advertiserId : null))),
-    pgArray(keyed.map((r) => r.topic)),
-    pgArray(keyed.map((r) => r.partition)),
-    pgArray(keyed.map((r) => r.offset.toString())),
-    pgArray(keyed.map((r) => r.kafkaMs)),
-    pgArray(keyed.map((r) => (r.parse.ok ? r.parse.eventTimeMs : null))),
-  ];
+  // Binary arrays (pg-binary-array.ts): cheaper for both sides than text literals or pg's conversion.
+  const columns = {
+    dedupKeys: new PgBinaryArray("text", keyed.length * 48),
+    clickIds: new PgBinaryArray("text", keyed.length * 32),
+    advertiserIds: new PgBinaryArray("text", keyed.length * 24),
+    topics: new PgBinaryArray("text", keyed.length * 16),
+    partitions: new PgBinaryArray("int4", keyed.length * 8),
+    offsets: new PgBinaryArray("int8", keyed.length * 12),
+    kafkaMs: new PgBinaryArray("int8", keyed.length * 12),
+    eventMs: new PgBinaryArray("int8", keyed.length * 12),
+  };
+  for (const r of keyed) {
+    columns.dedupKeys.text(r.dedupKey);
+    columns.clickIds.text(r.parse.ok ? r.parse.clickId : null);
+    columns.advertiserIds.text(r.parse.ok ? r.parse.advertiserId : null);
+    columns.topics.text(r.topic);
+    columns.partitions.integer(r.partition);
+    columns.offsets.bigint(r.offset);
+    columns.kafkaMs.integer(r.kafkaMs);
+    columns.eventMs.integer(r.parse.ok ? r.parse.eventTimeMs : null);
+  }
+  const params = Object.values(columns).map((column) => column.build());
   const { rows } = await client.query<{
     dedup_key: string;
     claimed: boolean;
@@ -169,8 +180,8 @@ export async function reevaluateServingScope(
   if (scope.size === 0) return 0;
   const { rows } = await client.query<{ updated: number }>(
     queryConfig("gold_reevaluate_serving", [
-      [...scope.keys()],
-      [...scope.values()],
+      pgBinaryArray("text", [...scope.keys()]),
+      pgBinaryArray("int8", [...scope.values()]),
       rules.budgetPeriod ?? "day",
       rules.timeZone ?? "UTC",
     ]),

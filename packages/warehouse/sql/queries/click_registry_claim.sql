@@ -27,6 +27,14 @@ claimed AS (
 SELECT dedup_key, true AS claimed, topic AS first_topic, "partition" AS first_partition, "offset"::text AS first_offset
 FROM claimed
 UNION ALL
-SELECT r.dedup_key, false, r.topic, r."partition", r."offset"::text
+SELECT c.dedup_key, false, r.topic, r."partition", r."offset"::text
 FROM candidate c
-JOIN ingest.click_registry r ON r.dedup_key = c.dedup_key;
+-- Only the keys this statement did not claim (the duplicates, a few per cent) are looked up, each through the
+-- primary key: LIMIT 1 keeps the planner from turning this into a scan of the whole registry per batch.
+CROSS JOIN LATERAL (
+  SELECT r.topic, r."partition", r."offset"
+  FROM ingest.click_registry r
+  WHERE r.dedup_key = c.dedup_key
+  LIMIT 1
+) r
+WHERE NOT EXISTS (SELECT 1 FROM claimed k WHERE k.dedup_key = c.dedup_key);

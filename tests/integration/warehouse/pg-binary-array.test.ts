@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pgArray } from "../../../packages/warehouse/src/pg-array.js";
+import { pgBinaryArray } from "../../../packages/warehouse/src/pg-binary-array.js";
 import { testServices } from "../../support/index.js";
 
-/** The literals the batch statements send are read by Postgres exactly as the values they were built from. */
-describe("pgArray literals through Postgres", () => {
+/** The binary arrays the batch statements send are received by Postgres exactly as the values they came from. */
+describe("binary array parameters through Postgres", () => {
   let client: pg.Client;
   beforeAll(async () => {
     client = new pg.Client({ connectionString: testServices().databaseUrl });
@@ -21,7 +21,7 @@ describe("pgArray literals through Postgres", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.option(text, { nil: null }), { maxLength: 12 }), async (values) => {
         const { rows } = await client.query<{ v: (string | null)[] }>("SELECT $1::text[] AS v", [
-          pgArray(values),
+          pgBinaryArray("text", values),
         ]);
         expect(rows[0]?.v).toEqual(values);
       }),
@@ -42,10 +42,13 @@ describe("pgArray literals through Postgres", () => {
             b: boolean[];
             y: (Buffer | null)[];
           }>("SELECT $1::bigint[]::text[] AS n, $2::integer[] AS i, $3::boolean[] AS b, $4::bytea[] AS y", [
-            pgArray(numbers),
-            pgArray(numbers.map((n) => (n === null ? null : n % 1_000_000))),
-            pgArray(booleans),
-            pgArray(blobs),
+            pgBinaryArray("int8", numbers),
+            pgBinaryArray(
+              "int4",
+              numbers.map((n) => (n === null ? null : n % 1_000_000)),
+            ),
+            pgBinaryArray("bool", booleans),
+            pgBinaryArray("bytea", blobs),
           ]);
           expect(rows[0]?.n).toEqual(numbers.map((n) => (n === null ? null : String(n))));
           expect(rows[0]?.i).toEqual(numbers.map((n) => (n === null ? null : n % 1_000_000)));
@@ -56,6 +59,12 @@ describe("pgArray literals through Postgres", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it("an element of the wrong type is refused by Postgres, not misread", async () => {
+    await expect(client.query("SELECT $1::bigint[] AS v", [pgBinaryArray("int4", [1, 2])])).rejects.toThrow(
+      /array element type 23 \(integer\) instead of expected 20 \(bigint\)/,
     );
   });
 });
