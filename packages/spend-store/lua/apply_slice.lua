@@ -15,9 +15,14 @@ ARGV[6]  now (epoch ms), written to updated_at
 ARGV[7]  1 = create the hash when it does not exist, 0 = leave unknown advertisers unknown (sweep)
 ARGV[8]  state epoch of the caller (set by the last rebuild, read from the meta hash)
 ARGV[9]  P: number of buckets (budget period x dedup set); then P pairs (period start ms, dedup set TTL seconds)
-then     E: number of events; then E groups of 9 values:
-           partition, offset, period index (1..P; 0 = no spend), click id ("" = no dedup),
-           gross micros, net micros, clicks, budget micros ("" = no budget observation), budget event time ms
+then     E: number of events
+then     the E events packed in one binary string (one argument instead of nine per event), each
+           ten little-endian doubles (struct "<dddddddddd"):
+             partition, offset, period index (1..P; 0 = no spend), gross micros, net micros, clicks,
+             has budget (1 = a budget observation, 0 = none), budget micros, budget event time ms,
+             click id byte length
+           then the click id bytes (length 0: the click takes no part in dedup). Every value is an integer
+           (offsets and amounts checked safe integers by the caller), so exact as a double.
          Events are in offset order per partition.
 
 Output: { status, applied, duplicates, replayed, closed_period, flipped, can_serve }
@@ -102,7 +107,7 @@ local last_offset = {}
 local function stored_offset(partition)
   local known = applied_offset[partition]
   if known == nil then
-    known = tonumber(redis.call("HGET", hash, "_off:" .. topic .. ":" .. partition)) or -1
+    known = tonumber(redis.call("HGET", hash, "_off:" .. topic .. ":" .. string.format("%d", partition))) or -1
     applied_offset[partition] = known
   end
   return known
@@ -113,17 +118,13 @@ local new_budget, new_budget_ts = nil, nil
 local sums = {}            -- period index -> { net, gross, clicks }
 local touched_sets = {}    -- period index -> true
 
+local packed = ARGV[at] or ""
+local pos = 1
 for _ = 1, n_events do
-  local partition = ARGV[at]
-  local offset = tonumber(ARGV[at + 1])
-  local period_index = tonumber(ARGV[at + 2])
-  local click_id = ARGV[at + 3]
-  local gross = tonumber(ARGV[at + 4])
-  local net = tonumber(ARGV[at + 5])
-  local clicks = tonumber(ARGV[at + 6])
-  local budget = ARGV[at + 7]
-  local budget_time = tonumber(ARGV[at + 8])
-  at = at + 9
+  local partition, offset, period_index, gross, net, clicks, has_budget, budget, budget_time, id_length, id_at =
+    struct.unpack("<dddddddddd", packed, pos)
+  pos = id_at + id_length
+  local click_id = string.sub(packed, id_at, pos - 1)
 
   if offset <= stored_offset(partition) then
     stats.replayed = stats.replayed + 1
@@ -155,7 +156,7 @@ for _ = 1, n_events do
       sum.clicks = sum.clicks + clicks
       stats.applied = stats.applied + 1
     end
-    if budget ~= "" and not is_duplicate then
+    if has_budget == 1 and not is_duplicate then
       -- Latest by event time; on equal times the later record wins (offset order).
       local best_ts = new_budget_ts or budget_ts
       if best_ts == nil or budget_time >= best_ts then
@@ -187,12 +188,13 @@ for period_index, sum in pairs(sums) do
 end
 
 if new_budget ~= nil then
-  redis.call("HSET", hash, "budget_micros", new_budget, "_budget_ts", string.format("%d", new_budget_ts))
+  redis.call("HSET", hash, "budget_micros", string.format("%d", new_budget),
+    "_budget_ts", string.format("%d", new_budget_ts))
   changed = true
 end
 
 for partition, offset in pairs(last_offset) do
-  redis.call("HSET", hash, "_off:" .. topic .. ":" .. partition, string.format("%d", offset))
+  redis.call("HSET", hash, "_off:" .. topic .. ":" .. string.format("%d", partition), string.format("%d", offset))
 end
 
 -- The serving decision: the same rule as decideServing in @adpipe/core (a test compares them).

@@ -1,5 +1,6 @@
 import { budgetObservation, clickDedupKey, type ParsedEvent, spendContribution } from "@adpipe/core";
 import type { SpendRecord } from "./records.js";
+import type { SliceBatch } from "./slices.js";
 
 export interface RecordPosition {
   readonly partition: number;
@@ -39,4 +40,46 @@ export function spendRecordOf(event: ParsedEvent, position: RecordPosition): Spe
           },
     budget: budget === null ? null : { budgetMicros: budget.budgetMicros, eventTimeMs: budget.eventTimeMs },
   };
+}
+
+/** What addParsedEvent did with an event (the tracker counts these). */
+export const ADDED_NONE = 0;
+export const ADDED_SPEND = 1;
+export const ADDED_BUDGET = 2;
+
+/**
+ * spendRecordOf straight into a batch: the same record, without the objects in between (the SpendRecord,
+ * and the contribution, observation and dedup key @adpipe/core builds per event), which were a visible share
+ * of the tracker's garbage. The conditions are those of spendContribution, budgetObservation and
+ * clickDedupKey; a test holds this function to spendRecordOf over generated streams.
+ * Returns ADDED_SPEND (the record carries spend), ADDED_BUDGET (a budget observation only) or ADDED_NONE.
+ */
+export function addParsedEvent(
+  batch: SliceBatch,
+  event: ParsedEvent,
+  partition: number,
+  offset: number,
+  timestampMs: number,
+): number {
+  const advertiserId = event.advertiserId;
+  const eventTimeMs = event.eventTimeMs;
+  if (advertiserId === null || eventTimeMs === null) return ADDED_NONE;
+  const spends = event.eventType === "ad_click";
+  const budgetMicros = event.isValid ? event.budgetMicros : null;
+  if (!spends && budgetMicros === null) return ADDED_NONE;
+  const grossMicros = spends ? (event.amountMicros ?? 0) : 0;
+  batch.add(
+    advertiserId,
+    partition,
+    offset,
+    timestampMs,
+    spends ? eventTimeMs : null,
+    spends ? event.clickId : null,
+    grossMicros,
+    event.isValid ? grossMicros : 0,
+    spends ? 1 : 0,
+    budgetMicros,
+    budgetMicros === null ? 0 : eventTimeMs,
+  );
+  return spends ? ADDED_SPEND : ADDED_BUDGET;
 }

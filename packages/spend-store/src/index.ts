@@ -1,6 +1,13 @@
 export { type SpendStoreEnv, spendStoreEnvSchema } from "./env.js";
 export { SPEND_STORE_ERROR_CODES, SpendStoreError, type SpendStoreErrorCode } from "./errors.js";
-export { type RecordPosition, spendRecordOf } from "./from-event.js";
+export {
+  ADDED_BUDGET,
+  ADDED_NONE,
+  ADDED_SPEND,
+  addParsedEvent,
+  type RecordPosition,
+  spendRecordOf,
+} from "./from-event.js";
 export { type SpendKeys, spendKeys } from "./keys.js";
 export {
   type RebuildOutcome,
@@ -28,9 +35,14 @@ export {
   type AdvertiserSlice,
   buildSlices,
   dedupTtlSeconds,
+  type PackedBucket,
+  type PackedSlice,
+  SliceBatch,
   type SliceBucket,
   type SliceEvent,
+  type SliceGrouping,
   type SliceOptions,
+  unpackEvents,
   utcDay,
 } from "./slices.js";
 export {

@@ -7,7 +7,7 @@ import { type SpendKeys, spendKeys } from "./keys.js";
 import type { PeriodWindow, SpendRecord } from "./records.js";
 import { scanKeys } from "./redis-scan.js";
 import { isNoScriptError, loadScripts, luaScript } from "./scripts.js";
-import { type AdvertiserSlice, buildSlices, dedupTtlSeconds, utcDay } from "./slices.js";
+import { dedupTtlSeconds, type PackedBucket, SliceBatch, utcDay } from "./slices.js";
 import type {
   BatchOutcome,
   BatchStatus,
@@ -90,6 +90,21 @@ function storedState(advertiserId: string, v: readonly (string | null)[] | null)
     reason: v[8] ?? null,
     paused: v[9] === "1",
   };
+}
+
+/** The arguments of one apply_slice call, events packed as SliceBatch encodes them. */
+interface SliceCall {
+  readonly advertiserId: string;
+  readonly currentPeriod: PeriodWindow;
+  readonly buckets: readonly PackedBucket[];
+  readonly events: number;
+  /** The packed events ("" when there are none: the call then stays a plain string command). */
+  readonly packed: Buffer | string;
+}
+
+/** No events: a period roll and a can_serve recomputation only (sweep, pause, restore). */
+function emptySlice(advertiserId: string, currentPeriod: PeriodWindow): SliceCall {
+  return { advertiserId, currentPeriod, buckets: [], events: 0, packed: "" };
 }
 
 function toInt(value: string | null | undefined): number | null {
@@ -195,20 +210,31 @@ export class SpendStore {
     return this.knownEpoch;
   }
 
+  /** A batch to fill record by record (in offset order per partition), then send with applySlices. */
+  newBatch(): SliceBatch {
+    return new SliceBatch({
+      periodOf: (timeMs) => this.periodOf(timeMs),
+      dedupByDay: this.budgetPeriod === "lifetime",
+    });
+  }
+
   private sliceArgs(
-    slice: AdvertiserSlice,
+    slice: SliceCall,
     epoch: number,
     nowMs: number,
     create: boolean,
     channel: string = this.channel,
-  ): (string | number)[] {
+  ): (string | number | Buffer)[] {
     const id = slice.advertiserId;
-    const keys = [
+    const buckets = slice.buckets;
+    const args: (string | number | Buffer)[] = [
+      luaScript("apply_slice").sha,
+      2 + buckets.length,
       this.keys.advertiser(id),
       this.keys.pending(id),
-      ...slice.buckets.map((bucket) => this.keys.dedup(id, bucket.dedupBucketId)),
     ];
-    const args: (string | number)[] = [
+    for (const bucket of buckets) args.push(this.keys.dedup(id, bucket.dedupBucketId));
+    args.push(
       this.topic,
       id,
       channel,
@@ -217,24 +243,16 @@ export class SpendStore {
       nowMs,
       create ? "1" : "0",
       epoch,
-      slice.buckets.length,
-    ];
-    for (const bucket of slice.buckets) args.push(bucket.periodStartMs, bucket.ttlSeconds);
-    args.push(slice.events.length);
-    for (const event of slice.events) {
+      buckets.length,
+    );
+    for (const bucket of buckets) {
       args.push(
-        event.partition,
-        event.offset,
-        event.bucket + 1,
-        event.dedupKey ?? "",
-        event.grossMicros,
-        event.netMicros,
-        event.clicks,
-        event.budgetMicros ?? "",
-        event.budgetTimeMs,
+        bucket.periodStartMs,
+        dedupTtlSeconds(bucket.dedupStartMs, bucket.dedupEndMs, nowMs, this.dedupHorizonMs),
       );
     }
-    return [luaScript("apply_slice").sha, keys.length, ...keys, ...args];
+    args.push(slice.events, slice.packed);
+    return args;
   }
 
   private async execWithScripts(
@@ -271,14 +289,25 @@ export class SpendStore {
     records: readonly SpendRecord[],
     progress: readonly PartitionOffset[],
   ): Promise<BatchOutcome> {
+    const batch = this.newBatch();
+    for (const record of records) batch.addRecord(record);
+    return this.applySlices(batch, progress);
+  }
+
+  /** applyBatch for a batch filled with newBatch() (records added in offset order per partition). */
+  async applySlices(batch: SliceBatch, progress: readonly PartitionOffset[]): Promise<BatchOutcome> {
     const epoch = this.requireEpoch();
     const nowMs = this.clock();
-    const slices = buildSlices(records, {
-      periodOf: (t) => this.periodOf(t),
-      dedupByDay: this.budgetPeriod === "lifetime",
-      dedupHorizonMs: this.dedupHorizonMs,
-      nowMs,
-    });
+    const slices: SliceCall[] = [];
+    for (const slice of batch.slices.values()) {
+      slices.push({
+        advertiserId: slice.advertiserId,
+        currentPeriod: this.periodOf(Math.max(nowMs, slice.maxTimestampMs)),
+        buckets: slice.buckets,
+        events: slice.events,
+        packed: slice.bytes.subarray(0, slice.length),
+      });
+    }
     const commitArgs: (string | number)[] = [
       luaScript("commit_offsets").sha,
       1,
@@ -358,8 +387,7 @@ export class SpendStore {
       const replies = await this.execWithScripts(() => {
         const pipeline = this.redis.pipeline();
         for (const id of ids) {
-          const slice: AdvertiserSlice = { advertiserId: id, currentPeriod: period, buckets: [], events: [] };
-          pipeline.call("EVALSHA", this.sliceArgs(slice, epoch, nowMs, false));
+          pipeline.call("EVALSHA", this.sliceArgs(emptySlice(id, period), epoch, nowMs, false));
         }
         return pipeline;
       });
@@ -411,12 +439,7 @@ export class SpendStore {
         );
       }
       const nowMs = this.clock();
-      const slice: AdvertiserSlice = {
-        advertiserId,
-        currentPeriod: this.periodOf(nowMs),
-        buckets: [],
-        events: [],
-      };
+      const slice = emptySlice(advertiserId, this.periodOf(nowMs));
       const replies = await this.execWithScripts(() => {
         const pipeline = this.redis.pipeline();
         pipeline.hset(key, "_paused", paused ? "1" : "0");
@@ -528,12 +551,7 @@ export class SpendStore {
           const isPaused = paused.has(advertiser.advertiserId);
           const args = this.restoreArgs(advertiser, period, snapshot.offsets, epoch, nowMs, isPaused, extra);
           pipeline.call("EVALSHA", args);
-          const slice: AdvertiserSlice = {
-            advertiserId: advertiser.advertiserId,
-            currentPeriod: period,
-            buckets: [],
-            events: [],
-          };
+          const slice = emptySlice(advertiser.advertiserId, period);
           // No per-advertiser messages: one `reset` at the end tells caches to drop everything.
           pipeline.call("EVALSHA", this.sliceArgs(slice, epoch, nowMs, false, ""));
         }

@@ -1,6 +1,8 @@
-import { parseEvent } from "@adpipe/core";
+import { budgetPeriodOf, generateStream, type ParsedEvent, parseEvent } from "@adpipe/core";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { spendRecordOf } from "../src/from-event.js";
+import { ADDED_BUDGET, ADDED_NONE, ADDED_SPEND, addParsedEvent, spendRecordOf } from "../src/from-event.js";
+import { SliceBatch } from "../src/slices.js";
 
 const T = Date.UTC(2026, 10, 25, 12);
 const at = { partition: 2, offset: 40, timestampMs: T };
@@ -65,5 +67,69 @@ describe("spendRecordOf", () => {
     expect(
       record({ event_type: "ad_view", advertiser_id: "7", amount: 1, timestamp: "2026-11-25T11:00:00Z" }),
     ).toBeNull();
+  });
+});
+
+describe("addParsedEvent", () => {
+  const grouping = { periodOf: (t: number) => budgetPeriodOf(t, "day"), dedupByDay: false };
+
+  /** Both ways into a batch; the packed slices (what apply_slice receives) must be the same bytes. */
+  function expectSameAsSpendRecordOf(events: readonly (readonly [ParsedEvent, number])[]): void {
+    const direct = new SliceBatch(grouping);
+    const viaRecords = new SliceBatch(grouping);
+    events.forEach(([event, timestampMs], offset) => {
+      const record = spendRecordOf(event, { partition: 1, offset, timestampMs });
+      const added = addParsedEvent(direct, event, 1, offset, timestampMs);
+      expect(added).toBe(record === null ? ADDED_NONE : record.spend !== null ? ADDED_SPEND : ADDED_BUDGET);
+      if (record !== null) viaRecords.addRecord(record);
+    });
+    const summary = (batch: SliceBatch) =>
+      [...batch.slices.values()].map((s) => ({
+        advertiserId: s.advertiserId,
+        maxTimestampMs: s.maxTimestampMs,
+        buckets: s.buckets,
+        events: s.events,
+        bytes: s.bytes.subarray(0, s.length).toString("hex"),
+      }));
+    expect(summary(direct)).toEqual(summary(viaRecords));
+  }
+
+  it("adds exactly what spendRecordOf gives, over a generated stream of every kind of record", () => {
+    const events: [ParsedEvent, number][] = [];
+    for (const generated of generateStream({ seed: 7, events: 5_000, advertisers: 40 })) {
+      const parsed = parseEvent(generated.value, { referenceTimeMs: generated.timestampMs });
+      if (parsed.ok) events.push([parsed, generated.timestampMs]);
+    }
+    expect(events.length).toBeGreaterThan(4_000);
+    expectSameAsSpendRecordOf(events);
+  });
+
+  it("adds exactly what spendRecordOf gives, for any combination of the fields it reads", () => {
+    const field = <T>(values: readonly T[]) => fc.option(fc.constantFrom(...values), { nil: undefined });
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            event_type: field(["ad_click", "budget_update", "ad_view", ""]),
+            click_id: field(["c1", "c2", "", "ü-1", 42]),
+            advertiser_id: field(["a", "b", 7, ""]),
+            advertiser: field(["Acme", ""]),
+            amount: field(["0.5", 2, 0, -1, "x", 5_000]),
+            budget_value: field(["10", 0, -3, "1.1234567", null]),
+            timestamp: field(["2026-11-25T11:59:00Z", "2026-11-25T12:10:00Z", "2026-11-01T00:00:00Z", "bad"]),
+          }),
+          { maxLength: 30 },
+        ),
+        (drafts) => {
+          const events: [ParsedEvent, number][] = [];
+          for (const draft of drafts) {
+            const parsed = parseEvent(JSON.stringify(draft), { referenceTimeMs: T });
+            if (parsed.ok) events.push([parsed, T]);
+          }
+          expectSameAsSpendRecordOf(events);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -48,28 +48,40 @@ export function runService<Config>(options: RunServiceOptions<Config>): void {
     process.exit(SERVICE_EXIT.badConfig);
   }
 
+  // Signal handlers go in before start: a SIGTERM while the service is still starting (a rollout that changes
+  // its mind, a test) is honoured once start completes, instead of killing the process mid-connect.
+  let service: RunningService | undefined;
+  let stopping = false;
+  let pendingSignal: string | undefined;
+  const shutdown = (signal: string): void => {
+    if (service === undefined) {
+      pendingSignal ??= signal;
+      return;
+    }
+    if (stopping) return;
+    stopping = true;
+    const started = service;
+    started.logger?.info({ signal }, "shutting down: finishing work in flight");
+    started
+      .stop()
+      .then(() => process.exit(SERVICE_EXIT.ok))
+      .catch((error: unknown) => {
+        started.logger?.error({ err: error }, "shutdown failed");
+        process.exit(SERVICE_EXIT.failure);
+      });
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+
   options
     .start(config)
-    .then((service) => {
-      let stopping = false;
-      const shutdown = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        service.logger?.info({ signal }, "shutting down: finishing work in flight");
-        service
-          .stop()
-          .then(() => process.exit(SERVICE_EXIT.ok))
-          .catch((error: unknown) => {
-            service.logger?.error({ err: error }, "shutdown failed");
-            process.exit(SERVICE_EXIT.failure);
-          });
-      };
-      process.on("SIGTERM", () => shutdown("SIGTERM"));
-      process.on("SIGINT", () => shutdown("SIGINT"));
-      service.done?.().catch((error: unknown) => {
-        service.logger?.error({ err: error }, "service gave up");
-        void service.stop().finally(() => process.exit(SERVICE_EXIT.failure));
+    .then((started) => {
+      service = started;
+      started.done?.().catch((error: unknown) => {
+        started.logger?.error({ err: error }, "service gave up");
+        void started.stop().finally(() => process.exit(SERVICE_EXIT.failure));
       });
+      if (pendingSignal !== undefined) shutdown(pendingSignal);
     })
     .catch((error: unknown) => fail("failed to start", error));
 }

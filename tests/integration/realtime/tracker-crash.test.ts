@@ -56,7 +56,11 @@ describe("budget-tracker killed with SIGKILL mid-run", () => {
       startMs: Date.now() - spanMs,
       spanMs,
     });
-    const env = trackerEnv({ topic: topic.topic, prefix, groupId: uniqueName("rt-crash-group") });
+    // Info level: the last restart is signalled only once it has logged that it is starting (see the end).
+    const env = {
+      ...trackerEnv({ topic: topic.topic, prefix, groupId: uniqueName("rt-crash-group") }),
+      LOG_LEVEL: "info",
+    };
     const start = () => {
       const child = spawnTracker(env);
       children.push(child);
@@ -102,7 +106,10 @@ describe("budget-tracker killed with SIGKILL mid-run", () => {
     expect(problems).toEqual([]);
     expect(kills).toBe(3);
 
-    // SIGTERM: the batch in flight finishes and the process exits cleanly.
+    // SIGTERM: the batch in flight finishes and the process exits cleanly. The last restart may still be
+    // loading (the stream can be applied before it): signal it once its service has begun starting.
+    const last = current;
+    await eventually("the restarted tracker is starting", async () => last.hasBegunStarting(), 30_000);
     current.child.kill("SIGTERM");
     expect(await current.exited).toEqual({ code: 0, signal: null });
   }, 240_000);

@@ -6,6 +6,8 @@ export interface TrackerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** stderr and stdout so far (for failure messages). */
   output(): string;
+  /** Whether the service has logged that it is starting (needs LOG_LEVEL info): its signal handlers are in. */
+  hasBegunStarting(): boolean;
 }
 
 /** Runs services/budget-tracker/src/main.ts (the real entry point) as a child process. */
@@ -16,13 +18,15 @@ export function spawnTracker(env: Record<string, string>): TrackerProcess {
     { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
+  let begunStarting = false;
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString("utf8")).slice(-20_000);
+    begunStarting ||= output.includes("starting budget-tracker");
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });
-  return { child, exited, output: () => output };
+  return { child, exited, output: () => output, hasBegunStarting: () => begunStarting };
 }

@@ -1,0 +1,32 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const FIXTURE = fileURLToPath(new URL("./fixtures/slow-start-service.ts", import.meta.url));
+
+function runFixture(env: Record<string, string>, signalOn: string, signal: NodeJS.Signals) {
+  const child = spawn(process.execPath, ["--import", "tsx", FIXTURE], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+    if (stdout.includes(`${signalOn}\n`) && !child.killed) child.kill(signal);
+  });
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve) => {
+    child.once("exit", (code, exitSignal) => resolve({ code, signal: exitSignal, stdout }));
+  });
+}
+
+describe("runService: the process lifecycle of every service", () => {
+  it("a SIGTERM while the service is still starting stops it gracefully once started (exit 0)", async () => {
+    const result = await runFixture({ START_MS: "1500" }, "starting", "SIGTERM");
+    expect(result).toEqual({ code: 0, signal: null, stdout: "starting\nstarted\nstopped\n" });
+  }, 30_000);
+
+  it("a SIGINT after start stops it gracefully (exit 0)", async () => {
+    const result = await runFixture({ START_MS: "10" }, "started", "SIGINT");
+    expect(result).toEqual({ code: 0, signal: null, stdout: "starting\nstarted\nstopped\n" });
+  }, 30_000);
+});
