@@ -15,15 +15,22 @@ WITH affected AS (
   GROUP BY a.advertiser_id
 ),
 period_rows AS (
-  -- Every row needed for the period-to-date sums: from the start of the earliest affected period.
-  SELECT g.advertiser_id, g.window_start, g.window_end, a.from_ts,
+  -- Every row needed for the period-to-date sums: from the start of the earliest affected period. One index
+  -- range scan per advertiser (OFFSET 0 keeps the planner from flattening it into a scan of all of Gold, whose
+  -- cost would grow with the table and be paid by every batch, however small).
+  SELECT a.advertiser_id, g.window_start, g.window_end, a.from_ts,
          sum(g.net_spend) OVER (
-           PARTITION BY g.advertiser_id, ingest.budget_period_start(g.window_start, $3::text, $4::text)
+           PARTITION BY a.advertiser_id, ingest.budget_period_start(g.window_start, $3::text, $4::text)
            ORDER BY g.window_start
          ) AS period_net
-  FROM gold.advertiser_spend g
-  JOIN affected a ON a.advertiser_id = g.advertiser_id
-  WHERE g.window_start >= ingest.budget_period_start(a.from_ts, $3::text, $4::text)
+  FROM affected a
+  CROSS JOIN LATERAL (
+    SELECT s.window_start, s.window_end, s.net_spend
+    FROM gold.advertiser_spend s
+    WHERE s.advertiser_id = a.advertiser_id
+      AND s.window_start >= ingest.budget_period_start(a.from_ts, $3::text, $4::text)
+    OFFSET 0
+  ) g
 ),
 evaluated AS (
   SELECT p.advertiser_id, p.window_start, p.period_net, b.budget_value, b.event_time AS budget_event_time
