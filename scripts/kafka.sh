@@ -5,6 +5,8 @@
 #   bash scripts/kafka.sh stop      stop the broker this checkout started and delete its data
 #   bash scripts/kafka.sh status    exit 0 when the broker answers on both listeners
 #   bash scripts/kafka.sh logs [-f] the broker's log
+#   bash scripts/kafka.sh jars      only resolve the broker jars into .cache/kafka/libs (the integrity suite's
+#                                   private brokers run from them even when another checkout's broker is reused)
 #   bash scripts/kafka.sh owned-by PID   exit 0 when the running broker was started (or adopted) for PID
 #
 # Listeners:
@@ -427,11 +429,11 @@ main() {
   local command="${1:-}"
   mkdir -p "$CACHE"
   case "$command" in
-    start | stop)
+    start | stop | jars)
       # Several test runs or developers may call start/stop at once: one at a time per checkout.
       exec 9>"$LOCK_FILE"
       flock -w 600 9 || die "another kafka.sh $command has held $LOCK_FILE for 10 minutes"
-      "$command"
+      if [[ "$command" == jars ]]; then resolve_jars; else "$command"; fi
       ;;
     status) status ;;
     logs) logs "${2:-}" ;;

@@ -34,7 +34,10 @@ export class PrivateKafka {
   }
 
   static async create(): Promise<PrivateKafka> {
-    if (!existsSync(LIBS)) throw new Error(`no Kafka jars in ${LIBS}: run bash scripts/kafka.sh start once`);
+    // A checkout that reuses another checkout's shared broker has not resolved the jars itself.
+    if (!existsSync(LIBS))
+      await run("bash", [join(REPO_ROOT, "scripts", "kafka.sh"), "jars"], { timeout: 600_000 });
+    if (!existsSync(LIBS)) throw new Error(`no Kafka jars in ${LIBS} after scripts/kafka.sh jars`);
     sweepLeftoverBrokers();
     const dir = join(
       HOME,
