@@ -8,7 +8,9 @@
 -- name of the window in partition order, NULL keeps the stored one) and the new offsets. Arrays $1-$37 are
 -- aligned per record; $38-$47 per Gold key; $48-$56 per budget observation; $58-$60 per partition. Money arrives as integer micros and becomes NUMERIC(20,6)
 -- exactly (micros * 0.000001); times arrive as epoch ms and become timestamptz exactly (epoch + ms * 1 ms).
--- ON CONFLICT DO NOTHING on lineage keys is a safety net: the offsets filter already drops replays.
+-- No ON CONFLICT on the lineage keys: the offsets row lock and filter already drop replays, so a conflict would
+-- be a bug, and it fails the batch loudly instead of being skipped; the speculative insertion a DO NOTHING needs
+-- cost Postgres ~5 µs per record (issue 9). Reprocessing deletes the rows of its range before writing them again.
 WITH rec AS (
   SELECT r.*,
          'epoch'::timestamptz + r.kafka_ms * interval '1 millisecond' AS kafka_timestamp,
@@ -38,7 +40,6 @@ bronze_rows AS (
          CASE WHEN rejection_reason IS NULL THEN 'parsed' ELSE 'rejected' END, rejection_reason, rejection_detail
   FROM rec
   WHERE $61::boolean
-  ON CONFLICT DO NOTHING
   RETURNING 1
 ),
 clean_rows AS (
@@ -54,7 +55,6 @@ clean_rows AS (
          topic, "partition", "offset", kafka_timestamp
   FROM rec
   WHERE silver_kind = 'clean'
-  ON CONFLICT DO NOTHING
   RETURNING 1
 ),
 duplicate_rows AS (
@@ -71,7 +71,6 @@ duplicate_rows AS (
          first_topic, first_partition, first_offset, topic, "partition", "offset", kafka_timestamp
   FROM rec
   WHERE silver_kind = 'duplicate'
-  ON CONFLICT DO NOTHING
   RETURNING 1
 ),
 budget_rows AS (
@@ -83,7 +82,6 @@ budget_rows AS (
   FROM unnest($48::text[], $49::text[], $50::bigint[], $51::bigint[], $52::text[], $53::text[], $54::integer[],
               $55::bigint[], $56::bigint[])
          AS b(advertiser_id, advertiser, event_ms, budget_micros, event_type, topic, "partition", "offset", kafka_ms)
-  ON CONFLICT DO NOTHING
   RETURNING 1
 ),
 gold_rows AS (
