@@ -107,23 +107,14 @@ export function writeBatchParams(options: {
     }
     payloadBytes.integer(r.payloadBytes);
     const c = r.contribution;
-    if (c === null) {
-      goldWindows.integer(null);
-      cGross.integer(0);
-      cNet.integer(0);
-      cRecords.integer(0);
-      cValid.integer(0);
-      cInvalid.integer(0);
-      cDuplicate.integer(0);
-    } else {
-      goldWindows.integer(c.windowStartMs);
-      cGross.integer(c.grossMicros);
-      cNet.integer(c.netMicros);
-      cRecords.integer(c.records);
-      cValid.integer(c.validClicks);
-      cInvalid.integer(c.invalidClicks);
-      cDuplicate.integer(c.duplicateClicks);
-    }
+    // No contribution (rejected records, budget updates): no Gold window, zero counts.
+    goldWindows.integer(c?.windowStartMs ?? null);
+    cGross.integer(c?.grossMicros ?? 0);
+    cNet.integer(c?.netMicros ?? 0);
+    cRecords.integer(c?.records ?? 0);
+    cValid.integer(c?.validClicks ?? 0);
+    cInvalid.integer(c?.invalidClicks ?? 0);
+    cDuplicate.integer(c?.duplicateClicks ?? 0);
     const first = r.first;
     firstTopics.text(first?.topic);
     firstPartitions.integer(first?.partition);
