@@ -1,4 +1,4 @@
-import { budgetObservation, parseEvent, spendContribution } from "@adpipe/core";
+import { budgetObservation, KNOWN_FIELDS, parseEvent, spendContribution } from "@adpipe/core";
 import fc from "fast-check";
 
 /** A hostile Kafka record: key and value bytes exactly as produced (either may be null). */
@@ -258,16 +258,7 @@ export function hostileCorpus(advertiserKeys: readonly string[], nowMs: number):
   // SQL and Lua injection in every field (the click stays harmless through its amount or type).
   for (const injection of INJECTIONS) {
     const text = JSON.stringify(injection);
-    for (const field of [
-      "event_type",
-      "click_id",
-      "advertiser",
-      "advertiser_id",
-      "ad_id",
-      "amount",
-      "budget_value",
-      "timestamp",
-    ]) {
+    for (const field of KNOWN_FIELDS) {
       add(`${field} = ${injection.slice(0, 20)}`, bytes(eventText(base({ [field]: text }))));
     }
     add(`key = ${injection.slice(0, 20)}`, bytes(eventText(base())), injection);
@@ -357,19 +348,7 @@ const hostileValue = fc.oneof(
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 1, arbitrary: fc.array(hostileScalar, { maxLength: 4 }) },
 );
-const fieldNames = fc.constantFrom(
-  "event_type",
-  "click_id",
-  "advertiser",
-  "advertiser_id",
-  "ad_id",
-  "amount",
-  "budget_value",
-  "timestamp",
-  "__proto__",
-  "constructor",
-  "",
-);
+const fieldNames = fc.constantFrom(...KNOWN_FIELDS, "__proto__", "constructor", "");
 
 /** One fuzzed payload: an event-like object, raw JSON text with odd number literals, or bytes. */
 const fuzzedPayload: fc.Arbitrary<{ label: string; value: Uint8Array | null }> = fc.oneof(
