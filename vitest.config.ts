@@ -21,6 +21,7 @@ export default defineConfig({
             "packages/*/test/**/*.test.ts",
             "services/*/test/**/*.test.ts",
             "tests/deploy/**/*.test.ts",
+            "tests/docs/**/*.test.ts",
           ],
           environment: "node",
         },
