@@ -1,5 +1,5 @@
 /**
- * Exit codes of `adpipe`, documented in README. Scripts and Kubernetes Jobs branch on them.
+ * Exit codes of `adpipe`, documented in docs/operations.md. Scripts and Kubernetes Jobs branch on them.
  */
 export const EXIT = {
   ok: 0,

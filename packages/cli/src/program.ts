@@ -15,7 +15,7 @@ export function buildProgram(commands: readonly RegisterCommand[]): Command {
       "after",
       `
 Configuration comes from environment variables (DATABASE_URL, REDIS_URL, KAFKA_BROKERS or
-EVENT_HUB_CONNECTION_STRING, KAFKA_TOPIC, ...); see README.md.
+EVENT_HUB_CONNECTION_STRING, KAFKA_TOPIC, ...); see docs/ (docs/operations.md for the commands).
 
 Exit codes: 0 ok, 1 the command found a problem, 2 usage or configuration error,
 69 a dependency is unavailable, 70 internal error.`,

@@ -16,7 +16,7 @@ export interface RunServiceOptions<Config> {
   start: (config: Config) => Promise<RunningService>;
 }
 
-/** Process exit codes shared by every service: documented in README. */
+/** Process exit codes shared by every service: documented in docs/operations.md. */
 export const SERVICE_EXIT = { ok: 0, failure: 1, badConfig: 2 } as const;
 
 function isConfigError(error: unknown): boolean {

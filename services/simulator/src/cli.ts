@@ -29,7 +29,7 @@ import { NativeKafkaSink, supportsNativeProduce } from "./sinks/native/native-ka
 import type { RecordSink } from "./sinks/sink.js";
 import { averageRate, formatBytes, formatCount, formatKinds } from "./stats.js";
 
-/** Exit codes, the same as adpipe's (README): 0 ok, 1 failed, 2 usage/config, 69 unavailable, 70 internal. */
+/** Exit codes, the same as adpipe's (docs/operations.md): 0 ok, 1 failed, 2 usage/config, 69 unavailable, 70 internal. */
 export const SIMULATOR_EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 69, internal: 70 } as const;
 
 export interface CliIo {
