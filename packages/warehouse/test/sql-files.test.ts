@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadMigrations } from "../src/migrate.js";
 import { namedQuery, namedQueryNames, queryConfig } from "../src/queries.js";
+import { headerFields } from "../src/sql-files.js";
 
 describe("SQL assets", () => {
   it("migrations are contiguous, each header names its version and the previous one", () => {
@@ -29,8 +30,26 @@ describe("SQL assets", () => {
     for (const name of names) {
       const query = namedQuery(name);
       expect(query.text.startsWith(`-- name: ${name}\n`)).toBe(true);
-      expect(query.paramCount).toBeGreaterThanOrEqual(0);
+      // The header lists $1..$n in order, and the statement uses every one of them (a gap would leave
+      // Postgres unable to type the unused parameter).
+      const declared = [...(headerFields(query.text).get("params") ?? "").matchAll(/\$(\d+)/g)].map((m) =>
+        Number(m[1]),
+      );
+      const used = new Set(
+        [...query.text.replace(/--[^\n]*/g, "").matchAll(/\$(\d+)/g)].map((m) => Number(m[1])),
+      );
+      const expected = Array.from({ length: query.paramCount }, (_, index) => index + 1);
+      expect({ name, declared, used: [...used].sort((a, b) => a - b) }).toEqual({
+        name,
+        declared: expected,
+        used: expected,
+      });
     }
+    // Every query takes parameters; a few counts pinned from their callers.
+    expect(names.filter((name) => namedQuery(name).paramCount === 0)).toEqual([]);
+    expect(namedQuery("stored_offsets").paramCount).toBe(2);
+    expect(namedQuery("offsets_lock").paramCount).toBe(3);
+    expect(namedQuery("bronze_page").paramCount).toBe(6);
   });
 
   it("queryConfig prepares under a stable name and rejects a wrong number of values", () => {
