@@ -1,4 +1,4 @@
-import { producePaced } from "../support/kafka-tools.js";
+import { compareWithProduced, producePaced } from "../support/kafka-tools.js";
 import { LagMonitor } from "../support/lag-monitor.js";
 import { Pipeline } from "../support/pipeline.js";
 import { PrivateKafka } from "../support/private-kafka.js";
@@ -75,6 +75,7 @@ export async function brokerRestart(context: ScenarioContext): Promise<ScenarioR
     await pipeline.waitCaughtUp(600_000);
     monitor.stop();
     const verification = await verifyPipeline(pipeline);
+    const produced = compareWithProduced(records, verification.records);
     const crashed = pipeline.children.crashed().map((c) => `${c.label} exit ${JSON.stringify(c.exit)}`);
     const processes = pipeline.children.children.length;
     const exits = await stopGracefully(pipeline);
@@ -90,8 +91,11 @@ export async function brokerRestart(context: ScenarioContext): Promise<ScenarioR
         producedRecords: records.length,
         topicRecords: verification.records.length,
         // Records the producer wrote twice (a send retried after the broker had stored it): both paths
-        // consumed them, so the oracle is computed over the topic as it is.
-        producerDuplicates: verification.records.length - records.length,
+        // consumed them, so the oracle is computed over the topic as it is. Lost or foreign records would
+        // mean the topic is not what was produced.
+        producerDuplicates: produced.duplicates,
+        producerLost: produced.lost,
+        producerForeign: produced.foreign,
         unexpectedExits: crashed,
         exitsOnSigterm: exits,
         producer: production.stats,

@@ -143,6 +143,50 @@ export interface PacedProducerStats {
   finishedAtMs: number | null;
 }
 
+/** What the topic holds compared with what a producer sent (records compared by key, value and timestamp). */
+export interface ProducedComparison {
+  /** Records sent that the topic does not hold (as many times as they were sent). */
+  readonly lost: number;
+  /** Extra copies of sent records in the topic: a send retried after the broker had stored it. */
+  readonly duplicates: number;
+  /** Records in the topic that were never sent. */
+  readonly foreign: number;
+}
+
+function recordIdentity(key: string | Buffer | null, value: Uint8Array | null, timestampMs: number): string {
+  const keyText = key === null ? "-" : Buffer.from(key).toString("hex");
+  const valueText =
+    value === null ? "-" : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex");
+  return `${keyText}|${valueText}|${timestampMs}`;
+}
+
+/** Compares the topic's records with the produced ones as multisets (the stream itself repeats some records). */
+export function compareWithProduced(
+  produced: readonly OutgoingRecord[],
+  topic: readonly TopicRecord[],
+): ProducedComparison {
+  const sent = new Map<string, number>();
+  for (const record of produced) {
+    const id = recordIdentity(record.key, record.value, record.timestampMs);
+    sent.set(id, (sent.get(id) ?? 0) + 1);
+  }
+  const held = new Map<string, number>();
+  for (const record of topic) {
+    const id = recordIdentity(record.key, record.value, record.timestampMs);
+    held.set(id, (held.get(id) ?? 0) + 1);
+  }
+  let lost = 0;
+  let duplicates = 0;
+  let foreign = 0;
+  for (const [id, count] of sent) lost += Math.max(0, count - (held.get(id) ?? 0));
+  for (const [id, count] of held) {
+    const expected = sent.get(id);
+    if (expected === undefined) foreign += count;
+    else duplicates += Math.max(0, count - expected);
+  }
+  return { lost, duplicates, foreign };
+}
+
 const MAX_SEND_BYTES = 700_000;
 const MAX_SEND_RECORDS = 500;
 
