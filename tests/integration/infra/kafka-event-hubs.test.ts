@@ -2,24 +2,14 @@ import { ConfigError, kafkaConnectionFromEnv, parseEventHubsConnectionString } f
 import { createKafka, ensureTopic, isAuthenticationError, KafkaError } from "@adpipe/kafka";
 import { logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestTopic, type TestTopic, testServices, uniqueName } from "../../support/index.js";
+import { createTestTopic, eventHubsEmulation, type TestTopic, uniqueName } from "../../support/index.js";
 
 /**
  * The local broker's SASL_SSL listener (127.0.0.1:9093) emulates Azure Event Hubs' Kafka endpoint:
  * username "$ConnectionString", password an Event Hubs connection string, TLS with a CA made at broker start.
  * Everything below is configured from nothing but the connection string (and the CA to trust).
  */
-function eventHubsEnv(): { EVENT_HUB_CONNECTION_STRING: string; KAFKA_SSL_CA_FILE: string } {
-  const { eventHubs, kafkaSource } = testServices();
-  if (eventHubs === null) {
-    throw new Error(
-      kafkaSource === "testcontainers"
-        ? "the Event Hubs emulation needs the local broker: bash scripts/kafka.sh start (not a container)"
-        : "the SASL_SSL listener on 127.0.0.1:9093 did not accept .cache/kafka/eventhubs.env; restart it: bash scripts/kafka.sh stop && bash scripts/kafka.sh start",
-    );
-  }
-  return { EVENT_HUB_CONNECTION_STRING: eventHubs.connectionString, KAFKA_SSL_CA_FILE: eventHubs.caFile };
-}
+const eventHubsEnv = eventHubsEmulation;
 
 describe("Event Hubs Kafka endpoint emulation (SASL_SSL, PLAIN, $ConnectionString)", () => {
   // The event hub itself is made out of band, as in Azure (portal/Bicep): here over PLAINTEXT.

@@ -20,16 +20,14 @@ import {
   type LakeTestDatabase,
   postgresRows,
   readWithKernel,
+  requireVerifierPrerequisites,
   sortRows,
   tempDir,
-  verifierUnavailable,
 } from "./support.js";
 
 const TOPIC = "lake-kill";
 const TABLES: readonly ExportTableKey[] = ["bronze", "silver", "gold"];
-const unavailable = verifierUnavailable();
-if (unavailable !== null)
-  console.warn(`[lake] SKIPPED kill test (needs the Delta Kernel verifier): ${unavailable}`);
+requireVerifierPrerequisites();
 
 interface Exporter {
   readonly child: ChildProcess;
@@ -80,152 +78,149 @@ async function waitFor(
   }
 }
 
-describe.skipIf(unavailable !== null)(
-  "exporter killed (SIGKILL) mid-run and mid-commit: no row lost or duplicated",
-  () => {
-    let db: LakeTestDatabase;
-    let lakeDir: string;
-    const running: Exporter[] = [];
+describe("exporter killed (SIGKILL) mid-run and mid-commit: no row lost or duplicated", () => {
+  let db: LakeTestDatabase;
+  let lakeDir: string;
+  const running: Exporter[] = [];
 
-    beforeAll(async () => {
-      [db, lakeDir] = await Promise.all([createLakeDatabase(), tempDir("adpipe-lake-kill-")]);
-      await fillWarehouse(db.pool, { seed: 9009, events: 6_000, topic: TOPIC, partitions: 4 });
-    }, 300_000);
-    afterAll(async () => {
-      for (const exporter of running) if (exporter.child.exitCode === null) exporter.child.kill("SIGKILL");
-      await db?.drop();
-      if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
+  beforeAll(async () => {
+    [db, lakeDir] = await Promise.all([createLakeDatabase(), tempDir("adpipe-lake-kill-")]);
+    await fillWarehouse(db.pool, { seed: 9009, events: 6_000, topic: TOPIC, partitions: 4 });
+  }, 300_000);
+  afterAll(async () => {
+    for (const exporter of running) if (exporter.child.exitCode === null) exporter.child.kill("SIGKILL");
+    await db?.drop();
+    if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
+  });
+
+  const env = () => ({
+    DATABASE_URL: db.url,
+    LAKE_STORAGE: "local",
+    LAKE_PATH: lakeDir,
+    LAKE_EXPORT_BATCH_ROWS: "250",
+    LAKE_CHECKPOINT_INTERVAL: "4",
+    DELTA_EXPORT_MODE: "once",
+    MIGRATE_ON_START: "false",
+    OPS_PORT: "0",
+    OPS_HOST: "127.0.0.1",
+    LOG_LEVEL: "info",
+  });
+  const bronzeLog = () => join(lakeDir, EXPORT_TABLES.bronze.spec.path, "_delta_log");
+
+  it("kills the exporter after a few commits, then between a Delta commit and its Postgres record, and the rerun is exact", {
+    timeout: 300_000,
+  }, async () => {
+    // 1. A kill at an arbitrary point of the run (data files, commit or record in flight).
+    const first = spawnExporter(env());
+    running.push(first);
+    await waitFor("three Bronze commits", () => commitCount(bronzeLog()) >= 4);
+    first.child.kill("SIGKILL");
+    expect((await first.exited()).signal).toBe("SIGKILL");
+
+    // 2. A kill exactly after a Delta commit and before its progress reaches Postgres: hold a row lock on the
+    //    progress row of one partition that is in sync and still has rows to export; the exporter commits to
+    //    Delta, then blocks recording that partition; kill it there.
+    const bronze = new DeltaLakeSink(new LocalObjectStore(lakeDir)).table(EXPORT_TABLES.bronze.spec);
+    const tokens = await bronze.tokens();
+    const { rows: recorded } = await db.pool.query<{ partition: number; next_offset: string }>(
+      "SELECT \"partition\", next_offset::text FROM ingest.lake_export_offsets WHERE table_name = 'bronze' AND topic = $1",
+      [TOPIC],
+    );
+    const { rows: ends } = await db.pool.query<{ partition: number; end_offset: string }>(
+      'SELECT "partition", next_offset::text AS end_offset FROM ingest.consumer_offsets WHERE topic = $1',
+      [TOPIC],
+    );
+    const target = recorded.find((row) => {
+      const end = Number(ends.find((e) => e.partition === row.partition)?.end_offset ?? 0);
+      return (
+        tokens.get(streamToken(TOPIC, row.partition)) === Number(row.next_offset) &&
+        Number(row.next_offset) < end
+      );
     });
+    expect(target, "a partition in sync with rows left").toBeDefined();
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    const versionBefore = commitCount(bronzeLog());
+    let second: Exporter;
+    try {
+      await locker.query("BEGIN");
+      await locker.query(
+        "SELECT 1 FROM ingest.lake_export_offsets WHERE table_name = 'bronze' AND topic = $1 AND \"partition\" = $2 FOR UPDATE",
+        [TOPIC, target!.partition],
+      );
+      second = spawnExporter(env());
+      running.push(second);
+      await waitFor("the exporter blocked recording its progress", async () => {
+        const { rows } = await db.pool.query<{ n: string }>(
+          "SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'adpipe-delta-exporter' AND wait_event_type = 'Lock'",
+          [db.name],
+        );
+        return Number(rows[0]?.n) > 0;
+      });
+      second.child.kill("SIGKILL");
+      expect((await second.exited()).signal).toBe("SIGKILL");
+      // Postgres does not notice a vanished client while a statement waits on a lock: it would finish the
+      // blocked statement once the lock is released. Terminate the dead process's sessions first, as a crashed
+      // host's connections would be.
+      await db.pool.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'adpipe-delta-exporter'",
+        [db.name],
+      );
+    } finally {
+      await locker.query("ROLLBACK").catch(() => undefined);
+      await locker.end();
+    }
+    // The Delta log got the commit, Postgres did not: exactly the window the txn action covers.
+    expect(commitCount(bronzeLog())).toBeGreaterThan(versionBefore);
+    const deltaNow = (
+      await new DeltaLakeSink(new LocalObjectStore(lakeDir)).table(EXPORT_TABLES.bronze.spec).tokens()
+    ).get(streamToken(TOPIC, target!.partition));
+    const { rows: pgNow } = await db.pool.query<{ next_offset: string }>(
+      "SELECT next_offset::text FROM ingest.lake_export_offsets WHERE table_name = 'bronze' AND topic = $1 AND \"partition\" = $2",
+      [TOPIC, target!.partition],
+    );
+    expect(deltaNow).toBeGreaterThan(Number(pgNow[0]?.next_offset));
 
-    const env = () => ({
+    // 3. The rerun (through `adpipe export`) repairs the progress from the Delta log and finishes the export.
+    const saved = { ...process.env };
+    Object.assign(process.env, {
       DATABASE_URL: db.url,
       LAKE_STORAGE: "local",
       LAKE_PATH: lakeDir,
-      LAKE_EXPORT_BATCH_ROWS: "250",
-      LAKE_CHECKPOINT_INTERVAL: "4",
-      DELTA_EXPORT_MODE: "once",
-      MIGRATE_ON_START: "false",
-      OPS_PORT: "0",
-      OPS_HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
+      LAKE_EXPORT_BATCH_ROWS: "1000",
     });
-    const bronzeLog = () => join(lakeDir, EXPORT_TABLES.bronze.spec.path, "_delta_log");
+    const logs: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => logs.push(args.join(" "));
+    let code: number;
+    try {
+      code = await runProgram(buildProgram([registerExport]), ["node", "adpipe", "export", "--json"]);
+    } finally {
+      console.log = log;
+      process.env = saved;
+    }
+    expect(code).toBe(EXIT.ok);
+    const report = JSON.parse(logs.join("\n")) as {
+      tables: { table: string; recovered: number; caughtUp: boolean }[];
+    };
+    expect(report.tables.find((t) => t.table === "bronze")?.recovered).toBeGreaterThanOrEqual(1);
+    expect(report.tables.every((t) => t.caughtUp)).toBe(true);
 
-    it("kills the exporter after a few commits, then between a Delta commit and its Postgres record, and the rerun is exact", {
-      timeout: 300_000,
-    }, async () => {
-      // 1. A kill at an arbitrary point of the run (data files, commit or record in flight).
-      const first = spawnExporter(env());
-      running.push(first);
-      await waitFor("three Bronze commits", () => commitCount(bronzeLog()) >= 4);
-      first.child.kill("SIGKILL");
-      expect((await first.exited()).signal).toBe("SIGKILL");
-
-      // 2. A kill exactly after a Delta commit and before its progress reaches Postgres: hold a row lock on the
-      //    progress row of one partition that is in sync and still has rows to export; the exporter commits to
-      //    Delta, then blocks recording that partition; kill it there.
-      const bronze = new DeltaLakeSink(new LocalObjectStore(lakeDir)).table(EXPORT_TABLES.bronze.spec);
-      const tokens = await bronze.tokens();
-      const { rows: recorded } = await db.pool.query<{ partition: number; next_offset: string }>(
-        "SELECT \"partition\", next_offset::text FROM ingest.lake_export_offsets WHERE table_name = 'bronze' AND topic = $1",
-        [TOPIC],
-      );
-      const { rows: ends } = await db.pool.query<{ partition: number; end_offset: string }>(
-        'SELECT "partition", next_offset::text AS end_offset FROM ingest.consumer_offsets WHERE topic = $1',
-        [TOPIC],
-      );
-      const target = recorded.find((row) => {
-        const end = Number(ends.find((e) => e.partition === row.partition)?.end_offset ?? 0);
-        return (
-          tokens.get(streamToken(TOPIC, row.partition)) === Number(row.next_offset) &&
-          Number(row.next_offset) < end
-        );
-      });
-      expect(target, "a partition in sync with rows left").toBeDefined();
-      const locker = new pg.Client({ connectionString: db.url });
-      await locker.connect();
-      const versionBefore = commitCount(bronzeLog());
-      let second: Exporter;
-      try {
-        await locker.query("BEGIN");
-        await locker.query(
-          "SELECT 1 FROM ingest.lake_export_offsets WHERE table_name = 'bronze' AND topic = $1 AND \"partition\" = $2 FOR UPDATE",
-          [TOPIC, target!.partition],
-        );
-        second = spawnExporter(env());
-        running.push(second);
-        await waitFor("the exporter blocked recording its progress", async () => {
-          const { rows } = await db.pool.query<{ n: string }>(
-            "SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'adpipe-delta-exporter' AND wait_event_type = 'Lock'",
-            [db.name],
-          );
-          return Number(rows[0]?.n) > 0;
-        });
-        second.child.kill("SIGKILL");
-        expect((await second.exited()).signal).toBe("SIGKILL");
-        // Postgres does not notice a vanished client while a statement waits on a lock: it would finish the
-        // blocked statement once the lock is released. Terminate the dead process's sessions first, as a crashed
-        // host's connections would be.
-        await db.pool.query(
-          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'adpipe-delta-exporter'",
-          [db.name],
-        );
-      } finally {
-        await locker.query("ROLLBACK").catch(() => undefined);
-        await locker.end();
-      }
-      // The Delta log got the commit, Postgres did not: exactly the window the txn action covers.
-      expect(commitCount(bronzeLog())).toBeGreaterThan(versionBefore);
-      const deltaNow = (
-        await new DeltaLakeSink(new LocalObjectStore(lakeDir)).table(EXPORT_TABLES.bronze.spec).tokens()
-      ).get(streamToken(TOPIC, target!.partition));
-      const { rows: pgNow } = await db.pool.query<{ next_offset: string }>(
-        "SELECT next_offset::text FROM ingest.lake_export_offsets WHERE table_name = 'bronze' AND topic = $1 AND \"partition\" = $2",
-        [TOPIC, target!.partition],
-      );
-      expect(deltaNow).toBeGreaterThan(Number(pgNow[0]?.next_offset));
-
-      // 3. The rerun (through `adpipe export`) repairs the progress from the Delta log and finishes the export.
-      const saved = { ...process.env };
-      Object.assign(process.env, {
-        DATABASE_URL: db.url,
-        LAKE_STORAGE: "local",
-        LAKE_PATH: lakeDir,
-        LAKE_EXPORT_BATCH_ROWS: "1000",
-      });
-      const logs: string[] = [];
-      const log = console.log;
-      console.log = (...args: unknown[]) => logs.push(args.join(" "));
-      let code: number;
-      try {
-        code = await runProgram(buildProgram([registerExport]), ["node", "adpipe", "export", "--json"]);
-      } finally {
-        console.log = log;
-        process.env = saved;
-      }
-      expect(code).toBe(EXIT.ok);
-      const report = JSON.parse(logs.join("\n")) as {
-        tables: { table: string; recovered: number; caughtUp: boolean }[];
-      };
-      expect(report.tables.find((t) => t.table === "bronze")?.recovered).toBeGreaterThanOrEqual(1);
-      expect(report.tables.every((t) => t.caughtUp)).toBe(true);
-
-      for (const key of TABLES) {
-        const kernel = await readWithKernel(join(lakeDir, EXPORT_TABLES[key].spec.path));
-        const expected = await postgresRows(db.pool, key);
-        expect(kernel.rowCount, `${key} row count`).toBe(expected.length);
-        expect(sortRows(key, kernel.rows)).toEqual(sortRows(key, expected));
-      }
-      // Postgres progress equals the Delta log's for every partition.
-      const final = await new DeltaLakeSink(new LocalObjectStore(lakeDir))
-        .table(EXPORT_TABLES.silver.spec)
-        .tokens();
-      const { rows: silverProgress } = await db.pool.query<{ partition: number; next_offset: string }>(
-        "SELECT \"partition\", next_offset::text FROM ingest.lake_export_offsets WHERE table_name = 'silver' AND topic = $1",
-        [TOPIC],
-      );
-      for (const row of silverProgress)
-        expect(final.get(streamToken(TOPIC, row.partition))).toBe(Number(row.next_offset));
-    });
-  },
-);
+    for (const key of TABLES) {
+      const kernel = await readWithKernel(join(lakeDir, EXPORT_TABLES[key].spec.path));
+      const expected = await postgresRows(db.pool, key);
+      expect(kernel.rowCount, `${key} row count`).toBe(expected.length);
+      expect(sortRows(key, kernel.rows)).toEqual(sortRows(key, expected));
+    }
+    // Postgres progress equals the Delta log's for every partition.
+    const final = await new DeltaLakeSink(new LocalObjectStore(lakeDir))
+      .table(EXPORT_TABLES.silver.spec)
+      .tokens();
+    const { rows: silverProgress } = await db.pool.query<{ partition: number; next_offset: string }>(
+      "SELECT \"partition\", next_offset::text FROM ingest.lake_export_offsets WHERE table_name = 'silver' AND topic = $1",
+      [TOPIC],
+    );
+    for (const row of silverProgress)
+      expect(final.get(streamToken(TOPIC, row.partition))).toBe(Number(row.next_offset));
+  });
+});

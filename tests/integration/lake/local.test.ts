@@ -19,15 +19,14 @@ import {
   postgresColumnCount,
   postgresRows,
   readWithKernel,
+  requireVerifierPrerequisites,
   sortRows,
   tempDir,
-  verifierUnavailable,
 } from "./support.js";
 
 const TOPIC = "lake-local";
 const TABLES: readonly ExportTableKey[] = ["bronze", "silver", "gold"];
-const unavailable = verifierUnavailable();
-if (unavailable !== null) console.warn(`[lake] SKIPPED Delta Kernel checks: ${unavailable}`);
+requireVerifierPrerequisites();
 
 /** Kernel's view of a table equals Postgres: schema, partitioning, row count, every value. */
 async function expectTableEqualsPostgres(
@@ -51,7 +50,7 @@ async function expectTableEqualsPostgres(
   return kernel.version;
 }
 
-describe.skipIf(unavailable !== null)("Delta export to local disk, read back with Delta Kernel", () => {
+describe("Delta export to local disk, read back with Delta Kernel", () => {
   let db: LakeTestDatabase;
   let lakeDir: string;
   let offsets: number[];

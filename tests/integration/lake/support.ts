@@ -102,11 +102,22 @@ function commandExists(command: string, args: string[]): boolean {
   return spawnSync(command, args, { stdio: "ignore" }).status === 0;
 }
 
-/** Why the verifier cannot run here (no JDK or no Maven), or null. Tests print it and skip. */
-export function verifierUnavailable(): string | null {
-  if (!commandExists("java", ["-version"])) return "no JDK (java) on PATH";
-  if (!commandExists("mvn", ["-v"]) && !existsSync(VERIFIER_JAR)) return "no Maven (mvn) on PATH";
-  return null;
+/**
+ * The Delta Kernel verifier needs a JDK, and Maven to build it (the same prerequisites as the local Kafka
+ * broker). Without them the lake tests fail here, saying what is missing, instead of skipping: a run that
+ * cannot check the lake must not pass.
+ */
+export function requireVerifierPrerequisites(): void {
+  const missing = [
+    ...(commandExists("java", ["-version"]) ? [] : ["a JDK (java 17+)"]),
+    ...(commandExists("mvn", ["-v"]) || existsSync(VERIFIER_JAR) ? [] : ["Maven (mvn)"]),
+  ];
+  if (missing.length > 0) {
+    throw new Error(
+      `tests/integration/lake need the Delta Kernel verifier (tests/tools/delta-kernel-verifier), which needs ${missing.join(" and ")} on PATH. ` +
+        "Install them (Debian/Ubuntu: apt-get install -y openjdk-17-jdk-headless maven; see docs/infra.md#prerequisites) and run again.",
+    );
+  }
 }
 
 function newestSource(): number {
