@@ -139,3 +139,33 @@ export const clicksResponseSchema = z.object({
   accepted: z.array(z.string()).describe("click_ids produced to the topic"),
   rejected: z.array(clickItemErrorSchema),
 });
+
+/** The page fields of every list answer (reports, advertisers). */
+export const pageFields = {
+  limit: z.number().int(),
+  offset: z.number().int(),
+  next_offset: z.number().int().nullable().describe("offset of the next page; null on the last page"),
+};
+
+export const advertiserSummarySchema = z.object({
+  advertiser_id: z.string(),
+  advertiser: z.string().describe("display name, as the views' advertiser column shows it"),
+  first_hour: z.string().describe("first Gold hour (ISO)"),
+  latest_hour: z.string().describe("latest Gold hour (ISO)"),
+});
+
+export const pipelineHealthSchema = z.object({
+  topic: z.string(),
+  events_per_second: z.number().nullable(),
+  total_records: z.number().nullable(),
+  consumer_groups: z.array(z.object({ group: z.string(), lag: z.number().nullable() })),
+  gold_freshness_seconds: z.number().nullable(),
+  gold_latest_event_at: z.string().nullable(),
+  sampled_at: z.string(),
+  errors: z.array(z.string()),
+});
+
+export const dashboardConfigSchema = z.object({
+  refresh_ms: z.number().int(),
+  read_token_required: z.boolean(),
+});

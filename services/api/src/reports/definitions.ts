@@ -14,7 +14,7 @@ export interface ReportDefinition {
   readonly columns: Readonly<Record<string, ColumnKind>>;
 }
 
-export const REPORTS: readonly ReportDefinition[] = [
+export const REPORTS = [
   {
     name: "total",
     path: "/v1/reports/spend/total",
@@ -102,7 +102,9 @@ export const REPORTS: readonly ReportDefinition[] = [
     timeColumn: "spend_day",
     columns: { advertiser: "text", spend_day: "time", category: "text", amount: "money" },
   },
-];
+] as const satisfies readonly ReportDefinition[];
+
+export type ReportName = (typeof REPORTS)[number]["name"];
 
 const KIND_SCHEMAS = {
   text: z.string(),
@@ -112,11 +114,23 @@ const KIND_SCHEMAS = {
   bool: z.boolean().nullable(),
 } as const;
 
-export function itemSchema(report: ReportDefinition) {
+type ItemShape<R extends ReportDefinition> = {
+  -readonly [C in keyof R["columns"]]: (typeof KIND_SCHEMAS)[R["columns"][C]];
+};
+
+/** The zod schema of one row of a report: its columns, each typed by its kind. */
+export function itemSchema<R extends ReportDefinition>(report: R) {
   return z.object(
-    Object.fromEntries(Object.entries(report.columns).map(([name, kind]) => [name, KIND_SCHEMAS[kind]])),
+    Object.fromEntries(
+      Object.entries(report.columns).map(([name, kind]) => [name, KIND_SCHEMAS[kind]]),
+    ) as ItemShape<R>,
   );
 }
+
+/** One row of the named report as the API answers it (the item schema's output, so it cannot drift). */
+export type ReportItem<N extends ReportName> = z.output<
+  ReturnType<typeof itemSchema<Extract<(typeof REPORTS)[number], { name: N }>>>
+>;
 
 /** pg gives NUMERIC and BIGINT as strings and timestamptz as Date; convert by declared kind. */
 export type ReportValue = string | number | boolean | null;

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiDeps } from "../context.js";
 import { ApiError } from "../errors.js";
+import { dashboardConfigSchema } from "../schemas.js";
 
 /** The only files served: a fixed list, so no path from a request ever reaches the file system. */
 const ASSETS: Readonly<Record<string, string>> = {
@@ -67,7 +68,7 @@ export function dashboardRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       {
         schema: {
           hide: true,
-          response: { 200: z.object({ refresh_ms: z.number().int(), read_token_required: z.boolean() }) },
+          response: { 200: dashboardConfigSchema },
         },
       },
       async () => ({ refresh_ms: deps.dashboardRefreshMs, read_token_required: !deps.readTokens.isEmpty }),

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiDeps } from "../context.js";
 import { dependency } from "../dependency.js";
-import { errorBodySchema } from "../schemas.js";
+import { errorBodySchema, pipelineHealthSchema } from "../schemas.js";
 import { namedQuery } from "../sql.js";
 
 const CHECK_TIMEOUT_MS = 1_000;
@@ -11,17 +11,6 @@ const checkSchema = z.object({ ok: z.boolean(), error: z.string().optional(), ms
 const readinessSchema = z.object({
   status: z.enum(["ready", "not_ready"]),
   checks: z.record(z.string(), checkSchema),
-});
-
-const pipelineHealthSchema = z.object({
-  topic: z.string(),
-  events_per_second: z.number().nullable(),
-  total_records: z.number().nullable(),
-  consumer_groups: z.array(z.object({ group: z.string(), lag: z.number().nullable() })),
-  gold_freshness_seconds: z.number().nullable(),
-  gold_latest_event_at: z.string().nullable(),
-  sampled_at: z.string(),
-  errors: z.array(z.string()),
 });
 
 async function runCheck(check: () => Promise<unknown>): Promise<z.output<typeof checkSchema>> {

@@ -1,71 +1,19 @@
 /** Typed fetches of the API's own endpoints (same origin). */
 
-export interface Page<T> {
-  items: T[];
-  next_offset: number | null;
-}
-export interface TotalRow {
-  advertiser: string;
-  total_gross_spend: string | null;
-  total_net_spend: string | null;
-  total_clicks: number | null;
-  latest_budget_value: string | null;
-  latest_activity_time: string | null;
-  current_serving_status: boolean | null;
-}
-export interface MonthlyRow {
-  advertiser: string;
-  spend_month: string;
-  monthly_gross_spend: string | null;
-  monthly_net_spend: string | null;
-  total_clicks: number | null;
-  budget_value: string | null;
-}
-export interface DailyRow {
-  advertiser: string;
-  spend_day: string;
-  daily_gross_spend: string | null;
-  daily_net_spend: string | null;
-}
-export interface BudgetTrendRow {
-  advertiser: string;
-  spend_hour: string;
-  avg_budget: string | null;
-}
-export interface CombinedRow {
-  advertiser: string;
-  spend_day: string;
-  category: string;
-  amount: string | null;
-}
-export interface GoldStatusRow {
-  advertiser: string;
-  latest_hour: string | null;
-  latest_can_serve: boolean | null;
-}
-export interface AdvertiserRow {
-  advertiser_id: string;
-  advertiser: string;
-}
-export interface ServingRow {
-  advertiser_id: string;
-  known: boolean;
-  can_serve: boolean;
-  reason: string | null;
-  net_micros: number | null;
-  budget_micros: number | null;
-  updated_at: string | null;
-}
-export interface PipelineHealth {
-  events_per_second: number | null;
-  consumer_groups: { group: string; lag: number | null }[];
-  gold_freshness_seconds: number | null;
-  errors: string[];
-}
-export interface DashboardConfig {
-  refresh_ms: number;
-  read_token_required: boolean;
-}
+// The answers' types come from the API's route schemas (type-only: nothing of the server is bundled).
+export type {
+  AdvertiserRow,
+  BudgetTrendRow,
+  CombinedRow,
+  DailyRow,
+  DashboardConfig,
+  GoldStatusRow,
+  MonthlyRow,
+  Page,
+  PipelineHealth,
+  ServingRow,
+  TotalRow,
+} from "../../src/web-types.js";
 
 export class HttpError extends Error {
   constructor(

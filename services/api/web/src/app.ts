@@ -233,6 +233,7 @@ function renderMonthly(f: Filters, monthly: MonthlyRow[]): void {
   const rows = f.advertiser === "" ? monthly : monthly.filter((r) => r.advertiser === f.advertiser);
   const byMonth = new Map<string, { gross: bigint; net: bigint }>();
   for (const r of rows) {
+    if (r.spend_month === null) continue;
     const sums = byMonth.get(r.spend_month) ?? { gross: 0n, net: 0n };
     sums.gross += decimalToMicros(r.monthly_gross_spend);
     sums.net += decimalToMicros(r.monthly_net_spend);
@@ -254,7 +255,7 @@ function renderMonthly(f: Filters, monthly: MonthlyRow[]): void {
 }
 
 function renderBudgetTrend(trend: BudgetTrendRow[]): void {
-  const hours = [...new Set(trend.map((r) => r.spend_hour))].sort();
+  const hours = [...new Set(trend.flatMap((r) => (r.spend_hour === null ? [] : [r.spend_hour])))].sort();
   const advertisers = [...new Set(trend.map((r) => r.advertiser))].slice(0, MAX_TREND_LINES);
   const index = new Map(trend.map((r) => [`${r.advertiser}\u0000${r.spend_hour}`, r.avg_budget]));
   charts.budget.data = {
@@ -380,7 +381,7 @@ async function refresh(): Promise<void> {
     api.get<Page<TotalRow>>("/v1/reports/spend/total", { limit: PAGE }),
     api.get<Page<MonthlyRow>>("/v1/reports/spend/monthly", { limit: PAGE }),
     f.day === ""
-      ? Promise.resolve({ items: [], next_offset: null } as Page<DailyRow>)
+      ? Promise.resolve<Page<DailyRow>>({ items: [], limit: 0, offset: 0, next_offset: null })
       : api.get<Page<DailyRow>>("/v1/reports/spend/daily", { limit: PAGE, ...r }),
     api.get<Page<GoldStatusRow>>("/v1/reports/serving-status", { limit: PAGE }),
     api.get<PipelineHealth>("/v1/pipeline/health").catch(() => null),
@@ -393,7 +394,7 @@ async function refresh(): Promise<void> {
   );
   fillSelect(
     ui.month,
-    [...new Set(monthly.items.map((m) => m.spend_month))]
+    [...new Set(monthly.items.flatMap((m) => (m.spend_month === null ? [] : [m.spend_month])))]
       .sort()
       .map((m) => ({ value: m, label: monthLabel(m) })),
     "All months",
@@ -435,7 +436,7 @@ async function refresh(): Promise<void> {
     });
     const day = donutDay === null ? rows.items.at(-1)?.spend_day : rows.items[0]?.spend_day;
     combined = rows.items.filter((row) => row.spend_day === day);
-    donutDay = day === undefined ? null : day.slice(0, 10);
+    donutDay = day === undefined || day === null ? null : day.slice(0, 10);
   }
   renderDonut(current.advertiser, donutDay, combined);
   renderServing(advertisers.items, servingBatch.results, goldStatus.items);
