@@ -14,6 +14,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { loadavg } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { kafkaConnectionFromEnv } from "@adpipe/config";
 import { createKafka, deleteTopic, ensureTopic } from "@adpipe/kafka";
@@ -111,7 +112,7 @@ export async function measureTrackerFreshness(
     for (;;) {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
       if (ready?.status === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
     }
     await producer.connect();
     const produce = async (count: number) => {
@@ -120,7 +121,7 @@ export async function measureTrackerFreshness(
       for (let i = 0; i < count; i++) {
         const due = started + (i * 1000) / rate;
         const wait = due - Date.now();
-        if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (wait > 1) await sleep(wait);
         const advertiser = `adv-${i % 200}`;
         const now = Date.now();
         const value = JSON.stringify({
@@ -139,10 +140,10 @@ export async function measureTrackerFreshness(
       await Promise.all(sends);
     };
     await produce(Math.min(rate * 2, 1_000)); // warm-up: connections, JIT, group join
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await sleep(1_000);
     const before = await scrape(port);
     await produce(Math.round(rate * seconds));
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sleep(1_500);
     const after = await scrape(port);
     const measured = (after.get(Number.POSITIVE_INFINITY) ?? 0) - (before.get(Number.POSITIVE_INFINITY) ?? 0);
     return {

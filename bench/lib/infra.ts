@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { kafkaConnectionFromEnv } from "@adpipe/config";
 import { type AdpipeKafka, createKafka, deleteTopic, ensureTopic } from "@adpipe/kafka";
 import { spendKeys } from "@adpipe/spend-store";
@@ -6,8 +7,6 @@ import type { Redis } from "ioredis";
 import { logLevel } from "kafkajs";
 import pg from "pg";
 import type { BenchSettings } from "./settings.js";
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns true; throws after `timeoutMs` with `what` in the message. */
 export async function waitFor(

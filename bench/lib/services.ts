@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, readdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { sleep } from "./infra.js";
 import { type ProcSample, readProc } from "./proc.js";
 import type { LatencyReply, LatencyRequest } from "./service-child.js";
 

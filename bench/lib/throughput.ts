@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { BenchContext, Dataset } from "./context.js";
-import { reached, sleep } from "./infra.js";
+import { reached } from "./infra.js";
 import { PeerCpu } from "./peers.js";
 import { formatProfile, type ProfileSummary, summarizeProfileFile } from "./profile.js";
 import { type ServiceKind, startService } from "./services.js";

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { type GeneratedRecord, generateStream } from "@adpipe/core";
 import type { BenchPart } from "../lib/context.js";
 import {
@@ -7,7 +8,6 @@ import {
   endOffsets,
   reached,
   removeTopic,
-  sleep,
   trackerProgress,
   waitFor,
   warehouseProgress,

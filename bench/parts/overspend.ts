@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { type GeneratedRecord, generateStream } from "@adpipe/core";
 import { advertiserKey, createServingClient } from "@adpipe/serving-client";
 import type { BenchContext, BenchPart } from "../lib/context.js";
@@ -7,7 +8,6 @@ import {
   endOffsets,
   reached,
   removeTopic,
-  sleep,
   trackerProgress,
   waitFor,
 } from "../lib/infra.js";
