@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, Kafka } from "kafkajs";
 import { type BackoffOptions, backoffDelayMs } from "./backoff.js";
 import { AdpipeKafka, EVENT_HUBS_SETTINGS } from "./client.js";
@@ -64,10 +65,6 @@ export interface ConsumerRunnerOptions {
 }
 
 const DISCONNECT_TIMEOUT_MS = 30_000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 const silentLogger: LoggerLike = { error() {}, warn() {}, info() {}, debug() {} };
 
@@ -263,7 +260,13 @@ export class ConsumerRunner {
     while (!settled) {
       await Promise.race([
         ready,
-        sleep(this.options.consumerConfig?.heartbeatInterval ?? EVENT_HUBS_SETTINGS.heartbeatInterval),
+        sleep(
+          this.options.consumerConfig?.heartbeatInterval ?? EVENT_HUBS_SETTINGS.heartbeatInterval,
+          undefined,
+          {
+            ref: false,
+          },
+        ),
       ]);
       if (!payload.isRunning()) return false;
       if (!settled) await payload.heartbeat();
@@ -304,7 +307,7 @@ export class ConsumerRunner {
           "onAssigned failed; retrying",
         );
         this.options.onCrash?.(error, true);
-        await sleep(delayMs);
+        await sleep(delayMs, undefined, { ref: false });
       }
     }
   }
@@ -343,7 +346,7 @@ export class ConsumerRunner {
           "disconnecting the crashed consumer failed",
         );
       }),
-      sleep(DISCONNECT_TIMEOUT_MS),
+      sleep(DISCONNECT_TIMEOUT_MS, undefined, { ref: false }),
     ]);
     this.pendingDisconnect = disconnected;
     const max = this.options.maxRestarts ?? Number.POSITIVE_INFINITY;

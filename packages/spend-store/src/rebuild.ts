@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Pool } from "pg";
 import { SpendStoreError } from "./errors.js";
 import { type PeriodTotals, type ReconcileReport, reconcileTotals } from "./reconcile.js";
@@ -53,7 +54,7 @@ export async function withRebuildLock<T>(
     if (Date.now() >= deadline) {
       throw new SpendStoreError("rebuild_failed", "another process holds the rebuild lock");
     }
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+    await sleep(options.pollMs ?? 250);
     lock = await store.acquireRebuildLock();
   }
   try {

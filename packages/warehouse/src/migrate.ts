@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Pool, PoolClient } from "pg";
 import { WarehouseError } from "./errors.js";
 import { silentLogger, type WarehouseLogger } from "./logger.js";
@@ -91,7 +92,7 @@ async function acquireLock(client: PoolClient, timeoutMs: number): Promise<void>
         `another migration held the lock for over ${timeoutMs} ms`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
   }
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { type ParseOptions, parseEvent } from "@adpipe/core";
 import { ConsumerRunner, type TopicPartition, type TopicPartitionOffset } from "@adpipe/kafka";
 import {
@@ -60,8 +61,6 @@ export interface BudgetTrackerOptions {
   readonly partitionsConcurrently?: number;
   readonly onBatchApplied?: (batch: AppliedBatch) => void;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Kafka -> Redis, exactly once. Per batch: parse every record with @adpipe/core against its own Kafka

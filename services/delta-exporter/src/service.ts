@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { redactUrl } from "@adpipe/config";
 import { DeltaExporter, type LakeSink, openLakeSink, type TableExportReport } from "@adpipe/lake";
 import {
@@ -21,16 +22,10 @@ export interface DeltaExporterService {
   stop(): Promise<void>;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
+/** Waits `ms`, or less when the signal aborts (stop() ends the wait between passes at once). */
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  await sleep(ms, undefined, { signal }).catch((error: unknown) => {
+    if (!signal.aborted) throw error;
   });
 }
 
@@ -107,13 +102,13 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
           lastError = null;
           backoff = env.DELTA_EXPORT_RETRY_MS;
           if (env.DELTA_EXPORT_MODE === "once" || controller.signal.aborted) return { failed: false };
-          await sleep(env.DELTA_EXPORT_INTERVAL_MS, controller.signal);
+          await pause(env.DELTA_EXPORT_INTERVAL_MS, controller.signal);
         } catch (error) {
           lastError = error;
           metrics.failed();
           logger.error({ err: error }, "export pass failed");
           if (env.DELTA_EXPORT_MODE === "once") return { failed: true };
-          await sleep(backoff, controller.signal);
+          await pause(backoff, controller.signal);
           backoff = Math.min(backoff * 2, 600_000);
         }
         if (controller.signal.aborted) return { failed: false };

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { backoffDelayMs, ConsumerRunner, type LoggerLike, type TopicPartition } from "@adpipe/kafka";
 import {
   type KafkaRecord,
@@ -39,8 +40,6 @@ export interface IngestorOptions {
   /** Called after each Postgres commit (tests measure freshness with it). */
   onBatchCommitted?: (batch: CommittedBatch) => void;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function toRecord(topic: string, partition: number, message: KafkaMessage): KafkaRecord {
   return {

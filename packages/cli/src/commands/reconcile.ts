@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { type ReconcileReport, reconcileWithWarehouse } from "@adpipe/spend-store";
 import { type Command, InvalidArgumentError } from "commander";
 import { EXIT } from "../exit-codes.js";
@@ -55,7 +56,7 @@ export function register(program: Command): void {
           const deadline = Date.now() + options.wait;
           let report = await reconcileWithWarehouse(store, pool, { pipeline: env.store.WAREHOUSE_PIPELINE });
           while (report.offsetsApart > 0 && Date.now() < deadline) {
-            await new Promise((resolve) => setTimeout(resolve, 500));
+            await sleep(500);
             report = await reconcileWithWarehouse(store, pool, { pipeline: env.store.WAREHOUSE_PIPELINE });
           }
           if (options.json === true) console.log(JSON.stringify(report));
