@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { compareWithProduced, producePaced } from "../support/kafka-tools.js";
 import { LagMonitor } from "../support/lag-monitor.js";
 import { Pipeline } from "../support/pipeline.js";
@@ -6,7 +7,7 @@ import type { FaultRecord, ScenarioResult } from "../support/results.js";
 import { type ScenarioContext, scenarioResult, stopGracefully } from "../support/scenario.js";
 import { liveStream } from "../support/streams.js";
 import { verifyPipeline } from "../support/verify.js";
-import { eventually, sleep } from "../support/wait.js";
+import { eventually } from "../support/wait.js";
 
 /**
  * Scenario 4: the Kafka broker (a private single-node broker on its own ports and data directory) is stopped

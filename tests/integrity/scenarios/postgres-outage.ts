@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { testServices } from "../../support/index.js";
 import { producePaced } from "../support/kafka-tools.js";
 import { LagMonitor } from "../support/lag-monitor.js";
@@ -9,7 +10,7 @@ import { ServingProbe } from "../support/serving-probe.js";
 import { liveStream } from "../support/streams.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 import { verifyPipeline } from "../support/verify.js";
-import { eventually, sleep } from "../support/wait.js";
+import { eventually } from "../support/wait.js";
 
 /**
  * Scenario 2: Postgres unreachable for ≥ 20 s in the middle of a run, through a TCP proxy between the services

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { producePaced } from "../support/kafka-tools.js";
 import { LagMonitor } from "../support/lag-monitor.js";
 import { Pipeline } from "../support/pipeline.js";
@@ -8,7 +9,7 @@ import { type ScenarioContext, scenarioResult, stopGracefully } from "../support
 import { ServingProbe } from "../support/serving-probe.js";
 import { liveStream } from "../support/streams.js";
 import { verifyPipeline } from "../support/verify.js";
-import { eventually, sleep } from "../support/wait.js";
+import { eventually } from "../support/wait.js";
 
 /**
  * Scenario 3: the tracker's Redis (a private redis-server without persistence) is SIGKILLed and started again

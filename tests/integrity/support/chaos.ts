@@ -1,9 +1,9 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Prng } from "@adpipe/core";
 import type { Admin } from "kafkajs";
 import type { ServiceChild } from "./children.js";
 import type { PathName, Pipeline } from "./pipeline.js";
 import type { FaultRecord } from "./results.js";
-import { sleep } from "./wait.js";
 
 export type ChaosAction = "kill" | "join-kill" | "leave-kill";
 

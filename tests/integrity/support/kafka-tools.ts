@@ -1,8 +1,8 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { kafkaConnectionFromEnv } from "@adpipe/config";
 import { type AdpipeKafka, createKafka, deleteTopic, ensureTopic } from "@adpipe/kafka";
 import { type Kafka, logLevel, type Message } from "kafkajs";
 import { uniqueName } from "../../support/index.js";
-import { sleep } from "./wait.js";
 
 /** A plain-Kafka client of the suite itself (producing, reading back, admin); kafkajs' own logs off. */
 export function suiteKafka(brokers: readonly string[], clientId = uniqueName("integrity")): AdpipeKafka {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { AdpipeKafka } from "@adpipe/kafka";
 import { SpendStore } from "@adpipe/spend-store";
 import { Redis } from "ioredis";
@@ -8,7 +9,7 @@ import { createScenarioDatabase, ingestorProgress, type ScenarioDatabase } from 
 import { createTopic, deleteGroups, dropTopic, suiteKafka } from "./kafka-tools.js";
 import { freePort } from "./ports.js";
 import type { FaultRecord } from "./results.js";
-import { eventually, sleep } from "./wait.js";
+import { eventually } from "./wait.js";
 
 export type PathName = "ingestor" | "tracker";
 

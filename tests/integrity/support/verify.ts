@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Oracle, type OracleOptions } from "@adpipe/core";
 import { diffAgainstOracle } from "../../integration/realtime/support/oracle-compare.js";
 import {
@@ -9,7 +10,6 @@ import {
 import { readTopic, type TopicRecord } from "./kafka-tools.js";
 import type { Pipeline } from "./pipeline.js";
 import { type StoreCheck, totalMoney } from "./results.js";
-import { sleep } from "./wait.js";
 
 interface Money {
   gross: number;

@@ -1,4 +1,4 @@
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * Resolves when `check` returns true; rejects after `timeoutMs` with `what` (and the last error `check` threw,
