@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: every benchmark of issue 9 in one run, each figure a median of several runs next to the
- * ceiling that bounds it. Prints a table and writes bench/results/<timestamp>.json (machine, versions,
+ * `npm run bench`: every benchmark in one run (docs/performance.md), each figure a median of several runs
+ * next to the ceiling that bounds it. Prints a table and writes bench/results/<timestamp>.json (machine, versions,
  * parameters, every run of every figure, profiles).
  *
  *   npm run bench                                  # everything, defaults (about 10–15 minutes on 2 cores)

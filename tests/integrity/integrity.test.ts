@@ -1,8 +1,8 @@
 /**
- * The integrity suite (issue 10): faults and hostile input against both paths, each scenario ending with a
- * comparison of Bronze, Silver, Gold and every Redis advertiser hash with the oracle of @adpipe/core, to the
- * micro-unit. Scenarios run one after the other in this order (they share a small machine); the summary
- * table is printed at the end and written to .cache/test-results/integrity.json.
+ * The integrity suite (docs/reliability.md): faults and hostile input against both paths, each scenario
+ * ending with a comparison of Bronze, Silver, Gold and every Redis advertiser hash with the oracle of
+ * @adpipe/core, to the micro-unit. Scenarios run one after the other in this order (they share a small
+ * machine); the summary table is printed at the end and written to .cache/test-results/integrity.json.
  *
  *   npm run test:integrity                         # INTEGRITY_PROFILE=full (10-minute sustained load)
  *   INTEGRITY_PROFILE=ci npm run test:integrity    # same scenarios and acceptance figures, 2-minute load

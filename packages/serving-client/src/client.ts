@@ -103,10 +103,10 @@ export function createServingClient(options: ServingClientOptions): ServingClien
 
   const subscriber = cache === null ? null : redis.duplicate();
   let subscribed: Promise<void> = Promise.resolve();
-  // Integrity suite (issue 10) fix: with a fail-fast connection (enableOfflineQueue: false, what an ad server
-  // wants), a SUBSCRIBE sent before the duplicated connection is ready is rejected, and that rejection was
-  // unhandled (it terminates a Node process). Now every attempt's failure is handled, the "ready" handler
-  // below retries, and ready() resolves on the first subscription that succeeds (or on close()).
+  // With a fail-fast connection (enableOfflineQueue: false, what an ad server wants), a SUBSCRIBE sent before
+  // the duplicated connection is ready is rejected, and an unhandled rejection terminates a Node process. So
+  // every attempt's failure is handled, the "ready" handler below retries, and ready() resolves on the first
+  // subscription that succeeds (or on close()).
   let firstSubscribed: () => void = () => undefined;
   if (subscriber !== null) {
     subscribed = new Promise<void>((resolve) => {

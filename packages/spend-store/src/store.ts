@@ -270,10 +270,10 @@ export class SpendStore {
       // Redis restarted or its script cache was flushed. Every script is idempotent (offsets per hash,
       // forward-only meta), so the whole pipeline is simply sent again.
       await loadScripts(this.redis);
-      // Integrity suite (issue 10) fix: a restart may also have lost the data. Sending the slices into an empty
-      // Redis created hashes holding only this batch's spend, which ad servers read as the advertiser's spend
-      // (can_serve 1 for an exhausted budget) until the tracker noticed and rebuilt. Without the sentinel the
-      // batch is refused instead (state_lost: the tracker rebuilds first).
+      // A restart may also have lost the data. Sending the slices into an empty Redis would create hashes
+      // holding only this batch's spend, which ad servers would read as the advertiser's spend (can_serve 1 for
+      // an exhausted budget) until the tracker rebuilt. Without the sentinel the batch is refused instead
+      // (state_lost: the tracker rebuilds first).
       if (options.requireState === true && (await this.readMeta()) === null) {
         throw new SpendStoreError("state_lost", "Redis restarted without the tracker state: nothing written");
       }

@@ -3,7 +3,7 @@
  * for the column arrays of the batch statements. pg sends a Buffer parameter in binary format, so Postgres
  * receives each element by length instead of parsing a text literal: on the write path the text literals cost
  * Postgres about 12 µs and Node about 10 µs per record (37 columns), payloads travelling as hex. Binary arrays
- * carry the payload bytes as they are. Issue 9, docs/performance.md.
+ * carry the payload bytes as they are (measured in docs/performance.md).
  *
  * Layout: int32 ndim (1, or 0 when empty), int32 has-null flag, int32 element type OID, then per dimension
  * int32 length and int32 lower bound (1), then per element int32 byte length (-1 = NULL) and the element's

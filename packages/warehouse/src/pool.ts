@@ -25,9 +25,9 @@ export function createPool(options: PoolOptions): pg.Pool {
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on("error", () => undefined);
   // Nor a checked-out one (pool.connect()): pg-pool listens for errors only on idle clients, so a connection
-  // reset while a batch holds its client (Postgres restarted, a network cut mid-transaction) was an unhandled
-  // 'error' event that killed the ingestor (found by the integrity suite, issue 10). The query in flight still
-  // rejects, and release() drops the dead client from the pool.
+  // reset while a batch holds its client (Postgres restarted, a network cut mid-transaction) would be an
+  // unhandled 'error' event that kills the ingestor. The query in flight still rejects, and release() drops
+  // the dead client from the pool.
   pool.on("connect", (client) => {
     client.on("error", () => undefined);
   });

@@ -133,9 +133,9 @@ export function writeBatchParams(options: {
     }
     if (!r.parse.ok) {
       rejectionReasons.text(r.parse.reason);
-      // Postgres text cannot hold NUL, and V8's JSON.parse message quotes the payload it choked on: a record
-      // with a NUL in bad JSON failed its whole batch forever and stalled the partition (found by the
-      // integrity suite, issue 10). The raw payload keeps the exact bytes; the detail shows the NUL escaped.
+      // Postgres text cannot hold NUL, and V8's JSON.parse message quotes the payload it choked on: unescaped,
+      // a record with a NUL in bad JSON would fail its whole batch on every retry and stall the partition.
+      // The raw payload keeps the exact bytes; the detail shows the NUL escaped.
       rejectionDetails.text(r.parse.detail.replaceAll("\u0000", "\\u0000"));
       for (const column of [eventTypes, clickIds, advertisers, rawAdvertiserIds, advertiserIds, adIds]) {
         column.text(null);

@@ -80,8 +80,8 @@ export async function createApi(config: ApiConfig, options: ApiRuntimeOptions = 
     logger.warn({ err: redact(error.message, secrets) }, "idle postgres client failed"),
   );
   // pg-pool listens for errors only on idle clients: a connection reset while the audit transaction holds its
-  // client (pool.connect()) was an unhandled 'error' event that terminated the API (integrity suite, issue 10).
-  // The query in flight still rejects (503), and release() drops the dead client.
+  // client (pool.connect()) would be an unhandled 'error' event that terminates the API. The query in flight
+  // still rejects (503), and release() drops the dead client.
   pool.on("connect", (client) => {
     client.on("error", () => undefined);
   });

@@ -205,9 +205,9 @@ export class BudgetTracker {
   }
 
   /**
-   * Integrity suite (issue 10) fix: right after a broker starts (or while the group coordinator moves) the
-   * offset fetch answers NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS, which kafkajs' admin does not retry
-   * here; the tracker then failed to start (exit 1). Retriable errors are retried for about half a minute.
+   * Right after a broker starts (or while the group coordinator moves) the offset fetch answers
+   * NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS, which kafkajs' admin does not retry here, and the tracker
+   * would fail to start (exit 1). Retriable errors are retried for about half a minute.
    */
   private async kafkaHasCommittedOffsets(): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {

@@ -32,7 +32,7 @@ export const ingestorEnvSchema = z.object({
   /**
    * Consumer group session timeout: how long a crashed (SIGKILLed) replica holds its partitions before the
    * group reassigns them; the restarted process waits that long too. Heartbeats every tenth of it.
-   * Added by the integrity suite (issue 10): without it every crash stalled the path for 30 s.
+   * Lower it to shorten the stall after a crash (the default holds the path for 30 s).
    */
   INGESTOR_SESSION_TIMEOUT_MS: envVar.integer(6_000, 300_000).default(30_000),
   /** Longest a fetch waits for data: the floor of Gold freshness at low traffic. */

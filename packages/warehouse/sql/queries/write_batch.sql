@@ -10,7 +10,7 @@
 -- exactly (micros * 0.000001); times arrive as epoch ms and become timestamptz exactly (epoch + ms * 1 ms).
 -- No ON CONFLICT on the lineage keys: the offsets row lock and filter already drop replays, so a conflict would
 -- be a bug, and it fails the batch loudly instead of being skipped; the speculative insertion a DO NOTHING needs
--- cost Postgres ~5 µs per record (issue 9). Reprocessing deletes the rows of its range before writing them again.
+-- cost Postgres ~5 µs per record. Reprocessing deletes the rows of its range before writing them again.
 WITH rec AS (
   SELECT r.*,
          'epoch'::timestamptz + r.kafka_ms * interval '1 millisecond' AS kafka_timestamp,

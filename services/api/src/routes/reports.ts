@@ -18,8 +18,8 @@ const pageQuerySchema = z.object({
 
 /**
  * A display name as a filter. Control characters are refused (400) like in advertiser ids: names never contain
- * them (the event contract drops such names), and a NUL reached Postgres, which cannot hold it in text and
- * failed the query, answered as 503 "postgres is unavailable" (found by the integrity suite, issue 10).
+ * them (the event contract drops such names), and Postgres cannot hold a NUL in text: the query would fail
+ * and the client get a misleading 503 "postgres is unavailable".
  */
 const displayNameFilterSchema = z
   .string()
