@@ -33,6 +33,13 @@ export {
   pythonUtcIsoformat,
 } from "./generator.js";
 export {
+  hasBadIdChars,
+  type IdProblem,
+  idProblem,
+  isValidAdvertiserId,
+  MAX_ADVERTISER_ID_LENGTH,
+} from "./ids.js";
+export {
   addMicros,
   formatMicros,
   MAX_MONEY_STRING_LENGTH,
@@ -41,6 +48,7 @@ export {
   type MoneyParseFailure,
   type MoneyParseResult,
   microsToNumberString,
+  parseExactMoneyToMicros,
   parseMoneyToMicros,
   subtractMicros,
   unitsToMicros,

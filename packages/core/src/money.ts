@@ -34,12 +34,26 @@ const MAX_SAFE_DIGITS = 16;
 /**
  * Converts a JSON number, a numeric string or a bigint to exact micros, rounding half-to-even at the 6th decimal.
  * Accepted strings: optional sign, digits with an optional fraction (".5" and "5." too), optional exponent.
- * No whitespace, no hex, no NaN/Infinity. A non-zero value that rounds to 0 micros is `too_precise`;
- * |micros| > Number.MAX_SAFE_INTEGER is `out_of_range`. "-0" is 0.
+ * No whitespace, no hex, no NaN/Infinity text. A non-zero value that rounds to 0 micros is `too_precise`;
+ * |micros| > Number.MAX_SAFE_INTEGER (and the number ±Infinity, JSON's 1e309) is `out_of_range`. "-0" is 0.
  */
 export function parseMoneyToMicros(value: unknown): MoneyParseResult {
+  return parseMoney(value, false);
+}
+
+/**
+ * Like parseMoneyToMicros, but an amount that is not a whole number of micros ("10.1234567", 1e-7) is
+ * `too_precise` instead of being rounded: for amounts a person types (budgets through the API), where a
+ * silently rounded value would be a different value than the one asked for. "10.1234560" is exact.
+ */
+export function parseExactMoneyToMicros(value: unknown): MoneyParseResult {
+  return parseMoney(value, true);
+}
+
+function parseMoney(value: unknown, exact: boolean): MoneyParseResult {
   if (typeof value === "number") {
-    if (!Number.isFinite(value)) return NOT_NUMERIC;
+    // ±Infinity is what JSON.parse makes of a literal too large for a double (1e309): out of range, not text.
+    if (!Number.isFinite(value)) return Number.isNaN(value) ? NOT_NUMERIC : OUT_OF_RANGE;
     if (Number.isInteger(value)) {
       // Integers need no decimal expansion: exact as long as the product stays safe.
       if (Math.abs(value) > Number.MAX_SAFE_INTEGER / MICROS_PER_UNIT) return OUT_OF_RANGE;
@@ -53,11 +67,11 @@ export function parseMoneyToMicros(value: unknown): MoneyParseResult {
       if (guess / MICROS_PER_UNIT === value)
         return guess === 0 ? TOO_PRECISE : { ok: true, micros: guess + 0 };
     }
-    return parseDecimalString(String(value));
+    return parseDecimalString(String(value), exact);
   }
   if (typeof value === "string") {
     if (value.length === 0 || value.length > MAX_MONEY_STRING_LENGTH) return NOT_NUMERIC;
-    return parseDecimalString(value);
+    return parseDecimalString(value, exact);
   }
   if (typeof value === "bigint") {
     const micros = value * BigInt(MICROS_PER_UNIT);
@@ -68,10 +82,10 @@ export function parseMoneyToMicros(value: unknown): MoneyParseResult {
   return NOT_NUMERIC;
 }
 
-function parseDecimalString(s: string): MoneyParseResult {
+function parseDecimalString(s: string, exact: boolean): MoneyParseResult {
   const fast = plainDecimalToMicros(s);
   if (fast !== NOT_PLAIN) return { ok: true, micros: fast };
-  return parseGeneralDecimal(s);
+  return parseGeneralDecimal(s, exact);
 }
 
 const NOT_PLAIN = -1;
@@ -110,7 +124,7 @@ function plainDecimalToMicros(s: string): number {
   return negative ? -micros : micros;
 }
 
-function parseGeneralDecimal(s: string): MoneyParseResult {
+function parseGeneralDecimal(s: string, exact: boolean): MoneyParseResult {
   const n = s.length;
   let i = 0;
   let negative = false;
@@ -160,11 +174,19 @@ function parseGeneralDecimal(s: string): MoneyParseResult {
     }
     if (expNegative) exponent = -exponent;
   }
-  return digitsToMicros(digits, pointPos + exponent, negative);
+  return digitsToMicros(digits, pointPos + exponent, negative, exact);
 }
 
-/** value = 0.<digits> × 10^pointPos (digits as a decimal integer string, point after `pointPos` digits). */
-function digitsToMicros(rawDigits: string, pointPos: number, negative: boolean): MoneyParseResult {
+/**
+ * value = 0.<digits> × 10^pointPos (digits as a decimal integer string, point after `pointPos` digits).
+ * `exact`: non-zero digits below the micro are `too_precise` instead of rounded.
+ */
+function digitsToMicros(
+  rawDigits: string,
+  pointPos: number,
+  negative: boolean,
+  exact: boolean,
+): MoneyParseResult {
   // Strip leading zeros (they move nothing: the point position counts from the left).
   let lead = 0;
   while (lead < rawDigits.length && rawDigits.charCodeAt(lead) === CH_0) lead++;
@@ -183,12 +205,20 @@ function digitsToMicros(rawDigits: string, pointPos: number, negative: boolean):
   } else {
     if (keep > MAX_SAFE_DIGITS) return OUT_OF_RANGE;
     const kept = keep > 0 ? Number(digits.slice(0, keep)) : 0;
+    // The digits from `keep` on are below the micro: an exact amount has only zeros there.
+    if (exact && hasNonZeroFrom(digits, Math.max(keep, 0)))
+      return Number.isSafeInteger(kept) ? TOO_PRECISE : OUT_OF_RANGE;
     const roundUp = roundsUp(digits, keep, kept);
     micros = kept + (roundUp ? 1 : 0);
     if (!Number.isSafeInteger(micros)) return OUT_OF_RANGE;
     if (micros === 0) return TOO_PRECISE;
   }
   return { ok: true, micros: negative ? -micros : micros };
+}
+
+function hasNonZeroFrom(digits: string, from: number): boolean {
+  for (let j = from; j < digits.length; j++) if (digits.charCodeAt(j) !== CH_0) return true;
+  return false;
 }
 
 /** Half-to-even on the digits dropped after position `keep` (keep may be ≤ 0: everything is dropped). */

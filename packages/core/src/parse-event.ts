@@ -9,6 +9,7 @@ import type {
   WarningCode,
 } from "./contract.js";
 import { CoreError } from "./errors.js";
+import { hasBadIdChars, MAX_ADVERTISER_ID_LENGTH } from "./ids.js";
 import { MICROS_PER_UNIT, parseMoneyToMicros } from "./money.js";
 import { isEpochMs, lastIsoTimestampWasNaive, parseIsoTimestamp } from "./timestamp.js";
 
@@ -23,7 +24,7 @@ export const DEFAULT_PARSE_OPTIONS = Object.freeze({
 /** Longest accepted string per field, in UTF-16 code units (String#length). */
 export const FIELD_MAX_LENGTH = Object.freeze({
   click_id: 128,
-  advertiser_id: 128,
+  advertiser_id: MAX_ADVERTISER_ID_LENGTH,
   ad_id: 128,
   advertiser: 256,
 });
@@ -387,21 +388,6 @@ const ID_STRING = 1;
 const ID_NUMBER = 2;
 const ID_INVALID = 3;
 const ID_TOO_LONG = 4;
-
-/** Control characters (Postgres text cannot hold NUL) or lone surrogates (not representable in UTF-8). */
-function hasBadIdChars(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 32 || c === 127) return true;
-    if (c >= 0xd800 && c <= 0xdfff) {
-      if (c > 0xdbff) return true;
-      const next = s.charCodeAt(i + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return true;
-      i++;
-    }
-  }
-  return false;
-}
 
 /**
  * Ids and names: a non-empty string within the length limit, without control characters or lone surrogates;

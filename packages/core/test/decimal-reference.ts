@@ -9,7 +9,8 @@ export type Reference =
 const GRAMMAR = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-export function referenceMicros(text: string): Reference {
+/** `exact`: a value that is not a whole number of micros is too_precise (out_of_range wins) instead of rounded. */
+export function referenceMicros(text: string, exact = false): Reference {
   const match = GRAMMAR.exec(text);
   if (match === null) return { ok: false, code: "not_numeric" };
   const [, sign, intPart = "", fracPart = "", expPart] = match;
@@ -25,6 +26,8 @@ export function referenceMicros(text: string): Reference {
     if (-exponent > 400) return { ok: false, code: "too_precise" };
     const divisor = 10n ** BigInt(-exponent);
     micros = digits / divisor;
+    if (exact && digits % divisor !== 0n)
+      return { ok: false, code: micros > MAX_SAFE ? "out_of_range" : "too_precise" };
     const twice = (digits % divisor) * 2n;
     if (twice > divisor || (twice === divisor && micros % 2n === 1n)) micros += 1n;
     if (micros === 0n) return { ok: false, code: "too_precise" };

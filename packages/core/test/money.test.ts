@@ -6,6 +6,7 @@ import {
   formatMicros,
   MICROS_PER_UNIT,
   microsToNumberString,
+  parseExactMoneyToMicros,
   parseMoneyToMicros,
   subtractMicros,
   unitsToMicros,
@@ -76,6 +77,9 @@ describe("parseMoneyToMicros", () => {
   it("values beyond the safe-integer range of micros are out_of_range", () => {
     expect(parseMoneyToMicros(1e21)).toEqual({ ok: false, code: "out_of_range" });
     expect(parseMoneyToMicros("1e309")).toEqual({ ok: false, code: "out_of_range" });
+    // JSON.parse turns the literal 1e309 into Infinity: the number was too large, not text.
+    expect(parseMoneyToMicros(JSON.parse("1e309"))).toEqual({ ok: false, code: "out_of_range" });
+    expect(parseMoneyToMicros(JSON.parse("-1e309"))).toEqual({ ok: false, code: "out_of_range" });
     expect(parseMoneyToMicros("9007199254.740992")).toEqual({ ok: false, code: "out_of_range" });
     expect(micros("9007199254.740991")).toBe(Number.MAX_SAFE_INTEGER);
     expect(parseMoneyToMicros("-1e999999999")).toEqual({ ok: false, code: "out_of_range" });
@@ -85,7 +89,6 @@ describe("parseMoneyToMicros", () => {
   it("anything that is not a finite number or a numeric string is not_numeric", () => {
     for (const value of [
       Number.NaN,
-      Number.POSITIVE_INFINITY,
       "NaN",
       "Infinity",
       "-Infinity",
@@ -150,7 +153,7 @@ describe("parseMoneyToMicros", () => {
         (value) => {
           const actual = parseMoneyToMicros(value);
           if (!Number.isFinite(value)) {
-            expect(actual).toEqual({ ok: false, code: "not_numeric" });
+            expect(actual).toEqual({ ok: false, code: "out_of_range" });
             return;
           }
           const expected = referenceMicros(String(value));
@@ -196,6 +199,59 @@ describe("parseMoneyToMicros", () => {
           expect(total).toBe(cents.reduce((acc, c) => acc + c * 10_000, 0));
         },
       ),
+      RUNS,
+    );
+  });
+});
+
+describe("parseExactMoneyToMicros (amounts a person types: never rounded)", () => {
+  const decimal = fc
+    .tuple(
+      fc.constantFrom("", "-", "+"),
+      fc.stringMatching(/^\d{0,12}$/),
+      fc.option(fc.stringMatching(/^\d{0,14}$/), { nil: undefined }),
+      fc.option(fc.integer({ min: -30, max: 30 }), { nil: undefined }),
+    )
+    .map(
+      ([sign, int, frac, exp]) =>
+        `${sign}${int}${frac === undefined ? "" : `.${frac}`}${exp === undefined ? "" : `e${exp}`}`,
+    );
+
+  it("refuses more than six non-zero decimals as too_precise, as text and as a number alike", () => {
+    expect(parseExactMoneyToMicros("10.1234567")).toEqual({ ok: false, code: "too_precise" });
+    expect(parseExactMoneyToMicros(10.1234567)).toEqual({ ok: false, code: "too_precise" });
+    expect(parseExactMoneyToMicros("1e-7")).toEqual({ ok: false, code: "too_precise" });
+    expect(parseExactMoneyToMicros(1e-7)).toEqual({ ok: false, code: "too_precise" });
+    expect(parseExactMoneyToMicros("0.0000005")).toEqual({ ok: false, code: "too_precise" });
+    // Zeros below the micro change nothing.
+    expect(parseExactMoneyToMicros("10.1234560")).toEqual({ ok: true, micros: 10_123_456 });
+    expect(parseExactMoneyToMicros("1234567e-6")).toEqual({ ok: true, micros: 1_234_567 });
+    expect(parseExactMoneyToMicros(JSON.parse("1e309"))).toEqual({ ok: false, code: "out_of_range" });
+  });
+
+  it("property: equals the rounding parser whenever the amount is a whole number of micros", () => {
+    fc.assert(
+      fc.property(decimal, (text) => {
+        const expected = referenceMicros(text, true);
+        const actual = parseExactMoneyToMicros(text);
+        if (expected.ok) {
+          expect(actual).toEqual({ ok: true, micros: Number(expected.micros) });
+          expect(parseMoneyToMicros(text)).toEqual(actual);
+        } else expect(actual).toEqual({ ok: false, code: expected.code });
+      }),
+      RUNS,
+    );
+  });
+
+  it("property: any micros amount plus one non-zero digit below the micro is too_precise", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10 ** 15 }), fc.integer({ min: 1, max: 9 }), (m, digit) => {
+        expect(parseExactMoneyToMicros(`${formatMicros(m)}${digit}`)).toEqual({
+          ok: false,
+          code: "too_precise",
+        });
+        expect(parseExactMoneyToMicros(`${formatMicros(m)}0`)).toEqual({ ok: true, micros: m });
+      }),
       RUNS,
     );
   });
