@@ -8,7 +8,7 @@ import { ServingClientError } from "./errors.js";
 
 export const DEFAULT_KEY_PREFIX = "adspend:";
 
-/** Longest advertiser id accepted in a key (the event contract limits ids to the same length). */
+/** Longest advertiser id (the event contract's limit, in UTF-16 code units). */
 export const MAX_ADVERTISER_ID_LENGTH = 128;
 
 /** Why an advertiser is not served; mirrors NOT_SERVING_REASONS in @adpipe/core (a test keeps them equal). */
@@ -58,26 +58,54 @@ export type ServingChangeMessage =
   /** The tracker rebuilt the whole state (e.g. after Redis lost it): drop every cached entry. */
   | { readonly type: "reset"; readonly at: number };
 
+/**
+ * The event contract's advertiser-id rule (isValidAdvertiserId in @adpipe/core, mirrored here because ad servers
+ * use this package without core; a test keeps the two equal): 1..128 UTF-16 code units, no control character
+ * (U+0000..U+001F, U+007F), no lone surrogate. Everything else is allowed, braces and `%` included.
+ */
+export function isValidAdvertiserId(advertiserId: unknown): advertiserId is string {
+  if (typeof advertiserId !== "string") return false;
+  const n = advertiserId.length;
+  if (n === 0 || n > MAX_ADVERTISER_ID_LENGTH) return false;
+  for (let i = 0; i < n; i++) {
+    const c = advertiserId.charCodeAt(i);
+    if (c < 32 || c === 127) return false;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = advertiserId.charCodeAt(i + 1);
+      if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return false;
+      i++;
+    }
+  }
+  return true;
+}
+
 export function assertAdvertiserId(advertiserId: string): void {
-  if (
-    typeof advertiserId !== "string" ||
-    advertiserId.length === 0 ||
-    advertiserId.length > MAX_ADVERTISER_ID_LENGTH
-  ) {
+  if (!isValidAdvertiserId(advertiserId)) {
     throw new ServingClientError(
       "invalid_advertiser_id",
-      `advertiser id must be a string of 1..${MAX_ADVERTISER_ID_LENGTH} characters`,
+      `advertiser id must be 1..${MAX_ADVERTISER_ID_LENGTH} characters without control characters`,
     );
   }
 }
 
+const TAG_ESCAPES: Readonly<Record<string, string>> = { "%": "%25", "{": "%7B", "}": "%7D" };
+const TAG_UNESCAPES: Readonly<Record<string, string>> = { "%25": "%", "%7B": "{", "%7D": "}" };
+
 /**
- * `<prefix>adv:{<advertiser_id>}`. The braces are a Redis Cluster hash tag: every key of one
- * advertiser (its hash and its dedup sets) lands in the same slot, which Lua scripts require.
+ * `{<advertiser_id>}` with `%`, `{` and `}` percent-encoded. The braces are a Redis Cluster hash tag: every key
+ * of one advertiser (its hash, its pending spend, its dedup sets) lands in the same slot, which Lua scripts
+ * require. Redis takes the tag up to the first `}`, so a brace inside the id would cut the tag short (an id
+ * starting with `}` would even give an empty tag, and every key its own slot); encoded, any valid id is a
+ * whole tag. Ids without those three characters (nearly all) appear verbatim.
  */
-export function advertiserKey(advertiserId: string, prefix: string = DEFAULT_KEY_PREFIX): string {
+export function advertiserHashTag(advertiserId: string): string {
   assertAdvertiserId(advertiserId);
-  return `${prefix}adv:{${advertiserId}}`;
+  return `{${advertiserId.replace(/[%{}]/g, (c) => TAG_ESCAPES[c] ?? c)}}`;
+}
+
+/** `<prefix>adv:{<advertiser_id, braces and % encoded>}` (see advertiserHashTag). */
+export function advertiserKey(advertiserId: string, prefix: string = DEFAULT_KEY_PREFIX): string {
+  return `${prefix}adv:${advertiserHashTag(advertiserId)}`;
 }
 
 /** Pattern matching every advertiser hash under a prefix (for SCAN). */
@@ -89,7 +117,7 @@ export function advertiserKeyPattern(prefix: string = DEFAULT_KEY_PREFIX): strin
 export function advertiserIdFromKey(key: string, prefix: string = DEFAULT_KEY_PREFIX): string | null {
   const head = `${prefix}adv:{`;
   if (!key.startsWith(head) || !key.endsWith("}")) return null;
-  const id = key.slice(head.length, -1);
+  const id = key.slice(head.length, -1).replace(/%(?:25|7B|7D)/g, (e) => TAG_UNESCAPES[e] ?? e);
   return id.length > 0 ? id : null;
 }
 

@@ -6,11 +6,13 @@ export {
   type ServingClientStats,
 } from "./client.js";
 export {
+  advertiserHashTag,
   advertiserIdFromKey,
   advertiserKey,
   advertiserKeyPattern,
   assertAdvertiserId,
   DEFAULT_KEY_PREFIX,
+  isValidAdvertiserId,
   MAX_ADVERTISER_ID_LENGTH,
   NOT_SERVING_REASONS,
   type NotServingReason,

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  advertiserIdFromKey,
   advertiserKey,
   PUBLIC_FIELDS,
   parseServingChangeMessage,
@@ -17,6 +18,13 @@ describe("the Redis contract", () => {
     expect(() => advertiserKey("x".repeat(129))).toThrow(
       expect.objectContaining({ code: "invalid_advertiser_id" }),
     );
+    expect(() => advertiserKey("a\u0000b")).toThrow(
+      expect.objectContaining({ code: "invalid_advertiser_id" }),
+    );
+    // Braces and % are encoded inside the hash tag; other ids keep their names.
+    expect(advertiserKey("adv{x}")).toBe("adspend:adv:{adv%7Bx%7D}");
+    expect(advertiserIdFromKey("adspend:adv:{adv%7Bx%7D}")).toBe("adv{x}");
+    expect(advertiserIdFromKey(advertiserKey("100%25"))).toBe("100%25");
   });
 
   it("parses HMGET values in PUBLIC_FIELDS order; all-null means unknown", () => {

@@ -1,9 +1,10 @@
-import { advertiserKey, DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
+import { advertiserHashTag, advertiserKey, DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
 
 /**
  * Key names of the spend store. The advertiser hash name is the public contract and comes from
  * @adpipe/serving-client; the other keys are internal. Every per-advertiser key carries the same
- * `{<advertiser_id>}` hash tag so one Lua script may touch all of them on a Redis Cluster.
+ * `{<advertiser_id>}` hash tag (advertiserHashTag: braces and `%` in the id encoded) so one Lua script may touch
+ * all of them on a Redis Cluster.
  */
 export interface SpendKeys {
   readonly prefix: string;
@@ -29,8 +30,8 @@ export function spendKeys(prefix: string = DEFAULT_KEY_PREFIX): SpendKeys {
   return {
     prefix,
     advertiser: (advertiserId) => advertiserKey(advertiserId, prefix),
-    pending: (advertiserId) => `${prefix}pending:{${advertiserId}}`,
-    dedup: (advertiserId, bucketId) => `${prefix}dedup:{${advertiserId}}:${bucketId}`,
+    pending: (advertiserId) => `${prefix}pending:${advertiserHashTag(advertiserId)}`,
+    dedup: (advertiserId, bucketId) => `${prefix}dedup:${advertiserHashTag(advertiserId)}:${bucketId}`,
     meta: (topic) => `${prefix}meta:{${topic}}`,
     rebuildLock: (topic) => `${prefix}lock:{${topic}}`,
     patterns: {

@@ -1,8 +1,32 @@
-import { NOT_SERVING_REASONS as CORE_REASONS } from "@adpipe/core";
-import { advertiserIdFromKey, NOT_SERVING_REASONS } from "@adpipe/serving-client";
+import { NOT_SERVING_REASONS as CORE_REASONS, isValidAdvertiserId as coreRule } from "@adpipe/core";
+import {
+  advertiserIdFromKey,
+  isValidAdvertiserId as clientRule,
+  NOT_SERVING_REASONS,
+} from "@adpipe/serving-client";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { spendKeys } from "../src/keys.js";
+
+/** Redis Cluster's hash tag: from the first `{` to the first `}` after it, when not empty; else the whole key. */
+function redisHashTag(key: string): string {
+  const open = key.indexOf("{");
+  if (open === -1) return key;
+  const close = key.indexOf("}", open + 1);
+  return close === -1 || close === open + 1 ? key : key.slice(open + 1, close);
+}
+
+/** Ids as the event contract accepts them, biased towards the characters a key syntax cares about. */
+const validId = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom("{", "}", "%", "%7B", "%25", ":", "*", " ", "a", "9"),
+      fc.string({ unit: "grapheme", minLength: 1, maxLength: 4 }),
+    ),
+    { minLength: 1, maxLength: 40 },
+  )
+  .map((parts) => parts.join("").slice(0, 128))
+  .filter((id) => coreRule(id));
 
 describe("spendKeys", () => {
   it("names every per-advertiser key with the same {advertiser_id} hash tag", () => {
@@ -20,14 +44,41 @@ describe("spendKeys", () => {
 
   it("the advertiser id round-trips through the key", () => {
     fc.assert(
-      fc.property(
-        fc.string({ minLength: 1, maxLength: 128 }),
-        fc.constantFrom("adspend:", "t:x:", ""),
-        (id, prefix) => {
-          expect(advertiserIdFromKey(spendKeys(prefix).advertiser(id), prefix)).toBe(id);
-        },
-      ),
+      fc.property(validId, fc.constantFrom("adspend:", "t:x:", ""), (id, prefix) => {
+        expect(advertiserIdFromKey(spendKeys(prefix).advertiser(id), prefix)).toBe(id);
+      }),
       { numRuns: 1000 },
+    );
+  });
+
+  it("ids with braces: every key of one advertiser has the same Redis Cluster hash tag, one per advertiser", () => {
+    expect(spendKeys("p:").advertiser("adv{x}")).toBe("p:adv:{adv%7Bx%7D}");
+    expect(spendKeys("p:").advertiser("}")).toBe("p:adv:{%7D}");
+    expect(spendKeys("p:").advertiser("50%")).toBe("p:adv:{50%25}");
+    fc.assert(
+      fc.property(validId, validId, (a, b) => {
+        const keys = spendKeys("adspend:");
+        const tags = [keys.advertiser(a), keys.pending(a), keys.dedup(a, "2026-11-25")].map(redisHashTag);
+        expect(new Set(tags).size).toBe(1);
+        // The tag is the whole encoded id (never cut short by a brace), so different ids get different tags.
+        expect(tags[0]).not.toBe(keys.advertiser(a));
+        if (a !== b) expect(redisHashTag(keys.advertiser(b))).not.toBe(tags[0]);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("the client's advertiser-id rule is core's rule (the client must not depend on core)", () => {
+    const anything = fc.oneof(
+      fc.string({ maxLength: 140 }),
+      fc.string({ unit: "binary", maxLength: 140 }),
+      fc.constantFrom("", "\ud800", "a\udc00", "💸", "x".repeat(128), "x".repeat(129), "\u007f", "\u0085"),
+    );
+    fc.assert(
+      fc.property(anything, (id) => {
+        expect(clientRule(id)).toBe(coreRule(id));
+      }),
+      { numRuns: 5_000 },
     );
   });
 
