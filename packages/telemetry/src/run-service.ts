@@ -28,7 +28,8 @@ function describe(error: unknown): string {
 }
 
 /**
- * The whole life of a service process, identical for every service: load config (exit 2 when it is bad),
+ * The whole life of a service process, identical for every service: load config (exit 2 when it is bad, also
+ * when start() finds it bad),
  * start, stop gracefully on SIGTERM/SIGINT (exit 0), exit 1 when the service gives up or fails to start.
  * A second signal while stopping does not interrupt the graceful stop: Kubernetes sends SIGKILL after its
  * grace period anyway.
@@ -83,5 +84,11 @@ export function runService<Config>(options: RunServiceOptions<Config>): void {
       });
       if (pendingSignal !== undefined) shutdown(pendingSignal);
     })
-    .catch((error: unknown) => fail("failed to start", error));
+    .catch((error: unknown) => {
+      // Configuration a service can only judge while starting (a file it reads, a combination of settings)
+      // is still bad configuration: exit 2 like a bad variable, not 1 like an outage.
+      if (!isConfigError(error)) fail("failed to start", error);
+      process.stderr.write(`${options.name}: ${describe(error)}\n`);
+      process.exit(SERVICE_EXIT.badConfig);
+    });
 }

@@ -25,6 +25,17 @@ describe("runService: the process lifecycle of every service", () => {
     expect(result).toEqual({ code: 0, signal: null, stdout: "starting\nstarted\nstopped\n" });
   }, 30_000);
 
+  it("bad configuration found while starting exits 2, like a bad variable; any other start failure exits 1", async () => {
+    // No signal is ever sent: the pattern never appears on stdout.
+    expect(await runFixture({ START_MS: "10", START_FAILS: "config" }, "never", "SIGTERM")).toMatchObject({
+      code: 2,
+      stdout: "starting\n",
+    });
+    expect(await runFixture({ START_MS: "10", START_FAILS: "outage" }, "never", "SIGTERM")).toMatchObject({
+      code: 1,
+    });
+  }, 30_000);
+
   it("a SIGINT after start stops it gracefully (exit 0)", async () => {
     const result = await runFixture({ START_MS: "10" }, "started", "SIGINT");
     expect(result).toEqual({ code: 0, signal: null, stdout: "starting\nstarted\nstopped\n" });
