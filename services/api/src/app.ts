@@ -1,10 +1,12 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import fastifyRateLimit from "@fastify/rate-limit";
 import fastifySwagger from "@fastify/swagger";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   LogController,
 } from "fastify";
@@ -16,10 +18,12 @@ import {
 } from "fastify-type-provider-zod";
 import { Histogram } from "prom-client";
 import { createServingChangeFeed } from "./adapters/serving-changes.js";
-import { requireToken } from "./auth.js";
+import { AUTH_LEVELS, type AuthLevel, authorize, DEFAULT_AUTH_LEVEL } from "./auth.js";
 import type { ApiDeps } from "./context.js";
 import { ApiError } from "./errors.js";
 import { errorBody, toApiError } from "./http-errors.js";
+import { parseJsonBody } from "./json-body.js";
+import "./route-config.js";
 import { budgetRoutes } from "./routes/budgets.js";
 import { clickRoutes } from "./routes/clicks.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
@@ -30,23 +34,45 @@ import { servingStreamRoutes } from "./routes/serving-stream.js";
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** Token identity of the caller (writes always have one; reads when read tokens are configured). */
+    /** Token identity of the caller (null: anonymous, on a public route or with API_PUBLIC_READS). */
     identity: string | null;
   }
-  interface FastifyContextConfig {
-    /** The route changes state: it needs a write token and is rate limited. */
-    write?: boolean;
+  interface FastifyInstance {
+    /** Every route as registered (HEAD included) with the auth level it declared: what tests iterate over. */
+    readonly routeTable: readonly RouteEntry[];
   }
+}
+
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  readonly auth: AuthLevel;
 }
 
 /** Bodies of every route but POST /v1/clicks (which allows API_BODY_LIMIT_BYTES). */
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1_024;
 
+/**
+ * Longest raw path parameter: a 128-character advertiser id percent-encoded takes up to 1,152 characters
+ * (3 UTF-8 bytes of 3 characters each per code unit), and every valid id must reach its lookup.
+ */
+export const MAX_PARAM_LENGTH = 1_536;
+
 export const API_VERSION = "0.1.0";
 
-/** Paths that never need a token: probes, metrics, the API description and the dashboard shell. */
-function isPublicPath(url: string): boolean {
-  return !url.startsWith("/v1/");
+/** A 4xx written straight to a socket the HTTP parser gave up on (no request object exists yet). */
+function writeClientError(socket: Socket, status: 400 | 408 | 431, code: string, message: string): void {
+  if (socket.destroyed || !socket.writable) return;
+  const body = JSON.stringify(errorBody(new ApiError("bad_request", message), randomUUID())).replace(
+    '"bad_request"',
+    JSON.stringify(code),
+  );
+  const reason = { 400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large" }[
+    status
+  ];
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 export type ApiApp = FastifyInstance<
@@ -67,14 +93,70 @@ export async function buildApp(deps: ApiDeps): Promise<ApiApp> {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
-    routerOptions: { maxParamLength: 256 },
+    // One route per resource whatever the spelling: a trailing slash, doubled slashes and `;…` (read as the
+    // start of the query, like `?`) reach the same route, so they also get the same authorization.
+    routerOptions: {
+      maxParamLength: MAX_PARAM_LENGTH,
+      ignoreTrailingSlash: true,
+      ignoreDuplicateSlashes: true,
+      // A router option of find-my-way that fastify's types list only at the top level (deprecated there).
+      ...({ useSemicolonDelimiter: true } as object),
+    },
+    // URLs the router cannot read (a bad escape, a parameter over MAX_PARAM_LENGTH) matched no route: the
+    // default level applies first (an anonymous caller gets 401, as for any unknown path), then the error.
+    frameworkErrors: (error, request, reply) => {
+      try {
+        authorize(deps, DEFAULT_AUTH_LEVEL, request.headers.authorization);
+      } catch (denied) {
+        sendError(reply, request.id, denied as ApiError);
+        return;
+      }
+      const tooLong = (error as { code?: string }).code === "FST_ERR_MAX_PARAM_LENGTH";
+      sendError(
+        reply,
+        request.id,
+        tooLong
+          ? new ApiError("uri_too_long", `a path segment is longer than ${MAX_PARAM_LENGTH} characters`)
+          : new ApiError("bad_request", "the URL is not valid (a bad percent-encoding)"),
+      );
+    },
+    // The HTTP parser's own refusals (headers over 16 KiB, a malformed request line) in the documented error
+    // shape too; nothing of the request is echoed.
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket): void => {
+      if (error.code === "ECONNRESET") return;
+      if (error.code === "HPE_HEADER_OVERFLOW")
+        writeClientError(
+          socket,
+          431,
+          "headers_too_large",
+          "the request line and headers are larger than 16 KiB",
+        );
+      else if (error.code === "ERR_HTTP_REQUEST_TIMEOUT")
+        writeClientError(socket, 408, "bad_request", "the request took too long to arrive");
+      else writeClientError(socket, 400, "bad_request", "the request is not valid HTTP");
+    },
   }).withTypeProvider<ZodTypeProvider>();
+
+  function sendError(reply: FastifyReply, requestId: string, error: ApiError): void {
+    for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+    if (error.retryAfterSeconds !== undefined) reply.header("retry-after", String(error.retryAfterSeconds));
+    reply.code(error.statusCode);
+    reply.send(errorBody(error, requestId));
+  }
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest("identity", null);
-  // JSON only: text bodies get a 415 instead of a confusing schema error.
-  app.removeContentTypeParser("text/plain");
+  // JSON only: text bodies get a 415 instead of a confusing schema error. JSON bodies go through parseJsonBody:
+  // bounded depth and no prototype keys, each refusal a 400 with the body path.
+  app.removeContentTypeParser(["text/plain", "application/json"]);
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
 
   const requestDuration = new Histogram({
     name: "api_http_request_duration_seconds",
@@ -107,36 +189,51 @@ export async function buildApp(deps: ApiDeps): Promise<ApiApp> {
         "request failed",
       );
     }
-    if (apiError.retryAfterSeconds !== undefined)
-      reply.header("retry-after", String(apiError.retryAfterSeconds));
-    reply.code(apiError.statusCode).send(errorBody(apiError, request.id));
+    sendError(reply, request.id, apiError);
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const error = new ApiError("not_found", `no route for ${request.method} ${request.url.split("?")[0]}`);
+    // No echo of the path: it may carry anything (control characters, a token pasted by mistake).
+    const error = new ApiError("not_found", `no route for ${request.method} on this path`);
     reply.code(404).send(errorBody(error, request.id));
   });
 
-  // Auth runs before the body is read, so an unauthenticated client cannot make the API parse a large body.
-  const authenticate = (request: FastifyRequest): void => {
-    if (request.routeOptions.config.write === true) {
-      request.identity = requireToken(deps.writeTokens, request.headers.authorization, "this endpoint");
+  /**
+   * Authorization, decided once per route from the level the route declared (config.auth, DEFAULT_AUTH_LEVEL
+   * when it declared none) and never from the URL text: the router has already decoded and matched the path,
+   * so `/%761/...` is the route `/v1/...` with that route's level. It runs first among the route's onRequest
+   * hooks, before the rate limit and before the body is read (an unauthenticated client cannot make the API
+   * parse a large body).
+   */
+  const routeTable: RouteEntry[] = [];
+  app.decorate("routeTable", routeTable);
+  app.addHook("onRoute", (route) => {
+    const declared = route.config?.auth;
+    if (declared !== undefined && !AUTH_LEVELS.includes(declared))
+      throw new Error(`route ${route.method} ${route.url}: unknown auth level ${String(declared)}`);
+    const level = declared ?? DEFAULT_AUTH_LEVEL;
+    route.config = { ...route.config, auth: level };
+    const guard = (request: FastifyRequest, _reply: unknown, done: (error?: Error) => void): void => {
+      try {
+        request.identity = authorize(deps, level, request.headers.authorization);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
+    };
+    const existing = route.onRequest === undefined ? [] : [route.onRequest].flat();
+    route.onRequest = [guard, ...existing] as typeof route.onRequest;
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, auth: level });
+  });
+  // A request that matched no route (the not-found handler) has the default level too: an anonymous caller
+  // learns nothing from 404s about which paths exist.
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (!request.is404) {
+      done();
       return;
     }
-    if (!deps.readTokens.isEmpty && !isPublicPath(request.url)) {
-      const header = request.headers.authorization;
-      // A write token also reads.
-      try {
-        request.identity = requireToken(deps.readTokens, header, "reading");
-      } catch (error) {
-        if (deps.writeTokens.isEmpty) throw error;
-        request.identity = requireToken(deps.writeTokens, header, "reading");
-      }
-    }
-  };
-  app.addHook("onRequest", (request, _reply, done) => {
     try {
-      authenticate(request);
+      request.identity = authorize(deps, DEFAULT_AUTH_LEVEL, request.headers.authorization);
       done();
     } catch (error) {
       done(error as Error);
@@ -148,13 +245,9 @@ export async function buildApp(deps: ApiDeps): Promise<ApiApp> {
     await app.register(fastifyRateLimit, {
       global: false,
       hook: "onRequest",
-      // Per caller: the token (hashed, never stored) when present, else the client address.
-      keyGenerator: (request) => {
-        const header = request.headers.authorization;
-        return header === undefined
-          ? `ip:${request.ip}`
-          : `t:${createHash("sha256").update(header).digest("hex")}`;
-      },
+      // Per authenticated principal (the token's identity, set by the route's auth guard, which runs first):
+      // any spelling of the Authorization header that names the same token shares one budget.
+      keyGenerator: (request) => (request.identity === null ? `ip:${request.ip}` : `id:${request.identity}`),
       errorResponseBuilder: (_request, context) =>
         new ApiError("rate_limited", `rate limit of ${context.max} writes per minute exceeded, retry later`, {
           retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1_000)),
@@ -176,7 +269,8 @@ export async function buildApp(deps: ApiDeps): Promise<ApiApp> {
           bearerAuth: {
             type: "http",
             scheme: "bearer",
-            description: "API_WRITE_TOKENS for writes; API_READ_TOKENS (when set) for reads",
+            description:
+              "API_WRITE_TOKENS for writes; API_READ_TOKENS (or a write token) for reads, unless API_PUBLIC_READS=true",
           },
         },
       },
@@ -199,7 +293,7 @@ export async function buildApp(deps: ApiDeps): Promise<ApiApp> {
   await app.register(reportRoutes(deps));
   await app.register(dashboardRoutes(deps));
 
-  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/openapi.json", { config: { auth: "public" }, schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();
   return app;

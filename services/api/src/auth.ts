@@ -8,7 +8,7 @@ interface TokenEntry {
 }
 
 export interface TokenSet {
-  /** True when no token is configured (reads are then open). */
+  /** True when no token is configured. */
   readonly isEmpty: boolean;
   /** The identity of the presented token, or null. Compares against every entry in constant time. */
   identify(presented: string): string | null;
@@ -59,13 +59,80 @@ export function bearerToken(header: string | undefined): string | null {
   return match ? match[1]! : null;
 }
 
-/** Resolves the caller's identity for a route that needs `tokens`, or throws 401. */
-export function requireToken(tokens: TokenSet, header: string | undefined, purpose: string): string {
+/** RFC 6750: a 401 names the scheme (and, for a token that was sent, why it was refused). */
+const CHALLENGE = 'Bearer realm="adpipe"';
+const INVALID_TOKEN_CHALLENGE = 'Bearer realm="adpipe", error="invalid_token"';
+
+/** Resolves the caller's identity for a route that needs one of `tokens`, or throws 401. */
+export function requireToken(
+  tokens: TokenSet | readonly TokenSet[],
+  header: string | undefined,
+  purpose: string,
+): string {
   const presented = bearerToken(header);
   if (presented === null) {
-    throw new ApiError("unauthorized", `${purpose} needs an Authorization: Bearer token`);
+    throw new ApiError("unauthorized", `${purpose} needs an Authorization: Bearer token`, {
+      headers: { "www-authenticate": CHALLENGE },
+    });
   }
-  const identity = tokens.identify(presented);
-  if (identity === null) throw new ApiError("unauthorized", "the bearer token is not valid");
+  // Every set is asked (each compares in constant time): which set knew the token does not show in the timing.
+  let identity: string | null = null;
+  for (const set of Array.isArray(tokens) ? tokens : [tokens as TokenSet]) {
+    const found = set.identify(presented);
+    identity ??= found;
+  }
+  if (identity === null) {
+    throw new ApiError("unauthorized", "the bearer token is not valid", {
+      headers: { "www-authenticate": INVALID_TOKEN_CHALLENGE },
+    });
+  }
   return identity;
+}
+
+/**
+ * What a route needs, declared once per route (`config.auth`): `public` (probes, metrics, the API description,
+ * the dashboard shell), `read` (the default of every route that declares nothing, and of a request that matched
+ * no route) or `write`. The decision is taken on the route the router matched, never on the URL text, so no
+ * spelling of a path (percent-encoding, case of the escapes, slashes) can change it.
+ */
+export const AUTH_LEVELS = ["public", "read", "write"] as const;
+export type AuthLevel = (typeof AUTH_LEVELS)[number];
+export const DEFAULT_AUTH_LEVEL: AuthLevel = "read";
+
+export interface AccessPolicy {
+  readonly writeTokens: TokenSet;
+  readonly readTokens: TokenSet;
+  /** API_PUBLIC_READS: read-level routes need no token (only behind a private network). */
+  readonly publicReads: boolean;
+}
+
+/**
+ * The caller's identity for a route of `level` (null: anonymous, allowed), or throws 401.
+ * - write: a write token.
+ * - read: a read or a write token; with no read token configured, a write token (reads are never open by
+ *   accident); with API_PUBLIC_READS anyone, and a valid token still names the caller.
+ * - public: anyone.
+ */
+export function authorize(policy: AccessPolicy, level: AuthLevel, header: string | undefined): string | null {
+  switch (level) {
+    case "public":
+      return null;
+    case "write":
+      return requireToken(policy.writeTokens, header, "this endpoint");
+    case "read": {
+      if (policy.publicReads) {
+        const presented = bearerToken(header);
+        if (presented === null) return null;
+        return policy.readTokens.identify(presented) ?? policy.writeTokens.identify(presented);
+      }
+      return requireToken([policy.readTokens, policy.writeTokens], header, "reading");
+    }
+  }
+}
+
+/** Whether the caller presented a token we know, without ever failing: decides how much a probe may say. */
+export function knownCaller(policy: AccessPolicy, header: string | undefined): string | null {
+  const presented = bearerToken(header);
+  if (presented === null) return null;
+  return policy.readTokens.identify(presented) ?? policy.writeTokens.identify(presented);
 }

@@ -1,4 +1,12 @@
-import { envVar, kafkaEnvSchema, loadEnv, postgresEnvSchema, redisEnvSchema } from "@adpipe/config";
+import {
+  envVar,
+  type KafkaConnection,
+  kafkaConnectionFromConfig,
+  kafkaEnvSchema,
+  loadEnv,
+  postgresEnvSchema,
+  redisEnvSchema,
+} from "@adpipe/config";
 import { BUDGET_PERIODS, DEFAULT_BUDGET_PERIOD } from "@adpipe/core";
 import { DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
 import { z } from "zod";
@@ -12,8 +20,15 @@ export const apiSettingsSchema = z.object({
   API_PORT: envVar.integer(0, 65_535).default(8080),
   /** Comma list of bearer tokens allowed to write; `name:secret` entries name the caller in the audit. */
   API_WRITE_TOKENS: z.string().optional(),
-  /** Optional comma list of tokens for reads; when unset, reads (lookups, reports, dashboard) are open. */
+  /** Comma list of tokens for reads (lookups, reports, dashboard data); write tokens read too. */
   API_READ_TOKENS: z.string().optional(),
+  /**
+   * Opens every read route to callers without a token. Only behind a private network: by default reads need a
+   * read token, or a write token when no read token is configured.
+   */
+  API_PUBLIC_READS: envVar.boolean().default(false),
+  /** Open serving-change streams per caller (token identity, or client address when reads are public). */
+  API_MAX_STREAMS_PER_CALLER: envVar.integer(1, 1_000).default(10),
   /** Answer for an advertiser the tracker has never seen. Default false: never spend unbudgeted money. */
   SERVE_WHEN_UNKNOWN: envVar.boolean().default(false),
   /** The budget period every advertiser's budget covers (the pipelines' BUDGET_PERIOD). */
@@ -53,8 +68,12 @@ export const apiEnvSchema = apiSettingsSchema.extend({
     .regex(/^[A-Za-z0-9:_.-]*$/, "expected letters, digits and : _ . -")
     .default(DEFAULT_KEY_PREFIX),
 });
-export type ApiConfig = z.output<typeof apiEnvSchema>;
+export type ApiConfig = z.output<typeof apiEnvSchema> & {
+  /** The Kafka connection, checked with the rest of the configuration (a bad one exits 2 before start). */
+  readonly kafka: KafkaConnection;
+};
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
-  return loadEnv(apiEnvSchema, env);
+  const parsed = loadEnv(apiEnvSchema, env);
+  return { ...parsed, kafka: kafkaConnectionFromConfig(parsed, { clientId: "adpipe-api" }) };
 }

@@ -4,7 +4,7 @@ import type { Logger } from "@adpipe/telemetry";
 import type { Redis } from "ioredis";
 import type { Pool } from "pg";
 import type { Registry } from "prom-client";
-import type { TokenSet } from "./auth.js";
+import type { AccessPolicy } from "./auth.js";
 import type { EventPublisher, PauseControl, PipelineHealthSource } from "./ports.js";
 
 export interface ApiLimits {
@@ -12,12 +12,14 @@ export interface ApiLimits {
   readonly bodyLimitBytes: number;
   readonly maxClicksPerRequest: number;
   readonly maxBatchIds: number;
-  /** Write requests per minute per caller; 0 = no limit. */
+  /** Write requests per minute per caller (token identity); 0 = no limit. */
   readonly writeRateLimitPerMinute: number;
+  /** Open serving-change streams per caller (token identity, or client address when anonymous). */
+  readonly maxStreamsPerCaller: number;
 }
 
 /** Everything a route needs; built once by main.ts (or a test) and shared by all requests. */
-export interface ApiDeps {
+export interface ApiDeps extends AccessPolicy {
   readonly logger: Logger;
   readonly registry: Registry;
   /** Command connection for lookups and readiness. */
@@ -30,8 +32,6 @@ export interface ApiDeps {
   readonly publisher: EventPublisher;
   readonly pauses: PauseControl;
   readonly pipelineHealth: PipelineHealthSource;
-  readonly writeTokens: TokenSet;
-  readonly readTokens: TokenSet;
   readonly serveWhenUnknown: boolean;
   /** The pipeline-wide budget period (BUDGET_PERIOD, same as the tracker's and the warehouse's). */
   readonly budgetPeriod: BudgetPeriod;

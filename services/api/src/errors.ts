@@ -6,9 +6,11 @@ export const API_ERROR_CODES = [
   "not_found",
   "method_not_allowed",
   "payload_too_large",
+  "uri_too_long",
   "unsupported_media_type",
   "unprocessable",
   "rate_limited",
+  "headers_too_large",
   "dependency_unavailable",
   "internal_error",
 ] as const;
@@ -21,9 +23,11 @@ const STATUS_BY_CODE: Record<ApiErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
   unprocessable: 422,
   rate_limited: 429,
+  headers_too_large: 431,
   dependency_unavailable: 503,
   internal_error: 500,
 };
@@ -34,6 +38,8 @@ export interface ApiErrorOptions {
   details?: unknown;
   /** Seconds a client should wait before retrying (429, 503): sent as Retry-After. */
   retryAfterSeconds?: number;
+  /** Response headers that belong to the error (WWW-Authenticate on 401). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** The one error class of the API: its message is always safe to send to a client. */
@@ -42,6 +48,7 @@ export class ApiError extends Error {
   readonly statusCode: number;
   readonly details: unknown;
   readonly retryAfterSeconds: number | undefined;
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: ApiErrorCode, message: string, options: ApiErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -50,6 +57,7 @@ export class ApiError extends Error {
     this.statusCode = STATUS_BY_CODE[code];
     this.details = options.details;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers ?? {};
   }
 }
 

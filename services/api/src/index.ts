@@ -5,8 +5,22 @@ export {
   type PipelineHealthOptions,
 } from "./adapters/pipeline-health.js";
 export { createKafkaPublisher, type KafkaPublisher } from "./adapters/publisher.js";
-export { API_VERSION, type ApiApp, buildApp, DEFAULT_BODY_LIMIT_BYTES } from "./app.js";
-export { bearerToken, parseTokenList, type TokenSet } from "./auth.js";
+export {
+  API_VERSION,
+  type ApiApp,
+  buildApp,
+  DEFAULT_BODY_LIMIT_BYTES,
+  MAX_PARAM_LENGTH,
+  type RouteEntry,
+} from "./app.js";
+export {
+  AUTH_LEVELS,
+  type AuthLevel,
+  bearerToken,
+  DEFAULT_AUTH_LEVEL,
+  parseTokenList,
+  type TokenSet,
+} from "./auth.js";
 export {
   type ApiConfig,
   type ApiSettings,

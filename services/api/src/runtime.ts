@@ -1,4 +1,4 @@
-import { kafkaConnectionFromConfig, redact } from "@adpipe/config";
+import { redact } from "@adpipe/config";
 import { createKafka } from "@adpipe/kafka";
 import { createServingClient } from "@adpipe/serving-client";
 import { SpendStore } from "@adpipe/spend-store";
@@ -86,7 +86,7 @@ export async function createApi(config: ApiConfig, options: ApiRuntimeOptions = 
     client.on("error", () => undefined);
   });
 
-  const connection = kafkaConnectionFromConfig(config, { clientId: "adpipe-api" });
+  const connection = config.kafka;
   const kafka = createKafka(connection, { logger });
   const publisher = createKafkaPublisher(kafka.producer(), connection.topic);
   const pipelineHealth = createPipelineHealth({
@@ -119,8 +119,16 @@ export async function createApi(config: ApiConfig, options: ApiRuntimeOptions = 
   });
 
   const writeTokens = parseTokenList(config.API_WRITE_TOKENS);
+  const readTokens = parseTokenList(config.API_READ_TOKENS);
   if (writeTokens.isEmpty)
     logger.warn("API_WRITE_TOKENS is empty: every write request will be refused (401)");
+  if (config.API_PUBLIC_READS) {
+    logger.warn(
+      "API_PUBLIC_READS=true: /v1 reads (lookups, reports, audit trail) need no token; run this only behind a private network",
+    );
+  } else if (readTokens.isEmpty && writeTokens.isEmpty) {
+    logger.warn("no API_READ_TOKENS or API_WRITE_TOKENS: every /v1 request will be refused (401)");
+  }
 
   const app = await buildApp({
     logger,
@@ -133,7 +141,8 @@ export async function createApi(config: ApiConfig, options: ApiRuntimeOptions = 
     pauses: spendStorePauseControl(store),
     pipelineHealth,
     writeTokens,
-    readTokens: parseTokenList(config.API_READ_TOKENS),
+    readTokens,
+    publicReads: config.API_PUBLIC_READS,
     serveWhenUnknown: config.SERVE_WHEN_UNKNOWN,
     budgetPeriod: config.BUDGET_PERIOD,
     limits: {
@@ -141,6 +150,7 @@ export async function createApi(config: ApiConfig, options: ApiRuntimeOptions = 
       maxClicksPerRequest: config.API_MAX_CLICKS_PER_REQUEST,
       maxBatchIds: config.API_MAX_BATCH_IDS,
       writeRateLimitPerMinute: config.API_WRITE_RATE_LIMIT_PER_MINUTE,
+      maxStreamsPerCaller: config.API_MAX_STREAMS_PER_CALLER,
     },
     dashboardRefreshMs: config.API_DASHBOARD_REFRESH_MS,
     dashboardDir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR,

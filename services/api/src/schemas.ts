@@ -1,5 +1,5 @@
-import { BUDGET_PERIODS } from "@adpipe/core";
-import { MAX_ADVERTISER_ID_LENGTH, NOT_SERVING_REASONS } from "@adpipe/serving-client";
+import { BUDGET_PERIODS, FIELD_MAX_LENGTH, hasBadIdChars, MAX_ADVERTISER_ID_LENGTH } from "@adpipe/core";
+import { NOT_SERVING_REASONS } from "@adpipe/serving-client";
 import { z } from "zod";
 
 /**
@@ -7,13 +7,39 @@ import { z } from "zod";
  * Names are snake_case like the Redis contract and the Gold views.
  */
 
-/** Braces would break the Redis Cluster hash tag of the key; control characters have no business in ids. */
+const NO_CONTROL_CHARACTERS = "must not contain control characters or lone surrogates";
+
+/**
+ * The event contract's id rule (@adpipe/core idProblem): 1..128 characters without control characters or lone
+ * surrogates; braces, `%`, `/` and the rest are fine (the Redis keys encode them inside the hash tag). Click
+ * ingestion, lookups, budget routes and the Redis keys accept exactly this set.
+ */
 export const advertiserIdSchema = z
   .string()
   .min(1)
   .max(MAX_ADVERTISER_ID_LENGTH)
-  .regex(/^[^{}\p{Cc}]+$/u, "must not contain braces or control characters")
-  .describe("advertiser_id, the budget key");
+  .refine((id) => !hasBadIdChars(id), NO_CONTROL_CHARACTERS)
+  .describe("advertiser_id, the budget key: 1-128 characters, no control characters");
+
+/** A one-line text field (display names, sources): the contract's rule for names. */
+export function singleLineTextSchema(maxLength: number) {
+  return z
+    .string()
+    .min(1)
+    .max(maxLength)
+    .refine((text) => !hasBadIdChars(text), NO_CONTROL_CHARACTERS);
+}
+
+/** Free text that may span lines (notes): tabs and line breaks allowed; NUL, other controls, lone surrogates not. */
+export function multiLineTextSchema(maxLength: number) {
+  return z
+    .string()
+    .max(maxLength)
+    .refine(
+      (text) => !hasBadIdChars(text.replace(/[\t\n\r]/g, " ")),
+      "must not contain NUL, control characters other than tab and line breaks, or lone surrogates",
+    );
+}
 
 export const advertiserParamsSchema = z.object({ id: advertiserIdSchema });
 
@@ -69,8 +95,10 @@ export const budgetPutBodySchema = z
     period: budgetPeriodSchema
       .optional()
       .describe("must equal the pipeline-wide BUDGET_PERIOD (default day) when given"),
-    advertiser: z.string().min(1).max(256).optional().describe("display name; defaults to the id"),
-    source: z.string().min(1).max(64).optional().describe("who or what asked, e.g. web-app; default api"),
+    advertiser: singleLineTextSchema(FIELD_MAX_LENGTH.advertiser)
+      .optional()
+      .describe("display name; defaults to the id"),
+    source: singleLineTextSchema(64).optional().describe("who or what asked, e.g. web-app; default api"),
   })
   .strict();
 
@@ -86,8 +114,8 @@ export const budgetChangeResponseSchema = z.object({
 
 export const pauseBodySchema = z
   .object({
-    source: z.string().min(1).max(64).optional(),
-    note: z.string().max(500).optional(),
+    source: singleLineTextSchema(64).optional(),
+    note: multiLineTextSchema(500).optional(),
   })
   .strict()
   // No body at all arrives as null.

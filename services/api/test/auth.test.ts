@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bearerToken, parseTokenList, requireToken } from "../src/auth.js";
+import { type AccessPolicy, authorize, bearerToken, parseTokenList, requireToken } from "../src/auth.js";
 import { ApiError } from "../src/errors.js";
 
 describe("parseTokenList", () => {
@@ -53,6 +53,64 @@ describe("bearerToken / requireToken", () => {
         expect(error).toBeInstanceOf(ApiError);
         expect((error as ApiError).statusCode).toBe(401);
       }
+    }
+  });
+});
+
+describe("authorize: one decision per declared level", () => {
+  const policy = (overrides: Partial<AccessPolicy> = {}): AccessPolicy => ({
+    writeTokens: parseTokenList("ops:w-secret"),
+    readTokens: parseTokenList("dash:r-secret"),
+    publicReads: false,
+    ...overrides,
+  });
+  const status = (p: AccessPolicy, level: "public" | "read" | "write", header?: string): string | number => {
+    try {
+      return authorize(p, level, header) ?? "anonymous";
+    } catch (error) {
+      return (error as ApiError).statusCode;
+    }
+  };
+
+  it("public: anyone; write: a write token only; read: a read or a write token", () => {
+    const p = policy();
+    expect(status(p, "public")).toBe("anonymous");
+    expect(status(p, "write", "Bearer w-secret")).toBe("ops");
+    expect(status(p, "write", "Bearer r-secret")).toBe(401);
+    expect(status(p, "read", "Bearer r-secret")).toBe("dash");
+    expect(status(p, "read", "Bearer w-secret")).toBe("ops");
+    expect(status(p, "read")).toBe(401);
+    expect(status(p, "read", "Bearer nope")).toBe(401);
+  });
+
+  it("with no read token configured, reads need a write token (never open by accident)", () => {
+    const p = policy({ readTokens: parseTokenList(undefined) });
+    expect(status(p, "read")).toBe(401);
+    expect(status(p, "read", "Bearer w-secret")).toBe("ops");
+    expect(status(policy({ readTokens: parseTokenList(""), writeTokens: parseTokenList("") }), "read")).toBe(
+      401,
+    );
+  });
+
+  it("API_PUBLIC_READS opens reads only; a valid token still names the caller", () => {
+    const p = policy({ publicReads: true });
+    expect(status(p, "read")).toBe("anonymous");
+    expect(status(p, "read", "Bearer r-secret")).toBe("dash");
+    expect(status(p, "write")).toBe(401);
+  });
+
+  it("a 401 carries WWW-Authenticate: Bearer, with invalid_token when a token was sent", () => {
+    try {
+      authorize(policy(), "read", undefined);
+    } catch (error) {
+      expect((error as ApiError).headers).toEqual({ "www-authenticate": 'Bearer realm="adpipe"' });
+    }
+    try {
+      authorize(policy(), "read", "Bearer wrong");
+    } catch (error) {
+      expect((error as ApiError).headers).toEqual({
+        "www-authenticate": 'Bearer realm="adpipe", error="invalid_token"',
+      });
     }
   });
 });

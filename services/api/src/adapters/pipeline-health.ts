@@ -26,8 +26,10 @@ interface Sample {
   total: number;
 }
 
+/** The first line of a driver's message, cut short (some Kafka errors carry a whole stack in the message). */
 function short(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).slice(0, 160);
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.split("\n")[0] ?? "").slice(0, 160);
 }
 
 export function createPipelineHealth(options: PipelineHealthOptions): PipelineHealthMonitor {

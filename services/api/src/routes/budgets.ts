@@ -1,4 +1,4 @@
-import { formatMicros, parseEvent, parseMoneyToMicros } from "@adpipe/core";
+import { formatMicros, parseEvent, parseExactMoneyToMicros } from "@adpipe/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { insertAudit, inTransaction, listAudit } from "../audit.js";
 import type { ApiDeps } from "../context.js";
@@ -60,23 +60,26 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     requestId: string,
   ) => {
     const budget = await currentBudget(advertiserId);
-    const audit = await dependency("postgres", () =>
-      inTransaction(deps.pool, async (client) => {
-        const row = await insertAudit(client, {
-          advertiserId,
-          action: paused ? "pause" : "resume",
-          oldBudgetMicros: budget,
-          newBudgetMicros: budget,
-          period: null,
-          actor,
-          source,
-          eventId: null,
-          requestId,
-          note,
-        });
-        await dependency("redis", () => deps.pauses.setPaused(advertiserId, paused));
-        return row;
-      }),
+    const audit = await dependency(
+      "postgres",
+      () =>
+        inTransaction(deps.pool, async (client) => {
+          const row = await insertAudit(client, {
+            advertiserId,
+            action: paused ? "pause" : "resume",
+            oldBudgetMicros: budget,
+            newBudgetMicros: budget,
+            period: null,
+            actor,
+            source,
+            eventId: null,
+            requestId,
+            note,
+          });
+          await dependency("redis", () => deps.pauses.setPaused(advertiserId, paused));
+          return row;
+        }),
+      { inputs: { source, note } },
     );
     const states = await dependency("redis", () => deps.serving.getMany([advertiserId]));
     return {
@@ -103,7 +106,8 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         const { id } = request.params;
-        const money = parseMoneyToMicros(request.body.amount);
+        // Exact: an amount below the micro is refused (too_precise), as text and as a number, never rounded.
+        const money = parseExactMoneyToMicros(request.body.amount);
         if (!money.ok) {
           throw new ApiError("bad_request", "amount is not a valid money amount", {
             details: [{ path: ["amount"], message: money.code }],
@@ -130,6 +134,7 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           atMs,
         });
         // The event is judged by the same contract the pipelines apply, against the record timestamp.
+        // The schemas already hold the id and the name to the contract's rule: what is left is the amount.
         const parsed = parseEvent(event.json, { referenceTimeMs: atMs });
         if (!parsed.ok || !parsed.isValid || parsed.budgetMicros !== money.micros) {
           const errors = parsed.ok ? parsed.errors : [parsed.reason];
@@ -138,25 +143,29 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           });
         }
         const oldBudget = await currentBudget(id);
-        const audit = await dependency("postgres", () =>
-          inTransaction(deps.pool, async (client) => {
-            const row = await insertAudit(client, {
-              advertiserId: id,
-              action: "set_budget",
-              oldBudgetMicros: oldBudget,
-              newBudgetMicros: money.micros,
-              period,
-              actor: request.identity ?? "anonymous",
-              source: request.body.source ?? DEFAULT_SOURCE,
-              eventId: event.eventId,
-              requestId: request.id,
-              note: null,
-            });
-            await dependency("kafka", () =>
-              deps.publisher.publish([{ key: id, value: event.json, timestampMs: atMs }]),
-            );
-            return row;
-          }),
+        const { advertiser, source } = request.body;
+        const audit = await dependency(
+          "postgres",
+          () =>
+            inTransaction(deps.pool, async (client) => {
+              const row = await insertAudit(client, {
+                advertiserId: id,
+                action: "set_budget",
+                oldBudgetMicros: oldBudget,
+                newBudgetMicros: money.micros,
+                period,
+                actor: request.identity ?? "anonymous",
+                source: request.body.source ?? DEFAULT_SOURCE,
+                eventId: event.eventId,
+                requestId: request.id,
+                note: null,
+              });
+              await dependency("kafka", () =>
+                deps.publisher.publish([{ key: id, value: event.json, timestampMs: atMs }]),
+              );
+              return row;
+            }),
+          { inputs: { advertiser, source } },
         );
         return {
           advertiser_id: id,
@@ -216,8 +225,10 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const page = await dependency("postgres", () =>
-          listAudit(deps.pool, request.params.id, request.query.before_id ?? null, request.query.limit),
+        const page = await dependency(
+          "postgres",
+          () => listAudit(deps.pool, request.params.id, request.query.before_id ?? null, request.query.limit),
+          { inputs: { id: request.params.id, before_id: request.query.before_id } },
         );
         return { items: page.items, next_before_id: page.nextBeforeId };
       },

@@ -1,4 +1,4 @@
-import { parseEvent } from "@adpipe/core";
+import { type ParseResult, parseEvent, validateEventValue } from "@adpipe/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiDeps } from "../context.js";
@@ -62,9 +62,17 @@ export function clickRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         const accepted: string[] = [];
         const rejected: ItemError[] = [];
         const records: PublishRecord[] = [];
+        const options = { referenceTimeMs };
         items.forEach((item, index) => {
-          const json = JSON.stringify(item) ?? "";
-          const parsed = parseEvent(json, { referenceTimeMs });
+          // Judged on the decoded value first (the number 1e309 is Infinity there: out of range, where its
+          // JSON text would say null), then on the exact text produced, which is what both pipelines read
+          // (its size, in particular). The body's depth is bounded (json-body.ts), so stringify cannot overflow.
+          let parsed: ParseResult = validateEventValue(item, options);
+          let json = "";
+          if (parsed.ok && parsed.isValid) {
+            json = JSON.stringify(item);
+            parsed = parseEvent(json, options);
+          }
           if (!parsed.ok) {
             rejected.push({ index, click_id: null, errors: [parsed.reason] });
           } else if (!parsed.isValid) {

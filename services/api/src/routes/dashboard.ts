@@ -3,14 +3,18 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiDeps } from "../context.js";
 import { ApiError } from "../errors.js";
+import { PUBLIC_ROUTE } from "../route-config.js";
 import { dashboardConfigSchema } from "../schemas.js";
 
-/** The only files served: a fixed list, so no path from a request ever reaches the file system. */
-const ASSETS: Readonly<Record<string, string>> = {
-  "app.js": "text/javascript; charset=utf-8",
-  "app.js.map": "application/json; charset=utf-8",
-  "app.css": "text/css; charset=utf-8",
-};
+/**
+ * The only files served, by name: a Map, so a name like `__proto__` or `constructor` is simply not in it (a plain
+ * object's lookup would walk the prototype). No path from a request ever reaches the file system.
+ */
+const ASSETS: ReadonlyMap<string, string> = new Map([
+  ["app.js", "text/javascript; charset=utf-8"],
+  ["app.js.map", "application/json; charset=utf-8"],
+  ["app.css", "text/css; charset=utf-8"],
+]);
 
 const SECURITY_HEADERS = {
   "content-security-policy":
@@ -41,7 +45,7 @@ export function dashboardRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   };
 
   return async (app) => {
-    app.get("/", { schema: { hide: true } }, async (_request, reply) => {
+    app.get("/", { config: PUBLIC_ROUTE, schema: { hide: true } }, async (_request, reply) => {
       const html = await load("index.html");
       reply.headers({
         ...SECURITY_HEADERS,
@@ -53,9 +57,9 @@ export function dashboardRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
 
     app.get(
       "/assets/:file",
-      { schema: { hide: true, params: z.object({ file: z.string().max(64) }) } },
+      { config: PUBLIC_ROUTE, schema: { hide: true, params: z.object({ file: z.string().max(64) }) } },
       async (request, reply) => {
-        const type = ASSETS[request.params.file];
+        const type = ASSETS.get(request.params.file);
         if (type === undefined) throw new ApiError("not_found", "no such asset");
         const content = await load(request.params.file);
         reply.headers({ ...SECURITY_HEADERS, "content-type": type, "cache-control": "no-cache" });
@@ -66,12 +70,13 @@ export function dashboardRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.get(
       "/dashboard/config.json",
       {
+        config: PUBLIC_ROUTE,
         schema: {
           hide: true,
           response: { 200: dashboardConfigSchema },
         },
       },
-      async () => ({ refresh_ms: deps.dashboardRefreshMs, read_token_required: !deps.readTokens.isEmpty }),
+      async () => ({ refresh_ms: deps.dashboardRefreshMs, read_token_required: !deps.publicReads }),
     );
   };
 }

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { knownCaller } from "../auth.js";
 import type { ApiDeps } from "../context.js";
 import { dependency } from "../dependency.js";
+import { PUBLIC_ROUTE } from "../route-config.js";
 import { errorBodySchema, pipelineHealthSchema } from "../schemas.js";
 import { namedQuery } from "../sql.js";
 
@@ -10,7 +12,12 @@ const CHECK_TIMEOUT_MS = 1_000;
 const checkSchema = z.object({ ok: z.boolean(), error: z.string().optional(), ms: z.number() });
 const readinessSchema = z.object({
   status: z.enum(["ready", "not_ready"]),
-  checks: z.record(z.string(), checkSchema),
+  checks: z
+    .record(z.string(), checkSchema)
+    .optional()
+    .describe(
+      "per dependency, with the driver's reason when it failed: only for callers with a read or write token",
+    ),
 });
 
 async function runCheck(check: () => Promise<unknown>): Promise<z.output<typeof checkSchema>> {
@@ -28,8 +35,9 @@ async function runCheck(check: () => Promise<unknown>): Promise<z.output<typeof 
     ]);
     return { ok: true, ms: Math.round(performance.now() - started) };
   } catch (error) {
-    // The reason only: driver messages can carry host names, never credentials, but keep it short.
-    const reason = error instanceof Error ? error.message.slice(0, 200) : "failed";
+    // The first line of the reason only (driver messages carry host names, never credentials); shown only to
+    // callers with a token.
+    const reason = error instanceof Error ? (error.message.split("\n")[0] ?? "").slice(0, 200) : "failed";
     return { ok: false, error: reason, ms: Math.round(performance.now() - started) };
   } finally {
     clearTimeout(timer);
@@ -42,17 +50,23 @@ export function opsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     postgres: () => deps.pool.query(namedQuery("ping")),
   };
 
-  const readiness = async (names: readonly (keyof typeof checks)[]) => {
+  /** Anonymous callers (load balancers, anyone) learn the status only; the checks need a read or write token. */
+  const readiness = async (names: readonly (keyof typeof checks)[], authorization: string | undefined) => {
     const outcomes = await Promise.all(names.map((name) => runCheck(checks[name])));
-    const report = Object.fromEntries(names.map((name, i) => [name, outcomes[i]!]));
     const ready = outcomes.every((outcome) => outcome.ok);
-    return { ready, body: { status: ready ? ("ready" as const) : ("not_ready" as const), checks: report } };
+    const status = ready ? ("ready" as const) : ("not_ready" as const);
+    if (knownCaller(deps, authorization) === null) return { ready, body: { status } };
+    return {
+      ready,
+      body: { status, checks: Object.fromEntries(names.map((name, i) => [name, outcomes[i]!])) },
+    };
   };
 
   return async (app) => {
     app.get(
       "/healthz",
       {
+        config: PUBLIC_ROUTE,
         schema: {
           tags: ["ops"],
           summary: "Liveness: the process answers",
@@ -65,14 +79,16 @@ export function opsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.get(
       "/readyz",
       {
+        config: PUBLIC_ROUTE,
         schema: {
           tags: ["ops"],
-          summary: "Readiness: Redis and Postgres answer (503 names the one that does not)",
+          summary:
+            "Readiness: Redis and Postgres answer (503 otherwise; with a token, checks names the one that does not)",
           response: { 200: readinessSchema, 503: readinessSchema },
         },
       },
-      async (_request, reply) => {
-        const { ready, body } = await readiness(["redis", "postgres"]);
+      async (request, reply) => {
+        const { ready, body } = await readiness(["redis", "postgres"], request.headers.authorization);
         reply.code(ready ? 200 : 503);
         return body;
       },
@@ -81,14 +97,15 @@ export function opsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.get(
       "/readyz/serving",
       {
+        config: PUBLIC_ROUTE,
         schema: {
           tags: ["ops"],
           summary: "Readiness of serving lookups only (Redis): keep ad-server traffic while Postgres is down",
           response: { 200: readinessSchema, 503: readinessSchema },
         },
       },
-      async (_request, reply) => {
-        const { ready, body } = await readiness(["redis"]);
+      async (request, reply) => {
+        const { ready, body } = await readiness(["redis"], request.headers.authorization);
         reply.code(ready ? 200 : 503);
         return body;
       },
@@ -96,7 +113,10 @@ export function opsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
 
     app.get(
       "/metrics",
-      { schema: { tags: ["ops"], summary: "Prometheus metrics (text exposition format)" } },
+      {
+        config: PUBLIC_ROUTE,
+        schema: { tags: ["ops"], summary: "Prometheus metrics (text exposition format)" },
+      },
       async (_request, reply) => {
         const text = await deps.registry.metrics();
         reply.header("content-type", deps.registry.contentType);
@@ -113,7 +133,12 @@ export function opsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           response: { 200: pipelineHealthSchema, 401: errorBodySchema, 503: errorBodySchema },
         },
       },
-      async () => dependency("kafka", () => deps.pipelineHealth.snapshot()),
+      async (request) => {
+        const health = await dependency("kafka", () => deps.pipelineHealth.snapshot());
+        // With API_PUBLIC_READS an anonymous caller sees which dependency failed, not the driver's words.
+        if (request.identity !== null) return health;
+        return { ...health, errors: health.errors.map((error) => `${error.split(":")[0]}: unavailable`) };
+      },
     );
   };
 }

@@ -1,10 +1,17 @@
+import { FIELD_MAX_LENGTH } from "@adpipe/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiDeps } from "../context.js";
 import { dependency } from "../dependency.js";
 import { ApiError } from "../errors.js";
 import { itemSchema, mapRow, REPORTS, type ReportDefinition } from "../reports/definitions.js";
-import { advertiserIdSchema, advertiserSummarySchema, errorBodySchema, pageFields } from "../schemas.js";
+import {
+  advertiserIdSchema,
+  advertiserSummarySchema,
+  errorBodySchema,
+  pageFields,
+  singleLineTextSchema,
+} from "../schemas.js";
 import { namedQuery } from "../sql.js";
 
 export const MAX_PAGE_SIZE = 1_000;
@@ -17,26 +24,38 @@ const pageQuerySchema = z.object({
 });
 
 /**
- * A display name as a filter. Control characters are refused (400) like in advertiser ids: names never contain
- * them (the event contract drops such names), and Postgres cannot hold a NUL in text: the query would fail
- * and the client get a misleading 503 "postgres is unavailable".
+ * A display name as a filter, by the contract's rule for names: names never contain control characters (the
+ * event contract drops such names), and Postgres cannot hold a NUL in text: the query would fail and the client
+ * get a misleading 503 "postgres is unavailable".
  */
-const displayNameFilterSchema = z
-  .string()
-  .min(1)
-  .max(256)
-  .regex(/^[^\p{Cc}]+$/u, "must not contain control characters");
+const displayNameFilterSchema = singleLineTextSchema(FIELD_MAX_LENGTH.advertiser);
+
+/** The range of from/to: Gold holds event times (epoch ms) and Postgres cannot read every ISO year (0000). */
+export const REPORT_TIME_MIN = "1970-01-01T00:00:00Z";
+export const REPORT_TIME_MAX = "9999-12-31T23:59:59.999Z";
+const REPORT_TIME_MIN_MS = Date.parse(REPORT_TIME_MIN);
+const REPORT_TIME_MAX_MS = Date.parse(REPORT_TIME_MAX);
+
+/**
+ * An ISO 8601 date-time within REPORT_TIME_MIN..MAX. The query sends it normalised to UTC milliseconds
+ * (reportTime), so an offset Postgres does not take (+23:59) or a year it cannot read never reaches it.
+ */
+const reportTimeSchema = z.iso.datetime({ offset: true }).refine((text) => {
+  const ms = Date.parse(text);
+  return ms >= REPORT_TIME_MIN_MS && ms <= REPORT_TIME_MAX_MS;
+}, `must be between ${REPORT_TIME_MIN} and ${REPORT_TIME_MAX}`);
+
+function reportTime(text: string | undefined): string | null {
+  return text === undefined ? null : new Date(Date.parse(text)).toISOString();
+}
 
 const reportQuerySchema = pageQuerySchema.extend({
   advertiser: displayNameFilterSchema.optional().describe("display name (the views' advertiser column)"),
   advertiser_id: advertiserIdSchema
     .optional()
     .describe("budget key; matches the advertiser's current display name in the views"),
-  from: z.iso
-    .datetime({ offset: true })
-    .optional()
-    .describe("inclusive lower bound on the report's time column"),
-  to: z.iso.datetime({ offset: true }).optional().describe("exclusive upper bound"),
+  from: reportTimeSchema.optional().describe("inclusive lower bound on the report's time column (UTC ms)"),
+  to: reportTimeSchema.optional().describe("exclusive upper bound"),
 });
 
 const readErrors = { 400: errorBodySchema, 401: errorBodySchema, 503: errorBodySchema };
@@ -66,18 +85,25 @@ export function reportRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
         async (request) => {
           const q = request.query;
-          if (q.from !== undefined && q.to !== undefined && Date.parse(q.from) >= Date.parse(q.to)) {
-            throw new ApiError("bad_request", "from must be before to", { details: [{ path: ["from"] }] });
+          const from = reportTime(q.from);
+          const to = reportTime(q.to);
+          if (from !== null && to !== null && from >= to) {
+            throw new ApiError("bad_request", "from must be before to", {
+              details: [{ in: "querystring", path: ["from"], message: "not_before_to" }],
+            });
           }
-          const { rows } = await dependency("postgres", () =>
-            deps.pool.query<Record<string, unknown>>(namedQuery(`report_${report.name}`), [
-              q.advertiser ?? null,
-              q.advertiser_id ?? null,
-              q.from ?? null,
-              q.to ?? null,
-              q.limit + 1,
-              q.offset,
-            ]),
+          const { rows } = await dependency(
+            "postgres",
+            () =>
+              deps.pool.query<Record<string, unknown>>(namedQuery(`report_${report.name}`), [
+                q.advertiser ?? null,
+                q.advertiser_id ?? null,
+                from,
+                to,
+                q.limit + 1,
+                q.offset,
+              ]),
+            { inputs: { advertiser: q.advertiser, advertiser_id: q.advertiser_id, from, to } },
           );
           return page(
             rows.map((row) => mapRow(report, row)),
@@ -103,11 +129,16 @@ export function reportRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         const q = request.query;
-        const { rows } = await dependency("postgres", () =>
-          deps.pool.query<{ advertiser_id: string; advertiser: string; first_hour: Date; latest_hour: Date }>(
-            namedQuery("advertisers_list"),
-            [q.advertiser ?? null, q.limit + 1, q.offset],
-          ),
+        const { rows } = await dependency(
+          "postgres",
+          () =>
+            deps.pool.query<{
+              advertiser_id: string;
+              advertiser: string;
+              first_hour: Date;
+              latest_hour: Date;
+            }>(namedQuery("advertisers_list"), [q.advertiser ?? null, q.limit + 1, q.offset]),
+          { inputs: { advertiser: q.advertiser } },
         );
         return page(
           rows.map((row) => ({

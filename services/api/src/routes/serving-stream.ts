@@ -8,6 +8,11 @@ import { errorBodySchema } from "../schemas.js";
 
 /** Open streams per process: each holds a socket; beyond this, clients fall back to polling. */
 export const MAX_SERVING_STREAMS = 200;
+
+/** Who holds a stream: the token's identity, else (public reads) the client address. */
+function principalOf(identity: string | null, ip: string): string {
+  return identity === null ? `ip:${ip}` : `token:${identity}`;
+}
 const HEARTBEAT_MS = 15_000;
 
 /**
@@ -17,6 +22,8 @@ const HEARTBEAT_MS = 15_000;
  */
 export function servingStreamRoutes(deps: ApiDeps, feed: ServingChangeFeed): FastifyPluginAsyncZod {
   const open = new Set<ServerResponse>();
+  /** Open streams per principal, so one client (a token, or an address when reads are public) cannot take them all. */
+  const perPrincipal = new Map<string, number>();
 
   return async (app) => {
     // Streams never finish on their own: end them so a graceful shutdown does not wait forever.
@@ -34,10 +41,29 @@ export function servingStreamRoutes(deps: ApiDeps, feed: ServingChangeFeed): Fas
           summary: "Server-Sent Events: can_serve flips as the budget-tracker announces them",
           description:
             "text/event-stream. Events `serving_change` (data: {type, advertiserId, canServe, reason, period, updatedAt}) and `reset` (drop every cached state). Comment lines every 15 s keep proxies from closing the stream. At-most-once: combine with lookups.",
-          response: { 401: errorBodySchema, 503: errorBodySchema },
+          response: { 401: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
         },
       },
       async (request, reply) => {
+        // HEAD (fastify adds it to every GET) answers the headers and ends: a stream without a body would
+        // never send them and hold a slot until the client gave up.
+        if (request.method === "HEAD") {
+          reply.hijack();
+          reply.raw.writeHead(200, {
+            "content-type": "text/event-stream; charset=utf-8",
+            "cache-control": "no-store",
+          });
+          reply.raw.end();
+          return;
+        }
+        const principal = principalOf(request.identity, request.ip);
+        if ((perPrincipal.get(principal) ?? 0) >= deps.limits.maxStreamsPerCaller) {
+          throw new ApiError(
+            "rate_limited",
+            `at most ${deps.limits.maxStreamsPerCaller} open change streams per caller: close one or poll the lookups`,
+            { retryAfterSeconds: 30 },
+          );
+        }
         if (open.size >= MAX_SERVING_STREAMS) {
           throw new ApiError(
             "dependency_unavailable",
@@ -47,13 +73,47 @@ export function servingStreamRoutes(deps: ApiDeps, feed: ServingChangeFeed): Fas
             },
           );
         }
+        // The slot is taken before the first await, so concurrent requests cannot all pass the checks above.
         const raw = reply.raw;
+        open.add(raw);
+        perPrincipal.set(principal, (perPrincipal.get(principal) ?? 0) + 1);
+        let released = false;
+        let stop: () => void = () => undefined;
+        const release = () => {
+          if (released) return;
+          released = true;
+          stop();
+          open.delete(raw);
+          const left = (perPrincipal.get(principal) ?? 1) - 1;
+          if (left > 0) perPrincipal.set(principal, left);
+          else perPrincipal.delete(principal);
+        };
+        request.raw.on("close", release);
         const send = (text: string) => {
           raw.write(text);
         };
-        const unsubscribe = await dependency("redis", () =>
-          feed.subscribe((message) => send(`event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`)),
-        );
+        let unsubscribe: () => void;
+        try {
+          unsubscribe = await dependency("redis", () =>
+            feed.subscribe((message) => send(`event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`)),
+          );
+        } catch (error) {
+          release();
+          throw error;
+        }
+        const heartbeat = setInterval(() => send(": ping\n\n"), HEARTBEAT_MS);
+        heartbeat.unref();
+        stop = () => {
+          clearInterval(heartbeat);
+          unsubscribe();
+        };
+        // The client may have left while the subscription opened (its close event has been and gone).
+        if (released || request.raw.destroyed) {
+          if (released) stop();
+          else release();
+          reply.hijack();
+          return;
+        }
         reply.hijack();
         raw.writeHead(200, {
           "content-type": "text/event-stream; charset=utf-8",
@@ -61,15 +121,7 @@ export function servingStreamRoutes(deps: ApiDeps, feed: ServingChangeFeed): Fas
           connection: "keep-alive",
           "x-accel-buffering": "no",
         });
-        open.add(raw);
         send(`retry: ${deps.dashboardRefreshMs}\n: connected\n\n`);
-        const heartbeat = setInterval(() => send(": ping\n\n"), HEARTBEAT_MS);
-        heartbeat.unref();
-        request.raw.on("close", () => {
-          clearInterval(heartbeat);
-          unsubscribe();
-          open.delete(raw);
-        });
       },
     );
   };
