@@ -3,7 +3,7 @@ import { createLogger } from "@adpipe/telemetry";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testRedis, testServices, uniqueName } from "../../support/index.js";
-import { type ApiBench, call, startApiBench, WRITE_TOKEN } from "./harness.js";
+import { type ApiBench, call, READ_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
 
 interface Serving {
   known: boolean;
@@ -27,7 +27,7 @@ describe("a budget raise through the API flips serving on (API + Kafka + budget-
   const messages: { advertiserId?: string; canServe?: boolean; reason?: string | null }[] = [];
 
   const serving = async () =>
-    (await call<Serving>(bench.baseUrl, "GET", `/v1/advertisers/${ID}/serving`)).body;
+    (await call<Serving>(bench.baseUrl, "GET", `/v1/advertisers/${ID}/serving`, { token: READ_TOKEN })).body;
   const eventually = (check: (s: Serving) => boolean, what: string) =>
     expect
       .poll(async () => check(await serving()), { timeout: 20_000, interval: 100, message: what })
@@ -116,7 +116,7 @@ describe("a budget raise through the API flips serving on (API + Kafka + budget-
 
     const audit = await call<{
       items: { action: string; old_budget_micros: number | null; new_budget_micros: number }[];
-    }>(bench.baseUrl, "GET", `/v1/advertisers/${ID}/budget/audit`);
+    }>(bench.baseUrl, "GET", `/v1/advertisers/${ID}/budget/audit`, { token: READ_TOKEN });
     expect(
       audit.body.items.map((item) => [item.action, item.old_budget_micros, item.new_budget_micros]),
     ).toEqual([
@@ -141,7 +141,9 @@ describe("a budget raise through the API flips serving on (API + Kafka + budget-
   });
 
   it("streams can_serve flips as Server-Sent Events, and shutdown ends open streams", async () => {
-    const response = await fetch(`${bench.baseUrl}/v1/serving/changes`);
+    const response = await fetch(`${bench.baseUrl}/v1/serving/changes`, {
+      headers: { authorization: `Bearer ${READ_TOKEN}` },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const reader = response.body!.getReader();
@@ -173,6 +175,70 @@ describe("a budget raise through the API flips serving on (API + Kafka + budget-
     // The stream stays open: afterAll's shutdown must end it rather than wait for it.
   });
 
+  it("an advertiser id with braces goes click → Kafka → tracker → Redis → lookup like any other (issue 14)", async () => {
+    // The contract accepts "adv{x}"; the tracker keeps it under an encoded hash tag; the lookup finds it.
+    const id = "}adv{x}";
+    const path = `/v1/advertisers/${encodeURIComponent(id)}`;
+    expect(
+      (await call(bench.baseUrl, "PUT", `${path}/budget`, { body: { amount: "1" }, token: WRITE_TOKEN }))
+        .status,
+    ).toBe(200);
+    const clicked = await call<{ accepted: string[] }>(bench.baseUrl, "POST", "/v1/clicks", {
+      body: [{ ...click("braces-1", "0.25"), advertiser_id: id }],
+      token: WRITE_TOKEN,
+    });
+    expect(clicked.body.accepted).toEqual(["braces-1"]);
+    await expect
+      .poll(
+        async () =>
+          (await call<Serving>(bench.baseUrl, "GET", `${path}/serving`, { token: READ_TOKEN })).body,
+        { timeout: 20_000, interval: 100 },
+      )
+      .toMatchObject({
+        known: true,
+        can_serve: true,
+        clicks: 1,
+        net_micros: 250_000,
+        budget_micros: 1_000_000,
+      });
+    expect(await bench.redis.hget(`${bench.prefix}adv:{%7Dadv%7Bx%7D}`, "clicks")).toBe("1");
+  });
+
+  it("caps open change streams per caller, so one token cannot take every slot", async () => {
+    const capped = await startApiBench("flip-streams", {
+      env: { API_MAX_STREAMS_PER_CALLER: "2" },
+      reuse: { db: bench.db, topic: bench.topic, prefix: bench.prefix },
+    });
+    const open: AbortController[] = [];
+    const stream = async (token: string) => {
+      const controller = new AbortController();
+      const response = await fetch(`${capped.baseUrl}/v1/serving/changes`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: controller.signal,
+      });
+      if (response.status === 200) open.push(controller);
+      else await response.text();
+      return response;
+    };
+    try {
+      expect((await stream(READ_TOKEN)).status).toBe(200);
+      expect((await stream(READ_TOKEN)).status).toBe(200);
+      const third = await stream(READ_TOKEN);
+      expect(third.status).toBe(429);
+      expect(third.headers.get("retry-after")).toBe("30");
+      // Another principal still gets a stream.
+      expect((await stream(WRITE_TOKEN)).status).toBe(200);
+      // Closing one gives the slot back.
+      open.shift()?.abort();
+      await expect
+        .poll(async () => (await stream(READ_TOKEN)).status, { timeout: 5_000, interval: 100 })
+        .toBe(200);
+    } finally {
+      for (const controller of open) controller.abort();
+      await capped.close();
+    }
+  });
+
   it("with the in-process serving cache, a flip is visible at once (invalidated by the changes channel)", async () => {
     const cached = await startApiBench("flip-cached", {
       env: { API_SERVING_CACHE_TTL_MS: "60000" },
@@ -180,7 +246,8 @@ describe("a budget raise through the API flips serving on (API + Kafka + budget-
     });
     try {
       const lookup = async () =>
-        (await call<Serving>(cached.baseUrl, "GET", `/v1/advertisers/${ID}/serving`)).body;
+        (await call<Serving>(cached.baseUrl, "GET", `/v1/advertisers/${ID}/serving`, { token: READ_TOKEN }))
+          .body;
       // Wait until the cache's subscription is live and the entry is cached.
       await expect.poll(async () => (await lookup()).can_serve, { timeout: 10_000 }).toBe(true);
       await call(cached.baseUrl, "POST", `/v1/advertisers/${ID}/pause`, { body: {}, token: WRITE_TOKEN });

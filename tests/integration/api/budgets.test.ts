@@ -2,7 +2,7 @@ import { parseEvent } from "@adpipe/core";
 import { SpendStore } from "@adpipe/spend-store";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiBench, call, OTHER_WRITE_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
+import { type ApiBench, call, OTHER_WRITE_TOKEN, READ_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
 import { TopicReader } from "./topic-reader.js";
 
 interface BudgetBody {
@@ -64,7 +64,9 @@ describe("budgets, pauses and their audit trail", () => {
     });
     expect(basic.status).toBe(401);
     expect((await call(bench.baseUrl, "POST", "/v1/advertisers/acme/pause", { body: {} })).status).toBe(401);
-    const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/acme/budget/audit");
+    const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/acme/budget/audit", {
+      token: READ_TOKEN,
+    });
     expect(audit.body.items).toEqual([]);
   });
 
@@ -101,7 +103,9 @@ describe("budgets, pauses and their audit trail", () => {
       budgetMicros: 250_500_000,
     });
 
-    const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/acme/budget/audit");
+    const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/acme/budget/audit", {
+      token: READ_TOKEN,
+    });
     expect(audit.status).toBe(200);
     expect(audit.body.items).toHaveLength(1);
     expect(audit.body.items[0]).toMatchObject({
@@ -133,7 +137,9 @@ describe("budgets, pauses and their audit trail", () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ old_budget_micros: 250_500_000, new_budget_micros: 300_000_000 });
-    const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/acme/budget/audit");
+    const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/acme/budget/audit", {
+      token: READ_TOKEN,
+    });
     expect(audit.body.items[0]).toMatchObject({
       action: "set_budget",
       old_budget_micros: 250_500_000,
@@ -168,7 +174,9 @@ describe("budgets, pauses and their audit trail", () => {
       if (field !== "") expect(JSON.stringify(res.body.error.details)).toContain(field);
       expect(res.text).not.toMatch(/\n\s+at /);
     }
-    const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/bad-budget/budget/audit");
+    const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/bad-budget/budget/audit", {
+      token: READ_TOKEN,
+    });
     expect(audit.body.items).toEqual([]);
     expect(reader.records.some((r) => r.key === "bad-budget")).toBe(false);
   });
@@ -213,7 +221,9 @@ describe("budgets, pauses and their audit trail", () => {
     expect(paused.status).toBe(200);
     expect(paused.body).toMatchObject({ paused: true, serving: { can_serve: false, reason: "paused" } });
     expect(await bench.redis.hget(`${bench.prefix}adv:{pausable}`, "can_serve")).toBe("0");
-    const lookup = await call(bench.baseUrl, "GET", "/v1/advertisers/pausable/serving");
+    const lookup = await call(bench.baseUrl, "GET", "/v1/advertisers/pausable/serving", {
+      token: READ_TOKEN,
+    });
     expect(lookup.body).toMatchObject({ can_serve: false, reason: "paused" });
 
     const resumed = await call<{ paused: boolean; serving: { reason: string | null } }>(
@@ -226,7 +236,9 @@ describe("budgets, pauses and their audit trail", () => {
     expect(resumed.body.paused).toBe(false);
     expect(resumed.body.serving.reason).not.toBe("paused");
 
-    const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/pausable/budget/audit");
+    const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/pausable/budget/audit", {
+      token: READ_TOKEN,
+    });
     expect(audit.body.items.map((item) => [item.action, item.actor, item.note])).toEqual([
       ["resume", "alice", null],
       ["pause", "alice", "campaign review"],
@@ -239,6 +251,7 @@ describe("budgets, pauses and their audit trail", () => {
       bench.baseUrl,
       "GET",
       "/v1/advertisers/pausable/budget/audit?limit=2",
+      { token: READ_TOKEN },
     );
     expect(first.body.items.map((item) => item.action)).toEqual(["resume", "pause"]);
     expect(first.body.next_before_id).toBe(first.body.items[1]?.id);
@@ -246,14 +259,23 @@ describe("budgets, pauses and their audit trail", () => {
       bench.baseUrl,
       "GET",
       `/v1/advertisers/pausable/budget/audit?limit=2&before_id=${first.body.next_before_id}`,
+      { token: READ_TOKEN },
     );
     expect(second.body.items.map((item) => item.action)).toEqual(["set_budget"]);
     expect(second.body.next_before_id).toBeNull();
-    expect((await call(bench.baseUrl, "GET", "/v1/advertisers/pausable/budget/audit?limit=0")).status).toBe(
-      400,
-    );
     expect(
-      (await call(bench.baseUrl, "GET", "/v1/advertisers/pausable/budget/audit?before_id=x")).status,
+      (
+        await call(bench.baseUrl, "GET", "/v1/advertisers/pausable/budget/audit?limit=0", {
+          token: READ_TOKEN,
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await call(bench.baseUrl, "GET", "/v1/advertisers/pausable/budget/audit?before_id=x", {
+          token: READ_TOKEN,
+        })
+      ).status,
     ).toBe(400);
   });
 
@@ -314,7 +336,9 @@ describe("budgets, pauses and their audit trail", () => {
       expect(Number(third.headers.get("retry-after"))).toBeGreaterThan(0);
       expect(third.body).toMatchObject({ error: { code: "rate_limited", request_id: expect.any(String) } });
       // Reads are never limited.
-      expect((await call(limited.baseUrl, "GET", "/v1/advertisers/limited/serving")).status).toBe(200);
+      expect(
+        (await call(limited.baseUrl, "GET", "/v1/advertisers/limited/serving", { token: READ_TOKEN })).status,
+      ).toBe(200);
     } finally {
       await limited.close();
     }

@@ -116,6 +116,8 @@ export async function startApiBench(name: string, options: ApiBenchOptions = {})
     KAFKA_BROKERS: services.kafkaBrokers.join(","),
     KAFKA_TOPIC: topic.topic,
     API_WRITE_TOKENS: `alice:${WRITE_TOKEN},${OTHER_WRITE_TOKEN}`,
+    // Reads need a token by default (issue 14): tests read with READ_TOKEN (or a write token).
+    API_READ_TOKENS: `reader:${READ_TOKEN}`,
     API_LAG_GROUPS: "adpipe-api-test-ingestor,adpipe-api-test-tracker",
     // Tests provoke 503s on purpose (Postgres down); only real errors should reach the output.
     LOG_LEVEL: "error",

@@ -1,7 +1,7 @@
 import { advertiserKey } from "@adpipe/serving-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../../../services/api/scripts/build-web.js";
-import { type ApiBench, call, startApiBench, WRITE_TOKEN } from "./harness.js";
+import { type ApiBench, call, READ_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
 
 interface OpenApiDocument {
   openapi: string;
@@ -26,15 +26,18 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
       bench.baseUrl,
       "GET",
       "/readyz",
+      { token: READ_TOKEN },
     );
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe("ready");
     expect(ready.body.checks.redis?.ok).toBe(true);
     expect(ready.body.checks.postgres?.ok).toBe(true);
+    // Anonymous callers (load balancers) get the status only.
+    expect((await call(bench.baseUrl, "GET", "/readyz")).body).toEqual({ status: "ready" });
   });
 
   it("exposes Prometheus metrics, request durations included", async () => {
-    await call(bench.baseUrl, "GET", "/v1/advertisers/metrics-probe/serving");
+    await call(bench.baseUrl, "GET", "/v1/advertisers/metrics-probe/serving", { token: READ_TOKEN });
     const res = await fetch(`${bench.baseUrl}/metrics`);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await res.text();
@@ -45,7 +48,7 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
   });
 
   it("answers unknown routes with the error shape", async () => {
-    const res = await call(bench.baseUrl, "GET", "/v1/nope");
+    const res = await call(bench.baseUrl, "GET", "/v1/nope", { token: READ_TOKEN });
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ error: { code: "not_found", request_id: expect.any(String) } });
   });
@@ -97,6 +100,7 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
       bench.baseUrl,
       "GET",
       "/v1/pipeline/health",
+      { token: READ_TOKEN },
     );
     expect(first.status).toBe(200);
     expect(first.body.topic).toBe(bench.topic.topic);
@@ -121,7 +125,7 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
       events_per_second: number | null;
       consumer_groups: { group: string; lag: number | null }[];
       gold_freshness_seconds: number | null;
-    }>(bench.baseUrl, "GET", "/v1/pipeline/health");
+    }>(bench.baseUrl, "GET", "/v1/pipeline/health", { token: READ_TOKEN });
     expect(second.body.total_records).toBe(before + 5);
     expect(second.body.events_per_second).toBeGreaterThan(0);
     // No consumer of the test topic has committed: lag unknown, not zero.
@@ -146,15 +150,17 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
     expect((await script.text()).length).toBeGreaterThan(50_000);
     expect((await fetch(`${bench.baseUrl}/assets/app.css`)).status).toBe(200);
     expect((await fetch(`${bench.baseUrl}/assets/..%2Fmain.js`)).status).toBe(404);
+    // Reads need a token by default (issue 14): the page asks for one.
     expect((await call(bench.baseUrl, "GET", "/dashboard/config.json")).body).toEqual({
       refresh_ms: 5_000,
-      read_token_required: false,
+      read_token_required: true,
     });
   });
 
-  it("keeps serving lookups up while Postgres is down; /readyz names Postgres", async () => {
+  it("keeps serving lookups up while Postgres is down; /readyz names Postgres to token holders only", async () => {
     const down = await startApiBench("ops-pgdown", {
-      env: { DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" },
+      // Public reads too: an anonymous caller of /v1/pipeline/health must not see driver messages either.
+      env: { DATABASE_URL: "postgres://nobody@127.0.0.1:1/none", API_PUBLIC_READS: "true" },
       reuse: { db: bench.db, topic: bench.topic, prefix: bench.prefix },
     });
     try {
@@ -175,10 +181,23 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
         down.baseUrl,
         "GET",
         "/readyz",
+        { token: READ_TOKEN },
       );
       expect(ready.status).toBe(503);
       expect(ready.body.checks.redis?.ok).toBe(true);
       expect(ready.body.checks.postgres?.ok).toBe(false);
+      expect(ready.body.checks.postgres?.error).toMatch(/ECONNREFUSED/);
+      // Issue 14, defect 9: anonymous callers get the status only, no driver message.
+      const anonymous = await call(down.baseUrl, "GET", "/readyz");
+      expect(anonymous.status).toBe(503);
+      expect(anonymous.body).toEqual({ status: "not_ready" });
+      const health = await call<{ errors: string[] }>(down.baseUrl, "GET", "/v1/pipeline/health");
+      expect(health.body.errors).toContain("postgres: unavailable");
+      expect(health.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+      const detailed = await call<{ errors: string[] }>(down.baseUrl, "GET", "/v1/pipeline/health", {
+        token: READ_TOKEN,
+      });
+      expect(detailed.body.errors.join(" ")).toMatch(/^postgres: .*ECONNREFUSED/);
       expect((await call(down.baseUrl, "GET", "/readyz/serving")).status).toBe(200);
       const report = await call(down.baseUrl, "GET", "/v1/reports/spend/total");
       expect(report.status).toBe(503);

@@ -9,7 +9,7 @@ import {
 } from "@adpipe/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadGeneratedStream } from "./gold-fixture.js";
-import { type ApiBench, call, type JsonResponse, startApiBench } from "./harness.js";
+import { type ApiBench, call, type JsonResponse, READ_TOKEN, startApiBench } from "./harness.js";
 
 type Row = Record<string, string | number | boolean | null>;
 interface PageBody {
@@ -37,6 +37,7 @@ describe("reports from the Gold views", () => {
         bench.baseUrl,
         "GET",
         `${path}?limit=37&offset=${offset}${query}`,
+        { token: READ_TOKEN },
       );
       expect(res.status, res.text).toBe(200);
       rows.push(...res.body.items);
@@ -53,7 +54,9 @@ describe("reports from the Gold views", () => {
       advertisers: 6,
     });
     gold = fixture.oracle.goldRows();
-    const advertisers = await call<PageBody>(bench.baseUrl, "GET", "/v1/advertisers?limit=100");
+    const advertisers = await call<PageBody>(bench.baseUrl, "GET", "/v1/advertisers?limit=100", {
+      token: READ_TOKEN,
+    });
     names = new Map(advertisers.body.items.map((a) => [String(a.advertiser_id), String(a.advertiser)]));
   });
   afterAll(async () => {
@@ -144,6 +147,7 @@ describe("reports from the Gold views", () => {
       bench.baseUrl,
       "GET",
       `/v1/reports/spend-vs-budget?advertiser=${encodeURIComponent(name)}&from=${iso(day.startMs)}&to=${iso(day.startMs + 86_400_000)}`,
+      { token: READ_TOKEN },
     );
     expect(res.status).toBe(200);
     expect(res.body.items.map((row) => row.category)).toEqual(["Spend", "Remaining Budget"]);
@@ -187,7 +191,9 @@ describe("reports from the Gold views", () => {
     );
     expect(byId.length).toBe(daily.filter((d) => d.advertiserId === target.advertiserId).length);
 
-    const page = await call<PageBody>(bench.baseUrl, "GET", "/v1/reports/spend/hourly?limit=5&offset=5");
+    const page = await call<PageBody>(bench.baseUrl, "GET", "/v1/reports/spend/hourly?limit=5&offset=5", {
+      token: READ_TOKEN,
+    });
     expect(page.body).toMatchObject({ limit: 5, offset: 5, next_offset: 10 });
     expect(page.body.items).toHaveLength(5);
     const whole = await all("/v1/reports/spend/hourly");
@@ -196,10 +202,13 @@ describe("reports from the Gold views", () => {
       bench.baseUrl,
       "GET",
       `/v1/reports/spend/hourly?limit=1000&offset=${whole.length - 2}`,
+      { token: READ_TOKEN },
     );
     expect(last.body.items).toHaveLength(2);
     expect(last.body.next_offset).toBeNull();
-    const unknown = await call<PageBody>(bench.baseUrl, "GET", "/v1/reports/spend/total?advertiser=nobody");
+    const unknown = await call<PageBody>(bench.baseUrl, "GET", "/v1/reports/spend/total?advertiser=nobody", {
+      token: READ_TOKEN,
+    });
     expect(unknown.body.items).toEqual([]);
   });
 
@@ -213,9 +222,10 @@ describe("reports from the Gold views", () => {
       "from=yesterday",
       "to=2026-13-01T00:00:00Z",
       "from=2026-11-26T00:00:00Z&to=2026-11-25T00:00:00Z",
-      "advertiser_id=%7Bx%7D",
+      "advertiser_id=a%00b",
+      "from=0000-01-01T00:00:00Z",
     ]) {
-      const res = await call(bench.baseUrl, "GET", `/v1/reports/spend/daily?${query}`);
+      const res = await call(bench.baseUrl, "GET", `/v1/reports/spend/daily?${query}`, { token: READ_TOKEN });
       expect(res.status, query).toBe(400);
       expect(res.body).toMatchObject({ error: { code: "bad_request" } });
     }

@@ -66,7 +66,9 @@ describe("serving lookups (Redis)", () => {
   });
 
   it("answers a serving advertiser with its state in micros", async () => {
-    const res = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/adv-on/serving");
+    const res = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/adv-on/serving", {
+      token: READ_TOKEN,
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       advertiser_id: "adv-on",
@@ -83,13 +85,17 @@ describe("serving lookups (Redis)", () => {
   });
 
   it("answers a stopped advertiser with its reason, and ids with spaces (URL-encoded)", async () => {
-    const off = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/adv-off/serving");
+    const off = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/adv-off/serving", {
+      token: READ_TOKEN,
+    });
     expect(off.body).toMatchObject({
       can_serve: false,
       reason: "budget_exhausted",
       budget_micros: 10_000_000,
     });
-    const spaced = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/adv%20nobudget/serving");
+    const spaced = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/adv%20nobudget/serving", {
+      token: READ_TOKEN,
+    });
     expect(spaced.status).toBe(200);
     expect(spaced.body).toMatchObject({
       advertiser_id: "adv nobudget",
@@ -100,7 +106,9 @@ describe("serving lookups (Redis)", () => {
   });
 
   it("answers an unknown advertiser with the documented default (SERVE_WHEN_UNKNOWN=false)", async () => {
-    const res = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/never-seen/serving");
+    const res = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/never-seen/serving", {
+      token: READ_TOKEN,
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       advertiser_id: "never-seen",
@@ -122,9 +130,13 @@ describe("serving lookups (Redis)", () => {
       reuse: { db: bench.db, topic: bench.topic, prefix: bench.prefix },
     });
     try {
-      const res = await call<ServingBody>(open.baseUrl, "GET", "/v1/advertisers/never-seen/serving");
+      const res = await call<ServingBody>(open.baseUrl, "GET", "/v1/advertisers/never-seen/serving", {
+        token: READ_TOKEN,
+      });
       expect(res.body).toMatchObject({ known: false, can_serve: true, reason: null });
-      const known = await call<ServingBody>(open.baseUrl, "GET", "/v1/advertisers/adv-off/serving");
+      const known = await call<ServingBody>(open.baseUrl, "GET", "/v1/advertisers/adv-off/serving", {
+        token: READ_TOKEN,
+      });
       expect(known.body).toMatchObject({ known: true, can_serve: false });
     } finally {
       await open.close();
@@ -134,6 +146,7 @@ describe("serving lookups (Redis)", () => {
   it("looks up many advertisers in one request (POST :batch and GET ?ids=), in the order asked", async () => {
     const ids = ["adv-off", "never-seen", "adv-on"];
     const post = await call<{ results: ServingBody[] }>(bench.baseUrl, "POST", "/v1/serving:batch", {
+      token: READ_TOKEN,
       body: { ids },
     });
     expect(post.status).toBe(200);
@@ -146,6 +159,7 @@ describe("serving lookups (Redis)", () => {
       bench.baseUrl,
       "GET",
       `/v1/serving?ids=${ids.join(",")}`,
+      { token: READ_TOKEN },
     );
     expect(get.status).toBe(200);
     expect(get.body).toEqual(post.body);
@@ -155,6 +169,7 @@ describe("serving lookups (Redis)", () => {
     const ids = Array.from({ length: 1_000 }, (_, i) => (i === 500 ? "adv-on" : `bulk-${i}`));
     const before = Number((await bench.redis.info("stats")).match(/total_commands_processed:(\d+)/)?.[1]);
     const res = await call<{ results: ServingBody[] }>(bench.baseUrl, "POST", "/v1/serving:batch", {
+      token: READ_TOKEN,
       body: { ids },
     });
     expect(res.status).toBe(200);
@@ -166,12 +181,18 @@ describe("serving lookups (Redis)", () => {
   });
 
   it("rejects bad ids and oversized batches with a clear 400", async () => {
-    const braces = await call(bench.baseUrl, "GET", "/v1/advertisers/%7Bx%7D/serving");
-    expect(braces.status).toBe(400);
-    expect(braces.body).toMatchObject({ error: { code: "bad_request" } });
-    const long = await call(bench.baseUrl, "GET", `/v1/advertisers/${"a".repeat(129)}/serving`);
+    // Braces are valid ids (the event contract accepts them, issue 14); control characters are not.
+    const control = await call(bench.baseUrl, "GET", "/v1/advertisers/a%00b/serving", { token: READ_TOKEN });
+    expect(control.status).toBe(400);
+    expect(control.body).toMatchObject({ error: { code: "bad_request" } });
+    const long = await call(bench.baseUrl, "GET", `/v1/advertisers/${"a".repeat(129)}/serving`, {
+      token: READ_TOKEN,
+    });
     expect(long.status).toBe(400);
-    const wrongType = await call(bench.baseUrl, "POST", "/v1/serving:batch", { body: { ids: [1, 2] } });
+    const wrongType = await call(bench.baseUrl, "POST", "/v1/serving:batch", {
+      token: READ_TOKEN,
+      body: { ids: [1, 2] },
+    });
     expect(wrongType.status).toBe(400);
     expect(wrongType.body).toMatchObject({ error: { code: "bad_request" } });
     expect(wrongType.body).toMatchObject({
@@ -179,14 +200,18 @@ describe("serving lookups (Redis)", () => {
         details: expect.arrayContaining([expect.objectContaining({ in: "body", path: ["ids", "0"] })]),
       },
     });
-    const empty = await call(bench.baseUrl, "POST", "/v1/serving:batch", { body: { ids: [] } });
+    const empty = await call(bench.baseUrl, "POST", "/v1/serving:batch", {
+      token: READ_TOKEN,
+      body: { ids: [] },
+    });
     expect(empty.status).toBe(400);
     const tooMany = await call(bench.baseUrl, "POST", "/v1/serving:batch", {
+      token: READ_TOKEN,
       body: { ids: Array.from({ length: 1_001 }, (_, i) => `x${i}`) },
     });
     expect(tooMany.status).toBe(400);
     expect(tooMany.body).toMatchObject({ error: { message: "at most 1000 ids per request" } });
-    const badQuery = await call(bench.baseUrl, "GET", "/v1/serving?ids=a,,b");
+    const badQuery = await call(bench.baseUrl, "GET", "/v1/serving?ids=a,,b", { token: READ_TOKEN });
     expect(badQuery.status).toBe(400);
     expect(badQuery.text).not.toMatch(/at .*\.(ts|js):\d+/);
   });
