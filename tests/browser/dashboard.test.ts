@@ -7,7 +7,7 @@ import { advertiserTotals, formatMicros, type SpendRollup } from "@adpipe/core";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../../services/api/scripts/build-web.js";
-import { type ApiBench, call, startApiBench, WRITE_TOKEN } from "../integration/api/harness.js";
+import { type ApiBench, call, READ_TOKEN, startApiBench, WRITE_TOKEN } from "../integration/api/harness.js";
 import { type PipelineRun, runGeneratedStream } from "../integration/api/pipeline-fixture.js";
 import { uniqueName } from "../support/index.js";
 
@@ -59,6 +59,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
       bench.baseUrl,
       "GET",
       "/v1/advertisers?limit=100",
+      { token: READ_TOKEN },
     );
     knownName = listed.body.items.find((a) => a.advertiser_id === known.advertiserId)!.advertiser;
 
@@ -85,8 +86,13 @@ describe("Advertiser Spend Overview in a real browser", () => {
   });
 
   it("shows the right totals for a known advertiser after a generated stream, and saves a screenshot", async () => {
-    await page.goto(bench.baseUrl, { waitUntil: "domcontentloaded" });
+    // Reads need a token (issue 14): the URL `npm start` prints logs the browser in through the fragment,
+    // and the page moves the token to sessionStorage and out of the address bar at once.
+    await page.goto(`${bench.baseUrl}/#token=${READ_TOKEN}`, { waitUntil: "domcontentloaded" });
     await page.waitForSelector("body[data-ready='true']", { timeout: 30_000 });
+    expect(page.url()).toBe(`${bench.baseUrl}/`);
+    expect(await page.evaluate("sessionStorage.getItem('adpipe.readToken')")).toBe(READ_TOKEN);
+    expect(await page.isHidden("#token-box")).toBe(true);
     // All advertisers: the KPI sums every advertiser's total.
     const everyone = await page.getAttribute("#kpi-gross", "data-exact");
     expect(everyone).toMatch(/^\d+\.\d{6}$/);

@@ -27,7 +27,8 @@ export class HttpError extends Error {
 export class ApiClient {
   constructor(private readonly token: () => string) {}
 
-  private headers(): Record<string, string> {
+  /** The Authorization header of the current token (none without one). */
+  headers(): Record<string, string> {
     const token = this.token();
     return token === "" ? {} : { authorization: `Bearer ${token}` };
   }

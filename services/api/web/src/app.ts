@@ -74,6 +74,22 @@ const ui = {
 };
 
 const TOKEN_KEY = "adpipe.readToken";
+
+/**
+ * `/#token=…` (the dashboard URL `npm start` prints) logs the browser in: the token moves to sessionStorage
+ * (this tab only, gone when it closes) and leaves the address bar and the history at once. A fragment is never
+ * sent to a server, not even in a Referer.
+ */
+function takeTokenFromFragment(): void {
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  const token = fragment.get("token");
+  if (token === null) return;
+  if (token.trim() !== "") sessionStorage.setItem(TOKEN_KEY, token.trim());
+  fragment.delete("token");
+  const rest = fragment.toString();
+  history.replaceState(null, "", `${location.pathname}${location.search}${rest === "" ? "" : `#${rest}`}`);
+}
+takeTokenFromFragment();
 ui.token.value = sessionStorage.getItem(TOKEN_KEY) ?? "";
 const api = new ApiClient(() => ui.token.value.trim());
 
@@ -476,28 +492,62 @@ interface ServingChange {
   updatedAt: number;
 }
 
+function applyServingChange(change: ServingChange): void {
+  lastFlip.set(change.advertiserId, change.updatedAt);
+  const row = ui.servingRows.querySelector<HTMLTableRowElement>(
+    `tr[data-advertiser-id="${CSS.escape(change.advertiserId)}"]`,
+  );
+  if (row === null) return;
+  setServingCells(row, change.canServe, change.reason);
+  const flipCell = row.cells[6];
+  if (flipCell !== undefined) flipCell.textContent = new Date(change.updatedAt).toLocaleString();
+}
+
+/** Reads Server-Sent Events (`event:` and `data:` lines, blocks separated by a blank line) until the stream ends. */
+async function readEvents(body: ReadableStream<Uint8Array>, onEvent: (type: string, data: string) => void) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let type = "message";
+      let data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) type = line.slice(7);
+        else if (line.startsWith("data: ")) data += line.slice(6);
+      }
+      if (data !== "") onEvent(type, data);
+    }
+  }
+}
+
 /**
- * Flips arrive on the changes stream the moment the tracker makes them; polling still refreshes the
- * rest (and covers anything the at-most-once stream missed). EventSource cannot send a bearer token,
- * so with read tokens configured the page polls only.
+ * Flips arrive on the changes stream the moment the tracker makes them; polling still refreshes the rest (and
+ * covers anything the at-most-once stream missed). The stream is read with fetch, not EventSource, so it can
+ * carry the read token; it is reopened after the refresh interval when it ends or is refused.
  */
-function followServingChanges(): void {
-  const source = new EventSource("/v1/serving/changes");
-  source.addEventListener("open", () => {
-    ui.servingCaption.textContent = "live from the budget-tracker (streaming)";
-  });
-  source.addEventListener("serving_change", (event) => {
-    const change = JSON.parse((event as MessageEvent<string>).data) as ServingChange;
-    lastFlip.set(change.advertiserId, change.updatedAt);
-    const row = ui.servingRows.querySelector<HTMLTableRowElement>(
-      `tr[data-advertiser-id="${CSS.escape(change.advertiserId)}"]`,
-    );
-    if (row === null) return;
-    setServingCells(row, change.canServe, change.reason);
-    const flipCell = row.cells[6];
-    if (flipCell !== undefined) flipCell.textContent = new Date(change.updatedAt).toLocaleString();
-  });
-  source.addEventListener("reset", () => void tick());
+async function followServingChanges(): Promise<void> {
+  for (;;) {
+    try {
+      const response = await fetch("/v1/serving/changes", { headers: api.headers(), cache: "no-store" });
+      if (response.ok && response.body !== null) {
+        ui.servingCaption.textContent = "live from the budget-tracker (streaming)";
+        await readEvents(response.body, (type, data) => {
+          if (type === "serving_change") applyServingChange(JSON.parse(data) as ServingChange);
+          else if (type === "reset") void tick();
+        });
+      } else await response.body?.cancel();
+    } catch {
+      // The network or the API is away: polling carries on, the stream is retried below.
+    }
+    ui.servingCaption.textContent = "live from the budget-tracker";
+    await new Promise((resolve) => window.setTimeout(resolve, config.refresh_ms));
+  }
 }
 
 function schedule(): void {
@@ -507,8 +557,8 @@ function schedule(): void {
 
 async function start(): Promise<void> {
   config = await (await fetch("/dashboard/config.json", { cache: "no-store" })).json();
-  if (config.read_token_required) ui.tokenBox.classList.remove("hidden");
-  else followServingChanges();
+  if (config.read_token_required && ui.token.value.trim() === "") ui.tokenBox.classList.remove("hidden");
+  void followServingChanges();
   for (const control of [ui.advertiser, ui.month, ui.day])
     control.addEventListener("change", () => void tick());
   ui.token.addEventListener("change", () => {
