@@ -10,6 +10,7 @@ export {
 } from "./options.js";
 export { REPO_ROOT, type RunMode, SERVICE_NAMES, type ServiceName, serviceEntry } from "./paths.js";
 export {
+  dashboardLoginUrl,
   describeState,
   LocalPipeline,
   type PipelineState,

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   DEFAULT_DATABASE_URL,
   DEFAULT_REDIS_URL,
+  envVar,
   type KafkaConnection,
   kafkaConnectionFromEnv,
   redactUrl,
@@ -86,6 +87,8 @@ export interface PipelineState {
   readonly children: readonly RunningChild[];
   /** Bearer token for writes when API_WRITE_TOKENS was not set (generated for this run). */
   readonly writeToken: string | undefined;
+  /** Bearer token for reads when neither API_READ_TOKENS nor API_PUBLIC_READS was set (generated for this run). */
+  readonly readToken: string | undefined;
 }
 
 /** A service child that exits without being asked to. */
@@ -187,6 +190,11 @@ export class LocalPipeline {
       tracker: `${options.groupPrefix}-budget-tracker`,
     };
     const writeToken = env.API_WRITE_TOKENS ? undefined : `local-${randomBytes(12).toString("hex")}`;
+    // Reads need a token too (the API's default); the dashboard URL printed below carries it.
+    const readToken =
+      env.API_READ_TOKENS?.trim() || envVar.boolean().safeParse(env.API_PUBLIC_READS).data === true
+        ? undefined
+        : `local-read-${randomBytes(12).toString("hex")}`;
     const shared: NodeJS.ProcessEnv = {
       ...env,
       KAFKA_TOPIC: topic,
@@ -217,6 +225,7 @@ export class LocalPipeline {
         API_HOST: shared.API_HOST ?? "127.0.0.1",
         API_LAG_GROUPS: `${groups.ingestor},${groups.tracker}`,
         ...(writeToken === undefined ? {} : { API_WRITE_TOKENS: `local:${writeToken}` }),
+        ...(readToken === undefined ? {} : { API_READ_TOKENS: `dashboard:${readToken}` }),
       },
       simulator: { ...shared, OPS_PORT: String(ports.simulator) },
     };
@@ -251,6 +260,7 @@ export class LocalPipeline {
         port: ports[child.name as ServiceName],
       })),
       writeToken,
+      readToken,
     };
     if (options.stateFile !== undefined) await writeState(options.stateFile, this.state);
     return this.state;
@@ -367,13 +377,23 @@ async function writeState(path: string, state: PipelineState): Promise<void> {
   await rename(temporary, path);
 }
 
+/**
+ * The dashboard URL with the run's read token in the fragment: the page moves it to sessionStorage and out of
+ * the address bar; a fragment never reaches a server or a Referer.
+ */
+export function dashboardLoginUrl(state: Pick<PipelineState, "dashboardUrl" | "readToken">): string {
+  return state.readToken === undefined
+    ? state.dashboardUrl
+    : `${state.dashboardUrl}#token=${encodeURIComponent(state.readToken)}`;
+}
+
 /** The banner printed once everything runs. */
 export function describeState(state: PipelineState, options: SupervisorOptions): string {
   const lines = [
     "",
     "  Ad marketing pipeline is running",
     "",
-    `  Dashboard      ${state.dashboardUrl}`,
+    `  Dashboard      ${dashboardLoginUrl(state)}${state.readToken === undefined ? "" : "   (logs this browser in)"}`,
     `  Serving        ${state.dashboardUrl}v1/advertisers/<id>/serving`,
     `  OpenAPI        ${state.dashboardUrl}openapi.json`,
     "",
@@ -389,6 +409,9 @@ export function describeState(state: PipelineState, options: SupervisorOptions):
     options.simulator
       ? `  The simulator sends ${options.rate} events/s${options.simCount === undefined ? "" : ` (${options.simCount} in all)`}; watch Gold and can_serve change on the dashboard.`
       : "  No simulator (--no-simulator): produce clicks with `adpipe simulate` or POST /v1/clicks.",
+    ...(state.readToken === undefined
+      ? []
+      : [`  Read token     ${state.readToken}   (for GET /v1/...; this run only)`]),
     ...(state.writeToken === undefined
       ? []
       : [

@@ -209,6 +209,7 @@ describe("npm start's supervisor, headless", () => {
         ? (JSON.parse(await readFile(statePath, "utf8")) as {
             children: { name: string; pid: number }[];
             dashboardUrl: string;
+            readToken: string;
           })
         : undefined,
     );
@@ -265,8 +266,18 @@ describe("npm start's supervisor, headless", () => {
     // The API serves what the tracker wrote.
     const someone = oracle.servingStateAt(Date.now()).find((entry) => entry.clicks > 0);
     expect(someone).toBeDefined();
+    // Reads need a token: npm start generated one for the run (in the state file, mode 0600).
+    expect(state.readToken).toMatch(/^local-read-[0-9a-f]{24}$/);
+    expect(
+      (
+        await fetch(
+          `${state.dashboardUrl}v1/advertisers/${encodeURIComponent(someone?.advertiserId ?? "")}/serving`,
+        )
+      ).status,
+    ).toBe(401);
     const serving = await fetch(
       `${state.dashboardUrl}v1/advertisers/${encodeURIComponent(someone?.advertiserId ?? "")}/serving`,
+      { headers: { authorization: `Bearer ${state.readToken}` } },
     );
     expect(serving.status).toBe(200);
     expect(await serving.json()).toMatchObject({ can_serve: someone?.canServe });
