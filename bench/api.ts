@@ -50,7 +50,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<Record<stri
     try {
       if (options.quiet !== true)
         console.log(`API at ${started.url}; ${ADVERTISERS} advertisers under ${prefix}`);
-      await autocannonRun(started.url, ids, WARMUP_SECONDS, options.rate, options.connections);
+      await autocannonRun(started, ids, WARMUP_SECONDS, options.rate, options.connections);
       const result = await httpLookupRun(started, ids, options.seconds, options.rate, options.connections);
       const summary = {
         serving_cache_ttl_ms: options.servingCacheTtlMs,

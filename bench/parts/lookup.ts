@@ -81,7 +81,7 @@ export interface HttpLookupRun {
 
 /** GET /v1/advertisers/{id}/serving at a fixed offered rate with autocannon. */
 export function autocannonRun(
-  url: string,
+  target: Pick<StartedApi, "url" | "readToken">,
   ids: readonly string[],
   seconds: number,
   rate: number,
@@ -91,7 +91,9 @@ export function autocannonRun(
   return new Promise((resolve, reject) => {
     autocannon(
       {
-        url,
+        url: target.url,
+        // Lookups need a read token (the API's default): the bench pays for authentication like a real client.
+        headers: { authorization: `Bearer ${target.readToken}` },
         connections,
         duration: seconds,
         overallRate: rate,
@@ -113,6 +115,8 @@ export function autocannonRun(
 export interface StartedApi {
   readonly api: ServiceHandle;
   readonly url: string;
+  /** The read token the API was started with. */
+  readonly readToken: string;
 }
 
 /** The API as a child process (production entry point), serving lookups from `prefix`. */
@@ -121,6 +125,7 @@ export async function startApi(
   prefix: string,
   extraEnv: Record<string, string> = {},
 ): Promise<StartedApi> {
+  const readToken = randomBytes(16).toString("hex");
   const api = await startService("api", {
     mode: settings.mode,
     env: {
@@ -129,10 +134,11 @@ export async function startApi(
       DATABASE_URL: settings.databaseUrl,
       KAFKA_BROKERS: settings.kafkaBrokers,
       API_WRITE_TOKENS: `bench:${randomBytes(16).toString("hex")}`,
+      API_READ_TOKENS: `bench-reader:${readToken}`,
       ...extraEnv,
     },
   });
-  return { api, url: `http://127.0.0.1:${api.port}` };
+  return { api, url: `http://127.0.0.1:${api.port}`, readToken };
 }
 
 export async function httpLookupRun(
@@ -143,7 +149,7 @@ export async function httpLookupRun(
   connections = HTTP_CONNECTIONS,
 ): Promise<HttpLookupRun> {
   const before = await started.api.proc();
-  const result = await autocannonRun(started.url, ids, seconds, rate, connections);
+  const result = await autocannonRun(started, ids, seconds, rate, connections);
   const after = await started.api.proc();
   return {
     requestsPerSecond: result.requests.average,
@@ -204,7 +210,7 @@ async function httpFigures(context: BenchContext, prefix: string, ids: readonly 
   const { settings, report } = context;
   const started = await startApi(settings, prefix);
   try {
-    await autocannonRun(started.url, ids, HTTP_WARMUP_SECONDS, settings.httpRate, HTTP_CONNECTIONS);
+    await autocannonRun(started, ids, HTTP_WARMUP_SECONDS, settings.httpRate, HTTP_CONNECTIONS);
     const runs: HttpLookupRun[] = [];
     for (let run = 1; run <= settings.runs; run++) {
       const result = await httpLookupRun(started, ids, settings.httpSeconds, settings.httpRate);
