@@ -6,12 +6,14 @@
  *
  *   npm run test:integrity                         # INTEGRITY_PROFILE=full (10-minute sustained load)
  *   INTEGRITY_PROFILE=ci npm run test:integrity    # same scenarios and acceptance figures, 2-minute load
- *   INTEGRITY_SCENARIOS=crashes,poison …           # a subset (names below)
+ *   INTEGRITY_SCENARIOS=crashes,poison …           # a subset (names below: crashes postgres redis broker
+ *                                                  # poison sustained security fuzz)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadProfile, selectedScenarios } from "./profile.js";
 import { brokerRestart } from "./scenarios/broker-restart.js";
 import { crashes } from "./scenarios/crashes.js";
+import { httpFuzz } from "./scenarios/http-fuzz.js";
 import { poison } from "./scenarios/poison.js";
 import { postgresOutage } from "./scenarios/postgres-outage.js";
 import { redisOutage } from "./scenarios/redis-outage.js";
@@ -244,6 +246,42 @@ describe(`integrity suite (profile ${profile.name}, seed ${profile.seed})`, () =
       expect(extra.secretScanControl).toBeGreaterThan(0);
       expect(extra.logFilesScanned).toBeGreaterThan(0);
       expect(extra.secretFindings).toEqual([]);
+      expectExact(result);
+    },
+    20 * MINUTE,
+  );
+
+  run("fuzz")(
+    "8. HTTP fuzz of every route: no 5xx, the documented error shape, the plain route's authorization decision, only accepted writes stored",
+    async () => {
+      const result = await httpFuzz(context("fuzz"));
+      results.push(result);
+      const extra = result.extra;
+      console.log(`HTTP fuzz: ${extra.requests} requests, ${extra.failureCount} failures`);
+      expect(extra.requests).toBe(profile.httpFuzz.requests);
+      expect(extra.failures).toEqual([]);
+      expect(extra.failureCount).toBe(0);
+      expect(extra.readiness).toMatchObject({
+        api: expect.stringMatching(/"status":"ready","checks":\{"redis":\{"ok":true.*"postgres":\{"ok":true/),
+        ingestor: 200,
+        tracker: 200,
+        apiProcessRunning: true,
+      });
+      const ledger = extra.ledger as Record<string, unknown> & { counts: Record<string, number> };
+      expect(ledger).toMatchObject({
+        kafkaClicksEqualAccepted: true,
+        kafkaBudgetsEqualAccepted: true,
+        kafkaOther: 0,
+        bronzeClicksEqualAccepted: true,
+        bronzeBudgetsEqualAccepted: true,
+        bronzeRowsEqualTopic: true,
+        auditBudgetsEqualAccepted: true,
+        auditPausesEqualAccepted: true,
+      });
+      // The fuzz did reach the write paths (not only refusals).
+      expect(ledger.counts.acceptedClicks).toBeGreaterThan(0);
+      expect(ledger.counts.acceptedBudgets).toBeGreaterThan(0);
+      expect(ledger.counts.acceptedPauses).toBeGreaterThan(0);
       expectExact(result);
     },
     20 * MINUTE,

@@ -57,6 +57,10 @@ export interface IntegrityProfile {
   readonly security: {
     readonly events: number;
   };
+  readonly httpFuzz: {
+    /** fast-check generated HTTP requests against the running API (scenario 8). */
+    readonly requests: number;
+  };
 }
 
 const common = {
@@ -81,6 +85,7 @@ const common = {
   brokerRestart: { events: 40_000, ratePerSecond: 600, downMs: 8_000 },
   poison: { goodEvents: 20_000, fuzzedPayloads: 10_000 },
   security: { events: 5_000 },
+  httpFuzz: { requests: 20_000 },
 } as const;
 
 const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
@@ -112,6 +117,7 @@ const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
     poison: { goodEvents: 3_000, fuzzedPayloads: 1_000 },
     sustained: { durationMs: 30_000, ratePerSecond: 200, sampleEveryMs: 2_000 },
     security: { events: 1_000 },
+    httpFuzz: { requests: 2_000 },
   },
 };
 
