@@ -213,6 +213,9 @@ export async function buildApp(deps: ApiDeps): Promise<ApiApp> {
       throw new Error(`route ${route.method} ${route.url}: unknown auth level ${String(declared)}`);
     const level = declared ?? DEFAULT_AUTH_LEVEL;
     route.config = { ...route.config, auth: level };
+    // The OpenAPI document says the same: a bearer token for read and write routes, none for public ones.
+    if (route.schema !== undefined && route.schema.security === undefined)
+      route.schema = { ...route.schema, security: level === "public" ? [] : [{ bearerAuth: [] }] };
     const guard = (request: FastifyRequest, _reply: unknown, done: (error?: Error) => void): void => {
       try {
         request.identity = authorize(deps, level, request.headers.authorization);

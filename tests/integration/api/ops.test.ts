@@ -86,6 +86,9 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
       expect(paths).toContain(path);
     }
     expect(doc.paths["/v1/advertisers/{id}/budget"]?.put?.security).toEqual([{ bearerAuth: [] }]);
+    // Reads need a token too (issue 14); probes do not.
+    expect(doc.paths["/v1/reports/spend/total"]?.get?.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths["/healthz"]?.get?.security).toEqual([]);
     expect(Object.keys(doc.paths["/v1/clicks"]?.post?.responses ?? {})).toEqual(
       expect.arrayContaining(["202", "400", "401", "413", "422", "429"]),
     );
