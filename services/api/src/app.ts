@@ -60,18 +60,18 @@ export const MAX_PARAM_LENGTH = 1_536;
 
 export const API_VERSION = "0.1.0";
 
+const REASON_PHRASES: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  408: "Request Timeout",
+  431: "Request Header Fields Too Large",
+};
+
 /** A 4xx written straight to a socket the HTTP parser gave up on (no request object exists yet). */
-function writeClientError(socket: Socket, status: 400 | 408 | 431, code: string, message: string): void {
+function writeClientError(socket: Socket, error: ApiError): void {
   if (socket.destroyed || !socket.writable) return;
-  const body = JSON.stringify(errorBody(new ApiError("bad_request", message), randomUUID())).replace(
-    '"bad_request"',
-    JSON.stringify(code),
-  );
-  const reason = { 400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large" }[
-    status
-  ];
+  const body = JSON.stringify(errorBody(error, randomUUID()));
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${error.statusCode} ${REASON_PHRASES[error.statusCode] ?? "Error"}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 
@@ -127,13 +127,11 @@ export async function buildApp(deps: ApiDeps): Promise<ApiApp> {
       if (error.code === "HPE_HEADER_OVERFLOW")
         writeClientError(
           socket,
-          431,
-          "headers_too_large",
-          "the request line and headers are larger than 16 KiB",
+          new ApiError("headers_too_large", "the request line and headers are larger than 16 KiB"),
         );
       else if (error.code === "ERR_HTTP_REQUEST_TIMEOUT")
-        writeClientError(socket, 408, "bad_request", "the request took too long to arrive");
-      else writeClientError(socket, 400, "bad_request", "the request is not valid HTTP");
+        writeClientError(socket, new ApiError("request_timeout", "the request took too long to arrive"));
+      else writeClientError(socket, new ApiError("bad_request", "the request is not valid HTTP"));
     },
   }).withTypeProvider<ZodTypeProvider>();
 
