@@ -533,19 +533,23 @@ async function readEvents(body: ReadableStream<Uint8Array>, onEvent: (type: stri
  */
 async function followServingChanges(): Promise<void> {
   for (;;) {
-    try {
-      const response = await fetch("/v1/serving/changes", { headers: api.headers(), cache: "no-store" });
-      if (response.ok && response.body !== null) {
-        ui.servingCaption.textContent = "live from the budget-tracker (streaming)";
-        await readEvents(response.body, (type, data) => {
-          if (type === "serving_change") applyServingChange(JSON.parse(data) as ServingChange);
-          else if (type === "reset") void tick();
-        });
-      } else await response.body?.cancel();
-    } catch {
-      // The network or the API is away: polling carries on, the stream is retried below.
+    // Without a token (and reads not public) the stream would only be refused: wait for one.
+    const waiting = config.read_token_required && ui.token.value.trim() === "";
+    if (!waiting) {
+      try {
+        const response = await fetch("/v1/serving/changes", { headers: api.headers(), cache: "no-store" });
+        if (response.ok && response.body !== null) {
+          ui.servingCaption.textContent = "live from the budget-tracker (streaming)";
+          await readEvents(response.body, (type, data) => {
+            if (type === "serving_change") applyServingChange(JSON.parse(data) as ServingChange);
+            else if (type === "reset") void tick();
+          });
+        } else await response.body?.cancel();
+      } catch {
+        // The network or the API is away: polling carries on, the stream is retried below.
+      }
+      ui.servingCaption.textContent = "live from the budget-tracker";
     }
-    ui.servingCaption.textContent = "live from the budget-tracker";
     await new Promise((resolve) => window.setTimeout(resolve, config.refresh_ms));
   }
 }
