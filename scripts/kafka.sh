@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A real single-node Apache Kafka broker (KRaft) without Docker, for tests and local runs.
 #
-#   bash scripts/kafka.sh start     resolve the jars once, generate TLS material, format storage, start, wait
-#   bash scripts/kafka.sh stop      stop the broker this checkout started and delete its data
+#   bash scripts/kafka.sh start     resolve the jars once, generate TLS material, start on the data of the previous
+#                                   run (format new storage only when there is none), wait
+#   bash scripts/kafka.sh stop      stop the broker this checkout started; its data is kept for the next start
+#   bash scripts/kafka.sh reset     stop it and delete its data (topics, records, consumer group offsets)
 #   bash scripts/kafka.sh status    exit 0 when the broker answers on both listeners
 #   bash scripts/kafka.sh logs [-f] the broker's log
 #   bash scripts/kafka.sh jars      only resolve the broker jars into .cache/kafka/libs (the integrity suite's
@@ -25,14 +27,19 @@
 #                                it); a broker whose owner died (a killed test run) is treated as stale.
 #   KAFKA_PLAINTEXT_PORT, KAFKA_SASL_PORT, KAFKA_CONTROLLER_PORT
 #                                listener ports (default 9092, 9093, 9094); the tests expect the defaults.
+#   KAFKA_STATE_DIR              where this broker keeps its config, TLS material, data, logs and pid
+#                                (default .cache/kafka): a second broker of the same checkout (a test's, on
+#                                other ports) needs its own. The jars stay in .cache/kafka/libs.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="$ROOT/.cache/kafka"
-LIBS="$CACHE/libs"
+CACHE="${KAFKA_STATE_DIR:-$ROOT/.cache/kafka}"
+LIBS="$ROOT/.cache/kafka/libs"
 TLS="$CACHE/tls"
 CONFIG="$CACHE/config"
 DATA="$CACHE/data"
+# The listener ports the data was created with: KRaft's metadata records them, so other ports start fresh.
+DATA_PORTS_FILE="$DATA/.adpipe-listeners"
 LOGS="$CACHE/logs"
 PID_FILE="$CACHE/broker.pid"
 OWNER_FILE="$CACHE/owner"
@@ -143,12 +150,13 @@ resolve_jars() {
   command -v mvn >/dev/null || die "Maven (mvn) is needed once to fetch the Kafka jars from Maven Central"
   command -v java >/dev/null || die "a Java 17+ runtime (java) is needed to run the broker"
   log "resolving Kafka broker jars from Maven Central (first run only)..."
-  local staging="$CACHE/libs.partial"
+  local staging="$LIBS.partial"
+  mkdir -p "$(dirname "$LIBS")"
   rm -rf "$staging"
   if ! mvn -B -q -f "$POM" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$staging" >"$CACHE/maven.log" 2>&1; then
-    tail -n 40 "$CACHE/maven.log" >&2
-    die "mvn could not resolve the Kafka jars (full output: $CACHE/maven.log)"
+    -DincludeScope=runtime -DoutputDirectory="$staging" >"$LIBS.maven.log" 2>&1; then
+    tail -n 40 "$LIBS.maven.log" >&2
+    die "mvn could not resolve the Kafka jars (full output: $LIBS.maven.log)"
   fi
   printf '%s\n' "$digest" >"$staging/.resolved"
   rm -rf "$LIBS"
@@ -250,6 +258,9 @@ background.threads=4
 num.recovery.threads.per.data.dir=1
 log.cleaner.dedupe.buffer.size=16777216
 log.retention.hours=24
+# Data is kept across restarts (kafka.sh stop); retention only deletes closed segments, so small topics roll
+# hourly for the 24 h retention to bound what a long-lived local broker (and leaked test topics) keep.
+log.roll.hours=1
 EOF
 
   cat >"$CONFIG/log4j.properties" <<'EOF'
@@ -283,7 +294,7 @@ wait_until_ready() {
   while ((SECONDS < deadline)); do
     if ! pid_alive "$pid"; then
       show_log_tail
-      die "the broker exited during start-up (log above; full log: $LOGS/server.log)"
+      die "the broker exited during start-up (log above; full log: $LOGS/server.log). If its data in $DATA is damaged, \`bash scripts/kafka.sh reset\` deletes it"
     fi
     if answers_plaintext 2000 && answers_sasl_ssl 2000; then return 0; fi
     sleep 1
@@ -335,6 +346,41 @@ clear_ports_or_reuse_other() {
   done
 }
 
+# "reuse" when $DATA holds formatted storage created for the current ports; otherwise nothing (no data yet) or
+# the reason it cannot be used.
+reusable_storage() {
+  [[ -d "$DATA" ]] || return 0
+  if [[ ! -f "$DATA/meta.properties" ]]; then
+    [[ -n "$(ls -A "$DATA" 2>/dev/null)" ]] && echo "the data in $DATA was never fully formatted: discarding it"
+    return 0
+  fi
+  if [[ "$(cat "$DATA_PORTS_FILE" 2>/dev/null)" != "$PLAINTEXT_PORT $SASL_PORT $CONTROLLER_PORT" ]]; then
+    echo "the data in $DATA was created for other ports ($(cat "$DATA_PORTS_FILE" 2>/dev/null || echo unknown)): discarding it"
+    return 0
+  fi
+  echo reuse
+}
+
+# Topic directories in the data (each partition is a directory "<topic>-<n>"; internal topics start with "__").
+topic_count() {
+  find "$DATA" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' ! -name '__*' -printf '%f\n' 2>/dev/null |
+    sed 's/-[0-9]*$//' | sort -u | wc -l
+}
+
+format_storage() {
+  rm -rf "$DATA"
+  mkdir -p "$DATA"
+  local cluster_id
+  cluster_id="$(openssl rand -base64 16 | tr '+/' '-_' | tr -d '=\n')"
+  # --cluster-id=: a random id may begin with "-", which would otherwise be read as an option.
+  if ! java "$@" -Xmx256m kafka.tools.StorageTool format \
+    "--cluster-id=$cluster_id" -c "$CONFIG/server.properties" >"$LOGS/format.log" 2>&1 9>&-; then
+    cat "$LOGS/format.log" >&2
+    die "formatting the KRaft storage failed"
+  fi
+  printf '%s\n' "$PLAINTEXT_PORT $SASL_PORT $CONTROLLER_PORT" >"$DATA_PORTS_FILE"
+}
+
 start() {
   local pid
   if pid="$(our_pid)"; then
@@ -351,23 +397,25 @@ start() {
   clear_ports_or_reuse_other || return 0
 
   resolve_jars
-  local key connection cluster_id
+  local key connection
   key="$(shared_access_key)"
   connection="$(connection_string "$key")"
   generate_tls
   write_config "$connection"
   write_env_file "$connection"
 
-  # Data never outlives a broker: a killed run's half-written storage is simply discarded.
-  rm -rf "$DATA"
-  mkdir -p "$DATA" "$LOGS"
+  mkdir -p "$LOGS"
   [[ -f "$LOGS/server.log" ]] && mv -f "$LOGS/server.log" "$LOGS/server.previous.log"
-  cluster_id="$(openssl rand -base64 16 | tr '+/' '-_' | tr -d '=\n')"
   local jvm_common=(-cp "$LIBS/*" "-Dkafka.logs.dir=$LOGS" "-Dlog4j.configuration=file:$CONFIG/log4j.properties")
-  if ! java "${jvm_common[@]}" -Xmx256m kafka.tools.StorageTool format \
-    -t "$cluster_id" -c "$CONFIG/server.properties" >"$LOGS/format.log" 2>&1 9>&-; then
-    cat "$LOGS/format.log" >&2
-    die "formatting the KRaft storage failed"
+  local storage
+  storage="$(reusable_storage)"
+  if [[ "$storage" == reuse ]]; then
+    # A killed broker's logs are recovered by Kafka itself at start (unclean shutdown recovery).
+    log "reusing broker data from the previous run ($DATA: $(topic_count) topics; \`kafka.sh reset\` deletes it)"
+  else
+    [[ -n "$storage" ]] && log "$storage"
+    log "fresh broker: formatting new KRaft storage in $DATA"
+    format_storage "${jvm_common[@]}"
   fi
 
   # setsid: the broker outlives this script and is not hit by a Ctrl-C meant for a test run;
@@ -386,16 +434,26 @@ start() {
   log "ready in $((SECONDS - started))s: PLAINTEXT://$HOST:$PLAINTEXT_PORT, SASL_SSL://$HOST:$SASL_PORT (Event Hubs emulation: $ENV_FILE)"
 }
 
-stop() {
+stop_broker() {
   local pid
   if pid="$(our_pid)"; then
-    log "stopping broker $pid"
+    log "stopping broker $pid${1:-}"
     kill_broker "$pid"
   else
     log "no broker from this checkout is running"
   fi
-  rm -rf "$DATA"
   rm -f "$PID_FILE" "$OWNER_FILE"
+}
+
+stop() { stop_broker " (its data stays in $DATA for the next start; \`kafka.sh reset\` deletes it)"; }
+
+# Stops the broker and deletes its data: the next start formats new storage (no topics, no group offsets).
+reset() {
+  stop_broker
+  if [[ -d "$DATA" ]]; then
+    log "deleting the broker data in $DATA"
+    rm -rf "$DATA"
+  fi
 }
 
 status() {
@@ -429,7 +487,7 @@ main() {
   local command="${1:-}"
   mkdir -p "$CACHE"
   case "$command" in
-    start | stop | jars)
+    start | stop | reset | jars)
       # Several test runs or developers may call start/stop at once: one at a time per checkout.
       exec 9>"$LOCK_FILE"
       flock -w 600 9 || die "another kafka.sh $command has held $LOCK_FILE for 10 minutes"
@@ -442,7 +500,7 @@ main() {
       our_pid >/dev/null && [[ -f "$OWNER_FILE" && "$(cat "$OWNER_FILE")" == "$(process_identity "${2:?pid}")" ]]
       ;;
     *)
-      printf 'usage: %s start|stop|status|logs [-f]\n' "$0" >&2
+      printf 'usage: %s start|stop|reset|status|logs [-f]|jars\n' "$0" >&2
       exit 2
       ;;
   esac

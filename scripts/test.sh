@@ -13,6 +13,10 @@
 # TEST_PROJECTS picks the vitest projects (default "unit integration browser"; `npm run test:integrity` uses
 # "integrity"); TEST_STATIC=0 skips lint and build when an earlier step of the same pipeline did them.
 #
+# The broker it started is stopped at the end with its data kept (as after `npm start`): tests delete their own
+# topics, topics of killed runs are deleted by the next run (tests/support/leaked-topics.ts), and the broker's
+# 24 h retention bounds the rest. `bash scripts/kafka.sh reset` deletes everything.
+#
 # Every step runs even when an earlier one failed (but tests are not run without their services), and the
 # exit code is non-zero when any failed. Extra arguments go to vitest (e.g. `npm test -- --project unit`).
 set -uo pipefail

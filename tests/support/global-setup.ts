@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { parseEventHubsConnectionString } from "@adpipe/config";
 import type { TestProject } from "vitest/node";
 import { readEventHubsEnv } from "./event-hubs-env.js";
+import { deleteLeakedTestTopics } from "./leaked-topics.js";
 import { probeKafka, probePostgres, probeRedis } from "./probes.js";
 import type { ServiceSource, TestServices } from "./provided.js";
 
@@ -185,6 +186,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.KAFKA_BROKERS ??= kafkaBrokers.join(",");
   process.env.DATABASE_URL ??= databaseUrl;
   process.env.REDIS_URL ??= redisUrl;
+
+  // The local broker keeps its data across runs: topics of killed earlier runs go now (see leaked-topics.ts).
+  const leaked = await deleteLeakedTestTopics(kafkaBrokers);
+  if (leaked > 0) console.log(`deleted ${leaked} topic(s) left behind by killed test runs`);
 
   const eventHubs = kafkaSource === "local" || kafkaSource === "env" ? await localEventHubs() : null;
   const services: TestServices = { kafkaBrokers, kafkaSource, databaseUrl, redisUrl, eventHubs };

@@ -49,6 +49,7 @@ export {
 } from "./settings.js";
 export {
   DEFAULT_PIPELINE,
+  forgetStoredOffsets,
   type PeriodSpend,
   periodSpendByAdvertiser,
   readRebuildSnapshot,

@@ -27,36 +27,77 @@ export async function kafkaAnswers(connection: KafkaConnection): Promise<boolean
   }
 }
 
-const LOCAL_BROKERS = new Set(["127.0.0.1:9092", "localhost:9092"]);
+/** Where scripts/kafka.sh puts the local broker: 127.0.0.1:KAFKA_PLAINTEXT_PORT (default 9092). */
+export function localBrokerAddress(env: NodeJS.ProcessEnv): string {
+  return `127.0.0.1:${env.KAFKA_PLAINTEXT_PORT || "9092"}`;
+}
 
-/** The local broker of scripts/kafka.sh is ours to start only when the pipeline points at it. */
-export function isLocalBroker(connection: KafkaConnection): boolean {
+/** The local broker of scripts/kafka.sh is ours to start (and reset) only when the pipeline points at it. */
+export function isLocalBroker(connection: KafkaConnection, env: NodeJS.ProcessEnv = {}): boolean {
+  const port = localBrokerAddress(env).split(":")[1];
   return (
     connection.flavor === "kafka" &&
     connection.brokers.length === 1 &&
-    LOCAL_BROKERS.has(connection.brokers[0] ?? "")
+    [`127.0.0.1:${port}`, `localhost:${port}`].includes(connection.brokers[0] ?? "")
   );
 }
 
 export interface BrokerHandle {
   /** True when this supervisor started the broker (and so stops it at the end). */
   readonly started: boolean;
+  /** True when Kafka is the local broker of scripts/kafka.sh (started here or not). */
+  readonly local: boolean;
   stop(): Promise<void>;
 }
 
+export interface BrokerOptions {
+  /** Start the local broker when nothing answers. */
+  readonly allowStart: boolean;
+  /** Delete the local broker's data first (scripts/kafka.sh reset). */
+  readonly fresh: boolean;
+  /** The supervisor's environment (KAFKA_PLAINTEXT_PORT, KAFKA_STATE_DIR, ... reach scripts/kafka.sh). */
+  readonly env: NodeJS.ProcessEnv;
+}
+
 /**
- * Makes sure Kafka answers: starts the local broker (scripts/kafka.sh) when the pipeline points at
- * 127.0.0.1:9092 and nothing answers there. The broker is recorded as owned by this process, so a broker
- * left behind by a killed supervisor is recognised as stale by the next start.
+ * Makes sure Kafka answers: starts the local broker (scripts/kafka.sh) when the pipeline points at it and
+ * nothing answers there. The broker keeps its data across runs; with `fresh` it is reset first. The broker
+ * is recorded as owned by this process, so a broker left behind by a killed supervisor is recognised as stale
+ * by the next start.
  */
 export async function ensureBroker(
   connection: KafkaConnection,
   onLine: LineSink,
-  allowStart: boolean,
+  options: BrokerOptions,
 ): Promise<BrokerHandle> {
-  const noop: BrokerHandle = { started: false, stop: async () => undefined };
-  if (await kafkaAnswers(connection)) return noop;
-  if (!isLocalBroker(connection) || !allowStart) {
+  const local = isLocalBroker(connection, options.env);
+  const address = localBrokerAddress(options.env);
+  if (options.fresh) {
+    if (!local || !options.allowStart) {
+      throw new SupervisorError(
+        "invalid_options",
+        `--fresh resets the local broker (scripts/kafka.sh), but Kafka here is ${connection.brokers.join(",")}${options.allowStart ? "" : " and --no-start-broker is set"}`,
+      );
+    }
+    onLine("supervisor", "--fresh: deleting the local broker's data (scripts/kafka.sh reset)");
+    const code = await runScript(["scripts/kafka.sh", "reset"], options.env, onLine, "kafka");
+    if (code !== 0)
+      throw new SupervisorError("broker_unavailable", `scripts/kafka.sh reset failed (exit ${code})`);
+    if (await kafkaAnswers(connection)) {
+      throw new SupervisorError(
+        "invalid_options",
+        `--fresh: a broker not started from this checkout still answers at ${address}; stop it where it was started (scripts/kafka.sh stop there), or run without --fresh`,
+      );
+    }
+  }
+  if (await kafkaAnswers(connection)) {
+    onLine(
+      "supervisor",
+      `Kafka answers at ${connection.brokers.join(",")}: using it as it is (this run neither starts nor stops it)`,
+    );
+    return { started: false, local, stop: async () => undefined };
+  }
+  if (!local || !options.allowStart) {
     throw new SupervisorError(
       "broker_unavailable",
       connection.flavor === "event-hubs"
@@ -66,25 +107,29 @@ export async function ensureBroker(
   }
   onLine(
     "supervisor",
-    "no Kafka broker at 127.0.0.1:9092: starting the local one (scripts/kafka.sh start; the first run downloads the jars)",
+    `no Kafka broker at ${address}: starting the local one (scripts/kafka.sh start; the first run downloads the jars)`,
   );
   const code = await runScript(
     ["scripts/kafka.sh", "start"],
-    { KAFKA_OWNER_PID: String(process.pid) },
+    { ...options.env, KAFKA_OWNER_PID: String(process.pid) },
     onLine,
     "kafka",
   );
   if (code !== 0 || !(await kafkaAnswers(connection))) {
     throw new SupervisorError(
       "broker_unavailable",
-      `scripts/kafka.sh start failed (exit ${code}); see .cache/kafka/logs`,
+      `scripts/kafka.sh start failed (exit ${code}); see ${options.env.KAFKA_STATE_DIR || ".cache/kafka"}/logs`,
     );
   }
   return {
     started: true,
+    local,
     stop: async () => {
-      onLine("supervisor", "stopping the Kafka broker it started (scripts/kafka.sh stop)");
-      await runScript(["scripts/kafka.sh", "stop"], {}, onLine, "kafka");
+      onLine(
+        "supervisor",
+        "stopping the Kafka broker it started (scripts/kafka.sh stop; its data is kept for the next run)",
+      );
+      await runScript(["scripts/kafka.sh", "stop"], options.env, onLine, "kafka");
     },
   };
 }

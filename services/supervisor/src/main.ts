@@ -3,8 +3,15 @@ import { KafkaError } from "@adpipe/kafka";
 import { CommanderError } from "commander";
 import { SupervisorError } from "./errors.js";
 import { LinePrinter } from "./log-lines.js";
-import { parseSupervisorOptions, type RawSupervisorOptions, supervisorCommand } from "./options.js";
+import {
+  type CliOptions,
+  parseSupervisorOptions,
+  type RawSupervisorOptions,
+  supervisorCommand,
+} from "./options.js";
 import { describeState, LocalPipeline } from "./pipeline.js";
+import { busyPorts } from "./ports.js";
+import { acquireRunLock, defaultRunLockPath, type RunRecord } from "./run-lock.js";
 
 /** Exit codes, as adpipe's: 0 ok, 1 a service failed, 2 usage/config, 69 unavailable, 70 internal. */
 const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 69, internal: 70 } as const;
@@ -14,6 +21,7 @@ function exitCodeOf(error: unknown): number {
   if (error instanceof SupervisorError) {
     const codes = {
       invalid_options: EXIT.usage,
+      ports_in_use: EXIT.usage,
       not_built: EXIT.usage,
       broker_unavailable: EXIT.unavailable,
       infrastructure_unavailable: EXIT.unavailable,
@@ -28,6 +36,28 @@ function exitCodeOf(error: unknown): number {
 
 async function run(raw: RawSupervisorOptions): Promise<number> {
   const options = parseSupervisorOptions(raw);
+  // Before anything starts or is printed: a second supervisor for the same dashboard port stops here.
+  const dashboardUrl = `http://127.0.0.1:${options.apiPort}/`;
+  const lock = acquireRunLock(
+    process.env.ADPIPE_START_LOCK_FILE || defaultRunLockPath(options.apiPort),
+    dashboardUrl,
+  );
+  if (!lock.acquired) {
+    const { holder } = lock;
+    process.stderr.write(
+      `adpipe-start: already running (pid ${holder.pid}, dashboard ${holder.dashboardUrl}, started ${holder.startedAt} in ${holder.cwd}).\n` +
+        `Stop it with Ctrl-C in its terminal (or kill ${holder.pid}), or run another pipeline with other --api-port, --ops-port-base, --topic and --group-prefix.\n`,
+    );
+    return EXIT.usage;
+  }
+  try {
+    return await runLocked(options, lock.staleHolder);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(options: CliOptions, staleHolder: RunRecord | undefined): Promise<number> {
   const colors = !options.headless && process.stdout.isTTY === true;
   const printer = new LinePrinter(
     { format: options.logFormat, colors, write: (text) => process.stdout.write(text) },
@@ -39,6 +69,25 @@ async function run(raw: RawSupervisorOptions): Promise<number> {
     onLine: (name, line) => printer.print(name, redact(line, secrets)),
   });
   const say = (line: string) => printer.print("supervisor", line);
+  if (staleHolder !== undefined) {
+    say(
+      `took over the run lock of pid ${staleHolder.pid}, which is no longer running (started ${staleHolder.startedAt})`,
+    );
+  }
+  const taken = await busyPorts([
+    { name: "--api-port", port: options.apiPort, host: process.env.API_HOST || "127.0.0.1" },
+    { name: "--ops-port-base (ingestor)", port: options.opsPortBase, host: "127.0.0.1" },
+    { name: "--ops-port-base +1 (budget-tracker)", port: options.opsPortBase + 1, host: "127.0.0.1" },
+    ...(options.simulator
+      ? [{ name: "--ops-port-base +2 (simulator)", port: options.opsPortBase + 2, host: "127.0.0.1" }]
+      : []),
+  ]);
+  if (taken.length > 0) {
+    say(
+      `cannot run the pipeline: ${taken.map((t) => `port ${t.port} (${t.name})`).join(", ")} ${taken.length === 1 ? "is" : "are"} in use by another program; choose free ports with --api-port / --ops-port-base`,
+    );
+    return EXIT.usage;
+  }
 
   // Whatever happens, no child outlives the supervisor process (short of SIGKILL to the supervisor itself).
   process.on("exit", () => pipeline.killNow());

@@ -22,6 +22,7 @@ export interface RawSupervisorOptions {
   stateFile?: string;
   mode?: string;
   startBroker?: boolean;
+  fresh?: boolean;
   readyTimeout?: string;
   logFormat?: string;
 }
@@ -81,6 +82,7 @@ const schema = z.object({
   stateFile: z.string().min(1).optional(),
   mode: z.enum(["auto", "dist", "source"]).default("auto"),
   startBroker: z.boolean().default(true),
+  fresh: z.boolean().default(false),
   readyTimeout: seconds.default(90_000),
   logFormat: z.enum(["pretty", "raw"]).default("pretty"),
 });
@@ -115,6 +117,7 @@ export function parseSupervisorOptions(raw: RawSupervisorOptions): CliOptions {
     stateFile: o.stateFile,
     mode: o.mode,
     startBroker: o.startBroker,
+    fresh: o.fresh,
     readyTimeoutMs: o.readyTimeout,
   };
 }
@@ -166,6 +169,10 @@ export function supervisorCommand(): Command {
         .default("auto"),
     )
     .option("--no-start-broker", "fail instead of starting the local broker when Kafka does not answer")
+    .option(
+      "--fresh",
+      "start the local broker on new, empty storage (scripts/kafka.sh reset first); otherwise it keeps its data across runs",
+    )
     .option("--ready-timeout <seconds>", "how long each service may take to become ready", "90")
     .addOption(
       new Option("--log-format <format>", "pretty: pino lines made readable; raw: as the services print them")
@@ -178,7 +185,14 @@ export function supervisorCommand(): Command {
 Configuration of the services comes from the environment as usual (KAFKA_BROKERS or EVENT_HUB_CONNECTION_STRING,
 DATABASE_URL, REDIS_URL, API_WRITE_TOKENS, LOG_LEVEL, ...); the supervisor sets the topic, ports and groups.
 
-Exit codes: 0 stopped cleanly, 1 a service failed, 2 bad options or configuration, 69 Kafka, Postgres or
-Redis unavailable, 70 internal error.`,
+The local broker keeps its topics across runs (scripts/kafka.sh stop keeps its data), so a second run resumes
+where the first stopped. When the supervisor has to create the topic on the local broker (first run, --fresh,
+or after scripts/kafka.sh reset), the positions its pipeline stored for an earlier topic of that name are
+forgotten (Bronze/Silver/Gold and the spend in Redis stay; the tracker rebuilds from the warehouse).
+
+One supervisor per --api-port: a second one prints "already running (pid ..., dashboard ...)" and exits 2.
+
+Exit codes: 0 stopped cleanly, 1 a service failed, 2 bad options or configuration, or already running,
+69 Kafka, Postgres or Redis unavailable, 70 internal error.`,
     );
 }

@@ -10,7 +10,7 @@ import {
   kafkaConnectionFromEnv,
   redactUrl,
 } from "@adpipe/config";
-import { createKafka, ensureTopic } from "@adpipe/kafka";
+import { createKafka, ensureTopic, withAdmin } from "@adpipe/kafka";
 import { createPool, migrate } from "@adpipe/warehouse";
 import { logLevel } from "kafkajs";
 import { type ChildExit, ManagedChild } from "./child.js";
@@ -21,6 +21,7 @@ import {
   ensureInfrastructure,
   type InfrastructureHandle,
   type LineSink,
+  localBrokerAddress,
 } from "./infrastructure.js";
 import {
   missingEntries,
@@ -30,6 +31,7 @@ import {
   type ServiceName,
   serviceEntry,
 } from "./paths.js";
+import { describePositions, forgetPositionsOfEarlierTopic } from "./positions.js";
 
 export interface SupervisorOptions {
   /** Run time; undefined = until a signal. */
@@ -54,8 +56,10 @@ export interface SupervisorOptions {
   readonly redisPrefix: string | undefined;
   readonly stateFile: string | undefined;
   readonly mode: RunMode | "auto";
-  /** Start the local broker when none answers (only for 127.0.0.1:9092). */
+  /** Start the local broker when none answers (only for 127.0.0.1:KAFKA_PLAINTEXT_PORT, default 9092). */
   readonly startBroker: boolean;
+  /** Reset the local broker's data first (scripts/kafka.sh reset). */
+  readonly fresh: boolean;
   readonly readyTimeoutMs: number;
 }
 
@@ -146,10 +150,16 @@ export class LocalPipeline {
       );
     }
 
+    const ownBrokerPort =
+      !this.io.env.KAFKA_BROKERS &&
+      !this.io.env.EVENT_HUB_CONNECTION_STRING &&
+      this.io.env.KAFKA_PLAINTEXT_PORT;
     const env: NodeJS.ProcessEnv = {
       ...this.io.env,
       DATABASE_URL: this.io.env.DATABASE_URL || DEFAULT_DATABASE_URL,
       REDIS_URL: this.io.env.REDIS_URL || DEFAULT_REDIS_URL,
+      // The local broker on other ports (KAFKA_PLAINTEXT_PORT, as for scripts/kafka.sh): the services go there.
+      ...(ownBrokerPort ? { KAFKA_BROKERS: localBrokerAddress(this.io.env) } : {}),
       ...(options.topic === undefined ? {} : { KAFKA_TOPIC: options.topic }),
     };
     const connection: KafkaConnection = kafkaConnectionFromEnv(env, { clientId: "adpipe-supervisor" });
@@ -158,22 +168,23 @@ export class LocalPipeline {
     this.log(
       `Kafka: ${connection.flavor === "event-hubs" ? "Azure Event Hubs" : "Kafka"} at ${connection.brokers.join(",")}, topic ${topic}`,
     );
-    this.broker = await ensureBroker(connection, this.io.onLine, options.startBroker);
+    this.broker = await ensureBroker(connection, this.io.onLine, {
+      allowStart: options.startBroker,
+      fresh: options.fresh,
+      env,
+    });
     this.infrastructure = await ensureInfrastructure(env, this.io.onLine);
 
-    const kafka = createKafka(connection, { logLevel: logLevel.WARN });
-    const topicResult = await ensureTopic(kafka, { topic, partitions: options.partitions });
-    this.log(
-      topicResult.created
-        ? `created topic ${topic} with ${topicResult.partitions} partitions`
-        : `topic ${topic} exists with ${topicResult.partitions} partitions`,
-    );
-
+    const groups = {
+      ingestor: `${options.groupPrefix}-ingestor`,
+      tracker: `${options.groupPrefix}-budget-tracker`,
+    };
     const pool = createPool({
       connectionString: env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
       max: 1,
       applicationName: "adpipe-supervisor",
     });
+    let topicResult: { created: boolean; partitions: number };
     try {
       const result = await migrate(pool);
       this.log(
@@ -181,14 +192,35 @@ export class LocalPipeline {
           ? `applied migrations ${result.applied.join(", ")} (schema version ${result.current})`
           : `database schema is current (version ${result.current})`,
       );
+
+      const kafka = createKafka(connection, { logLevel: logLevel.WARN });
+      topicResult = await ensureTopic(kafka, { topic, partitions: options.partitions });
+      if (!topicResult.created) {
+        const records = await recordsInTopic(kafka, topic);
+        this.log(
+          `topic ${topic} exists with ${topicResult.partitions} partitions (${records} records kept from earlier runs; the services resume from their stored positions)`,
+        );
+      } else if (this.broker.local) {
+        this.log(`created topic ${topic} with ${topicResult.partitions} partitions on the local broker`);
+        const forgotten = await forgetPositionsOfEarlierTopic({
+          pool,
+          redisUrl: env.REDIS_URL ?? DEFAULT_REDIS_URL,
+          redisPrefix: options.redisPrefix ?? env.REDIS_KEY_PREFIX,
+          pipeline: groups.ingestor,
+          topic,
+        });
+        if (forgotten.warehouse.length > 0 || forgotten.tracker.length > 0) {
+          this.log(
+            `the new topic starts at offset 0: forgot the positions an earlier run stored for a topic of that name (ingestor: ${describePositions(forgotten.warehouse)}; tracker: ${describePositions(forgotten.tracker)}). Bronze/Silver/Gold and the spend in Redis stay; the tracker rebuilds from the warehouse`,
+          );
+        }
+      } else {
+        this.log(`created topic ${topic} with ${topicResult.partitions} partitions`);
+      }
     } finally {
       await pool.end();
     }
 
-    const groups = {
-      ingestor: `${options.groupPrefix}-ingestor`,
-      tracker: `${options.groupPrefix}-budget-tracker`,
-    };
     const writeToken = env.API_WRITE_TOKENS ? undefined : `local-${randomBytes(12).toString("hex")}`;
     // Reads need a token too (the API's default); the dashboard URL printed below carries it.
     const readToken =
@@ -368,6 +400,13 @@ export class LocalPipeline {
       .map((child) => child.pid)
       .filter((pid): pid is number => pid !== undefined);
   }
+}
+
+/** Records in the topic's log (high minus low watermark, summed over partitions). */
+async function recordsInTopic(kafka: ReturnType<typeof createKafka>, topic: string): Promise<string> {
+  const offsets = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
+  const total = offsets.reduce((sum, o) => sum + BigInt(o.high) - BigInt(o.low), 0n);
+  return new Intl.NumberFormat("en-US").format(total);
 }
 
 async function writeState(path: string, state: PipelineState): Promise<void> {
