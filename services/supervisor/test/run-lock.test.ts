@@ -88,11 +88,9 @@ describe("run lock", () => {
         { length: 6 },
         () =>
           new Promise<string>((resolve, reject) => {
-            const child = spawn(
-              process.execPath,
-              ["--import", "tsx", "--input-type=module", "-e", script],
-              { stdio: ["ignore", "pipe", "inherit"] },
-            );
+            const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+              stdio: ["ignore", "pipe", "inherit"],
+            });
             let out = "";
             child.stdout.on("data", (chunk: Buffer) => {
               out += chunk.toString();
