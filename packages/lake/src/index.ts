@@ -1,3 +1,4 @@
+export { buildCommit, LAKE_VERSION, parquetCreatedBy } from "./build-info.js";
 export {
   type Action,
   type AddAction,
@@ -9,7 +10,12 @@ export {
   type TxnAction,
 } from "./delta/actions.js";
 export { writeCheckpoint } from "./delta/checkpoint.js";
-export { DEFAULT_PARQUET_OPTIONS, type ParquetCompression, type ParquetOptions } from "./delta/parquet.js";
+export {
+  DEFAULT_PARQUET_OPTIONS,
+  type ParquetCompression,
+  type ParquetOptions,
+  parquetCreatedByOf,
+} from "./delta/parquet.js";
 export { type PartitionValues, serializePartitionValue } from "./delta/partitions.js";
 export {
   type Column,

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -6,10 +6,14 @@ import {
   DeltaLakeSink,
   EXPORT_TABLES,
   type ExportTableKey,
+  LAKE_VERSION,
   LocalObjectStore,
+  parquetCreatedBy,
   typeName,
 } from "@adpipe/lake";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { tableFromArrays, tableToIPC } from "apache-arrow";
+import * as parquet from "parquet-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createLakeDatabase,
@@ -18,6 +22,7 @@ import {
   parquetFiles,
   postgresColumnCount,
   postgresRows,
+  readFootersWithParquetMr,
   readWithKernel,
   requireVerifierPrerequisites,
   sortRows,
@@ -190,6 +195,49 @@ describe("Delta export to local disk, read back with Delta Kernel", () => {
     } finally {
       connection.closeSync();
       duck.closeSync();
+    }
+  });
+
+  it("parquet-mr (Spark's reader) parses every file's created_by and keeps the binary columns' statistics", {
+    timeout: 300_000,
+  }, async () => {
+    const files: string[] = [];
+    for (const key of TABLES) {
+      const table = EXPORT_TABLES[key];
+      const active = await new DeltaLakeSink(new LocalObjectStore(lakeDir)).table(table.spec).files();
+      files.push(...active.map((file) => join(lakeDir, table.spec.path, file.path)));
+    }
+    // A control written with the old created_by: parquet-mr cannot parse it (the PARQUET-251 warning, and it
+    // distrusts the binary columns' legacy min/max).
+    const control = join(lakeDir, "control-old-created-by.parquet");
+    const properties = new parquet.WriterPropertiesBuilder()
+      .setCreatedBy("adpipe-lake (parquet-wasm)")
+      .build();
+    writeFileSync(
+      control,
+      parquet.writeParquet(
+        parquet.Table.fromIPCStream(tableToIPC(tableFromArrays({ advertiser_id: ["a", "b"] }), "stream")),
+        properties,
+      ),
+    );
+    const footers = await readFootersWithParquetMr([...files, control]);
+    const old = footers.pop();
+    expect(old?.createdBy).toBe("adpipe-lake (parquet-wasm)");
+    expect(old?.parsed).toBeNull();
+    expect(old?.ignoresBinaryStatistics).toBe(true);
+
+    expect(footers).toHaveLength(files.length);
+    for (const footer of footers) {
+      expect(footer.createdBy).toBe(parquetCreatedBy());
+      expect(footer.parsed).toMatchObject({ application: "adpipe-lake", version: LAKE_VERSION });
+      expect(footer.semver).toBe(true);
+      expect(footer.ignoresBinaryStatistics).toBe(false);
+      expect(footer.binaryColumns.length).toBeGreaterThan(0);
+      // Non-null binary columns carry min/max that parquet-mr keeps (all-null ones have no min/max to keep).
+      expect(footer.binaryColumns.filter((c) => c.hasNonNull).length).toBeGreaterThan(0);
+      for (const column of footer.binaryColumns.filter((c) => c.hasNonNull)) {
+        expect(column.statisticsEmpty, `${footer.file} ${column.column}`).toBe(false);
+      }
     }
   });
 

@@ -124,6 +124,7 @@ function newestSource(): number {
   const files = [
     join(VERIFIER_SOURCE, "pom.xml"),
     join(VERIFIER_SOURCE, "src/main/java/adpipe/verifier/DeltaKernelVerifier.java"),
+    join(VERIFIER_SOURCE, "src/main/java/adpipe/verifier/ParquetFooterCheck.java"),
   ];
   return Math.max(...files.map((file) => statSync(file).mtimeMs));
 }
@@ -203,6 +204,29 @@ export async function readWithKernel(tablePath: string): Promise<KernelView> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** What parquet-mr (the Parquet reader of Spark and Hive) makes of a file's footer. */
+export interface ParquetMrFooter {
+  readonly file: string;
+  readonly createdBy: string | null;
+  readonly parsed: { application: string; version: string | null; build: string | null } | null;
+  readonly semver: boolean;
+  /** CorruptStatistics.shouldIgnoreStatistics(createdBy, BINARY): true = PARQUET-251, min/max dropped. */
+  readonly ignoresBinaryStatistics: boolean;
+  /** Binary columns of the first row group, as parquet-mr's footer conversion leaves their statistics. */
+  readonly binaryColumns: { column: string; statisticsEmpty: boolean; hasNonNull: boolean }[];
+}
+
+/** Reads Parquet footers with parquet-mr (the verifier's ParquetFooterCheck). */
+export async function readFootersWithParquetMr(files: readonly string[]): Promise<ParquetMrFooter[]> {
+  const jar = await ensureVerifier();
+  const { stdout } = await execFileAsync(
+    "java",
+    ["-Xmx512m", "-cp", jar, "adpipe.verifier.ParquetFooterCheck", ...files],
+    { maxBuffer: 16 * 1024 * 1024, timeout: 300_000 },
+  );
+  return JSON.parse(stdout.trim()) as ParquetMrFooter[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import {
   vectorFromArray,
 } from "apache-arrow";
 import * as parquet from "parquet-wasm";
+import { parquetCreatedBy } from "../build-info.js";
 import { LakeError } from "../errors.js";
 import type { Column, ColumnType, Row, Value } from "./schema.js";
 
@@ -163,17 +164,30 @@ export function rowsToArrow(columns: readonly Column[], rows: readonly Row[]): T
   return new Table([new RecordBatch(new Schema(fields), struct)]);
 }
 
+let createdBy: string | undefined;
+
 /** Serialises an Arrow table to Parquet bytes. */
 export function writeParquet(table: Table, options: ParquetOptions): Uint8Array {
+  createdBy ??= parquetCreatedBy();
   const properties = new parquet.WriterPropertiesBuilder()
     .setCompression(options.compression === "zstd" ? parquet.Compression.ZSTD : parquet.Compression.SNAPPY)
     .setMaxRowGroupSize(options.rowGroupRows)
-    .setCreatedBy("adpipe-lake (parquet-wasm)")
+    .setCreatedBy(createdBy)
     .build();
   try {
     return parquet.writeParquet(parquet.Table.fromIPCStream(tableToIPC(table, "stream")), properties);
   } catch (error) {
     throw new LakeError("invalid_rows", "Parquet encoding failed", { cause: error });
+  }
+}
+
+/** The footer's created_by of Parquet bytes (undefined when the writer left it out). */
+export async function parquetCreatedByOf(bytes: Uint8Array): Promise<string | undefined> {
+  const file = await parquet.ParquetFile.fromFile(new Blob([bytes]));
+  try {
+    return file.metadata().fileMetadata().createdBy();
+  } finally {
+    file.free();
   }
 }
 

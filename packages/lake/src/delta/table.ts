@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { LAKE_VERSION } from "../build-info.js";
 import { LakeError } from "../errors.js";
 import type {
   CommitRequest,
@@ -35,7 +36,7 @@ import { fileStats } from "./stats.js";
 import { checkRowValue } from "./values.js";
 
 export const WRITER_PROTOCOL = { minReaderVersion: 1, minWriterVersion: 2 } as const;
-const ENGINE_INFO = "adpipe-lake/0.1.0";
+const ENGINE_INFO = `adpipe-lake/${LAKE_VERSION}`;
 
 export interface DeltaTableOptions {
   /** Write a Parquet checkpoint after every N-th commit (Delta's default is 10). */
