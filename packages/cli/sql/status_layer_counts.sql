@@ -1,4 +1,4 @@
--- status_layer_counts: exact row counts per layer and Gold freshness, for `adpipe status`.
+-- status_layer_counts: exact row counts per layer and Gold's last write (freshness: warehouse gold_freshness.sql), for `adpipe status`.
 -- Params: none.
 -- Exact counts scan every partition: on large tables prefer status_layer_estimates.sql (--estimate).
 SELECT
@@ -6,6 +6,5 @@ SELECT
   (SELECT count(*) FROM silver.ad_click_events_clean)::text AS silver_rows,
   (SELECT count(*) FROM silver.duplicate_clicks)::text      AS duplicate_rows,
   (SELECT count(*) FROM gold.advertiser_spend)::text        AS gold_rows,
-  (SELECT max(last_event_time) FROM gold.advertiser_spend)  AS gold_newest_event,
   (SELECT max(updated_at) FROM gold.advertiser_spend)       AS gold_updated_at,
   now()                                                     AS db_now;

@@ -1,4 +1,4 @@
--- status_layer_estimates: planner row estimates per layer (a table plus its partitions) and Gold freshness,
+-- status_layer_estimates: planner row estimates per layer (a table plus its partitions) and Gold's last write (freshness: warehouse gold_freshness.sql),
 -- for `adpipe status --estimate`: instant on any table size, as fresh as the last ANALYZE / autovacuum.
 -- Params: none.
 WITH tables(layer, relation) AS (
@@ -20,6 +20,5 @@ SELECT
   (SELECT estimate FROM estimates WHERE layer = 'silver')::text     AS silver_rows,
   (SELECT estimate FROM estimates WHERE layer = 'duplicates')::text AS duplicate_rows,
   (SELECT estimate FROM estimates WHERE layer = 'gold')::text       AS gold_rows,
-  (SELECT max(last_event_time) FROM gold.advertiser_spend)          AS gold_newest_event,
   (SELECT max(updated_at) FROM gold.advertiser_spend)               AS gold_updated_at,
   now()                                                             AS db_now;

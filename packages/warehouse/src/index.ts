@@ -21,6 +21,12 @@ export {
   WarehouseError,
   type WarehouseErrorCode,
 } from "./errors.js";
+export {
+  FUTURE_EVENTS_WARNING_SECONDS,
+  type FutureEvents,
+  type GoldFreshness,
+  readGoldFreshness,
+} from "./freshness.js";
 export { silentLogger, type WarehouseLogger } from "./logger.js";
 export {
   loadMigrations,

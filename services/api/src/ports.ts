@@ -33,9 +33,21 @@ export interface PipelineHealth {
   readonly events_per_second: number | null;
   readonly total_records: number | null;
   readonly consumer_groups: ConsumerGroupLag[];
-  /** Seconds between now and the newest event time in Gold; null when Gold is empty or unreachable. */
+  /**
+   * Seconds between now and the newest event time in Gold that is not dated in the future (never negative);
+   * null when Gold has no such event or is unreachable.
+   */
   readonly gold_freshness_seconds: number | null;
   readonly gold_latest_event_at: string | null;
+  /** Gold rows whose newest event is dated after now (wrong producer clocks), apart from freshness. */
+  readonly gold_future_events: {
+    readonly rows: number;
+    readonly advertisers: number;
+    readonly latest_event_at: string;
+    readonly ahead_seconds: number;
+    /** Ahead by more than ordinary clock skew: shown as a warning. */
+    readonly warning: boolean;
+  } | null;
   readonly sampled_at: string;
   /** Dependencies that failed while sampling (the rest of the answer is still valid). */
   readonly errors: string[];

@@ -187,8 +187,21 @@ export const pipelineHealthSchema = z.object({
   events_per_second: z.number().nullable(),
   total_records: z.number().nullable(),
   consumer_groups: z.array(z.object({ group: z.string(), lag: z.number().nullable() })),
-  gold_freshness_seconds: z.number().nullable(),
+  gold_freshness_seconds: z
+    .number()
+    .nullable()
+    .describe("now minus the newest Gold event time not dated in the future (never negative)"),
   gold_latest_event_at: z.string().nullable(),
+  gold_future_events: z
+    .object({
+      rows: z.number(),
+      advertisers: z.number(),
+      latest_event_at: z.string(),
+      ahead_seconds: z.number(),
+      warning: z.boolean().describe("more than 5 s ahead: beyond ordinary clock skew"),
+    })
+    .nullable()
+    .describe("Gold rows whose newest event is dated after now (a producer's wrong clock), apart from freshness"),
   sampled_at: z.string(),
   errors: z.array(z.string()),
 });

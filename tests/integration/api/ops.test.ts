@@ -128,6 +128,7 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
       events_per_second: number | null;
       consumer_groups: { group: string; lag: number | null }[];
       gold_freshness_seconds: number | null;
+      gold_future_events: unknown;
     }>(bench.baseUrl, "GET", "/v1/pipeline/health", { token: READ_TOKEN });
     expect(second.body.total_records).toBe(before + 5);
     expect(second.body.events_per_second).toBeGreaterThan(0);
@@ -137,6 +138,7 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
       { group: "adpipe-api-test-tracker", lag: null },
     ]);
     expect(second.body.gold_freshness_seconds).toBeNull();
+    expect(second.body.gold_future_events).toBeNull();
   });
 
   it("serves the dashboard page and its bundled assets (no CDN)", async () => {

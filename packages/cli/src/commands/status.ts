@@ -1,7 +1,12 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, kafkaConnectionFromEnv, loadEnv, postgresEnvSchema, redactUrl } from "@adpipe/config";
 import { createKafka, withAdmin } from "@adpipe/kafka";
-import { createPool } from "@adpipe/warehouse";
+import {
+  createPool,
+  FUTURE_EVENTS_WARNING_SECONDS,
+  type FutureEvents,
+  readGoldFreshness,
+} from "@adpipe/warehouse";
 import { type Command, InvalidArgumentError } from "commander";
 import { logLevel } from "kafkajs";
 import { EXIT } from "../exit-codes.js";
@@ -34,9 +39,11 @@ export interface LayerCounts {
   silver: number;
   duplicates: number;
   gold: number;
-  /** now - newest event time in Gold, in seconds; null when Gold is empty. */
+  /** now - newest non-future event time in Gold, in seconds (never negative); null when Gold has none. */
   goldFreshnessSeconds: number | null;
   goldNewestEvent: string | null;
+  /** Gold rows whose newest event is dated after now (wrong producer clocks): reported, never in freshness. */
+  goldFutureEvents: FutureEvents | null;
   goldLastWriteSecondsAgo: number | null;
 }
 
@@ -119,13 +126,13 @@ async function warehouseStatus(
       silver_rows: string | null;
       duplicate_rows: string | null;
       gold_rows: string | null;
-      gold_newest_event: Date | null;
       gold_updated_at: Date | null;
       db_now: Date;
     }>(sql(estimate ? "status_layer_estimates" : "status_layer_counts"));
     const row = rows[0];
     if (row === undefined) throw new Error("no status row");
     const now = row.db_now.getTime();
+    const freshness = await readGoldFreshness(pool);
     const offsets = await pool.query<{ partition: number; next_offset: string }>(
       sql("status_stored_offsets"),
       [ingestorGroup, topic],
@@ -137,9 +144,9 @@ async function warehouseStatus(
         silver: Number(row.silver_rows ?? 0),
         duplicates: Number(row.duplicate_rows ?? 0),
         gold: Number(row.gold_rows ?? 0),
-        goldFreshnessSeconds:
-          row.gold_newest_event === null ? null : (now - row.gold_newest_event.getTime()) / 1_000,
-        goldNewestEvent: row.gold_newest_event?.toISOString() ?? null,
+        goldFreshnessSeconds: freshness.freshnessSeconds,
+        goldNewestEvent: freshness.newestEventAt,
+        goldFutureEvents: freshness.future,
         goldLastWriteSecondsAgo:
           row.gold_updated_at === null ? null : (now - row.gold_updated_at.getTime()) / 1_000,
       },
@@ -193,9 +200,17 @@ export function formatStatus(report: StatusReport): string {
     );
     lines.push(
       w.goldFreshnessSeconds === null
-        ? "  freshness Gold is empty"
-        : `  freshness ${w.goldFreshnessSeconds.toFixed(1)} s (newest event in Gold ${w.goldNewestEvent}; last Gold write ${w.goldLastWriteSecondsAgo?.toFixed(1)} s ago)`,
+        ? w.goldFutureEvents === null
+          ? "  freshness Gold is empty"
+          : "  freshness - (every event in Gold is dated in the future)"
+        : `  freshness ${w.goldFreshnessSeconds.toFixed(1)} s (newest event in Gold not dated in the future ${w.goldNewestEvent}; last Gold write ${w.goldLastWriteSecondsAgo?.toFixed(1)} s ago)`,
     );
+    const future = w.goldFutureEvents;
+    if (future !== null) {
+      lines.push(
+        `  ${future.aheadSeconds > FUTURE_EVENTS_WARNING_SECONDS ? "WARNING  " : ""}future-dated events: ${count(future.rows)} Gold row${future.rows === 1 ? "" : "s"} of ${count(future.advertisers)} advertiser${future.advertisers === 1 ? "" : "s"}, up to ${future.aheadSeconds.toFixed(1)} s ahead (${future.newestEventAt}): a producer's clock or time zone is wrong (naive timestamps are read as UTC)`,
+      );
+    }
   }
   return lines.join("\n");
 }

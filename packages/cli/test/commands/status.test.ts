@@ -72,6 +72,7 @@ describe("formatStatus", () => {
         gold: 51,
         goldFreshnessSeconds: 2.25,
         goldNewestEvent: "2026-11-25T21:00:00.000Z",
+        goldFutureEvents: null,
         goldLastWriteSecondsAgo: 0.5,
       },
     };
@@ -83,6 +84,36 @@ describe("formatStatus", () => {
     expect(text).toMatch(/ {2}0 +10 +7 +3/);
     expect(text).toContain("bronze 1,234   silver 1,200   duplicates 30   gold 51");
     expect(text).toContain("freshness 2.3 s");
+    expect(text).not.toContain("future-dated");
+  });
+
+  test("future-dated events are a separate warning, never a negative freshness", () => {
+    const text = formatStatus({
+      topic: "ad-clicks",
+      kafka: { error: "not asked" },
+      warehouse: {
+        database: "postgres://postgres@127.0.0.1:5432/test",
+        estimated: false,
+        bronze: 10,
+        silver: 10,
+        duplicates: 0,
+        gold: 3,
+        goldFreshnessSeconds: 12.5,
+        goldNewestEvent: "2026-11-25T21:00:00.000Z",
+        goldFutureEvents: {
+          rows: 2,
+          advertisers: 1,
+          newestEventAt: "2026-11-25T22:01:45.400Z",
+          aheadSeconds: 3705.4,
+        },
+        goldLastWriteSecondsAgo: 0.5,
+      },
+    });
+    expect(text).toContain("freshness 12.5 s");
+    expect(text).not.toMatch(/freshness -/);
+    expect(text).toContain(
+      "WARNING  future-dated events: 2 Gold rows of 1 advertiser, up to 3705.4 s ahead (2026-11-25T22:01:45.400Z)",
+    );
   });
 
   test("says what is unavailable", () => {

@@ -1,7 +1,7 @@
+import { FUTURE_EVENTS_WARNING_SECONDS, type GoldFreshness, readGoldFreshness } from "@adpipe/warehouse";
 import type { Admin } from "kafkajs";
 import type { Pool } from "pg";
 import type { ConsumerGroupLag, PipelineHealth, PipelineHealthSource } from "../ports.js";
-import { namedQuery } from "../sql.js";
 
 export interface PipelineHealthOptions {
   /** An admin client; connected on first use and kept. */
@@ -79,22 +79,30 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
     } catch (error) {
       errors.push(`kafka: ${short(error)}`);
     }
-    let latest: Date | null = null;
+    let freshness: GoldFreshness | null = null;
     try {
-      const { rows } = await options.pool.query<{ latest_event_time: Date | null }>(
-        namedQuery("gold_latest_event"),
-      );
-      latest = rows[0]?.latest_event_time ?? null;
+      freshness = await readGoldFreshness(options.pool);
     } catch (error) {
       errors.push(`postgres: ${short(error)}`);
     }
+    const future = freshness?.future ?? null;
     return {
       topic: options.topic,
       events_per_second: eventsPerSecond === null ? null : Math.round(eventsPerSecond * 10) / 10,
       total_records: total,
       consumer_groups: groups,
-      gold_freshness_seconds: latest === null ? null : Math.max(0, (nowMs - latest.getTime()) / 1_000),
-      gold_latest_event_at: latest === null ? null : latest.toISOString(),
+      gold_freshness_seconds: freshness?.freshnessSeconds ?? null,
+      gold_latest_event_at: freshness?.newestEventAt ?? null,
+      gold_future_events:
+        future === null
+          ? null
+          : {
+              rows: future.rows,
+              advertisers: future.advertisers,
+              latest_event_at: future.newestEventAt,
+              ahead_seconds: future.aheadSeconds,
+              warning: future.aheadSeconds > FUTURE_EVENTS_WARNING_SECONDS,
+            },
       sampled_at: new Date(nowMs).toISOString(),
       errors,
     };

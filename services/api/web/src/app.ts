@@ -377,9 +377,18 @@ function renderHealth(health: PipelineHealth | null): void {
   ui.lag.textContent = `lag ${lag === "" ? "—" : lag}`;
   const maxLag = Math.max(0, ...health.consumer_groups.map((g) => g.lag ?? 0));
   ui.lag.classList.toggle("warn", maxLag > 10_000);
+  // Freshness counts only events not dated in the future; future-dated ones are a warning of their own.
   const fresh = health.gold_freshness_seconds;
-  ui.freshness.textContent = fresh === null ? "freshness —" : `Gold freshness ${formatDuration(fresh)}`;
-  ui.freshness.classList.toggle("warn", fresh !== null && fresh > 300);
+  const future = health.gold_future_events;
+  const ahead = future?.warning === true ? future : null;
+  ui.freshness.textContent =
+    (fresh === null ? "freshness —" : `Gold freshness ${formatDuration(fresh)}`) +
+    (ahead === null ? "" : ` · ${ahead.rows} rows dated up to ${formatDuration(ahead.ahead_seconds)} ahead`);
+  ui.freshness.title =
+    ahead === null
+      ? "now minus the newest event time in Gold (events dated in the future excluded)"
+      : `events dated up to ${ahead.latest_event_at} are in Gold: a producer's clock or time zone is wrong`;
+  ui.freshness.classList.toggle("warn", (fresh !== null && fresh > 300) || ahead !== null);
 }
 
 function formatDuration(seconds: number): string {
