@@ -28,4 +28,4 @@ export {
   validateSeekOffsets,
 } from "./consumer-runner.js";
 export { isAuthenticationError, KAFKA_ERROR_CODES, KafkaError, type KafkaErrorCode } from "./errors.js";
-export { kafkajsLogCreator, kafkajsLogFields, type LoggerLike } from "./logging.js";
+export { kafkajsLogCreator, kafkajsLogFields, type LoggerLike, transientBrokerState } from "./logging.js";

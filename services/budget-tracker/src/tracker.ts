@@ -217,9 +217,10 @@ export class BudgetTracker {
         const retriable = error instanceof Error && "retriable" in error && error.retriable === true;
         if (!retriable || attempt >= 10 || this.stopping) throw error;
         const delay = Math.min(5_000, 250 * 2 ** attempt);
-        this.logger.warn(
-          { err: error, attempt, retryInMs: delay },
-          "Kafka group coordinator not ready: retrying",
+        // An expected state right after a broker starts: one line, no stack trace.
+        this.logger.info(
+          { reason: error.message, attempt, retryInMs: delay },
+          "Kafka group coordinator not ready yet: retrying",
         );
         await sleep(delay);
       }

@@ -6,7 +6,10 @@ import { averageRate, formatCount, formatKinds, type SimulationStats } from "./s
 const { Format, SingleBar } = cliProgress;
 type SingleBar = InstanceType<typeof cliProgress.SingleBar>;
 
-/** Shows a run's progress: a bar on a terminal, periodic plain lines otherwise (logs, CI, supervisor). */
+/**
+ * Shows a run's progress: one updating bar on a terminal, otherwise one summary line a minute (logs, CI, the
+ * supervisor's prefixed output).
+ */
 export interface ProgressReporter {
   update(stats: SimulationStats): void;
   stop(stats: SimulationStats): void;
@@ -19,7 +22,7 @@ export interface ProgressOptions {
   /** Known run time (--duration), when there is no count. */
   durationMs: number | undefined;
   stream?: NodeJS.WriteStream;
-  /** Plain lines at most this often. Default 5 s. */
+  /** One summary line per this interval. Default a minute: progress must not bury the other services' logs. */
   lineIntervalMs?: number;
   now?: () => number;
 }
@@ -29,7 +32,7 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
   const mode = options.mode === "auto" ? (stream.isTTY ? "bar" : "lines") : options.mode;
   if (mode === "none") return { update: () => undefined, stop: () => undefined };
   if (mode === "bar") return new BarReporter(stream, options.total, options.durationMs);
-  return new LineReporter(stream, options.lineIntervalMs ?? 5_000, options.now ?? Date.now);
+  return new LineReporter(stream, options.lineIntervalMs ?? 60_000, options.now ?? Date.now);
 }
 
 class BarReporter implements ProgressReporter {
@@ -98,9 +101,10 @@ class LineReporter implements ProgressReporter {
   update(stats: SimulationStats): void {
     const at = this.now();
     if (at - this.lastAt < this.intervalMs) return;
-    const recent = ((stats.sent - this.lastSent) * 1_000) / Math.max(1, at - this.lastAt);
+    const seconds = Math.max(0.001, (at - this.lastAt) / 1_000);
+    const recent = stats.sent - this.lastSent;
     this.stream.write(
-      `simulator: ${formatCount(stats.sent)} events sent, ${formatCount(recent)} ev/s now, ${formatCount(averageRate(stats))} ev/s average (${formatKinds(stats.byKind)})\n`,
+      `simulator: last ${Math.round(seconds)} s: ${formatCount(recent)} events (${formatCount(recent / seconds)} ev/s); ${formatCount(stats.sent)} in all, ${formatCount(averageRate(stats))} ev/s average (${formatKinds(stats.byKind)})\n`,
     );
     this.lastAt = at;
     this.lastSent = stats.sent;
