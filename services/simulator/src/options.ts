@@ -371,7 +371,10 @@ export function addSimulatorOptions(command: Command): Command {
     .option("--generator-thread", "generate in a worker thread (default with --max)")
     .option("--no-generator-thread", "generate on the main thread")
     .addOption(
-      new Option("--progress <mode>", "progress display: one updating bar on a terminal, a summary line a minute otherwise")
+      new Option(
+        "--progress <mode>",
+        "progress display: one updating bar on a terminal, a summary line a minute otherwise",
+      )
         .choices(PROGRESS_MODES)
         .default("auto"),
     )
