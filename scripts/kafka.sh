@@ -411,7 +411,9 @@ start() {
   storage="$(reusable_storage)"
   if [[ "$storage" == reuse ]]; then
     # A killed broker's logs are recovered by Kafka itself at start (unclean shutdown recovery).
-    log "reusing broker data from the previous run ($DATA: $(topic_count) topics; \`kafka.sh reset\` deletes it)"
+    local topics
+    topics="$(topic_count)"
+    log "reusing broker data from the previous run ($DATA: $topics topic$( ((topics == 1)) || echo s); \`kafka.sh reset\` deletes it)"
   else
     [[ -n "$storage" ]] && log "$storage"
     log "fresh broker: formatting new KRaft storage in $DATA"

@@ -64,11 +64,11 @@ export class IngestorMetrics {
     const freshness = (): number | null => this.newestValidEventMs;
     new Gauge({
       name: "ingestor_gold_freshness_seconds",
-      help: "Now minus the newest valid event time committed to Gold by this replica",
+      help: "Now minus the newest valid event time committed to Gold by this replica (events dated after their commit excluded)",
       registers: [registry],
       collect() {
         const newest = freshness();
-        if (newest !== null) this.set(Math.max(0, (Date.now() - newest) / 1_000));
+        if (newest !== null) this.set((Date.now() - newest) / 1_000);
       },
     });
   }
@@ -88,7 +88,9 @@ export class IngestorMetrics {
       for (const ts of recordTimestampsMs)
         this.commitLatency.observe(Math.max(0, result.committedAtMs - ts) / 1_000);
     }
-    if (result.newestValidEventTimeMs !== null) {
+    // A batch whose newest event is dated after its commit (a producer's clock or time zone is wrong) must not
+    // make Gold look fresh: it leaves the gauge where it was, which then grows (never hides a stall).
+    if (result.newestValidEventTimeMs !== null && result.newestValidEventTimeMs <= result.committedAtMs) {
       this.newestValidEventMs = Math.max(this.newestValidEventMs ?? 0, result.newestValidEventTimeMs);
     }
   }
