@@ -257,10 +257,12 @@ num.io.threads=4
 background.threads=4
 num.recovery.threads.per.data.dir=1
 log.cleaner.dedupe.buffer.size=16777216
-log.retention.hours=24
-# Data is kept across restarts (kafka.sh stop); retention only deletes closed segments, so small topics roll
-# hourly for the 24 h retention to bound what a long-lived local broker (and leaked test topics) keep.
-log.roll.hours=1
+# Retention by size, never by time: time retention is judged on record timestamps, and the tests and replays
+# produce records with old ones (the generator's default start), which the broker then deleted while a test was
+# still reading them. The data is kept across restarts (kafka.sh stop), so each partition is capped instead.
+log.retention.ms=-1
+log.retention.bytes=536870912
+log.segment.bytes=67108864
 EOF
 
   cat >"$CONFIG/log4j.properties" <<'EOF'

@@ -55,6 +55,11 @@ const TRANSIENT_STATES: readonly { readonly state: string; readonly pattern: Reg
     pattern: /rebalanc(e|ing) in progress|REBALANCE_IN_PROGRESS|group is rebalancing/i,
   },
   { state: "group membership expired, re-joining", pattern: /not aware of this member/i },
+  // Only in a metadata response, right after the topic was created; elsewhere it may mean a deleted topic.
+  {
+    state: "new topic not yet known to the broker",
+    pattern: /^Response Metadata\(.*does not host this topic-partition/i,
+  },
 ];
 
 /**

@@ -141,7 +141,15 @@ describe("expected transient broker states", () => {
     expect(response("The group is rebalancing, so a rejoin is needed")).toBe("group rebalancing");
     // Real problems stay errors: other error responses, crashes and exhausted retries of the same state.
     expect(response("Not authorized to access group")).toBeNull();
+    // Unknown topic: expected in a metadata response right after creation, a real problem elsewhere.
     expect(response("This server does not host this topic-partition")).toBeNull();
+    expect(
+      transientBrokerState(
+        entry(logLevel.ERROR, "Response Metadata(key: 3, version: 6)", {
+          error: "This server does not host this topic-partition",
+        }),
+      ),
+    ).toBe("new topic not yet known to the broker");
     expect(
       transientBrokerState({
         namespace: "Consumer",

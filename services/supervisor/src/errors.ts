@@ -1,7 +1,6 @@
 /** Why the local pipeline could not start or stopped. */
 export const SUPERVISOR_ERROR_CODES = [
   "invalid_options",
-  "ports_in_use",
   "not_built",
   "broker_unavailable",
   "infrastructure_unavailable",

@@ -21,7 +21,6 @@ function exitCodeOf(error: unknown): number {
   if (error instanceof SupervisorError) {
     const codes = {
       invalid_options: EXIT.usage,
-      ports_in_use: EXIT.usage,
       not_built: EXIT.usage,
       broker_unavailable: EXIT.unavailable,
       infrastructure_unavailable: EXIT.unavailable,
@@ -50,6 +49,8 @@ async function run(raw: RawSupervisorOptions): Promise<number> {
     );
     return EXIT.usage;
   }
+  // Also on process.exit (a second Ctrl-C kills at once): the release is synchronous.
+  process.on("exit", lock.release);
   try {
     return await runLocked(options, lock.staleHolder);
   } finally {

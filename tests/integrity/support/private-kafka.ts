@@ -101,6 +101,8 @@ export class PrivateKafka {
         "min.insync.replicas=1",
         "group.initial.rebalance.delay.ms=0",
         "message.max.bytes=1049600",
+        // Never delete by time: retention is judged on record timestamps, and generated streams may be old.
+        "log.retention.ms=-1",
         "num.network.threads=2",
         "num.io.threads=2",
         "background.threads=2",
