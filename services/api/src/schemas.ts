@@ -201,7 +201,9 @@ export const pipelineHealthSchema = z.object({
       warning: z.boolean().describe("more than 5 s ahead: beyond ordinary clock skew"),
     })
     .nullable()
-    .describe("Gold rows whose newest event is dated after now (a producer's wrong clock), apart from freshness"),
+    .describe(
+      "Gold rows whose newest event is dated after now (a producer's wrong clock), apart from freshness",
+    ),
   sampled_at: z.string(),
   errors: z.array(z.string()),
 });

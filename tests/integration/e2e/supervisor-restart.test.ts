@@ -1,5 +1,5 @@
 /**
- * `npm start`, Ctrl-C, `npm start` again (issue 15, acceptance b): the supervisor runs twice in a row with its
+ * `npm start`, Ctrl-C, `npm start` again: the supervisor runs twice in a row with its
  * own local broker (scripts/kafka.sh on free ports, with its own KAFKA_STATE_DIR), database, Redis prefix,
  * topic and groups. The broker keeps its data across the two runs, so the second run resumes where the first
  * stopped: every record of both runs is in Bronze exactly once and Gold grows by exactly the second stream.

@@ -1,5 +1,5 @@
 /**
- * A second `npm start` while one runs (issue 15, acceptance c): the second supervisor, for the same dashboard
+ * A second `npm start` while one runs: the second supervisor, for the same dashboard
  * port, must say "already running (pid …, dashboard …)" and exit 2 before it starts or prints anything else
  * (no banner, no token, no pid of a process that will not run), and the first must keep running untouched.
  * A lock left by a supervisor that was killed outright is taken over by the next one.

@@ -1,5 +1,5 @@
 /**
- * Gold freshness (issue 15, item 7): measured from the newest event not dated in the future, with future-dated
+ * Gold freshness: measured from the newest event not dated in the future, with future-dated
  * rows reported apart, never as a negative freshness or a freshness clamped to 0.
  */
 import { readGoldFreshness } from "@adpipe/warehouse";
