@@ -61,6 +61,15 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export const BUDGET_PERIODS = ["hour", "day", "month", "lifetime"] as const;
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 
+/**
+ * Where a budget observation came from. `api`: a budget_update the pipeline's HTTP API published
+ * (`"budget_source": "api"` on the event); `budget_update`: any other budget_update event; `click`: the
+ * budget_value a click carries. api and budget_update are explicit budgets and outrank click-carried ones
+ * (see supersedesBudget).
+ */
+export const BUDGET_SOURCES = ["api", "budget_update", "click"] as const;
+export type BudgetSource = (typeof BUDGET_SOURCES)[number];
+
 /** Options for parseEvent. All times are epoch milliseconds, UTC. */
 export interface ParseOptions {
   /**
@@ -94,6 +103,11 @@ export interface ParsedEvent {
   /** Exact micros, or null when absent or unusable. */
   readonly amountMicros: number | null;
   readonly budgetMicros: number | null;
+  /**
+   * Where budgetMicros comes from: `click` on an ad_click, `api` or `budget_update` on a budget_update (its
+   * `budget_source` field); null when budgetMicros is null or the event type is unknown.
+   */
+  readonly budgetSource: BudgetSource | null;
   /** Event time, epoch ms UTC; null when missing or unreadable. */
   readonly eventTimeMs: number | null;
   readonly errors: readonly ErrorCode[];

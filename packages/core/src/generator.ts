@@ -36,8 +36,17 @@ export interface GeneratorShares {
   future: number;
   /** Readable events with a defect: amount <= 0 or too large or not numeric, missing click_id, bad timestamp, … */
   invalid: number;
-  /** budget_update events for a random advertiser. */
+  /**
+   * The advertiser changes its budget: a budget_update event (budgetChannel "events"), or an ordinary click
+   * carrying the new budget, as every later click does (budgetChannel "clicks").
+   */
   budgetUpdate: number;
+  /**
+   * An operator overrides the budget: a budget_update event (half of them with `"budget_source":"api"`, as the
+   * HTTP API writes it) whose value the advertiser's click producer does not learn, so its clicks keep carrying
+   * the budget it knows. Default 0.
+   */
+  operatorBudget: number;
   /** Of the ordinary clicks: event time lags the record time by up to outOfOrderMaxMs (within the horizon). */
   outOfOrder: number;
 }
@@ -72,8 +81,15 @@ export interface GeneratorOptions {
   seedShapeShare?: number;
   /** Share of advertisers whose advertiser_id is a JSON number. Default 0.1. */
   numericIdShare?: number;
-  /** Begin with one budget_update per advertiser. Default true. */
+  /** Begin with one budget_update per advertiser (budgetChannel "events" only). Default true. */
   initialBudgets?: boolean;
+  /**
+   * How the advertisers' own budgets reach the pipeline. "events" (default): budget_update events (the initial
+   * ones and the budgetUpdate share), and budget_value on every seed-shape click and 30 % of the others.
+   * "clicks": like the seed's web app, no budget_update events at all; every click carries the budget the
+   * advertiser has set (budgetUpdate changes it for the following clicks).
+   */
+  budgetChannel?: "events" | "clicks";
   /** Prefix of click ids, so that streams of different runs never share a click_id. Default `s<seed>`. */
   runId?: string;
   /** The parse limits the stream is crafted against (lateness, skew, size, amount). Defaults: parseEvent's. */
@@ -87,6 +103,7 @@ export const DEFAULT_GENERATOR_SHARES: Readonly<GeneratorShares> = Object.freeze
   future: 0.005,
   invalid: 0.02,
   budgetUpdate: 0.005,
+  operatorBudget: 0,
   outOfOrder: 0.1,
 });
 
@@ -164,7 +181,13 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
   const shares: GeneratorShares = { ...DEFAULT_GENERATOR_SHARES, ...options.shares };
   for (const [name, value] of Object.entries(shares)) checkShare(name, value);
   const nonClick =
-    shares.duplicate + shares.malformed + shares.late + shares.future + shares.invalid + shares.budgetUpdate;
+    shares.duplicate +
+    shares.malformed +
+    shares.late +
+    shares.future +
+    shares.invalid +
+    shares.budgetUpdate +
+    shares.operatorBudget;
   if (nonClick > 1 + 1e-9)
     throw new CoreError("invalid_options", `shares add up to more than 1: ${nonClick}`);
   const limits = { ...DEFAULT_PARSE_OPTIONS, ...options.limits };
@@ -180,6 +203,13 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
   }
   if (amount.min <= 0 || amount.max > limits.maxAmountMicros) {
     throw new CoreError("invalid_options", "amountMicros must lie in (0, maxAmountMicros]");
+  }
+  const budgetsOnClicks = (options.budgetChannel ?? "events") === "clicks";
+  if (options.budgetChannel !== undefined && options.budgetChannel !== "events" && !budgetsOnClicks) {
+    throw new CoreError(
+      "invalid_options",
+      `budgetChannel must be "events" or "clicks": ${options.budgetChannel}`,
+    );
   }
   const startMs = options.startMs ?? DEFAULT_GENERATOR_START_MS;
   const intervalMs = options.intervalMs ?? (options.spanMs ?? 6 * MS_PER_HOUR) / Math.max(1, events);
@@ -267,7 +297,7 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
 
   const clickJson = (adv: Advertiser, clickId: string, eventMs: number, amountText: string): string => {
     const adId = `"ad_id":"ad-${pad(adv.index + 1, 4)}-${rng.int(1, 40)}"`;
-    const withBudget = adv.seedShape || rng.chance(0.3);
+    const withBudget = budgetsOnClicks || adv.seedShape || rng.chance(0.3);
     const budgetPart = withBudget ? `,"budget_value":${budgetJson(adv.budgetMicros)}` : "";
     return `{"event_type":"ad_click","click_id":${JSON.stringify(clickId)},${advertiserFields(adv)},${adId},"amount":${amountText}${budgetPart},"timestamp":${timestampJson(adv, eventMs)}}`;
   };
@@ -302,6 +332,15 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
       ? ts - Math.min(outOfOrderMaxMs + MS_PER_MINUTE, lagLimitMs)
       : ts - rng.int(0, smallLagMs);
     const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(adv.budgetMicros)},"timestamp":${timestampJson(adv, eventMs)}}`;
+    return record(adv.id, json, ts, "budget_update");
+  };
+
+  /** An operator's budget: the advertiser's click producer does not learn it (adv.budgetMicros stays). */
+  const operatorBudget = (adv: Advertiser, ts: number): GeneratedRecord => {
+    const micros = rng.chance(0.05) ? 0 : rng.int(budget.min, budget.max);
+    const eventMs = ts - rng.int(0, smallLagMs);
+    const source = rng.chance(0.5) ? `,"budget_source":"api"` : "";
+    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(micros)}${source},"timestamp":${timestampJson(adv, eventMs)}}`;
     return record(adv.id, json, ts, "budget_update");
   };
 
@@ -413,10 +452,12 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
     shares.duplicate + shares.malformed + shares.late,
     shares.duplicate + shares.malformed + shares.late + shares.future,
     shares.duplicate + shares.malformed + shares.late + shares.future + shares.invalid,
+    shares.duplicate + shares.malformed + shares.late + shares.future + shares.invalid + shares.budgetUpdate,
     nonClick,
   ];
 
-  const initial = (options.initialBudgets ?? true) ? Math.min(events, advertiserCount) : 0;
+  const initial =
+    (options.initialBudgets ?? true) && !budgetsOnClicks ? Math.min(events, advertiserCount) : 0;
   for (let i = 0; i < events; i++) {
     const ts = startMs + Math.floor(i * intervalMs);
     if (i < initial) {
@@ -436,7 +477,13 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
     else if (roll < (cumulative[2] as number)) yield timedClick(adv, ts, "late");
     else if (roll < (cumulative[3] as number)) yield timedClick(adv, ts, "future");
     else if (roll < (cumulative[4] as number)) yield invalidClick(adv, ts);
-    else if (roll < (cumulative[5] as number)) yield budgetUpdate(adv, ts, false);
+    else if (roll < (cumulative[5] as number)) {
+      if (!budgetsOnClicks) yield budgetUpdate(adv, ts, false);
+      else {
+        adv.budgetMicros = rng.int(budget.min, budget.max);
+        yield ordinaryClick(adv, ts);
+      }
+    } else if (roll < (cumulative[6] as number)) yield operatorBudget(adv, ts);
     else yield ordinaryClick(adv, ts);
   }
 }

@@ -74,9 +74,11 @@ export {
 export { Prng, ZipfSampler } from "./random.js";
 export {
   type BudgetObservation,
+  budgetInForce,
   budgetObservation,
   clickDedupKey,
   decideServing,
+  isExplicitBudget,
   overspendMicros,
   type ServingInput,
   type SpendContribution,

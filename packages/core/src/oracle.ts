@@ -1,6 +1,7 @@
 import { type BudgetPeriodWindow, budgetPeriodOf, canonicalTimeZone } from "./budget-period.js";
 import {
   type BudgetPeriod,
+  type BudgetSource,
   ERROR_CODES,
   type ErrorCode,
   type NotServingReason,
@@ -15,9 +16,12 @@ import { CoreError } from "./errors.js";
 import { addMicros } from "./money.js";
 import { parseEvent } from "./parse-event.js";
 import {
+  type BudgetObservation,
+  budgetInForce,
   budgetObservation,
   clickDedupKey,
   decideServing,
+  isExplicitBudget,
   overspendMicros,
   spendContribution,
 } from "./spend.js";
@@ -92,8 +96,10 @@ export interface GoldRow {
   readonly validClicks: number;
   readonly invalidClicks: number;
   readonly duplicateClicks: number;
-  /** Budget in force at the window end: latest observation with event time < windowEnd; null if none. */
+  /** Budget in force at the window end (supersedesBudget over observations with event time < windowEnd). */
   readonly budgetMicros: number | null;
+  /** Where that budget came from; null when there is none. */
+  readonly budgetSource: BudgetSource | null;
   /** The budget period the window is judged in, and its net spend from the period start to the window end. */
   readonly budgetPeriodId: string;
   readonly periodNetMicros: number;
@@ -109,8 +115,9 @@ export interface ServingState {
   readonly periodEndMs: number;
   readonly netMicros: number;
   readonly grossMicros: number;
-  /** Latest budget observation overall by event time (ties: later in partition order); null if none. */
+  /** Budget in force over all observations (supersedesBudget); null if none. */
   readonly budgetMicros: number | null;
+  readonly budgetSource: BudgetSource | null;
   /** Non-duplicate clicks with event time in the period, valid + invalid (the sum of Gold record_count). */
   readonly clicks: number;
   readonly validClicks: number;
@@ -138,8 +145,7 @@ interface AdvertiserLedger {
   net: number[];
   valid: boolean[];
   /** Budget observations in observation (partition) order. */
-  budgetTimes: number[];
-  budgets: number[];
+  budgets: BudgetObservation[];
 }
 
 function zeroCounts<K extends string>(codes: readonly K[]): Record<K, number> {
@@ -233,9 +239,7 @@ export class Oracle {
       if (!duplicate) {
         const observation = budgetObservation(result);
         if (observation !== null) {
-          const ledger = this.ledgerOf(observation.advertiserId);
-          ledger.budgetTimes.push(observation.eventTimeMs);
-          ledger.budgets.push(observation.budgetMicros);
+          this.ledgerOf(observation.advertiserId).budgets.push(observation);
         }
       }
     }
@@ -300,7 +304,8 @@ export class Oracle {
           period.startMs,
           Math.min(buckets.windowEndMs, period.endMs),
         );
-        const budgetMicros = timeline.budgetBefore(buckets.windowEndMs);
+        const budget = timeline.budgetBefore(buckets.windowEndMs);
+        const budgetMicros = budget?.budgetMicros ?? null;
         const decision = decideServing({ periodNetMicros, budgetMicros });
         out.push({
           advertiserId,
@@ -317,6 +322,7 @@ export class Oracle {
           invalidClicks: row.invalidClicks,
           duplicateClicks: row.duplicateClicks,
           budgetMicros,
+          budgetSource: budget?.source ?? null,
           budgetPeriodId: period.id,
           periodNetMicros,
           canServe: decision.canServe,
@@ -337,7 +343,7 @@ export class Oracle {
   /**
    * Per advertiser (sorted by id), the state of the budget period containing nowMs: what the real-time store
    * must hold once it has applied every observed record. Spend counts by event time within the period;
-   * the budget is the latest observation overall.
+   * the budget is the one in force over all observations (supersedesBudget).
    */
   servingStateAt(
     nowMs: number,
@@ -362,7 +368,8 @@ export class Oracle {
       if (ledger.valid[i]) validClicks++;
       else invalidClicks++;
     }
-    const budgetMicros = latestBudget(ledger, Number.POSITIVE_INFINITY);
+    const budget = budgetInForce(ledger.budgets);
+    const budgetMicros = budget?.budgetMicros ?? null;
     const decision = decideServing({ periodNetMicros: net, budgetMicros });
     return {
       advertiserId,
@@ -372,6 +379,7 @@ export class Oracle {
       netMicros: net,
       grossMicros: gross,
       budgetMicros,
+      budgetSource: budget?.source ?? null,
       clicks: validClicks + invalidClicks,
       validClicks,
       invalidClicks,
@@ -384,7 +392,7 @@ export class Oracle {
   private ledgerOf(advertiserId: string): AdvertiserLedger {
     let ledger = this.ledgers.get(advertiserId);
     if (ledger === undefined) {
-      ledger = { times: [], gross: [], net: [], valid: [], budgetTimes: [], budgets: [] };
+      ledger = { times: [], gross: [], net: [], valid: [], budgets: [] };
       this.ledgers.set(advertiserId, ledger);
     }
     return ledger;
@@ -415,27 +423,16 @@ export class Oracle {
   }
 }
 
-/** Latest budget with event time < before; on equal times the later observation (partition order) wins. */
-function latestBudget(ledger: AdvertiserLedger, before: number): number | null {
-  let bestTime = Number.NEGATIVE_INFINITY;
-  let best: number | null = null;
-  for (let i = 0; i < ledger.budgetTimes.length; i++) {
-    const t = ledger.budgetTimes[i] as number;
-    if (t < before && t >= bestTime) {
-      bestTime = t;
-      best = ledger.budgets[i] as number;
-    }
-  }
-  return best;
-}
-
 /** Sorted views of one advertiser's ledger for range sums and "budget in force at" queries. */
 class Timeline {
   private readonly netTimes: Float64Array;
   /** prefix[i] = sum of net of the first i contributions in time order. */
   private readonly prefix: number[];
-  private readonly budgetTimes: number[];
-  private readonly budgetValues: number[];
+  /** Explicit and click-carried observations, each sorted by event time (partition order among equal times). */
+  private readonly explicit: BudgetObservation[];
+  private readonly explicitTimes: number[];
+  private readonly carried: BudgetObservation[];
+  private readonly carriedTimes: number[];
 
   constructor(ledger: AdvertiserLedger) {
     const order = ledger.times
@@ -449,11 +446,11 @@ class Timeline {
       this.prefix.push(sum);
     }
     // Stable sort by time keeps partition order among equal times: the last of a run of equal times wins.
-    const budgetOrder = ledger.budgetTimes
-      .map((_, i) => i)
-      .sort((a, b) => (ledger.budgetTimes[a] as number) - (ledger.budgetTimes[b] as number));
-    this.budgetTimes = budgetOrder.map((i) => ledger.budgetTimes[i] as number);
-    this.budgetValues = budgetOrder.map((i) => ledger.budgets[i] as number);
+    const byTime = (a: BudgetObservation, b: BudgetObservation) => a.eventTimeMs - b.eventTimeMs;
+    this.explicit = ledger.budgets.filter((o) => isExplicitBudget(o.source)).sort(byTime);
+    this.carried = ledger.budgets.filter((o) => !isExplicitBudget(o.source)).sort(byTime);
+    this.explicitTimes = this.explicit.map((o) => o.eventTimeMs);
+    this.carriedTimes = this.carried.map((o) => o.eventTimeMs);
   }
 
   /** Net of contributions with start <= time < end. */
@@ -465,9 +462,15 @@ class Timeline {
     );
   }
 
-  budgetBefore(before: number): number | null {
-    const index = lowerBound(this.budgetTimes, before) - 1;
-    return index >= 0 ? (this.budgetValues[index] as number) : null;
+  /**
+   * budgetInForce(observations, before) by index: the latest explicit observation before `before`, else the
+   * latest click-carried one (supersedesBudget ranks explicit first; a test holds the two equal).
+   */
+  budgetBefore(before: number): BudgetObservation | null {
+    const explicit = lowerBound(this.explicitTimes, before) - 1;
+    if (explicit >= 0) return this.explicit[explicit] as BudgetObservation;
+    const carried = lowerBound(this.carriedTimes, before) - 1;
+    return carried >= 0 ? (this.carried[carried] as BudgetObservation) : null;
   }
 }
 

@@ -1,4 +1,5 @@
 import type {
+  BudgetSource,
   ErrorCode,
   EventType,
   ParsedEvent,
@@ -39,6 +40,7 @@ export const KNOWN_FIELDS = [
   "amount",
   "budget_value",
   "timestamp",
+  "budget_source",
 ] as const;
 
 const NO_CODES: readonly never[] = Object.freeze([]);
@@ -129,6 +131,7 @@ class RawFields {
   amount: unknown = undefined;
   budget: unknown = undefined;
   timestamp: unknown = undefined;
+  budgetSource: unknown = undefined;
   unknownFields = false;
   /** Set by the fast path: every string is printable ASCII, so ids need no character check. */
   printableAscii = false;
@@ -142,6 +145,7 @@ class RawFields {
     this.amount = undefined;
     this.budget = undefined;
     this.timestamp = undefined;
+    this.budgetSource = undefined;
     this.unknownFields = false;
     this.printableAscii = false;
   }
@@ -172,6 +176,9 @@ class RawFields {
         break;
       case "timestamp":
         this.timestamp = value;
+        break;
+      case "budget_source":
+        this.budgetSource = value;
         break;
       default:
         // Includes "__proto__" and "constructor": plain unknown fields, never merged into anything.
@@ -251,6 +258,7 @@ const KEY_AD_ID = 5;
 const KEY_AMOUNT = 6;
 const KEY_BUDGET = 7;
 const KEY_TIMESTAMP = 8;
+const KEY_BUDGET_SOURCE = 9;
 const KEY_UNKNOWN = 0;
 
 /** Whether s[start, start + name.length) spells `name` (a JIT-friendly loop instead of a builtin call). */
@@ -278,6 +286,8 @@ function keyAt(s: string, start: number, end: number): number {
     case 12:
       return spells(s, start, "budget_value") ? KEY_BUDGET : KEY_UNKNOWN;
     case 13:
+      if (s.charCodeAt(start) === 98)
+        return spells(s, start, "budget_source") ? KEY_BUDGET_SOURCE : KEY_UNKNOWN;
       return spells(s, start, "advertiser_id") ? KEY_ADVERTISER_ID : KEY_UNKNOWN;
     default:
       return KEY_UNKNOWN;
@@ -352,6 +362,9 @@ function scanFlatObject(s: string, raw: RawFields): boolean {
         break;
       case KEY_TIMESTAMP:
         raw.timestamp = value;
+        break;
+      case KEY_BUDGET_SOURCE:
+        raw.budgetSource = value;
         break;
       default:
         raw.unknownFields = true;
@@ -436,6 +449,7 @@ function validateFields(raw: RawFields, options: ParseOptions): ParsedEvent {
   const rawAmount = raw.amount;
   const rawBudget = raw.budget;
   const rawTimestamp = raw.timestamp;
+  const rawBudgetSource = raw.budgetSource;
   const unknownFields = raw.unknownFields;
   const ascii = raw.printableAscii;
 
@@ -515,6 +529,16 @@ function validateFields(raw: RawFields, options: ParseOptions): ParsedEvent {
     else errors = add(errors, isNegativeInput(rawBudget) ? "budget_negative" : "budget_too_large");
   }
 
+  // Read on budget_update only (ignored on clicks, like amount on budget_update): who issued the update.
+  let budgetSource: BudgetSource | null = null;
+  if (eventType === "budget_update") {
+    if (rawBudgetSource === undefined || rawBudgetSource === null || rawBudgetSource === "budget_update") {
+      budgetSource = "budget_update";
+    } else if (rawBudgetSource === "api") budgetSource = "api";
+    else errors = add(errors, "field_invalid");
+  } else if (eventType === "ad_click") budgetSource = "click";
+  if (budgetMicros === null) budgetSource = null;
+
   let eventTimeMs: number | null = null;
   if (rawTimestamp === undefined || rawTimestamp === null || rawTimestamp === "") {
     errors = add(errors, "timestamp_missing");
@@ -553,6 +577,7 @@ function validateFields(raw: RawFields, options: ParseOptions): ParsedEvent {
     adId,
     amountMicros,
     budgetMicros,
+    budgetSource,
     eventTimeMs,
     errors: errors ?? NO_CODES,
     warnings: warnings ?? NO_CODES,

@@ -1,4 +1,4 @@
-import type { ParsedEvent, ServingDecision } from "./contract.js";
+import type { BudgetSource, ParsedEvent, ServingDecision } from "./contract.js";
 import { CoreError } from "./errors.js";
 import { windowStartOf } from "./time-buckets.js";
 
@@ -43,18 +43,21 @@ export interface BudgetObservation {
   readonly advertiserId: string;
   readonly budgetMicros: number;
   readonly eventTimeMs: number;
+  readonly source: BudgetSource;
 }
 
 /**
- * A budget the advertiser set, seen on a valid budget_update or on a valid click carrying budget_value
- * (the seed's producer sends the current budget on every click). Invalid events (late, future, malformed
- * fields) never move the budget. The budget in force is the latest observation by event time; on equal
- * event times the later one in partition order wins. Callers skip duplicates (see clickDedupKey).
+ * A budget the advertiser's side stated: a valid budget_update (source `api` when the pipeline's HTTP API
+ * issued it, else `budget_update`) or a valid click carrying budget_value (source `click`: the seed's web app
+ * sends the budget it knows on every click). Invalid events (late, future, malformed fields) never move the
+ * budget. Which observation is in force is decided by supersedesBudget. Callers skip duplicates
+ * (see clickDedupKey).
  */
 export function budgetObservation(event: ParsedEvent): BudgetObservation | null {
   if (
     !event.isValid ||
     event.budgetMicros === null ||
+    event.budgetSource === null ||
     event.advertiserId === null ||
     event.eventTimeMs === null
   ) {
@@ -64,15 +67,54 @@ export function budgetObservation(event: ParsedEvent): BudgetObservation | null 
     advertiserId: event.advertiserId,
     budgetMicros: event.budgetMicros,
     eventTimeMs: event.eventTimeMs,
+    source: event.budgetSource,
   };
 }
 
 /**
- * Whether `candidate` replaces `current` as the budget in force: later event time, or equal event time and
- * later in partition order (callers feed observations in partition order, so "equal" means "replace").
+ * Explicit budgets (`api`, `budget_update`) are decisions; a click's budget_value is a copy of what the
+ * click's producer believed the budget to be, possibly stale. Precedence rank: explicit 1, click 0.
+ */
+export function isExplicitBudget(source: BudgetSource): boolean {
+  return source !== "click";
+}
+
+function budgetRank(source: BudgetSource): number {
+  return source === "click" ? 0 : 1;
+}
+
+/**
+ * THE budget precedence rule (both stores and the oracle apply it; Lua and SQL are tested to agree):
+ * whether `candidate` replaces `current` as the budget in force.
+ *  1. An explicit budget (api or budget_update) outranks any click-carried one, whatever their event times:
+ *     once an explicit budget exists for the advertiser, budget_value on clicks no longer moves the budget.
+ *  2. Within the same rank the later event time wins.
+ *  3. On equal rank and event time the later record in partition order wins (callers feed observations in
+ *     partition order, so "equal" means "replace").
+ * So the budget in force at an instant is the latest explicit observation before it, or, while there is none,
+ * the latest click-carried one. The outcome depends only on the set of observations and their partition
+ * order, never on when a store happened to apply them: every replay of the log gives the same answer.
  */
 export function supersedesBudget(current: BudgetObservation | null, candidate: BudgetObservation): boolean {
-  return current === null || candidate.eventTimeMs >= current.eventTimeMs;
+  if (current === null) return true;
+  const rank = budgetRank(candidate.source) - budgetRank(current.source);
+  if (rank !== 0) return rank > 0;
+  return candidate.eventTimeMs >= current.eventTimeMs;
+}
+
+/**
+ * The budget in force just before `beforeMs` (observations with event time < beforeMs; +Infinity = all), by
+ * supersedesBudget over observations given in partition order; null when there is none.
+ */
+export function budgetInForce(
+  observations: Iterable<BudgetObservation>,
+  beforeMs: number = Number.POSITIVE_INFINITY,
+): BudgetObservation | null {
+  let best: BudgetObservation | null = null;
+  for (const observation of observations) {
+    if (observation.eventTimeMs < beforeMs && supersedesBudget(best, observation)) best = observation;
+  }
+  return best;
 }
 
 /**

@@ -179,6 +179,47 @@ describe("generateStream", () => {
     expect(stream.some((r) => decoder.decode(r.value).includes('"click_id":"run-x-c'))).toBe(true);
   });
 
+  it('budgetChannel "clicks": no budget_update events, every click carries the budget the advertiser set', () => {
+    const stream = generate({
+      seed: 5,
+      events: 5_000,
+      advertisers: 6,
+      budgetChannel: "clicks",
+      shares: { budgetUpdate: 0.02 },
+    });
+    expect(countKinds(stream).budget_update).toBe(0);
+    const budgetsByAdvertiser = new Map<string, Set<number>>();
+    for (const r of stream) {
+      if (r.kind !== "click") continue;
+      const event = parseEvent(r.value, { referenceTimeMs: r.timestampMs }) as ParsedEvent;
+      expect(event.budgetSource).toBe("click");
+      const seen = budgetsByAdvertiser.get(event.advertiserId ?? "") ?? new Set<number>();
+      seen.add(event.budgetMicros ?? -1);
+      budgetsByAdvertiser.set(event.advertiserId ?? "", seen);
+    }
+    // The advertisers change their budgets now and then (the budgetUpdate share): later clicks carry the new one.
+    expect([...budgetsByAdvertiser.values()].some((budgets) => budgets.size > 1)).toBe(true);
+    expect([...budgetsByAdvertiser.values()].every((budgets) => !budgets.has(-1))).toBe(true);
+  });
+
+  it("operator budgets are budget_update events, half marked api, that the clicks do not learn", () => {
+    const stream = generate({ seed: 6, events: 4_000, advertisers: 3, shares: { operatorBudget: 0.05 } });
+    const sources = { api: 0, budget_update: 0 };
+    for (const r of stream) {
+      if (r.kind !== "budget_update") continue;
+      const event = parseEvent(r.value, { referenceTimeMs: r.timestampMs }) as ParsedEvent;
+      expect(event.isValid).toBe(true);
+      if (event.budgetSource === "api" || event.budgetSource === "budget_update")
+        sources[event.budgetSource]++;
+    }
+    expect(sources.api).toBeGreaterThan(50);
+    expect(sources.budget_update).toBeGreaterThan(50);
+    // Without operator budgets the same seed gives the same records as before the share existed.
+    expect(generate({ seed: 6, events: 500, shares: { operatorBudget: 0 } })).toEqual(
+      generate({ seed: 6, events: 500 }),
+    );
+  });
+
   it("is lazy: a huge stream can be started without materialising it", () => {
     const iterator = generateStream({ seed: 1, events: 1e12 });
     for (let i = 0; i < 5; i++) expect(iterator.next().done).toBe(false);

@@ -6,7 +6,7 @@ import { type GeneratedRecord, type GeneratorOptions, generateStream } from "../
 import { addMicros } from "../src/money.js";
 import { computeOracle, type GoldRow, Oracle, type OracleRecord } from "../src/oracle.js";
 import { parseEvent } from "../src/parse-event.js";
-import { clickDedupKey } from "../src/spend.js";
+import { type BudgetObservation, budgetInForce, budgetObservation, clickDedupKey } from "../src/spend.js";
 
 // 1,000-case property tests need more than the default 5 s on a small shared machine.
 vi.setConfig({ testTimeout: 60_000 });
@@ -101,6 +101,7 @@ describe("Oracle on a hand-computed stream", () => {
       netMicros: 500_000,
       recordCount: 1,
       budgetMicros: null, // the first budget's event time is 10:00:00, not before 10:00
+      budgetSource: null,
       periodNetMicros: 500_000,
       canServe: false,
       reason: "no_budget",
@@ -117,6 +118,7 @@ describe("Oracle on a hand-computed stream", () => {
       invalidClicks: 0,
       duplicateClicks: 1,
       budgetMicros: 10_000_000,
+      budgetSource: "budget_update",
       budgetPeriodId: "2026-11-25",
       periodNetMicros: 7_500_000,
       canServe: true,
@@ -164,6 +166,7 @@ describe("Oracle on a hand-computed stream", () => {
       advertiser: "advertiser-9",
       netMicros: 500_000,
       budgetMicros: 1_000_000_000,
+      budgetSource: "click",
       canServe: true,
     });
     expect(rows).toHaveLength(8);
@@ -190,6 +193,7 @@ describe("Oracle on a hand-computed stream", () => {
       netMicros: 12_000_000,
       grossMicros: 17_000_000,
       budgetMicros: 20_000_000,
+      budgetSource: "budget_update",
       clicks: 7,
       validClicks: 6,
       invalidClicks: 1,
@@ -222,15 +226,28 @@ describe("Oracle on a hand-computed stream", () => {
 
   it("resolves budget ties by partition order and ignores invalid and duplicate budgets", () => {
     const o = computeOracle([
+      rec(clickAt("d0", 1, at(9, 10), { budget_value: 7 }), at(9, 10)),
+      rec(clickAt("d1", 1, at(10, 40), { budget_value: 5 }), at(10, 40)),
+      rec(clickAt("d1", 1, at(10, 40), { budget_value: 500 }), at(10, 41)), // duplicate: its budget is ignored
+      rec(clickAt("d2", 1, at(10, 45), { budget_value: 6 }), at(10, 45)),
+      rec(clickAt("d3", 1, at(10, 45), { budget_value: 8 }), at(10, 46)), // same time, later: wins
+    ]);
+    expect(o.servingStateAt(at(11))[0]).toMatchObject({ budgetMicros: 8_000_000, budgetSource: "click" });
+    expect(o.goldRows()[0]).toMatchObject({ budgetMicros: 7_000_000, budgetSource: "click" });
+    expect(o.goldRows()[1]).toMatchObject({ budgetMicros: 8_000_000, duplicateClicks: 1 });
+    const explicit = computeOracle([
       rec(budgetAt(10, at(10)), at(10)),
       rec(budgetAt(30, at(10)), at(10)), // same event time, later in the partition: wins
       rec(budgetAt(99, at(9)), at(10, 1)), // earlier event time: does not win
       rec({ ...budgetAt(77, at(10, 30)), budget_value: -77 }, at(10, 30)), // invalid: ignored
-      rec(clickAt("d1", 1, at(10, 40), { budget_value: 5 }), at(10, 40)),
-      rec(clickAt("d1", 1, at(10, 40), { budget_value: 500 }), at(10, 41)), // duplicate: its budget is ignored
+      rec(clickAt("d1", 1, at(10, 40), { budget_value: 5 }), at(10, 40)), // click-carried: an explicit one rules
     ]);
-    expect(o.servingStateAt(at(11))[0]).toMatchObject({ budgetMicros: 5_000_000, netMicros: 1_000_000 });
-    expect(o.goldRows()[0]).toMatchObject({ budgetMicros: 5_000_000, duplicateClicks: 1 });
+    expect(explicit.servingStateAt(at(11))[0]).toMatchObject({
+      budgetMicros: 30_000_000,
+      budgetSource: "budget_update",
+      netMicros: 1_000_000,
+    });
+    expect(explicit.goldRows()[0]).toMatchObject({ budgetMicros: 30_000_000, budgetSource: "budget_update" });
     const tie = computeOracle([rec(budgetAt(10, at(10)), at(10)), rec(budgetAt(30, at(10)), at(10))]);
     expect(tie.servingStateAt(at(11))[0]?.budgetMicros).toBe(30_000_000);
   });
@@ -276,8 +293,10 @@ describe("Oracle invariants on generated streams", () => {
       future: fc.double({ min: 0, max: 0.1, noNaN: true }),
       invalid: fc.double({ min: 0, max: 0.2, noNaN: true }),
       budgetUpdate: fc.double({ min: 0, max: 0.1, noNaN: true }),
+      operatorBudget: fc.double({ min: 0, max: 0.1, noNaN: true }),
       outOfOrder: fc.double({ min: 0, max: 1, noNaN: true }),
     }),
+    budgetChannel: fc.constantFrom("events" as const, "clicks" as const),
     budgetMicros: fc.constantFrom(
       { min: 1_000_000, max: 20_000_000 },
       { min: 20_000_000, max: 2_000_000_000 },
@@ -299,16 +318,24 @@ describe("Oracle invariants on generated streams", () => {
 
         // An independent recount of the stream.
         const seen = new Set<string>();
+        const budgets = new Map<string, BudgetObservation[]>();
         let gross = 0;
         let net = 0;
         let clicks = 0;
         let duplicatesInGold = 0;
         for (const r of records) {
           const p = parseEvent(r.value, { referenceTimeMs: r.timestampMs });
-          if (!p.ok || p.eventType !== "ad_click" || p.advertiserId === null) continue;
+          if (!p.ok) continue;
           const key = clickDedupKey(p);
           const duplicate = key !== null && seen.has(key);
           if (key !== null) seen.add(key);
+          const observation = duplicate ? null : budgetObservation(p);
+          if (observation !== null) {
+            const list = budgets.get(observation.advertiserId) ?? [];
+            list.push(observation);
+            budgets.set(observation.advertiserId, list);
+          }
+          if (p.eventType !== "ad_click" || p.advertiserId === null) continue;
           if (p.eventTimeMs === null) continue;
           if (duplicate) duplicatesInGold++;
           else {
@@ -333,6 +360,14 @@ describe("Oracle invariants on generated streams", () => {
             (row.canServe && (row.budgetMicros ?? 0) <= row.periodNetMicros),
         );
         expect(broken).toEqual([]);
+        // The budget of every window is the precedence rule folded over the log up to the window end.
+        const wrongBudget = rows.filter((row) => {
+          const want = budgetInForce(budgets.get(row.advertiserId) ?? [], row.windowEndMs);
+          return (
+            row.budgetMicros !== (want?.budgetMicros ?? null) || row.budgetSource !== (want?.source ?? null)
+          );
+        });
+        expect(wrongBudget).toEqual([]);
         for (const row of rows) {
           rowGross += row.grossMicros;
           rowNet += row.netMicros;
@@ -359,6 +394,11 @@ describe("Oracle invariants on generated streams", () => {
           expect(state.grossMicros).toBe(ofDay.reduce((s, r) => s + r.grossMicros, 0));
           expect(state.clicks).toBe(ofDay.reduce((s, r) => s + r.recordCount, 0));
           expect(state.overspendMicros).toBe(Math.max(0, state.netMicros - (state.budgetMicros ?? 0)));
+          const want = budgetInForce(budgets.get(state.advertiserId) ?? []);
+          expect([state.budgetMicros, state.budgetSource]).toEqual([
+            want?.budgetMicros ?? null,
+            want?.source ?? null,
+          ]);
         }
 
         // Determinism: the same options give the same expected rows.
@@ -367,6 +407,34 @@ describe("Oracle invariants on generated streams", () => {
       { numRuns: 1000 },
     );
   }, 120_000);
+
+  it("operator budgets interleaved with click-carried ones: the operator's value holds until the next explicit one", () => {
+    const records = [
+      ...generateStream({
+        seed: 7,
+        events: 6_000,
+        advertisers: 6,
+        budgetChannel: "clicks",
+        shares: { operatorBudget: 0.01 },
+      }),
+    ];
+    const oracle = computeOracle(records);
+    const sources = new Set(oracle.goldRows().map((row) => row.budgetSource));
+    expect(sources).toEqual(new Set([null, "click", "api", "budget_update"]));
+    // Clicks in this stream never carry the operators' values, so after the first explicit budget of an
+    // advertiser every later Gold window shows an explicit source.
+    const firstExplicit = new Map<string, number>();
+    for (const row of oracle.goldRows()) {
+      if (row.budgetSource !== "click" && row.budgetSource !== null && !firstExplicit.has(row.advertiserId))
+        firstExplicit.set(row.advertiserId, row.windowStartMs);
+    }
+    const reverted = oracle
+      .goldRows()
+      .filter((row) => row.windowStartMs > (firstExplicit.get(row.advertiserId) ?? Infinity))
+      .filter((row) => row.budgetSource === "click");
+    expect(reverted).toEqual([]);
+    expect(records.some((r) => r.kind === "budget_update")).toBe(true);
+  }, 30_000);
 
   it("a larger default stream exercises every serving outcome", () => {
     const oracle = computeOracle(

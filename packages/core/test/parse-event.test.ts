@@ -67,6 +67,7 @@ describe("parseEvent: the seed's contract", () => {
       adId: "ad-456",
       amountMicros: 500_000,
       budgetMicros: 1_000_000_000,
+      budgetSource: "click",
       eventTimeMs: Date.UTC(2024, 0, 1, 12),
       errors: [],
       warnings: ["advertiser_id_defaulted"],
@@ -107,6 +108,35 @@ describe("parseEvent: the seed's contract", () => {
     );
     expect(event.isValid).toBe(true);
     expect(event.amountMicros).toBeNull();
+  });
+
+  it("reads budget_source on budget_update events: api, or budget_update when absent; click on clicks", () => {
+    const update = (extra: string) =>
+      parsed(
+        `{"event_type":"budget_update","advertiser_id":"adv-1","budget_value":1${extra},"timestamp":"2024-01-01T12:00:00Z"}`,
+      );
+    expect(update("")).toMatchObject({ budgetSource: "budget_update", isValid: true });
+    expect(update(',"budget_source":null')).toMatchObject({ budgetSource: "budget_update", isValid: true });
+    expect(update(',"budget_source":"budget_update"')).toMatchObject({ budgetSource: "budget_update" });
+    expect(update(',"budget_source":"api"')).toMatchObject({
+      budgetSource: "api",
+      isValid: true,
+      warnings: [],
+    });
+    // Through JSON.parse (an escape leaves the fast path) the same.
+    expect(update(',"budget_source":"\u0061pi"')).toMatchObject({ budgetSource: "api", isValid: true });
+    // A budget_update cannot claim to be click-carried, nor name an unknown source.
+    expect(update(',"budget_source":"click"').errors).toEqual(["field_invalid"]);
+    expect(update(',"budget_source":"console"').errors).toEqual(["field_invalid"]);
+    expect(update(',"budget_source":1').errors).toEqual(["field_invalid"]);
+    // On a click the field is ignored: a click-carried budget stays click-carried.
+    expect(click({ budget_value: 5, budget_source: "api" })).toMatchObject({
+      budgetSource: "click",
+      isValid: true,
+      warnings: [],
+    });
+    expect(click({ budget_source: "junk" })).toMatchObject({ budgetSource: null, isValid: true });
+    expect(click().budgetSource).toBeNull();
   });
 
   it("normalises numeric ids to decimal strings", () => {
@@ -503,6 +533,7 @@ describe("parseEvent: properties", () => {
       "amount",
       "budget_value",
       "timestamp",
+      "budget_source",
       "__proto__",
       "y",
     );
@@ -510,6 +541,7 @@ describe("parseEvent: properties", () => {
       fc.constantFrom(
         "ad_click",
         "budget_update",
+        "api",
         "2024-01-01T12:00:00Z",
         "2024-01-01T12:00:00.123456",
         "0.5",

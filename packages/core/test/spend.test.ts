@@ -1,8 +1,11 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ParsedEvent } from "../src/contract.js";
+import { BUDGET_SOURCES, type BudgetSource, type ParsedEvent } from "../src/contract.js";
 import { CoreError } from "../src/errors.js";
 import { parseEvent } from "../src/parse-event.js";
 import {
+  type BudgetObservation,
+  budgetInForce,
   budgetObservation,
   clickDedupKey,
   decideServing,
@@ -94,8 +97,23 @@ describe("budgetObservation", () => {
       advertiserId: "a",
       budgetMicros: 10_000_000,
       eventTimeMs: NOW,
+      source: "budget_update",
     });
-    expect(budgetObservation(click({ budget_value: 1000.0 }))).toMatchObject({ budgetMicros: 1_000_000_000 });
+    expect(budgetObservation(click({ budget_value: 1000.0 }))).toMatchObject({
+      budgetMicros: 1_000_000_000,
+      source: "click",
+    });
+    expect(
+      budgetObservation(
+        event({
+          event_type: "budget_update",
+          advertiser_id: "a",
+          budget_value: 3,
+          budget_source: "api",
+          timestamp: NOW,
+        }),
+      ),
+    ).toMatchObject({ budgetMicros: 3_000_000, source: "api" });
     expect(
       budgetObservation(
         event({ event_type: "budget_update", advertiser_id: "a", budget_value: 0, timestamp: NOW }),
@@ -112,11 +130,106 @@ describe("budgetObservation", () => {
   });
 
   it("a later event time supersedes; an equal one too (it came later in partition order)", () => {
-    const at = (t: number) => ({ advertiserId: "a", budgetMicros: t, eventTimeMs: t });
-    expect(supersedesBudget(null, at(1))).toBe(true);
-    expect(supersedesBudget(at(5), at(6))).toBe(true);
-    expect(supersedesBudget(at(5), at(5))).toBe(true);
-    expect(supersedesBudget(at(5), at(4))).toBe(false);
+    for (const source of BUDGET_SOURCES) {
+      const at = (t: number) => ({ advertiserId: "a", budgetMicros: t, eventTimeMs: t, source });
+      expect(supersedesBudget(null, at(1))).toBe(true);
+      expect(supersedesBudget(at(5), at(6))).toBe(true);
+      expect(supersedesBudget(at(5), at(5))).toBe(true);
+      expect(supersedesBudget(at(5), at(4))).toBe(false);
+    }
+  });
+
+  it("an explicit budget (api, budget_update) outranks click-carried ones whatever the event times", () => {
+    const obs = (source: BudgetSource, t: number) => ({
+      advertiserId: "a",
+      budgetMicros: t,
+      eventTimeMs: t,
+      source,
+    });
+    expect(supersedesBudget(obs("api", 10), obs("click", 99))).toBe(false);
+    expect(supersedesBudget(obs("budget_update", 10), obs("click", 99))).toBe(false);
+    expect(supersedesBudget(obs("click", 99), obs("api", 10))).toBe(true);
+    expect(supersedesBudget(obs("click", 99), obs("budget_update", 10))).toBe(true);
+    // api and budget_update are the same rank: the later one wins.
+    expect(supersedesBudget(obs("api", 10), obs("budget_update", 11))).toBe(true);
+    expect(supersedesBudget(obs("budget_update", 10), obs("api", 9))).toBe(false);
+    // The operator's change survives the clicks that follow it; the click budget before it stays in its past.
+    const log = [obs("click", 1), obs("click", 2), obs("api", 3), obs("click", 4), obs("click", 5)];
+    expect(budgetInForce(log)).toMatchObject({ source: "api", budgetMicros: 3 });
+    expect(budgetInForce(log, 3)).toMatchObject({ source: "click", budgetMicros: 2 });
+    expect(budgetInForce(log, 1)).toBeNull();
+  });
+});
+
+const observationArb = fc.record({
+  advertiserId: fc.constant("a"),
+  budgetMicros: fc.integer({ min: 0, max: 10_000_000 }),
+  eventTimeMs: fc.integer({ min: 0, max: 20 }),
+  source: fc.constantFrom(...BUDGET_SOURCES),
+});
+
+/** The rule written as a sort: highest (explicit rank, event time), the last in log order among equals. */
+function referenceInForce(log: readonly BudgetObservation[], beforeMs: number): BudgetObservation | null {
+  const ranked = log
+    .map((o, index) => ({ o, index, rank: o.source === "click" ? 0 : 1 }))
+    .filter(({ o }) => o.eventTimeMs < beforeMs)
+    .sort((a, b) => a.rank - b.rank || a.o.eventTimeMs - b.o.eventTimeMs || a.index - b.index);
+  return ranked.at(-1)?.o ?? null;
+}
+
+describe("budget precedence (properties)", () => {
+  it("budgetInForce is the highest (explicit, event time), later in the log on ties, at every cut-off", () => {
+    fc.assert(
+      fc.property(
+        fc.array(observationArb, { maxLength: 40 }),
+        fc.integer({ min: 0, max: 22 }),
+        (log, before) => {
+          expect(budgetInForce(log, before)).toBe(referenceInForce(log, before));
+          expect(budgetInForce(log)).toBe(referenceInForce(log, Number.POSITIVE_INFINITY));
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("once an explicit budget is in force, no click-carried observation after it changes the budget", () => {
+    fc.assert(
+      fc.property(
+        fc.array(observationArb, { maxLength: 20 }),
+        observationArb.filter((o) => o.source !== "click"),
+        fc.array(
+          observationArb.map((o) => ({ ...o, source: "click" as const })),
+          { maxLength: 20 },
+        ),
+        (before, operator, clicks) => {
+          const withOperator = budgetInForce([...before, operator]);
+          expect(budgetInForce([...before, operator, ...clicks])).toBe(withOperator);
+          expect(withOperator?.source).not.toBe("click");
+        },
+      ),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it("the outcome does not depend on how the log is split into batches applied one after another", () => {
+    fc.assert(
+      fc.property(
+        fc.array(observationArb, { maxLength: 40 }),
+        fc.integer({ min: 1, max: 7 }),
+        (log, size) => {
+          // A store applies batch by batch, keeping only the budget in force between batches.
+          let state: BudgetObservation | null = null;
+          for (let i = 0; i < log.length; i += size) {
+            const batchBest = budgetInForce(
+              state === null ? log.slice(i, i + size) : [state, ...log.slice(i, i + size)],
+            );
+            state = batchBest;
+          }
+          expect(state).toBe(budgetInForce(log));
+        },
+      ),
+      { numRuns: 1_000 },
+    );
   });
 });
 
