@@ -15,6 +15,14 @@ export const MAX_ADVERTISER_ID_LENGTH = 128;
 export const NOT_SERVING_REASONS = ["budget_exhausted", "no_budget", "paused"] as const;
 export type NotServingReason = (typeof NOT_SERVING_REASONS)[number];
 
+/**
+ * Where the budget in force came from; mirrors BUDGET_SOURCES in @adpipe/core (a test keeps them equal).
+ * api: set through the pipeline's HTTP API; budget_update: a budget_update event from another producer;
+ * click: budget_value carried on clicks (in force only while the advertiser has no explicit budget).
+ */
+export const BUDGET_SOURCES = ["api", "budget_update", "click"] as const;
+export type BudgetSource = (typeof BUDGET_SOURCES)[number];
+
 /** Public fields of the advertiser hash, in the order the client reads them with HMGET. */
 export const PUBLIC_FIELDS = [
   "can_serve",
@@ -25,6 +33,7 @@ export const PUBLIC_FIELDS = [
   "budget_micros",
   "clicks",
   "updated_at",
+  "budget_source",
 ] as const;
 export type PublicField = (typeof PUBLIC_FIELDS)[number];
 
@@ -40,6 +49,11 @@ export interface ServingState {
   readonly grossMicros: number;
   /** null when no budget has been observed for the advertiser. */
   readonly budgetMicros: number | null;
+  /**
+   * Where budgetMicros came from; null without a budget (or for a state written before sources were recorded,
+   * until the tracker's next rebuild or explicit budget).
+   */
+  readonly budgetSource: BudgetSource | null;
   readonly clicks: number;
   /** Epoch ms of the last change written by the tracker. */
   readonly updatedAtMs: number;
@@ -129,6 +143,10 @@ function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
+function isBudgetSource(value: string): value is BudgetSource {
+  return (BUDGET_SOURCES as readonly string[]).includes(value);
+}
+
 function isReason(value: string): value is NotServingReason {
   return (NOT_SERVING_REASONS as readonly string[]).includes(value);
 }
@@ -153,7 +171,7 @@ export function parseServingState(
   values: readonly (string | null)[],
 ): ServingState | null {
   if (values.every((value) => value === null)) return null;
-  const [canServe, reason, period, net, gross, budget, clicks, updatedAt] = values;
+  const [canServe, reason, period, net, gross, budget, clicks, updatedAt, source] = values;
   if (canServe !== "1" && canServe !== "0") {
     throw new ServingClientError(
       "malformed_state",
@@ -167,6 +185,13 @@ export function parseServingState(
       `advertiser ${advertiserId}: unknown reason ${JSON.stringify(parsedReason)}`,
     );
   }
+  const budgetSource = source === null || source === undefined || source === "" ? null : source;
+  if (budgetSource !== null && !isBudgetSource(budgetSource)) {
+    throw new ServingClientError(
+      "malformed_state",
+      `advertiser ${advertiserId}: unknown budget_source ${JSON.stringify(budgetSource)}`,
+    );
+  }
   return {
     advertiserId,
     canServe: canServe === "1",
@@ -178,6 +203,7 @@ export function parseServingState(
       budget === null || budget === undefined || budget === ""
         ? null
         : integerField(advertiserId, "budget_micros", budget),
+    budgetSource,
     clicks: integerField(advertiserId, "clicks", clicks ?? null),
     updatedAtMs: integerField(advertiserId, "updated_at", updatedAt ?? null),
   };

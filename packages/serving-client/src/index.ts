@@ -11,6 +11,8 @@ export {
   advertiserKey,
   advertiserKeyPattern,
   assertAdvertiserId,
+  BUDGET_SOURCES,
+  type BudgetSource,
   DEFAULT_KEY_PREFIX,
   isValidAdvertiserId,
   MAX_ADVERTISER_ID_LENGTH,

@@ -36,7 +36,17 @@ describe("the Redis contract", () => {
       ),
     ).toBeNull();
     expect(
-      parseServingState("a", ["0", "budget_exhausted", "2026-11-25", "10", "12", "10", "3", "1700000000000"]),
+      parseServingState("a", [
+        "0",
+        "budget_exhausted",
+        "2026-11-25",
+        "10",
+        "12",
+        "10",
+        "3",
+        "1700000000000",
+        "api",
+      ]),
     ).toEqual({
       advertiserId: "a",
       canServe: false,
@@ -45,9 +55,14 @@ describe("the Redis contract", () => {
       netMicros: 10,
       grossMicros: 12,
       budgetMicros: 10,
+      budgetSource: "api",
       clicks: 3,
       updatedAtMs: 1_700_000_000_000,
     });
+    // A hash written before budget sources were recorded has none.
+    expect(
+      parseServingState("a", ["1", null, "2026-11-25", "0", "0", "5", "0", "1", null])?.budgetSource,
+    ).toBeNull();
     expect(
       parseServingState("a", ["1", null, "2026-11-25", "0", "0", null, "0", "1"])?.budgetMicros,
     ).toBeNull();
@@ -57,6 +72,9 @@ describe("the Redis contract", () => {
     expect(() => parseServingState("a", ["yes", null, "p", "0", "0", "1", "0", "1"])).toThrow(/can_serve/);
     expect(() => parseServingState("a", ["0", "bankrupt", "p", "0", "0", "1", "0", "1"])).toThrow(/reason/);
     expect(() => parseServingState("a", ["1", null, "p", "1.5", "0", "1", "0", "1"])).toThrow(/net_micros/);
+    expect(() => parseServingState("a", ["1", null, "p", "0", "0", "1", "0", "1", "web"])).toThrow(
+      /budget_source/,
+    );
   });
 
   it("parses change messages and ignores anything else, never throwing", () => {

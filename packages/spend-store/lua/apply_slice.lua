@@ -19,8 +19,8 @@ then     E: number of events
 then     the E events packed in one binary string (one argument instead of nine per event), each
            ten little-endian doubles (struct "<dddddddddd"):
              partition, offset, period index (1..P; 0 = no spend), gross micros, net micros, clicks,
-             has budget (1 = a budget observation, 0 = none), budget micros, budget event time ms,
-             click id byte length
+             budget kind (0 = none; else the observation's source: 1 click, 2 budget_update, 3 api),
+             budget micros, budget event time ms, click id byte length
            then the click id bytes (length 0: the click takes no part in dedup). Every value is an integer
            (offsets and amounts checked safe integers by the caller), so exact as a double.
          Events are in offset order per partition.
@@ -34,6 +34,11 @@ Output: { status, applied, duplicates, replayed, closed_period, flipped, can_ser
   closed_period  clicks for a period older than the current one (never affect the decision)
   flipped        1 when can_serve changed (or the hash was created), else 0
   can_serve      1 / 0 after the call; -1 when the advertiser is unknown and was not created
+
+The budget in force (budget_micros, _budget_ts, budget_source) follows supersedesBudget in @adpipe/core: an
+explicit budget (api, budget_update) outranks any click-carried one; within a rank the later event time wins,
+on equal times the later record. A hash written before budget sources existed (budget_micros without
+budget_source) ranks as click-carried until the next explicit budget or a rebuild from the warehouse.
 
 Money is integer micros added with HINCRBY (never INCRBYFLOAT). Lua numbers are doubles, exact for the
 safe-integer range the tracker enforces on every amount and sum.
@@ -113,15 +118,23 @@ local function stored_offset(partition)
   return known
 end
 
-local budget_ts = tonumber(redis.call("HGET", hash, "_budget_ts"))
-local new_budget, new_budget_ts = nil, nil
+-- Codes of the packed "budget kind" (BUDGET_SOURCE_CODES in slices.ts) and the precedence rank of each source.
+local BUDGET_SOURCES = { "click", "budget_update", "api" }
+local function budget_rank(source)
+  if source == "click" then return 0 end
+  return 1
+end
+local stored_budget = redis.call("HMGET", hash, "_budget_ts", "budget_source")
+local budget_ts = tonumber(stored_budget[1])
+local budget_source = stored_budget[2] or "click"
+local new_budget, new_budget_ts, new_budget_source = nil, nil, nil
 local sums = {}            -- period index -> { net, gross, clicks }
 local touched_sets = {}    -- period index -> true
 
 local packed = ARGV[at] or ""
 local pos = 1
 for _ = 1, n_events do
-  local partition, offset, period_index, gross, net, clicks, has_budget, budget, budget_time, id_length, id_at =
+  local partition, offset, period_index, gross, net, clicks, budget_kind, budget, budget_time, id_length, id_at =
     struct.unpack("<dddddddddd", packed, pos)
   pos = id_at + id_length
   local click_id = string.sub(packed, id_at, pos - 1)
@@ -156,11 +169,14 @@ for _ = 1, n_events do
       sum.clicks = sum.clicks + clicks
       stats.applied = stats.applied + 1
     end
-    if has_budget == 1 and not is_duplicate then
-      -- Latest by event time; on equal times the later record wins (offset order).
+    if budget_kind ~= 0 and not is_duplicate then
+      local source = BUDGET_SOURCES[budget_kind]
       local best_ts = new_budget_ts or budget_ts
-      if best_ts == nil or budget_time >= best_ts then
-        new_budget, new_budget_ts = budget, budget_time
+      local best_rank = budget_rank(new_budget_source or budget_source)
+      local rank = budget_rank(source)
+      -- supersedesBudget: higher rank, else the later event time; equal times: the later record (offset order).
+      if best_ts == nil or rank > best_rank or (rank == best_rank and budget_time >= best_ts) then
+        new_budget, new_budget_ts, new_budget_source = budget, budget_time, source
         if not (counts and period ~= nil) then stats.applied = stats.applied + 1 end
       end
     end
@@ -189,7 +205,7 @@ end
 
 if new_budget ~= nil then
   redis.call("HSET", hash, "budget_micros", string.format("%d", new_budget),
-    "_budget_ts", string.format("%d", new_budget_ts))
+    "_budget_ts", string.format("%d", new_budget_ts), "budget_source", new_budget_source)
   changed = true
 end
 

@@ -9,7 +9,7 @@ KEYS[2+i]  dedup sets to reset, one per bucket listed in ARGV
 
 ARGV[1]  epoch of the rebuild
 ARGV[2]  F: number of hash fields; then F field/value pairs (period, _period_start, net_micros, gross_micros,
-         clicks, budget_micros, _budget_ts, _off:<topic>:<partition>, ...)
+         clicks, budget_micros, _budget_ts, budget_source, _off:<topic>:<partition>, ...)
 then     B: number of dedup buckets (= #KEYS - 2); then B groups: TTL seconds, N, N click ids
          (more ids of a bucket may follow with plain SADD: the new epoch already refuses stale writers)
 

@@ -38,7 +38,10 @@ export function spendRecordOf(event: ParsedEvent, position: RecordPosition): Spe
             netMicros: spend.netMicros,
             clicks: 1,
           },
-    budget: budget === null ? null : { budgetMicros: budget.budgetMicros, eventTimeMs: budget.eventTimeMs },
+    budget:
+      budget === null
+        ? null
+        : { budgetMicros: budget.budgetMicros, eventTimeMs: budget.eventTimeMs, source: budget.source },
   };
 }
 
@@ -65,7 +68,8 @@ export function addParsedEvent(
   const eventTimeMs = event.eventTimeMs;
   if (advertiserId === null || eventTimeMs === null) return ADDED_NONE;
   const spends = event.eventType === "ad_click";
-  const budgetMicros = event.isValid ? event.budgetMicros : null;
+  const budgetSource = event.isValid ? event.budgetSource : null;
+  const budgetMicros = budgetSource === null ? null : event.budgetMicros;
   if (!spends && budgetMicros === null) return ADDED_NONE;
   const grossMicros = spends ? (event.amountMicros ?? 0) : 0;
   batch.add(
@@ -80,6 +84,7 @@ export function addParsedEvent(
     spends ? 1 : 0,
     budgetMicros,
     budgetMicros === null ? 0 : eventTimeMs,
+    budgetSource ?? "click",
   );
   return spends ? ADDED_SPEND : ADDED_BUDGET;
 }

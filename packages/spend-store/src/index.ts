@@ -33,6 +33,7 @@ export type {
 export { loadScripts, luaScript, SCRIPT_NAMES, type ScriptName } from "./scripts.js";
 export {
   type AdvertiserSlice,
+  BUDGET_SOURCE_CODES,
   buildSlices,
   dedupTtlSeconds,
   type PackedBucket,

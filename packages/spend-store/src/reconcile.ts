@@ -1,3 +1,4 @@
+import type { BudgetSource } from "@adpipe/core";
 import type { PeriodWindow } from "./records.js";
 import type { PartitionOffset, StoredState } from "./store.js";
 
@@ -8,6 +9,8 @@ export interface PeriodTotals {
   readonly grossMicros: number;
   readonly clicks: number;
   readonly budgetMicros: number | null;
+  /** Where the budget in force came from; a different source is a difference even at the same amount. */
+  readonly budgetSource: BudgetSource | null;
 }
 
 export interface AdvertiserDifference {
@@ -41,6 +44,7 @@ const ZERO = (advertiserId: string): PeriodTotals => ({
   grossMicros: 0,
   clicks: 0,
   budgetMicros: null,
+  budgetSource: null,
 });
 
 /** Sum over partitions of the distance between two offset lists (a missing partition counts as offset 0). */
@@ -79,6 +83,7 @@ export function reconcileTotals(
       grossMicros: current ? state.grossMicros : 0,
       clicks: current ? state.clicks : 0,
       budgetMicros: state.budgetMicros,
+      budgetSource: state.budgetSource,
     });
   }
   const warehouse = new Map<string, PeriodTotals>();
@@ -95,7 +100,7 @@ export function reconcileTotals(
     const netDiffMicros = r.netMicros - w.netMicros;
     const grossDiffMicros = r.grossMicros - w.grossMicros;
     const clicksDiff = r.clicks - w.clicks;
-    const budgetDiffers = r.budgetMicros !== w.budgetMicros;
+    const budgetDiffers = r.budgetMicros !== w.budgetMicros || r.budgetSource !== w.budgetSource;
     netAbsDiffMicros += Math.abs(netDiffMicros);
     grossAbsDiffMicros += Math.abs(grossDiffMicros);
     clicksAbsDiff += Math.abs(clicksDiff);

@@ -1,3 +1,5 @@
+import type { BudgetSource } from "@adpipe/core";
+
 /**
  * What the tracker applies per Kafka record, after @adpipe/core has parsed and classified it.
  * Only records that can change an advertiser's state become SpendRecords; rejected payloads and
@@ -12,7 +14,7 @@ export interface SpendRecord {
   readonly advertiserId: string;
   /** A click's contribution to period spend; null for budget updates and unbucketable clicks. */
   readonly spend: SpendContribution | null;
-  /** A budget observation (budget_update, or budget_value on a click); latest by event time wins. */
+  /** A budget observation (budget_update, or budget_value on a click); supersedesBudget decides which rules. */
   readonly budget: BudgetObservation | null;
 }
 
@@ -29,6 +31,7 @@ export interface SpendContribution {
 export interface BudgetObservation {
   readonly budgetMicros: number;
   readonly eventTimeMs: number;
+  readonly source: BudgetSource;
 }
 
 /** A period window as returned by budgetPeriodOf in @adpipe/core. */

@@ -1,3 +1,4 @@
+import type { BudgetSource } from "@adpipe/core";
 import { SpendStoreError } from "./errors.js";
 import type { PeriodOf, PeriodWindow, SpendRecord } from "./records.js";
 
@@ -27,7 +28,20 @@ export interface SliceEvent {
   readonly clicks: number;
   readonly budgetMicros: number | null;
   readonly budgetTimeMs: number;
+  /** Source of the budget observation; null when there is none. */
+  readonly budgetSource: BudgetSource | null;
 }
+
+/**
+ * How apply_slice receives a budget observation's source, in the "budget kind" double of a packed event
+ * (0 = no budget observation). apply_slice.lua maps the codes back (its BUDGET_SOURCES table).
+ */
+export const BUDGET_SOURCE_CODES: Readonly<Record<BudgetSource, number>> = Object.freeze({
+  click: 1,
+  budget_update: 2,
+  api: 3,
+});
+const SOURCE_OF_CODE: readonly (BudgetSource | null)[] = [null, "click", "budget_update", "api"];
 
 /** Everything one apply_slice call needs for one advertiser. */
 export interface AdvertiserSlice {
@@ -97,7 +111,8 @@ const FIRST_SLICE_BYTES = 512;
  * One advertiser's records of a batch, already in the form apply_slice reads (its ARGV "events"): per event
  * ten little-endian doubles
  *   partition, offset, bucket (1-based; 0 = no spend), gross, net, clicks,
- *   has budget (1/0), budget micros, budget event time, click id byte length
+ *   budget kind (0 = none, else BUDGET_SOURCE_CODES of its source), budget micros, budget event time,
+ *   click id byte length
  * then the click id's UTF-8 bytes (none when the click cannot be deduplicated). Offsets and amounts are
  * checked safe integers, so exact as doubles (as are times and counts). One binary argument per advertiser instead of nine string arguments per
  * event: building, sending and re-encoding thousands of tiny strings per batch was a large share of the
@@ -163,12 +178,14 @@ export class SliceBatch {
       spend === null ? 0 : spend.clicks,
       budget === null ? null : budget.budgetMicros,
       budget === null ? 0 : budget.eventTimeMs,
+      budget === null ? "click" : budget.source,
     );
   }
 
   /**
    * One record, its fields flat (no SpendRecord per event on the tracker's path). spendTimeMs null: the
-   * record carries no spend (then dedupKey, gross, net and clicks are ignored); budgetMicros null: no budget.
+   * record carries no spend (then dedupKey, gross, net and clicks are ignored); budgetMicros null: no budget
+   * (then budgetTimeMs and budgetSource are ignored).
    */
   add(
     advertiserId: string,
@@ -182,6 +199,7 @@ export class SliceBatch {
     clicks: number,
     budgetMicros: number | null,
     budgetTimeMs: number,
+    budgetSource: BudgetSource,
   ): void {
     assertSafe(offset, "offset");
     let slice = this.slices.get(advertiserId);
@@ -228,7 +246,7 @@ export class SliceBatch {
     view.setFloat64(at + 24, grossMicros, true);
     view.setFloat64(at + 32, netMicros, true);
     view.setFloat64(at + 40, clicks, true);
-    view.setFloat64(at + 48, budgetMicros === null ? 0 : 1, true);
+    view.setFloat64(at + 48, budgetMicros === null ? 0 : BUDGET_SOURCE_CODES[budgetSource], true);
     view.setFloat64(at + 56, budgetMicros ?? 0, true);
     view.setFloat64(at + 64, budgetTimeMs, true);
     const idBytes = id.length === 0 ? 0 : writeUtf8(slice.bytes, at + EVENT_FIXED_BYTES, id);
@@ -289,8 +307,9 @@ export function unpackEvents(bytes: Uint8Array): SliceEvent[] {
       grossMicros: field(3),
       netMicros: field(4),
       clicks: field(5),
-      budgetMicros: field(6) === 1 ? field(7) : null,
+      budgetMicros: field(6) === 0 ? null : field(7),
       budgetTimeMs: field(8),
+      budgetSource: SOURCE_OF_CODE[field(6)] ?? null,
     });
     at += EVENT_FIXED_BYTES + idBytes;
   }

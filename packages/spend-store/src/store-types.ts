@@ -1,3 +1,4 @@
+import type { BudgetSource } from "@adpipe/core";
 import type { PeriodWindow } from "./records.js";
 
 /** A partition and the next offset to consume in it (last applied + 1), as Kafka commits them. */
@@ -52,6 +53,8 @@ export interface StoredState {
   readonly clicks: number;
   readonly budgetMicros: number | null;
   readonly budgetEventTimeMs: number | null;
+  /** Where the budget in force came from (supersedesBudget); null without a budget or before sources existed. */
+  readonly budgetSource: BudgetSource | null;
   readonly canServe: boolean;
   readonly reason: string | null;
   readonly paused: boolean;
@@ -65,6 +68,7 @@ export interface SnapshotAdvertiser {
   readonly clicks: number;
   readonly budgetMicros: number | null;
   readonly budgetEventTimeMs: number | null;
+  readonly budgetSource: BudgetSource | null;
   /** click_ids already counted in the period, with their event times (they pick the dedup bucket). */
   readonly clickIds: readonly { readonly clickId: string; readonly eventTimeMs: number }[];
 }

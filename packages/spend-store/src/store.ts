@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type BudgetPeriod, budgetPeriodOf } from "@adpipe/core";
+import { BUDGET_SOURCES, type BudgetPeriod, type BudgetSource, budgetPeriodOf } from "@adpipe/core";
 import { advertiserIdFromKey, DEFAULT_KEY_PREFIX, servingChangesChannel } from "@adpipe/serving-client";
 import type { Cluster, Redis } from "ioredis";
 import { SpendStoreError } from "./errors.js";
@@ -73,7 +73,14 @@ const STATE_FIELDS = [
   "can_serve",
   "reason",
   "_paused",
+  "budget_source",
 ] as const;
+
+function budgetSourceOf(value: string | null | undefined): BudgetSource | null {
+  return (BUDGET_SOURCES as readonly (string | null | undefined)[]).includes(value)
+    ? (value as BudgetSource)
+    : null;
+}
 
 function storedState(advertiserId: string, v: readonly (string | null)[] | null): StoredState | null {
   if (v === null || v[0] === null || v[0] === undefined) return null;
@@ -86,6 +93,7 @@ function storedState(advertiserId: string, v: readonly (string | null)[] | null)
     clicks: toInt(v[4]) ?? 0,
     budgetMicros: toInt(v[5]),
     budgetEventTimeMs: toInt(v[6]),
+    budgetSource: budgetSourceOf(v[10]),
     canServe: v[7] === "1",
     reason: v[8] ?? null,
     paused: v[9] === "1",
@@ -533,6 +541,7 @@ export class SpendStore {
           clicks: 0,
           budgetMicros: null,
           budgetEventTimeMs: null,
+          budgetSource: null,
           clickIds: [],
         });
       }
@@ -603,6 +612,7 @@ export class SpendStore {
     ];
     if (advertiser.budgetMicros !== null) {
       fields.push("budget_micros", advertiser.budgetMicros, "_budget_ts", advertiser.budgetEventTimeMs ?? 0);
+      if (advertiser.budgetSource !== null) fields.push("budget_source", advertiser.budgetSource);
     }
     for (const { partition, offset } of offsets) fields.push(`_off:${this.topic}:${partition}`, offset - 1);
     if (paused) fields.push("_paused", "1");

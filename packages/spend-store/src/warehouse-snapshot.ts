@@ -88,6 +88,7 @@ export async function loadWarehouseSnapshot(
       grossMicros: safeInt(row.grossMicros, "gross micros"),
       clicks: safeInt(row.clicks, "clicks"),
       budgetMicros: row.budgetMicros === null ? null : safeInt(row.budgetMicros, "budget micros"),
+      budgetSource: row.budgetSource,
     }));
     const advertisers: SnapshotAdvertiser[] = rows.map((row, i) => ({
       ...(totals[i] as PeriodTotals),

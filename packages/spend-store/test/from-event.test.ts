@@ -35,7 +35,7 @@ describe("spendRecordOf", () => {
         netMicros: 100_000,
         clicks: 1,
       },
-      budget: { budgetMicros: 2_000_000, eventTimeMs: Date.parse(eventTime) },
+      budget: { budgetMicros: 2_000_000, eventTimeMs: Date.parse(eventTime), source: "click" },
     });
   });
 
@@ -59,7 +59,15 @@ describe("spendRecordOf", () => {
       budget_value: "12.5",
       timestamp: "2026-11-25T11:00:00Z",
     });
-    expect(r).toMatchObject({ spend: null, budget: { budgetMicros: 12_500_000 } });
+    expect(r).toMatchObject({ spend: null, budget: { budgetMicros: 12_500_000, source: "budget_update" } });
+    const api = record({
+      event_type: "budget_update",
+      advertiser_id: "7",
+      budget_value: 3,
+      budget_source: "api",
+      timestamp: "2026-11-25T11:00:00Z",
+    });
+    expect(api?.budget).toMatchObject({ budgetMicros: 3_000_000, source: "api" });
   });
 
   it("ignores events that change nothing (no event time, unknown type)", () => {
@@ -96,7 +104,13 @@ describe("addParsedEvent", () => {
 
   it("adds exactly what spendRecordOf gives, over a generated stream of every kind of record", () => {
     const events: [ParsedEvent, number][] = [];
-    for (const generated of generateStream({ seed: 7, events: 5_000, advertisers: 40 })) {
+    const stream = generateStream({
+      seed: 7,
+      events: 5_000,
+      advertisers: 40,
+      shares: { operatorBudget: 0.02 },
+    });
+    for (const generated of stream) {
       const parsed = parseEvent(generated.value, { referenceTimeMs: generated.timestampMs });
       if (parsed.ok) events.push([parsed, generated.timestampMs]);
     }
@@ -116,6 +130,7 @@ describe("addParsedEvent", () => {
             advertiser: field(["Acme", ""]),
             amount: field(["0.5", 2, 0, -1, "x", 5_000]),
             budget_value: field(["10", 0, -3, "1.1234567", null]),
+            budget_source: field(["api", "budget_update", "click", null]),
             timestamp: field(["2026-11-25T11:59:00Z", "2026-11-25T12:10:00Z", "2026-11-01T00:00:00Z", "bad"]),
           }),
           { maxLength: 30 },

@@ -1,6 +1,11 @@
-import { NOT_SERVING_REASONS as CORE_REASONS, isValidAdvertiserId as coreRule } from "@adpipe/core";
+import {
+  NOT_SERVING_REASONS as CORE_REASONS,
+  BUDGET_SOURCES as CORE_SOURCES,
+  isValidAdvertiserId as coreRule,
+} from "@adpipe/core";
 import {
   advertiserIdFromKey,
+  BUDGET_SOURCES,
   isValidAdvertiserId as clientRule,
   NOT_SERVING_REASONS,
 } from "@adpipe/serving-client";
@@ -84,5 +89,6 @@ describe("spendKeys", () => {
 
   it("the client's reasons are core's reasons (the client must not depend on core)", () => {
     expect([...NOT_SERVING_REASONS]).toEqual([...CORE_REASONS]);
+    expect([...BUDGET_SOURCES]).toEqual([...CORE_SOURCES]);
   });
 });

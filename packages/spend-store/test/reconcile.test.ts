@@ -14,6 +14,7 @@ function state(advertiserId: string, over: Partial<StoredState> = {}): StoredSta
     clicks: 0,
     budgetMicros: 1_000_000,
     budgetEventTimeMs: 0,
+    budgetSource: "api",
     canServe: true,
     reason: null,
     paused: false,
@@ -25,8 +26,20 @@ describe("reconcileTotals", () => {
   it("is zero when both sides agree, a missing side counting as zero spend and no budget", () => {
     const report = reconcileTotals(
       period,
-      [state("a", { netMicros: 5, grossMicros: 6, clicks: 1 }), state("idle", { budgetMicros: null })],
-      [{ advertiserId: "a", netMicros: 5, grossMicros: 6, clicks: 1, budgetMicros: 1_000_000 }],
+      [
+        state("a", { netMicros: 5, grossMicros: 6, clicks: 1 }),
+        state("idle", { budgetMicros: null, budgetSource: null }),
+      ],
+      [
+        {
+          advertiserId: "a",
+          netMicros: 5,
+          grossMicros: 6,
+          clicks: 1,
+          budgetMicros: 1_000_000,
+          budgetSource: "api" as const,
+        },
+      ],
       { redis: [{ partition: 0, offset: 10 }], warehouse: [{ partition: 0, offset: 10 }] },
     );
     expect(report).toMatchObject({ advertisers: 2, mismatched: [], netAbsDiffMicros: 0, offsetsApart: 0 });
@@ -35,11 +48,35 @@ describe("reconcileTotals", () => {
   it("reports differences per advertiser and in absolute sums", () => {
     const report = reconcileTotals(
       period,
-      [state("a", { netMicros: 7 }), state("b", { netMicros: 1, budgetMicros: 3 })],
       [
-        { advertiserId: "a", netMicros: 5, grossMicros: 0, clicks: 0, budgetMicros: 1_000_000 },
-        { advertiserId: "b", netMicros: 4, grossMicros: 0, clicks: 0, budgetMicros: 3 },
-        { advertiserId: "c", netMicros: 2, grossMicros: 2, clicks: 1, budgetMicros: null },
+        state("a", { netMicros: 7 }),
+        state("b", { netMicros: 1, budgetMicros: 3, budgetSource: "api" as const }),
+      ],
+      [
+        {
+          advertiserId: "a",
+          netMicros: 5,
+          grossMicros: 0,
+          clicks: 0,
+          budgetMicros: 1_000_000,
+          budgetSource: "api" as const,
+        },
+        {
+          advertiserId: "b",
+          netMicros: 4,
+          grossMicros: 0,
+          clicks: 0,
+          budgetMicros: 3,
+          budgetSource: "api" as const,
+        },
+        {
+          advertiserId: "c",
+          netMicros: 2,
+          grossMicros: 2,
+          clicks: 1,
+          budgetMicros: null,
+          budgetSource: null,
+        },
       ],
       {
         redis: [{ partition: 0, offset: 10 }],
@@ -58,11 +95,35 @@ describe("reconcileTotals", () => {
     expect(report.offsetsApart).toBe(5);
   });
 
+  it("a budget of the same amount from a different source is a difference", () => {
+    const report = reconcileTotals(
+      period,
+      [state("a", { budgetSource: "click" })],
+      [
+        {
+          advertiserId: "a",
+          netMicros: 0,
+          grossMicros: 0,
+          clicks: 0,
+          budgetMicros: 1_000_000,
+          budgetSource: "api",
+        },
+      ],
+      { redis: [], warehouse: [] },
+    );
+    expect(report.mismatched.map((d) => [d.advertiserId, d.budgetDiffers])).toEqual([["a", true]]);
+  });
+
   it("treats a hash still in an earlier period as zero for this one and skips hashes in a later one", () => {
     const report = reconcileTotals(
       period,
       [
-        state("old", { periodStartMs: period.startMs - 86_400_000, netMicros: 99, budgetMicros: null }),
+        state("old", {
+          periodStartMs: period.startMs - 86_400_000,
+          netMicros: 99,
+          budgetMicros: null,
+          budgetSource: null,
+        }),
         state("new", { periodStartMs: period.endMs, netMicros: 5 }),
       ],
       [],

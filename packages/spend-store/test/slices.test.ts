@@ -62,7 +62,7 @@ describe("buildSlices", () => {
       timestampMs: T,
       advertiserId: "a",
       spend: null,
-      budget: { budgetMicros: 7_000_000, eventTimeMs: T - 1 },
+      budget: { budgetMicros: 7_000_000, eventTimeMs: T - 1, source: "api" },
     };
     expect(buildSlices([record], options)[0]?.events).toEqual([
       {
@@ -75,6 +75,7 @@ describe("buildSlices", () => {
         clicks: 0,
         budgetMicros: 7_000_000,
         budgetTimeMs: T - 1,
+        budgetSource: "api",
       },
     ]);
   });
