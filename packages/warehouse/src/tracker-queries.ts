@@ -1,3 +1,4 @@
+import { BUDGET_SOURCES, type BudgetSource } from "@adpipe/core";
 import type { ClientBase, Pool } from "pg";
 import { WarehouseError } from "./errors.js";
 import { queryConfig } from "./queries.js";
@@ -12,9 +13,10 @@ export interface PeriodSpend {
   readonly grossMicros: number;
   /** Non-duplicate clicks in the period, valid + invalid (the oracle's ServingState.clicks). */
   readonly clicks: number;
-  /** Budget in force: latest valid observation by event time overall; null when none. */
+  /** Budget in force over all observations (supersedesBudget in @adpipe/core); null when none. */
   readonly budgetMicros: number | null;
   readonly budgetEventTimeMs: number | null;
+  readonly budgetSource: BudgetSource | null;
 }
 
 function safeInteger(text: string | null, what: string): number | null {
@@ -23,6 +25,13 @@ function safeInteger(text: string | null, what: string): number | null {
   if (!Number.isSafeInteger(value))
     throw new WarehouseError("query_invalid", `${what} is not a safe integer: ${text}`);
   return value;
+}
+
+function budgetSourceOf(text: string | null): BudgetSource | null {
+  if (text === null) return null;
+  if (!(BUDGET_SOURCES as readonly string[]).includes(text))
+    throw new WarehouseError("query_invalid", `unknown budget source: ${text}`);
+  return text as BudgetSource;
 }
 
 /**
@@ -45,6 +54,7 @@ export async function periodSpendByAdvertiser(
     clicks: string;
     budget_micros: string | null;
     budget_event_ms: string | null;
+    budget_source: string | null;
   }>(queryConfig("period_spend_by_advertiser", [range.periodStartMs, range.periodEndMs]));
   return rows.map((row) => ({
     advertiserId: row.advertiser_id,
@@ -54,6 +64,7 @@ export async function periodSpendByAdvertiser(
     clicks: safeInteger(row.clicks, "clicks") ?? 0,
     budgetMicros: safeInteger(row.budget_micros, "budget_micros"),
     budgetEventTimeMs: safeInteger(row.budget_event_ms, "budget_event_ms"),
+    budgetSource: budgetSourceOf(row.budget_source),
   }));
 }
 

@@ -72,7 +72,7 @@ export function writeBatchParams(options: {
     bAdvertisers,
     bEventMs,
     bBudgets,
-    bEventTypes,
+    bSources,
     bTopics,
     bPartitions,
     bOffsets,
@@ -125,7 +125,7 @@ export function writeBatchParams(options: {
       bAdvertisers.text(r.parse.ok ? r.parse.advertiser : null);
       bEventMs.integer(r.budget.eventTimeMs);
       bBudgets.integer(r.budget.budgetMicros);
-      bEventTypes.text(r.parse.ok ? r.parse.eventType : null);
+      bSources.text(r.budget.source);
       bTopics.text(r.topic);
       bPartitions.integer(r.partition);
       bOffsets.bigint(r.offset);

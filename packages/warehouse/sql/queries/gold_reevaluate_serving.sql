@@ -1,12 +1,13 @@
 -- name: gold_reevaluate_serving
 -- params: $1 advertiser_ids text[], $2 from_ms bigint[] (aligned: re-evaluate that advertiser's rows with window_end > from), $3 budget_period text ('hour' | 'day' | 'month' | 'lifetime'), $4 time_zone text
--- returns: updated integer (rows whose budget_value / can_serve / period_net_spend changed)
+-- returns: updated integer (rows whose budget_value / budget_source / can_serve / period_net_spend changed)
 --
 -- Re-evaluates budget_value and can_serve, at window_end, of every Gold row a batch can have changed: a click
 -- changes its own hour and the later hours of its budget period (period-to-date net spend); a budget observation
 -- changes every later hour (budget in force). Rules of @adpipe/core (decideServing, budgetObservation):
 --   period_net_spend = sum of net_spend over the advertiser's rows of the same budget period up to this window;
---   budget in force  = latest gold.budget_history row with event_time < window_end (ties: later lineage wins);
+--   budget in force  = gold.budget_in_force(advertiser, window_end): supersedesBudget over the observations with
+--                      event_time < window_end (explicit api/budget_update first, then event time, then lineage);
 --   can_serve        = budget in force > 0 and period_net_spend < budget; reason no_budget / budget_exhausted.
 -- Set-based: one statement for any number of advertisers and rows.
 WITH affected AS (
@@ -33,15 +34,10 @@ period_rows AS (
   ) g
 ),
 evaluated AS (
-  SELECT p.advertiser_id, p.window_start, p.period_net, b.budget_value, b.event_time AS budget_event_time
+  SELECT p.advertiser_id, p.window_start, p.period_net, b.budget_value, b.event_time AS budget_event_time,
+         b.source AS budget_source
   FROM period_rows p
-  LEFT JOIN LATERAL (
-    SELECT h.budget_value, h.event_time
-    FROM gold.budget_history h
-    WHERE h.advertiser_id = p.advertiser_id AND h.event_time < p.window_end
-    ORDER BY h.event_time DESC, h.topic DESC, h."partition" DESC, h."offset" DESC
-    LIMIT 1
-  ) b ON true
+  LEFT JOIN LATERAL gold.budget_in_force(p.advertiser_id, p.window_end) b ON true
   WHERE p.window_end > p.from_ts
 ),
 decided AS (
@@ -57,6 +53,7 @@ updated AS (
   UPDATE gold.advertiser_spend g
   SET budget_value = d.budget_value,
       budget_event_time = d.budget_event_time,
+      budget_source = d.budget_source,
       period_net_spend = d.period_net,
       can_serve = d.reason IS NULL,
       serving_reason = d.reason,
@@ -65,6 +62,7 @@ updated AS (
   WHERE g.advertiser_id = d.advertiser_id AND g.window_start = d.window_start
     AND (g.budget_value IS DISTINCT FROM d.budget_value
       OR g.budget_event_time IS DISTINCT FROM d.budget_event_time
+      OR g.budget_source IS DISTINCT FROM d.budget_source
       OR g.period_net_spend IS DISTINCT FROM d.period_net
       OR g.can_serve IS DISTINCT FROM (d.reason IS NULL)
       OR g.serving_reason IS DISTINCT FROM d.reason)

@@ -1,11 +1,12 @@
 -- name: period_spend_by_advertiser
 -- params: $1 period_start_ms bigint, $2 period_end_ms bigint
--- returns: advertiser_id text, advertiser text, net_micros text, gross_micros text, clicks text, budget_micros text, budget_event_ms text
+-- returns: advertiser_id text, advertiser text, net_micros text, gross_micros text, clicks text, budget_micros text, budget_event_ms text, budget_source text
 --
 -- Period totals per advertiser from Silver, for the real-time tracker's Redis rebuild: the contributions of the
 -- non-duplicate events (ad_click_events_clean; duplicates never add spend) with event time in
 -- [period start, period end); clicks = non-duplicate clicks, valid + invalid (the oracle's ServingState.clicks).
--- Budget in force = the advertiser's latest valid budget observation by event time overall (ties: later lineage).
+-- Budget in force = gold.budget_in_force over all of the advertiser's observations (supersedesBudget: explicit
+-- api/budget_update first, then event time, then lineage), with its source.
 -- Every advertiser with a Gold row or a budget is listed (zero spend when none in the period); the name is the
 -- latest Gold row's.
 WITH spend AS (
@@ -20,10 +21,8 @@ WITH spend AS (
     AND s.gold_window_start IS NOT NULL
   GROUP BY s.advertiser_id
 ),
-budget AS (
-  SELECT DISTINCT ON (h.advertiser_id) h.advertiser_id, h.budget_value, h.event_time
-  FROM gold.budget_history h
-  ORDER BY h.advertiser_id, h.event_time DESC, h.topic DESC, h."partition" DESC, h."offset" DESC
+budget_ids AS (
+  SELECT DISTINCT h.advertiser_id FROM gold.budget_history h
 )
 SELECT ids.advertiser_id,
        coalesce(
@@ -38,12 +37,13 @@ SELECT ids.advertiser_id,
        coalesce(s.gross_micros, 0)::text AS gross_micros,
        coalesce(s.clicks, 0)::text AS clicks,
        (b.budget_value * 1000000)::bigint::text AS budget_micros,
-       (extract(epoch FROM b.event_time) * 1000)::bigint::text AS budget_event_ms
+       (extract(epoch FROM b.event_time) * 1000)::bigint::text AS budget_event_ms,
+       b.source AS budget_source
 FROM (
   SELECT advertiser_id FROM spend
-  UNION SELECT advertiser_id FROM budget
+  UNION SELECT advertiser_id FROM budget_ids
   UNION SELECT DISTINCT advertiser_id FROM gold.advertiser_spend
 ) ids
 LEFT JOIN spend s ON s.advertiser_id = ids.advertiser_id
-LEFT JOIN budget b ON b.advertiser_id = ids.advertiser_id
+LEFT JOIN LATERAL gold.budget_in_force(ids.advertiser_id, 'infinity'::timestamptz) b ON true
 ORDER BY ids.advertiser_id;
