@@ -17,7 +17,8 @@ export interface BuiltEvent {
 }
 
 /**
- * A `budget_update` event in the seed's JSON shape. budget_value is written as a JSON number with at
+ * A `budget_update` event in the seed's JSON shape, marked `"budget_source": "api"` so both pipelines record
+ * where the budget came from (an explicit budget: click-carried budget_value never overrides it). budget_value is written as a JSON number with at
  * most 15 significant digits (budgets are capped far below that), which every JSON reader parses back
  * to the same decimal, so the pipelines read exactly the micros the API was given. The budget period is
  * pipeline-wide (BUDGET_PERIOD), not part of the event contract, so the event does not carry one.
@@ -30,6 +31,7 @@ export function budgetUpdateEvent(input: BudgetUpdateInput): BuiltEvent {
     advertiser: input.advertiser,
     advertiser_id: input.advertiserId,
     budget_value: Number(microsToNumberString(input.budgetMicros)),
+    budget_source: "api",
     timestamp: new Date(input.atMs).toISOString(),
   };
   return { eventId, json: JSON.stringify(event) };

@@ -1,5 +1,5 @@
 import { BUDGET_PERIODS, FIELD_MAX_LENGTH, hasBadIdChars, MAX_ADVERTISER_ID_LENGTH } from "@adpipe/core";
-import { NOT_SERVING_REASONS } from "@adpipe/serving-client";
+import { BUDGET_SOURCES, NOT_SERVING_REASONS } from "@adpipe/serving-client";
 import { z } from "zod";
 
 /**
@@ -59,6 +59,13 @@ export const servingReasonSchema = z
   .nullable()
   .describe("why the advertiser is not served; null while serving");
 
+export const budgetSourceSchema = z
+  .enum(BUDGET_SOURCES)
+  .nullable()
+  .describe(
+    "where the budget in force came from: api (PUT /v1/advertisers/{id}/budget), budget_update (a budget_update event from another producer) or click (budget_value carried on clicks, in force only while the advertiser has no explicit budget); null without a budget",
+  );
+
 export const servingStateSchema = z.object({
   advertiser_id: z.string(),
   known: z.boolean().describe("false when the tracker has no state for this advertiser"),
@@ -68,6 +75,7 @@ export const servingStateSchema = z.object({
   net_micros: z.number().int().nullable(),
   gross_micros: z.number().int().nullable(),
   budget_micros: z.number().int().nullable(),
+  budget_source: budgetSourceSchema,
   clicks: z.number().int().nullable(),
   updated_at: z.string().nullable().describe("ISO time of the tracker's last write"),
 });
@@ -106,7 +114,11 @@ export const budgetChangeResponseSchema = z.object({
   advertiser_id: z.string(),
   event_id: z.string().describe("click_id of the budget_update event on the topic"),
   old_budget_micros: z.number().int().nullable(),
+  old_budget_source: budgetSourceSchema,
   new_budget_micros: z.number().int(),
+  budget_source: z
+    .literal("api")
+    .describe("the new budget's source: explicit, so budget_value on later clicks does not override it"),
   amount: z.string(),
   period: budgetPeriodSchema,
   audit_id: z.string(),

@@ -17,6 +17,7 @@ export function servingBody(
       net_micros: null,
       gross_micros: null,
       budget_micros: null,
+      budget_source: null,
       clicks: null,
       updated_at: null,
     };
@@ -30,6 +31,7 @@ export function servingBody(
     net_micros: state.netMicros,
     gross_micros: state.grossMicros,
     budget_micros: state.budgetMicros,
+    budget_source: state.budgetSource,
     clicks: state.clicks,
     updated_at: new Date(state.updatedAtMs).toISOString(),
   };

@@ -24,6 +24,7 @@ describe("budgetUpdateEvent", () => {
             clickId: event.eventId,
             advertiserId: "adv-1",
             budgetMicros,
+            budgetSource: "api",
             eventTimeMs: atMs,
           });
           // No field outside the contract (no unknown_fields warning).

@@ -50,6 +50,12 @@ export interface SimulatorOptions {
   readonly budgetMicros: { min: number; max: number };
   readonly shares: GeneratorShares;
   readonly initialBudgets: boolean;
+  /**
+   * How the simulated advertisers send their budgets: "clicks" (default) like the seed's web app, every click
+   * carrying the budget the advertiser set and no budget_update events, so an operator's budget is never
+   * overridden by the simulator; "events" sends budget_update events (the pre-issue-15 behaviour).
+   */
+  readonly budgetChannel: "clicks" | "events";
   readonly topic: string | undefined;
   /** Create the topic with this many partitions when missing (plain Kafka only). */
   readonly createPartitions: number | undefined;
@@ -90,8 +96,10 @@ export interface RawSimulatorOptions {
   future?: string;
   invalid?: string;
   budgetUpdates?: string;
+  operatorBudgets?: string;
   outOfOrder?: string;
   initialBudgets?: boolean;
+  budgetChannel?: string;
   topic?: string;
   partitions?: string;
   transport?: string;
@@ -185,8 +193,10 @@ const rawSchema = z.object({
   future: shareText.default(DEFAULT_GENERATOR_SHARES.future),
   invalid: shareText.default(DEFAULT_GENERATOR_SHARES.invalid),
   budgetUpdates: shareText.default(DEFAULT_GENERATOR_SHARES.budgetUpdate),
+  operatorBudgets: shareText.default(DEFAULT_GENERATOR_SHARES.operatorBudget),
   outOfOrder: shareText.default(DEFAULT_GENERATOR_SHARES.outOfOrder),
   initialBudgets: z.boolean().default(true),
+  budgetChannel: z.enum(["clicks", "events"]).default("clicks"),
   topic: z
     .string()
     .regex(/^[a-zA-Z0-9._-]{1,249}$/, "expected 1-249 characters of a-z A-Z 0-9 . _ -")
@@ -224,10 +234,11 @@ export function parseSimulatorOptions(raw: RawSimulatorOptions, now: number = Da
   if (o.amountMin > o.amountMax) problems.push("--amount-min is above --amount-max");
   if (o.amountMin <= 0) problems.push("--amount-min must be positive");
   if (o.budgetMin > o.budgetMax) problems.push("--budget-min is above --budget-max");
-  const nonClick = o.duplicates + o.malformed + o.late + o.future + o.invalid + o.budgetUpdates;
+  const nonClick =
+    o.duplicates + o.malformed + o.late + o.future + o.invalid + o.budgetUpdates + o.operatorBudgets;
   if (nonClick > 1)
     problems.push(
-      `the shares of duplicates, malformed, late, future, invalid and budget updates add up to ${nonClick} (> 1)`,
+      `the shares of duplicates, malformed, late, future, invalid, budget updates and operator budgets add up to ${nonClick} (> 1)`,
     );
   if (o.transport === "event-hubs-sdk" && o.partitions !== undefined) {
     problems.push("--partitions applies to plain Kafka only (event hubs are created in Azure)");
@@ -261,9 +272,11 @@ export function parseSimulatorOptions(raw: RawSimulatorOptions, now: number = Da
       future: o.future,
       invalid: o.invalid,
       budgetUpdate: o.budgetUpdates,
+      operatorBudget: o.operatorBudgets,
       outOfOrder: o.outOfOrder,
     },
     initialBudgets: o.initialBudgets,
+    budgetChannel: o.budgetChannel,
     topic: o.topic,
     createPartitions: o.partitions,
     transport: o.transport,
@@ -318,13 +331,33 @@ export function addSimulatorOptions(command: Command): Command {
       "share of readable but invalid clicks (bad amount, missing click_id, ...)",
       String(d.invalid),
     )
-    .option("--budget-updates <share>", "share of budget_update events", String(d.budgetUpdate))
+    .addOption(
+      new Option(
+        "--budget-channel <channel>",
+        "clicks: like the seed's web app, every click carries the advertiser's budget and no budget_update is sent (an operator's budget stays in force); events: budget_update events, budget_value on some clicks",
+      )
+        .choices(["clicks", "events"])
+        .default("clicks"),
+    )
+    .option(
+      "--budget-updates <share>",
+      "share of budget changes by the advertisers: budget_update events (--budget-channel events) or a new budget on the following clicks (clicks)",
+      String(d.budgetUpdate),
+    )
+    .option(
+      "--operator-budgets <share>",
+      "share of budget_update events from an operator (half marked budget_source api) that the clicks do not learn",
+      String(d.operatorBudget),
+    )
     .option(
       "--out-of-order <share>",
       "share of clicks whose event time lags by up to 2 hours",
       String(d.outOfOrder),
     )
-    .option("--no-initial-budgets", "do not start with one budget_update per advertiser")
+    .option(
+      "--no-initial-budgets",
+      "do not start with one budget_update per advertiser (--budget-channel events only)",
+    )
     .option(
       "--topic <name>",
       "topic / event hub (default: KAFKA_TOPIC, the connection string's EntityPath, or ad-clicks)",

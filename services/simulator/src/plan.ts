@@ -20,6 +20,7 @@ export function generatorOptionsFor(options: SimulatorOptions, startMs: number):
     budgetMicros: { ...options.budgetMicros },
     shares: { ...options.shares },
     initialBudgets: options.initialBudgets,
+    budgetChannel: options.budgetChannel,
     runId: options.runId,
   };
 }

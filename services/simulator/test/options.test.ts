@@ -38,9 +38,17 @@ describe("parseSimulatorOptions", () => {
       concurrency: 1,
       generatorThread: false,
       initialBudgets: true,
+      budgetChannel: "clicks",
       progress: "auto",
     });
     expect(options.shares).toEqual({ ...DEFAULT_GENERATOR_SHARES });
+  });
+
+  test("--budget-channel: clicks (the seed's web app) by default, events on request; operator budgets", () => {
+    expect(parseArgs(["--budget-channel", "events"]).budgetChannel).toBe("events");
+    expect(() => parseArgs(["--budget-channel", "smoke-signals"])).toThrow();
+    expect(parseArgs(["--operator-budgets", "0.01"]).shares.operatorBudget).toBe(0.01);
+    expect(() => parseArgs(["--operator-budgets", "0.6", "--duplicates", "0.5"])).toThrow(/operator budgets/);
   });
 
   test("--max drops the rate, raises concurrency and moves generation to a thread", () => {

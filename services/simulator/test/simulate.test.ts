@@ -60,6 +60,16 @@ describe("runSimulation", () => {
     const kinds = Object.values(result.stats.byKind).reduce((sum, n) => sum + n, 0);
     expect(kinds).toBe(20_000);
     expect(result.stats.byKind.duplicate).toBeGreaterThan(0);
+    // Like the seed's web app (the default budget channel): budgets ride on clicks, never as budget_update.
+    expect(result.stats.byKind.budget_update).toBe(0);
+  });
+
+  test("--budget-channel events sends budget_update events (one per advertiser first)", async () => {
+    const sink = new CollectingSink(1);
+    const opts = options({ max: true, count: "5000", budgetChannel: "events" });
+    const result = await runSimulation({ options: opts, sink });
+    expect(bytes(sink.records)).toEqual(bytes([...generateStream(result.generator)]));
+    expect(result.generator.budgetChannel).toBe("events");
     expect(result.stats.byKind.budget_update).toBeGreaterThanOrEqual(20);
   });
 

@@ -1,4 +1,5 @@
 import { formatMicros, parseEvent, parseExactMoneyToMicros } from "@adpipe/core";
+import type { BudgetSource } from "@adpipe/serving-client";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { insertAudit, inTransaction, listAudit } from "../audit.js";
 import type { ApiDeps } from "../context.js";
@@ -39,15 +40,17 @@ const writeErrors = {
 export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   const now = deps.clock ?? Date.now;
 
-  /** Current budget from the tracker's state, for the audit's "old" value; unknown → null. */
-  const currentBudget = async (advertiserId: string): Promise<number | null> => {
+  /** Current budget and its source from the tracker's state, for the audit's "old" value; unknown → nulls. */
+  const currentBudget = async (
+    advertiserId: string,
+  ): Promise<{ micros: number | null; source: BudgetSource | null }> => {
     try {
-      const states = await deps.serving.getMany([advertiserId]);
-      return states.get(advertiserId)?.budgetMicros ?? null;
+      const state = (await deps.serving.getMany([advertiserId])).get(advertiserId);
+      return { micros: state?.budgetMicros ?? null, source: state?.budgetSource ?? null };
     } catch (error) {
       // The audit still records the change; only the old value is unknown while Redis is away.
       deps.logger.warn({ err: error, advertiserId }, "could not read the current budget from redis");
-      return null;
+      return { micros: null, source: null };
     }
   };
 
@@ -59,7 +62,7 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     note: string | null,
     requestId: string,
   ) => {
-    const budget = await currentBudget(advertiserId);
+    const budget = (await currentBudget(advertiserId)).micros;
     const audit = await dependency(
       "postgres",
       () =>
@@ -97,7 +100,8 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         config: writeRouteConfig(deps.limits),
         schema: {
           tags: TAG,
-          summary: "Set an advertiser's budget (publishes a budget_update event and audits it)",
+          summary:
+            "Set an advertiser's budget (publishes a budget_update event marked budget_source api, and audits it); explicit budgets outrank budget_value carried on clicks (docs/core.md, budget precedence)",
           security: WRITE_SECURITY,
           params: advertiserParamsSchema,
           body: budgetPutBodySchema,
@@ -136,7 +140,12 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         // The event is judged by the same contract the pipelines apply, against the record timestamp.
         // The schemas already hold the id and the name to the contract's rule: what is left is the amount.
         const parsed = parseEvent(event.json, { referenceTimeMs: atMs });
-        if (!parsed.ok || !parsed.isValid || parsed.budgetMicros !== money.micros) {
+        if (
+          !parsed.ok ||
+          !parsed.isValid ||
+          parsed.budgetMicros !== money.micros ||
+          parsed.budgetSource !== "api"
+        ) {
           const errors = parsed.ok ? parsed.errors : [parsed.reason];
           throw new ApiError("bad_request", "the budget is outside what the event contract accepts", {
             details: [{ path: ["amount"], message: errors.join(",") || "not exact" }],
@@ -151,7 +160,7 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
               const row = await insertAudit(client, {
                 advertiserId: id,
                 action: "set_budget",
-                oldBudgetMicros: oldBudget,
+                oldBudgetMicros: oldBudget.micros,
                 newBudgetMicros: money.micros,
                 period,
                 actor: request.identity ?? "anonymous",
@@ -170,8 +179,10 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         return {
           advertiser_id: id,
           event_id: event.eventId,
-          old_budget_micros: oldBudget,
+          old_budget_micros: oldBudget.micros,
+          old_budget_source: oldBudget.source,
           new_budget_micros: money.micros,
+          budget_source: "api" as const,
           amount: formatMicros(money.micros),
           period,
           audit_id: audit.id,
