@@ -42,7 +42,10 @@ async function apply(advertiserId: string, change: { spend?: number; budget?: nu
             netMicros: change.spend,
             clicks: 1,
           },
-    budget: change.budget === undefined ? null : { budgetMicros: change.budget, eventTimeMs: now + offset },
+    budget:
+      change.budget === undefined
+        ? null
+        : { budgetMicros: change.budget, eventTimeMs: now + offset, source: "budget_update" },
   };
   await store.applyBatch([record], [{ partition: 0, offset }]);
 }
@@ -66,6 +69,7 @@ describe("serving client", () => {
       netMicros: 1_250_000,
       grossMicros: 1_250_000,
       budgetMicros: 5_000_000,
+      budgetSource: "budget_update",
       clicks: 1,
       updatedAtMs: now,
     });

@@ -1,4 +1,11 @@
-import { decideServing, Oracle } from "@adpipe/core";
+import {
+  BUDGET_SOURCES,
+  type BudgetObservation,
+  budgetInForce,
+  decideServing,
+  type GeneratorOptions,
+  Oracle,
+} from "@adpipe/core";
 import { parseServingChangeMessage, type ServingChangeMessage } from "@adpipe/serving-client";
 import { SpendStore } from "@adpipe/spend-store";
 import fc from "fast-check";
@@ -37,42 +44,56 @@ function batches(records: readonly PlacedRecord[], size: number): PlacedRecord[]
 }
 
 describe("SpendStore against the oracle", () => {
-  it("ends in the oracle's period state to the micro-unit, with batches applied twice and a rollover", async () => {
-    const stream = placeRecords(generated({ seed: 11, events: 6_000, advertisers: 30 }), 3);
-    const oracle = new Oracle();
-    let now = stream[0]?.timestampMs ?? 0;
-    const store = newStore(() => now);
-    await store.loadScripts();
-    await store.createSentinel();
+  it.each<[string, Partial<GeneratorOptions>]>([
+    ["budget_update events", {}],
+    // Operator budgets (api and plain budget_update) interleaved with clicks carrying the advertisers' own.
+    [
+      "operator budgets among click-carried ones",
+      { budgetChannel: "clicks", shares: { operatorBudget: 0.01 } },
+    ],
+  ])(
+    "ends in the oracle's period state to the micro-unit, with batches applied twice and a rollover (%s)",
+    async (_, extra) => {
+      const stream = placeRecords(generated({ seed: 11, events: 6_000, advertisers: 30, ...extra }), 3);
+      const oracle = new Oracle();
+      let now = stream[0]?.timestampMs ?? 0;
+      const store = newStore(() => now);
+      await store.loadScripts();
+      await store.createSentinel();
 
-    let duplicates = 0;
-    let replayed = 0;
-    for (const [i, batch] of batches(stream, 97).entries()) {
-      for (const record of batch) oracle.observe(record);
-      now = batch.at(-1)?.timestampMs ?? now;
-      const { records, progress } = toSpendRecords(batch);
-      const outcome = await store.applyBatch(records, progress);
-      expect(outcome.status).toBe("applied");
-      duplicates += outcome.duplicates;
-      // Every fifth batch is delivered again (a crash after the Redis apply, before the Kafka commit).
-      if (i % 5 === 0) {
-        const again = await store.applyBatch(records, progress);
-        expect(again.applied).toBe(0);
-        expect(again.flips).toEqual([]);
-        replayed += again.replayed;
+      let duplicates = 0;
+      let replayed = 0;
+      for (const [i, batch] of batches(stream, 97).entries()) {
+        for (const record of batch) oracle.observe(record);
+        now = batch.at(-1)?.timestampMs ?? now;
+        const { records, progress } = toSpendRecords(batch);
+        const outcome = await store.applyBatch(records, progress);
+        expect(outcome.status).toBe("applied");
+        duplicates += outcome.duplicates;
+        // Every fifth batch is delivered again (a crash after the Redis apply, before the Kafka commit).
+        if (i % 5 === 0) {
+          const again = await store.applyBatch(records, progress);
+          expect(again.applied).toBe(0);
+          expect(again.flips).toEqual([]);
+          replayed += again.replayed;
+        }
       }
-    }
-    expect(duplicates).toBeGreaterThan(0);
-    expect(replayed).toBeGreaterThan(0);
+      expect(duplicates).toBeGreaterThan(0);
+      expect(replayed).toBeGreaterThan(0);
 
-    const sweep = await store.sweep();
-    expect(sweep.epochChanged).toBe(false);
-    const expected = oracle.servingStateAt(now);
-    expect(diffAgainstOracle(await store.readStates(), expected)).toEqual([]);
-    // The stream crosses midnight UTC: the state is today's, and some advertisers do spend today.
-    expect(expected.some((state) => state.netMicros > 0)).toBe(true);
-    expect(expected.some((state) => !state.canServe)).toBe(true);
-  });
+      const sweep = await store.sweep();
+      expect(sweep.epochChanged).toBe(false);
+      const expected = oracle.servingStateAt(now);
+      expect(diffAgainstOracle(await store.readStates(), expected)).toEqual([]);
+      // The stream crosses midnight UTC: the state is today's, and some advertisers do spend today.
+      expect(expected.some((state) => state.netMicros > 0)).toBe(true);
+      expect(expected.some((state) => !state.canServe)).toBe(true);
+      if (extra.budgetChannel === "clicks") {
+        const sources = new Set(expected.map((state) => state.budgetSource));
+        expect(sources).toEqual(new Set(["click", "api", "budget_update"]));
+      }
+    },
+  );
 
   it("is exact when a redelivery overlaps applied records with different batch boundaries", async () => {
     const stream = placeRecords(generated({ seed: 12, events: 3_000, advertisers: 10 }), 2);
@@ -130,7 +151,10 @@ describe("apply_slice serving rule", () => {
                       netMicros: net,
                       clicks: 1,
                     },
-              budget: budget === null ? null : { budgetMicros: budget, eventTimeMs: now - 1 },
+              budget:
+                budget === null
+                  ? null
+                  : { budgetMicros: budget, eventTimeMs: now - 1, source: "click" as const },
             },
           ];
           await store.applyBatch(records, [{ partition: 0, offset }]);
@@ -143,6 +167,82 @@ describe("apply_slice serving rule", () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("apply_slice budget precedence", () => {
+  it("agrees with budgetInForce in @adpipe/core for any log of api, budget_update and click budgets, any batching", async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const store = newStore(() => now);
+    await store.loadScripts();
+    await store.createSentinel();
+    let run = 0;
+    const observation = fc.record({
+      budgetMicros: fc.integer({ min: 0, max: 9_000_000 }),
+      // Few distinct times: ties (decided by partition order) are frequent.
+      eventTimeMs: fc.integer({ min: now - 5, max: now }),
+      source: fc.constantFrom(...BUDGET_SOURCES),
+      spend: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(observation, { minLength: 1, maxLength: 25 }),
+        fc.integer({ min: 1, max: 8 }),
+        async (log, batchSize) => {
+          const advertiserId = `prec-${run++}`;
+          const records = log.map((o, offset) => ({
+            partition: 0,
+            offset,
+            timestampMs: now,
+            advertiserId,
+            spend: o.spend
+              ? { eventTimeMs: now, dedupKey: `c${offset}`, grossMicros: 1, netMicros: 1, clicks: 1 }
+              : null,
+            budget: { budgetMicros: o.budgetMicros, eventTimeMs: o.eventTimeMs, source: o.source },
+          }));
+          for (let i = 0; i < records.length; i += batchSize) {
+            const batch = records.slice(i, i + batchSize);
+            const outcome = await store.applyBatch(batch, [{ partition: 0, offset: i + batch.length }]);
+            expect(outcome.status).toBe("applied");
+          }
+          const want = budgetInForce(log.map((o): BudgetObservation => ({ advertiserId, ...o })));
+          const state = await store.readState(advertiserId);
+          expect([state?.budgetMicros, state?.budgetSource, state?.budgetEventTimeMs]).toEqual([
+            want?.budgetMicros,
+            want?.source,
+            want?.eventTimeMs,
+          ]);
+          const decision = decideServing({
+            periodNetMicros: log.filter((o) => o.spend).length,
+            budgetMicros: want?.budgetMicros ?? null,
+          });
+          expect([state?.canServe, state?.reason]).toEqual([decision.canServe, decision.reason]);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a hash from before budget sources (no budget_source) ranks as click-carried", async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const store = newStore(() => now);
+    await store.loadScripts();
+    await store.createSentinel();
+    const budget = (offset: number, micros: number, at: number, source: "click" | "api") => ({
+      partition: 0,
+      offset,
+      timestampMs: now,
+      advertiserId: "legacy",
+      spend: null,
+      budget: { budgetMicros: micros, eventTimeMs: at, source },
+    });
+    await store.applyBatch([budget(0, 5_000_000, now - 10, "api")], [{ partition: 0, offset: 1 }]);
+    await redis.hdel(store.keys.advertiser("legacy"), "budget_source");
+    expect((await store.readState("legacy"))?.budgetSource).toBeNull();
+    await store.applyBatch([budget(1, 7_000_000, now - 5, "click")], [{ partition: 0, offset: 2 }]);
+    expect(await store.readState("legacy")).toMatchObject({ budgetMicros: 7_000_000, budgetSource: "click" });
+    await store.applyBatch([budget(2, 9_000_000, now - 20, "api")], [{ partition: 0, offset: 3 }]);
+    expect(await store.readState("legacy")).toMatchObject({ budgetMicros: 9_000_000, budgetSource: "api" });
   });
 });
 
@@ -180,7 +280,7 @@ describe("serving changes", () => {
         timestampMs: now,
         advertiserId: "42",
         spend: null,
-        budget: { budgetMicros: micros, eventTimeMs: at },
+        budget: { budgetMicros: micros, eventTimeMs: at, source: "budget_update" as const },
       });
       const first = await store.applyBatch(
         [budget(0, 1_000_000, now - 100), click(1, 600_000), click(2, 400_000)],
@@ -226,7 +326,7 @@ describe("serving changes", () => {
             netMicros: 3_000_000,
             clicks: 1,
           },
-          budget: { budgetMicros: 2_000_000, eventTimeMs: now },
+          budget: { budgetMicros: 2_000_000, eventTimeMs: now, source: "click" },
         },
       ],
       [{ partition: 0, offset: 1 }],

@@ -175,6 +175,92 @@ describe("migrations", () => {
     }
   });
 
+  it("0012 records budget sources and re-evaluates Gold written under the latest-observation rule", async () => {
+    const db = await createTestDatabase("migrate_budget_sources", { migrate: false });
+    databases.push(db);
+    // The warehouse as migration 0011 left it (with the migrator's bookkeeping), holding data of the old rule.
+    await db.pool.query(`CREATE SCHEMA IF NOT EXISTS ingest;
+      CREATE TABLE ingest.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(), duration_ms integer NOT NULL)`);
+    for (const migration of loadMigrations().filter((m) => m.version <= 11)) {
+      await db.pool.query(migration.sql);
+      await db.pool.query(
+        "INSERT INTO ingest.schema_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, 0)",
+        [migration.version, migration.name, migration.checksum],
+      );
+    }
+    await db.pool.query(`
+      INSERT INTO gold.budget_history (advertiser_id, advertiser, event_time, budget_value, event_type, topic,
+                                       "partition", "offset", kafka_timestamp)
+      VALUES ('a', 'A', '2026-11-25T10:00:00Z', 10, 'budget_update', 't', 0, 1, '2026-11-25T10:00:00Z'),
+             ('a', 'A', '2026-11-25T10:30:00Z', 99, 'ad_click', 't', 0, 2, '2026-11-25T10:30:00Z'),
+             ('b', 'B', '2026-11-25T10:30:00Z', 7, 'ad_click', 't', 1, 1, '2026-11-25T10:30:00Z');
+      INSERT INTO gold.advertiser_spend (advertiser, advertiser_id, net_spend, gross_spend, record_count,
+                                         budget_value, budget_event_time, can_serve, period_net_spend, window_start,
+                                         window_end, spend_hour, spend_day, spend_month)
+      SELECT 'A', 'a', 50, 50, 1, 99, '2026-11-25T10:30:00Z'::timestamptz, true, 50, w, w + interval '1 hour', w,
+             '2026-11-25T00:00:00Z'::timestamptz, '2026-11-01T00:00:00Z'::timestamptz
+      FROM (VALUES ('2026-11-25T10:00:00Z'::timestamptz), ('2026-11-25T11:00:00Z'::timestamptz)) v(w)
+      UNION ALL
+      SELECT 'B', 'b', 1, 1, 1, 7, '2026-11-25T10:30:00Z', true, 1, '2026-11-25T10:00:00Z',
+             '2026-11-25T11:00:00Z', '2026-11-25T10:00:00Z', '2026-11-25T00:00:00Z', '2026-11-01T00:00:00Z'`);
+
+    expect((await migrate(db.pool)).applied).toEqual(
+      loadMigrations()
+        .filter((m) => m.version > 11)
+        .map((m) => m.version),
+    );
+    const history = await db.pool.query<{ event_type: string; source: string }>(
+      'SELECT event_type, source FROM gold.budget_history ORDER BY advertiser_id, "offset"',
+    );
+    expect(history.rows.map((r) => [r.event_type, r.source])).toEqual([
+      ["budget_update", "budget_update"],
+      ["ad_click", "click"],
+      ["ad_click", "click"],
+    ]);
+    // a: the operator's 10 now outranks the click's 99 in both hours, so 50 of spend exhausts it.
+    const gold = await db.pool.query<Record<string, unknown>>(
+      `SELECT advertiser_id, budget_value::text, budget_source, can_serve, serving_reason
+       FROM gold.advertiser_spend ORDER BY advertiser_id, window_start`,
+    );
+    expect(gold.rows).toEqual([
+      {
+        advertiser_id: "a",
+        budget_value: "10.000000",
+        budget_source: "budget_update",
+        can_serve: false,
+        serving_reason: "budget_exhausted",
+      },
+      {
+        advertiser_id: "a",
+        budget_value: "10.000000",
+        budget_source: "budget_update",
+        can_serve: false,
+        serving_reason: "budget_exhausted",
+      },
+      {
+        advertiser_id: "b",
+        budget_value: "7.000000",
+        budget_source: "click",
+        can_serve: true,
+        serving_reason: null,
+      },
+    ]);
+    // The reporting role can use the rule (the budget trend view calls it).
+    const client = await db.pool.connect();
+    try {
+      await client.query("SET ROLE adpipe_reader");
+      const trend = await client.query<{ avg_budget: string }>(
+        "SELECT avg_budget::text FROM gold.hourly_average_budget WHERE advertiser = 'A' ORDER BY spend_hour",
+      );
+      // 10:00-10:30 and 10:30-11:00 both under the explicit 10 (the click's 99 never applies), then 10.
+      expect(trend.rows.map((r) => r.avg_budget)).toEqual(["10.000000", "10.000000"]);
+    } finally {
+      await client.query("RESET ROLE");
+      client.release();
+    }
+  });
+
   it("refuse to run when an applied migration was edited (checksum mismatch)", async () => {
     const db = await createTestDatabase("migrate_checksum");
     databases.push(db);

@@ -1,5 +1,7 @@
 import {
   advertiserTotals,
+  type BudgetObservation,
+  budgetInForce,
   budgetObservation,
   dailySpend,
   type GeneratedRecord,
@@ -98,8 +100,8 @@ export async function readGold(pool: pg.Pool): Promise<Record<string, unknown>[]
            (extract(epoch FROM spend_month) * 1000)::bigint::text AS spend_month_ms,
            (gross_spend * 1000000)::bigint::text AS gross, (net_spend * 1000000)::bigint::text AS net,
            record_count::text, valid_clicks::text, invalid_clicks::text, duplicate_clicks::text,
-           (budget_value * 1000000)::bigint::text AS budget, (period_net_spend * 1000000)::bigint::text AS period_net,
-           can_serve, serving_reason
+           (budget_value * 1000000)::bigint::text AS budget, budget_source,
+           (period_net_spend * 1000000)::bigint::text AS period_net, can_serve, serving_reason
     FROM gold.advertiser_spend ORDER BY advertiser_id, window_start`);
   return rows.map((r) => ({
     advertiserId: r.advertiser_id,
@@ -116,6 +118,7 @@ export async function readGold(pool: pg.Pool): Promise<Record<string, unknown>[]
     invalidClicks: Number(r.invalid_clicks),
     duplicateClicks: Number(r.duplicate_clicks),
     budgetMicros: r.budget === null ? null : Number(r.budget),
+    budgetSource: r.budget_source,
     periodNetMicros: Number(r.period_net),
     canServe: r.can_serve,
     reason: r.serving_reason,
@@ -139,6 +142,7 @@ export function expectedGold(oracle: Oracle): Record<string, unknown>[] {
     invalidClicks: row.invalidClicks,
     duplicateClicks: row.duplicateClicks,
     budgetMicros: row.budgetMicros,
+    budgetSource: row.budgetSource,
     periodNetMicros: row.periodNetMicros,
     canServe: row.canServe,
     reason: row.reason,
@@ -187,7 +191,7 @@ export async function viewsVersusOracle(
   oracle: Oracle,
   outcomesTimeline: {
     latestActivity: Map<string, number>;
-    budgets: Map<string, { t: number; micros: number }[]>;
+    budgets: Map<string, BudgetObservation[]>;
   },
 ): Promise<{ actual: Record<string, unknown[]>; expected: Record<string, unknown[]> }> {
   const gold = oracle.goldRows();
@@ -375,15 +379,26 @@ export async function viewsVersusOracle(
   return { actual, expected };
 }
 
-/** Time-weighted average budget in force over [windowStart, windowEnd), half away from zero at the micro. */
-function averageBudget(observations: readonly { t: number; micros: number }[], g: GoldRow): number | null {
-  // observations are in partition order; the budget at instant t is the last with time <= t (ties: later wins).
-  const sorted = observations.map((o, i) => ({ ...o, i })).sort((a, b) => a.t - b.t || a.i - b.i);
-  let atStart: number | null = null;
-  for (const o of sorted) if (o.t <= g.windowStartMs) atStart = o.micros;
-  const points: { t: number; v: number | null }[] = [{ t: g.windowStartMs, v: atStart }];
-  for (const o of sorted)
-    if (o.t > g.windowStartMs && o.t < g.windowEndMs) points.push({ t: o.t, v: o.micros });
+/**
+ * Time-weighted average budget in force over [windowStart, windowEnd), half away from zero at the micro. The
+ * budget in force at instant t (inclusive) is core's budgetInForce over the observations (in partition order)
+ * with event time <= t, i.e. before t + 1 ms (event times are whole milliseconds); it can change only at an
+ * observation's time.
+ */
+function averageBudget(observations: readonly BudgetObservation[], g: GoldRow): number | null {
+  const at = (t: number) => budgetInForce(observations, t + 1)?.budgetMicros ?? null;
+  const times = [
+    ...new Set(
+      observations
+        .map((o) => o.eventTimeMs)
+        .filter((t) => t > g.windowStartMs && t < g.windowEndMs)
+        .sort((a, b) => a - b),
+    ),
+  ];
+  const points: { t: number; v: number | null }[] = [
+    { t: g.windowStartMs, v: at(g.windowStartMs) },
+    ...times.map((t) => ({ t, v: at(t) })),
+  ];
   let weighted = 0n;
   let duration = 0n;
   for (let i = 0; i < points.length; i++) {
@@ -402,10 +417,10 @@ function averageBudget(observations: readonly { t: number; micros: number }[], g
 /** From an oracle with keepOutcomes: newest click event time per advertiser and budget observations in order. */
 export function outcomeTimelines(oracle: Oracle): {
   latestActivity: Map<string, number>;
-  budgets: Map<string, { t: number; micros: number }[]>;
+  budgets: Map<string, BudgetObservation[]>;
 } {
   const latestActivity = new Map<string, number>();
-  const budgets = new Map<string, { t: number; micros: number }[]>();
+  const budgets = new Map<string, BudgetObservation[]>();
   for (const outcome of oracle.outcomes()) {
     const event = outcome.result;
     if (!event.ok) continue;
@@ -419,7 +434,7 @@ export function outcomeTimelines(oracle: Oracle): {
       const observation = budgetObservation(event);
       if (observation !== null) {
         const list = budgets.get(observation.advertiserId) ?? [];
-        list.push({ t: observation.eventTimeMs, micros: observation.budgetMicros });
+        list.push(observation);
         budgets.set(observation.advertiserId, list);
       }
     }

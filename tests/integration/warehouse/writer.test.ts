@@ -1,7 +1,8 @@
-import { type GeneratedRecord, generateStream, Oracle } from "@adpipe/core";
+import { type GeneratedRecord, type GeneratorOptions, generateStream, Oracle } from "@adpipe/core";
 import {
   hourlyCounts,
   type KafkaRecord,
+  PartitionCache,
   periodSpendByAdvertiser,
   readRebuildSnapshot,
   reprocess,
@@ -46,9 +47,18 @@ function partitionStream(records: readonly GeneratedRecord[]): KafkaRecord[][] {
   return partitions;
 }
 
-describe("writeBatch against Postgres (one database per file)", () => {
+describe.each<[string, GeneratorOptions]>([
+  ["budget_update events", { seed: 404, events: 12_000, advertisers: 25 }],
+  // Operator budgets (api and plain budget_update) interleaved with clicks that carry the advertisers' own.
+  [
+    "operator budgets among click-carried ones",
+    { seed: 405, events: 8_000, advertisers: 20, budgetChannel: "clicks", shares: { operatorBudget: 0.01 } },
+  ],
+])("writeBatch against Postgres, %s (one database per stream)", (name, streamOptions) => {
   let db: TestDatabase;
-  const records = [...generateStream({ seed: 404, events: 12_000, advertisers: 25 })];
+  // Day partitions are known per database: the module's shared cache would skip them in the second one.
+  const known = { partitions: new PartitionCache() };
+  const records = [...generateStream(streamOptions)];
   const partitions = partitionStream(records);
   // The oracle sees each advertiser's records in partition order (all of an advertiser are in one partition).
   const oracle = new Oracle({ keepOutcomes: true });
@@ -56,7 +66,7 @@ describe("writeBatch against Postgres (one database per file)", () => {
     for (const r of list) oracle.observe({ value: r.value, timestampMs: r.timestampMs });
 
   beforeAll(async () => {
-    db = await createTestDatabase("writer");
+    db = await createTestDatabase(name.startsWith("operator") ? "writer_ops" : "writer");
   });
   afterAll(async () => {
     await db?.drop();
@@ -66,14 +76,18 @@ describe("writeBatch against Postgres (one database per file)", () => {
     const client = await db.pool.connect();
     try {
       const first = partitions[0]!.slice(0, 300);
-      const a = await writeBatch(client, { pipeline: GROUP, records: first });
+      const a = await writeBatch(client, { pipeline: GROUP, records: first }, known);
       expect(a.written).toBe(300);
       expect(a.replayed).toBe(0);
-      const again = await writeBatch(client, { pipeline: GROUP, records: first });
+      const again = await writeBatch(client, { pipeline: GROUP, records: first }, known);
       expect(again.written).toBe(0);
       expect(again.replayed).toBe(300);
       // An overlapping delivery writes only the new tail.
-      const overlap = await writeBatch(client, { pipeline: GROUP, records: partitions[0]!.slice(200, 400) });
+      const overlap = await writeBatch(
+        client,
+        { pipeline: GROUP, records: partitions[0]!.slice(200, 400) },
+        known,
+      );
       expect(overlap.written).toBe(100);
       expect(overlap.replayed).toBe(100);
       const { rows } = await client.query<{ n: string }>(
@@ -99,8 +113,8 @@ describe("writeBatch against Postgres (one database per file)", () => {
           .filter((slice) => slice.length > 0);
         if (slices.length === 0) break;
         for (const slice of slices) {
-          await writeBatch(client, { pipeline: GROUP, records: slice });
-          const replay = await writeBatch(client, { pipeline: GROUP, records: slice });
+          await writeBatch(client, { pipeline: GROUP, records: slice }, known);
+          const replay = await writeBatch(client, { pipeline: GROUP, records: slice }, known);
           expect(replay.written).toBe(0);
         }
       }
@@ -110,6 +124,10 @@ describe("writeBatch against Postgres (one database per file)", () => {
     const gold = await readGold(db.pool);
     expect(gold.length).toBeGreaterThan(100);
     expect(gold).toEqual(expectedGold(oracle));
+    if (streamOptions.budgetChannel === "clicks") {
+      const sources = new Set(gold.map((row) => row.budgetSource));
+      expect(sources).toEqual(new Set([null, "click", "api", "budget_update"]));
+    }
     expect(await bronzeByReason(db.pool)).toEqual(expectedBronzeByReason(oracle));
     const silver = await db.pool.query<{ clean: string; dups: string; valid: string }>(
       `SELECT (SELECT count(*) FROM silver.ad_click_events_clean)::text AS clean,
@@ -154,9 +172,15 @@ describe("writeBatch against Postgres (one database per file)", () => {
           continue;
         }
         expect(
-          [actual.netMicros, actual.grossMicros, actual.clicks, actual.budgetMicros],
+          [actual.netMicros, actual.grossMicros, actual.clicks, actual.budgetMicros, actual.budgetSource],
           expected.advertiserId,
-        ).toEqual([expected.netMicros, expected.grossMicros, expected.clicks, expected.budgetMicros]);
+        ).toEqual([
+          expected.netMicros,
+          expected.grossMicros,
+          expected.clicks,
+          expected.budgetMicros,
+          expected.budgetSource,
+        ]);
       }
     } finally {
       client.release();

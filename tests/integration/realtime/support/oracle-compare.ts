@@ -27,6 +27,7 @@ export function diffAgainstOracle(
       ["gross_micros", got.grossMicros, want.grossMicros],
       ["clicks", got.clicks, want.clicks],
       ["budget_micros", got.budgetMicros, want.budgetMicros],
+      ["budget_source", got.budgetSource, want.budgetSource],
       ["can_serve", got.canServe, want.canServe],
       ["reason", got.reason, want.reason],
     ];
