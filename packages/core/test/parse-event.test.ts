@@ -136,7 +136,7 @@ describe("parseEvent: the seed's contract", () => {
       warnings: [],
     });
     expect(click({ budget_source: "junk" })).toMatchObject({ budgetSource: null, isValid: true });
-    expect(click().budgetSource).toBeNull();
+    expect(click({}).budgetSource).toBeNull();
   });
 
   it("normalises numeric ids to decimal strings", () => {
