@@ -25,7 +25,7 @@ function describe(report: ReconcileReport): string[] {
   for (const d of report.mismatched.slice(0, 20)) {
     lines.push(
       `  ${d.advertiserId}: net ${d.netDiffMicros >= 0 ? "+" : ""}${d.netDiffMicros}, gross ${d.grossDiffMicros}, ` +
-        `clicks ${d.clicksDiff}${d.budgetDiffers ? `, budget redis ${d.redis.budgetMicros} vs postgres ${d.warehouse.budgetMicros}` : ""}`,
+        `clicks ${d.clicksDiff}${d.budgetDiffers ? `, budget redis ${d.redis.budgetMicros} (${d.redis.budgetSource ?? "no source"}) vs postgres ${d.warehouse.budgetMicros} (${d.warehouse.budgetSource ?? "no source"})` : ""}`,
     );
   }
   if (report.mismatched.length > 20) lines.push(`  ... and ${report.mismatched.length - 20} more`);
