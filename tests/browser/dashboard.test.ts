@@ -121,6 +121,8 @@ describe("Advertiser Spend Overview in a real browser", () => {
     const row = page.locator(`#serving-rows tr[data-advertiser-id="${known.advertiserId}"] td`);
     expect(await row.nth(2).textContent()).toBe(expected.canServe ? "serving" : "stopped");
     expect(await row.nth(3).textContent()).toBe(expected.reason ?? "");
+    // Where the budget in force came from (api, budget_update or click).
+    expect(await row.nth(6).textContent()).toBe(expected.budgetSource ?? "—");
     expect(await page.textContent("#health-rate")).toMatch(/events\/s/);
     // Both consumers committed everything: lag 0 (the tracker commits to Kafka after each batch).
     await expect
@@ -129,8 +131,8 @@ describe("Advertiser Spend Overview in a real browser", () => {
 
     // A pause through the API flips the row live (changes stream), with the time of the flip.
     await expect.poll(() => page.textContent("#serving-caption"), { timeout: 10_000 }).toContain("streaming");
-    expect(await row.nth(6).textContent()).toBe("—");
-    expect(await row.nth(7).textContent()).not.toBe("—");
+    expect(await row.nth(7).textContent()).toBe("—");
+    expect(await row.nth(8).textContent()).not.toBe("—");
     const paused = await call(
       bench.baseUrl,
       "POST",
@@ -143,7 +145,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
     expect(paused.status).toBe(200);
     await expect.poll(() => row.nth(3).textContent(), { timeout: 10_000 }).toBe("paused");
     expect(await row.nth(2).textContent()).toBe("stopped");
-    expect(await row.nth(6).textContent()).not.toBe("—");
+    expect(await row.nth(7).textContent()).not.toBe("—");
 
     await mkdir(RESULTS_DIR, { recursive: true });
     await page.screenshot({ path: join(RESULTS_DIR, "dashboard.png"), fullPage: true });

@@ -9,7 +9,9 @@ interface BudgetBody {
   advertiser_id: string;
   event_id: string;
   old_budget_micros: number | null;
+  old_budget_source: string | null;
   new_budget_micros: number;
+  budget_source: string;
   amount: string;
   period: string;
   audit_id: string;
@@ -80,7 +82,9 @@ describe("budgets, pauses and their audit trail", () => {
     expect(res.body).toMatchObject({
       advertiser_id: "acme",
       old_budget_micros: null,
+      old_budget_source: null,
       new_budget_micros: 250_500_000,
+      budget_source: "api",
       amount: "250.500000",
       period: "day",
     });
@@ -94,6 +98,8 @@ describe("budgets, pauses and their audit trail", () => {
       advertiser: "Acme Corp",
       advertiser_id: "acme",
       budget_value: 250.5,
+      // Marked as the API's: an explicit budget, which budget_value on later clicks does not override.
+      budget_source: "api",
     });
     const parsed = parseEvent(record.value, { referenceTimeMs: record.timestampMs });
     expect(parsed).toMatchObject({
@@ -101,6 +107,7 @@ describe("budgets, pauses and their audit trail", () => {
       isValid: true,
       eventType: "budget_update",
       budgetMicros: 250_500_000,
+      budgetSource: "api",
     });
 
     const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/acme/budget/audit", {
@@ -130,13 +137,18 @@ describe("budgets, pauses and their audit trail", () => {
       budget_micros: "250500000",
       clicks: "0",
       updated_at: String(Date.now()),
+      budget_source: "api",
     });
     const res = await call<BudgetBody>(bench.baseUrl, "PUT", "/v1/advertisers/acme/budget", {
       body: { amount: 300 },
       token: OTHER_WRITE_TOKEN,
     });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ old_budget_micros: 250_500_000, new_budget_micros: 300_000_000 });
+    expect(res.body).toMatchObject({
+      old_budget_micros: 250_500_000,
+      old_budget_source: "api",
+      new_budget_micros: 300_000_000,
+    });
     const audit = await call<AuditBody>(bench.baseUrl, "GET", "/v1/advertisers/acme/budget/audit", {
       token: READ_TOKEN,
     });

@@ -11,6 +11,7 @@ interface ServingBody {
   net_micros: number | null;
   gross_micros: number | null;
   budget_micros: number | null;
+  budget_source: string | null;
   clicks: number | null;
   updated_at: string | null;
 }
@@ -19,7 +20,15 @@ interface ServingBody {
 async function seedState(
   bench: ApiBench,
   id: string,
-  fields: { canServe: boolean; reason?: string; net: number; gross: number; budget?: number; clicks: number },
+  fields: {
+    canServe: boolean;
+    reason?: string;
+    net: number;
+    gross: number;
+    budget?: number;
+    source?: string;
+    clicks: number;
+  },
 ): Promise<void> {
   await bench.redis.hset(advertiserKey(id, bench.prefix), {
     can_serve: fields.canServe ? "1" : "0",
@@ -28,6 +37,7 @@ async function seedState(
     net_micros: String(fields.net),
     gross_micros: String(fields.gross),
     ...(fields.budget === undefined ? {} : { budget_micros: String(fields.budget) }),
+    ...(fields.source === undefined ? {} : { budget_source: fields.source }),
     clicks: String(fields.clicks),
     updated_at: String(Date.UTC(2026, 10, 25, 12, 0, 0)),
   });
@@ -43,6 +53,7 @@ describe("serving lookups (Redis)", () => {
       net: 1_500_000,
       gross: 2_000_000,
       budget: 10_000_000,
+      source: "api",
       clicks: 3,
     });
     await seedState(bench, "adv-off", {
@@ -79,6 +90,7 @@ describe("serving lookups (Redis)", () => {
       net_micros: 1_500_000,
       gross_micros: 2_000_000,
       budget_micros: 10_000_000,
+      budget_source: "api",
       clicks: 3,
       updated_at: "2026-11-25T12:00:00.000Z",
     });
@@ -102,6 +114,7 @@ describe("serving lookups (Redis)", () => {
       can_serve: false,
       reason: "no_budget",
       budget_micros: null,
+      budget_source: null,
     });
   });
 
@@ -119,6 +132,7 @@ describe("serving lookups (Redis)", () => {
       net_micros: null,
       gross_micros: null,
       budget_micros: null,
+      budget_source: null,
       clicks: null,
       updated_at: null,
     });

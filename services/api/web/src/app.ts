@@ -356,6 +356,7 @@ function renderServing(advertisers: AdvertiserRow[], serving: ServingRow[], gold
         cell(""),
         cell(s?.net_micros == null ? "—" : displayMoney(BigInt(s.net_micros))),
         cell(s?.budget_micros == null ? "—" : displayMoney(BigInt(s.budget_micros))),
+        cell(s?.budget_source ?? "—", s?.budget_source == null ? undefined : `source ${s.budget_source}`),
         cell(flip === undefined ? "—" : new Date(flip).toLocaleString()),
         cell(s?.updated_at == null ? "—" : new Date(s.updated_at).toLocaleString()),
         cell(goldHour.get(a.advertiser) == null ? "—" : hourLabel(goldHour.get(a.advertiser)!)),
@@ -508,7 +509,7 @@ function applyServingChange(change: ServingChange): void {
   );
   if (row === null) return;
   setServingCells(row, change.canServe, change.reason);
-  const flipCell = row.cells[6];
+  const flipCell = row.cells[7];
   if (flipCell !== undefined) flipCell.textContent = new Date(change.updatedAt).toLocaleString();
 }
 
