@@ -50,6 +50,10 @@ export function preloadTopic(settings: BenchSettings, options: PreloadOptions): 
     String(options.advertisers),
     "--zipf",
     String(options.zipf),
+    // The stream the published figures were measured with (budget_update events; budget_value on seed-shape
+    // clicks and 30 % of the others), not the seed web app's budget on every click (the simulator's default).
+    "--budget-channel",
+    "events",
     "--acks",
     "leader",
     "--compression",
