@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { luaScript, SCRIPT_NAMES } from "../src/scripts.js";
+import { BUDGET_SOURCE_CODES } from "../src/slices.js";
 
 const LUA_DIR = new URL("../lua/", import.meta.url);
 
@@ -24,6 +25,13 @@ describe("lua/ scripts", () => {
     const script = luaScript("apply_slice");
     expect(script.sha).toMatch(/^[0-9a-f]{40}$/);
     expect(luaScript("apply_slice")).toBe(script);
+  });
+
+  it("apply_slice maps the packed budget-source codes back as slices.ts writes them", () => {
+    const table = /local BUDGET_SOURCES = \{([^}]*)\}/.exec(luaScript("apply_slice").source)?.[1] ?? "";
+    const names = [...table.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
+    // Lua arrays are 1-based: the code of each source is its position in the table.
+    expect(Object.fromEntries(names.map((name, i) => [name, i + 1]))).toEqual({ ...BUDGET_SOURCE_CODES });
   });
 
   it("never adds money with INCRBYFLOAT", () => {
