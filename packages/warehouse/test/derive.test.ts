@@ -59,7 +59,12 @@ describe("derive: records -> Silver kind, Gold contribution, budget", () => {
     const derived = deriveRecords(parsed, () => null);
     expect(derived.map((r) => r.silver)).toEqual(["clean", "clean", null, null]);
     expect(derived[0]!.contribution).toMatchObject({ validClicks: 0, invalidClicks: 1, netMicros: 0 });
-    expect(derived[1]!.budget).toEqual({ advertiserId: "a1", budgetMicros: 10_000_000, eventTimeMs: T });
+    expect(derived[1]!.budget).toEqual({
+      advertiserId: "a1",
+      budgetMicros: 10_000_000,
+      eventTimeMs: T,
+      source: "click",
+    });
     expect(derived[2]!.parse).toMatchObject({ ok: false, reason: "malformed_json" });
     expect(derived[3]!.parse).toMatchObject({ ok: false, reason: "payload_empty" });
     const gold = aggregateGold(derived);
