@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { type GeneratedRecord, generateStream } from "@adpipe/core";
 import type { ObjectStore } from "@adpipe/lake";
-import { type KafkaRecord, writeBatch } from "@adpipe/warehouse";
+import { type KafkaRecord, PartitionCache, writeBatch } from "@adpipe/warehouse";
 import type pg from "pg";
 import { createTestDatabase, REPO_ROOT, type TestDatabase } from "../../support/index.js";
 
@@ -78,11 +78,13 @@ export async function fillWarehouse(
     }),
   ];
   const split = partitionRecords(records, options.topic, partitions, options.firstOffsets);
+  // Day partitions are known per database: the writer's shared cache would skip them in a second database.
+  const known = { partitions: new PartitionCache() };
   const client = await pool.connect();
   try {
     for (const list of split) {
       for (let i = 0; i < list.length; i += 2_000) {
-        await writeBatch(client, { pipeline: "lake-test", records: list.slice(i, i + 2_000) });
+        await writeBatch(client, { pipeline: "lake-test", records: list.slice(i, i + 2_000) }, known);
       }
     }
   } finally {
@@ -269,7 +271,8 @@ const PG_ROWS: Record<"bronze" | "silver" | "gold", string> = {
       'valid_clicks', valid_clicks::text, 'invalid_clicks', invalid_clicks::text,
       'duplicate_clicks', duplicate_clicks::text, 'budget_event_time', ${TS("budget_event_time")},
       'period_net_spend', period_net_spend::text, 'serving_reason', serving_reason,
-      'last_event_time', ${TS("last_event_time")}, 'updated_at', ${TS("updated_at")}) AS row
+      'last_event_time', ${TS("last_event_time")}, 'updated_at', ${TS("updated_at")},
+      'budget_source', budget_source) AS row
     FROM gold.advertiser_spend ORDER BY advertiser_id, window_start`,
 };
 

@@ -30,7 +30,15 @@ import {
   serializePartitionValue,
   uriToPath,
 } from "./partitions.js";
-import { parseSchemaString, type Row, sameColumns, schemaString, validateColumns } from "./schema.js";
+import {
+  type Column,
+  parseSchemaString,
+  type Row,
+  sameColumns,
+  schemaString,
+  typeName,
+  validateColumns,
+} from "./schema.js";
 import { LOG_DIR, type ReadCommit, readNewCommits, readTableState, type TableState } from "./state.js";
 import { fileStats } from "./stats.js";
 import { checkRowValue } from "./values.js";
@@ -119,6 +127,76 @@ export class DeltaTable implements TableWriter {
     return { state: this.state, read };
   }
 
+  /**
+   * The writer's columns that the table lacks, when the table's schema is exactly the writer's first columns
+   * (same names, types, nullability, partitioning) and every further column is nullable: a schema this writer
+   * may extend (Delta readers read a column absent from older files as null). Otherwise null.
+   */
+  private addedColumns(state: TableState): readonly Column[] | null {
+    const metadata = state.metadata;
+    if (metadata === null) return null;
+    const existing = parseSchemaString(metadata.schemaString);
+    const wanted = this.spec.columns;
+    if (
+      existing === null ||
+      existing.length >= wanted.length ||
+      !sameColumns(existing, wanted.slice(0, existing.length)) ||
+      metadata.partitionColumns.join("\u0000") !== this.spec.partitionColumns.join("\u0000")
+    ) {
+      return null;
+    }
+    const added = wanted.slice(existing.length);
+    return added.every((column) => column.nullable) ? added : null;
+  }
+
+  /**
+   * Adds the writer's new nullable columns to an existing table (one commit with the new metaData), e.g. after
+   * a warehouse migration added a Gold column. Safe to race: a writer that finds the columns added already
+   * does nothing.
+   */
+  private async addColumns(state: TableState): Promise<TableState> {
+    let current = state;
+    for (let attempt = 1; attempt <= this.options.maxCommitAttempts; attempt++) {
+      const added = this.addedColumns(current);
+      const metadata = current.metadata;
+      if (added === null || metadata === null) return current;
+      const version = current.version + 1;
+      const actions: Action[] = [
+        {
+          commitInfo: {
+            timestamp: this.options.now(),
+            operation: "ADD COLUMNS",
+            operationParameters: {
+              columns: JSON.stringify(
+                added.map((column) => ({ column: column.name, type: typeName(column.type) })),
+              ),
+            },
+            readVersion: version - 1,
+            isBlindAppend: false,
+            engineInfo: ENGINE_INFO,
+            txnId: randomUUID(),
+          },
+        },
+        { metaData: { ...metadata, schemaString: schemaString(this.spec.columns) } },
+      ];
+      if (
+        await this.store.putIfAbsent(joinPath(this.log, commitFileName(version)), serializeActions(actions))
+      ) {
+        current.apply(actions, version);
+        this.options.logger.info(
+          { table: this.spec.name, version, columns: added.map((column) => column.name) },
+          "added columns to the Delta table",
+        );
+        return current;
+      }
+      current = (await this.refresh()).state;
+    }
+    throw new LakeError(
+      "commit_retries_exhausted",
+      `${this.spec.name}: other writers took ${this.options.maxCommitAttempts} versions in a row`,
+    );
+  }
+
   private checkWritable(state: TableState): void {
     const protocol = state.protocol;
     if (
@@ -143,7 +221,7 @@ export class DeltaTable implements TableWriter {
       throw new LakeError(
         "schema_mismatch",
         `${this.spec.name}: the table at ${this.spec.path} has a different schema or partitioning than this writer ` +
-          "(schema evolution is not supported: export to a new path or migrate the table)",
+          "(only adding nullable columns at the end is supported: export to a new path or migrate the table)",
       );
     }
   }
@@ -151,8 +229,9 @@ export class DeltaTable implements TableWriter {
   async create(): Promise<number> {
     const { state } = await this.refresh();
     if (state.version >= 0) {
-      this.checkWritable(state);
-      return state.version;
+      const current = await this.addColumns(state);
+      this.checkWritable(current);
+      return current.version;
     }
     const now = this.options.now();
     const actions: Action[] = [
@@ -193,9 +272,9 @@ export class DeltaTable implements TableWriter {
         "created Delta table",
       );
     // Created by us or by a concurrent writer: read it either way and check it is the table we expect.
-    const after = await this.refresh();
-    this.checkWritable(after.state);
-    return after.state.version;
+    const after = await this.addColumns((await this.refresh()).state);
+    this.checkWritable(after);
+    return after.version;
   }
 
   async version(): Promise<number> {

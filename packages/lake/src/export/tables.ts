@@ -109,6 +109,8 @@ const GOLD_COLUMNS: readonly Column[] = [
   c("serving_reason", types.string(), true),
   c("last_event_time", types.timestamp(), true),
   c("updated_at", types.timestamp(), false),
+  // Added by warehouse migration 0012: tables exported before it gain the column (nullable, at the end).
+  c("budget_source", types.string(), true),
 ];
 
 /** The three exported tables. Lake paths mirror the Postgres names: `<schema>/<table>`. */
