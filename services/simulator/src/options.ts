@@ -53,7 +53,7 @@ export interface SimulatorOptions {
   /**
    * How the simulated advertisers send their budgets: "clicks" (default) like the seed's web app, every click
    * carrying the budget the advertiser set and no budget_update events, so an operator's budget is never
-   * overridden by the simulator; "events" sends budget_update events (the pre-issue-15 behaviour).
+   * overridden by the simulator; "events" sends budget_update events, which are explicit budgets.
    */
   readonly budgetChannel: "clicks" | "events";
   readonly topic: string | undefined;

@@ -19,7 +19,7 @@ import { expectedGold, readGold } from "../warehouse/support.js";
 import { type ApiBench, call, startApiBench, WRITE_TOKEN } from "./harness.js";
 import { TopicReader } from "./topic-reader.js";
 
-// Issue 15, acceptance (d): a budget set by an operator (PUT /v1/advertisers/{id}/budget, or a budget_update
+// A budget set by an operator (PUT /v1/advertisers/{id}/budget, or a budget_update
 // event) stays in force while later clicks carry other budgets, in Postgres Gold and in Redis, by the rule of
 // docs/core.md ("Budget precedence"); `adpipe rebuild-redis` restores the same budget and source from Postgres.
 // Everything real: API → Kafka → ingestor (Postgres) and budget-tracker (Redis), checked against the oracle.
@@ -161,7 +161,7 @@ afterAll(async () => {
   await bench?.close();
 });
 
-describe("an operator's budget survives later clicks carrying other budgets (issue 15 (d))", () => {
+describe("an operator's budget survives later clicks carrying other budgets", () => {
   const start = Date.now() - 120_000;
 
   it("before any explicit budget, the budget on clicks is in force (source click)", async () => {

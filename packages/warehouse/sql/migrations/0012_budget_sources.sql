@@ -2,7 +2,7 @@
 -- previous: 0011
 -- name: budget_sources
 --
--- Budget precedence (issue 15): where every budget observation came from, and the budget in force chosen by the
+-- Budget precedence: where every budget observation came from, and the budget in force chosen by the
 -- rule of supersedesBudget in @adpipe/core (docs/core.md, "Budget precedence"):
 --   * an explicit budget outranks any budget_value carried on a click, whatever their event times. Explicit =
 --     source 'api' (a budget_update the HTTP API published, "budget_source": "api" on the event) or
