@@ -262,76 +262,73 @@ describe("Delta export to local disk, read back with Delta Kernel", () => {
   });
 });
 
-describe.skipIf(unavailable !== null)(
-  "a Gold Delta table written before a warehouse migration added a column",
-  () => {
-    let db: LakeTestDatabase;
-    let lakeDir: string;
+describe("a Gold Delta table written before a warehouse migration added a column", () => {
+  let db: LakeTestDatabase;
+  let lakeDir: string;
 
-    beforeAll(async () => {
-      [db, lakeDir] = await Promise.all([createLakeDatabase(), tempDir("adpipe-lake-evolve-")]);
-      await fillWarehouse(db.pool, { seed: 7011, events: 1_500, topic: "lake-evolve" });
-    }, 300_000);
-    afterAll(async () => {
-      await db?.drop();
-      if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
-    });
+  beforeAll(async () => {
+    [db, lakeDir] = await Promise.all([createLakeDatabase(), tempDir("adpipe-lake-evolve-")]);
+    await fillWarehouse(db.pool, { seed: 7011, events: 1_500, topic: "lake-evolve" });
+  }, 300_000);
+  afterAll(async () => {
+    await db?.drop();
+    if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
+  });
 
-    it("gains the nullable column (budget_source, migration 0012) and has every day rewritten with it", {
-      timeout: 300_000,
-    }, async () => {
-      const gold = EXPORT_TABLES.gold;
-      const sink = new DeltaLakeSink(new LocalObjectStore(lakeDir));
-      // The table as the exporter wrote it before the column existed, holding a day Postgres no longer has.
-      const before = sink.table({
-        ...gold.spec,
-        columns: gold.spec.columns.filter((column) => column.name !== "budget_source"),
-      });
-      await before.create();
-      const day = BigInt(Date.UTC(2020, 0, 1)) * 1000n;
-      await before.append(
-        [
-          {
-            advertiser: "old",
-            advertiser_id: "old",
-            gross_spend: 1_000_000n,
-            net_spend: 1_000_000n,
-            record_count: 1n,
-            budget_value: null,
-            can_serve: false,
-            window_start: day,
-            window_end: day + 3_600_000_000n,
-            spend_hour: day,
-            spend_day: day,
-            spend_month: day,
-            valid_clicks: 1n,
-            invalid_clicks: 0n,
-            duplicate_clicks: 0n,
-            budget_event_time: null,
-            period_net_spend: 1_000_000n,
-            serving_reason: "no_budget",
-            last_event_time: day,
-            updated_at: day,
-          },
-        ],
-        { tags: { "adpipe.fingerprint": "before-0012" } },
-      );
-      const [report] = await new DeltaExporter({ pool: db.pool, sink, batchRows: 1_000 }).exportTables([
-        "gold",
-      ]);
-      expect(report?.caughtUp).toBe(true);
-      const log = readFileSync(
-        join(lakeDir, gold.spec.path, "_delta_log", `${"2".padStart(20, "0")}.json`),
-        "utf8",
-      );
-      expect(log).toContain('"operation":"ADD COLUMNS"');
-      // Schema with the column, the stale day gone, every row (and its budget_source) equal to Postgres.
-      await expectTableEqualsPostgres(db, lakeDir, "gold");
-      const sources = new Set((await postgresRows(db.pool, "gold")).map((row) => row.budget_source));
-      expect(sources.has("budget_update")).toBe(true);
-      // A column that is not nullable, or not at the end, is still refused.
-      const reordered = sink.table({ ...gold.spec, columns: [...gold.spec.columns].reverse() });
-      await expect(reordered.create()).rejects.toMatchObject({ code: "schema_mismatch" });
+  it("gains the nullable column (budget_source, migration 0012) and has every day rewritten with it", {
+    timeout: 300_000,
+  }, async () => {
+    const gold = EXPORT_TABLES.gold;
+    const sink = new DeltaLakeSink(new LocalObjectStore(lakeDir));
+    // The table as the exporter wrote it before the column existed, holding a day Postgres no longer has.
+    const before = sink.table({
+      ...gold.spec,
+      columns: gold.spec.columns.filter((column) => column.name !== "budget_source"),
     });
-  },
-);
+    await before.create();
+    const day = BigInt(Date.UTC(2020, 0, 1)) * 1000n;
+    await before.append(
+      [
+        {
+          advertiser: "old",
+          advertiser_id: "old",
+          gross_spend: 1_000_000n,
+          net_spend: 1_000_000n,
+          record_count: 1n,
+          budget_value: null,
+          can_serve: false,
+          window_start: day,
+          window_end: day + 3_600_000_000n,
+          spend_hour: day,
+          spend_day: day,
+          spend_month: day,
+          valid_clicks: 1n,
+          invalid_clicks: 0n,
+          duplicate_clicks: 0n,
+          budget_event_time: null,
+          period_net_spend: 1_000_000n,
+          serving_reason: "no_budget",
+          last_event_time: day,
+          updated_at: day,
+        },
+      ],
+      { tags: { "adpipe.fingerprint": "before-0012" } },
+    );
+    const [report] = await new DeltaExporter({ pool: db.pool, sink, batchRows: 1_000 }).exportTables([
+      "gold",
+    ]);
+    expect(report?.caughtUp).toBe(true);
+    const log = readFileSync(
+      join(lakeDir, gold.spec.path, "_delta_log", `${"2".padStart(20, "0")}.json`),
+      "utf8",
+    );
+    expect(log).toContain('"operation":"ADD COLUMNS"');
+    // Schema with the column, the stale day gone, every row (and its budget_source) equal to Postgres.
+    await expectTableEqualsPostgres(db, lakeDir, "gold");
+    const sources = new Set((await postgresRows(db.pool, "gold")).map((row) => row.budget_source));
+    expect(sources.has("budget_update")).toBe(true);
+    // A column that is not nullable, or not at the end, is still refused.
+    const reordered = sink.table({ ...gold.spec, columns: [...gold.spec.columns].reverse() });
+    await expect(reordered.create()).rejects.toMatchObject({ code: "schema_mismatch" });
+  });
+});
