@@ -16,7 +16,7 @@ import {
 } from "../realtime/support/harness.js";
 import { diffAgainstOracle } from "../realtime/support/oracle-compare.js";
 import { expectedGold, readGold } from "../warehouse/support.js";
-import { type ApiBench, call, startApiBench, WRITE_TOKEN } from "./harness.js";
+import { type ApiBench, call, READ_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
 import { TopicReader } from "./topic-reader.js";
 
 // A budget set by an operator (PUT /v1/advertisers/{id}/budget, or a budget_update
@@ -71,7 +71,7 @@ function budgetUpdate(advertiserId: string, budget: number, atMs: number) {
 }
 
 const serving = async (id: string) =>
-  (await call<Serving>(bench.baseUrl, "GET", `/v1/advertisers/${id}/serving`)).body;
+  (await call<Serving>(bench.baseUrl, "GET", `/v1/advertisers/${id}/serving`, { token: READ_TOKEN })).body;
 
 async function bothCaughtUp(): Promise<void> {
   await waitCaughtUp(store, bench.topic.kafka, bench.topic.topic, 90_000);
