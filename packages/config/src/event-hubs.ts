@@ -87,3 +87,49 @@ export function parseEventHubsConnectionString(
     ...(entityPath === undefined ? {} : { entityPath }),
   };
 }
+
+/** An Event Hubs namespace reached with Entra ID (EVENT_HUB_NAMESPACE). */
+export interface EventHubsNamespace {
+  /** The namespace host, e.g. `my-ns.servicebus.windows.net` (or `127.0.0.1` for a local test broker). */
+  readonly host: string;
+  readonly port: number;
+  /** `host:port`, the Kafka bootstrap broker. */
+  readonly broker: string;
+  readonly isAzure: boolean;
+  /** The Entra ID scope of its tokens: `https://<host>/.default`. */
+  readonly scope: string;
+}
+
+/**
+ * Parses `<ns>.servicebus.windows.net` (also with `:9093`, or as `sb://<ns>.servicebus.windows.net/` copied from a
+ * connection string's Endpoint). Azure namespaces always use port 9093; another host (a local test broker) may
+ * name its port, default 9093. Errors name `variable`.
+ */
+export function parseEventHubsNamespace(text: string, variable = "EVENT_HUB_NAMESPACE"): EventHubsNamespace {
+  const fail = (message: string): never => {
+    throw new ConfigError("invalid_env", [{ variable, message }]);
+  };
+  const trimmed = text
+    .trim()
+    .replace(/^sb:\/\//i, "")
+    .replace(/\/$/, "");
+  if (trimmed === "") fail("expected <namespace>.servicebus.windows.net");
+  if (/[/@?#;=\s]/.test(trimmed)) {
+    fail("expected a host name like <namespace>.servicebus.windows.net (no path, credentials or key)");
+  }
+  const match = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)(?::(\d{1,5}))?$/.exec(trimmed);
+  if (match === null) return fail("expected <namespace>.servicebus.windows.net[:9093]");
+  const host = (match[1] ?? "").replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  const isAzure = AZURE_NAMESPACE_HOST.test(host);
+  const port = match[2] === undefined ? EVENT_HUBS_KAFKA_PORT : Number(match[2]);
+  if (isAzure && port !== EVENT_HUBS_KAFKA_PORT) {
+    fail(`Azure Event Hubs' Kafka endpoint is on port ${EVENT_HUBS_KAFKA_PORT}, not ${port}`);
+  }
+  if (port < 1 || port > 65_535) fail("the port must be 1-65535");
+  // A bare namespace name is the likely mistake ("my-ns" for "my-ns.servicebus.windows.net").
+  if (!host.includes(".") && !host.includes(":") && host !== "localhost") {
+    fail(`"${host}" is not a namespace host: write the full name, <namespace>.servicebus.windows.net`);
+  }
+  const bracketed = host.includes(":") ? `[${host}]` : host;
+  return { host, port, broker: `${bracketed}:${port}`, isAzure, scope: `https://${bracketed}/.default` };
+}

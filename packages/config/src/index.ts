@@ -1,9 +1,23 @@
+export {
+  AZURE_AUTH_MODES,
+  type AzureAuth,
+  type AzureAuthEnv,
+  type AzureAuthMode,
+  azureAuth,
+  azureAuthEnvSchema,
+  azureAuthFromConfig,
+  azureAuthFromEnv,
+  createAzureCredential,
+  describeAzureAuth,
+} from "./azure-auth.js";
 export { type Env, type EnvParseResult, envVar, loadEnv, parseEnv } from "./env.js";
 export { CONFIG_ERROR_CODES, ConfigError, type ConfigErrorCode, type ConfigIssue } from "./errors.js";
 export {
   EVENT_HUBS_KAFKA_PORT,
   type EventHubsConnectionString,
+  type EventHubsNamespace,
   parseEventHubsConnectionString,
+  parseEventHubsNamespace,
 } from "./event-hubs.js";
 export { type EventRulesEnv, eventRulesEnvSchema, parseLimitsFromEnv } from "./event-rules.js";
 export {
@@ -17,10 +31,12 @@ export {
   type KafkaConnectionDefaults,
   type KafkaEnv,
   type KafkaFlavor,
+  type KafkaOAuth,
   type KafkaSsl,
   kafkaConnection,
   kafkaConnectionFromConfig,
   kafkaConnectionFromEnv,
+  kafkaConnectionSecrets,
   kafkaEnvSchema,
   SASL_MECHANISMS,
   type SaslCredentials,

@@ -1,9 +1,16 @@
 import { readFileSync } from "node:fs";
 import { inspect } from "node:util";
 import { z } from "zod";
+import {
+  type AzureAuth,
+  azureAuth,
+  azureAuthEnvSchema,
+  azureAuthFromConfig,
+  describeAzureAuth,
+} from "./azure-auth.js";
 import { type Env, envVar, parseEnv } from "./env.js";
 import { ConfigError, type ConfigIssue } from "./errors.js";
-import { parseEventHubsConnectionString } from "./event-hubs.js";
+import { parseEventHubsConnectionString, parseEventHubsNamespace } from "./event-hubs.js";
 import { REDACTED } from "./redact.js";
 
 export const KAFKA_FLAVORS = ["kafka", "event-hubs"] as const;
@@ -27,6 +34,17 @@ export interface SaslCredentials {
 
 export type KafkaSsl = boolean | { readonly ca: string[]; readonly rejectUnauthorized: true };
 
+/**
+ * SASL OAUTHBEARER with Microsoft Entra ID tokens (Event Hubs without a key). The connection holds which credential
+ * to use, not a token: @adpipe/kafka gets and refreshes tokens for `scope`.
+ */
+export interface KafkaOAuth {
+  readonly mechanism: "oauthbearer";
+  /** `https://<namespace host>/.default`: what Event Hubs accepts as the token audience. */
+  readonly scope: string;
+  readonly auth: AzureAuth;
+}
+
 /** Everything a Kafka client needs to reach the cluster, in kafkajs terms. Safe to log as a whole. */
 export interface KafkaConnection {
   readonly flavor: KafkaFlavor;
@@ -34,6 +52,8 @@ export interface KafkaConnection {
   readonly brokers: string[];
   readonly ssl: KafkaSsl;
   readonly sasl?: SaslCredentials;
+  /** Entra ID OAuth instead of a password (EVENT_HUB_NAMESPACE); never together with `sasl`. */
+  readonly oauth?: KafkaOAuth;
   /** The topic (event hub) the pipeline reads and writes. */
   readonly topic: string;
   /** False on Event Hubs: event hubs cannot be created through the Kafka admin API. */
@@ -70,6 +90,24 @@ export const kafkaEnvSchema = z.object({
       }
     })
     .optional(),
+  /**
+   * An Event Hubs namespace reached with Entra ID instead of a key: `<ns>.servicebus.windows.net`. Needs AZURE_AUTH;
+   * replaces KAFKA_BROKERS, EVENT_HUB_CONNECTION_STRING and the SASL settings.
+   */
+  EVENT_HUB_NAMESPACE: z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        parseEventHubsNamespace(value);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        for (const issue of error.issues) ctx.addIssue({ code: "custom", message: issue.message });
+      }
+    })
+    .optional(),
+  /** The event hub (topic) with EVENT_HUB_NAMESPACE or EVENT_HUB_CONNECTION_STRING; same as KAFKA_TOPIC. */
+  EVENT_HUB_NAME: z.string().regex(TOPIC_NAME, "expected 1-249 characters of a-z A-Z 0-9 . _ -").optional(),
+  ...azureAuthEnvSchema.shape,
   /** Topic (event hub) name. Default: the connection string's EntityPath, else ad-clicks. */
   KAFKA_TOPIC: z.string().regex(TOPIC_NAME, "expected 1-249 characters of a-z A-Z 0-9 . _ -").optional(),
   KAFKA_CLIENT_ID: z.string().max(255).optional(),
@@ -123,6 +161,28 @@ export function kafkaConnectionFromConfig(
   const ca =
     config.KAFKA_SSL_CA_FILE === undefined ? undefined : readCaFile(config.KAFKA_SSL_CA_FILE, issues);
 
+  if (
+    config.EVENT_HUB_NAME !== undefined &&
+    config.KAFKA_TOPIC !== undefined &&
+    config.EVENT_HUB_NAME !== config.KAFKA_TOPIC
+  ) {
+    issues.push({
+      variable: "EVENT_HUB_NAME",
+      message: "EVENT_HUB_NAME and KAFKA_TOPIC name different topics; set one (they mean the same)",
+    });
+  }
+  if (config.EVENT_HUB_NAMESPACE !== undefined) {
+    return eventHubsOAuthConnection(config, clientId, ca, issues, defaults);
+  }
+  if (config.EVENT_HUB_NAME !== undefined && config.EVENT_HUB_CONNECTION_STRING === undefined) {
+    issues.push({
+      variable: "EVENT_HUB_NAME",
+      message:
+        "names an event hub: use it with EVENT_HUB_NAMESPACE or EVENT_HUB_CONNECTION_STRING (plain Kafka: KAFKA_TOPIC)",
+    });
+  }
+  const hubName = config.EVENT_HUB_NAME ?? config.KAFKA_TOPIC;
+
   if (config.EVENT_HUB_CONNECTION_STRING !== undefined) {
     if (config.KAFKA_BROKERS !== undefined) {
       issues.push({
@@ -151,7 +211,7 @@ export function kafkaConnectionFromConfig(
       issues.push(...error.issues);
     }
     if (issues.length > 0 || parsed === undefined) throw new ConfigError(firstCode(issues), issues);
-    const topic = config.KAFKA_TOPIC ?? parsed.entityPath ?? defaults.topic ?? DEFAULT_KAFKA_TOPIC;
+    const topic = hubName ?? parsed.entityPath ?? defaults.topic ?? DEFAULT_KAFKA_TOPIC;
     if (!TOPIC_NAME.test(topic)) {
       throw new ConfigError("invalid_connection_string", [
         { variable: "EVENT_HUB_CONNECTION_STRING", message: "EntityPath is not a valid event hub name" },
@@ -212,9 +272,58 @@ export function kafkaConnectionFromConfig(
   });
 }
 
+/** EVENT_HUB_NAMESPACE + AZURE_AUTH: SASL OAUTHBEARER over TLS to the namespace's Kafka endpoint. */
+function eventHubsOAuthConnection(
+  config: KafkaEnv,
+  clientId: string,
+  ca: string[] | undefined,
+  issues: ConfigIssue[],
+  defaults: KafkaConnectionDefaults,
+): KafkaConnection {
+  const conflicts: ReadonlyArray<readonly [keyof KafkaEnv, string]> = [
+    [
+      "EVENT_HUB_CONNECTION_STRING",
+      "set either EVENT_HUB_NAMESPACE (Entra ID) or EVENT_HUB_CONNECTION_STRING (a key), not both",
+    ],
+    ["KAFKA_BROKERS", "set either KAFKA_BROKERS (plain Kafka) or EVENT_HUB_NAMESPACE (Event Hubs), not both"],
+    [
+      "KAFKA_SASL_MECHANISM",
+      "not used with EVENT_HUB_NAMESPACE (Entra ID tokens are the credential); remove it",
+    ],
+    [
+      "KAFKA_SASL_USERNAME",
+      "not used with EVENT_HUB_NAMESPACE (Entra ID tokens are the credential); remove it",
+    ],
+    [
+      "KAFKA_SASL_PASSWORD",
+      "not used with EVENT_HUB_NAMESPACE (Entra ID tokens are the credential); remove it",
+    ],
+  ];
+  for (const [variable, message] of conflicts) {
+    if (config[variable] !== undefined) issues.push({ variable, message });
+  }
+  if (config.KAFKA_SSL === false) {
+    issues.push({ variable: "KAFKA_SSL", message: "Event Hubs requires TLS; remove KAFKA_SSL=false" });
+  }
+  const namespace = parseEventHubsNamespace(config.EVENT_HUB_NAMESPACE ?? "");
+  const auth = azureAuthFromConfig(config, "EVENT_HUB_NAMESPACE", issues);
+  if (issues.length > 0 || auth === undefined) throw new ConfigError(firstCode(issues), issues);
+  return kafkaConnection({
+    flavor: "event-hubs",
+    clientId,
+    brokers: [namespace.broker],
+    ssl: ca === undefined ? true : { ca, rejectUnauthorized: true },
+    oauth: { mechanism: "oauthbearer", scope: namespace.scope, auth },
+    topic: config.EVENT_HUB_NAME ?? config.KAFKA_TOPIC ?? defaults.topic ?? DEFAULT_KAFKA_TOPIC,
+    canCreateTopics: false,
+  });
+}
+
 function firstCode(issues: readonly ConfigIssue[]) {
   return issues.some(
-    (issue) => issue.variable === "KAFKA_SSL_CA_FILE" && issue.message.startsWith("cannot read"),
+    (issue) =>
+      (issue.variable === "KAFKA_SSL_CA_FILE" || issue.variable === "AZURE_FEDERATED_TOKEN_FILE") &&
+      issue.message.startsWith("cannot read"),
   )
     ? ("unreadable_file" as const)
     : issues.some((issue) => issue.variable === "EVENT_HUB_CONNECTION_STRING")
@@ -223,8 +332,8 @@ function firstCode(issues: readonly ConfigIssue[]) {
 }
 
 /**
- * Reads KAFKA_* / EVENT_HUB_CONNECTION_STRING from `env` (default process.env).
- * Exactly one of KAFKA_BROKERS and EVENT_HUB_CONNECTION_STRING; neither means 127.0.0.1:9092.
+ * Reads KAFKA_* / EVENT_HUB_* / AZURE_* from `env` (default process.env).
+ * At most one of KAFKA_BROKERS, EVENT_HUB_CONNECTION_STRING and EVENT_HUB_NAMESPACE; none means 127.0.0.1:9092.
  * Throws one ConfigError naming every bad variable.
  */
 export function kafkaConnectionFromEnv(
@@ -258,9 +367,25 @@ export function describeKafkaConnection(connection: KafkaConnection): Record<str
             password: REDACTED,
           },
         }),
+    ...(connection.oauth === undefined
+      ? {}
+      : {
+          oauth: {
+            mechanism: connection.oauth.mechanism,
+            scope: connection.oauth.scope,
+            auth: describeAzureAuth(connection.oauth.auth),
+          },
+        }),
     topic: connection.topic,
     canCreateTopics: connection.canCreateTopics,
   };
+}
+
+/** The secrets a connection holds (SASL password, Entra ID client secret): to scrub from logs. */
+export function kafkaConnectionSecrets(connection: KafkaConnection): string[] {
+  return [connection.sasl?.password, connection.oauth?.auth.clientSecret].filter(
+    (secret): secret is string => secret !== undefined && secret !== "",
+  );
 }
 
 /** Defines non-enumerable toJSON and util.inspect hooks, so spreading the object does not copy them. */
@@ -288,10 +413,18 @@ export function kafkaConnection(fields: KafkaConnection): KafkaConnection {
             password: REDACTED,
           })),
         );
+  if (fields.sasl !== undefined && fields.oauth !== undefined) {
+    throw new TypeError("a KafkaConnection has either sasl or oauth, not both");
+  }
+  const oauth =
+    fields.oauth === undefined
+      ? undefined
+      : Object.freeze({ ...fields.oauth, auth: azureAuth(fields.oauth.auth) });
   const connection: KafkaConnection = {
     ...fields,
     brokers: [...fields.brokers],
     ...(sasl === undefined ? {} : { sasl }),
+    ...(oauth === undefined ? {} : { oauth }),
   };
   return Object.freeze(hideFromLogs(connection, () => describeKafkaConnection(connection)));
 }

@@ -10,6 +10,8 @@ const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/([?&\s]sig=)[^&\s;"'`]+/gi, `$1${REDACTED}`],
   // user:password@ in any URL (postgres://, redis://, amqp://, https://...).
   [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@]*@/gi, `$1${REDACTED}@`],
+  // A JWT anywhere (an OAuth access token in an error message or a SASL frame dump): header.payload.signature.
+  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, REDACTED],
   // HTTP authorization headers.
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, `$1 ${REDACTED}`],
   // key: "value" / key=value for secret-looking keys: JSON, logfmt, libpq strings, query strings.
@@ -25,7 +27,7 @@ function escapeRegExp(text: string): string {
 
 /**
  * Removes secrets from free text before it reaches a log line or an error message: Event Hubs
- * SharedAccessKey / SharedAccessSignature values, URL passwords, bearer/basic tokens, `password=`-like
+ * SharedAccessKey / SharedAccessSignature values, URL passwords, bearer/basic tokens, JWTs, `password=`-like
  * fields, and every literal string in `extraSecrets` (e.g. a SASL password from configuration).
  */
 export function redact(text: string, extraSecrets: Iterable<string | undefined> = []): string {

@@ -29,6 +29,14 @@ describe("redact", () => {
     expect(redact(text)).toBe(expected);
   });
 
+  it("removes JWTs (OAuth access tokens) wherever they appear", () => {
+    const jwt =
+      "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJhdWQiOiJodHRwczovL25zLnNlcnZpY2VidXMud2luZG93cy5uZXQifQ.c2lnbmF0dXJlLWJ5dGVz";
+    expect(redact(`SASL frame n,,\u0001auth=Bearer ${jwt}\u0001`)).not.toContain("eyJhdWQi");
+    expect(redact(`token ${jwt} rejected`)).toBe(`token ${REDACTED} rejected`);
+    expect(redact("eyJ is not a token")).toBe("eyJ is not a token");
+  });
+
   it("removes bearer/basic tokens and password-like fields", () => {
     expect(redact("Authorization: Bearer eyJhbGciOi.J9.sig")).toBe(`Authorization: Bearer ${REDACTED}`);
     expect(redact("Authorization: Basic dXNlcjpwYXNz")).toBe(`Authorization: Basic ${REDACTED}`);

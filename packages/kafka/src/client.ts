@@ -1,4 +1,5 @@
-import type { KafkaConnection } from "@adpipe/config";
+import { type KafkaConnection, kafkaConnectionSecrets } from "@adpipe/config";
+import type { TokenCredential } from "@azure/core-auth";
 import {
   type Consumer,
   type ConsumerConfig,
@@ -11,6 +12,7 @@ import {
   type RetryOptions,
 } from "kafkajs";
 import { kafkajsLogCreator, type LoggerLike } from "./logging.js";
+import { OAuthTokenProvider } from "./oauth.js";
 
 /** Event Hubs rejects records above 1 MB (1,048,576 bytes, headers and key included). */
 export const EVENT_HUBS_MAX_RECORD_BYTES = 1_048_576;
@@ -48,6 +50,13 @@ export interface CreateKafkaOptions {
   connectionTimeout?: number;
   authenticationTimeout?: number;
   requestTimeout?: number;
+  /**
+   * OAuth connections (EVENT_HUB_NAMESPACE): the TokenCredential to get tokens from instead of the @azure/identity
+   * credential AZURE_AUTH names (tests point one at their own identity provider).
+   */
+  credential?: TokenCredential;
+  /** OAuth connections: called after each token refresh with its expiry (never with the token). */
+  onTokenRefresh?: (info: { expiresOnMs: number; refreshAtMs: number }) => void;
 }
 
 const stderrLogger: LoggerLike = {
@@ -94,23 +103,31 @@ export function kafkaClientConfig(
   options: CreateKafkaOptions = {},
 ): KafkaConfig {
   const eventHubs = connection.flavor === "event-hubs";
-  const secrets = connection.sasl === undefined ? [] : [connection.sasl.password];
+  const secrets = kafkaConnectionSecrets(connection);
+  const logger = options.logger ?? stderrLogger;
   const ssl =
     typeof connection.ssl === "boolean" ? connection.ssl : { ...connection.ssl, ca: [...connection.ssl.ca] };
+  let sasl: KafkaConfig["sasl"];
+  if (connection.sasl !== undefined) {
+    // A plain object copy: kafkajs only needs the three fields.
+    sasl = {
+      mechanism: connection.sasl.mechanism,
+      username: connection.sasl.username,
+      password: connection.sasl.password,
+    } as KafkaConfig["sasl"];
+  } else if (connection.oauth !== undefined) {
+    const provider = new OAuthTokenProvider(connection.oauth.scope, connection.oauth.auth, {
+      ...(options.credential === undefined ? {} : { credential: options.credential }),
+      ...(options.onTokenRefresh === undefined ? {} : { onRefresh: options.onTokenRefresh }),
+      warn: (message) => logger.warn({ scope: connection.oauth?.scope }, message),
+    });
+    sasl = { mechanism: "oauthbearer", oauthBearerProvider: provider.provide };
+  }
   return {
     clientId: connection.clientId,
     brokers: [...connection.brokers],
     ssl,
-    // A plain object copy: kafkajs only needs the three fields.
-    ...(connection.sasl === undefined
-      ? {}
-      : {
-          sasl: {
-            mechanism: connection.sasl.mechanism,
-            username: connection.sasl.username,
-            password: connection.sasl.password,
-          } as KafkaConfig["sasl"],
-        }),
+    ...(sasl === undefined ? {} : { sasl }),
     connectionTimeout:
       options.connectionTimeout ?? (eventHubs ? EVENT_HUBS_SETTINGS.connectionTimeout : 3_000),
     authenticationTimeout:
@@ -119,7 +136,7 @@ export function kafkaClientConfig(
     enforceRequestTimeout: true,
     retry: options.retry ?? DEFAULT_RETRY,
     logLevel: options.logLevel ?? (options.logger ? logLevel.INFO : logLevel.WARN),
-    logCreator: kafkajsLogCreator(options.logger ?? stderrLogger, secrets),
+    logCreator: kafkajsLogCreator(logger, secrets),
   };
 }
 

@@ -29,3 +29,4 @@ export {
 } from "./consumer-runner.js";
 export { isAuthenticationError, KAFKA_ERROR_CODES, KafkaError, type KafkaErrorCode } from "./errors.js";
 export { kafkajsLogCreator, kafkajsLogFields, type LoggerLike, transientBrokerState } from "./logging.js";
+export { OAuthTokenProvider, type OAuthTokenProviderOptions } from "./oauth.js";

@@ -48,7 +48,16 @@ function secretsOf(config: ApiConfig): string[] {
       return [];
     }
   });
-  return [...tokens, ...urlPasswords];
+  const kafkaSecrets = [
+    config.EVENT_HUB_CONNECTION_STRING,
+    config.KAFKA_SASL_PASSWORD,
+    config.AZURE_CLIENT_SECRET,
+  ];
+  return [
+    ...tokens,
+    ...urlPasswords,
+    ...kafkaSecrets.filter((secret): secret is string => secret !== undefined),
+  ];
 }
 
 /** Builds every client from the configuration and the HTTP app on top of them. */

@@ -1,4 +1,4 @@
-import { redact, redactUrl } from "@adpipe/config";
+import { kafkaConnectionSecrets, redact, redactUrl } from "@adpipe/config";
 import { createKafka } from "@adpipe/kafka";
 import { SpendStore } from "@adpipe/spend-store";
 import {
@@ -40,7 +40,7 @@ export async function startTrackerService(
   options: StartTrackerOptions = {},
 ): Promise<TrackerService> {
   const env = config.env;
-  const secrets = [env.DATABASE_URL, env.REDIS_URL, config.kafka.sasl?.password].filter(
+  const secrets = [env.DATABASE_URL, env.REDIS_URL, ...kafkaConnectionSecrets(config.kafka)].filter(
     (s): s is string => s !== undefined,
   );
   const logger = options.logger ?? createLogger({ service: "budget-tracker", level: env.LOG_LEVEL, secrets });

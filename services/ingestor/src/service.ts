@@ -1,4 +1,4 @@
-import { redact, redactUrl } from "@adpipe/config";
+import { kafkaConnectionSecrets, redact, redactUrl } from "@adpipe/config";
 import { createKafka } from "@adpipe/kafka";
 import {
   createLogger,
@@ -34,7 +34,7 @@ export async function startIngestorService(
   options: StartOptions = {},
 ): Promise<IngestorService> {
   const env = config.env;
-  const secrets = [env.DATABASE_URL, config.kafka.sasl?.password].filter((s): s is string => s !== undefined);
+  const secrets = [env.DATABASE_URL, ...kafkaConnectionSecrets(config.kafka)];
   const logger = options.logger ?? createLogger({ service: "ingestor", level: env.LOG_LEVEL, secrets });
   const registry = createMetricsRegistry("ingestor");
   const metrics = new IngestorMetrics(registry);

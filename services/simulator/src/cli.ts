@@ -45,14 +45,29 @@ export function createSink(options: SimulatorOptions, env: Env): RecordSink {
   if (options.transport === "event-hubs-sdk") {
     const parsed = parseEnv(kafkaEnvSchema, env);
     if (!parsed.ok) throw new ConfigError("invalid_env", parsed.issues);
+    if (parsed.value.EVENT_HUB_NAMESPACE !== undefined) {
+      // The same checks (and the same credential) as the Kafka path.
+      const connection = kafkaConnectionFromEnv(env, { clientId: "adpipe-simulator" });
+      return new EventHubsSdkSink(
+        {
+          namespace: parsed.value.EVENT_HUB_NAMESPACE,
+          ...(connection.oauth ? { auth: connection.oauth.auth } : {}),
+        },
+        options.topic ?? connection.topic,
+      );
+    }
     const connectionString = parsed.value.EVENT_HUB_CONNECTION_STRING;
     if (connectionString === undefined) {
       throw new ConfigError("invalid_env", [
-        { variable: "EVENT_HUB_CONNECTION_STRING", message: "required by --transport event-hubs-sdk" },
+        {
+          variable: "EVENT_HUB_CONNECTION_STRING",
+          message: "required by --transport event-hubs-sdk (or EVENT_HUB_NAMESPACE with AZURE_AUTH)",
+        },
       ]);
     }
     const hub =
       options.topic ??
+      parsed.value.EVENT_HUB_NAME ??
       parsed.value.KAFKA_TOPIC ??
       parseEventHubsConnectionString(connectionString).entityPath;
     if (hub === undefined) {

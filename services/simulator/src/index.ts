@@ -45,7 +45,7 @@ export {
   type SimulationResult,
   type StopReason,
 } from "./simulate.js";
-export { EventHubsSdkSink } from "./sinks/event-hubs-sdk-sink.js";
+export { EventHubsSdkSink, type EventHubsSdkTarget } from "./sinks/event-hubs-sdk-sink.js";
 export { KafkaSink, type KafkaSinkOptions } from "./sinks/kafka-sink.js";
 export { crc32c } from "./sinks/native/crc32c.js";
 export {

@@ -64,7 +64,11 @@ async function runLocked(options: CliOptions, staleHolder: RunRecord | undefined
     { format: options.logFormat, colors, write: (text) => process.stdout.write(text) },
     ["supervisor", "kafka", "infra", "ingestor", "budget-tracker", "api", "simulator"],
   );
-  const secrets = [process.env.EVENT_HUB_CONNECTION_STRING, process.env.KAFKA_SASL_PASSWORD];
+  const secrets = [
+    process.env.EVENT_HUB_CONNECTION_STRING,
+    process.env.KAFKA_SASL_PASSWORD,
+    process.env.AZURE_CLIENT_SECRET,
+  ];
   const pipeline = new LocalPipeline(options, {
     env: process.env,
     onLine: (name, line) => printer.print(name, redact(line, secrets)),

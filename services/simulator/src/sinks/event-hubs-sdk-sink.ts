@@ -1,8 +1,27 @@
-import { parseEventHubsConnectionString, redact } from "@adpipe/config";
+import {
+  type AzureAuth,
+  createAzureCredential,
+  parseEventHubsConnectionString,
+  parseEventHubsNamespace,
+  redact,
+} from "@adpipe/config";
 import type { GeneratedRecord } from "@adpipe/core";
+import type { TokenCredential } from "@azure/core-auth";
 import { type EventData, type EventDataBatch, EventHubProducerClient } from "@azure/event-hubs";
 import { SimulatorError } from "../errors.js";
 import type { RecordSink } from "./sink.js";
+
+/**
+ * How the AMQP sink reaches the event hub: a connection string (a key), or the namespace with an Entra ID
+ * credential — the AzureAuth of EVENT_HUB_NAMESPACE/AZURE_AUTH, or a TokenCredential given directly.
+ */
+export type EventHubsSdkTarget =
+  | string
+  | {
+      readonly namespace: string;
+      readonly auth?: AzureAuth;
+      readonly credential?: TokenCredential;
+    };
 
 /**
  * Sends through the Event Hubs SDK over AMQP, as the seed's web app does. Records keep their bytes (the body
@@ -14,18 +33,47 @@ export class EventHubsSdkSink implements RecordSink {
   readonly description: string;
   readonly topic: string;
   private client: EventHubProducerClient | undefined;
+  private readonly secrets: string[];
 
   constructor(
-    private readonly connectionString: string,
+    private readonly target: EventHubsSdkTarget,
     eventHubName: string,
   ) {
-    const parsed = parseEventHubsConnectionString(connectionString);
     this.topic = eventHubName;
-    this.description = `Event Hubs SDK (AMQP) ${parsed.host}, event hub ${eventHubName}`;
+    if (typeof target === "string") {
+      const parsed = parseEventHubsConnectionString(target);
+      this.description = `Event Hubs SDK (AMQP) ${parsed.host}, event hub ${eventHubName}`;
+      this.secrets = [target];
+    } else {
+      if (target.auth === undefined && target.credential === undefined) {
+        throw new SimulatorError("invalid_options", "an Entra ID target needs an AzureAuth or a credential");
+      }
+      const host = parseEventHubsNamespace(target.namespace).host;
+      const how = target.auth === undefined ? "a given credential" : `AZURE_AUTH=${target.auth.mode}`;
+      this.description = `Event Hubs SDK (AMQP) ${host} with Entra ID (${how}), event hub ${eventHubName}`;
+      this.secrets = target.auth?.clientSecret === undefined ? [] : [target.auth.clientSecret];
+    }
+  }
+
+  private async createClient(): Promise<EventHubProducerClient> {
+    const target = this.target;
+    if (typeof target === "string") return new EventHubProducerClient(target, this.topic);
+    const credential = target.credential ?? (await createAzureCredential(target.auth as AzureAuth));
+    // AMQP goes to the namespace host itself (port 5671), not the Kafka endpoint's 9093.
+    return new EventHubProducerClient(parseEventHubsNamespace(target.namespace).host, this.topic, credential);
   }
 
   async connect(): Promise<void> {
-    const client = new EventHubProducerClient(this.connectionString, this.topic);
+    let client: EventHubProducerClient;
+    try {
+      client = await this.createClient();
+    } catch (error) {
+      throw new SimulatorError(
+        "sink_unavailable",
+        `cannot create the client for ${this.description}: ${this.safeMessage(error)}`,
+        { cause: error },
+      );
+    }
     try {
       await client.getEventHubProperties();
     } catch (error) {
@@ -91,6 +139,6 @@ export class EventHubsSdkSink implements RecordSink {
   }
 
   private safeMessage(error: unknown): string {
-    return redact(error instanceof Error ? error.message : String(error), [this.connectionString]);
+    return redact(error instanceof Error ? error.message : String(error), this.secrets);
   }
 }
