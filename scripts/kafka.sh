@@ -18,6 +18,8 @@
 #   CONTROLLER 127.0.0.1:9094  KRaft controller (internal)
 # The connection string and the CA to trust are written to .cache/kafka/eventhubs.env.
 #
+# A private broker with an OAuth (SASL OAUTHBEARER, JWKS-validated) listener: scripts/kafka-oauth.sh.
+#
 # Kafka is pinned to 3.9.x (scripts/kafka/pom.xml): kafkajs 2.2.4 sends protocol versions Kafka 4.x removed.
 #
 # Environment (all optional):
@@ -510,4 +512,5 @@ main() {
   esac
 }
 
-main "$@"
+# scripts/kafka-oauth.sh sources this file for its helpers and runs its own commands.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi

@@ -12,7 +12,7 @@ import {
   type RetryOptions,
 } from "kafkajs";
 import { kafkajsLogCreator, type LoggerLike } from "./logging.js";
-import { OAuthTokenProvider } from "./oauth.js";
+import { OAuthTokenProvider, oauthBearerMechanism } from "./oauth.js";
 
 /** Event Hubs rejects records above 1 MB (1,048,576 bytes, headers and key included). */
 export const EVENT_HUBS_MAX_RECORD_BYTES = 1_048_576;
@@ -36,6 +36,13 @@ export const EVENT_HUBS_SETTINGS = {
   /** Commits at most once a second per partition, well under the 4/s throttle. */
   autoCommitInterval: 1_000,
 } as const;
+
+/**
+ * kafkajs re-authenticates (KIP-368) this long before the session the broker granted ends; with OAuth the session
+ * ends when the token expires (Event Hubs, or a broker with connections.max.reauth.ms). The token provider never
+ * hands out a token with less than MIN_TOKEN_REMAINING_MS (> this) left.
+ */
+export const REAUTHENTICATION_THRESHOLD_MS = 10_000;
 
 /** Retries: reconnects after an idle close or a broker restart must be invisible to callers. */
 export const DEFAULT_RETRY: RetryOptions = { initialRetryTime: 300, maxRetryTime: 30_000, retries: 10 };
@@ -121,7 +128,7 @@ export function kafkaClientConfig(
       ...(options.onTokenRefresh === undefined ? {} : { onRefresh: options.onTokenRefresh }),
       warn: (message) => logger.warn({ scope: connection.oauth?.scope }, message),
     });
-    sasl = { mechanism: "oauthbearer", oauthBearerProvider: provider.provide };
+    sasl = oauthBearerMechanism(provider);
   }
   return {
     clientId: connection.clientId,
@@ -133,6 +140,7 @@ export function kafkaClientConfig(
     authenticationTimeout:
       options.authenticationTimeout ?? (eventHubs ? EVENT_HUBS_SETTINGS.authenticationTimeout : 3_000),
     requestTimeout: options.requestTimeout ?? (eventHubs ? EVENT_HUBS_SETTINGS.requestTimeout : 30_000),
+    reauthenticationThreshold: REAUTHENTICATION_THRESHOLD_MS,
     enforceRequestTimeout: true,
     retry: options.retry ?? DEFAULT_RETRY,
     logLevel: options.logLevel ?? (options.logger ? logLevel.INFO : logLevel.WARN),

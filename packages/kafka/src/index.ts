@@ -18,6 +18,7 @@ export {
   EVENT_HUBS_SETTINGS,
   kafkaClientConfig,
   producerDefaults,
+  REAUTHENTICATION_THRESHOLD_MS,
 } from "./client.js";
 export {
   ConsumerRunner,
@@ -29,4 +30,10 @@ export {
 } from "./consumer-runner.js";
 export { isAuthenticationError, KAFKA_ERROR_CODES, KafkaError, type KafkaErrorCode } from "./errors.js";
 export { kafkajsLogCreator, kafkajsLogFields, type LoggerLike, transientBrokerState } from "./logging.js";
-export { OAuthTokenProvider, type OAuthTokenProviderOptions } from "./oauth.js";
+export {
+  MIN_TOKEN_REMAINING_MS,
+  OAuthTokenProvider,
+  type OAuthTokenProviderOptions,
+  oauthBearerMechanism,
+  tokenClaimsForDiagnosis,
+} from "./oauth.js";
