@@ -17,6 +17,8 @@ export interface LoggerOptions {
 }
 
 const REDACTED = "[redacted]";
+/** header.payload.signature of a JWT, base64url. */
+const JWT = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g;
 
 /** Paths that hold credentials in objects we log (config, kafkajs broker options). */
 const SECRET_PATHS = [
@@ -35,8 +37,9 @@ const SECRET_PATHS = [
 /** Structured JSON logger with secret redaction by path and by value. */
 export function createLogger(options: LoggerOptions): Logger {
   const secrets = (options.secrets ?? []).filter((secret) => secret.length >= 4);
+  // Bearer tokens (JWTs) are not known in advance: a line that contains one loses it, whatever path it took.
   const scrub = (text: string): string =>
-    secrets.reduce((out, secret) => out.split(secret).join(REDACTED), text);
+    secrets.reduce((out, secret) => out.split(secret).join(REDACTED), text).replace(JWT, REDACTED);
   return pino(
     {
       level: options.level ?? "info",
@@ -44,12 +47,7 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: SECRET_PATHS, censor: REDACTED },
       formatters: { level: (label) => ({ level: label }) },
-      hooks:
-        secrets.length === 0
-          ? {}
-          : {
-              streamWrite: scrub,
-            },
+      hooks: { streamWrite: scrub },
     },
     options.destination ?? process.stdout,
   );

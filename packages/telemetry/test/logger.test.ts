@@ -41,6 +41,20 @@ describe("createLogger", () => {
     expect(text).toContain("[redacted]");
   });
 
+  test("scrubs bearer tokens (JWTs) it was not told about, however deep in an error they sit", () => {
+    const out = memoryStream();
+    const jwt =
+      "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJhdWQiOiJodHRwczovL3N0b3JhZ2UuYXp1cmUuY29tIn0.c2lnbmF0dXJlLWJ5dGVzLXh5eg";
+    const logger = createLogger({ service: "t", destination: out.stream });
+    const cause = Object.assign(new Error("403"), {
+      request: { headers: { authorization: `Bearer ${jwt}` } },
+    });
+    logger.error({ err: new Error("storage refused", { cause }) }, "export pass failed");
+    const raw = JSON.stringify(out.lines());
+    expect(raw).toContain("export pass failed");
+    expect(raw).not.toContain("c2lnbmF0dXJlLWJ5dGVzLXh5eg");
+  });
+
   test("scrubs known secret values wherever they appear, including error messages", () => {
     const out = memoryStream();
     const secret = "s3cr3t-token-value";

@@ -312,7 +312,77 @@ export async function postgresColumnCount(pool: pg.Pool, source: string): Promis
 export interface Azurite {
   readonly port: number;
   readonly connectionString: string;
+  /** The development account's blob endpoint (https:// when started with `oauth`). */
+  readonly blobEndpoint: string;
+  /** With `oauth`: the CA (PEM) its certificate chains to. */
+  readonly caPem?: string;
   stop(): Promise<void>;
+}
+
+/** A CA and a server certificate for 127.0.0.1, made with openssl in `dir`. */
+async function localCertificate(dir: string): Promise<{ caPem: string; certFile: string; keyFile: string }> {
+  const run = (args: string[]) => execFileAsync("openssl", args, { cwd: dir });
+  await run([
+    "req",
+    "-x509",
+    "-new",
+    "-nodes",
+    "-newkey",
+    "rsa:2048",
+    "-sha256",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=adpipe test CA",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+  await run([
+    "req",
+    "-new",
+    "-nodes",
+    "-newkey",
+    "rsa:2048",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+  ]);
+  writeFileSync(
+    join(dir, "server.ext"),
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+  );
+  await run([
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-sha256",
+    "-extfile",
+    "server.ext",
+    "-out",
+    "server.pem",
+  ]);
+  return {
+    caPem: readFileSync(join(dir, "ca.pem"), "utf8"),
+    certFile: join(dir, "server.pem"),
+    keyFile: join(dir, "server.key"),
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -331,10 +401,15 @@ async function freePort(): Promise<number> {
 const DEV_ACCOUNT = "devstoreaccount1";
 const DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-/** Starts Azurite's blob service on 127.0.0.1 on a free port, storing into a temporary folder. */
-export async function startAzurite(): Promise<Azurite> {
+/**
+ * Starts Azurite's blob service on 127.0.0.1 on a free port, storing into a temporary folder. `oauth`: over https
+ * with a fresh local CA and `--oauth basic`, so it also takes Entra ID bearer tokens (it checks their issuer,
+ * audience and lifetime, not their signature).
+ */
+export async function startAzurite(options: { oauth?: boolean } = {}): Promise<Azurite> {
   const location = await mkdtemp(join(tmpdir(), "adpipe-azurite-"));
   const port = await freePort();
+  const tls = options.oauth === true ? await localCertificate(location) : undefined;
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -349,6 +424,7 @@ export async function startAzurite(): Promise<Azurite> {
       "--disableTelemetry",
       "--skipApiVersionCheck",
       "--loose",
+      ...(tls === undefined ? [] : ["--cert", tls.certFile, "--key", tls.keyFile, "--oauth", "basic"]),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -368,11 +444,14 @@ export async function startAzurite(): Promise<Azurite> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  const scheme = tls === undefined ? "http" : "https";
   return {
     port,
     connectionString:
-      `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};` +
-      `BlobEndpoint=http://127.0.0.1:${port}/${DEV_ACCOUNT};`,
+      `DefaultEndpointsProtocol=${scheme};AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};` +
+      `BlobEndpoint=${scheme}://127.0.0.1:${port}/${DEV_ACCOUNT};`,
+    blobEndpoint: `${scheme}://127.0.0.1:${port}/${DEV_ACCOUNT}`,
+    ...(tls === undefined ? {} : { caPem: tls.caPem }),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once("exit", resolve));

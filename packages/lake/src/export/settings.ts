@@ -1,5 +1,15 @@
+import { readFileSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import { ConfigError, envVar, postgresEnvSchema } from "@adpipe/config";
+import {
+  type AzureAuth,
+  azureAuthEnvSchema,
+  azureAuthFromConfig,
+  ConfigError,
+  type ConfigIssue,
+  envVar,
+  postgresEnvSchema,
+} from "@adpipe/config";
+import type { TokenCredential } from "@azure/core-auth";
 import { z } from "zod";
 import { DEFAULT_DELTA_OPTIONS, DeltaLakeSink } from "../delta/table.js";
 import type { LakeSink } from "../lake.js";
@@ -11,7 +21,8 @@ import { EXPORT_TABLE_KEYS, type ExportTableKey } from "./tables.js";
 
 /**
  * Settings of the lake export shared by services/delta-exporter and `adpipe export` (environment variables).
- * Secrets (AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY, DATABASE_URL's password) are never logged.
+ * Secrets (AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY, AZURE_CLIENT_SECRET, DATABASE_URL's password) are
+ * never logged.
  */
 export const lakeEnvSchema = z.object({
   ...postgresEnvSchema.shape,
@@ -23,13 +34,15 @@ export const lakeEnvSchema = z.object({
   LAKE_PATH: z.string().max(1_000).optional(),
   /** Azure: a connection string (takes precedence over the account settings). */
   AZURE_STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
-  /** Azure: the storage account name (with AZURE_STORAGE_KEY, or alone for a managed identity). */
+  /** Azure: the storage account name (with AZURE_STORAGE_KEY, or with AZURE_AUTH for Entra ID). */
   AZURE_STORAGE_ACCOUNT: z
     .string()
     .regex(/^[a-z0-9]{3,24}$/, "expected a storage account name")
     .optional(),
-  /** Azure: an account key; without it the DefaultAzureCredential (managed identity, workload identity, az login) is used. */
+  /** Azure: an account key. Without it (and without a connection string) Entra ID is used: AZURE_AUTH=... */
   AZURE_STORAGE_KEY: z.string().min(1).optional(),
+  /** Entra ID for Blob Storage (no key): AZURE_AUTH and its companions, shared with Event Hubs. */
+  ...azureAuthEnvSchema.shape,
   /** Azure: the container. */
   AZURE_STORAGE_CONTAINER: z
     .string()
@@ -37,6 +50,8 @@ export const lakeEnvSchema = z.object({
     .optional(),
   /** Azure: blob endpoint override (sovereign clouds, private endpoints, Azurite). */
   AZURE_STORAGE_ENDPOINT: envVar.url(["https:", "http:"]).optional(),
+  /** Azure: PEM file of CA(s) to trust besides the system's (a private endpoint's internal CA, Azurite over https). */
+  AZURE_STORAGE_CA_FILE: z.string().optional(),
   /** Azure: create the container when missing (needs permission to create containers). */
   AZURE_STORAGE_CREATE_CONTAINER: envVar.boolean().default(false),
   /** Which tables to export, comma-separated. */
@@ -65,6 +80,8 @@ export type LakeLocation =
       readonly prefix: string;
       readonly credentials: AzureCredentials;
       readonly createContainer: boolean;
+      /** PEM of extra CAs to trust (AZURE_STORAGE_CA_FILE). */
+      readonly tlsCa?: string;
     };
 
 export interface LakeSettings {
@@ -82,6 +99,39 @@ export interface LakeSettings {
 
 function fail(variable: string, message: string): never {
   throw new ConfigError("invalid_env", [{ variable, message }]);
+}
+
+/** Entra ID for the storage account: AZURE_AUTH is required (no silent credential chain), over https only. */
+function entraIdAuth(env: LakeEnv): AzureAuth {
+  const issues: ConfigIssue[] = [];
+  if (env.AZURE_STORAGE_ENDPOINT !== undefined && !env.AZURE_STORAGE_ENDPOINT.startsWith("https:")) {
+    issues.push({
+      variable: "AZURE_STORAGE_ENDPOINT",
+      message:
+        "Entra ID tokens are sent over https only: use an https:// endpoint (or a key for a local http Azurite)",
+    });
+  }
+  const auth = azureAuthFromConfig(env, "LAKE_STORAGE=azure without AZURE_STORAGE_KEY (Entra ID)", issues);
+  if (auth === undefined || issues.length > 0) {
+    const unreadable = issues.some((issue) => issue.message.startsWith("cannot read"));
+    throw new ConfigError(unreadable ? "unreadable_file" : "invalid_env", issues);
+  }
+  return auth;
+}
+
+function readCa(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, "utf8");
+  } catch (error) {
+    const reason = error instanceof Error && "code" in error ? String(error.code) : "unreadable";
+    throw new ConfigError("unreadable_file", [
+      { variable: "AZURE_STORAGE_CA_FILE", message: `cannot read ${path} (${reason})` },
+    ]);
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----"))
+    fail("AZURE_STORAGE_CA_FILE", `${path} holds no PEM certificate`);
+  return pem;
 }
 
 /** The lake settings of parsed environment variables; throws ConfigError naming the variable (never its value). */
@@ -109,17 +159,20 @@ export function lakeSettingsFromEnv(env: LakeEnv): LakeSettings {
       };
     } else {
       credentials = {
-        kind: "default-credential",
+        kind: "entra-id",
         account: env.AZURE_STORAGE_ACCOUNT,
+        auth: entraIdAuth(env),
         ...(env.AZURE_STORAGE_ENDPOINT === undefined ? {} : { endpoint: env.AZURE_STORAGE_ENDPOINT }),
       };
     }
+    const tlsCa = env.AZURE_STORAGE_CA_FILE === undefined ? undefined : readCa(env.AZURE_STORAGE_CA_FILE);
     location = {
       storage: "azure",
       container: env.AZURE_STORAGE_CONTAINER,
       prefix: env.LAKE_PATH ?? "",
       credentials,
       createContainer: env.AZURE_STORAGE_CREATE_CONTAINER,
+      ...(tlsCa === undefined ? {} : { tlsCa }),
     };
   }
   return {
@@ -131,20 +184,31 @@ export function lakeSettingsFromEnv(env: LakeEnv): LakeSettings {
     rowGroupRows: env.LAKE_PARQUET_ROW_GROUP_ROWS,
     lakeId: env.LAKE_EXPORT_ID,
     databaseUrl: env.DATABASE_URL,
-    secrets: [env.AZURE_STORAGE_CONNECTION_STRING, env.AZURE_STORAGE_KEY].filter(
+    secrets: [env.AZURE_STORAGE_CONNECTION_STRING, env.AZURE_STORAGE_KEY, env.AZURE_CLIENT_SECRET].filter(
       (secret): secret is string => secret !== undefined,
     ),
   };
 }
 
-/** The object store a location names (Azure: checks the container when asked to create it). */
-export async function openObjectStore(location: LakeLocation): Promise<ObjectStore> {
+/**
+ * The object store a location names (Azure: checks the container when asked to create it). `credential` replaces
+ * the @azure/identity credential AZURE_AUTH names (tests point one at their own identity provider).
+ */
+export async function openObjectStore(
+  location: LakeLocation,
+  options: { credential?: TokenCredential } = {},
+): Promise<ObjectStore> {
   if (location.storage === "local") return new LocalObjectStore(location.path);
+  const credentials =
+    options.credential !== undefined && location.credentials.kind === "entra-id"
+      ? { ...location.credentials, credential: options.credential }
+      : location.credentials;
   return AzureBlobObjectStore.open({
-    credentials: location.credentials,
+    credentials,
     container: location.container,
     prefix: location.prefix,
     createContainer: location.createContainer,
+    ...(location.tlsCa === undefined ? {} : { tlsCa: location.tlsCa }),
   });
 }
 

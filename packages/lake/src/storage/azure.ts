@@ -1,3 +1,5 @@
+import { type AzureAuth, createAzureCredential, redact } from "@adpipe/config";
+import type { TokenCredential } from "@azure/core-auth";
 import {
   BlobServiceClient,
   type ContainerClient,
@@ -19,11 +21,17 @@ export type AzureCredentials =
       readonly endpoint?: string;
     }
   /**
-   * Microsoft Entra ID through @azure/identity's DefaultAzureCredential: a managed identity on Azure (AKS workload
-   * identity, VM/App Service identity), else environment variables (AZURE_CLIENT_ID/AZURE_TENANT_ID/...) or a
-   * developer's az login. The identity needs "Storage Blob Data Contributor" on the container.
+   * Microsoft Entra ID (no key): the @azure/identity credential AZURE_AUTH names (workload identity on AKS, a
+   * managed identity, an app registration's secret, az login), or a TokenCredential given directly. The identity
+   * needs "Storage Blob Data Contributor" on the container. Bearer tokens are sent over https only.
    */
-  | { readonly kind: "default-credential"; readonly account: string; readonly endpoint?: string };
+  | {
+      readonly kind: "entra-id";
+      readonly account: string;
+      readonly endpoint?: string;
+      readonly auth?: AzureAuth;
+      readonly credential?: TokenCredential;
+    };
 
 export interface AzureBlobStoreOptions {
   readonly credentials: AzureCredentials;
@@ -32,12 +40,59 @@ export interface AzureBlobStoreOptions {
   readonly prefix?: string;
   /** Create the container when missing (needs container-create permission). Default false. */
   readonly createContainer?: boolean;
+  /** PEM CA(s) to trust besides the system's: a private endpoint with an internal CA, Azurite over https. */
+  readonly tlsCa?: string;
 }
 
 function statusOf(error: unknown): number | undefined {
   if (typeof error !== "object" || error === null) return undefined;
   const status = (error as { statusCode?: unknown }).statusCode;
   return typeof status === "number" ? status : undefined;
+}
+
+/**
+ * The storage SDK's RestError keeps the whole request — its Authorization header (a bearer token) included — and
+ * loggers serialize an error's cause: keep only what diagnoses the failure.
+ */
+function sanitizedCause(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const { statusCode, code, details } = error as {
+    statusCode?: unknown;
+    code?: unknown;
+    details?: { errorCode?: unknown; authenticationErrorDetail?: unknown };
+  };
+  return Object.assign(new Error(redact(error.message)), {
+    name: error.name,
+    ...(statusCode === undefined ? {} : { statusCode }),
+    ...(code === undefined ? {} : { code }),
+    ...(details?.errorCode === undefined ? {} : { errorCode: details.errorCode }),
+    ...(details?.authenticationErrorDetail === undefined
+      ? {}
+      : { authenticationErrorDetail: details.authenticationErrorDetail }),
+  });
+}
+
+/**
+ * A storage failure with what an operator needs: for 401/403 that the credential was refused and the service's
+ * reason (e.g. "Lifetime validation failed. The token is expired."), which retrying will not fix.
+ */
+function storageFailure(action: string, error: unknown): LakeError {
+  const cause = sanitizedCause(error) as {
+    statusCode?: unknown;
+    authenticationErrorDetail?: unknown;
+    message?: string;
+  };
+  const status = statusOf(error);
+  const reason =
+    typeof cause.authenticationErrorDetail === "string"
+      ? cause.authenticationErrorDetail
+      : (cause.message ?? "").split("\n")[0];
+  const detail =
+    status === 401 || status === 403
+      ? `: the storage account refused the credential (HTTP ${status}${reason ? `: ${reason}` : ""}); ` +
+        "check the identity's Storage Blob Data role on the container, the token audience and the key"
+      : "";
+  return new LakeError("storage_failed", `${action}${detail}`, { cause });
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -48,24 +103,34 @@ const PIPELINE: StoragePipelineOptions = {
   retryOptions: { maxTries: 4, retryDelayInMs: 200, maxRetryDelayInMs: 5_000, tryTimeoutInMs: 120_000 },
 };
 
-async function serviceClient(credentials: AzureCredentials): Promise<BlobServiceClient> {
+async function serviceClient(credentials: AzureCredentials, tlsCa?: string): Promise<BlobServiceClient> {
+  // createClientPipeline (which the storage SDK builds its pipeline with) takes tlsOptions; the storage SDK's
+  // own options type does not list it but passes it through.
+  const pipeline = (
+    tlsCa === undefined ? PIPELINE : { ...PIPELINE, tlsOptions: { ca: tlsCa } }
+  ) as StoragePipelineOptions;
   switch (credentials.kind) {
     case "connection-string":
-      return BlobServiceClient.fromConnectionString(credentials.connectionString, PIPELINE);
+      return BlobServiceClient.fromConnectionString(credentials.connectionString, pipeline);
     case "account-key":
       return new BlobServiceClient(
         credentials.endpoint ?? `https://${credentials.account}.blob.core.windows.net`,
         new StorageSharedKeyCredential(credentials.account, credentials.accountKey),
-        PIPELINE,
+        pipeline,
       );
-    case "default-credential": {
-      // Loaded only when used: MSAL is large and most deployments pick one credential kind.
-      const { DefaultAzureCredential } = await import("@azure/identity");
-      return new BlobServiceClient(
-        credentials.endpoint ?? `https://${credentials.account}.blob.core.windows.net`,
-        new DefaultAzureCredential(),
-        PIPELINE,
-      );
+    case "entra-id": {
+      const endpoint = credentials.endpoint ?? `https://${credentials.account}.blob.core.windows.net`;
+      if (!endpoint.startsWith("https://")) {
+        throw new LakeError("invalid_config", `Entra ID tokens are sent over https only, not to ${endpoint}`);
+      }
+      let credential = credentials.credential;
+      if (credential === undefined) {
+        if (credentials.auth === undefined) {
+          throw new LakeError("invalid_config", "Entra ID storage access needs AZURE_AUTH or a credential");
+        }
+        credential = await createAzureCredential(credentials.auth);
+      }
+      return new BlobServiceClient(endpoint, credential, pipeline);
     }
   }
 }
@@ -88,8 +153,9 @@ export class AzureBlobObjectStore implements ObjectStore {
   static async open(options: AzureBlobStoreOptions): Promise<AzureBlobObjectStore> {
     let service: BlobServiceClient;
     try {
-      service = await serviceClient(options.credentials);
+      service = await serviceClient(options.credentials, options.tlsCa);
     } catch (error) {
+      if (error instanceof LakeError) throw error;
       throw new LakeError("invalid_config", "cannot build the Azure Blob client (check the credentials)", {
         cause: error,
       });
@@ -99,9 +165,7 @@ export class AzureBlobObjectStore implements ObjectStore {
       try {
         await container.createIfNotExists();
       } catch (error) {
-        throw new LakeError("storage_failed", `cannot create container ${options.container}`, {
-          cause: error,
-        });
+        throw storageFailure(`cannot create container ${options.container}`, error);
       }
     }
     return new AzureBlobObjectStore(container, joinPath(options.prefix ?? ""));
@@ -116,7 +180,7 @@ export class AzureBlobObjectStore implements ObjectStore {
       return new Uint8Array(await this.container.getBlobClient(this.name(path)).downloadToBuffer());
     } catch (error) {
       if (statusOf(error) === 404) return null;
-      throw new LakeError("storage_failed", `cannot read ${path}`, { cause: error });
+      throw storageFailure(`cannot read ${path}`, error);
     }
   }
 
@@ -124,7 +188,7 @@ export class AzureBlobObjectStore implements ObjectStore {
     try {
       await this.container.getBlockBlobClient(this.name(path)).uploadData(data);
     } catch (error) {
-      throw new LakeError("storage_failed", `cannot write ${path}`, { cause: error });
+      throw storageFailure(`cannot write ${path}`, error);
     }
   }
 
@@ -138,7 +202,7 @@ export class AzureBlobObjectStore implements ObjectStore {
     } catch (error) {
       const status = statusOf(error);
       if (status !== 409 && status !== 412) {
-        throw new LakeError("storage_failed", `cannot create ${path}`, { cause: error });
+        throw storageFailure(`cannot create ${path}`, error);
       }
     }
     // The blob exists. If the SDK retried our own request after a lost response, it holds exactly our bytes
@@ -159,7 +223,7 @@ export class AzureBlobObjectStore implements ObjectStore {
         });
       }
     } catch (error) {
-      throw new LakeError("storage_failed", `cannot list ${prefix}`, { cause: error });
+      throw storageFailure(`cannot list ${prefix}`, error);
     }
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
@@ -168,7 +232,7 @@ export class AzureBlobObjectStore implements ObjectStore {
     try {
       await this.container.getBlobClient(this.name(path)).deleteIfExists();
     } catch (error) {
-      throw new LakeError("storage_failed", `cannot delete ${path}`, { cause: error });
+      throw storageFailure(`cannot delete ${path}`, error);
     }
   }
 }
