@@ -42,7 +42,7 @@ export {
   type SaslCredentials,
   type SaslMechanism,
 } from "./kafka.js";
-export { REDACTED, redact, redactUrl } from "./redact.js";
+export { REDACTED, redact, redactUrl, sanitizeAzureError } from "./redact.js";
 export {
   DEFAULT_DATABASE_URL,
   DEFAULT_REDIS_URL,

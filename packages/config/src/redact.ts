@@ -59,3 +59,26 @@ export function redactUrl(url: string): string {
   // URL percent-encodes the marker's brackets; show it plainly.
   return parsed.toString().replaceAll(encodeURIComponent(REDACTED), REDACTED);
 }
+
+/**
+ * An Azure SDK error (RestError) keeps the whole request — its Authorization header, a bearer token or a SAS
+ * signature, included — and loggers serialize an error's cause. This keeps what diagnoses a failure: name,
+ * redacted message, HTTP status, service error code and the authentication detail (e.g. "The token is expired").
+ */
+export function sanitizeAzureError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const { statusCode, code, details } = error as {
+    statusCode?: unknown;
+    code?: unknown;
+    details?: { errorCode?: unknown; authenticationErrorDetail?: unknown };
+  };
+  return Object.assign(new Error(redact(error.message)), {
+    name: error.name,
+    ...(statusCode === undefined ? {} : { statusCode }),
+    ...(code === undefined ? {} : { code }),
+    ...(details?.errorCode === undefined ? {} : { errorCode: details.errorCode }),
+    ...(details?.authenticationErrorDetail === undefined
+      ? {}
+      : { authenticationErrorDetail: details.authenticationErrorDetail }),
+  });
+}

@@ -80,7 +80,7 @@ function partitionKey(topic: string, partition: number): string {
 }
 
 /** Sorts by (topic, partition, offset), keeping one record per offset (the first given). */
-function orderRecords(parsed: ParsedRecord[]): ParsedRecord[] {
+export function orderRecords(parsed: ParsedRecord[]): ParsedRecord[] {
   const sorted = [...parsed].sort((a, b) =>
     a.topic !== b.topic
       ? a.topic < b.topic
@@ -198,7 +198,8 @@ export function reevaluateServing(
   return reevaluateServingScope(client, servingScope(records), rules);
 }
 
-function tally(
+/** Outcome counts of derived records (what a batch result reports). */
+export function tally(
   records: readonly DerivedRecord[],
 ): Pick<
   WriteBatchResult,

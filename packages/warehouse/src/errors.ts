@@ -9,6 +9,8 @@ export const WAREHOUSE_ERROR_CODES = [
   "batch_invalid",
   "batch_write_failed",
   "range_invalid",
+  /** A replay would write records no live pipeline position accounts for (see replay.ts). */
+  "replay_unowned",
 ] as const;
 export type WarehouseErrorCode = (typeof WAREHOUSE_ERROR_CODES)[number];
 

@@ -46,6 +46,7 @@ export {
 export { createPool, type PoolOptions } from "./pool.js";
 export { type NamedQuery, namedQuery, namedQueryNames, queryConfig } from "./queries.js";
 export type { KafkaRecord, RecordLineage } from "./records.js";
+export { type ReplayBatchOptions, type ReplayBatchResult, replayBatch } from "./replay.js";
 export { type ReprocessOptions, type ReprocessResult, reprocess } from "./reprocess.js";
 export {
   type WarehouseRules,

@@ -4,6 +4,7 @@ import { register as exportLake } from "./export.js";
 import { register as migrate } from "./migrate.js";
 import { register as rebuildRedis } from "./rebuild-redis.js";
 import { register as reconcile } from "./reconcile.js";
+import { register as replayCapture } from "./replay-capture.js";
 import { register as reprocess } from "./reprocess.js";
 import { register as retention } from "./retention.js";
 import { register as simulate } from "./simulate.js";
@@ -20,4 +21,5 @@ export const commands: readonly RegisterCommand[] = [
   simulate,
   status,
   exportLake,
+  replayCapture,
 ];

@@ -1,7 +1,7 @@
 import { reprocess } from "@adpipe/warehouse";
-import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { EXIT } from "../exit-codes.js";
+import { progressReporter } from "./progress.js";
 import {
   CommandFailure,
   parseInstant,
@@ -9,43 +9,6 @@ import {
   rulesFromEnv,
   withWarehouse,
 } from "./warehouse-support.js";
-
-/** Progress on a terminal: a bar; otherwise (logs, CI): a plain line every 10 %. */
-function progressReporter(stream: NodeJS.WriteStream): {
-  update: (progress: { done: number; total: number }) => void;
-  stop: () => void;
-} {
-  if (stream.isTTY === true) {
-    const bar = new SingleBar(
-      { format: "reprocess [{bar}] {percentage}% | {value}/{total} records | {duration_formatted}", stream },
-      undefined,
-    );
-    let started = false;
-    return {
-      update: ({ done, total }) => {
-        if (!started) {
-          bar.start(total, done);
-          started = true;
-        } else {
-          bar.setTotal(total);
-          bar.update(done);
-        }
-      },
-      stop: () => bar.stop(),
-    };
-  }
-  let lastDecile = -1;
-  return {
-    update: ({ done, total }) => {
-      const decile = total === 0 ? 10 : Math.floor((done / total) * 10);
-      if (decile !== lastDecile) {
-        lastDecile = decile;
-        stream.write(`reprocess: ${done}/${total} records (${Math.min(100, decile * 10)}%)\n`);
-      }
-    },
-    stop: () => undefined,
-  };
-}
 
 /** `adpipe reprocess --from --to`: rebuilds Silver and Gold from Bronze for a record-time range. */
 export function register(program: Command): void {
@@ -61,7 +24,11 @@ export function register(program: Command): void {
       if (options.from >= options.to) throw new CommandFailure("--from must be before --to", EXIT.usage);
       const rules = rulesFromEnv();
       await withWarehouse(async (pool) => {
-        const progress = progressReporter(process.stderr);
+        const progress = progressReporter(
+          process.stderr,
+          "reprocess",
+          (done, total) => `${done}/${total} records`,
+        );
         const started = Date.now();
         try {
           const result = await reprocess(pool, {

@@ -1,4 +1,4 @@
-import { type AzureAuth, createAzureCredential, redact } from "@adpipe/config";
+import { type AzureAuth, createAzureCredential, sanitizeAzureError } from "@adpipe/config";
 import type { TokenCredential } from "@azure/core-auth";
 import {
   BlobServiceClient,
@@ -51,33 +51,11 @@ function statusOf(error: unknown): number | undefined {
 }
 
 /**
- * The storage SDK's RestError keeps the whole request — its Authorization header (a bearer token) included — and
- * loggers serialize an error's cause: keep only what diagnoses the failure.
- */
-function sanitizedCause(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
-  const { statusCode, code, details } = error as {
-    statusCode?: unknown;
-    code?: unknown;
-    details?: { errorCode?: unknown; authenticationErrorDetail?: unknown };
-  };
-  return Object.assign(new Error(redact(error.message)), {
-    name: error.name,
-    ...(statusCode === undefined ? {} : { statusCode }),
-    ...(code === undefined ? {} : { code }),
-    ...(details?.errorCode === undefined ? {} : { errorCode: details.errorCode }),
-    ...(details?.authenticationErrorDetail === undefined
-      ? {}
-      : { authenticationErrorDetail: details.authenticationErrorDetail }),
-  });
-}
-
-/**
  * A storage failure with what an operator needs: for 401/403 that the credential was refused and the service's
  * reason (e.g. "Lifetime validation failed. The token is expired."), which retrying will not fix.
  */
 function storageFailure(action: string, error: unknown): LakeError {
-  const cause = sanitizedCause(error) as {
+  const cause = sanitizeAzureError(error) as {
     statusCode?: unknown;
     authenticationErrorDetail?: unknown;
     message?: string;
