@@ -1,5 +1,8 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { kafkaConnectionFromEnv } from "@adpipe/config";
 import { describe, expect, test } from "vitest";
 import {
   isPipeline,
@@ -74,33 +77,72 @@ describe("overlays", () => {
     }
   });
 
-  test("prod reads Event Hubs only through the Secret and scales on lag up to the hub's partitions", () => {
+  test("prod reaches Event Hubs with workload identity (no key anywhere) and scales on lag up to the hub's partitions", () => {
     const prod = rendered.prod ?? [];
     const config = prod.find((object) => object.kind === "ConfigMap")?.data ?? {};
     expect(config.KAFKA_BROKERS).toBeUndefined();
+    expect(config).toMatchObject({ AZURE_AUTH: "workload-identity", EVENT_HUB_NAME: config.KAFKA_TOPIC });
+    expect(config.EVENT_HUB_NAMESPACE).toMatch(/^[a-z][a-z0-9-]+\.servicebus\.windows\.net$/);
     expect(prod.some((object) => object.kind === "Secret")).toBe(false);
+    const account = of(prod, "ServiceAccount", "adpipe");
+    expect(account?.metadata.annotations?.["azure.workload.identity/client-id"]).toMatch(/^[0-9a-f-]{36}$/);
     for (const name of ["ingestor", "budget-tracker", "api"]) {
-      expect(env(prod, name, "EVENT_HUB_CONNECTION_STRING")?.valueFrom?.secretKeyRef).toEqual({
-        name: "adpipe-secrets",
-        key: "EVENT_HUB_CONNECTION_STRING",
-        optional: false,
-      });
+      const template = of(prod, "Deployment", name)?.spec.template;
+      expect(template.metadata.labels["azure.workload.identity/use"]).toBe("true");
+      expect(template.spec.serviceAccountName).toBe("adpipe");
+      expect(env(prod, name, "EVENT_HUB_CONNECTION_STRING")).toBeUndefined();
       expect(container(prod, name)?.image).toMatch(/^[\w./-]+:\d+\.\d+\.\d+$/);
     }
+    // No Secret key any pod or scaler reads is an Event Hubs key.
+    expect(referencedSecretKeys(prod).map((ref) => ref.key)).not.toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/EVENT_HUB_CONNECTION_STRING|SASL_USERNAME|SharedAccess/),
+      ]),
+    );
+
+    // What the services make of it: the configuration the webhook completes (client id from the annotation)
+    // is an OAUTHBEARER connection to the namespace with the workload identity credential.
+    const dir = mkdtempSync(join(tmpdir(), "adpipe-k8s-"));
+    try {
+      const tokenFile = join(dir, "azure-identity-token");
+      writeFileSync(tokenFile, "projected-token");
+      const connection = kafkaConnectionFromEnv(
+        {
+          ...config,
+          AZURE_CLIENT_ID: account?.metadata.annotations?.["azure.workload.identity/client-id"],
+          AZURE_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+          AZURE_FEDERATED_TOKEN_FILE: tokenFile,
+        },
+        { clientId: "adpipe-ingestor" },
+      );
+      expect(connection).toMatchObject({
+        flavor: "event-hubs",
+        brokers: [`${config.EVENT_HUB_NAMESPACE}:9093`],
+        ssl: true,
+        topic: config.KAFKA_TOPIC,
+      });
+      expect(connection.oauth?.auth.mode).toBe("workload-identity");
+      expect(connection.oauth?.scope).toBe(`https://${config.EVENT_HUB_NAMESPACE}/.default`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
     const partitions = Number(config.KAFKA_TOPIC_PARTITIONS);
     for (const scaled of prod.filter((object) => object.kind === "ScaledObject")) {
       const trigger = scaled.spec.triggers[0];
       expect(scaled.spec.maxReplicaCount).toBe(partitions);
-      expect(trigger.metadata).toMatchObject({ sasl: "plaintext", tls: "enable" });
-      expect(trigger.metadata.bootstrapServers).toMatch(/\.servicebus\.windows\.net:9093$/);
+      expect(trigger.metadata).toMatchObject({ sasl: "oauthbearer", tls: "enable" });
+      expect(trigger.metadata.bootstrapServers).toBe(`${config.EVENT_HUB_NAMESPACE}:9093`);
       expect(trigger.authenticationRef.name).toBe("event-hubs-kafka");
     }
     const auth = of(prod, "TriggerAuthentication", "event-hubs-kafka");
     expect(
-      auth?.spec.secretTargetRef.map((ref: { parameter: string; key: string }) => [ref.parameter, ref.key]),
+      auth?.spec.secretTargetRef.map((ref: { parameter: string; name: string }) => [ref.parameter, ref.name]),
     ).toEqual([
-      ["username", "EVENT_HUB_SASL_USERNAME"],
-      ["password", "EVENT_HUB_CONNECTION_STRING"],
+      ["username", "adpipe-keda-entra"],
+      ["password", "adpipe-keda-entra"],
+      ["oauthTokenEndpointUri", "adpipe-keda-entra"],
+      ["scopes", "adpipe-keda-entra"],
     ]);
     expect(of(prod, "HorizontalPodAutoscaler", "api")?.spec.minReplicas).toBeGreaterThanOrEqual(2);
     for (const object of prod)
@@ -142,6 +184,24 @@ describe("the manifest validators catch mistakes", () => {
     expect(schemaErrors({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } })).toEqual([
       "Widget/w: no schema for example.com/v1 Widget",
     ]);
+  });
+
+  test("the project rules catch a workload without workload identity, or with a key beside it", () => {
+    const objects = broken((copy) => {
+      delete of(copy, "Deployment", "api")!.spec.template.metadata.labels["azure.workload.identity/use"];
+      container(copy, "ingestor").env.push({
+        name: "EVENT_HUB_CONNECTION_STRING",
+        valueFrom: { secretKeyRef: { name: "adpipe-secrets", key: "EVENT_HUB_CONNECTION_STRING" } },
+      });
+      delete of(copy, "ServiceAccount", "adpipe")!.metadata.annotations;
+    });
+    expect(manifestProblems(objects)).toEqual(
+      expect.arrayContaining([
+        'Deployment/api: no azure.workload.identity/use: "true" pod label',
+        "Deployment/ingestor: EVENT_HUB_CONNECTION_STRING set although AZURE_AUTH=workload-identity",
+        "Deployment/budget-tracker: service account has no azure.workload.identity/client-id",
+      ]),
+    );
   });
 
   test("the project rules catch privilege, probes, inline secrets and replicas above partitions", () => {

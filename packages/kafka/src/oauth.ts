@@ -1,6 +1,6 @@
 import { type AzureAuth, createAzureCredential, redact } from "@adpipe/config";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
-import { KafkaJSSASLAuthenticationError, type Mechanism } from "kafkajs";
+import kafkajs, { type Mechanism } from "kafkajs";
 import { KafkaError } from "./errors.js";
 
 /** Never keep a token longer than this before its expiry: Entra ID tokens live 60-90 min. */
@@ -119,8 +119,11 @@ function errorText(error: unknown): string {
 }
 
 const SOH = "\u0001";
-// kafkajs' typings declare no constructor arguments; at runtime it takes the message like every KafkaJSError.
-const SaslAuthenticationError = KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error;
+// kafkajs is CommonJS and spreads its error classes into its exports, which Node's ESM loader cannot name: take the
+// class off the default export. Its typings declare no constructor arguments; at runtime it takes the message.
+const SaslAuthenticationError = kafkajs.KafkaJSSASLAuthenticationError as unknown as new (
+  message: string,
+) => Error;
 
 /** SASL payloads travel as length-prefixed bytes in kafkajs' authenticator API. */
 function lengthPrefixed(bytes: Buffer): Buffer {

@@ -19,7 +19,12 @@ import { parseAllDocuments } from "yaml";
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   // biome-ignore lint/suspicious/noExplicitAny: manifests are free-form; each check reads what it needs
   spec?: any;
   data?: Record<string, string>;
@@ -271,6 +276,27 @@ export function manifestProblems(objects: K8sObject[]): string[] {
     for (const ref of auth.spec?.secretTargetRef ?? []) {
       if (secretNames.size > 0 && !secretNames.has(ref.name))
         problems.push(`TriggerAuthentication/${auth.metadata.name}: Secret ${ref.name} does not exist`);
+    }
+  }
+
+  // Entra workload identity: every workload that talks to Event Hubs carries the webhook's label, runs as a service
+  // account with the identity's client id, and has no connection string (no key) to fall back on.
+  if (config.AZURE_AUTH === "workload-identity") {
+    for (const deployment of deployments) {
+      const name = deployment.metadata.name;
+      const template = deployment.spec?.template ?? {};
+      if (template.metadata?.labels?.["azure.workload.identity/use"] !== "true")
+        problems.push(`Deployment/${name}: no azure.workload.identity/use: "true" pod label`);
+      const account = find("ServiceAccount", template.spec?.serviceAccountName ?? "default");
+      const clientId = account?.metadata?.annotations?.["azure.workload.identity/client-id"];
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(String(clientId)))
+        problems.push(`Deployment/${name}: service account has no azure.workload.identity/client-id`);
+      for (const container of template.spec?.containers ?? []) {
+        for (const env of container.env ?? []) {
+          if (env.name === "EVENT_HUB_CONNECTION_STRING" || env.name === "AZURE_CLIENT_SECRET")
+            problems.push(`Deployment/${name}: ${env.name} set although AZURE_AUTH=workload-identity`);
+        }
+      }
     }
   }
 
