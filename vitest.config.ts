@@ -52,7 +52,8 @@ export default defineConfig({
         extends: true,
         test: {
           // Needs a real Azure Event Hubs namespace (AMQP cannot be emulated locally): `npm run test:azure`
-          // with EVENT_HUB_CONNECTION_STRING set. Not part of `npm test`.
+          // with EVENT_HUB_CONNECTION_STRING, or EVENT_HUB_NAMESPACE + AZURE_AUTH for Entra ID, set (docs/azure.md).
+          // Not part of `npm test`.
           name: "azure",
           include: ["tests/azure/**/*.test.ts"],
           environment: "node",
