@@ -101,7 +101,7 @@ export async function ensureBroker(
     throw new SupervisorError(
       "broker_unavailable",
       connection.flavor === "event-hubs"
-        ? `the Event Hubs namespace ${connection.brokers.join(",")} does not answer (check EVENT_HUB_CONNECTION_STRING and the network)`
+        ? `the Event Hubs namespace ${connection.brokers.join(",")} does not answer (check ${connection.oauth ? "EVENT_HUB_NAMESPACE, AZURE_AUTH and the identity's Event Hubs roles" : "EVENT_HUB_CONNECTION_STRING"} and the network)`
         : `Kafka does not answer at ${connection.brokers.join(",")} (start it, or unset KAFKA_BROKERS to use the local broker)`,
     );
   }

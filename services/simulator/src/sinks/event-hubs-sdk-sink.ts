@@ -32,18 +32,18 @@ export type EventHubsSdkTarget =
 export class EventHubsSdkSink implements RecordSink {
   readonly description: string;
   readonly topic: string;
-  private client: EventHubProducerClient | undefined;
-  private readonly secrets: string[];
+  // ES private fields: a sink that is logged or serialized shows neither the connection string nor a secret.
+  #client: EventHubProducerClient | undefined;
+  readonly #secrets: string[];
+  readonly #target: EventHubsSdkTarget;
 
-  constructor(
-    private readonly target: EventHubsSdkTarget,
-    eventHubName: string,
-  ) {
+  constructor(target: EventHubsSdkTarget, eventHubName: string) {
+    this.#target = target;
     this.topic = eventHubName;
     if (typeof target === "string") {
       const parsed = parseEventHubsConnectionString(target);
       this.description = `Event Hubs SDK (AMQP) ${parsed.host}, event hub ${eventHubName}`;
-      this.secrets = [target];
+      this.#secrets = [target];
     } else {
       if (target.auth === undefined && target.credential === undefined) {
         throw new SimulatorError("invalid_options", "an Entra ID target needs an AzureAuth or a credential");
@@ -51,12 +51,12 @@ export class EventHubsSdkSink implements RecordSink {
       const host = parseEventHubsNamespace(target.namespace).host;
       const how = target.auth === undefined ? "a given credential" : `AZURE_AUTH=${target.auth.mode}`;
       this.description = `Event Hubs SDK (AMQP) ${host} with Entra ID (${how}), event hub ${eventHubName}`;
-      this.secrets = target.auth?.clientSecret === undefined ? [] : [target.auth.clientSecret];
+      this.#secrets = target.auth?.clientSecret === undefined ? [] : [target.auth.clientSecret];
     }
   }
 
   private async createClient(): Promise<EventHubProducerClient> {
-    const target = this.target;
+    const target = this.#target;
     if (typeof target === "string") return new EventHubProducerClient(target, this.topic);
     const credential = target.credential ?? (await createAzureCredential(target.auth as AzureAuth));
     // AMQP goes to the namespace host itself (port 5671), not the Kafka endpoint's 9093.
@@ -84,11 +84,11 @@ export class EventHubsSdkSink implements RecordSink {
         { cause: error },
       );
     }
-    this.client = client;
+    this.#client = client;
   }
 
   async send(records: readonly GeneratedRecord[]): Promise<void> {
-    const client = this.client;
+    const client = this.#client;
     if (client === undefined) throw new SimulatorError("sink_unavailable", "send() before connect()");
     // One batch per partition key, in first-seen order; each key's records keep their order.
     const byKey = new Map<string | null, GeneratedRecord[]>();
@@ -133,12 +133,12 @@ export class EventHubsSdkSink implements RecordSink {
   }
 
   async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
+    const client = this.#client;
+    this.#client = undefined;
     await client?.close();
   }
 
   private safeMessage(error: unknown): string {
-    return redact(error instanceof Error ? error.message : String(error), this.secrets);
+    return redact(error instanceof Error ? error.message : String(error), this.#secrets);
   }
 }
