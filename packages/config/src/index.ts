@@ -51,3 +51,4 @@ export {
   type RedisEnv,
   redisEnvSchema,
 } from "./services.js";
+export { type TopicResetEnv, topicResetEnvSchema } from "./topic-reset.js";

@@ -87,4 +87,24 @@ export {
 } from "./spend.js";
 export { timeBuckets, WINDOW_MS, windowStartOf } from "./time-buckets.js";
 export { isEpochMs, parseTimestamp, type TimestampParseResult } from "./timestamp.js";
+export {
+  checkPosition,
+  DEFAULT_RESET_POLICY,
+  type DetectedReset,
+  describeReset,
+  detectResets,
+  generationTopic,
+  type LogBounds,
+  type PositionChange,
+  type PositionCheck,
+  type PositionMove,
+  planPositions,
+  RESET_POLICIES,
+  type ResetPolicy,
+  type ResetReason,
+  type ResetTarget,
+  type StorePlan,
+  storesOnOldLog,
+  targetOffset,
+} from "./topic-reset.js";
 export { advertiserTotals, dailySpend, hourlySpend, monthlySpend, type SpendRollup } from "./views.js";
