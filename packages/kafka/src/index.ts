@@ -37,3 +37,5 @@ export {
   oauthBearerMechanism,
   tokenClaimsForDiagnosis,
 } from "./oauth.js";
+export { inspectTopicLog, resolveResetTargets, type TopicLog, TopicLogReader } from "./topic-log.js";
+export { resetCommand, TopicResetGuard, type TopicResetGuardOptions } from "./topic-reset-guard.js";

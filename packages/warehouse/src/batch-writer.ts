@@ -11,7 +11,7 @@ import {
   parseRecords,
   servingScope,
 } from "./derive.js";
-import { WarehouseError } from "./errors.js";
+import { type TopicResetFinding, WarehouseError } from "./errors.js";
 import { PartitionCache } from "./partitions.js";
 import { PgBinaryArray, pgBinaryArray } from "./pg-binary-array.js";
 import { queryConfig } from "./queries.js";
@@ -39,6 +39,18 @@ export interface WriteBatch {
   readonly pipeline: string;
   /** Records of one or more partitions, each partition's in offset order. */
   readonly records: readonly KafkaRecord[];
+  /**
+   * Generation of the topic log the records were read from, as the caller believes it (default 0). A stored
+   * offset of another generation means a reset happened the caller has not seen: the batch is refused
+   * (WarehouseError "generation_changed") and nothing is written.
+   */
+  readonly generation?: number;
+  /**
+   * The log end offset (high watermark) of each partition as the fetch reported it. A stored next offset beyond
+   * it means the log was replaced (topic deleted and recreated): the batch is refused (WarehouseError
+   * "topic_reset", with the partitions in `resets`) instead of dropping its records as replays.
+   */
+  readonly logEnds?: readonly { topic: string; partition: number; endOffset: string | bigint }[];
 }
 
 export interface PartitionOffset {
@@ -122,6 +134,7 @@ export async function claimClicks(
     offsets: new PgBinaryArray("int8", keyed.length * 12),
     kafkaMs: new PgBinaryArray("int8", keyed.length * 12),
     eventMs: new PgBinaryArray("int8", keyed.length * 12),
+    generations: new PgBinaryArray("int4", keyed.length * 8),
   };
   for (const r of keyed) {
     columns.dedupKeys.text(r.dedupKey);
@@ -132,6 +145,7 @@ export async function claimClicks(
     columns.offsets.bigint(r.offset);
     columns.kafkaMs.integer(r.kafkaMs);
     columns.eventMs.integer(r.parse.ok ? r.parse.eventTimeMs : null);
+    columns.generations.integer(r.generation);
   }
   const params = Object.values(columns).map((column) => column.build());
   const { rows } = await client.query<{
@@ -139,6 +153,7 @@ export async function claimClicks(
     claimed: boolean;
     first_topic: string;
     first_partition: number;
+    first_generation: number;
     first_offset: string;
   }>(queryConfig("click_registry_claim", params));
   const claimed = new Set<string>();
@@ -149,20 +164,26 @@ export async function claimClicks(
       existing.set(row.dedup_key, {
         topic: row.first_topic,
         partition: row.first_partition,
+        generation: row.first_generation,
         offset: row.first_offset,
       });
   }
   // The first record of each key in this batch (the claim candidate).
   const firstInBatch = new Map<string, ParsedRecord>();
   for (const r of keyed) if (!firstInBatch.has(r.dedupKey!)) firstInBatch.set(r.dedupKey!, r);
-  const unknown: FirstOccurrence = { topic: null, partition: null, offset: null };
+  const unknown: FirstOccurrence = { topic: null, partition: null, generation: null, offset: null };
   return (record) => {
     const key = record.dedupKey;
     if (key === null) return null;
     const candidate = firstInBatch.get(key);
     if (claimed.has(key) && candidate !== undefined) {
       if (candidate === record) return null;
-      return { topic: candidate.topic, partition: candidate.partition, offset: candidate.offset.toString() };
+      return {
+        topic: candidate.topic,
+        partition: candidate.partition,
+        generation: candidate.generation,
+        offset: candidate.offset.toString(),
+      };
     }
     return existing.get(key) ?? unknown;
   };
@@ -242,7 +263,7 @@ export async function writeBatch(
   batch: WriteBatch,
   options: WriteBatchOptions = {},
 ): Promise<WriteBatchResult> {
-  const parsed = orderRecords(parseRecords(batch.records, options.parseLimits));
+  const parsed = orderRecords(parseRecords(batch.records, options.parseLimits, batch.generation ?? 0));
   const received = batch.records.length;
   if (parsed.length === 0) {
     return {
@@ -272,13 +293,19 @@ export async function writeBatch(
     await client.query("BEGIN");
     inTransaction = true;
     const topicPartitions = [...new Map(parsed.map((r) => [partitionKey(r.topic, r.partition), r])).values()];
-    const { rows: stored } = await client.query<{ topic: string; partition: number; next_offset: string }>(
+    const { rows: stored } = await client.query<{
+      topic: string;
+      partition: number;
+      next_offset: string;
+      generation: number;
+    }>(
       queryConfig("offsets_lock", [
         batch.pipeline,
         topicPartitions.map((r) => r.topic),
         topicPartitions.map((r) => r.partition),
       ]),
     );
+    checkStoredPositions(batch, stored);
     const storedOffset = new Map(
       stored.map((row) => [partitionKey(row.topic, row.partition), BigInt(row.next_offset)]),
     );
@@ -365,5 +392,45 @@ export async function writeBatch(
     throw new WarehouseError("batch_write_failed", `writing a batch of ${received} records failed`, {
       cause: error,
     });
+  }
+}
+
+/**
+ * Refuses a batch whose stored positions (row-locked) do not fit the log it was read from: another generation
+ * (a reset the caller has not seen) or a next offset beyond the log end (the topic was replaced under us).
+ */
+function checkStoredPositions(
+  batch: WriteBatch,
+  stored: readonly { topic: string; partition: number; next_offset: string; generation: number }[],
+): void {
+  const generation = batch.generation ?? 0;
+  const moved = stored.filter((row) => row.generation !== generation);
+  if (moved.length > 0) {
+    throw new WarehouseError(
+      "generation_changed",
+      `the stored offsets of ${moved.map((row) => `${row.topic}/${row.partition}`).join(", ")} belong to generation ${moved[0]?.generation} of the topic, the batch to generation ${generation}: a reset moved them; nothing written`,
+    );
+  }
+  if (batch.logEnds === undefined) return;
+  const ends = new Map(batch.logEnds.map((e) => [partitionKey(e.topic, e.partition), BigInt(e.endOffset)]));
+  const resets: TopicResetFinding[] = [];
+  for (const row of stored) {
+    const end = ends.get(partitionKey(row.topic, row.partition));
+    if (end !== undefined && BigInt(row.next_offset) > end) {
+      resets.push({
+        topic: row.topic,
+        partition: row.partition,
+        generation: row.generation,
+        storedOffset: row.next_offset,
+        logEndOffset: end.toString(),
+      });
+    }
+  }
+  if (resets.length > 0) {
+    throw new WarehouseError(
+      "topic_reset",
+      `topic reset: ${resets.map((r) => `${r.topic}/${r.partition} stored ${r.storedOffset} > end ${r.logEndOffset}`).join(", ")}; nothing written`,
+      { resets },
+    );
   }
 }

@@ -54,6 +54,7 @@ export interface ParsedRecord extends RecordLineage {
 export interface FirstOccurrence {
   readonly topic: string | null;
   readonly partition: number | null;
+  readonly generation: number | null;
   readonly offset: string | null;
 }
 
@@ -83,7 +84,11 @@ export function clampRecordMs(ms: number): number {
 }
 
 /** Parses every record with @adpipe/core, judging time against the record's own Kafka timestamp. */
-export function parseRecords(records: readonly KafkaRecord[], limits: ParseLimits = {}): ParsedRecord[] {
+export function parseRecords(
+  records: readonly KafkaRecord[],
+  limits: ParseLimits = {},
+  generation = 0,
+): ParsedRecord[] {
   // One options object, its reference time set per record (a spread per record cost measurable CPU).
   const options = { ...limits, referenceTimeMs: 0 };
   return records.map((record) => {
@@ -93,6 +98,7 @@ export function parseRecords(records: readonly KafkaRecord[], limits: ParseLimit
     return {
       topic: record.topic,
       partition: record.partition,
+      generation: record.generation ?? generation,
       offset: toOffset(record.offset),
       kafkaMs,
       key: record.key,
@@ -161,6 +167,7 @@ export function deriveRecords(
   ): DerivedRecord => ({
     topic: r.topic,
     partition: r.partition,
+    generation: r.generation,
     offset: r.offset,
     kafkaMs: r.kafkaMs,
     key: r.key,

@@ -11,16 +11,38 @@ export const WAREHOUSE_ERROR_CODES = [
   "range_invalid",
   /** A replay would write records no live pipeline position accounts for (see replay.ts). */
   "replay_unowned",
+  /** A batch's stored offsets are of another topic generation than the batch (a reset it has not seen). */
+  "generation_changed",
+  /** A stored offset lies beyond the log end the batch was fetched with: the topic was deleted and recreated. */
+  "topic_reset",
+  /** adpipe offsets reset could not apply its plan (state changed meanwhile, unfinished reset, bad target). */
+  "reset_refused",
 ] as const;
 export type WarehouseErrorCode = (typeof WAREHOUSE_ERROR_CODES)[number];
+
+/** A partition whose stored next offset lies beyond the log end (the topic's log was replaced). */
+export interface TopicResetFinding {
+  readonly topic: string;
+  readonly partition: number;
+  readonly generation: number;
+  readonly storedOffset: string;
+  readonly logEndOffset: string;
+}
 
 export class WarehouseError extends Error {
   override readonly name = "WarehouseError";
   readonly code: WarehouseErrorCode;
+  /** For "topic_reset": the partitions found beyond the log end. */
+  readonly resets: readonly TopicResetFinding[];
 
-  constructor(code: WarehouseErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: WarehouseErrorCode,
+    message: string,
+    options?: { cause?: unknown; resets?: readonly TopicResetFinding[] },
+  ) {
     super(message, options);
     this.code = code;
+    this.resets = options?.resets ?? [];
   }
 }
 

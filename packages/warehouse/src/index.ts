@@ -17,6 +17,7 @@ export {
 } from "./derive.js";
 export {
   isWarehouseError,
+  type TopicResetFinding,
   WAREHOUSE_ERROR_CODES,
   WarehouseError,
   type WarehouseErrorCode,
@@ -54,6 +55,26 @@ export {
   warehouseRulesEnvSchema,
   warehouseRulesFromEnv,
 } from "./settings.js";
+export {
+  applyWarehouseReset,
+  clearResetDetections,
+  findUnfinishedReset,
+  listResetDetections,
+  markOffsetReset,
+  type OffsetResetRecord,
+  type OffsetResetSource,
+  type ResetDetectingService,
+  type ResetDetection,
+  type ResetDetectionRow,
+  readTopicGeneration,
+  readWarehousePositions,
+  recentOffsetResets,
+  recordResetDetections,
+  startOffsetReset,
+  type WarehouseMove,
+  type WarehousePositions,
+  type WarehouseResetStep,
+} from "./topic-resets.js";
 export {
   DEFAULT_PIPELINE,
   forgetStoredOffsets,

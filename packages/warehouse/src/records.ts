@@ -8,11 +8,18 @@ export interface KafkaRecord {
   readonly timestampMs: number;
   readonly key: Uint8Array | null;
   readonly value: Uint8Array | null;
+  /**
+   * Generation of the topic log the record comes from (ingest.topic_generations; 0 until the topic was reset).
+   * writeBatch sets it from the batch; reprocessing carries it over from Bronze.
+   */
+  readonly generation?: number;
 }
 
 /** Lineage of a record. */
 export interface RecordLineage {
   readonly topic: string;
   readonly partition: number;
+  /** Generation of the topic's log: offsets start again at 0 in a recreated topic. */
+  readonly generation: number;
   readonly offset: bigint;
 }

@@ -85,24 +85,37 @@ export async function reprocess(pool: Pool, options: ReprocessOptions): Promise<
     }
 
     let done = 0;
-    let after: { topic: string; partition: number; offset: string } = {
+    let after: { topic: string; partition: number; generation: number; offset: string } = {
       topic: "",
       partition: -1,
+      generation: -1,
       offset: "-1",
     };
     for (;;) {
       const page = await client.query<{
         topic: string;
         partition: number;
+        generation: number;
         offset: string;
         kafka_ms: string;
         record_key: Buffer | null;
         raw_payload: Buffer | null;
-      }>(queryConfig("bronze_page", [fromMs, toMs, after.topic, after.partition, after.offset, pageSize]));
+      }>(
+        queryConfig("bronze_page", [
+          fromMs,
+          toMs,
+          after.topic,
+          after.partition,
+          after.generation,
+          after.offset,
+          pageSize,
+        ]),
+      );
       if (page.rows.length === 0) break;
       const records: KafkaRecord[] = page.rows.map((row) => ({
         topic: row.topic,
         partition: row.partition,
+        generation: row.generation,
         offset: row.offset,
         timestampMs: Number(row.kafka_ms),
         key: row.record_key,
@@ -135,7 +148,12 @@ export async function reprocess(pool: Pool, options: ReprocessOptions): Promise<
       done += page.rows.length;
       options.onProgress?.({ done, total: Math.max(total, done) });
       const last = page.rows.at(-1)!;
-      after = { topic: last.topic, partition: last.partition, offset: last.offset };
+      after = {
+        topic: last.topic,
+        partition: last.partition,
+        generation: last.generation,
+        offset: last.offset,
+      };
     }
 
     const keys = [...touchedKeys.values()];

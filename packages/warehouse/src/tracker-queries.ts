@@ -68,15 +68,22 @@ export async function periodSpendByAdvertiser(
   }));
 }
 
-/** The next offset to read per partition of a topic, as committed by the ingestor (group `pipeline`). */
+/**
+ * The next offset to read per partition of a topic, as committed by the ingestor (group `pipeline`), and the
+ * generation of the topic's log that offset belongs to.
+ */
 export async function storedOffsets(
   client: ClientBase,
   options: { topic: string; pipeline?: string },
-): Promise<{ partition: number; offset: string }[]> {
-  const { rows } = await client.query<{ partition: number; next_offset: string }>(
+): Promise<{ partition: number; offset: string; generation: number }[]> {
+  const { rows } = await client.query<{ partition: number; next_offset: string; generation: number }>(
     queryConfig("stored_offsets", [options.pipeline ?? DEFAULT_PIPELINE, options.topic]),
   );
-  return rows.map((row) => ({ partition: row.partition, offset: row.next_offset }));
+  return rows.map((row) => ({
+    partition: row.partition,
+    offset: row.next_offset,
+    generation: row.generation,
+  }));
 }
 
 /**
@@ -105,7 +112,7 @@ export const DEFAULT_PIPELINE = "adpipe-ingestor";
 export async function readRebuildSnapshot(
   pool: Pool,
   options: { topic: string; pipeline?: string; periodStartMs: number; periodEndMs: number },
-): Promise<{ spend: PeriodSpend[]; offsets: { partition: number; offset: string }[] }> {
+): Promise<{ spend: PeriodSpend[]; offsets: { partition: number; offset: string; generation: number }[] }> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");

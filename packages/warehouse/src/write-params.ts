@@ -3,7 +3,7 @@ import type { DerivedRecord, GoldDelta } from "./derive.js";
 import { PgBinaryArray, type PgElementType } from "./pg-binary-array.js";
 
 /**
- * The parameters of sql/queries/write_batch.sql ($1..$61), built column-wise from the derived records. Array
+ * The parameters of sql/queries/write_batch.sql ($1..$64), built column-wise from the derived records. Array
  * parameters are binary arrays (pg-binary-array.ts): text literals cost both Node and Postgres more than the rest
  * of the batch's work (pg's own conversion of JS arrays even more).
  */
@@ -55,6 +55,9 @@ export function writeBatchParams(options: {
   const firstTopics = col("text");
   const firstPartitions = col("int4");
   const firstOffsets = col("int8");
+  const generations = col("int4", 4);
+  const firstGenerations = col("int4", 4);
+  const bGenerations = col("int4", 4);
   const budgetTypes: PgElementType[] = [
     "text",
     "text",
@@ -119,6 +122,8 @@ export function writeBatchParams(options: {
     firstTopics.text(first?.topic);
     firstPartitions.integer(first?.partition);
     firstOffsets.bigint(first?.offset);
+    generations.integer(r.generation);
+    firstGenerations.integer(first?.generation);
     silverKinds.text(r.silver);
     if (r.budget !== null) {
       bAdvertiserIds.text(r.budget.advertiserId);
@@ -130,6 +135,7 @@ export function writeBatchParams(options: {
       bPartitions.integer(r.partition);
       bOffsets.bigint(r.offset);
       bKafkaMs.integer(r.kafkaMs);
+      bGenerations.integer(r.generation);
     }
     if (!r.parse.ok) {
       rejectionReasons.text(r.parse.reason);
@@ -227,6 +233,9 @@ export function writeBatchParams(options: {
     offsetColumn("int4", (b, o) => b.integer(o.partition)),
     offsetColumn("int8", (b, o) => b.bigint(o.offset)),
     options.writeBronze,
+    generations.build(),
+    firstGenerations.build(),
+    bGenerations.build(),
   );
   return arrays;
 }

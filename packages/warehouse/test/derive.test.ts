@@ -79,7 +79,7 @@ describe("derive: records -> Silver kind, Gold contribution, budget", () => {
       record(1, click("c4", 1, ',"budget_value":7')),
     ]);
     const derived = deriveRecords(parsed, (r) =>
-      r.offset === 1n ? { topic: "t", partition: 0, offset: "0" } : null,
+      r.offset === 1n ? { topic: "t", partition: 0, generation: 0, offset: "0" } : null,
     );
     expect(derived.map((r) => r.silver)).toEqual(["clean", "duplicate"]);
     expect(derived[1]!.budget).toBeNull();

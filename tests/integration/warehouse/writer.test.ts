@@ -96,7 +96,7 @@ describe.each<[string, GeneratorOptions]>([
       );
       expect(Number(rows[0]!.n)).toBe(400);
       expect(await storedOffsets(client, { topic: TOPIC, pipeline: GROUP })).toEqual([
-        { partition: 0, offset: "400" },
+        { partition: 0, offset: "400", generation: 0 },
       ]);
     } finally {
       client.release();
@@ -192,7 +192,7 @@ describe.each<[string, GeneratorOptions]>([
       periodEndMs: period.periodEndMs,
     });
     expect(snapshot.offsets).toEqual(
-      partitions.map((list, partition) => ({ partition, offset: String(list.length) })),
+      partitions.map((list, partition) => ({ partition, offset: String(list.length), generation: 0 })),
     );
   });
 
