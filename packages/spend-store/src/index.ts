@@ -53,6 +53,7 @@ export {
   type MetaState,
   type PartitionOffset,
   type RebuildLock,
+  type ResetPositionsOutcome,
   type RestoreOutcome,
   type RestoreSnapshot,
   type ServingFlip,
@@ -61,6 +62,7 @@ export {
   type SpendStoreOptions,
   type StoredState,
   type SweepOutcome,
+  type TrackerResetDetection,
 } from "./store.js";
 export {
   loadWarehouseSnapshot,

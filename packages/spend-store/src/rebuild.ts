@@ -90,6 +90,8 @@ export async function reconcileWithWarehouse(
     redis: redisOffsets,
     warehouse: snapshot.offsets,
   });
-  // The tracker applied records while Redis was read: the comparison is not of one point in time.
-  return moved ? { ...report, offsetsApart: Math.max(1, report.offsetsApart) } : report;
+  // The tracker applied records while Redis was read, or the two stand on different logs of the topic (one of
+  // them has not followed a reset yet): the comparison is not of one point in time.
+  const apart = moved || (after?.generation ?? 0) !== snapshot.generation;
+  return apart ? { ...report, offsetsApart: Math.max(1, report.offsetsApart) } : report;
 }

@@ -3,7 +3,13 @@ import { readFileSync } from "node:fs";
 import type { Cluster, Redis } from "ioredis";
 import { SpendStoreError } from "./errors.js";
 
-export const SCRIPT_NAMES = ["apply_slice", "commit_offsets", "restore_advertiser", "rebuild_lock"] as const;
+export const SCRIPT_NAMES = [
+  "apply_slice",
+  "commit_offsets",
+  "restore_advertiser",
+  "rebuild_lock",
+  "reset_offsets",
+] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 export interface LuaScript {

@@ -10,8 +10,29 @@ export interface PartitionOffset {
 export interface MetaState {
   readonly epoch: number;
   readonly createdAtMs: number;
+  /** Generation of the topic's log the offsets belong to (0 until a topic reset). */
+  readonly generation: number;
   readonly offsets: readonly PartitionOffset[];
+  /** A topic reset the tracker found and refuses to go past (RESET_POLICY=fail); null when none. */
+  readonly resetDetected: TrackerResetDetection | null;
+  /** The last reset applied (the audit id in Postgres ingest.offset_resets; "" when unaudited). */
+  readonly lastReset: { readonly id: string; readonly atMs: number } | null;
 }
+
+/** What the tracker records in its meta hash when it finds the topic reset (for `adpipe status` and the reset). */
+export interface TrackerResetDetection {
+  readonly detectedAtMs: number;
+  readonly partitions: readonly {
+    readonly partition: number;
+    readonly storedOffset: string;
+    readonly logStartOffset: string;
+    readonly logEndOffset: string;
+    readonly reason: string;
+  }[];
+}
+
+/** Outcome of SpendStore.resetPositions (reset_offsets.lua). */
+export type ResetPositionsOutcome = "moved" | "already_moved" | "state_lost" | "generation_moved";
 
 export interface ServingFlip {
   readonly advertiserId: string;
@@ -24,7 +45,9 @@ export type BatchStatus =
   /** The sentinel is gone: Redis lost the state (or a rebuild is running). Do not commit; recover. */
   | "state_lost"
   /** A rebuild finished that this store had not seen: seek to the recorded offsets; do not commit. */
-  | "epoch_changed";
+  | "epoch_changed"
+  /** A topic reset moved the positions to a new log: seek to the recorded offsets; do not commit. */
+  | "generation_changed";
 
 export interface BatchOutcome {
   readonly status: BatchStatus;
@@ -79,6 +102,8 @@ export interface RestoreSnapshot {
   readonly advertisers: readonly SnapshotAdvertiser[];
   /** Next offsets the snapshot covers: the tracker resumes from here (0 for partitions not listed). */
   readonly offsets: readonly PartitionOffset[];
+  /** Generation of the topic's log the offsets belong to (default: the one Redis had). */
+  readonly generation?: number;
 }
 
 export interface RestoreOutcome {

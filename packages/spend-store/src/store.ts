@@ -1,5 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { BUDGET_SOURCES, type BudgetPeriod, type BudgetSource, budgetPeriodOf } from "@adpipe/core";
+import {
+  BUDGET_SOURCES,
+  type BudgetPeriod,
+  type BudgetSource,
+  budgetPeriodOf,
+  generationTopic,
+} from "@adpipe/core";
 import { advertiserIdFromKey, DEFAULT_KEY_PREFIX, servingChangesChannel } from "@adpipe/serving-client";
 import type { Cluster, Redis } from "ioredis";
 import { SpendStoreError } from "./errors.js";
@@ -14,12 +20,14 @@ import type {
   MetaState,
   PartitionOffset,
   RebuildLock,
+  ResetPositionsOutcome,
   RestoreOutcome,
   RestoreSnapshot,
   ServingFlip,
   SnapshotAdvertiser,
   StoredState,
   SweepOutcome,
+  TrackerResetDetection,
 } from "./store-types.js";
 
 export type {
@@ -28,12 +36,14 @@ export type {
   MetaState,
   PartitionOffset,
   RebuildLock,
+  ResetPositionsOutcome,
   RestoreOutcome,
   RestoreSnapshot,
   ServingFlip,
   SnapshotAdvertiser,
   StoredState,
   SweepOutcome,
+  TrackerResetDetection,
 } from "./store-types.js";
 
 export const DEFAULT_DEDUP_HORIZON_MS = 3_600_000;
@@ -115,6 +125,16 @@ function emptySlice(advertiserId: string, currentPeriod: PeriodWindow): SliceCal
   return { advertiserId, currentPeriod, buckets: [], events: 0, packed: "" };
 }
 
+function parseDetection(text: string | undefined): TrackerResetDetection | null {
+  if (text === undefined || text === "") return null;
+  try {
+    const value = JSON.parse(text) as TrackerResetDetection;
+    return Array.isArray(value.partitions) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
 function toInt(value: string | null | undefined): number | null {
   if (value === null || value === undefined || value === "") return null;
   const n = Number(value);
@@ -135,6 +155,7 @@ export class SpendStore {
   private readonly clock: () => number;
   private readonly channel: string;
   private knownEpoch: number | null = null;
+  private knownGeneration = 0;
 
   constructor(options: SpendStoreOptions) {
     this.redis = options.redis;
@@ -166,9 +187,23 @@ export class SpendStore {
     await loadScripts(this.redis);
   }
 
-  /** Writes from now on with the epoch of this meta state (after a rebuild by someone else, say). */
+  /** The topic generation this store writes with (from the meta hash; 0 until a topic reset). */
+  get generation(): number {
+    return this.knownGeneration;
+  }
+
+  /**
+   * The topic name under which advertiser hashes keep their applied offsets (`_off:<name>:<partition>`): the
+   * topic itself in generation 0, `<topic>#g<n>` after a reset, so a new log's offsets are never replays.
+   */
+  get lineageTopic(): string {
+    return generationTopic(this.topic, this.knownGeneration);
+  }
+
+  /** Writes from now on with the epoch and generation of this meta state (after a rebuild or reset elsewhere). */
   adopt(meta: MetaState): void {
     this.knownEpoch = meta.epoch;
+    this.knownGeneration = meta.generation;
   }
 
   /** The sentinel and recorded offsets; null when the sentinel is missing. Does not adopt the epoch. */
@@ -185,7 +220,54 @@ export class SpendStore {
       if (Number.isInteger(partition) && offset !== null) offsets.push({ partition, offset });
     }
     offsets.sort((a, b) => a.partition - b.partition);
-    return { epoch, createdAtMs, offsets };
+    const resetAtMs = toInt(fields.reset_at);
+    return {
+      epoch,
+      createdAtMs,
+      generation: toInt(fields.generation) ?? 0,
+      offsets,
+      resetDetected: parseDetection(fields.reset_detected),
+      lastReset: resetAtMs === null ? null : { id: fields.reset_id ?? "", atMs: resetAtMs },
+    };
+  }
+
+  /**
+   * Records (or, with null, clears) a topic reset the tracker found, in the meta hash: `adpipe status` and
+   * `adpipe offsets reset` read it. Only while the sentinel exists (a lost state is rebuilt anyway).
+   */
+  async recordResetDetection(detection: TrackerResetDetection | null): Promise<void> {
+    const key = this.keys.meta(this.topic);
+    if (detection === null) {
+      await this.redis.hdel(key, "reset_detected");
+      return;
+    }
+    if ((await this.redis.hexists(key, "created_at")) !== 1) return;
+    await this.redis.hset(key, "reset_detected", JSON.stringify(detection));
+  }
+
+  /**
+   * The tracker's part of a topic reset (reset_offsets.lua): from `fromGeneration` only; a new generation replaces
+   * every position, the same generation moves them forward. Idempotent for a re-run.
+   */
+  async resetPositions(step: {
+    fromGeneration: number;
+    toGeneration: number;
+    resetId: string;
+    positions: readonly PartitionOffset[];
+  }): Promise<ResetPositionsOutcome> {
+    const args: (string | number)[] = [
+      luaScript("reset_offsets").sha,
+      1,
+      this.keys.meta(this.topic),
+      step.fromGeneration,
+      step.toGeneration,
+      step.resetId,
+      this.clock(),
+    ];
+    for (const { partition, offset } of step.positions) args.push(partition, offset);
+    const replies = await this.execWithScripts(() => this.redis.pipeline().call("EVALSHA", args));
+    const out = replies[0]?.[1] as number;
+    return out === 1 ? "moved" : out === 2 ? "already_moved" : out === 0 ? "state_lost" : "generation_moved";
   }
 
   /** Creates the sentinel for a fresh start (no state anywhere yet); safe to race with other instances. */
@@ -243,7 +325,7 @@ export class SpendStore {
     ];
     for (const bucket of buckets) args.push(this.keys.dedup(id, bucket.dedupBucketId));
     args.push(
-      this.topic,
+      this.lineageTopic,
       id,
       channel,
       slice.currentPeriod.startMs,
@@ -321,6 +403,7 @@ export class SpendStore {
       1,
       this.keys.meta(this.topic),
       epoch,
+      this.knownGeneration,
     ];
     for (const { partition, offset } of progress) commitArgs.push(partition, offset);
 
@@ -368,7 +451,13 @@ export class SpendStore {
     });
     const committed = replies[slices.length]?.[1] as number;
     const status: BatchStatus =
-      committed === 0 ? "state_lost" : committed === -1 || refused ? "epoch_changed" : "applied";
+      committed === 0
+        ? "state_lost"
+        : committed === -1 || refused
+          ? "epoch_changed"
+          : committed === -2
+            ? "generation_changed"
+            : "applied";
     return { status, advertisers: slices.length, applied, duplicates, replayed, closedPeriod, flips };
   }
 
@@ -521,9 +610,13 @@ export class SpendStore {
     onProgress?: (done: number, total: number) => void,
   ): Promise<RestoreOutcome> {
     const metaKey = this.keys.meta(this.topic);
-    const previousEpoch = toInt(await this.redis.hget(metaKey, "epoch")) ?? 0;
+    const [storedEpoch, storedGeneration] = await this.redis.hmget(metaKey, "epoch", "generation");
+    const previousEpoch = toInt(storedEpoch) ?? 0;
     const nowMs = this.clock();
     const epoch = Math.max(nowMs, previousEpoch + 1, (this.knownEpoch ?? 0) + 1);
+    // The snapshot's offsets belong to its generation (the warehouse's); a replay keeps the one Redis had.
+    const generation = snapshot.generation ?? toInt(storedGeneration) ?? this.knownGeneration;
+    this.knownGeneration = generation;
     // Operator pauses are not in the warehouse: carry over those still in Redis.
     const paused = new Set(
       [...(await this.readStates()).values()].filter((s) => s.paused).map((s) => s.advertiserId),
@@ -575,7 +668,16 @@ export class SpendStore {
       onProgress?.(Math.min(total, from + chunk.length), total);
     }
 
-    const metaFields: (string | number)[] = ["created_at", nowMs, "epoch", epoch, "rebuilt_at", nowMs];
+    const metaFields: (string | number)[] = [
+      "created_at",
+      nowMs,
+      "epoch",
+      epoch,
+      "generation",
+      generation,
+      "rebuilt_at",
+      nowMs,
+    ];
     for (const { partition, offset } of snapshot.offsets) metaFields.push(`o:${partition}`, offset);
     await this.redis.hset(metaKey, ...metaFields);
     this.knownEpoch = epoch;
@@ -614,7 +716,8 @@ export class SpendStore {
       fields.push("budget_micros", advertiser.budgetMicros, "_budget_ts", advertiser.budgetEventTimeMs ?? 0);
       if (advertiser.budgetSource !== null) fields.push("budget_source", advertiser.budgetSource);
     }
-    for (const { partition, offset } of offsets) fields.push(`_off:${this.topic}:${partition}`, offset - 1);
+    for (const { partition, offset } of offsets)
+      fields.push(`_off:${this.lineageTopic}:${partition}`, offset - 1);
     if (paused) fields.push("_paused", "1");
 
     // Group the click ids by dedup bucket (the period; the UTC day for lifetime budgets).

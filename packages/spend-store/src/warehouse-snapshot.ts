@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { periodSpendByAdvertiser, storedOffsets } from "@adpipe/warehouse";
+import { periodSpendByAdvertiser, readTopicGeneration, storedOffsets } from "@adpipe/warehouse";
 import type { Pool, PoolClient } from "pg";
 import { SpendStoreError } from "./errors.js";
 import type { PeriodTotals } from "./reconcile.js";
@@ -18,6 +18,8 @@ function periodClickIdsQuery(periodStartMs: number, periodEndMs: number) {
 export interface WarehouseSnapshot extends RestoreSnapshot {
   /** Period totals as the warehouse reports them (for reconciliation). */
   readonly totals: readonly PeriodTotals[];
+  /** The warehouse's generation of the topic: the offsets belong to it. */
+  readonly generation: number;
 }
 
 export interface WarehouseSnapshotOptions {
@@ -63,6 +65,7 @@ export async function loadWarehouseSnapshot(
       client,
       options.pipeline === undefined ? { topic } : { topic, pipeline: options.pipeline },
     );
+    const { generation } = await readTopicGeneration(client, topic);
     const clickRows =
       options.withClickIds === false
         ? []
@@ -100,7 +103,7 @@ export async function loadWarehouseSnapshot(
       partition: entry.partition,
       offset: safeInt(entry.offset, "offset"),
     }));
-    return { period, advertisers, offsets, totals };
+    return { period, advertisers, offsets, totals, generation };
   } catch (cause) {
     await client.query("ROLLBACK").catch(() => undefined);
     if (cause instanceof SpendStoreError) throw cause;
