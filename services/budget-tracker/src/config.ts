@@ -7,6 +7,7 @@ import {
   loadEnv,
   parseLimitsFromEnv,
   redisEnvSchema,
+  topicResetEnvSchema,
 } from "@adpipe/config";
 import type { ParseOptions } from "@adpipe/core";
 import { spendStoreEnvSchema } from "@adpipe/spend-store";
@@ -21,6 +22,8 @@ export const trackerEnvSchema = z.object({
   ...kafkaEnvSchema.shape,
   ...redisEnvSchema.shape,
   ...spendStoreEnvSchema.shape,
+  // RESET_POLICY, TOPIC_CHECK_INTERVAL_MS: what to do when the topic was deleted and recreated under the tracker.
+  ...topicResetEnvSchema.shape,
   /**
    * Postgres, only for rebuilding Redis and for reconciliation: the tracker applies clicks with Postgres down.
    * Unset: no reconciliation, and a rebuild needs REBUILD_SOURCE=replay.

@@ -19,9 +19,23 @@ export class TrackerMetrics {
   readonly reconcileAbsDiff: Gauge<"measure">;
   readonly reconcileMismatched: Gauge;
   readonly reconcileOffsetsApart: Gauge;
+  readonly topicResetDetected: Gauge<"partition">;
+  readonly topicResets: Counter<"policy">;
 
   constructor(registry: Registry) {
     const registers = [registry];
+    this.topicResetDetected = new Gauge({
+      name: "budget_tracker_topic_reset_detected",
+      help: "1 while the partition's stored offset lies beyond its log end (topic deleted and recreated): not consuming",
+      labelNames: ["partition"],
+      registers,
+    });
+    this.topicResets = new Counter({
+      name: "budget_tracker_topic_resets_total",
+      help: "Topic resets applied to the tracker's positions by this process (RESET_POLICY=earliest) or seen from adpipe offsets reset",
+      labelNames: ["policy"],
+      registers,
+    });
     this.records = new Counter({
       name: "budget_tracker_records_total",
       help: "Kafka records consumed, by what they do to the state (spend, budget, no_effect, rejected)",

@@ -113,6 +113,8 @@ export async function startTrackerService(
       maxWaitTimeInMs: env.TRACKER_MAX_WAIT_MS,
       sessionTimeoutMs: env.TRACKER_SESSION_TIMEOUT_MS,
       partitionsConcurrently: env.TRACKER_PARTITIONS_CONCURRENTLY,
+      resetPolicy: env.RESET_POLICY,
+      topicCheckMs: env.TOPIC_CHECK_INTERVAL_MS,
       ...(options.onBatchApplied === undefined ? {} : { onBatchApplied: options.onBatchApplied }),
     });
 
@@ -129,6 +131,7 @@ export async function startTrackerService(
           if (!tracker.ready)
             throw new Error("not consuming (starting, rebuilding the Redis state or stopped)");
         },
+        topic: async () => tracker.checkTopic(),
       },
     });
     cleanup.push(() => ops.close());

@@ -1,6 +1,19 @@
+import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type ParseOptions, parseEvent } from "@adpipe/core";
-import { ConsumerRunner, type TopicPartition, type TopicPartitionOffset } from "@adpipe/kafka";
+import {
+  type DetectedReset,
+  detectResets,
+  type ParseOptions,
+  parseEvent,
+  type ResetPolicy,
+} from "@adpipe/core";
+import {
+  ConsumerRunner,
+  TopicLogReader,
+  type TopicPartition,
+  type TopicPartitionOffset,
+  TopicResetGuard,
+} from "@adpipe/kafka";
 import {
   ADDED_BUDGET,
   ADDED_SPEND,
@@ -14,6 +27,13 @@ import {
   type SpendStore,
 } from "@adpipe/spend-store";
 import type { Logger } from "@adpipe/telemetry";
+import {
+  clearResetDetections,
+  isWarehouseError,
+  markOffsetReset,
+  recordResetDetections,
+  startOffsetReset,
+} from "@adpipe/warehouse";
 import type { EachBatchPayload, Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import { TrackerError } from "./errors.js";
@@ -59,6 +79,10 @@ export interface BudgetTrackerOptions {
   readonly sessionTimeoutMs?: number;
   /** Partitions whose batches are applied at the same time. Default 4. */
   readonly partitionsConcurrently?: number;
+  /** What to do when the topic was reset under the tracker (deleted and recreated). Default fail. */
+  readonly resetPolicy?: ResetPolicy;
+  /** How often positions are compared with the log and a reset applied elsewhere is looked for; 0 = never. */
+  readonly topicCheckMs?: number;
   readonly onBatchApplied?: (batch: AppliedBatch) => void;
 }
 
@@ -85,12 +109,34 @@ export class BudgetTracker {
   private sweptPeriod: string | null = null;
   private stopping = false;
   private healthy = false;
+  /** Next offset per assigned partition the consumer stands at (seeks and applied batches). */
+  private readonly positionsNow = new Map<number, bigint>();
+  private readonly guard: TopicResetGuard;
+  private readonly logReader: TopicLogReader;
+  private resetting: Promise<void> | null = null;
 
   constructor(options: BudgetTrackerOptions) {
     this.options = options;
     this.store = options.store;
     this.logger = options.logger;
     this.metrics = options.metrics;
+    this.logReader = new TopicLogReader(options.kafka, options.topic);
+    this.guard = new TopicResetGuard({
+      topic: options.topic,
+      consumer: options.groupId,
+      policy: options.resetPolicy ?? "fail",
+      logger: options.logger,
+      onChange: (resets) => {
+        this.metrics.topicResetDetected.reset();
+        for (const reset of resets)
+          this.metrics.topicResetDetected.set({ partition: String(reset.partition) }, 1);
+      },
+    });
+  }
+
+  /** Throws the reason while a topic reset keeps the tracker from consuming (a readiness check). */
+  checkTopic(): void {
+    this.guard.check();
   }
 
   /** Ready: the state is usable and the consumer runs (false while rebuilding). */
@@ -169,6 +215,7 @@ export class BudgetTracker {
     const { intervals } = this.options;
     every(intervals.rolloverCheckMs, () => this.rolloverIfDue(false));
     every(intervals.stateCheckMs, () => this.checkState());
+    every(this.options.topicCheckMs ?? 10_000, () => this.checkTopicLog());
     if (this.options.pool !== null)
       every(intervals.reconcileMs, () => this.reconcile().then(() => undefined));
   }
@@ -181,6 +228,8 @@ export class BudgetTracker {
     await this.runner?.stop();
     await this.exclusive(async () => undefined);
     await this.recovery?.catch(() => undefined);
+    await this.resetting?.catch(() => undefined);
+    await this.logReader.close();
   }
 
   /** At start: adopt the state in Redis, create it (first run), or rebuild it (Redis lost it). */
@@ -246,9 +295,27 @@ export class BudgetTracker {
     this.assigned = assignments;
     await this.recovery;
     let meta = await this.store.readMeta();
-    if (meta === null || meta.epoch !== this.store.epoch) {
-      await this.triggerRecovery(meta === null ? "sentinel_missing" : "epoch_changed");
+    if (meta === null || meta.epoch !== this.store.epoch || meta.generation !== this.store.generation) {
+      await this.triggerRecovery(
+        meta === null
+          ? "sentinel_missing"
+          : meta.epoch !== this.store.epoch
+            ? "epoch_changed"
+            : "generation_changed",
+      );
       meta = await this.store.readMeta();
+    }
+    // Every assignment: do the recorded positions fit the log? A recreated topic must not be read as replays.
+    if (meta !== null && assignments.length > 0) {
+      const resets = await this.findResets(meta);
+      if (resets.length > 0) {
+        await this.resetDetected(resets, meta);
+        if (this.guard.blocked) return [];
+        meta = await this.store.readMeta();
+      } else if (this.guard.blocked) {
+        // Blocked and the positions fit again only after a reset moved them (a generation change).
+        return [];
+      }
     }
     return this.positions(meta, assignments);
   }
@@ -257,7 +324,151 @@ export class BudgetTracker {
     const recorded = new Map((meta?.offsets ?? []).map(({ partition, offset }) => [partition, offset]));
     return assignments
       .filter(({ topic }) => topic === this.options.topic)
-      .map(({ topic, partition }) => ({ topic, partition, offset: String(recorded.get(partition) ?? 0) }));
+      .map(({ topic, partition }) => {
+        const offset = recorded.get(partition) ?? 0;
+        this.positionsNow.set(partition, BigInt(offset));
+        return { topic, partition, offset: String(offset) };
+      });
+  }
+
+  /** The assigned partitions whose recorded position lies beyond the log end (one ListOffsets request). */
+  private async findResets(meta: MetaState): Promise<DetectedReset[]> {
+    const log = await this.logReader.read();
+    const assigned = new Set(this.assigned.map((a) => a.partition));
+    const stored = new Map(
+      meta.offsets.filter((o) => assigned.has(o.partition)).map((o) => [o.partition, BigInt(o.offset)]),
+    );
+    return detectResets(this.options.topic, stored, log.partitions, { topicId: log.topicId });
+  }
+
+  /**
+   * A reset was found (at assignment, by a fetch or by the periodic check): stop consuming the topic, say so
+   * everywhere (log, metric, /readyz, the meta hash for `adpipe status`, Postgres for the dashboard), and with
+   * RESET_POLICY=earliest reset the tracker's positions to the new log's start.
+   */
+  private async resetDetected(resets: readonly DetectedReset[], meta: MetaState): Promise<void> {
+    this.runner?.consumer?.pause([{ topic: this.options.topic }]);
+    this.guard.report(resets, { generation: meta.generation });
+    await this.store
+      .recordResetDetection({
+        detectedAtMs: Date.now(),
+        partitions: this.guard.resets.map((r) => ({
+          partition: r.partition,
+          storedOffset: r.storedOffset.toString(),
+          logStartOffset: r.logStartOffset.toString(),
+          logEndOffset: r.logEndOffset.toString(),
+          reason: r.reason,
+        })),
+      })
+      .catch((error: unknown) => this.logger.warn({ err: error }, "recording the reset in Redis failed"));
+    const pool = this.options.pool;
+    if (pool !== null) {
+      await recordResetDetections(
+        pool,
+        "budget-tracker",
+        this.options.groupId,
+        this.options.topic,
+        resets.map((r) => ({ ...r, generation: meta.generation })),
+      ).catch((error: unknown) => this.logger.warn({ err: error }, "recording the reset in Postgres failed"));
+    }
+    if ((this.options.resetPolicy ?? "fail") === "earliest") {
+      this.resetting ??= this.resetToEarliest(meta).finally(() => {
+        this.resetting = null;
+      });
+      await this.resetting;
+    }
+  }
+
+  /**
+   * RESET_POLICY=earliest: moves the tracker's positions to the start of the new log, in the next generation,
+   * audited in Postgres when DATABASE_URL is set (always recorded in the meta hash: reset_id, reset_at).
+   */
+  private async resetToEarliest(meta: MetaState): Promise<void> {
+    const topic = this.options.topic;
+    const pool = this.options.pool;
+    const log = await this.logReader.read();
+    const positions = log.partitions.map((p) => ({ partition: p.partition, offset: Number(p.start) }));
+    const reason = `RESET_POLICY=earliest: ${this.guard.reason() ?? "topic reset detected"}`;
+    let resetId = "";
+    try {
+      if (pool !== null) {
+        resetId = await startOffsetReset(pool, {
+          topic,
+          target: "earliest",
+          actor: `budget-tracker ${this.options.groupId} @${hostname()} pid ${process.pid}`,
+          reason,
+          source: "reset_policy",
+          plan: {
+            tracker: {
+              prefix: this.store.keys.prefix,
+              fromGeneration: meta.generation,
+              toGeneration: meta.generation + 1,
+              moves: positions.map((p) => ({
+                partition: p.partition,
+                from: meta.offsets.find((o) => o.partition === p.partition)?.offset ?? null,
+                to: p.offset,
+                change: "new_log",
+              })),
+            },
+          },
+        });
+      } else {
+        this.logger.warn(
+          { topic },
+          "RESET_POLICY=earliest without DATABASE_URL: the reset is not audited in Postgres",
+        );
+      }
+      const outcome = await this.store.resetPositions({
+        fromGeneration: meta.generation,
+        toGeneration: meta.generation + 1,
+        resetId,
+        positions,
+      });
+      if (pool !== null && resetId !== "") {
+        await markOffsetReset(
+          pool,
+          resetId,
+          outcome === "moved" || outcome === "already_moved" ? "tracker" : "abandoned",
+        );
+        if (outcome === "moved" || outcome === "already_moved")
+          await markOffsetReset(pool, resetId, "completed");
+      }
+      this.metrics.topicResets.inc({ policy: "earliest" });
+      this.logger.warn(
+        {
+          topic,
+          outcome,
+          resetId,
+          fromGeneration: meta.generation,
+          toGeneration: meta.generation + 1,
+          positions,
+        },
+        "RESET_POLICY=earliest: tracker positions moved to the start of the new log",
+      );
+      void this.triggerRecovery("generation_changed");
+    } catch (error) {
+      if (pool !== null && resetId !== "")
+        await markOffsetReset(pool, resetId, "abandoned").catch(() => undefined);
+      const refused = isWarehouseError(error) && error.code === "reset_refused";
+      this.logger[refused ? "warn" : "error"](
+        { err: error, topic },
+        "RESET_POLICY=earliest: resetting the tracker's positions failed; retried at the next check",
+      );
+    }
+  }
+
+  /** Periodic: a reset applied elsewhere (generation changed) resumes; positions beyond the log end stop. */
+  private async checkTopicLog(): Promise<void> {
+    if (this.recovery !== null || this.stopping) return;
+    const meta = await this.store.readMeta();
+    if (meta === null || meta.epoch !== this.store.epoch) return; // checkState recovers the state
+    if (meta.generation !== this.store.generation) {
+      void this.triggerRecovery("generation_changed");
+      return;
+    }
+    if (this.assigned.length === 0) return;
+    const resets = await this.findResets(meta);
+    if (resets.length > 0) await this.resetDetected(resets, meta);
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -265,7 +476,27 @@ export class BudgetTracker {
     const { batch } = payload;
     const messages = batch.messages;
     const last = messages.at(-1);
-    if (last === undefined || this.recovery !== null || this.stopping) return;
+    if (last === undefined || this.recovery !== null || this.stopping || this.guard.blocked) return;
+    // The fetch says the log ends before the position we stand at: the topic was replaced under us. Its
+    // records are new ones, not replays: refuse the batch (nothing resolved) and report.
+    const standing = this.positionsNow.get(batch.partition);
+    if (standing !== undefined && standing > BigInt(batch.highWatermark)) {
+      const meta = await this.store.readMeta();
+      if (meta !== null) {
+        const resets = await this.findResets(meta).catch(() => [
+          {
+            topic: this.options.topic,
+            partition: batch.partition,
+            storedOffset: standing,
+            logStartOffset: 0n,
+            logEndOffset: BigInt(batch.highWatermark),
+            reason: "offset_beyond_log_end" as const,
+          },
+        ]);
+        if (resets.length > 0) void this.resetDetected(resets, meta);
+      }
+      return;
+    }
 
     const slices = this.store.newBatch();
     const partition = batch.partition;
@@ -304,10 +535,17 @@ export class BudgetTracker {
 
     if (outcome.status !== "applied") {
       // Not resolved: the records are read again from the offsets the recovery seeks to.
-      void this.triggerRecovery(outcome.status === "state_lost" ? "sentinel_missing" : "epoch_changed");
+      void this.triggerRecovery(
+        outcome.status === "state_lost"
+          ? "sentinel_missing"
+          : outcome.status === "generation_changed"
+            ? "generation_changed"
+            : "epoch_changed",
+      );
       return;
     }
     payload.resolveOffset(last.offset);
+    this.positionsNow.set(batch.partition, BigInt(lastOffset) + 1n);
     if (spend > 0) this.metrics.records.inc({ outcome: "spend" }, spend);
     if (budget > 0) this.metrics.records.inc({ outcome: "budget" }, budget);
     if (noEffect > 0) this.metrics.records.inc({ outcome: "no_effect" }, noEffect);
@@ -346,23 +584,54 @@ export class BudgetTracker {
 
   private async recover(reason: string): Promise<void> {
     this.metrics.stateRecoveries.inc({ reason });
-    this.logger.warn({ reason }, "recovering the Redis state: consumption paused");
+    this.logger.warn(
+      { reason },
+      reason === "generation_changed"
+        ? "the topic's positions were reset (new generation): re-reading them, consumption paused"
+        : "recovering the Redis state: consumption paused",
+    );
     const topic = this.options.topic;
     this.runner?.consumer?.pause([{ topic }]);
     for (let attempt = 1; !this.stopping; attempt++) {
       try {
         const meta = await this.exclusive(() => this.ensureState());
+        const generationChanged = meta.generation !== this.store.generation;
         this.store.adopt(meta);
+        if (generationChanged) this.metrics.topicResets.inc({ policy: "observed" });
+        if ((generationChanged || this.guard.blocked) && this.assigned.length > 0) {
+          // Only resume on a log the recorded positions fit.
+          const resets = await this.findResets(meta);
+          if (resets.length > 0) {
+            await this.resetDetected(resets, meta);
+            if (this.guard.blocked) return;
+          }
+        }
+        if (this.guard.blocked) await this.resolved(meta);
         const consumer = this.runner?.consumer;
         for (const position of this.positions(meta, this.assigned)) consumer?.seek(position);
         consumer?.resume([{ topic }]);
-        this.logger.info({ epoch: meta.epoch, offsets: meta.offsets }, "Redis state usable again: resuming");
+        this.logger.info(
+          { epoch: meta.epoch, generation: meta.generation, offsets: meta.offsets },
+          "Redis state usable again: resuming",
+        );
         return;
       } catch (error) {
         const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
         this.logger.error({ err: error, attempt, retryInMs: delay }, "recovering the Redis state failed");
         await sleep(delay);
       }
+    }
+  }
+
+  /** A detected reset is over (the positions were moved to the new log): forget it everywhere. */
+  private async resolved(meta: MetaState): Promise<void> {
+    this.guard.clear({ generation: meta.generation, resetId: meta.lastReset?.id ?? null });
+    await this.store.recordResetDetection(null).catch(() => undefined);
+    const pool = this.options.pool;
+    if (pool !== null) {
+      await clearResetDetections(pool, "budget-tracker", this.options.groupId, this.options.topic).catch(
+        (error: unknown) => this.logger.warn({ err: error }, "clearing the reset in Postgres failed"),
+      );
     }
   }
 
@@ -446,6 +715,7 @@ export class BudgetTracker {
     const meta = await this.store.readMeta();
     if (meta === null) void this.triggerRecovery("sentinel_missing");
     else if (meta.epoch !== this.store.epoch) void this.triggerRecovery("epoch_changed");
+    else if (meta.generation !== this.store.generation) void this.triggerRecovery("generation_changed");
   }
 
   /** Compares Redis with Postgres for the current period; a failure (Postgres down) never stops applying. */

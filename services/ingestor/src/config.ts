@@ -6,6 +6,7 @@ import {
   kafkaEnvSchema,
   loadEnv,
   postgresEnvSchema,
+  topicResetEnvSchema,
 } from "@adpipe/config";
 import {
   DEFAULT_PIPELINE,
@@ -23,6 +24,8 @@ export const ingestorEnvSchema = z.object({
   ...postgresEnvSchema.shape,
   // BUDGET_PERIOD, BUDGET_TIME_ZONE, EVENT_* parse limits, WAREHOUSE_RETENTION_DAYS, CLICK_DEDUP_HORIZON_DAYS.
   ...warehouseRulesEnvSchema.shape,
+  // RESET_POLICY, TOPIC_CHECK_INTERVAL_MS: what to do when the topic was deleted and recreated under the ingestor.
+  ...topicResetEnvSchema.shape,
   /** Consumer group id; also the name under which offsets are stored in ingest.consumer_offsets. */
   INGESTOR_GROUP_ID: z.string().min(1).max(255).default(DEFAULT_PIPELINE),
   /** Records per Postgres transaction (a larger Kafka batch is written in several). */

@@ -1,9 +1,27 @@
+import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { backoffDelayMs, ConsumerRunner, type LoggerLike, type TopicPartition } from "@adpipe/kafka";
+import { type DetectedReset, detectResets, type ResetPolicy } from "@adpipe/core";
 import {
+  backoffDelayMs,
+  ConsumerRunner,
+  type LoggerLike,
+  TopicLogReader,
+  type TopicPartition,
+  TopicResetGuard,
+} from "@adpipe/kafka";
+import {
+  applyWarehouseReset,
+  clearResetDetections,
+  isWarehouseError,
   type KafkaRecord,
+  markOffsetReset,
   PartitionCache,
+  readTopicGeneration,
+  readWarehousePositions,
+  recordResetDetections,
+  startOffsetReset,
   storedOffsets,
+  type WarehouseMove,
   type WriteBatchOptions,
   type WriteBatchResult,
   writeBatch,
@@ -39,6 +57,10 @@ export interface IngestorOptions {
   retry?: { initialDelayMs?: number; maxDelayMs?: number };
   /** Called after each Postgres commit (tests measure freshness with it). */
   onBatchCommitted?: (batch: CommittedBatch) => void;
+  /** What to do when the topic was reset under the ingestor (deleted and recreated). Default fail. */
+  resetPolicy?: ResetPolicy;
+  /** How often positions are compared with the log and a reset applied elsewhere is looked for; 0 = never. */
+  topicCheckMs?: number;
 }
 
 function toRecord(topic: string, partition: number, message: KafkaMessage): KafkaRecord {
@@ -64,9 +86,29 @@ export class Ingestor {
   private readonly runner: ConsumerRunner;
   private readonly partitions = new PartitionCache();
   private stopping = false;
+  /** Generation of the topic's log the ingestor reads (ingest.topic_generations), set on every assignment. */
+  private generation = 0;
+  private assigned: TopicPartition[] = [];
+  private readonly guard: TopicResetGuard;
+  private readonly logReader: TopicLogReader;
+  private resync: Promise<void> | null = null;
+  private resetting: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(options: IngestorOptions) {
     this.options = options;
+    this.logReader = new TopicLogReader(options.kafka, options.topic);
+    this.guard = new TopicResetGuard({
+      topic: options.topic,
+      consumer: options.groupId,
+      policy: options.resetPolicy ?? "fail",
+      logger: options.logger,
+      onChange: (resets) => {
+        options.metrics?.topicResetDetected.reset();
+        for (const reset of resets)
+          options.metrics?.topicResetDetected.set({ partition: String(reset.partition) }, 1);
+      },
+    });
     this.runner = new ConsumerRunner({
       kafka: options.kafka,
       groupId: options.groupId,
@@ -96,14 +138,36 @@ export class Ingestor {
     return this.runner.state;
   }
 
+  /** Throws the reason while a topic reset keeps the ingestor from consuming (a readiness check). */
+  checkTopic(): void {
+    this.guard.check();
+  }
+
   async start(): Promise<void> {
     await this.runner.start();
+    const every = this.options.topicCheckMs ?? 10_000;
+    if (every > 0) {
+      this.timer = setInterval(() => {
+        if (this.stopping) return;
+        this.checkTopicLog().catch((error: unknown) =>
+          this.options.logger.warn(
+            { err: error },
+            "checking the topic's log failed; retried at the next check",
+          ),
+        );
+      }, every);
+      this.timer.unref();
+    }
   }
 
   /** Finishes the batch in flight (its retries stop), leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
     await this.runner.stop();
+    await this.resync?.catch(() => undefined);
+    await this.resetting?.catch(() => undefined);
+    await this.logReader.close();
   }
 
   done(): Promise<void> {
@@ -118,33 +182,202 @@ export class Ingestor {
   private async resumeOffsets(
     assignments: TopicPartition[],
   ): Promise<{ topic: string; partition: number; offset: string }[]> {
+    this.assigned = assignments;
     if (assignments.length === 0) return [];
+    const stored = await this.readStored();
+    // Every assignment: do the stored positions fit the log? A recreated topic must not be read as replays.
+    const resets = await this.findResets(stored);
+    if (resets.length > 0) {
+      await this.resetDetected(resets);
+      if (this.guard.blocked) return [];
+      return this.seekList(await this.readStored());
+    }
+    if (this.guard.blocked) return [];
+    return this.seekList(stored);
+  }
+
+  /** The generation and the stored next offsets of the topic (Postgres), adopting that generation. */
+  private async readStored(): Promise<Map<number, bigint>> {
     const client = await this.options.pool.connect();
     try {
-      const stored = new Map<string, string>();
-      for (const topic of new Set(assignments.map((a) => a.topic))) {
-        for (const row of await storedOffsets(client, { topic, pipeline: this.options.groupId })) {
-          stored.set(`${topic}\u0000${row.partition}`, row.offset);
-        }
-      }
-      return assignments.map(({ topic, partition }) => ({
-        topic,
-        partition,
-        offset: stored.get(`${topic}\u0000${partition}`) ?? "0",
-      }));
+      const { generation } = await readTopicGeneration(client, this.options.topic);
+      const rows = await storedOffsets(client, { topic: this.options.topic, pipeline: this.options.groupId });
+      this.generation = generation;
+      return new Map(rows.map((row) => [row.partition, BigInt(row.offset)]));
     } finally {
       client.release();
     }
   }
 
+  /** Where each assigned partition resumes: its stored offset, 0 when none. */
+  private seekList(
+    stored: ReadonlyMap<number, bigint>,
+  ): { topic: string; partition: number; offset: string }[] {
+    return this.assigned.map(({ topic, partition }) => ({
+      topic,
+      partition,
+      offset: (stored.get(partition) ?? 0n).toString(),
+    }));
+  }
+
+  private async findResets(stored: ReadonlyMap<number, bigint>): Promise<DetectedReset[]> {
+    const log = await this.logReader.read();
+    const assigned = new Set(this.assigned.map((a) => a.partition));
+    const mine = new Map([...stored].filter(([partition]) => assigned.has(partition)));
+    return detectResets(this.options.topic, mine, log.partitions, { topicId: log.topicId });
+  }
+
+  /**
+   * A reset was found (at assignment, by a fetch or by the periodic check): stop consuming the topic and say so
+   * everywhere (log, metric, /readyz, ingest.topic_reset_detections); with RESET_POLICY=earliest move the
+   * warehouse's positions to the new log's start (audited) and resume there.
+   */
+  private async resetDetected(resets: readonly DetectedReset[]): Promise<void> {
+    this.runner.consumer?.pause([{ topic: this.options.topic }]);
+    this.guard.report(resets, { generation: this.generation });
+    await recordResetDetections(
+      this.options.pool,
+      "ingestor",
+      this.options.groupId,
+      this.options.topic,
+      resets.map((r) => ({ ...r, generation: this.generation })),
+    ).catch((error: unknown) =>
+      this.options.logger.warn({ err: error }, "recording the reset in Postgres failed"),
+    );
+    if ((this.options.resetPolicy ?? "fail") === "earliest") {
+      this.resetting ??= this.resetToEarliest().finally(() => {
+        this.resetting = null;
+      });
+      await this.resetting;
+    }
+  }
+
+  /** RESET_POLICY=earliest: the warehouse's part of `adpipe offsets reset --to earliest`, audited, then resume. */
+  private async resetToEarliest(): Promise<void> {
+    const { pool, topic, groupId, logger } = this.options;
+    let resetId = "";
+    try {
+      const log = await this.logReader.read();
+      const positions = await readWarehousePositions(pool, topic);
+      const pipelines = new Set([...positions.pipelines.keys(), groupId]);
+      const moves: WarehouseMove[] = [];
+      for (const pipeline of pipelines)
+        for (const bounds of log.partitions)
+          moves.push({ pipeline, partition: bounds.partition, to: bounds.start });
+      const fromGeneration = positions.generation;
+      const toGeneration = fromGeneration + 1;
+      resetId = await startOffsetReset(pool, {
+        topic,
+        target: "earliest",
+        actor: `ingestor ${groupId} @${hostname()} pid ${process.pid}`,
+        reason: `RESET_POLICY=earliest: ${this.guard.reason() ?? "topic reset detected"}`,
+        source: "reset_policy",
+        plan: {
+          warehouse: {
+            fromGeneration,
+            toGeneration,
+            moves: moves.map((m) => ({
+              pipeline: m.pipeline,
+              partition: m.partition,
+              from: positions.pipelines.get(m.pipeline)?.get(m.partition) ?? null,
+              to: m.to,
+              change: "new_log",
+            })),
+          },
+        },
+      });
+      const outcome = await applyWarehouseReset(pool, {
+        topic,
+        resetId,
+        fromGeneration,
+        toGeneration,
+        moves,
+      });
+      await markOffsetReset(pool, resetId, "completed");
+      this.options.metrics?.topicResets.inc({ policy: "earliest" });
+      logger.warn(
+        { topic, resetId, outcome, fromGeneration, toGeneration },
+        "RESET_POLICY=earliest: warehouse positions moved to the start of the new log",
+      );
+      void this.resynchronise();
+    } catch (error) {
+      if (resetId !== "") await markOffsetReset(pool, resetId, "abandoned").catch(() => undefined);
+      const refused = isWarehouseError(error) && error.code === "reset_refused";
+      logger[refused ? "warn" : "error"](
+        { err: error, topic },
+        "RESET_POLICY=earliest: resetting the warehouse positions failed; retried at the next check",
+      );
+    }
+  }
+
+  /** Periodic: a reset applied elsewhere (generation changed) resumes; positions beyond the log end stop. */
+  private async checkTopicLog(): Promise<void> {
+    if (this.resync !== null || this.resetting !== null || this.stopping) return;
+    const { generation } = await readTopicGeneration(this.options.pool, this.options.topic);
+    if (generation !== this.generation || this.guard.blocked) {
+      if (generation !== this.generation || (this.options.resetPolicy ?? "fail") === "earliest")
+        await this.resynchronise();
+      return;
+    }
+    if (this.assigned.length === 0) return;
+    const resets = await this.findResets(await this.readStored());
+    if (resets.length > 0) await this.resetDetected(resets);
+  }
+
+  /**
+   * Re-reads the generation and the stored positions and, when they fit the log, seeks every assigned partition
+   * there and resumes (after `adpipe offsets reset`, or a reset by another replica). Batches of the old
+   * generation still in flight are refused by writeBatch (generation_changed) and become stale with the seek.
+   */
+  private resynchronise(): Promise<void> {
+    this.resync ??= (async () => {
+      const consumer = this.runner.consumer;
+      const topic = this.options.topic;
+      consumer?.pause([{ topic }]);
+      const before = this.generation;
+      const stored = await this.readStored();
+      const resets = this.assigned.length === 0 ? [] : await this.findResets(stored);
+      if (resets.length > 0) {
+        await this.resetDetected(resets);
+        if (this.guard.blocked) return;
+      }
+      if (this.guard.blocked) {
+        const { resetId } = await readTopicGeneration(this.options.pool, topic);
+        this.guard.clear({ generation: this.generation, resetId });
+        await clearResetDetections(this.options.pool, "ingestor", this.options.groupId, topic).catch(
+          () => undefined,
+        );
+      }
+      if (this.generation !== before) this.options.metrics?.topicResets.inc({ policy: "observed" });
+      const latest = this.generation === before ? stored : await this.readStored();
+      for (const position of this.seekList(latest)) consumer?.seek(position);
+      consumer?.resume([{ topic }]);
+      this.options.logger.info(
+        { topic, generation: this.generation, previousGeneration: before, offsets: this.seekList(latest) },
+        "positions re-read from Postgres: consuming",
+      );
+    })()
+      .catch((error: unknown) => {
+        this.options.logger.warn(
+          { err: error },
+          "re-reading the positions failed; retried at the next check",
+        );
+      })
+      .finally(() => {
+        this.resync = null;
+      });
+    return this.resync;
+  }
+
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const max = this.options.maxBatchRecords ?? 5_000;
+    const logEnds = [{ topic: batch.topic, partition: batch.partition, endOffset: batch.highWatermark }];
     for (let start = 0; start < batch.messages.length; start += max) {
-      if (!isRunning() || isStale()) return;
+      if (!isRunning() || isStale() || this.guard.blocked || this.resync !== null) return;
       const messages = batch.messages.slice(start, start + max);
       const records = messages.map((message) => toRecord(batch.topic, batch.partition, message));
-      const written = await this.writeWithRetry(records, { heartbeat, isRunning, isStale });
+      const written = await this.writeWithRetry(records, logEnds, { heartbeat, isRunning, isStale });
       if (written === null) return;
       const last = messages.at(-1);
       if (last !== undefined) resolveOffset(last.offset);
@@ -163,6 +396,7 @@ export class Ingestor {
 
   private async writeWithRetry(
     records: KafkaRecord[],
+    logEnds: { topic: string; partition: number; endOffset: string }[],
     control: { heartbeat: () => Promise<void>; isRunning: () => boolean; isStale: () => boolean },
   ): Promise<WriteBatchResult | null> {
     const { logger, metrics } = this.options;
@@ -174,7 +408,7 @@ export class Ingestor {
         try {
           result = await writeBatch(
             client,
-            { pipeline: this.options.groupId, records },
+            { pipeline: this.options.groupId, records, generation: this.generation, logEnds },
             { ...this.options.write, partitions: this.partitions },
           );
         } finally {
@@ -203,6 +437,30 @@ export class Ingestor {
         });
         return result;
       } catch (error) {
+        if (isWarehouseError(error) && error.code === "topic_reset") {
+          // The fetch showed the log ends before the stored offset: a new log, not replays. Nothing written.
+          const found: DetectedReset[] = error.resets.map((r) => ({
+            topic: r.topic,
+            partition: r.partition,
+            storedOffset: BigInt(r.storedOffset),
+            logStartOffset: 0n,
+            logEndOffset: BigInt(r.logEndOffset),
+            reason: "offset_beyond_log_end" as const,
+          }));
+          const checked = await this.readStored()
+            .then((stored) => this.findResets(stored))
+            .catch(() => []);
+          await this.resetDetected(checked.length > 0 ? checked : found);
+          return null;
+        }
+        if (isWarehouseError(error) && error.code === "generation_changed") {
+          logger.info(
+            { topic: records[0]?.topic },
+            "a topic reset moved the stored offsets: re-reading them",
+          );
+          void this.resynchronise();
+          return null;
+        }
         metrics?.batchFailures.inc();
         if (this.stopping || !control.isRunning() || control.isStale()) {
           logger.warn(

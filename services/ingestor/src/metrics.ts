@@ -11,6 +11,8 @@ export class IngestorMetrics {
   readonly offsetGaps: Counter<"topic" | "partition">;
   readonly lag: Gauge<"topic" | "partition">;
   readonly commitLatency: Histogram;
+  readonly topicResetDetected: Gauge<"partition">;
+  readonly topicResets: Counter<"policy">;
   private newestValidEventMs: number | null = null;
 
   constructor(registry: Registry) {
@@ -59,6 +61,18 @@ export class IngestorMetrics {
       name: "ingestor_commit_latency_seconds",
       help: "Gold commit time minus the Kafka record timestamp (produce time), per record",
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    });
+    this.topicResetDetected = new Gauge({
+      name: "ingestor_topic_reset_detected",
+      help: "1 while the partition's stored offset lies beyond its log end (topic deleted and recreated): not consuming",
+      labelNames: ["partition"],
+      registers: [registry],
+    });
+    this.topicResets = new Counter({
+      name: "ingestor_topic_resets_total",
+      help: "Topic resets of the warehouse positions applied by this process (RESET_POLICY=earliest) or observed (adpipe offsets reset)",
+      labelNames: ["policy"],
       registers: [registry],
     });
     const freshness = (): number | null => this.newestValidEventMs;

@@ -78,6 +78,8 @@ export async function startIngestorService(
       sessionTimeoutMs: env.INGESTOR_SESSION_TIMEOUT_MS,
       maxBytesPerPartition: env.INGESTOR_MAX_BYTES_PER_PARTITION,
       retry: { initialDelayMs: env.INGESTOR_RETRY_INITIAL_MS, maxDelayMs: env.INGESTOR_RETRY_MAX_MS },
+      resetPolicy: env.RESET_POLICY,
+      topicCheckMs: env.TOPIC_CHECK_INTERVAL_MS,
       ...(options.onBatchCommitted === undefined ? {} : { onBatchCommitted: options.onBatchCommitted }),
     });
 
@@ -93,6 +95,7 @@ export async function startIngestorService(
         consumer: async () => {
           if (ingestor.state !== "running") throw new Error(`consumer is ${ingestor.state}`);
         },
+        topic: async () => ingestor.checkTopic(),
       },
     });
     cleanup.push(() => ops.close());
