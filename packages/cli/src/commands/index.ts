@@ -2,6 +2,7 @@ import type { RegisterCommand } from "../program.js";
 import { register as counts } from "./counts.js";
 import { register as exportLake } from "./export.js";
 import { register as migrate } from "./migrate.js";
+import { register as offsets } from "./offsets.js";
 import { register as rebuildRedis } from "./rebuild-redis.js";
 import { register as reconcile } from "./reconcile.js";
 import { register as replayCapture } from "./replay-capture.js";
@@ -22,4 +23,5 @@ export const commands: readonly RegisterCommand[] = [
   status,
   exportLake,
   replayCapture,
+  offsets,
 ];

@@ -1,13 +1,27 @@
 import { readFileSync } from "node:fs";
-import { ConfigError, kafkaConnectionFromEnv, loadEnv, postgresEnvSchema, redactUrl } from "@adpipe/config";
-import { createKafka, withAdmin } from "@adpipe/kafka";
+import {
+  ConfigError,
+  kafkaConnectionFromEnv,
+  loadEnv,
+  postgresEnvSchema,
+  redactUrl,
+  redisEnvSchema,
+} from "@adpipe/config";
+import { checkPosition, describeReset } from "@adpipe/core";
+import { createKafka, resetCommand, withAdmin } from "@adpipe/kafka";
+import { SpendStore, spendStoreEnvSchema } from "@adpipe/spend-store";
 import {
   createPool,
   FUTURE_EVENTS_WARNING_SECONDS,
+  findUnfinishedReset,
   type FutureEvents,
+  listResetDetections,
+  type OffsetResetRecord,
+  type ResetDetectionRow,
   readGoldFreshness,
 } from "@adpipe/warehouse";
 import { type Command, InvalidArgumentError } from "commander";
+import { Redis } from "ioredis";
 import { logLevel } from "kafkajs";
 import { EXIT } from "../exit-codes.js";
 
@@ -23,12 +37,17 @@ export interface PartitionLag {
   /** Next offset the group will read; null when it has none. */
   committed: string | null;
   lag: string;
+  /** Set when the stored offset lies beyond the log end (the topic was replaced): `RESET (stored X > end Y)`. */
+  reset?: string;
 }
 
 export interface GroupLag {
   group: string;
-  /** Where the committed offsets come from: the ingestor's own in Postgres, else Kafka's group commits. */
-  source: "postgres" | "kafka";
+  /**
+   * Where the committed offsets come from: the ingestor's own in Postgres, the tracker's in Redis (REDIS_URL set),
+   * else Kafka's group commits.
+   */
+  source: "postgres" | "redis" | "kafka";
   partitions: PartitionLag[];
   totalLag: string;
 }
@@ -47,10 +66,37 @@ export interface LayerCounts {
   goldLastWriteSecondsAgo: number | null;
 }
 
+export interface TopicResets {
+  /** Partitions services recorded as reset (ingest.topic_reset_detections). */
+  detections: {
+    service: string;
+    consumer: string;
+    partition: number;
+    storedOffset: string | null;
+    logEndOffset: string | null;
+    reason: string;
+    detectedAt: string;
+  }[];
+  /** An `adpipe offsets reset` that did not finish (crashed midway): run it again. */
+  unfinished: { id: string; target: string; actor: string; startedAt: string } | null;
+}
+
 export interface StatusReport {
   topic: string;
   kafka: { brokers: string[]; partitions: number; groups: GroupLag[] } | { error: string };
   warehouse: ({ database: string } & LayerCounts) | { error: string };
+  /** Absent when the warehouse could not be read. */
+  resets?: TopicResets;
+}
+
+/** True when anything says the topic was reset and not yet resolved (exit 1). */
+export function hasReset(report: StatusReport): boolean {
+  const kafkaReset =
+    !("error" in report.kafka) &&
+    report.kafka.groups.some((g) => g.partitions.some((p) => p.reset !== undefined));
+  return (
+    kafkaReset || (report.resets?.detections.length ?? 0) > 0 || (report.resets?.unfinished ?? null) !== null
+  );
 }
 
 /** Lag per partition from end offsets and a group's next offsets (a group with none lags by the whole log). */
@@ -66,11 +112,25 @@ export function lagOf(
       const from = next === undefined || BigInt(next) < 0n ? BigInt(end.low) : BigInt(next);
       const lag = BigInt(end.high) > from ? BigInt(end.high) - from : 0n;
       total += lag;
+      const bounds = { start: BigInt(end.low), end: BigInt(end.high) };
+      const check = next === undefined || BigInt(next) < 0n ? null : checkPosition(BigInt(next), bounds);
       return {
         partition: end.partition,
         end: end.high,
         committed: next === undefined || BigInt(next) < 0n ? null : next,
         lag: lag.toString(),
+        ...(check?.status === "reset"
+          ? {
+              reset: describeReset({
+                topic: "",
+                partition: end.partition,
+                storedOffset: BigInt(next ?? 0),
+                logStartOffset: bounds.start,
+                logEndOffset: bounds.end,
+                reason: check.reason,
+              }),
+            }
+          : {}),
       };
     });
   return { partitions, totalLag: total.toString() };
@@ -82,7 +142,7 @@ function errorText(error: unknown): string {
 
 async function kafkaStatus(
   topic: string,
-  groups: readonly { group: string; storedIn?: Map<number, string> }[],
+  groups: readonly { group: string; storedIn?: Map<number, string>; source?: GroupLag["source"] }[],
 ): Promise<StatusReport["kafka"]> {
   const connection = kafkaConnectionFromEnv(process.env, { clientId: "adpipe-cli" });
   const kafka = createKafka(connection, {
@@ -94,9 +154,9 @@ async function kafkaStatus(
     if (!(await admin.listTopics()).includes(topic)) throw new Error(`topic ${topic} does not exist`);
     const ends = await admin.fetchTopicOffsets(topic);
     const out: GroupLag[] = [];
-    for (const { group, storedIn } of groups) {
+    for (const { group, storedIn, source: storedSource } of groups) {
       let committed = storedIn;
-      let source: GroupLag["source"] = "postgres";
+      let source: GroupLag["source"] = storedSource ?? "postgres";
       if (committed === undefined || committed.size === 0) {
         source = "kafka";
         const fetched = await admin.fetchOffsets({ groupId: group, topics: [topic] });
@@ -113,7 +173,7 @@ async function warehouseStatus(
   estimate: boolean,
   ingestorGroup: string,
   topic: string,
-): Promise<{ counts: LayerCounts; stored: Map<number, string> }> {
+): Promise<{ counts: LayerCounts; stored: Map<number, string>; resets: TopicResets }> {
   const pool = createPool({
     connectionString: databaseUrl,
     max: 1,
@@ -137,7 +197,12 @@ async function warehouseStatus(
       sql("status_stored_offsets"),
       [ingestorGroup, topic],
     );
+    const resets = topicResets(
+      await listResetDetections(pool, topic),
+      await findUnfinishedReset(pool, topic),
+    );
     return {
+      resets,
       counts: {
         estimated: estimate,
         bronze: Number(row.bronze_rows ?? 0),
@@ -154,6 +219,56 @@ async function warehouseStatus(
     };
   } finally {
     await pool.end();
+  }
+}
+
+function topicResets(detections: ResetDetectionRow[], unfinished: OffsetResetRecord | null): TopicResets {
+  return {
+    detections: detections.map((d) => ({
+      service: d.service,
+      consumer: d.consumer,
+      partition: d.partition,
+      storedOffset: d.storedOffset,
+      logEndOffset: d.logEndOffset,
+      reason: d.reason,
+      detectedAt: d.detectedAt.toISOString(),
+    })),
+    unfinished:
+      unfinished === null
+        ? null
+        : {
+            id: unfinished.id,
+            target: unfinished.target,
+            actor: unfinished.actor,
+            startedAt: unfinished.startedAt.toISOString(),
+          },
+  };
+}
+
+/** The tracker's positions from its Redis meta hash (null when REDIS_URL is unset or Redis has no state). */
+async function trackerOffsets(topic: string): Promise<Map<number, string> | null> {
+  if (process.env.REDIS_URL === undefined || process.env.REDIS_URL === "") return null;
+  let settings: { REDIS_URL: string; REDIS_KEY_PREFIX: string };
+  try {
+    settings = { ...loadEnv(redisEnvSchema), ...loadEnv(spendStoreEnvSchema) };
+  } catch {
+    return null;
+  }
+  const redis = new Redis(settings.REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3_000,
+    connectionName: "adpipe-status",
+  });
+  redis.on("error", () => undefined);
+  try {
+    await redis.connect();
+    const meta = await new SpendStore({ redis, topic, prefix: settings.REDIS_KEY_PREFIX }).readMeta();
+    return meta === null ? null : new Map(meta.offsets.map((o) => [o.partition, String(o.offset)]));
+  } catch {
+    return null;
+  } finally {
+    redis.disconnect();
   }
 }
 
@@ -177,16 +292,39 @@ export function formatStatus(report: StatusReport): string {
       `Kafka ${report.kafka.brokers.join(",")}, topic ${report.topic} (${report.kafka.partitions} partitions)`,
     );
     for (const group of report.kafka.groups) {
-      lines.push(
-        "",
-        `  group ${group.group}: lag ${group.totalLag} (committed offsets from ${group.source === "postgres" ? "Postgres ingest.consumer_offsets" : "Kafka"})`,
-      );
+      const from =
+        group.source === "postgres"
+          ? "Postgres ingest.consumer_offsets"
+          : group.source === "redis"
+            ? "the tracker's Redis meta hash"
+            : "Kafka";
+      lines.push("", `  group ${group.group}: lag ${group.totalLag} (committed offsets from ${from})`);
       const rows = [
         ["  partition", "end", "committed", "lag"],
-        ...group.partitions.map((p) => [`  ${p.partition}`, p.end, p.committed ?? "-", p.lag]),
+        ...group.partitions.map((p) => [`  ${p.partition}`, p.end, p.committed ?? "-", p.reset ?? p.lag]),
       ];
       lines.push(...table(rows));
     }
+  }
+  const resets = report.resets;
+  if (resets !== undefined && (resets.detections.length > 0 || resets.unfinished !== null)) {
+    lines.push("", `TOPIC RESET: ${report.topic} was deleted and recreated (or restored) under the pipeline`);
+    for (const d of resets.detections) {
+      lines.push(
+        `  ${d.service} (${d.consumer}) partition ${d.partition}: RESET (stored ${d.storedOffset ?? "?"} > end ${d.logEndOffset ?? "?"}) since ${d.detectedAt}`,
+      );
+    }
+    if (resets.unfinished !== null) {
+      lines.push(
+        `  reset #${resets.unfinished.id} (--to ${resets.unfinished.target}, ${resets.unfinished.actor}, ${resets.unfinished.startedAt}) is unfinished: run it again to finish it`,
+      );
+    }
+    lines.push(`  see docs/operations.md, then: ${resetCommand(report.topic)}`);
+  } else if (hasReset(report)) {
+    lines.push(
+      "",
+      `TOPIC RESET: a stored offset lies beyond the log end; see docs/operations.md, then: ${resetCommand(report.topic)}`,
+    );
   }
   lines.push("");
   if ("error" in report.warehouse) {
@@ -254,7 +392,7 @@ export function register(program: Command): void {
     .option("--max-freshness <seconds>", "exit 1 when Gold's newest event is older than this", nonNegative)
     .addHelpText(
       "after",
-      "\nReads KAFKA_BROKERS or EVENT_HUB_CONNECTION_STRING, KAFKA_TOPIC and DATABASE_URL. Exit 69 when Kafka or Postgres is unavailable.",
+      "\nReads KAFKA_BROKERS or EVENT_HUB_CONNECTION_STRING, KAFKA_TOPIC and DATABASE_URL; with REDIS_URL (and\nREDIS_KEY_PREFIX) the tracker's positions come from Redis. A partition whose stored offset lies beyond the log end\nshows RESET (stored X > end Y): the topic was deleted and recreated (see docs/operations.md).\nExit 1 on a topic reset (or --max-lag / --max-freshness exceeded), 69 when Kafka or Postgres is unavailable.",
     )
     .action(async (options: StatusOptions) => {
       const ingestorGroup = process.env.INGESTOR_GROUP_ID || "adpipe-ingestor";
@@ -276,9 +414,11 @@ export function register(program: Command): void {
 
       let warehouse: StatusReport["warehouse"];
       let stored = new Map<number, string>();
+      let resets: TopicResets | undefined;
       try {
         const result = await warehouseStatus(databaseUrl, options.estimate === true, ingestorGroup, topic);
         stored = result.stored;
+        resets = result.resets;
         warehouse = { database: redactUrl(databaseUrl), ...result.counts };
       } catch (error) {
         // 42P01: undefined_table.
@@ -287,18 +427,29 @@ export function register(program: Command): void {
           error: missing ? "the warehouse tables do not exist: run `adpipe migrate`" : errorText(error),
         };
       }
+      const tracker = await trackerOffsets(topic);
       let kafka: StatusReport["kafka"];
       try {
         kafka = await kafkaStatus(
           topic,
-          groupNames.map((group) => (group === ingestorGroup ? { group, storedIn: stored } : { group })),
+          groupNames.map((group) =>
+            group === ingestorGroup
+              ? { group, storedIn: stored }
+              : group === trackerGroup && tracker !== null
+                ? { group, storedIn: tracker, source: "redis" as const }
+                : { group },
+          ),
         );
       } catch (error) {
         kafka = { error: errorText(error) };
       }
-      const report: StatusReport = { topic, kafka, warehouse };
+      const report: StatusReport = { topic, kafka, warehouse, ...(resets === undefined ? {} : { resets }) };
       console.log(options.json === true ? JSON.stringify(report) : formatStatus(report));
 
+      if (hasReset(report)) {
+        process.exitCode = EXIT.failed;
+        return;
+      }
       if ("error" in kafka || "error" in warehouse) {
         process.exitCode = EXIT.unavailable;
         return;
