@@ -65,6 +65,8 @@ export interface DetectedReset {
   readonly logStartOffset: bigint;
   readonly logEndOffset: bigint;
   readonly reason: ResetReason;
+  /** Generation of the topic's log the stored offset belongs to, when the finder knows it. */
+  readonly generation?: number;
 }
 
 /** The partitions whose stored position says the log was replaced. Partitions without a stored offset are fine. */

@@ -5,6 +5,8 @@ export interface ExporterMetrics {
   /** Records a finished pass of one table. */
   observe(report: TableExportReport, nowMs: number): void;
   failed(): void;
+  /** The partitions whose export position lies beyond the warehouse's (topic reset); [] clears. */
+  resets(resets: readonly { topic: string; partition: number }[]): void;
 }
 
 /** Prometheus metrics of the exporter (rows exported, export lag, commits, races lost, failures). */
@@ -57,6 +59,12 @@ export function createExporterMetrics(registry: Registry): ExporterMetrics {
     labelNames,
     registers: [registry],
   });
+  const resetDetected = new Gauge({
+    name: "delta_export_topic_reset_detected",
+    help: "1 while the lake's export position of the partition lies beyond what the warehouse holds (its source was reset): the topic is not exported",
+    labelNames: ["topic", "partition"],
+    registers: [registry],
+  });
   const caughtUpAt = new Map<string, number>();
   new Gauge({
     name: "delta_export_lag_seconds",
@@ -91,6 +99,11 @@ export function createExporterMetrics(registry: Registry): ExporterMetrics {
     },
     failed() {
       failures.inc();
+    },
+    resets(list) {
+      resetDetected.reset();
+      for (const reset of list)
+        resetDetected.set({ topic: reset.topic, partition: String(reset.partition) }, 1);
     },
   };
 }

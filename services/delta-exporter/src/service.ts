@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { redactUrl } from "@adpipe/config";
+import { type DetectedReset, describeReset } from "@adpipe/core";
 import { DeltaExporter, type LakeSink, openLakeSink, type TableExportReport } from "@adpipe/lake";
 import {
   createLogger,
@@ -8,7 +9,7 @@ import {
   type OpsServer,
   startOpsServer,
 } from "@adpipe/telemetry";
-import { createPool, migrate } from "@adpipe/warehouse";
+import { clearResetDetections, createPool, migrate, recordResetDetections } from "@adpipe/warehouse";
 import type pg from "pg";
 import type { DeltaExporterConfig } from "./config.js";
 import { createExporterMetrics } from "./metrics.js";
@@ -67,6 +68,47 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
       ...(lake.lakeId === undefined ? {} : { lakeId: lake.lakeId }),
     });
     let lastError: unknown = null;
+    // Topic resets found by the last pass, per topic/partition (the lake stands beyond the warehouse's position).
+    let detected = new Map<string, DetectedReset>();
+    const resetReason = (): string | undefined =>
+      detected.size === 0
+        ? undefined
+        : `the lake export stands beyond the warehouse (${[...detected.values()].map((r) => `${r.topic} partition ${r.partition} ${describeReset(r)}`).join(", ")}): those topics are not exported until \`adpipe offsets reset --topic <topic> --to earliest --yes\` (see docs/operations.md)`;
+    const reportResets = async (resets: readonly DetectedReset[]): Promise<void> => {
+      const next = new Map(resets.map((r) => [`${r.topic}\u0000${r.partition}`, r]));
+      for (const [key, reset] of next) {
+        if (detected.has(key)) continue;
+        logger.error(
+          {
+            topic: reset.topic,
+            partition: reset.partition,
+            storedOffset: reset.storedOffset.toString(),
+            logEndOffset: reset.logEndOffset.toString(),
+            lake: exporter.lakeId,
+            action: `topic ${reset.topic} is not exported; check docs/operations.md, then run \`adpipe offsets reset --topic ${reset.topic} --to earliest --yes\``,
+          },
+          `topic reset detected: the lake's export position of ${reset.topic} partition ${reset.partition} (${reset.storedOffset}) lies beyond the warehouse's (${reset.logEndOffset}); rows below it would never be exported`,
+        );
+      }
+      const topics = new Set([...detected.values(), ...next.values()].map((r) => r.topic));
+      for (const topic of topics) {
+        const mine = [...next.values()].filter((r) => r.topic === topic);
+        if (mine.length > 0) {
+          await recordResetDetections(
+            pool,
+            "delta-exporter",
+            exporter.lakeId,
+            topic,
+            mine.map((r) => ({ ...r, generation: r.generation ?? 0 })),
+          ).catch((error: unknown) => logger.warn({ err: error }, "recording the reset in Postgres failed"));
+        } else {
+          logger.info({ topic, lake: exporter.lakeId }, "topic reset resolved: exporting the topic again");
+          await clearResetDetections(pool, "delta-exporter", exporter.lakeId, topic).catch(() => undefined);
+        }
+      }
+      detected = next;
+      metrics.resets([...next.values()]);
+    };
     ops = await startOpsServer({
       port: env.OPS_PORT,
       host: env.OPS_HOST,
@@ -78,6 +120,10 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
         },
         export: async () => {
           if (lastError !== null) throw new Error("the last export pass failed (see logs)");
+        },
+        topic: async () => {
+          const reason = resetReason();
+          if (reason !== undefined) throw new Error(reason);
         },
       },
     });
@@ -99,6 +145,8 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
         try {
           const reports: TableExportReport[] = await exporter.exportTables(lake.tables);
           for (const report of reports) metrics.observe(report, Date.now());
+          if (reports.some((report) => report.table !== "gold"))
+            await reportResets(reports.flatMap((report) => report.resets));
           lastError = null;
           backoff = env.DELTA_EXPORT_RETRY_MS;
           if (env.DELTA_EXPORT_MODE === "once" || controller.signal.aborted) return { failed: false };

@@ -66,6 +66,8 @@ export async function fillWarehouse(
     partitions?: number;
     startMs?: number;
     firstOffsets?: number[];
+    /** Generation of the topic's log the records come from (after `adpipe offsets reset` of a new log). */
+    generation?: number;
   },
 ): Promise<number[]> {
   const partitions = options.partitions ?? 3;
@@ -84,7 +86,11 @@ export async function fillWarehouse(
   try {
     for (const list of split) {
       for (let i = 0; i < list.length; i += 2_000) {
-        await writeBatch(client, { pipeline: "lake-test", records: list.slice(i, i + 2_000) }, known);
+        await writeBatch(
+          client,
+          { pipeline: "lake-test", records: list.slice(i, i + 2_000), generation: options.generation ?? 0 },
+          known,
+        );
       }
     }
   } finally {
@@ -247,8 +253,9 @@ const PG_ROWS: Record<"bronze" | "silver" | "gold", string> = {
       'record_key', ${B64("record_key")}, 'raw_payload', ${B64("raw_payload")}, 'payload_bytes', payload_bytes,
       'payload_truncated', payload_truncated, 'parse_status', parse_status, 'rejection_reason', rejection_reason,
       'rejection_detail', rejection_detail, 'ingested_at', ${TS("ingested_at")},
-      'kafka_date', to_char(kafka_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD')) AS row
-    FROM bronze.ad_click_events_raw ORDER BY topic, "partition", "offset"`,
+      'kafka_date', to_char(kafka_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+      'topic_generation', topic_generation) AS row
+    FROM bronze.ad_click_events_raw ORDER BY topic, "partition", topic_generation, "offset"`,
   silver: `
     SELECT json_build_object(
       'event_type', event_type, 'click_id', click_id, 'advertiser', advertiser, 'advertiser_id', advertiser_id,
@@ -260,8 +267,9 @@ const PG_ROWS: Record<"bronze" | "silver" | "gold", string> = {
       'contrib_net_micros', contrib_net_micros::text, 'contrib_records', contrib_records,
       'contrib_valid_clicks', contrib_valid_clicks, 'contrib_invalid_clicks', contrib_invalid_clicks,
       'contrib_duplicate_clicks', contrib_duplicate_clicks, 'topic', topic, 'partition', "partition",
-      'offset', "offset"::text, 'kafka_timestamp', ${TS("kafka_timestamp")}) AS row
-    FROM silver.ad_click_events_clean ORDER BY topic, "partition", "offset"`,
+      'offset', "offset"::text, 'kafka_timestamp', ${TS("kafka_timestamp")},
+      'topic_generation', topic_generation) AS row
+    FROM silver.ad_click_events_clean ORDER BY topic, "partition", topic_generation, "offset"`,
   gold: `
     SELECT json_build_object(
       'advertiser', advertiser, 'advertiser_id', advertiser_id, 'gross_spend', gross_spend::text,
@@ -292,7 +300,7 @@ export function sortRows(
   const key = (row: Record<string, unknown>): string =>
     table === "gold"
       ? `${row.advertiser_id}\u0000${row.window_start}`
-      : `${row.topic}\u0000${String(row.partition).padStart(6, "0")}\u0000${String(row.offset).padStart(20, "0")}`;
+      : `${row.topic}\u0000${String(row.partition).padStart(6, "0")}\u0000${String(row.topic_generation ?? 0).padStart(6, "0")}\u0000${String(row.offset).padStart(20, "0")}`;
   return [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 

@@ -1,3 +1,4 @@
+import { checkPosition, type DetectedReset, generationTopic } from "@adpipe/core";
 import type pg from "pg";
 import { serializePartitionValue } from "../delta/partitions.js";
 import type { Column, Row } from "../delta/schema.js";
@@ -14,8 +15,12 @@ export const GOLD_TOKEN = `${TOKEN_PREFIX}gold`;
 /** Delta add.tags key holding a Gold day's content fingerprint. */
 export const FINGERPRINT_TAG = "adpipe.fingerprint";
 
-export function streamToken(topic: string, partition: number): string {
-  return `${TOKEN_PREFIX}${topic}/${partition}`;
+/**
+ * The Delta txn appId of one exported stream: a partition of a topic's generation (generation 0 keeps the name
+ * it always had; a recreated topic's new log is `<topic>#g<n>`, a stream of its own starting at offset 0).
+ */
+export function streamToken(topic: string, partition: number, generation = 0): string {
+  return `${TOKEN_PREFIX}${generationTopic(topic, generation)}/${partition}`;
 }
 
 export interface ExportProgress {
@@ -47,6 +52,12 @@ export interface TableExportReport {
   /** Kafka records ingested but not yet exported after the run (Bronze exact; Silver an upper bound); Gold: null. */
   readonly lagRecords: number | null;
   readonly durationMs: number;
+  /**
+   * Streams of the warehouse's current topic generation whose exported position lies beyond what the warehouse
+   * holds (the source was reset under the lake): their topics are not exported until `adpipe offsets reset`
+   * starts a new generation (storedOffset = the lake's next offset, logEndOffset = the warehouse's).
+   */
+  readonly resets: readonly DetectedReset[];
 }
 
 export interface ExporterOptions {
@@ -67,6 +78,8 @@ export interface ExporterOptions {
 interface Position {
   readonly topic: string;
   readonly partition: number;
+  /** Generation of the topic's log (a recreated topic is a new stream). */
+  readonly generation: number;
   next: number;
   /** Whether the Delta log holds a token for this partition (the precondition of the next commit). */
   inDelta: boolean;
@@ -83,7 +96,8 @@ interface Counters {
   version: number;
 }
 
-const streamKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+const streamKey = (topic: string, partition: number, generation: number): string =>
+  `${topic}\u0000${generation}\u0000${partition}`;
 
 function safeOffset(text: string): number {
   const n = Number(text);
@@ -147,7 +161,7 @@ export class DeltaExporter {
     };
     counters.version = await writer.create();
     const full = options.full === true;
-    const outcome =
+    const outcome: { caughtUp: boolean; lagRecords: number | null; resets?: DetectedReset[] } =
       table.mode === "offsets"
         ? full
           ? await this.fullOffsets(table, writer, counters)
@@ -160,6 +174,7 @@ export class DeltaExporter {
       caughtUp: outcome.caughtUp,
       lagRecords: outcome.lagRecords,
       durationMs: Date.now() - started,
+      resets: outcome.resets ?? [],
     };
     this.logger.info({ ...report, lake: this.lakeId }, "lake export pass finished");
     return report;
@@ -200,6 +215,7 @@ export class DeltaExporter {
         positions.map((p) => p.partition),
         positions.map((p) => p.next),
         version,
+        positions.map((p) => p.generation),
       ]),
     );
   }
@@ -210,34 +226,64 @@ export class DeltaExporter {
     writer: TableWriter,
     counters: Counters,
     client: pg.Pool | pg.PoolClient = this.options.pool,
-  ): Promise<{ positions: Map<string, Position>; ends: Map<string, number> }> {
+  ): Promise<{ positions: Map<string, Position>; ends: Map<string, number>; resets: DetectedReset[] }> {
     const tokens = await writer.tokens();
-    const { rows: streams } = await client.query<{ topic: string; partition: number; end_offset: string }>(
-      lakeQuery("export_streams", []),
-    );
+    const { rows: streams } = await client.query<{
+      topic: string;
+      generation: number;
+      partition: number;
+      end_offset: string;
+      current: boolean;
+    }>(lakeQuery("export_streams", []));
     const { rows: recorded } = await this.options.pool.query<{
       topic: string;
+      generation: number;
       partition: number;
       next_offset: string;
     }>(lakeQuery("lake_offsets_read", [this.lakeId, table.key]));
     const positions = new Map<string, Position>();
     const ends = new Map<string, number>();
-    const add = (topic: string, partition: number) => {
-      const key = streamKey(topic, partition);
+    const add = (topic: string, partition: number, generation: number) => {
+      const key = streamKey(topic, partition, generation);
       if (positions.has(key)) return;
-      const token = tokens.get(streamToken(topic, partition));
-      positions.set(key, { topic, partition, next: token ?? 0, inDelta: token !== undefined });
+      const token = tokens.get(streamToken(topic, partition, generation));
+      positions.set(key, { topic, partition, generation, next: token ?? 0, inDelta: token !== undefined });
     };
     for (const stream of streams) {
-      add(stream.topic, stream.partition);
-      ends.set(streamKey(stream.topic, stream.partition), safeOffset(stream.end_offset));
+      add(stream.topic, stream.partition, stream.generation);
+      ends.set(streamKey(stream.topic, stream.partition, stream.generation), safeOffset(stream.end_offset));
     }
-    for (const row of recorded) add(row.topic, row.partition);
+    for (const row of recorded) add(row.topic, row.partition, row.generation);
+    // The lake ahead of the warehouse in the generation it consumes: the warehouse's positions were moved back
+    // under the lake (restored from a backup, edited by hand). Rows written at offsets below the lake's position
+    // would never be exported: refuse the topic until `adpipe offsets reset` starts a new generation.
+    const resets: DetectedReset[] = [];
+    for (const stream of streams) {
+      if (!stream.current) continue;
+      const position = positions.get(streamKey(stream.topic, stream.partition, stream.generation));
+      if (position === undefined || !position.inDelta) continue;
+      const end = BigInt(stream.end_offset);
+      const check = checkPosition(BigInt(position.next), { start: 0n, end });
+      if (check.status === "reset") {
+        resets.push({
+          topic: stream.topic,
+          partition: stream.partition,
+          storedOffset: BigInt(position.next),
+          logStartOffset: 0n,
+          logEndOffset: end,
+          reason: check.reason,
+          generation: stream.generation,
+        });
+      }
+    }
     // Postgres mirrors the Delta log; a difference means a crash between a commit and its record (or a lake
     // that was reset). The Delta log wins.
     const differing: Position[] = [];
     const recordedBy = new Map(
-      recorded.map((row) => [streamKey(row.topic, row.partition), safeOffset(row.next_offset)]),
+      recorded.map((row) => [
+        streamKey(row.topic, row.partition, row.generation),
+        safeOffset(row.next_offset),
+      ]),
     );
     for (const [key, position] of positions) {
       const inPostgres = recordedBy.get(key);
@@ -247,12 +293,17 @@ export class DeltaExporter {
     if (differing.length > 0) {
       counters.recovered += differing.length;
       this.logger.warn(
-        { table: table.key, partitions: differing.map((p) => `${p.topic}/${p.partition}@${p.next}`) },
+        {
+          table: table.key,
+          partitions: differing.map(
+            (p) => `${generationTopic(p.topic, p.generation)}/${p.partition}@${p.next}`,
+          ),
+        },
         "export progress in Postgres differed from the Delta log (crash between commit and record); adopted the log's",
       );
       await this.recordOffsets(table, differing, counters.version);
     }
-    return { positions, ends };
+    return { positions, ends, resets };
   }
 
   private static lag(positions: Map<string, Position>, ends: Map<string, number>): number {
@@ -273,6 +324,7 @@ export class DeltaExporter {
         list.map((p) => p.partition),
         list.map((p) => p.next),
         this.options.batchRows,
+        list.map((p) => p.generation),
       ]),
     );
     return rows;
@@ -281,15 +333,16 @@ export class DeltaExporter {
   /** The next offset of each partition a page reached. */
   private static advanced(
     rows: readonly Record<string, unknown>[],
-  ): Map<string, { topic: string; partition: number; next: number }> {
-    const out = new Map<string, { topic: string; partition: number; next: number }>();
+  ): Map<string, { topic: string; partition: number; generation: number; next: number }> {
+    const out = new Map<string, { topic: string; partition: number; generation: number; next: number }>();
     for (const row of rows) {
       const topic = row.topic as string;
       const partition = row.partition as number;
+      const generation = row.topic_generation as number;
       const next = safeOffset(row.offset as string) + 1;
-      const key = streamKey(topic, partition);
+      const key = streamKey(topic, partition, generation);
       const current = out.get(key);
-      if (current === undefined || next > current.next) out.set(key, { topic, partition, next });
+      if (current === undefined || next > current.next) out.set(key, { topic, partition, generation, next });
     }
     return out;
   }
@@ -298,12 +351,14 @@ export class DeltaExporter {
     table: ExportTable,
     writer: TableWriter,
     counters: Counters,
-  ): Promise<{ caughtUp: boolean; lagRecords: number }> {
-    const { positions, ends } = await this.positions(table, writer, counters);
+  ): Promise<{ caughtUp: boolean; lagRecords: number; resets: DetectedReset[] }> {
+    const { positions, ends, resets } = await this.positions(table, writer, counters);
     const total = DeltaExporter.lag(positions, ends);
+    const refused = new Set(resets.map((r) => r.topic));
+    const exportable = () => [...positions.values()].filter((p) => !refused.has(p.topic));
     let caughtUp = false;
     while (!this.stopped) {
-      const rows = await this.page(this.options.pool, table, positions.values());
+      const rows = await this.page(this.options.pool, table, exportable());
       if (rows.length === 0) {
         caughtUp = true;
         break;
@@ -314,7 +369,7 @@ export class DeltaExporter {
       const expected = new Map<string, number | null>();
       for (const [key, stream] of advanced) {
         const position = positions.get(key);
-        const appId = streamToken(stream.topic, stream.partition);
+        const appId = streamToken(stream.topic, stream.partition, stream.generation);
         tokens.push({ appId, version: stream.next });
         expected.set(appId, position?.inDelta === true ? position.next : null);
       }
@@ -331,6 +386,7 @@ export class DeltaExporter {
           const position = positions.get(key) ?? {
             topic: stream.topic,
             partition: stream.partition,
+            generation: stream.generation,
             next: 0,
             inDelta: false,
           };
@@ -348,7 +404,7 @@ export class DeltaExporter {
         const tokensNow = await writer.tokens();
         const moved: Position[] = [];
         for (const position of positions.values()) {
-          const token = tokensNow.get(streamToken(position.topic, position.partition));
+          const token = tokensNow.get(streamToken(position.topic, position.partition, position.generation));
           if (token !== undefined && (token !== position.next || !position.inDelta)) {
             position.next = token;
             position.inDelta = true;
@@ -367,8 +423,8 @@ export class DeltaExporter {
         break;
       }
     }
-    await this.recordTable(table, counters, 0, 0, false, caughtUp);
-    return { caughtUp, lagRecords: DeltaExporter.lag(positions, ends) };
+    await this.recordTable(table, counters, 0, 0, false, caughtUp && resets.length === 0);
+    return { caughtUp, lagRecords: DeltaExporter.lag(positions, ends), resets };
   }
 
   private count(counters: Counters, result: Extract<CommitResult, { outcome: "committed" }>): void {
@@ -427,7 +483,7 @@ export class DeltaExporter {
       const result = await writer.commit(staged, {
         replace: "table",
         tokens: [...positions.values()].map((p) => ({
-          appId: streamToken(p.topic, p.partition),
+          appId: streamToken(p.topic, p.partition, p.generation),
           version: p.next,
         })),
         operation: "WRITE",

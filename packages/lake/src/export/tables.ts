@@ -9,7 +9,8 @@ export type ExportTableKey = (typeof EXPORT_TABLE_KEYS)[number];
 
 /**
  * How a table is exported:
- *  - "offsets": append-only by Kafka lineage (Bronze, Silver). Progress per (topic, partition) = next offset.
+ *  - "offsets": append-only by Kafka lineage (Bronze, Silver). Progress per (topic, generation, partition) = next
+ *    offset (topic_generation, the last column, is added to tables created before it: additive schema change).
  *  - "day-snapshot": Gold is updated in place (upserts), so each export replaces the spend_day partitions whose
  *    content changed (fingerprint per day) with their current rows: remove + add in one commit.
  */
@@ -56,6 +57,13 @@ const BRONZE_COLUMNS: readonly Column[] = [
     false,
     "UTC day of kafka_timestamp (partition column; Postgres partitions by it too)",
   ),
+  // Added by warehouse migration 0013: tables exported before it gain the column (nullable, at the end; null = 0).
+  c(
+    "topic_generation",
+    types.integer(),
+    true,
+    "generation of the topic's log (a recreated topic restarts at 0)",
+  ),
 ];
 
 const SILVER_COLUMNS: readonly Column[] = [
@@ -86,6 +94,13 @@ const SILVER_COLUMNS: readonly Column[] = [
   c("partition", types.integer(), false),
   c("offset", types.long(), false),
   c("kafka_timestamp", types.timestamp(), false),
+  // Added by warehouse migration 0013: tables exported before it gain the column (nullable, at the end; null = 0).
+  c(
+    "topic_generation",
+    types.integer(),
+    true,
+    "generation of the topic's log (a recreated topic restarts at 0)",
+  ),
 ];
 
 const GOLD_COLUMNS: readonly Column[] = [
