@@ -151,4 +151,31 @@ describe("Advertiser Spend Overview in a real browser", () => {
     await page.screenshot({ path: join(RESULTS_DIR, "dashboard.png"), fullPage: true });
     expect(problems).toEqual([]);
   });
+
+  it("shows a detected topic reset in red until it is cleared", async () => {
+    expect(await page.isHidden("#health-reset")).toBe(true);
+    await bench.db.admin.query(
+      `INSERT INTO ingest.topic_reset_detections
+         (service, consumer, topic, "partition", stored_offset, log_start_offset, log_end_offset, reason)
+       VALUES ('ingestor', 'g', $1, 0, 5259, 0, 255, 'offset_beyond_log_end')`,
+      [bench.topic.topic],
+    );
+    try {
+      await expect
+        .poll(() => page.textContent("#health-reset"), { timeout: 15_000, interval: 200 })
+        .toContain("stored 5259 > end 255");
+      expect(await page.isVisible("#health-reset")).toBe(true);
+      const background = await page.evaluate(
+        "getComputedStyle(document.querySelector('#health-reset')).backgroundColor",
+      );
+      expect(background).toBe("rgb(185, 28, 28)");
+      expect(await page.getAttribute("#health-reset", "title")).toContain("adpipe offsets reset");
+    } finally {
+      await bench.db.admin.query("DELETE FROM ingest.topic_reset_detections WHERE topic = $1", [
+        bench.topic.topic,
+      ]);
+    }
+    await expect.poll(() => page.isHidden("#health-reset"), { timeout: 15_000, interval: 200 }).toBe(true);
+    expect(problems).toEqual([]);
+  });
 });

@@ -27,6 +27,17 @@ export interface ConsumerGroupLag {
   readonly lag: number | null;
 }
 
+/** A partition a service found reset (topic deleted and recreated), from ingest.topic_reset_detections. */
+export interface TopicResetState {
+  readonly service: string;
+  readonly consumer: string;
+  readonly partition: number;
+  readonly stored_offset: string | null;
+  readonly log_end_offset: string | null;
+  readonly reason: string;
+  readonly detected_at: string;
+}
+
 export interface PipelineHealth {
   readonly topic: string;
   /** Records appended to the topic per second, over the last sampling interval; null until two samples exist. */
@@ -48,6 +59,8 @@ export interface PipelineHealth {
     /** Ahead by more than ordinary clock skew: shown as a warning. */
     readonly warning: boolean;
   } | null;
+  /** Detected topic resets: consumption of the topic stopped until `adpipe offsets reset` (shown in red). */
+  readonly topic_resets: TopicResetState[];
   readonly sampled_at: string;
   /** Dependencies that failed while sampling (the rest of the answer is still valid). */
   readonly errors: string[];

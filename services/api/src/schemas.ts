@@ -216,6 +216,18 @@ export const pipelineHealthSchema = z.object({
     .describe(
       "Gold rows whose newest event is dated after now (a producer's wrong clock), apart from freshness",
     ),
+  /** Partitions a service found reset (topic deleted and recreated): consumption stopped; red on the dashboard. */
+  topic_resets: z.array(
+    z.object({
+      service: z.string(),
+      consumer: z.string(),
+      partition: z.number(),
+      stored_offset: z.string().nullable(),
+      log_end_offset: z.string().nullable(),
+      reason: z.string(),
+      detected_at: z.string(),
+    }),
+  ),
   sampled_at: z.string(),
   errors: z.array(z.string()),
 });

@@ -141,6 +141,39 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
     expect(second.body.gold_future_events).toBeNull();
   });
 
+  it("reports topic resets a service detected (the dashboard shows them in red), read as the API role", async () => {
+    const health = () =>
+      call<{
+        topic_resets: { service: string; partition: number; stored_offset: string | null }[];
+        errors: string[];
+      }>(bench.baseUrl, "GET", "/v1/pipeline/health");
+    expect((await health()).body.topic_resets).toEqual([]);
+    await bench.db.admin.query(
+      `INSERT INTO ingest.topic_reset_detections
+         (service, consumer, topic, "partition", stored_offset, log_start_offset, log_end_offset, reason)
+       VALUES ('ingestor', 'g', $1, 0, 5259, 0, 255, 'offset_beyond_log_end')`,
+      [bench.topic.topic],
+    );
+    try {
+      // Snapshots are shared for a second.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const body = (await health()).body;
+      expect(body.errors).toEqual([]);
+      expect(body.topic_resets).toEqual([
+        expect.objectContaining({
+          service: "ingestor",
+          partition: 0,
+          stored_offset: "5259",
+          log_end_offset: "255",
+        }),
+      ]);
+    } finally {
+      await bench.db.admin.query("DELETE FROM ingest.topic_reset_detections WHERE topic = $1", [
+        bench.topic.topic,
+      ]);
+    }
+  });
+
   it("serves the dashboard page and its bundled assets (no CDN)", async () => {
     const page = await fetch(`${bench.baseUrl}/`);
     expect(page.status).toBe(200);

@@ -1,7 +1,8 @@
 import { FUTURE_EVENTS_WARNING_SECONDS, type GoldFreshness, readGoldFreshness } from "@adpipe/warehouse";
 import type { Admin } from "kafkajs";
 import type { Pool } from "pg";
-import type { ConsumerGroupLag, PipelineHealth, PipelineHealthSource } from "../ports.js";
+import type { ConsumerGroupLag, PipelineHealth, PipelineHealthSource, TopicResetState } from "../ports.js";
+import { namedQuery } from "../sql.js";
 
 export interface PipelineHealthOptions {
   /** An admin client; connected on first use and kept. */
@@ -86,6 +87,16 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
       errors.push(`postgres: ${short(error)}`);
     }
     const future = freshness?.future ?? null;
+    let topicResets: TopicResetState[] = [];
+    try {
+      const { rows } = await options.pool.query<Omit<TopicResetState, "detected_at"> & { detected_at: Date }>(
+        namedQuery("topic_resets"),
+        [options.topic],
+      );
+      topicResets = rows.map((row) => ({ ...row, detected_at: row.detected_at.toISOString() }));
+    } catch (error) {
+      errors.push(`postgres: ${short(error)}`);
+    }
     return {
       topic: options.topic,
       events_per_second: eventsPerSecond === null ? null : Math.round(eventsPerSecond * 10) / 10,
@@ -103,6 +114,7 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
               ahead_seconds: future.aheadSeconds,
               warning: future.aheadSeconds > FUTURE_EVENTS_WARNING_SECONDS,
             },
+      topic_resets: topicResets,
       sampled_at: new Date(nowMs).toISOString(),
       errors,
     };

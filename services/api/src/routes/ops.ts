@@ -129,7 +129,8 @@ export function opsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ["ops"],
-          summary: "Pipeline health for the dashboard: topic events/s, consumer lag, Gold freshness",
+          summary:
+            "Pipeline health for the dashboard: topic events/s, consumer lag, Gold freshness, detected topic resets",
           response: { 200: pipelineHealthSchema, 401: errorBodySchema, 503: errorBodySchema },
         },
       },

@@ -68,6 +68,7 @@ const ui = {
   rate: element<HTMLSpanElement>("health-rate"),
   lag: element<HTMLSpanElement>("health-lag"),
   freshness: element<HTMLSpanElement>("health-freshness"),
+  reset: element<HTMLSpanElement>("health-reset"),
   servingRows: element<HTMLTableSectionElement>("serving-rows"),
   donutCaption: element<HTMLElement>("donut-caption"),
   servingCaption: element<HTMLElement>("serving-caption"),
@@ -367,7 +368,27 @@ function renderServing(advertisers: AdvertiserRow[], serving: ServingRow[], gold
   );
 }
 
+/** A topic reset stops consumption: shown in red until `adpipe offsets reset` (docs/operations.md). */
+function renderReset(health: PipelineHealth | null): void {
+  const resets = health?.topic_resets ?? [];
+  ui.reset.hidden = resets.length === 0;
+  if (resets.length === 0) return;
+  const first = resets[0]!;
+  ui.reset.textContent =
+    `RESET ${health?.topic ?? ""} p${first.partition}: stored ${first.stored_offset ?? "?"} > end ${first.log_end_offset ?? "?"}` +
+    (resets.length > 1 ? ` (+${resets.length - 1})` : "");
+  ui.reset.title = `${resets
+    .map(
+      (r) =>
+        `${r.service} partition ${r.partition}: RESET (stored ${r.stored_offset ?? "?"} > end ${r.log_end_offset ?? "?"})`,
+    )
+    .join(
+      "\n",
+    )}\nThe topic was deleted and recreated: consumption stopped. Run adpipe offsets reset --topic ${health?.topic ?? "<topic>"} --to earliest --yes (docs/operations.md).`;
+}
+
 function renderHealth(health: PipelineHealth | null): void {
+  renderReset(health);
   if (health === null) {
     ui.rate.textContent = "events/s n/a";
     return;
