@@ -19,6 +19,7 @@ import { postgresOutage } from "./scenarios/postgres-outage.js";
 import { redisOutage } from "./scenarios/redis-outage.js";
 import { security } from "./scenarios/security.js";
 import { sustainedLoad } from "./scenarios/sustained-load.js";
+import { topicReset } from "./scenarios/topic-reset.js";
 import { LOG_DIR, RUN_ID } from "./support/children.js";
 import { removeLeftovers } from "./support/leftovers.js";
 import { logPosition, postgresLogFile } from "./support/pg-log.js";
@@ -285,5 +286,35 @@ describe(`integrity suite (profile ${profile.name}, seed ${profile.seed})`, () =
       expectExact(result);
     },
     20 * MINUTE,
+  );
+
+  run("reset")(
+    "9. topic deleted and recreated under load: both paths refuse the new log, then the documented reset counts every record once",
+    async () => {
+      const result = await topicReset(context("reset"));
+      results.push(result);
+      const extra = result.extra;
+      expect(extra.recordsBefore).toBe(profile.topicReset.eventsBefore);
+      expect(extra.recordsAfter).toBe(profile.topicReset.eventsAfter);
+      expect(extra.detectedMetric).toMatchObject({
+        ingestor: expect.any(Number),
+        tracker: expect.any(Number),
+      });
+      const detected = extra.detectedMetric as { ingestor: number; tracker: number };
+      expect(detected.ingestor).toBeGreaterThan(0);
+      expect(detected.tracker).toBeGreaterThan(0);
+      // While refused: nothing of the new log written, nothing skipped as a replay, status exit 1 with RESET.
+      expect(extra.whileRefused).toEqual({ newGenerationRows: 0, ingestorReplayed: 0, trackerReplayed: 0 });
+      expect(extra.statusExitDuringReset).toBe(1);
+      expect(extra.statusShowedReset).toBe(true);
+      expect(extra.resetCommandExit).toBe(0);
+      expect(extra.reconcileExit).toBe(0);
+      expect(extra.statusExitAfter).toBe(0);
+      expect(extra.audit).toEqual([{ status: "completed", actor: "integrity-suite", source: "cli" }]);
+      // The same two processes throughout: resumed without a restart.
+      expect(extra.processes).toBe(2);
+      expectExact(result);
+    },
+    15 * MINUTE,
   );
 });

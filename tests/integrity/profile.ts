@@ -61,6 +61,13 @@ export interface IntegrityProfile {
     /** fast-check generated HTTP requests against the running API (scenario 8). */
     readonly requests: number;
   };
+  readonly topicReset: {
+    /** Records of the first log (consumed before the topic is deleted) and of the recreated one. */
+    readonly eventsBefore: number;
+    readonly eventsAfter: number;
+    readonly ratePerSecond: number;
+    readonly partitions: number;
+  };
 }
 
 const common = {
@@ -86,6 +93,7 @@ const common = {
   poison: { goodEvents: 20_000, fuzzedPayloads: 10_000 },
   security: { events: 5_000 },
   httpFuzz: { requests: 20_000 },
+  topicReset: { eventsBefore: 20_000, eventsAfter: 20_000, ratePerSecond: 600, partitions: 4 },
 } as const;
 
 const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
@@ -118,6 +126,7 @@ const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
     sustained: { durationMs: 30_000, ratePerSecond: 200, sampleEveryMs: 2_000 },
     security: { events: 1_000 },
     httpFuzz: { requests: 2_000 },
+    topicReset: { eventsBefore: 3_000, eventsAfter: 3_000, ratePerSecond: 400, partitions: 4 },
   },
 };
 

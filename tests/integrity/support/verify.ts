@@ -51,38 +51,50 @@ export function oracleOf(records: readonly TopicRecord[], options: OracleOptions
   return oracle;
 }
 
+/**
+ * Bronze against the records of every log the topic had, one per generation (a recreated topic starts again at
+ * offset 0): per generation and partition, one row per offset from 0 up, nothing else.
+ */
 async function checkBronze(
   pipeline: Pipeline,
-  records: readonly TopicRecord[],
+  logs: readonly (readonly TopicRecord[])[],
   oracle: Oracle,
 ): Promise<StoreCheck> {
   const examples: string[] = [];
   const { rows } = await pipeline.db.pool.query<{
+    generation: number;
     partition: number;
     n: string;
     d: string;
     lo: string;
     hi: string;
   }>(
-    `SELECT "partition", count(*)::text AS n, count(DISTINCT "offset")::text AS d,
+    `SELECT topic_generation AS generation, "partition", count(*)::text AS n, count(DISTINCT "offset")::text AS d,
             min("offset")::text AS lo, max("offset")::text AS hi
-       FROM bronze.ad_click_events_raw WHERE topic = $1 GROUP BY 1`,
+       FROM bronze.ad_click_events_raw WHERE topic = $1 GROUP BY 1, 2`,
     [pipeline.topic],
   );
-  const perPartition = new Map<number, number>();
-  for (const record of records)
-    perPartition.set(record.partition, (perPartition.get(record.partition) ?? 0) + 1);
-  const seen = new Map(rows.map((row) => [row.partition, row]));
-  for (const [partition, count] of perPartition) {
-    const row = seen.get(partition);
-    const want = { n: String(count), d: String(count), lo: "0", hi: String(count - 1) };
-    const got = row === undefined ? null : { n: row.n, d: row.d, lo: row.lo, hi: row.hi };
-    if (JSON.stringify(got) !== JSON.stringify(want))
-      examples.push(`bronze p${partition}: ${JSON.stringify(got)} expected ${JSON.stringify(want)}`);
+  const seen = new Map(rows.map((row) => [`${row.generation}/${row.partition}`, row]));
+  const expected = new Set<string>();
+  for (const [generation, records] of logs.entries()) {
+    const perPartition = new Map<number, number>();
+    for (const record of records)
+      perPartition.set(record.partition, (perPartition.get(record.partition) ?? 0) + 1);
+    for (const [partition, count] of perPartition) {
+      const key = `${generation}/${partition}`;
+      expected.add(key);
+      const row = seen.get(key);
+      const want = { n: String(count), d: String(count), lo: "0", hi: String(count - 1) };
+      const got = row === undefined ? null : { n: row.n, d: row.d, lo: row.lo, hi: row.hi };
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        examples.push(
+          `bronze g${generation} p${partition}: ${JSON.stringify(got)} expected ${JSON.stringify(want)}`,
+        );
+    }
   }
-  for (const partition of seen.keys())
-    if (!perPartition.has(partition))
-      examples.push(`bronze p${partition}: rows for a partition with no records`);
+  for (const key of seen.keys())
+    if (!expected.has(key))
+      examples.push(`bronze g${key.replace("/", " p")}: rows for a log partition with no records`);
   const byReason = await bronzeByReason(pipeline.db.pool);
   const wanted = expectedBronzeByReason(oracle);
   if (JSON.stringify(sorted(byReason)) !== JSON.stringify(sorted(wanted)))
@@ -91,7 +103,7 @@ async function checkBronze(
     );
   return {
     store: "bronze",
-    compared: records.length,
+    compared: logs.reduce((sum, records) => sum + records.length, 0),
     mismatches: examples.length,
     examples: examples.slice(0, MAX_EXAMPLES),
     lostMicros: 0,
@@ -240,17 +252,25 @@ export interface Verification {
 }
 
 /**
- * Reads the topic back, computes the oracle over it and compares Bronze, Silver, Gold and every Redis
- * advertiser hash with it, to the micro-unit. Call once both paths have consumed the whole topic.
+ * Reads the topic back, computes the oracle over it (after the records of earlier logs of a recreated topic) and
+ * compares Bronze, Silver, Gold and every Redis advertiser hash with it, to the micro-unit. Call once both paths
+ * have consumed the whole topic.
  */
 export async function verifyPipeline(
   pipeline: Pipeline,
-  options: { redisRetryMs?: number; keepOutcomes?: boolean } = {},
+  options: {
+    redisRetryMs?: number;
+    keepOutcomes?: boolean;
+    /** Records of the logs the topic had before it was recreated (generation 0, 1, ...), in order. */
+    earlierLogs?: readonly (readonly TopicRecord[])[];
+  } = {},
 ): Promise<Verification> {
-  const records = await readTopic(pipeline.kafka, pipeline.topic);
+  const current = await readTopic(pipeline.kafka, pipeline.topic);
+  const logs = [...(options.earlierLogs ?? []), current];
+  const records = logs.flat();
   const oracle = oracleOf(records, { keepOutcomes: options.keepOutcomes ?? false });
   const checks = [
-    await checkBronze(pipeline, records, oracle),
+    await checkBronze(pipeline, logs, oracle),
     await checkSilver(pipeline, oracle),
     await checkGold(pipeline, oracle),
     await checkRedis(pipeline, oracle, options.redisRetryMs ?? 15_000),
