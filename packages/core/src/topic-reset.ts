@@ -128,7 +128,10 @@ export interface PositionMove {
   readonly partition: number;
   /** Next offset stored before (null: none stored). */
   readonly from: bigint | null;
+  /** Where the position stands after the reset. */
   readonly to: bigint;
+  /** Where --to pointed (differs from `to` when the target was behind and the position kept). */
+  readonly target: bigint;
   readonly change: PositionChange;
 }
 
@@ -159,6 +162,7 @@ export function planPositions(input: {
         partition,
         from: input.stored.get(partition) ?? null,
         to: input.targets.get(partition) ?? 0n,
+        target: input.targets.get(partition) ?? 0n,
         change: "new_log" as const,
       })),
     };
@@ -170,9 +174,9 @@ export function planPositions(input: {
       const from = input.stored.get(partition) ?? null;
       const target = input.targets.get(partition) ?? 0n;
       if (from === null)
-        return { partition, from, to: target, change: target === 0n ? "unchanged" : "forward" };
-      if (target > from) return { partition, from, to: target, change: "forward" };
-      return { partition, from, to: from, change: target === from ? "unchanged" : "kept" };
+        return { partition, from, to: target, target, change: target === 0n ? "unchanged" : "forward" };
+      if (target > from) return { partition, from, to: target, target, change: "forward" };
+      return { partition, from, to: from, target, change: target === from ? "unchanged" : "kept" };
     }),
   };
 }

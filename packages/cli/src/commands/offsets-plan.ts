@@ -148,7 +148,7 @@ function moveText(move: PositionMove): string {
         ? `${from} -> ${move.to} (records below it are skipped)`
         : `${from} -> ${move.to} (skips ${move.to - move.from} records)`;
     case "kept":
-      return `${from} kept (target ${move.to} is behind: moving back would count records twice; see adpipe reprocess)`;
+      return `${from} kept (target ${move.target} is behind: moving back would count records twice; see adpipe reprocess)`;
     case "unchanged":
       return `${from} unchanged`;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatStatus, lagOf, type StatusReport } from "../../src/commands/status.js";
+import { formatStatus, hasReset, lagOf, type StatusReport } from "../../src/commands/status.js";
 
 describe("lagOf", () => {
   const ends = [
@@ -33,6 +33,15 @@ describe("lagOf", () => {
       [2, null, "0"],
     ]);
     expect(result.totalLag).toBe("600");
+  });
+
+  test("a committed offset beyond the log end is shown as RESET (the topic was recreated)", () => {
+    const result = lagOf([{ partition: 0, high: "255", low: "0" }], new Map([[0, "5259"]]));
+    expect(result.partitions[0]).toMatchObject({
+      committed: "5259",
+      lag: "0",
+      reset: "RESET (stored 5259 > end 255)",
+    });
   });
 
   test("offsets beyond 2^53 stay exact", () => {
@@ -113,6 +122,57 @@ describe("formatStatus", () => {
     expect(text).not.toMatch(/freshness -/);
     expect(text).toContain(
       "WARNING  future-dated events: 2 Gold rows of 1 advertiser, up to 3705.4 s ahead (2026-11-25T22:01:45.400Z)",
+    );
+  });
+
+  test("a topic reset: RESET in the lag column, the detections, the command; hasReset", () => {
+    const report: StatusReport = {
+      topic: "ad-clicks",
+      kafka: {
+        brokers: ["127.0.0.1:9092"],
+        partitions: 1,
+        groups: [
+          {
+            group: "adpipe-ingestor",
+            source: "postgres",
+            totalLag: "0",
+            partitions: [
+              {
+                partition: 0,
+                end: "255",
+                committed: "5259",
+                lag: "0",
+                reset: "RESET (stored 5259 > end 255)",
+              },
+            ],
+          },
+        ],
+      },
+      warehouse: { error: "not read" },
+      resets: {
+        detections: [
+          {
+            service: "budget-tracker",
+            consumer: "adpipe-budget-tracker",
+            partition: 0,
+            storedOffset: "5259",
+            logEndOffset: "255",
+            reason: "offset_beyond_log_end",
+            detectedAt: "2026-11-25T21:00:00.000Z",
+          },
+        ],
+        unfinished: null,
+      },
+    };
+    const text = formatStatus(report);
+    expect(text).toMatch(/ {2}0 +255 +5259 +RESET \(stored 5259 > end 255\)/);
+    expect(text).toContain(
+      "budget-tracker (adpipe-budget-tracker) partition 0: RESET (stored 5259 > end 255)",
+    );
+    expect(text).toContain("adpipe offsets reset --topic ad-clicks --to earliest --yes");
+    expect(hasReset(report)).toBe(true);
+    expect(hasReset({ ...report, resets: { detections: [], unfinished: null }, kafka: { error: "x" } })).toBe(
+      false,
     );
   });
 
