@@ -307,7 +307,14 @@ export class BudgetTracker {
     }
     // Every assignment: do the recorded positions fit the log? A recreated topic must not be read as replays.
     if (meta !== null && assignments.length > 0) {
-      const resets = await this.findResets(meta);
+      // When the log cannot be read right now (broker restarting), the first fetch checks it (eachBatch).
+      const resets = await this.findResets(meta).catch((error: unknown) => {
+        this.logger.warn(
+          { err: error },
+          "cannot read the log bounds at assignment; the first fetch checks them",
+        );
+        return [];
+      });
       if (resets.length > 0) {
         await this.resetDetected(resets, meta);
         if (this.guard.blocked) return [];

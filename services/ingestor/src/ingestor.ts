@@ -92,6 +92,8 @@ export class Ingestor {
   private readonly guard: TopicResetGuard;
   private readonly logReader: TopicLogReader;
   private resync: Promise<void> | null = null;
+  /** A resynchronisation paused the consumer and did not finish (an error): the next check runs it again. */
+  private resyncPending = false;
   private resetting: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
 
@@ -185,8 +187,15 @@ export class Ingestor {
     this.assigned = assignments;
     if (assignments.length === 0) return [];
     const stored = await this.readStored();
-    // Every assignment: do the stored positions fit the log? A recreated topic must not be read as replays.
-    const resets = await this.findResets(stored);
+    // Every assignment: do the stored positions fit the log? A recreated topic must not be read as replays. When
+    // the log cannot be read right now (broker restarting), the first fetch checks it (writeBatch's logEnds).
+    const resets = await this.findResets(stored).catch((error: unknown) => {
+      this.options.logger.warn(
+        { err: error },
+        "cannot read the log bounds at assignment; the first fetch checks them",
+      );
+      return [];
+    });
     if (resets.length > 0) {
       await this.resetDetected(resets);
       if (this.guard.blocked) return [];
@@ -314,8 +323,12 @@ export class Ingestor {
   private async checkTopicLog(): Promise<void> {
     if (this.resync !== null || this.resetting !== null || this.stopping) return;
     const { generation } = await readTopicGeneration(this.options.pool, this.options.topic);
-    if (generation !== this.generation || this.guard.blocked) {
-      if (generation !== this.generation || (this.options.resetPolicy ?? "fail") === "earliest")
+    if (generation !== this.generation || this.resyncPending || this.guard.blocked) {
+      if (
+        generation !== this.generation ||
+        this.resyncPending ||
+        (this.options.resetPolicy ?? "fail") === "earliest"
+      )
         await this.resynchronise();
       return;
     }
@@ -333,13 +346,17 @@ export class Ingestor {
     this.resync ??= (async () => {
       const consumer = this.runner.consumer;
       const topic = this.options.topic;
+      this.resyncPending = true;
       consumer?.pause([{ topic }]);
       const before = this.generation;
       const stored = await this.readStored();
       const resets = this.assigned.length === 0 ? [] : await this.findResets(stored);
       if (resets.length > 0) {
         await this.resetDetected(resets);
-        if (this.guard.blocked) return;
+        if (this.guard.blocked) {
+          this.resyncPending = false;
+          return;
+        }
       }
       if (this.guard.blocked) {
         const { resetId } = await readTopicGeneration(this.options.pool, topic);
@@ -352,6 +369,7 @@ export class Ingestor {
       const latest = this.generation === before ? stored : await this.readStored();
       for (const position of this.seekList(latest)) consumer?.seek(position);
       consumer?.resume([{ topic }]);
+      this.resyncPending = false;
       this.options.logger.info(
         { topic, generation: this.generation, previousGeneration: before, offsets: this.seekList(latest) },
         "positions re-read from Postgres: consuming",
