@@ -1,5 +1,5 @@
 /**
- * Topic resets (issue 15): the rules that tell a replaced log from a normal one, and how stored positions move
+ * Topic resets: the rules that tell a replaced log from a normal one, and how stored positions move
  * when an operator (or RESET_POLICY=earliest) resets them. Used by the ingestor, the budget-tracker, the lake
  * export, `adpipe status` and `adpipe offsets reset` alike; no I/O.
  *

@@ -50,7 +50,9 @@ describe("SQL assets", () => {
     expect(names.filter((name) => namedQuery(name).paramCount === 0)).toEqual(["gold_freshness"]);
     expect(namedQuery("stored_offsets").paramCount).toBe(2);
     expect(namedQuery("offsets_lock").paramCount).toBe(3);
-    expect(namedQuery("bronze_page").paramCount).toBe(6);
+    expect(namedQuery("bronze_page").paramCount).toBe(7);
+    expect(namedQuery("write_batch").paramCount).toBe(64);
+    expect(namedQuery("topic_offsets_move").paramCount).toBe(7);
   });
 
   it("queryConfig prepares under a stable name and rejects a wrong number of values", () => {

@@ -15,16 +15,15 @@ import {
   type LakeTestDatabase,
   postgresRows,
   readWithKernel,
+  requireVerifierPrerequisites,
   sortRows,
   tempDir,
-  verifierUnavailable,
 } from "./support.js";
 
 const TOPIC = "lake-reset";
-const unavailable = verifierUnavailable();
-if (unavailable !== null) console.warn(`[lake] SKIPPED Delta Kernel checks: ${unavailable}`);
+requireVerifierPrerequisites();
 
-describe.skipIf(unavailable !== null)("lake export across a topic reset", () => {
+describe("lake export across a topic reset", () => {
   let db: LakeTestDatabase;
   let lakeDir: string;
   let firstLog: number[];

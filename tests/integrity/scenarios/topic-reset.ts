@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ensureTopic } from "@adpipe/kafka";
 import { REPO_ROOT, testServices } from "../../support/index.js";
 import { dropTopic, producePaced, readTopic } from "../support/kafka-tools.js";
@@ -8,7 +9,7 @@ import type { FaultRecord, ScenarioResult } from "../support/results.js";
 import { type ScenarioContext, scenarioResult, stopGracefully } from "../support/scenario.js";
 import { liveStream } from "../support/streams.js";
 import { verifyPipeline } from "../support/verify.js";
-import { eventually, sleep } from "../support/wait.js";
+import { eventually } from "../support/wait.js";
 
 /** Runs the operator CLI (`adpipe`) from its real entry point, like the services (INTEGRITY_RUNTIME). */
 function adpipe(

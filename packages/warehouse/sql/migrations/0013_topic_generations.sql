@@ -2,7 +2,7 @@
 -- previous: 0012
 -- name: topic_generations
 --
--- Topic resets (issue 15). A topic that is deleted and recreated (or restored elsewhere) starts a new log whose
+-- Topic resets. A topic that is deleted and recreated (or restored elsewhere) starts a new log whose
 -- offsets begin again at 0: (topic, partition, offset) no longer names one record. Each such log is a
 -- *generation* of the topic (0 = the first). Lineage carries it, so records of a new log never collide with, and
 -- are never taken for replays of, the rows of an older one:
