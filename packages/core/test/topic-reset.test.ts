@@ -33,7 +33,7 @@ describe("checkPosition", () => {
     });
     expect(checkPosition(50n, bounds, { recordedTopicId: "a", topicId: "a" })).toEqual({ status: "ok" });
     expect(checkPosition(50n, bounds, { recordedTopicId: null, topicId: "b" })).toEqual({ status: "ok" });
-    // The example: the old log was consumed to 5259, the recreated one ends at 255.
+    // The example of a recreated topic: the old log was consumed to 5259, the recreated one ends at 255.
     expect(checkPosition(5259n, { start: 0n, end: 255n }).status).toBe("reset");
     // Caught up exactly (stored = end) is no reset.
     expect(checkPosition(255n, { start: 0n, end: 255n }).status).toBe("ok");

@@ -1,5 +1,5 @@
 /**
- * `adpipe offsets reset` across a crash (issue 15): a reset that died after moving the warehouse and before moving
+ * `adpipe offsets reset` across a crash: a reset that died after moving the warehouse and before moving
  * the tracker is visible in `adpipe status` (exit 1), refuses another target, and is finished by running the same
  * command again: the tracker joins the warehouse's generation, the warehouse is not moved twice, the audit row
  * closes. Run once more, the command finds nothing to change. `--help` documents it.

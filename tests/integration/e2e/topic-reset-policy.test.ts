@@ -1,5 +1,5 @@
 /**
- * RESET_POLICY=earliest (issue 15): a deployment that chose it explicitly resets by itself when the topic is
+ * RESET_POLICY=earliest: a deployment that chose it explicitly resets by itself when the topic is
  * recreated: each consumer moves its own positions to the new log's start (audited in ingest.offset_resets),
  * resumes without a restart, and every record of both logs is counted once (oracle-checked); reconcile exits 0.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 15, acceptance (a): the topic is deleted and recreated under running services. New records must not be
+ * The topic is deleted and recreated under running services. New records must not be
  * taken for replays: both consumers stop (not ready, metric, ERROR), `adpipe status` exits 1 showing RESET, and
  * after `adpipe offsets reset --to earliest --yes` every new record is in Bronze/Silver/Gold and Redis exactly once
  * (checked against the oracle of @adpipe/core over old + new records), and `adpipe reconcile` exits 0.
@@ -157,7 +157,7 @@ afterAll(async () => {
   }
 });
 
-describe("a topic deleted and recreated under running services (issue 15)", () => {
+describe("a topic deleted and recreated under running services", () => {
   let before: TopicRecord[] = [];
 
   it("consumes the first log exactly", async () => {

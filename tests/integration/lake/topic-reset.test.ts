@@ -1,5 +1,5 @@
 /**
- * The lake export across a topic reset (issue 15): a table written before topic generations existed gains the
+ * The lake export across a topic reset: a table written before topic generations existed gains the
  * topic_generation column by itself; a warehouse moved back under the lake is refused loudly (rows below the
  * lake's position would never be exported); after the reset the new log's rows, whose offsets start again at 0,
  * are exported as a stream of their own: every row of both logs in the lake once.

@@ -1,5 +1,5 @@
 /**
- * The spend store across a topic reset (issue 15), against real Redis and the oracle: records of a recreated
+ * The spend store across a topic reset, against real Redis and the oracle: records of a recreated
  * topic (offsets from 0 again) are applied once, never skipped as replays of the old log; the reset moves the
  * positions atomically from the planned generation only and is idempotent; a store that missed the reset cannot
  * commit its positions; a rebuild from the warehouse carries the warehouse's generation.

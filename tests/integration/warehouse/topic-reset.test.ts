@@ -1,5 +1,5 @@
 /**
- * The warehouse across a topic reset (issue 15): a batch fetched from a replaced log is refused, never dropped as
+ * The warehouse across a topic reset: a batch fetched from a replaced log is refused, never dropped as
  * replays; the reset step moves every pipeline to the next generation once (a re-run changes nothing, a stale plan
  * is refused); the new log's records, at the same offsets as the old one's, are written and counted once, Gold
  * equals the oracle over both logs, and reprocessing across the generations reproduces it.
