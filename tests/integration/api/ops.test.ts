@@ -146,7 +146,7 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
       call<{
         topic_resets: { service: string; partition: number; stored_offset: string | null }[];
         errors: string[];
-      }>(bench.baseUrl, "GET", "/v1/pipeline/health");
+      }>(bench.baseUrl, "GET", "/v1/pipeline/health", { token: READ_TOKEN });
     expect((await health()).body.topic_resets).toEqual([]);
     await bench.db.admin.query(
       `INSERT INTO ingest.topic_reset_detections
