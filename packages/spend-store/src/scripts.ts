@@ -9,6 +9,7 @@ export const SCRIPT_NAMES = [
   "restore_advertiser",
   "rebuild_lock",
   "reset_offsets",
+  "record_detection",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -233,16 +233,22 @@ export class SpendStore {
 
   /**
    * Records (or, with null, clears) a topic reset the tracker found, in the meta hash: `adpipe status` and
-   * `adpipe offsets reset` read it. Only while the sentinel exists (a lost state is rebuilt anyway).
+   * `adpipe offsets reset` read it. Only while the hash is in `generation` (record_detection.lua): a finding made
+   * before a reset moved the positions is stale and is dropped. Returns whether it was written.
    */
-  async recordResetDetection(detection: TrackerResetDetection | null): Promise<void> {
-    const key = this.keys.meta(this.topic);
-    if (detection === null) {
-      await this.redis.hdel(key, "reset_detected");
-      return;
-    }
-    if ((await this.redis.hexists(key, "created_at")) !== 1) return;
-    await this.redis.hset(key, "reset_detected", JSON.stringify(detection));
+  async recordResetDetection(detection: TrackerResetDetection | null, generation: number): Promise<boolean> {
+    const replies = await this.execWithScripts(() =>
+      this.redis
+        .pipeline()
+        .call("EVALSHA", [
+          luaScript("record_detection").sha,
+          1,
+          this.keys.meta(this.topic),
+          generation,
+          detection === null ? "" : JSON.stringify(detection),
+        ]),
+    );
+    return replies[0]?.[1] === 1;
   }
 
   /**

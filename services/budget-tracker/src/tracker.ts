@@ -114,6 +114,8 @@ export class BudgetTracker {
   private readonly guard: TopicResetGuard;
   private readonly logReader: TopicLogReader;
   private resetting: Promise<void> | null = null;
+  /** The generation a detected reset was reported in (null: none reported); Postgres rows to clear afterwards. */
+  private reportedGeneration: number | null = null;
 
   constructor(options: BudgetTrackerOptions) {
     this.options = options;
@@ -354,19 +356,27 @@ export class BudgetTracker {
    * RESET_POLICY=earliest reset the tracker's positions to the new log's start.
    */
   private async resetDetected(resets: readonly DetectedReset[], meta: MetaState): Promise<void> {
+    // The log was read after `meta`: a reset applied meanwhile makes this finding stale (the positions moved).
+    const latest = await this.store.readMeta();
+    if (latest === null || latest.generation !== meta.generation || this.store.generation !== meta.generation)
+      return;
     this.runner?.consumer?.pause([{ topic: this.options.topic }]);
     this.guard.report(resets, { generation: meta.generation });
+    this.reportedGeneration = meta.generation;
     await this.store
-      .recordResetDetection({
-        detectedAtMs: Date.now(),
-        partitions: this.guard.resets.map((r) => ({
-          partition: r.partition,
-          storedOffset: r.storedOffset.toString(),
-          logStartOffset: r.logStartOffset.toString(),
-          logEndOffset: r.logEndOffset.toString(),
-          reason: r.reason,
-        })),
-      })
+      .recordResetDetection(
+        {
+          detectedAtMs: Date.now(),
+          partitions: this.guard.resets.map((r) => ({
+            partition: r.partition,
+            storedOffset: r.storedOffset.toString(),
+            logStartOffset: r.logStartOffset.toString(),
+            logEndOffset: r.logEndOffset.toString(),
+            reason: r.reason,
+          })),
+        },
+        meta.generation,
+      )
       .catch((error: unknown) => this.logger.warn({ err: error }, "recording the reset in Redis failed"));
     const pool = this.options.pool;
     if (pool !== null) {
@@ -377,6 +387,8 @@ export class BudgetTracker {
         this.options.topic,
         resets.map((r) => ({ ...r, generation: meta.generation })),
       ).catch((error: unknown) => this.logger.warn({ err: error }, "recording the reset in Postgres failed"));
+      // Should a reset have been resolved while this was written, the next check clears the row again.
+      this.reportedGeneration = meta.generation;
     }
     if ((this.options.resetPolicy ?? "fail") === "earliest") {
       this.resetting ??= this.resetToEarliest(meta).finally(() => {
@@ -473,6 +485,12 @@ export class BudgetTracker {
       void this.triggerRecovery("generation_changed");
       return;
     }
+    if (this.guard.blocked && this.reportedGeneration !== null && this.reportedGeneration < meta.generation) {
+      // Reported in an older generation than the one in force (a finding that raced a reset): re-check.
+      void this.triggerRecovery("generation_changed");
+      return;
+    }
+    if (!this.guard.blocked && this.reportedGeneration !== null) await this.resolved(meta);
     if (this.assigned.length === 0) return;
     const resets = await this.findResets(meta);
     if (resets.length > 0) await this.resetDetected(resets, meta);
@@ -633,13 +651,23 @@ export class BudgetTracker {
   /** A detected reset is over (the positions were moved to the new log): forget it everywhere. */
   private async resolved(meta: MetaState): Promise<void> {
     this.guard.clear({ generation: meta.generation, resetId: meta.lastReset?.id ?? null });
-    await this.store.recordResetDetection(null).catch(() => undefined);
+    await this.store.recordResetDetection(null, meta.generation).catch(() => undefined);
     const pool = this.options.pool;
     if (pool !== null) {
-      await clearResetDetections(pool, "budget-tracker", this.options.groupId, this.options.topic).catch(
-        (error: unknown) => this.logger.warn({ err: error }, "clearing the reset in Postgres failed"),
+      const cleared = await clearResetDetections(
+        pool,
+        "budget-tracker",
+        this.options.groupId,
+        this.options.topic,
+      ).then(
+        () => true,
+        (error: unknown) => {
+          this.logger.warn({ err: error }, "clearing the reset in Postgres failed");
+          return false;
+        },
       );
-    }
+      if (cleared) this.reportedGeneration = null;
+    } else this.reportedGeneration = null;
   }
 
   /** The meta state, after rebuilding it if nobody else is (waits while another process rebuilds). */

@@ -94,6 +94,8 @@ export class Ingestor {
   private resync: Promise<void> | null = null;
   /** A resynchronisation paused the consumer and did not finish (an error): the next check runs it again. */
   private resyncPending = false;
+  /** A reset was reported (the detections row written): cleared again once the positions fit. */
+  private reported = false;
   private resetting: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
 
@@ -242,8 +244,12 @@ export class Ingestor {
    * warehouse's positions to the new log's start (audited) and resume there.
    */
   private async resetDetected(resets: readonly DetectedReset[]): Promise<void> {
+    // The log was read after the stored offsets: a reset applied meanwhile makes this finding stale.
+    const { generation } = await readTopicGeneration(this.options.pool, this.options.topic);
+    if (generation !== this.generation) return;
     this.runner.consumer?.pause([{ topic: this.options.topic }]);
     this.guard.report(resets, { generation: this.generation });
+    this.reported = true;
     await recordResetDetections(
       this.options.pool,
       "ingestor",
@@ -331,6 +337,11 @@ export class Ingestor {
       )
         await this.resynchronise();
       return;
+    }
+    if (this.reported) {
+      // A finding that raced a reset may have written its row after the reset cleared it.
+      await clearResetDetections(this.options.pool, "ingestor", this.options.groupId, this.options.topic);
+      this.reported = false;
     }
     if (this.assigned.length === 0) return;
     const resets = await this.findResets(await this.readStored());

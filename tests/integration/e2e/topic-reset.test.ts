@@ -281,7 +281,12 @@ describe("a topic deleted and recreated under running services", () => {
 
     const reconcile = adpipe("reconcile");
     expect(reconcile.status, reconcile.out).toBe(0);
-    const status = adpipe("status");
+    // Healthy again (a finding that raced the reset is cleared by the service's next check).
+    let status = adpipe("status");
+    for (let attempt = 0; status.status !== 0 && attempt < 5; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      status = adpipe("status");
+    }
     expect(status.status, status.out).toBe(0);
 
     const { rows: audit } = await db.pool.query<{

@@ -69,7 +69,7 @@ describe("SpendStore across a topic reset", () => {
         { partition: 1, offset: 0 },
       ],
     };
-    await store.recordResetDetection({
+    const detection = {
       detectedAtMs: now,
       partitions: [
         {
@@ -80,9 +80,12 @@ describe("SpendStore across a topic reset", () => {
           reason: "offset_beyond_log_end",
         },
       ],
-    });
+    };
+    expect(await store.recordResetDetection(detection, 0)).toBe(true);
     expect((await store.readMeta())?.resetDetected?.partitions[0]?.partition).toBe(0);
     expect(await store.resetPositions(step)).toBe("moved");
+    // A finding made before the reset (generation 0) cannot reappear after it.
+    expect(await store.recordResetDetection(detection, 0)).toBe(false);
     expect(await store.resetPositions(step)).toBe("already_moved");
     expect(await store.resetPositions({ ...step, fromGeneration: 3, toGeneration: 4 })).toBe(
       "generation_moved",
