@@ -77,7 +77,6 @@ export {
 } from "./topic-resets.js";
 export {
   DEFAULT_PIPELINE,
-  forgetStoredOffsets,
   type PeriodSpend,
   periodSpendByAdvertiser,
   readRebuildSnapshot,

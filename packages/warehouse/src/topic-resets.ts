@@ -221,7 +221,7 @@ export async function listResetDetections(
   }));
 }
 
-export type OffsetResetSource = "cli" | "reset_policy";
+export type OffsetResetSource = "cli" | "reset_policy" | "supervisor";
 
 /** An audit row of ingest.offset_resets. */
 export interface OffsetResetRecord {

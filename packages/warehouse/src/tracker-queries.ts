@@ -86,22 +86,6 @@ export async function storedOffsets(
   }));
 }
 
-/**
- * Deletes the stored positions of `pipeline` on `topic` and returns them: only for a topic known to be new
- * (created empty after the old one and its records were deleted), never for a live one.
- */
-export async function forgetStoredOffsets(
-  client: ClientBase | Pool,
-  options: { topic: string; pipeline?: string },
-): Promise<{ partition: number; offset: string }[]> {
-  const { rows } = await client.query<{ partition: number; next_offset: string }>(
-    queryConfig("forget_offsets", [options.pipeline ?? DEFAULT_PIPELINE, options.topic]),
-  );
-  return rows
-    .map((row) => ({ partition: row.partition, offset: row.next_offset }))
-    .sort((a, b) => a.partition - b.partition);
-}
-
 /** The ingestor's default consumer group id, under which it stores offsets. */
 export const DEFAULT_PIPELINE = "adpipe-ingestor";
 

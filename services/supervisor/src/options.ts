@@ -188,7 +188,8 @@ DATABASE_URL, REDIS_URL, API_WRITE_TOKENS, LOG_LEVEL, ...); the supervisor sets 
 The local broker keeps its topics across runs (scripts/kafka.sh stop keeps its data), so a second run resumes
 where the first stopped. When the supervisor has to create the topic on the local broker (first run, --fresh,
 or after scripts/kafka.sh reset), the positions its pipeline stored for an earlier topic of that name are
-forgotten (Bronze/Silver/Gold and the spend in Redis stay; the tracker rebuilds from the warehouse).
+forgotten: the warehouse reads the new log as the topic's next generation (audited in ingest.offset_resets),
+Bronze/Silver/Gold and the spend in Redis stay, and the tracker rebuilds from the warehouse.
 
 One supervisor per --api-port: a second one prints "already running (pid ..., dashboard ...)" and exits 2.
 

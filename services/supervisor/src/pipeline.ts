@@ -211,7 +211,7 @@ export class LocalPipeline {
         });
         if (forgotten.warehouse.length > 0 || forgotten.tracker.length > 0) {
           this.log(
-            `the new topic starts at offset 0: forgot the positions an earlier run stored for a topic of that name (ingestor: ${describePositions(forgotten.warehouse)}; tracker: ${describePositions(forgotten.tracker)}). Bronze/Silver/Gold and the spend in Redis stay; the tracker rebuilds from the warehouse`,
+            `the new topic starts at offset 0: forgot the positions an earlier run stored for a topic of that name (ingestor: ${describePositions(forgotten.warehouse)}; tracker: ${describePositions(forgotten.tracker)})${forgotten.generation === null ? "" : `; the warehouse reads the new log as topic generation ${forgotten.generation} (reset #${forgotten.resetId} in ingest.offset_resets)`}. Bronze/Silver/Gold and the spend in Redis stay; the tracker rebuilds from the warehouse`,
           );
         }
       } else {

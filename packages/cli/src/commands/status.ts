@@ -13,8 +13,8 @@ import { SpendStore, spendStoreEnvSchema } from "@adpipe/spend-store";
 import {
   createPool,
   FUTURE_EVENTS_WARNING_SECONDS,
-  findUnfinishedReset,
   type FutureEvents,
+  findUnfinishedReset,
   listResetDetections,
   type OffsetResetRecord,
   type ResetDetectionRow,

@@ -76,7 +76,9 @@ CREATE TABLE ingest.offset_resets (
   actor        text        NOT NULL CHECK (length(actor) BETWEEN 1 AND 200),
   -- Why: --reason, else what was detected.
   reason       text        NOT NULL CHECK (length(reason) BETWEEN 1 AND 2000),
-  source       text        NOT NULL CHECK (source IN ('cli', 'reset_policy')),
+  -- cli: adpipe offsets reset; reset_policy: a service under RESET_POLICY=earliest; supervisor: npm start that
+  -- created the topic anew on its local broker.
+  source       text        NOT NULL CHECK (source IN ('cli', 'reset_policy', 'supervisor')),
   -- Per store and partition: positions and generations before and after (the plan applied).
   plan         jsonb       NOT NULL,
   status       text        NOT NULL CHECK (status IN ('started', 'completed', 'abandoned')),
