@@ -18,6 +18,7 @@ import { WarehouseError } from "./errors.js";
 import { PartitionCache } from "./partitions.js";
 import { queryConfig } from "./queries.js";
 import type { KafkaRecord } from "./records.js";
+import { readTopicGeneration } from "./topic-resets.js";
 import { writeBatchParams } from "./write-params.js";
 
 export interface ReplayBatchOptions extends WriteBatchOptions {
@@ -124,7 +125,10 @@ export async function replayBatch(
     let leftToLivePipeline = 0;
     let alreadyPresent = 0;
     const fresh: ParsedRecord[] = [];
-    for (const [topic, topicRecords] of byTopic) {
+    for (const [topic, byOffset] of byTopic) {
+      // Replayed records belong to the log the warehouse reads now: the topic's current generation.
+      const { generation } = await readTopicGeneration(client, topic);
+      const topicRecords = byOffset.map((r) => ({ ...r, generation }));
       let owned = topicRecords;
       if (options.livePipeline !== null) {
         const frontier = new Map<number, bigint>();
@@ -159,6 +163,7 @@ export async function replayBatch(
           [...ranges.keys()],
           [...ranges.values()].map((range) => range.first.toString()),
           [...ranges.values()].map((range) => range.last.toString()),
+          generation,
         ]),
       );
       const presentKeys = new Set(present.map((row) => `${key(topic, row.partition)}\u0000${row.offset}`));

@@ -12,6 +12,7 @@ import {
   markOffsetReset,
   readTopicGeneration,
   readWarehousePositions,
+  replayBatch,
   reprocess,
   startOffsetReset,
   storedOffsets,
@@ -203,5 +204,33 @@ describe("the warehouse across a topic reset", () => {
     const positions = await readWarehousePositions(db.pool, TOPIC);
     expect(positions.pipelines.get(GROUP)).toEqual(new Map([[0, 600n]]));
     expect(positions.generation).toBe(1);
+  });
+
+  it("a Capture replay after the reset compares with the new log's rows, not the old log's", async () => {
+    const third = [
+      ...generateStream({
+        seed: 517,
+        events: 100,
+        advertisers: 8,
+        runId: "third",
+        startMs: second.at(-1)!.timestampMs + 60_000,
+      }),
+    ];
+    const client = await db.pool.connect();
+    try {
+      // Offsets 0..99 of the new log are in Bronze (generation 1): already present.
+      const again = await replayBatch(client, asRecords(second).slice(0, 100), { livePipeline: null });
+      expect(again).toMatchObject({ written: 0, alreadyPresent: 100 });
+      // Offsets 600..699 exist only in the old log (generation 0): new records of the new log, written.
+      const beyond = asRecords(third).map((r, i) => ({ ...r, offset: String(600 + i) }));
+      const replayed = await replayBatch(client, beyond, { livePipeline: null });
+      expect(replayed).toMatchObject({ written: 100, alreadyPresent: 0 });
+    } finally {
+      client.release();
+    }
+    const { rows } = await db.pool.query<{ n: string }>(
+      "SELECT count(*)::text AS n FROM bronze.ad_click_events_raw WHERE topic_generation = 1",
+    );
+    expect(rows[0]?.n).toBe("700");
   });
 });
