@@ -37,16 +37,8 @@ export {
 } from "./delta/table.js";
 export { formatDecimal, formatTimestampIso, parseDecimal } from "./delta/values.js";
 export { isLakeError, LAKE_ERROR_CODES, LakeError, type LakeErrorCode } from "./errors.js";
-export {
-  DeltaExporter,
-  type ExporterOptions,
-  type ExportProgress,
-  FINGERPRINT_TAG,
-  GOLD_TOKEN,
-  streamToken,
-  type TableExportReport,
-  TOKEN_PREFIX,
-} from "./export/exporter.js";
+export type { ExportProgress } from "./export/export-run.js";
+export { DeltaExporter, type ExporterOptions, type TableExportReport } from "./export/exporter.js";
 export {
   type LakeEnv,
   type LakeLocation,
@@ -63,6 +55,7 @@ export {
   type ExportTableKey,
   lakeRow,
 } from "./export/tables.js";
+export { FINGERPRINT_TAG, GOLD_TOKEN, streamToken, TOKEN_PREFIX } from "./export/tokens.js";
 export type {
   CommitRequest,
   CommitResult,
