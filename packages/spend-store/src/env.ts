@@ -1,13 +1,12 @@
 import { envVar } from "@adpipe/config";
 import { BUDGET_PERIODS, canonicalTimeZone } from "@adpipe/core";
 import { DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
-import { DEFAULT_PIPELINE } from "@adpipe/warehouse";
 import { z } from "zod";
 import { DEFAULT_DEDUP_HORIZON_MS } from "./store.js";
 
 /**
- * Environment variables that shape the spend store; shared by the budget-tracker and the CLI
- * (`rebuild-redis`, `reconcile`) so both read the same state the same way.
+ * Environment variables that shape the spend store; shared by the budget-tracker and the CLI so both read the
+ * same state the same way (@adpipe/store-sync adds WAREHOUSE_PIPELINE for rebuild and reconcile).
  */
 export const spendStoreEnvSchema = z.object({
   /** Prefix of every Redis key (`<prefix>adv:{<advertiser_id>}` ...). One topic per prefix. */
@@ -33,7 +32,5 @@ export const spendStoreEnvSchema = z.object({
    * day of the click ends plus this). A duplicate arriving later is not recognised.
    */
   DEDUP_HORIZON_MS: envVar.integer(60_000, 366 * 86_400_000).default(DEFAULT_DEDUP_HORIZON_MS),
-  /** The ingestor's consumer group, under which the warehouse stores its offsets (rebuild, reconcile). */
-  WAREHOUSE_PIPELINE: z.string().min(1).max(255).default(DEFAULT_PIPELINE),
 });
 export type SpendStoreEnv = z.output<typeof spendStoreEnvSchema>;

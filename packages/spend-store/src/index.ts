@@ -9,20 +9,7 @@ export {
   spendRecordOf,
 } from "./from-event.js";
 export { type SpendKeys, spendKeys } from "./keys.js";
-export {
-  type RebuildOutcome,
-  type RebuildSource,
-  rebuildState,
-  reconcileWithWarehouse,
-  withRebuildLock,
-} from "./rebuild.js";
-export {
-  type AdvertiserDifference,
-  offsetDistance,
-  type PeriodTotals,
-  type ReconcileReport,
-  reconcileTotals,
-} from "./reconcile.js";
+export { withRebuildLock } from "./rebuild-lock.js";
 export type {
   BudgetObservation,
   PeriodOf,
@@ -64,8 +51,3 @@ export {
   type SweepOutcome,
   type TrackerResetDetection,
 } from "./store.js";
-export {
-  loadWarehouseSnapshot,
-  type WarehouseSnapshot,
-  type WarehouseSnapshotOptions,
-} from "./warehouse-snapshot.js";

@@ -77,7 +77,9 @@ export {
 } from "./topic-resets.js";
 export {
   DEFAULT_PIPELINE,
+  type PeriodClickIdRow,
   type PeriodSpend,
+  periodClickIds,
   periodSpendByAdvertiser,
   readRebuildSnapshot,
   storedOffsets,

@@ -68,6 +68,28 @@ export async function periodSpendByAdvertiser(
   }));
 }
 
+/** One click_id Silver counted: `event_ms` is its event time in epoch ms, as text (bigint). */
+export interface PeriodClickIdRow {
+  readonly advertiser_id: string;
+  readonly click_id: string;
+  readonly event_ms: string;
+}
+
+/**
+ * The click_ids Silver counted with event time in the budget period [periodStartMs, periodEndMs): a rebuild of the
+ * Redis state puts them back into the dedup sets. The rows as pg returns them, not copied: a period can hold
+ * millions.
+ */
+export async function periodClickIds(
+  client: ClientBase,
+  range: { periodStartMs: number; periodEndMs: number },
+): Promise<PeriodClickIdRow[]> {
+  const { rows } = await client.query<PeriodClickIdRow>(
+    queryConfig("period_click_ids", [range.periodStartMs, range.periodEndMs]),
+  );
+  return rows;
+}
+
 /**
  * The next offset to read per partition of a topic, as committed by the ingestor (group `pipeline`), and the
  * generation of the topic's log that offset belongs to.

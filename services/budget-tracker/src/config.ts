@@ -10,7 +10,7 @@ import {
   topicResetEnvSchema,
 } from "@adpipe/config";
 import type { ParseOptions } from "@adpipe/core";
-import { spendStoreEnvSchema } from "@adpipe/spend-store";
+import { storeSyncEnvSchema } from "@adpipe/store-sync";
 import { z } from "zod";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -21,7 +21,7 @@ export type RebuildSource = (typeof REBUILD_SOURCES)[number];
 export const trackerEnvSchema = z.object({
   ...kafkaEnvSchema.shape,
   ...redisEnvSchema.shape,
-  ...spendStoreEnvSchema.shape,
+  ...storeSyncEnvSchema.shape,
   // RESET_POLICY, TOPIC_CHECK_INTERVAL_MS: what to do when the topic was deleted and recreated under the tracker.
   ...topicResetEnvSchema.shape,
   /**

@@ -1,4 +1,4 @@
-import type { ReconcileReport } from "@adpipe/spend-store";
+import type { ReconcileReport } from "@adpipe/store-sync";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 /** Prometheus series of the budget-tracker. */

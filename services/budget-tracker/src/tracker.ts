@@ -20,12 +20,14 @@ import {
   addParsedEvent,
   type BatchOutcome,
   type MetaState,
+  type SpendStore,
+} from "@adpipe/spend-store";
+import {
   type RebuildSource,
   type ReconcileReport,
   rebuildState,
   reconcileWithWarehouse,
-  type SpendStore,
-} from "@adpipe/spend-store";
+} from "@adpipe/store-sync";
 import type { Logger } from "@adpipe/telemetry";
 import {
   clearResetDetections,

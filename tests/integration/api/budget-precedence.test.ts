@@ -1,7 +1,8 @@
 import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
 import { Oracle } from "@adpipe/core";
 import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
-import { reconcileWithWarehouse, SpendStore } from "@adpipe/spend-store";
+import { SpendStore } from "@adpipe/spend-store";
+import { reconcileWithWarehouse } from "@adpipe/store-sync";
 import { storedOffsets } from "@adpipe/warehouse";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { register as registerRebuild } from "../../../packages/cli/src/commands/rebuild-redis.js";

@@ -1,11 +1,6 @@
 import { ConfigError, kafkaConnectionFromEnv, loadEnv, redactUrl, redisEnvSchema } from "@adpipe/config";
-import {
-  rebuildState,
-  SpendStore,
-  type SpendStoreEnv,
-  spendStoreEnvSchema,
-  withRebuildLock,
-} from "@adpipe/spend-store";
+import { SpendStore, withRebuildLock } from "@adpipe/spend-store";
+import { rebuildState, type StoreSyncEnv, storeSyncEnvSchema } from "@adpipe/store-sync";
 import { SingleBar } from "cli-progress";
 import { type Command, InvalidArgumentError } from "commander";
 import { Redis } from "ioredis";
@@ -18,14 +13,14 @@ type Source = (typeof SOURCES)[number];
 interface RealtimeEnv {
   readonly redisUrl: string;
   readonly topic: string;
-  readonly store: SpendStoreEnv;
+  readonly store: StoreSyncEnv;
 }
 
 /** REDIS_URL, the topic (KAFKA_TOPIC or the Event Hubs EntityPath) and the spend-store settings. */
 export function realtimeEnv(): RealtimeEnv {
   try {
     const { REDIS_URL } = loadEnv(redisEnvSchema);
-    const store = loadEnv(spendStoreEnvSchema);
+    const store = loadEnv(storeSyncEnvSchema);
     return { redisUrl: REDIS_URL, topic: kafkaConnectionFromEnv().topic, store };
   } catch (error) {
     if (error instanceof ConfigError) throw new CommandFailure(error.message, EXIT.usage, { cause: error });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type ReconcileReport, reconcileWithWarehouse } from "@adpipe/spend-store";
+import { type ReconcileReport, reconcileWithWarehouse } from "@adpipe/store-sync";
 import { type Command, InvalidArgumentError } from "commander";
 import { EXIT } from "../exit-codes.js";
 import { withSpendStore } from "./rebuild-redis.js";

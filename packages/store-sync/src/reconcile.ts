@@ -1,6 +1,5 @@
 import type { BudgetSource } from "@adpipe/core";
-import type { PeriodWindow } from "./records.js";
-import type { PartitionOffset, StoredState } from "./store.js";
+import type { PartitionOffset, PeriodWindow, StoredState } from "@adpipe/spend-store";
 
 /** Period totals of one advertiser, from Redis or from the warehouse. */
 export interface PeriodTotals {

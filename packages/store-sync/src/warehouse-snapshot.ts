@@ -1,19 +1,18 @@
-import { readFileSync } from "node:fs";
-import { periodSpendByAdvertiser, readTopicGeneration, storedOffsets } from "@adpipe/warehouse";
+import {
+  type PartitionOffset,
+  type PeriodWindow,
+  type RestoreSnapshot,
+  type SnapshotAdvertiser,
+  SpendStoreError,
+} from "@adpipe/spend-store";
+import {
+  periodClickIds,
+  periodSpendByAdvertiser,
+  readTopicGeneration,
+  storedOffsets,
+} from "@adpipe/warehouse";
 import type { Pool, PoolClient } from "pg";
-import { SpendStoreError } from "./errors.js";
 import type { PeriodTotals } from "./reconcile.js";
-import type { PeriodWindow } from "./records.js";
-import type { PartitionOffset, RestoreSnapshot, SnapshotAdvertiser } from "./store.js";
-
-// sql/ sits at the package root, outside src/ and dist/, so both find it at ../sql.
-const PERIOD_CLICK_IDS_SQL = new URL("../sql/period_click_ids.sql", import.meta.url);
-let periodClickIdsText: string | undefined;
-
-function periodClickIdsQuery(periodStartMs: number, periodEndMs: number) {
-  periodClickIdsText ??= readFileSync(PERIOD_CLICK_IDS_SQL, "utf8");
-  return { name: "adspend_period_click_ids", text: periodClickIdsText, values: [periodStartMs, periodEndMs] };
-}
 
 export interface WarehouseSnapshot extends RestoreSnapshot {
   /** Period totals as the warehouse reports them (for reconciliation). */
@@ -69,11 +68,7 @@ export async function loadWarehouseSnapshot(
     const clickRows =
       options.withClickIds === false
         ? []
-        : (
-            await client.query<{ advertiser_id: string; click_id: string; event_ms: string }>(
-              periodClickIdsQuery(period.startMs, period.endMs),
-            )
-          ).rows;
+        : await periodClickIds(client, { periodStartMs: period.startMs, periodEndMs: period.endMs });
     await client.query("COMMIT");
 
     const clickIds = new Map<string, { clickId: string; eventTimeMs: number }[]>();

@@ -1,6 +1,6 @@
+import type { StoredState } from "@adpipe/spend-store";
 import { describe, expect, it } from "vitest";
 import { offsetDistance, reconcileTotals } from "../src/reconcile.js";
-import type { StoredState } from "../src/store.js";
 
 const period = { id: "2026-11-25", startMs: Date.UTC(2026, 10, 25), endMs: Date.UTC(2026, 10, 26) };
 

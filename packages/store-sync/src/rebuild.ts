@@ -1,0 +1,37 @@
+import type { RestoreOutcome, RestoreSnapshot, SpendStore } from "@adpipe/spend-store";
+import type { Pool } from "pg";
+import { loadWarehouseSnapshot } from "./warehouse-snapshot.js";
+
+/** Where a rebuild takes the state from. */
+export type RebuildSource =
+  /** Postgres Silver (period totals and click_ids) at the ingestor's offsets, then resume from those. */
+  | { readonly kind: "warehouse"; readonly pool: Pool; readonly pipeline?: string }
+  /** Nothing: every partition is read again from its earliest offset (exact while retention covers the period). */
+  | { readonly kind: "replay" };
+
+export interface RebuildOutcome extends RestoreOutcome {
+  readonly source: RebuildSource["kind"];
+  readonly period: string;
+}
+
+/**
+ * Rebuilds the whole Redis state for the current period. Callers hold the rebuild lock (withRebuildLock)
+ * so that tracker instances and the CLI never rebuild at the same time.
+ */
+export async function rebuildState(
+  store: SpendStore,
+  source: RebuildSource,
+  onProgress?: (done: number, total: number) => void,
+): Promise<RebuildOutcome> {
+  const period = store.currentPeriod();
+  const snapshot: RestoreSnapshot =
+    source.kind === "replay"
+      ? { period, advertisers: [], offsets: [] }
+      : await loadWarehouseSnapshot(source.pool, {
+          topic: store.topic,
+          period,
+          ...(source.pipeline === undefined ? {} : { pipeline: source.pipeline }),
+        });
+  const outcome = await store.restore(snapshot, onProgress);
+  return { ...outcome, source: source.kind, period: period.id };
+}
