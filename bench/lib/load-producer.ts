@@ -1,6 +1,6 @@
 import type { GeneratedRecord } from "@adpipe/core";
 import type { AdpipeKafka } from "@adpipe/kafka";
-import { NativeKafkaSink, supportsNativeProduce } from "@adpipe/simulator";
+import { NativeKafkaSink, supportsNativeProduce } from "@adpipe/traffic";
 
 /** Sends generated records (their timestampMs is the Kafka record timestamp) as one request. */
 export interface LoadProducer {

@@ -8,7 +8,7 @@
  */
 import { kafkaConnectionFromEnv, parseEventHubsNamespace } from "@adpipe/config";
 import { createKafka, withAdmin } from "@adpipe/kafka";
-import { EventHubsSdkSink, parseSimulatorOptions, runSimulation } from "@adpipe/simulator";
+import { EventHubsSdkSink, parseSimulatorOptions, runSimulation } from "@adpipe/traffic";
 import { describe, expect, test } from "vitest";
 import { uniqueName } from "../support/index.js";
 

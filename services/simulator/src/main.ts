@@ -1,5 +1,5 @@
+import { SIMULATOR_EXIT, simulateCommand } from "@adpipe/traffic";
 import { CommanderError } from "commander";
-import { SIMULATOR_EXIT, simulateCommand } from "./cli.js";
 
 const command = simulateCommand("adpipe-simulator").exitOverride();
 command.parseAsync(process.argv).catch((error: unknown) => {

@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Oracle } from "@adpipe/core";
-import { replayManifest, type SimulationManifest } from "@adpipe/simulator";
+import { replayManifest, type SimulationManifest } from "@adpipe/traffic";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {

@@ -14,8 +14,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { kafkaConnectionFromEnv } from "@adpipe/config";
 import { Oracle } from "@adpipe/core";
 import { createKafka, deleteTopic } from "@adpipe/kafka";
-import { replayManifest, type SimulationManifest } from "@adpipe/simulator";
 import { SpendStore } from "@adpipe/spend-store";
+import { replayManifest, type SimulationManifest } from "@adpipe/traffic";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {

@@ -17,7 +17,7 @@ import {
   runSimulatorCli,
   SIMULATOR_EXIT,
   type SimulationManifest,
-} from "@adpipe/simulator";
+} from "@adpipe/traffic";
 import { type Message, Partitioners } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {

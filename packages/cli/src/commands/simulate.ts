@@ -1,9 +1,9 @@
-import { simulateCommand } from "@adpipe/simulator";
+import { simulateCommand } from "@adpipe/traffic";
 import type { Command } from "commander";
 
 /**
- * `adpipe simulate`: the click simulator (services/simulator) as an operator command. Same options, same
- * exit codes; Ctrl-C stops producing and prints the summary.
+ * `adpipe simulate`: @adpipe/traffic's simulate command (the one services/simulator runs) as an operator
+ * command. Same options, same exit codes; Ctrl-C stops producing and prints the summary.
  */
 export function register(program: Command): void {
   program.addCommand(

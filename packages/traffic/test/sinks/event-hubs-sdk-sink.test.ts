@@ -1,6 +1,6 @@
 import { ConfigError } from "@adpipe/config";
 import { describe, expect, it } from "vitest";
-import { createSink } from "../../src/cli.js";
+import { createSink } from "../../src/command.js";
 import { parseSimulatorOptions } from "../../src/options.js";
 import { EventHubsSdkSink } from "../../src/sinks/event-hubs-sdk-sink.js";
 
