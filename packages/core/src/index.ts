@@ -54,17 +54,6 @@ export {
   unitsToMicros,
 } from "./money.js";
 export {
-  type BronzeCounts,
-  computeOracle,
-  type GoldRow,
-  Oracle,
-  type OracleOptions,
-  type OracleRecord,
-  type RecordOutcome,
-  type ServingState,
-  type SilverCounts,
-} from "./oracle.js";
-export {
   DEFAULT_PARSE_OPTIONS,
   FIELD_MAX_LENGTH,
   KNOWN_FIELDS,
@@ -107,4 +96,3 @@ export {
   storesOnOldLog,
   targetOffset,
 } from "./topic-reset.js";
-export { advertiserTotals, dailySpend, hourlySpend, monthlySpend, type SpendRollup } from "./views.js";

@@ -1,5 +1,5 @@
 import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
-import { Oracle } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
 import { SpendStore } from "@adpipe/spend-store";
 import { reconcileWithWarehouse } from "@adpipe/store-sync";

@@ -1,4 +1,5 @@
-import { computeOracle, type GeneratedRecord, generateStream, type Oracle } from "@adpipe/core";
+import { type GeneratedRecord, generateStream } from "@adpipe/core";
+import { computeOracle, type Oracle } from "@adpipe/core/testing";
 import { type KafkaRecord, writeBatch } from "@adpipe/warehouse";
 import type pg from "pg";
 

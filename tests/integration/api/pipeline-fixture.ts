@@ -1,5 +1,6 @@
 import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
-import { computeOracle, type GeneratedRecord, generateStream, type Oracle } from "@adpipe/core";
+import { type GeneratedRecord, generateStream } from "@adpipe/core";
+import { computeOracle, type Oracle } from "@adpipe/core/testing";
 import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
 import { SpendStore } from "@adpipe/spend-store";
 import { createLogger } from "@adpipe/telemetry";

@@ -1,12 +1,12 @@
+import { formatMicros } from "@adpipe/core";
 import {
   advertiserTotals,
   dailySpend,
-  formatMicros,
   type GoldRow,
   hourlySpend,
   monthlySpend,
   type SpendRollup,
-} from "@adpipe/core";
+} from "@adpipe/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadGeneratedStream } from "./gold-fixture.js";
 import { type ApiBench, call, type JsonResponse, READ_TOKEN, startApiBench } from "./harness.js";

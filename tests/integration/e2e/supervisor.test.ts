@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { kafkaConnectionFromEnv } from "@adpipe/config";
-import { Oracle } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import { createKafka, deleteTopic } from "@adpipe/kafka";
 import { SpendStore } from "@adpipe/spend-store";
 import { replayManifest, type SimulationManifest } from "@adpipe/traffic";

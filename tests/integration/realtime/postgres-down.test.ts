@@ -1,5 +1,5 @@
 import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
-import { Oracle } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import { createServingClient } from "@adpipe/serving-client";
 import { SpendStore } from "@adpipe/spend-store";
 import type { Redis } from "ioredis";

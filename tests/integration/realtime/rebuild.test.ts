@@ -4,7 +4,7 @@ import {
   startTrackerService,
   type TrackerService,
 } from "@adpipe/budget-tracker";
-import { Oracle } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
 import { SpendStore } from "@adpipe/spend-store";
 import { storedOffsets } from "@adpipe/warehouse";

@@ -4,8 +4,8 @@ import {
   budgetInForce,
   decideServing,
   type GeneratorOptions,
-  Oracle,
 } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import { parseServingChangeMessage, type ServingChangeMessage } from "@adpipe/serving-client";
 import { SpendStore } from "@adpipe/spend-store";
 import fc from "fast-check";

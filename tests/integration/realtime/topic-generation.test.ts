@@ -4,7 +4,7 @@
  * positions atomically from the planned generation only and is idempotent; a store that missed the reset cannot
  * commit its positions; a rebuild from the warehouse carries the warehouse's generation.
  */
-import { Oracle } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import { SpendStore } from "@adpipe/spend-store";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

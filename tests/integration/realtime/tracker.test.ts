@@ -4,7 +4,7 @@ import {
   startTrackerService,
   type TrackerService,
 } from "@adpipe/budget-tracker";
-import { Oracle } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import { SpendStore } from "@adpipe/spend-store";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

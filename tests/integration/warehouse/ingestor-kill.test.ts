@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { generateStream, Oracle } from "@adpipe/core";
+import { generateStream } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestTopic, REPO_ROOT, type TestTopic, testServices, uniqueName } from "../../support/index.js";
 import {

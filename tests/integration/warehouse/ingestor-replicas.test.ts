@@ -1,4 +1,5 @@
-import { generateStream, Oracle } from "@adpipe/core";
+import { generateStream } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import {
   type CommittedBatch,
   type IngestorService,

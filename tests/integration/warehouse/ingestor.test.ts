@@ -1,4 +1,5 @@
-import { generateStream, Oracle } from "@adpipe/core";
+import { generateStream } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
 import { createLogger } from "@adpipe/telemetry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

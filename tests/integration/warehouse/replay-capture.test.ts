@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { readCaptureEvents } from "@adpipe/capture";
-import { generateStream, Oracle } from "@adpipe/core";
+import { generateStream } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import { type KafkaRecord, writeBatch } from "@adpipe/warehouse";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {

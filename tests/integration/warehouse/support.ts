@@ -1,14 +1,5 @@
-import {
-  advertiserTotals,
-  type BudgetObservation,
-  budgetInForce,
-  budgetObservation,
-  dailySpend,
-  type GeneratedRecord,
-  type GoldRow,
-  monthlySpend,
-  type Oracle,
-} from "@adpipe/core";
+import { type BudgetObservation, budgetInForce, budgetObservation, type GeneratedRecord } from "@adpipe/core";
+import { advertiserTotals, dailySpend, type GoldRow, monthlySpend, type Oracle } from "@adpipe/core/testing";
 import type { Kafka } from "kafkajs";
 import type pg from "pg";
 

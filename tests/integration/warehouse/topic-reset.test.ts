@@ -4,7 +4,8 @@
  * is refused); the new log's records, at the same offsets as the old one's, are written and counted once, Gold
  * equals the oracle over both logs, and reprocessing across the generations reproduces it.
  */
-import { type GeneratedRecord, generateStream, Oracle } from "@adpipe/core";
+import { type GeneratedRecord, generateStream } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import {
   applyWarehouseReset,
   findUnfinishedReset,

@@ -1,4 +1,5 @@
-import { type GeneratedRecord, type GeneratorOptions, generateStream, Oracle } from "@adpipe/core";
+import { type GeneratedRecord, type GeneratorOptions, generateStream } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import {
   hourlyCounts,
   type KafkaRecord,

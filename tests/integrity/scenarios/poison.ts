@@ -1,5 +1,5 @@
-import type { ServingState } from "@adpipe/core";
 import { Prng } from "@adpipe/core";
+import type { ServingState } from "@adpipe/core/testing";
 import { expectedGold, readGold } from "../../integration/warehouse/support.js";
 import {
   fuzzedRecords,

@@ -3,10 +3,10 @@ import {
   budgetObservation,
   budgetPeriodOf,
   decideServing,
-  Oracle,
   spendContribution,
   supersedesBudget,
 } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import type { ServingState } from "@adpipe/serving-client";
 
 export interface StreamRecord {

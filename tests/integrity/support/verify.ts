@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Oracle, type OracleOptions } from "@adpipe/core";
+import { Oracle, type OracleOptions } from "@adpipe/core/testing";
 import { diffAgainstOracle } from "../../integration/realtime/support/oracle-compare.js";
 import {
   bronzeByReason,

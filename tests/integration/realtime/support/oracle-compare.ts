@@ -1,4 +1,4 @@
-import type { ServingState } from "@adpipe/core";
+import type { ServingState } from "@adpipe/core/testing";
 import type { StoredState } from "@adpipe/spend-store";
 
 /**
