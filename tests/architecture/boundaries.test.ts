@@ -94,6 +94,28 @@ describe("package boundaries", () => {
     expect([...new Set(problems)]).toEqual([]);
   });
 
+  test("production code never imports a `testing` entry point (test-only code stays out of it)", () => {
+    const testingEntries = new Set(
+      workspaces.flatMap((w) =>
+        [...w.sources].filter(([subpath]) => subpath === "./testing").map(([, file]) => file),
+      ),
+    );
+    expect([...testingEntries]).toEqual(
+      expect.arrayContaining(["packages/core/src/testing.ts", "packages/spend-store/src/testing.ts"]),
+    );
+    const offending: string[] = [];
+    for (const w of workspaces) {
+      for (const file of typeScriptFiles(REPO_ROOT, `${w.dir}/src`)) {
+        if (testingEntries.has(file)) continue;
+        for (const { specifier } of imports(file)) {
+          const target = resolveImport(REPO_ROOT, file, specifier, byName);
+          if (target !== undefined && testingEntries.has(target)) offending.push(`${file}: ${specifier}`);
+        }
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+
   test("workspaces do not depend on each other in a cycle", () => {
     const graph = new Map(
       workspaces.map((w) => [w.name, w.dependencies.filter((name) => byName.has(name))] as const),

@@ -19,18 +19,13 @@ export type {
 } from "./records.js";
 export { loadScripts, luaScript, SCRIPT_NAMES, type ScriptName } from "./scripts.js";
 export {
-  type AdvertiserSlice,
   BUDGET_SOURCE_CODES,
-  buildSlices,
   dedupTtlSeconds,
   type PackedBucket,
   type PackedSlice,
   SliceBatch,
-  type SliceBucket,
-  type SliceEvent,
   type SliceGrouping,
   type SliceOptions,
-  unpackEvents,
   utcDay,
 } from "./slices.js";
 export {

@@ -5,34 +5,6 @@ import type { PeriodOf, PeriodWindow, SpendRecord } from "./records.js";
 const MS_PER_DAY = 86_400_000;
 
 /**
- * One period x dedup-bucket combination of a slice. For hour/day/month budgets the dedup bucket is
- * the budget period itself; for lifetime budgets (one period forever) it is the UTC day of the
- * event, so dedup sets expire instead of growing forever.
- */
-export interface SliceBucket {
-  readonly periodStartMs: number;
-  readonly periodId: string;
-  readonly dedupBucketId: string;
-  /** How long the dedup set must live, from now: until the bucket ends plus the dedup horizon. */
-  readonly ttlSeconds: number;
-}
-
-export interface SliceEvent {
-  readonly partition: number;
-  readonly offset: number;
-  /** Index into buckets (0-based); -1 when the event carries no spend. */
-  readonly bucket: number;
-  readonly dedupKey: string | null;
-  readonly grossMicros: number;
-  readonly netMicros: number;
-  readonly clicks: number;
-  readonly budgetMicros: number | null;
-  readonly budgetTimeMs: number;
-  /** Source of the budget observation; null when there is none. */
-  readonly budgetSource: BudgetSource | null;
-}
-
-/**
  * How apply_slice receives a budget observation's source, in the "budget kind" double of a packed event
  * (0 = no budget observation). apply_slice.lua maps the codes back (its BUDGET_SOURCES table).
  */
@@ -41,17 +13,6 @@ export const BUDGET_SOURCE_CODES: Readonly<Record<BudgetSource, number>> = Objec
   budget_update: 2,
   api: 3,
 });
-const SOURCE_OF_CODE: readonly (BudgetSource | null)[] = [null, "click", "budget_update", "api"];
-
-/** Everything one apply_slice call needs for one advertiser. */
-export interface AdvertiserSlice {
-  readonly advertiserId: string;
-  /** The period the hash must be in after the call: of max(clock, newest record timestamp). */
-  readonly currentPeriod: PeriodWindow;
-  readonly buckets: readonly SliceBucket[];
-  /** In batch order, which is offset order within each partition. */
-  readonly events: readonly SliceEvent[];
-}
 
 export interface SliceGrouping {
   readonly periodOf: PeriodOf;
@@ -104,7 +65,7 @@ export interface PackedBucket {
 }
 
 /** Fixed part of a packed event: ten little-endian doubles (see PackedSlice). */
-const EVENT_FIXED_BYTES = 80;
+export const EVENT_FIXED_BYTES = 80;
 const FIRST_SLICE_BYTES = 512;
 
 /**
@@ -283,55 +244,4 @@ export class SliceBatch {
     });
     return buckets.length - 1;
   }
-}
-
-/** The events of a packed slice as objects (the inverse of SliceBatch's encoding, read as the script does). */
-export function unpackEvents(bytes: Uint8Array): SliceEvent[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const events: SliceEvent[] = [];
-  let at = 0;
-  while (at < bytes.byteLength) {
-    if (at + EVENT_FIXED_BYTES > bytes.byteLength) {
-      throw new SpendStoreError("invalid_input", `truncated packed event at byte ${at}`);
-    }
-    const field = (i: number) => view.getFloat64(at + 8 * i, true);
-    const bucket = field(2);
-    const idBytes = field(9);
-    const id = text.toString("utf8", at + EVENT_FIXED_BYTES, at + EVENT_FIXED_BYTES + idBytes);
-    events.push({
-      partition: field(0),
-      offset: field(1),
-      bucket: bucket - 1,
-      dedupKey: bucket === 0 || id === "" ? null : id,
-      grossMicros: field(3),
-      netMicros: field(4),
-      clicks: field(5),
-      budgetMicros: field(6) === 0 ? null : field(7),
-      budgetTimeMs: field(8),
-      budgetSource: SOURCE_OF_CODE[field(6)] ?? null,
-    });
-    at += EVENT_FIXED_BYTES + idBytes;
-  }
-  return events;
-}
-
-/**
- * Groups records per advertiser (first-seen order) into the arguments of one apply_slice call each, as
- * objects: what SliceBatch packs, decoded again (for tests and diagnostics; the store sends the packed form).
- */
-export function buildSlices(records: readonly SpendRecord[], options: SliceOptions): AdvertiserSlice[] {
-  const batch = new SliceBatch(options);
-  for (const record of records) batch.addRecord(record);
-  return [...batch.slices.values()].map((slice) => ({
-    advertiserId: slice.advertiserId,
-    currentPeriod: options.periodOf(Math.max(options.nowMs, slice.maxTimestampMs)),
-    buckets: slice.buckets.map((b) => ({
-      periodStartMs: b.periodStartMs,
-      periodId: b.periodId,
-      dedupBucketId: b.dedupBucketId,
-      ttlSeconds: dedupTtlSeconds(b.dedupStartMs, b.dedupEndMs, options.nowMs, options.dedupHorizonMs),
-    })),
-    events: unpackEvents(slice.bytes.subarray(0, slice.length)),
-  }));
 }

@@ -2,7 +2,8 @@ import { budgetPeriodOf } from "@adpipe/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SpendRecord } from "../src/records.js";
-import { buildSlices, dedupTtlSeconds, utcDay } from "../src/slices.js";
+import { buildSlices } from "../src/slice-decoder.js";
+import { dedupTtlSeconds, utcDay } from "../src/slices.js";
 
 const DAY = 86_400_000;
 const T = Date.UTC(2026, 10, 25, 12);
