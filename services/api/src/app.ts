@@ -223,7 +223,7 @@ export async function buildApp(deps: ApiDeps): Promise<ApiApp> {
       }
     };
     const existing = route.onRequest === undefined ? [] : [route.onRequest].flat();
-    route.onRequest = [guard, ...existing] as typeof route.onRequest;
+    route.onRequest = [guard, ...existing] as NonNullable<typeof route.onRequest>;
     for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, auth: level });
   });
   // A request that matched no route (the not-found handler) has the default level too: an anonymous caller
