@@ -12,28 +12,17 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { kafkaConnectionFromEnv } from "@adpipe/config";
 import { createKafka, deleteTopic, ensureTopic } from "@adpipe/kafka";
 import { Redis } from "ioredis";
+import { freePort } from "./lib/services.js";
 
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 
 type Buckets = Map<number, number>; // upper bound (s) -> cumulative count
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
 
 async function scrape(port: number): Promise<Buckets> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

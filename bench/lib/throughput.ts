@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BenchContext, Dataset } from "./context.js";
 import { reached } from "./infra.js";
@@ -82,4 +83,29 @@ export async function throughputRun(
 /** CPU seconds per million events. */
 export function perMillion(seconds: number | null, events: number): number {
   return seconds === null ? Number.NaN : (seconds / events) * 1_000_000;
+}
+
+/**
+ * Records a throughput part's runs (profiles left out: they are large) and, with --profile, one more run on the
+ * profile dataset whose CPU profile is kept.
+ */
+export async function recordRunsAndProfile(
+  context: BenchContext,
+  part: string,
+  runs: readonly ThroughputRun[],
+  profiledRun: (dataset: Dataset, profileDir: string) => Promise<ThroughputRun>,
+  profileName: string,
+): Promise<void> {
+  context.report.detail(
+    part,
+    "runs",
+    runs.map(({ profile: _, ...r }) => r),
+  );
+  if (!context.settings.profile) return;
+  const profiled = await profiledRun(await context.dataset("profile"), join(context.profileDir, profileName));
+  context.report.detail(part, "profiled_run", {
+    events: profiled.events,
+    eventsPerSecond: profiled.eventsPerSecond,
+    profile: profiled.profile,
+  });
 }

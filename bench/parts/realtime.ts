@@ -1,7 +1,6 @@
-import { join } from "node:path";
 import type { BenchContext, BenchPart, Dataset } from "../lib/context.js";
 import { deletePrefix, scanPrefix, trackerProgress } from "../lib/infra.js";
-import { perMillion, type ThroughputRun, throughputRun } from "../lib/throughput.js";
+import { perMillion, recordRunsAndProfile, type ThroughputRun, throughputRun } from "../lib/throughput.js";
 
 const PART = "realtime";
 
@@ -167,20 +166,12 @@ export const realtimePart: BenchPart = {
       better: "lower",
       runs: runs.map((r) => perMillion(r.peers.broker, events)),
     });
-    report.detail(
+    await recordRunsAndProfile(
+      context,
       PART,
-      "runs",
-      runs.map(({ profile: _, ...r }) => r),
+      runs,
+      (dataset, dir) => applyOnce(context, dataset, "rtprof", dir),
+      "tracker",
     );
-
-    if (settings.profile) {
-      const profileSet = await context.dataset("profile");
-      const profiled = await applyOnce(context, profileSet, "rtprof", join(context.profileDir, "tracker"));
-      report.detail(PART, "profiled_run", {
-        events: profiled.events,
-        eventsPerSecond: profiled.eventsPerSecond,
-        profile: profiled.profile,
-      });
-    }
   },
 };

@@ -1,7 +1,6 @@
-import { join } from "node:path";
 import type { BenchContext, BenchPart, Dataset } from "../lib/context.js";
 import { type BenchDatabase, createBenchDatabase, warehouseProgress } from "../lib/infra.js";
-import { perMillion, type ThroughputRun, throughputRun } from "../lib/throughput.js";
+import { perMillion, recordRunsAndProfile, type ThroughputRun, throughputRun } from "../lib/throughput.js";
 
 const PART = "warehouse";
 const LAYERS = ["bronze", "silver", "gold", "ingest"] as const;
@@ -133,20 +132,12 @@ export const warehousePart: BenchPart = {
         runs: runs.map((r) => (((r.layerBytes[layer] ?? 0) / events) * 1_000_000) / 1_048_576),
       });
     }
-    report.detail(
+    await recordRunsAndProfile(
+      context,
       PART,
-      "runs",
-      runs.map(({ profile: _, ...r }) => r),
+      runs,
+      (dataset, dir) => ingestOnce(context, dataset, "whprof", dir),
+      "ingestor",
     );
-
-    if (settings.profile) {
-      const profileSet = await context.dataset("profile");
-      const profiled = await ingestOnce(context, profileSet, "whprof", join(context.profileDir, "ingestor"));
-      report.detail(PART, "profiled_run", {
-        events: profiled.events,
-        eventsPerSecond: profiled.eventsPerSecond,
-        profile: profiled.profile,
-      });
-    }
   },
 };
