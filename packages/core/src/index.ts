@@ -20,6 +20,7 @@ export {
 } from "./civil.js";
 export * from "./contract.js";
 export { CORE_ERROR_CODES, CoreError, type CoreErrorCode, isCoreError } from "./errors.js";
+export { clickDedupKeyOf, EventEffect, eventEffect } from "./event-effect.js";
 export {
   DEFAULT_GENERATOR_SHARES,
   DEFAULT_GENERATOR_START_MS,
@@ -66,8 +67,10 @@ export {
   budgetInForce,
   budgetObservation,
   clickDedupKey,
+  contributionOf,
   decideServing,
   isExplicitBudget,
+  observationOf,
   overspendMicros,
   type ServingInput,
   type SpendContribution,

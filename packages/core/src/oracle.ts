@@ -13,17 +13,16 @@ import {
   type WarningCode,
 } from "./contract.js";
 import { CoreError } from "./errors.js";
+import { clickDedupKeyOf, EventEffect, eventEffect } from "./event-effect.js";
 import { addMicros } from "./money.js";
 import { parseEvent } from "./parse-event.js";
 import {
   type BudgetObservation,
   budgetInForce,
-  budgetObservation,
-  clickDedupKey,
   decideServing,
   isExplicitBudget,
+  observationOf,
   overspendMicros,
-  spendContribution,
 } from "./spend.js";
 import { timeBuckets } from "./time-buckets.js";
 
@@ -183,6 +182,8 @@ export class Oracle {
   private readonly gold = new Map<string, MutableGoldRow>();
   private readonly ledgers = new Map<string, AdvertiserLedger>();
   private readonly outcomeLog: RecordOutcome[] = [];
+  /** Reused for every record (observe is synchronous). */
+  private readonly effect = new EventEffect();
 
   constructor(options: OracleOptions = {}) {
     this.parseLimits = options.parseOptions ?? {};
@@ -202,7 +203,8 @@ export class Oracle {
       this.rejectedByReason[result.reason]++;
     } else {
       this.events++;
-      const dedupKey = clickDedupKey(result);
+      const effect = eventEffect(result, this.effect);
+      const dedupKey = clickDedupKeyOf(effect);
       if (dedupKey !== null) {
         if (this.seenClicks.has(dedupKey)) duplicate = true;
         else this.seenClicks.add(dedupKey);
@@ -216,28 +218,25 @@ export class Oracle {
         for (const code of result.errors) this.errorCounts[code]++;
         for (const code of result.warnings) this.warningCounts[code]++;
       }
-      if (result.advertiserId !== null) this.ledgerOf(result.advertiserId);
-      if (result.eventType === "ad_click" && result.advertiserId !== null && result.eventTimeMs !== null) {
-        const row = this.rowOf(result.advertiserId, result.eventTimeMs);
-        if (result.advertiser !== null) row.advertiser = result.advertiser;
+      if (effect.advertiserId !== null) this.ledgerOf(effect.advertiserId);
+      if (effect.spends && effect.advertiserId !== null) {
+        const row = this.rowOf(effect.advertiserId, effect.windowStartMs);
+        if (effect.advertiser !== null) row.advertiser = effect.advertiser;
         if (duplicate) row.duplicateClicks++;
         else {
-          const contribution = spendContribution(result);
-          if (contribution !== null) {
-            row.grossMicros = addMicros(row.grossMicros, contribution.grossMicros);
-            row.netMicros = addMicros(row.netMicros, contribution.netMicros);
-            if (contribution.valid) row.validClicks++;
-            else row.invalidClicks++;
-            const ledger = this.ledgerOf(contribution.advertiserId);
-            ledger.times.push(contribution.eventTimeMs);
-            ledger.gross.push(contribution.grossMicros);
-            ledger.net.push(contribution.netMicros);
-            ledger.valid.push(contribution.valid);
-          }
+          row.grossMicros = addMicros(row.grossMicros, effect.grossMicros);
+          row.netMicros = addMicros(row.netMicros, effect.netMicros);
+          if (effect.valid) row.validClicks++;
+          else row.invalidClicks++;
+          const ledger = this.ledgerOf(effect.advertiserId);
+          ledger.times.push(effect.eventTimeMs);
+          ledger.gross.push(effect.grossMicros);
+          ledger.net.push(effect.netMicros);
+          ledger.valid.push(effect.valid);
         }
       }
       if (!duplicate) {
-        const observation = budgetObservation(result);
+        const observation = observationOf(effect);
         if (observation !== null) {
           this.ledgerOf(observation.advertiserId).budgets.push(observation);
         }
@@ -398,8 +397,7 @@ export class Oracle {
     return ledger;
   }
 
-  private rowOf(advertiserId: string, eventTimeMs: number): MutableGoldRow {
-    const windowStartMs = Math.floor(eventTimeMs / 3_600_000) * 3_600_000;
+  private rowOf(advertiserId: string, windowStartMs: number): MutableGoldRow {
     const key = goldKey(advertiserId, windowStartMs);
     let row = this.gold.get(key);
     if (row === undefined) {

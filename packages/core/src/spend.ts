@@ -1,6 +1,6 @@
 import type { BudgetSource, ParsedEvent, ServingDecision } from "./contract.js";
 import { CoreError } from "./errors.js";
-import { windowStartOf } from "./time-buckets.js";
+import { clickDedupKeyOf, EventEffect, eventEffect } from "./event-effect.js";
 
 /**
  * What one non-duplicate click contributes to Gold and to the period state.
@@ -21,21 +21,25 @@ export interface SpendContribution {
 }
 
 /**
- * Contribution of one ad_click that is NOT a duplicate (callers deduplicate first with clickDedupKey).
- * null when it is not a click or cannot be attributed (no advertiserId) or bucketed (no event time).
+ * Contribution of one ad_click that is NOT a duplicate (callers deduplicate first with clickDedupKey), as an
+ * object: EventEffect's spend fields. null when it is not a click or cannot be attributed (no advertiserId)
+ * or bucketed (no event time).
  */
 export function spendContribution(event: ParsedEvent): SpendContribution | null {
-  if (event.eventType !== "ad_click" || event.advertiserId === null || event.eventTimeMs === null)
-    return null;
-  const gross = event.amountMicros ?? 0;
+  return contributionOf(eventEffect(event, new EventEffect()));
+}
+
+/** The spend fields of an effect as a SpendContribution; null when the event does not spend. */
+export function contributionOf(effect: EventEffect): SpendContribution | null {
+  if (!effect.spends || effect.advertiserId === null) return null;
   return {
-    advertiserId: event.advertiserId,
-    advertiser: event.advertiser,
-    eventTimeMs: event.eventTimeMs,
-    windowStartMs: windowStartOf(event.eventTimeMs),
-    grossMicros: gross,
-    netMicros: event.isValid ? gross : 0,
-    valid: event.isValid,
+    advertiserId: effect.advertiserId,
+    advertiser: effect.advertiser,
+    eventTimeMs: effect.eventTimeMs,
+    windowStartMs: effect.windowStartMs,
+    grossMicros: effect.grossMicros,
+    netMicros: effect.netMicros,
+    valid: effect.valid,
   };
 }
 
@@ -47,27 +51,23 @@ export interface BudgetObservation {
 }
 
 /**
- * A budget the advertiser's side stated: a valid budget_update (source `api` when the pipeline's HTTP API
- * issued it, else `budget_update`) or a valid click carrying budget_value (source `click`: the seed's web app
- * sends the budget it knows on every click). Invalid events (late, future, malformed fields) never move the
- * budget. Which observation is in force is decided by supersedesBudget. Callers skip duplicates
- * (see clickDedupKey).
+ * A budget the advertiser's side stated, as an object: EventEffect's budget fields (a valid budget_update,
+ * source `api` or `budget_update`, or a valid click carrying budget_value, source `click`). Invalid events
+ * never move the budget. Which observation is in force is decided by supersedesBudget. Callers skip
+ * duplicates (see clickDedupKey).
  */
 export function budgetObservation(event: ParsedEvent): BudgetObservation | null {
-  if (
-    !event.isValid ||
-    event.budgetMicros === null ||
-    event.budgetSource === null ||
-    event.advertiserId === null ||
-    event.eventTimeMs === null
-  ) {
-    return null;
-  }
+  return observationOf(eventEffect(event, new EventEffect()));
+}
+
+/** The budget fields of an effect as a BudgetObservation; null when the event observes no budget. */
+export function observationOf(effect: EventEffect): BudgetObservation | null {
+  if (effect.budgetSource === null || effect.advertiserId === null) return null;
   return {
-    advertiserId: event.advertiserId,
-    budgetMicros: event.budgetMicros,
-    eventTimeMs: event.eventTimeMs,
-    source: event.budgetSource,
+    advertiserId: effect.advertiserId,
+    budgetMicros: effect.budgetMicros,
+    eventTimeMs: effect.eventTimeMs,
+    source: effect.budgetSource,
   };
 }
 
@@ -117,17 +117,9 @@ export function budgetInForce(
   return best;
 }
 
-/**
- * The deduplication key of a click: `<advertiserId length>:<advertiserId>:<clickId>`, or null when the event
- * takes no part in deduplication (not an ad_click, or no usable click_id or advertiserId).
- * The first record with a key (in partition order) counts; every later one is a duplicate whatever its own
- * validity or the first one's. The key is scoped to the advertiser: that is the only scope both stores can
- * enforce identically (Redis keeps a set per advertiser; records are keyed, so partitioned, by advertiser_id).
- * The length prefix makes the key unambiguous whatever characters the ids contain.
- */
+/** The deduplication key of a click (clickDedupKeyOf of its effect), or null when it takes no part in it. */
 export function clickDedupKey(event: ParsedEvent): string | null {
-  if (event.eventType !== "ad_click" || event.clickId === null || event.advertiserId === null) return null;
-  return `${event.advertiserId.length}:${event.advertiserId}:${event.clickId}`;
+  return clickDedupKeyOf(eventEffect(event, new EventEffect()));
 }
 
 export interface ServingInput {
