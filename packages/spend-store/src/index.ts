@@ -1,13 +1,6 @@
 export { type SpendStoreEnv, spendStoreEnvSchema } from "./env.js";
 export { SPEND_STORE_ERROR_CODES, SpendStoreError, type SpendStoreErrorCode } from "./errors.js";
-export {
-  ADDED_BUDGET,
-  ADDED_NONE,
-  ADDED_SPEND,
-  addParsedEvent,
-  type RecordPosition,
-  spendRecordOf,
-} from "./from-event.js";
+export { type RecordPosition, spendRecordOf } from "./from-event.js";
 export { type SpendKeys, spendKeys } from "./keys.js";
 export { withRebuildLock } from "./rebuild-lock.js";
 export type {

@@ -1,4 +1,4 @@
-import type { BudgetSource } from "@adpipe/core";
+import { type BudgetSource, EventEffect } from "@adpipe/core";
 import { SpendStoreError } from "./errors.js";
 import type { PeriodOf, PeriodWindow, SpendRecord } from "./records.js";
 
@@ -118,50 +118,51 @@ export class SliceBatch {
   // computing (and allocating) it again per event. Windows of one budget period never overlap.
   private lastPeriod: PeriodWindow | null = null;
   private lastDay: PeriodWindow | null = null;
+  /** addRecord's view of a SpendRecord as an effect, reused from record to record. */
+  private readonly recordEffect = new EventEffect();
 
   constructor(grouping: SliceGrouping) {
     this.periodOf = grouping.periodOf;
     this.dedupByDay = grouping.dedupByDay;
   }
 
+  /** A SpendRecord, through the same packing as add (tests, and batches built from records). */
   addRecord(record: SpendRecord): void {
     const spend = record.spend;
     const budget = record.budget;
-    this.add(
-      record.advertiserId,
-      record.partition,
-      record.offset,
-      record.timestampMs,
-      spend === null ? null : spend.eventTimeMs,
-      spend === null ? null : spend.dedupKey,
-      spend === null ? 0 : spend.grossMicros,
-      spend === null ? 0 : spend.netMicros,
-      spend === null ? 0 : spend.clicks,
-      budget === null ? null : budget.budgetMicros,
-      budget === null ? 0 : budget.eventTimeMs,
-      budget === null ? "click" : budget.source,
-    );
+    const effect = this.recordEffect;
+    effect.advertiserId = record.advertiserId;
+    effect.spends = spend !== null;
+    effect.eventTimeMs = spend === null ? 0 : spend.eventTimeMs;
+    effect.dedupClickId = spend === null ? null : spend.dedupKey;
+    effect.grossMicros = spend === null ? 0 : spend.grossMicros;
+    effect.netMicros = spend === null ? 0 : spend.netMicros;
+    effect.clicks = spend === null ? 0 : spend.clicks;
+    effect.budgetSource = budget === null ? null : budget.source;
+    effect.budgetMicros = budget === null ? 0 : budget.budgetMicros;
+    // A SpendRecord may carry its budget observation at another time than its spend.
+    this.pack(effect, record.partition, record.offset, record.timestampMs, budget?.eventTimeMs ?? 0);
   }
 
   /**
-   * One record, its fields flat (no SpendRecord per event on the tracker's path). spendTimeMs null: the
-   * record carries no spend (then dedupKey, gross, net and clicks are ignored); budgetMicros null: no budget
-   * (then budgetTimeMs and budgetSource are ignored).
+   * The effect of one Kafka record (eventEffect of @adpipe/core: no object per event on the tracker's
+   * path). Records whose effect neither spends nor observes a budget are left out. Returns whether the
+   * record was added.
    */
-  add(
-    advertiserId: string,
+  add(effect: EventEffect, partition: number, offset: number, timestampMs: number): boolean {
+    if (effect.advertiserId === null || (!effect.spends && effect.budgetSource === null)) return false;
+    this.pack(effect, partition, offset, timestampMs, effect.eventTimeMs);
+    return true;
+  }
+
+  private pack(
+    effect: EventEffect,
     partition: number,
     offset: number,
     timestampMs: number,
-    spendTimeMs: number | null,
-    dedupKey: string | null,
-    grossMicros: number,
-    netMicros: number,
-    clicks: number,
-    budgetMicros: number | null,
     budgetTimeMs: number,
-    budgetSource: BudgetSource,
   ): void {
+    const advertiserId = effect.advertiserId as string;
     assertSafe(offset, "offset");
     let slice = this.slices.get(advertiserId);
     if (slice === undefined) {
@@ -180,17 +181,21 @@ export class SliceBatch {
 
     let bucket = 0;
     let id = "";
-    if (spendTimeMs !== null) {
+    let grossMicros = 0;
+    let netMicros = 0;
+    let clicks = 0;
+    if (effect.spends) {
+      grossMicros = effect.grossMicros;
+      netMicros = effect.netMicros;
+      clicks = effect.clicks;
       assertSafe(grossMicros, "gross micros");
       assertSafe(netMicros, "net micros");
-      bucket = this.bucketOf(slice.buckets, spendTimeMs) + 1;
-      if (dedupKey !== null) id = dedupKey;
-    } else {
-      grossMicros = 0;
-      netMicros = 0;
-      clicks = 0;
+      bucket = this.bucketOf(slice.buckets, effect.eventTimeMs) + 1;
+      if (effect.dedupClickId !== null) id = effect.dedupClickId;
     }
-    if (budgetMicros !== null) assertSafe(budgetMicros, "budget micros");
+    const budgetSource = effect.budgetSource;
+    const budgetMicros = budgetSource === null ? 0 : effect.budgetMicros;
+    if (budgetSource !== null) assertSafe(budgetMicros, "budget micros");
 
     const at = slice.length;
     const end = at + EVENT_FIXED_BYTES + id.length * 3;
@@ -207,9 +212,9 @@ export class SliceBatch {
     view.setFloat64(at + 24, grossMicros, true);
     view.setFloat64(at + 32, netMicros, true);
     view.setFloat64(at + 40, clicks, true);
-    view.setFloat64(at + 48, budgetMicros === null ? 0 : BUDGET_SOURCE_CODES[budgetSource], true);
-    view.setFloat64(at + 56, budgetMicros ?? 0, true);
-    view.setFloat64(at + 64, budgetTimeMs, true);
+    view.setFloat64(at + 48, budgetSource === null ? 0 : BUDGET_SOURCE_CODES[budgetSource], true);
+    view.setFloat64(at + 56, budgetMicros, true);
+    view.setFloat64(at + 64, budgetSource === null ? 0 : budgetTimeMs, true);
     const idBytes = id.length === 0 ? 0 : writeUtf8(slice.bytes, at + EVENT_FIXED_BYTES, id);
     view.setFloat64(at + 72, idBytes, true);
     slice.length = at + EVENT_FIXED_BYTES + idBytes;

@@ -1,7 +1,14 @@
-import { budgetPeriodOf, generateStream, type ParsedEvent, parseEvent } from "@adpipe/core";
+import {
+  budgetPeriodOf,
+  EventEffect,
+  eventEffect,
+  generateStream,
+  type ParsedEvent,
+  parseEvent,
+} from "@adpipe/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ADDED_BUDGET, ADDED_NONE, ADDED_SPEND, addParsedEvent, spendRecordOf } from "../src/from-event.js";
+import { spendRecordOf } from "../src/from-event.js";
 import { SliceBatch } from "../src/slices.js";
 
 const T = Date.UTC(2026, 10, 25, 12);
@@ -78,17 +85,19 @@ describe("spendRecordOf", () => {
   });
 });
 
-describe("addParsedEvent", () => {
+describe("SliceBatch.add(eventEffect)", () => {
   const grouping = { periodOf: (t: number) => budgetPeriodOf(t, "day"), dedupByDay: false };
 
   /** Both ways into a batch; the packed slices (what apply_slice receives) must be the same bytes. */
   function expectSameAsSpendRecordOf(events: readonly (readonly [ParsedEvent, number])[]): void {
     const direct = new SliceBatch(grouping);
     const viaRecords = new SliceBatch(grouping);
+    const effect = new EventEffect();
     events.forEach(([event, timestampMs], offset) => {
       const record = spendRecordOf(event, { partition: 1, offset, timestampMs });
-      const added = addParsedEvent(direct, event, 1, offset, timestampMs);
-      expect(added).toBe(record === null ? ADDED_NONE : record.spend !== null ? ADDED_SPEND : ADDED_BUDGET);
+      const added = direct.add(eventEffect(event, effect), 1, offset, timestampMs);
+      expect(added).toBe(record !== null);
+      expect(effect.spends).toBe(record !== null && record.spend !== null);
       if (record !== null) viaRecords.addRecord(record);
     });
     const summary = (batch: SliceBatch) =>

@@ -3,6 +3,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   type DetectedReset,
   detectResets,
+  EventEffect,
+  eventEffect,
   type ParseOptions,
   parseEvent,
   type ResetPolicy,
@@ -14,14 +16,7 @@ import {
   type TopicPartitionOffset,
   TopicResetGuard,
 } from "@adpipe/kafka";
-import {
-  ADDED_BUDGET,
-  ADDED_SPEND,
-  addParsedEvent,
-  type BatchOutcome,
-  type MetaState,
-  type SpendStore,
-} from "@adpipe/spend-store";
+import type { BatchOutcome, MetaState, SpendStore } from "@adpipe/spend-store";
 import {
   type RebuildSource,
   type ReconcileReport,
@@ -535,6 +530,7 @@ export class BudgetTracker {
     // One options object per batch, its reference time set per record: an object spread per record was a
     // visible share of the tracker's CPU (bench profile).
     const parseOptions = { ...this.options.parseOptions, referenceTimeMs: 0 };
+    const effect = new EventEffect();
     for (const message of messages) {
       const timestampMs = Number(message.timestamp);
       timestamps.push(timestampMs);
@@ -544,10 +540,10 @@ export class BudgetTracker {
         rejected++;
         continue;
       }
-      const added = addParsedEvent(slices, parsed, partition, Number(message.offset), timestampMs);
-      if (added === ADDED_SPEND) spend++;
-      else if (added === ADDED_BUDGET) budget++;
-      else noEffect++;
+      eventEffect(parsed, effect);
+      if (!slices.add(effect, partition, Number(message.offset), timestampMs)) noEffect++;
+      else if (effect.spends) spend++;
+      else budget++;
     }
     const lastOffset = Number(last.offset);
     const progress = [{ partition: batch.partition, offset: lastOffset + 1 }];
