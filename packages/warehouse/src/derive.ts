@@ -1,13 +1,13 @@
 import {
   type BudgetObservation,
-  budgetObservation,
-  clickDedupKey,
+  clickDedupKeyOf,
+  EventEffect,
+  eventEffect,
+  observationOf,
   type ParsedEvent,
   type ParseOptions,
   type ParseResult,
   parseEvent,
-  spendContribution,
-  windowStartOf,
 } from "@adpipe/core";
 import { WarehouseError } from "./errors.js";
 import type { KafkaRecord, RecordLineage } from "./records.js";
@@ -91,6 +91,7 @@ export function parseRecords(
 ): ParsedRecord[] {
   // One options object, its reference time set per record (a spread per record cost measurable CPU).
   const options = { ...limits, referenceTimeMs: 0 };
+  const effect = new EventEffect();
   return records.map((record) => {
     const kafkaMs = clampRecordMs(record.timestampMs);
     options.referenceTimeMs = kafkaMs;
@@ -105,47 +106,35 @@ export function parseRecords(
       value: record.value,
       payloadBytes: record.value?.byteLength ?? 0,
       parse,
-      dedupKey: parse.ok ? clickDedupKey(parse) : null,
+      dedupKey: parse.ok ? clickDedupKeyOf(eventEffect(parse, effect)) : null,
     };
   });
 }
 
 /**
  * Gold contribution of a parsed event, as the oracle of @adpipe/core defines Gold. Non-duplicate clicks:
- * spendContribution (gross, net, valid/invalid; record_count = valid + invalid). A duplicate click adds only to
- * duplicate_clicks of its own hour (and its name counts for the row's advertiser). Other events (budget updates,
- * clicks without advertiser_id or event time) add nothing.
+ * the spend of eventEffect (gross, net, valid/invalid; record_count = valid + invalid). A duplicate click adds
+ * only to duplicate_clicks of its own hour (and its name counts for the row's advertiser). Other events (budget
+ * updates, clicks without advertiser_id or event time) add nothing.
  */
 export function goldContribution(event: ParsedEvent, duplicate: boolean): GoldContribution | null {
-  if (duplicate) {
-    if (event.eventType !== "ad_click" || event.advertiserId === null || event.eventTimeMs === null)
-      return null;
-    return {
-      advertiserId: event.advertiserId,
-      advertiser: event.advertiser,
-      windowStartMs: windowStartOf(event.eventTimeMs),
-      eventTimeMs: event.eventTimeMs,
-      grossMicros: 0,
-      netMicros: 0,
-      records: 0,
-      validClicks: 0,
-      invalidClicks: 0,
-      duplicateClicks: 1,
-    };
-  }
-  const spend = spendContribution(event);
-  if (spend === null) return null;
+  return goldContributionOf(eventEffect(event, new EventEffect()), duplicate);
+}
+
+/** goldContribution of an event's effect (the batch derivation reuses one EventEffect for every record). */
+export function goldContributionOf(effect: EventEffect, duplicate: boolean): GoldContribution | null {
+  if (!effect.spends || effect.advertiserId === null) return null;
   return {
-    advertiserId: spend.advertiserId,
-    advertiser: spend.advertiser,
-    windowStartMs: spend.windowStartMs,
-    eventTimeMs: spend.eventTimeMs,
-    grossMicros: spend.grossMicros,
-    netMicros: spend.netMicros,
-    records: 1,
-    validClicks: spend.valid ? 1 : 0,
-    invalidClicks: spend.valid ? 0 : 1,
-    duplicateClicks: 0,
+    advertiserId: effect.advertiserId,
+    advertiser: effect.advertiser,
+    windowStartMs: effect.windowStartMs,
+    eventTimeMs: effect.eventTimeMs,
+    grossMicros: duplicate ? 0 : effect.grossMicros,
+    netMicros: duplicate ? 0 : effect.netMicros,
+    records: duplicate ? 0 : effect.clicks,
+    validClicks: !duplicate && effect.valid ? 1 : 0,
+    invalidClicks: !duplicate && !effect.valid ? 1 : 0,
+    duplicateClicks: duplicate ? 1 : 0,
   };
 }
 
@@ -180,17 +169,19 @@ export function deriveRecords(
     contribution,
     budget,
   });
+  const effect = new EventEffect();
   return parsed.map((record) => {
     if (!record.parse.ok) return derive(record, null, null, null, null);
     const first = record.dedupKey === null ? null : firstOf(record);
     const duplicate = first !== null;
+    eventEffect(record.parse, effect);
     return derive(
       record,
       duplicate ? "duplicate" : "clean",
       first,
-      goldContribution(record.parse, duplicate),
+      goldContributionOf(effect, duplicate),
       // Duplicates never move the budget (core: callers skip duplicates).
-      duplicate ? null : budgetObservation(record.parse),
+      duplicate ? null : observationOf(effect),
     );
   });
 }
