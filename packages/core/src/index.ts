@@ -58,6 +58,7 @@ export {
   DEFAULT_PARSE_OPTIONS,
   FIELD_MAX_LENGTH,
   KNOWN_FIELDS,
+  ParseContext,
   parseEvent,
   validateEventValue,
 } from "./parse-event.js";

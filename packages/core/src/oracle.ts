@@ -15,7 +15,7 @@ import {
 import { CoreError } from "./errors.js";
 import { clickDedupKeyOf, EventEffect, eventEffect } from "./event-effect.js";
 import { addMicros } from "./money.js";
-import { parseEvent } from "./parse-event.js";
+import { ParseContext, parseEvent } from "./parse-event.js";
 import {
   type BudgetObservation,
   budgetInForce,
@@ -184,6 +184,7 @@ export class Oracle {
   private readonly outcomeLog: RecordOutcome[] = [];
   /** Reused for every record (observe is synchronous). */
   private readonly effect = new EventEffect();
+  private readonly parseContext = new ParseContext();
 
   constructor(options: OracleOptions = {}) {
     this.parseLimits = options.parseOptions ?? {};
@@ -197,7 +198,11 @@ export class Oracle {
       throw new CoreError("invalid_options", `record timestamp must be finite: ${record.timestampMs}`);
     }
     this.records++;
-    const result = parseEvent(record.value, { ...this.parseLimits, referenceTimeMs: record.timestampMs });
+    const result = parseEvent(
+      record.value,
+      { ...this.parseLimits, referenceTimeMs: record.timestampMs },
+      this.parseContext,
+    );
     let duplicate = false;
     if (!result.ok) {
       this.rejectedByReason[result.reason]++;

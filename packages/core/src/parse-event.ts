@@ -12,7 +12,7 @@ import type {
 import { CoreError } from "./errors.js";
 import { hasBadIdChars, MAX_ADVERTISER_ID_LENGTH } from "./ids.js";
 import { MICROS_PER_UNIT, parseMoneyToMicros } from "./money.js";
-import { isEpochMs, lastIsoTimestampWasNaive, parseIsoTimestamp } from "./timestamp.js";
+import { IsoTimestamp, isEpochMs, readIsoTimestamp } from "./timestamp.js";
 
 export const DEFAULT_PARSE_OPTIONS = Object.freeze({
   maxAmountMicros: 1_000 * MICROS_PER_UNIT,
@@ -80,10 +80,13 @@ function utf8ByteLengthUpTo(s: string, limit: number): number {
  * Reads one Kafka record value as an event. Never throws on any payload: the result is either a ParsedEvent
  * (valid or carrying error findings) or a RejectedEvent (not an event object at all). Throws CoreError
  * ("invalid_options") only when the options themselves are wrong, which is a programming error.
+ * Callers that parse many records pass one ParseContext for all of them: the per-record path then allocates
+ * only the result.
  */
 export function parseEvent(
   payload: Uint8Array | string | null | undefined,
   options: ParseOptions,
+  context: ParseContext = new ParseContext(),
 ): ParseResult {
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_PARSE_OPTIONS.maxPayloadBytes;
   let text: string;
@@ -109,8 +112,7 @@ export function parseEvent(
   } else {
     return reject("malformed_json", `record value is a ${typeof payload}, not bytes or a string`);
   }
-  const raw = scratch;
-  if (scanFlatObject(text, raw)) return validateFields(raw, options);
+  if (scanFlatObject(text, context.fields)) return validateFields(context, options);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -118,7 +120,7 @@ export function parseEvent(
     // V8's message quotes at most a short excerpt of the payload, which is what operators need.
     return reject("malformed_json", error instanceof Error ? error.message : "not JSON");
   }
-  return validateEventValue(value, options);
+  return validateEventValue(value, options, context);
 }
 
 /** The top-level values the contract reads, as found in the payload (undefined when the key is absent). */
@@ -187,8 +189,15 @@ class RawFields {
   }
 }
 
-/** parseEvent is synchronous and not re-entrant, so one scratch record serves every call. */
-const scratch = new RawFields();
+/**
+ * The working records of parseEvent, reused from one call to the next by a caller that parses many records
+ * (one per batch loop or per consumer). parseEvent is synchronous: one context serves every call made from
+ * one loop, but it must not be shared between parses that interleave.
+ */
+export class ParseContext {
+  readonly fields = new RawFields();
+  readonly timestamp = new IsoTimestamp();
+}
 
 function skipWhitespace(s: string, i: number): number {
   let c = s.charCodeAt(i);
@@ -378,7 +387,11 @@ function scanFlatObject(s: string, raw: RawFields): boolean {
 }
 
 /** Validates an already-decoded JSON value (e.g. an HTTP body) by the same rules as parseEvent. */
-export function validateEventValue(value: unknown, options: ParseOptions): ParseResult {
+export function validateEventValue(
+  value: unknown,
+  options: ParseOptions,
+  context: ParseContext = new ParseContext(),
+): ParseResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return reject(
       "not_an_object",
@@ -386,14 +399,15 @@ export function validateEventValue(value: unknown, options: ParseOptions): Parse
     );
   }
   const obj = value as Record<string, unknown>;
-  const raw = new RawFields();
+  const raw = context.fields;
+  raw.reset();
   // Own keys only: a polluted Object.prototype can never supply a value.
   const keys = Object.keys(obj);
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k] as string;
     raw.set(key, obj[key]);
   }
-  return validateFields(raw, options);
+  return validateFields(context, options);
 }
 
 const ID_ABSENT = 0;
@@ -433,7 +447,8 @@ function add<T>(list: T[] | null, code: T): T[] {
   return list;
 }
 
-function validateFields(raw: RawFields, options: ParseOptions): ParsedEvent {
+function validateFields(context: ParseContext, options: ParseOptions): ParsedEvent {
+  const raw = context.fields;
   const referenceTimeMs = options.referenceTimeMs;
   if (!Number.isFinite(referenceTimeMs)) {
     throw new CoreError(
@@ -544,10 +559,10 @@ function validateFields(raw: RawFields, options: ParseOptions): ParsedEvent {
     errors = add(errors, "timestamp_missing");
   } else {
     if (typeof rawTimestamp === "string") {
-      const ms = parseIsoTimestamp(rawTimestamp);
-      if (!Number.isNaN(ms)) {
-        eventTimeMs = ms;
-        if (lastIsoTimestampWasNaive()) warnings = add(warnings, "timestamp_naive_utc");
+      const reading = context.timestamp;
+      if (readIsoTimestamp(rawTimestamp, reading)) {
+        eventTimeMs = reading.ms;
+        if (reading.naive) warnings = add(warnings, "timestamp_naive_utc");
       }
     } else if (typeof rawTimestamp === "number" && isEpochMs(rawTimestamp)) {
       eventTimeMs = rawTimestamp;

@@ -29,20 +29,21 @@ export function parseTimestamp(value: unknown): TimestampParseResult {
     return isEpochMs(value) ? { ok: true, ms: value, naive: false } : INVALID;
   }
   if (typeof value !== "string") return INVALID;
-  const ms = parseIsoTimestamp(value);
-  if (Number.isNaN(ms)) return INVALID;
-  return { ok: true, ms, naive: lastNaive };
+  const reading = new IsoTimestamp();
+  if (!readIsoTimestamp(value, reading)) return INVALID;
+  return { ok: true, ms: reading.ms, naive: reading.naive };
 }
 
 export function isEpochMs(value: number): boolean {
   return Number.isInteger(value) && value >= MIN_EVENT_TIME_MS && value <= MAX_EVENT_TIME_MS;
 }
 
-let lastNaive = false;
-
-/** Whether the last string parseIsoTimestamp accepted had no zone (kept out of the return value: no allocation). */
-export function lastIsoTimestampWasNaive(): boolean {
-  return lastNaive;
+/** What readIsoTimestamp read: a record the caller reuses, so that reading allocates nothing. */
+export class IsoTimestamp {
+  /** Epoch ms; NaN when the last string read was not an accepted timestamp. */
+  ms = Number.NaN;
+  /** Whether the string had no zone (read as UTC). */
+  naive = false;
 }
 
 /** Two decimal digits at i as a number, or -1 when either is not a digit (or out of the string). */
@@ -53,8 +54,25 @@ function twoDigits(s: string, i: number): number {
   return a * 10 + b;
 }
 
-/** Epoch ms of an ISO-8601 string, or NaN. Hand-written: Date.parse is lenient and engine-dependent. */
+/** Epoch ms of an ISO-8601 string, or NaN. */
 export function parseIsoTimestamp(s: string): number {
+  const reading = new IsoTimestamp();
+  readIsoTimestamp(s, reading);
+  return reading.ms;
+}
+
+/**
+ * Reads an ISO-8601 string into `out` (its instant and whether it had a zone); false (out.ms NaN) when it is
+ * not an accepted timestamp. Hand-written: Date.parse is lenient and engine-dependent.
+ */
+export function readIsoTimestamp(s: string, out: IsoTimestamp): boolean {
+  out.ms = isoTimestampMs(s, out);
+  return !Number.isNaN(out.ms);
+}
+
+/** The instant of an ISO-8601 string or NaN; sets out.naive when it is accepted. */
+function isoTimestampMs(s: string, out: IsoTimestamp): number {
+  out.naive = false;
   const n = s.length;
   if (n < 16 || n > MAX_TIMESTAMP_LENGTH) return Number.NaN;
   const century = twoDigits(s, 0);
@@ -133,6 +151,6 @@ export function parseIsoTimestamp(s: string): number {
     milli -
     offsetMs;
   if (ms < MIN_EVENT_TIME_MS || ms > MAX_EVENT_TIME_MS) return Number.NaN;
-  lastNaive = naive;
+  out.naive = naive;
   return ms;
 }

@@ -14,6 +14,7 @@ import {
   DEFAULT_PARSE_OPTIONS,
   FIELD_MAX_LENGTH,
   KNOWN_FIELDS,
+  ParseContext,
   parseEvent,
   validateEventValue,
 } from "../src/parse-event.js";
@@ -456,6 +457,38 @@ describe("parseEvent: findings on event objects", () => {
       else seen.add(result.reason);
     }
     expect([...seen].sort()).toEqual([...ERROR_CODES, ...WARNING_CODES].sort());
+  });
+});
+
+describe("parseEvent: a reused ParseContext", () => {
+  it("parses every payload as a fresh context does, whatever was parsed before", () => {
+    const key = fc.constantFrom(...KNOWN_FIELDS, "x");
+    const value = fc.oneof(
+      fc.constantFrom("ad_click", "budget_update", "2024-01-01T12:00:00Z", "2024-01-01T12:00:00", "0.5", ""),
+      fc.jsonValue({ maxDepth: 1 }),
+    );
+    // Flat objects take the scanner, nested or escaped ones JSON.parse, anything else is rejected.
+    const payload = fc.oneof(
+      fc.dictionary(key, value).map((json) => JSON.stringify(json)),
+      fc.string({ maxLength: 60 }),
+    );
+    fc.assert(
+      fc.property(fc.array(payload, { minLength: 1, maxLength: 12 }), (payloads) => {
+        const reused = new ParseContext();
+        for (const text of payloads) {
+          expect(parseEvent(text, OPTIONS, reused)).toEqual(parseEvent(text, OPTIONS, new ParseContext()));
+          const value = (() => {
+            try {
+              return JSON.parse(text) as unknown;
+            } catch {
+              return undefined;
+            }
+          })();
+          expect(validateEventValue(value, OPTIONS, reused)).toEqual(validateEventValue(value, OPTIONS));
+        }
+      }),
+      RUNS,
+    );
   });
 });
 

@@ -1,7 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { formatIsoUtc, MAX_EVENT_TIME_MS, MIN_EVENT_TIME_MS } from "../src/civil.js";
-import { isEpochMs, parseIsoTimestamp, parseTimestamp } from "../src/timestamp.js";
+import {
+  IsoTimestamp,
+  isEpochMs,
+  parseIsoTimestamp,
+  parseTimestamp,
+  readIsoTimestamp,
+} from "../src/timestamp.js";
 
 // 1,000-case property tests need more than the default 5 s on a small shared machine.
 vi.setConfig({ testTimeout: 60_000 });
@@ -105,6 +111,33 @@ describe("parseTimestamp", () => {
         expect(iso).toBe(new Date(ms).toISOString());
         expect(parseIsoTimestamp(iso)).toBe(ms);
         expect(parseTimestamp(iso.slice(0, -1))).toEqual({ ok: true, ms, naive: true });
+      }),
+      RUNS,
+    );
+  });
+
+  it("property: a reused IsoTimestamp reads each string as parseTimestamp does, nothing carried over", () => {
+    const text = fc.oneof(
+      fc.integer({ min: MIN_EVENT_TIME_MS, max: MAX_EVENT_TIME_MS }).map((ms) => formatIsoUtc(ms)),
+      fc
+        .integer({ min: MIN_EVENT_TIME_MS, max: MAX_EVENT_TIME_MS })
+        .map((ms) => formatIsoUtc(ms).slice(0, -1)),
+      fc.string({ maxLength: 30 }),
+    );
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 1, maxLength: 10 }), (texts) => {
+        const reading = new IsoTimestamp();
+        for (const t of texts) {
+          const ok = readIsoTimestamp(t, reading);
+          const expected = parseTimestamp(t);
+          expect(ok).toBe(expected.ok);
+          if (expected.ok)
+            expect({ ms: reading.ms, naive: reading.naive }).toEqual({
+              ms: expected.ms,
+              naive: expected.naive,
+            });
+          else expect(reading.ms).toBeNaN();
+        }
       }),
       RUNS,
     );

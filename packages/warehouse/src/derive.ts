@@ -4,6 +4,7 @@ import {
   EventEffect,
   eventEffect,
   observationOf,
+  ParseContext,
   type ParsedEvent,
   type ParseOptions,
   type ParseResult,
@@ -91,11 +92,12 @@ export function parseRecords(
 ): ParsedRecord[] {
   // One options object, its reference time set per record (a spread per record cost measurable CPU).
   const options = { ...limits, referenceTimeMs: 0 };
+  const context = new ParseContext();
   const effect = new EventEffect();
   return records.map((record) => {
     const kafkaMs = clampRecordMs(record.timestampMs);
     options.referenceTimeMs = kafkaMs;
-    const parse = parseEvent(record.value, options);
+    const parse = parseEvent(record.value, options, context);
     return {
       topic: record.topic,
       partition: record.partition,

@@ -5,6 +5,7 @@ import {
   detectResets,
   EventEffect,
   eventEffect,
+  ParseContext,
   type ParseOptions,
   parseEvent,
   type ResetPolicy,
@@ -530,12 +531,13 @@ export class BudgetTracker {
     // One options object per batch, its reference time set per record: an object spread per record was a
     // visible share of the tracker's CPU (bench profile).
     const parseOptions = { ...this.options.parseOptions, referenceTimeMs: 0 };
+    const parseContext = new ParseContext();
     const effect = new EventEffect();
     for (const message of messages) {
       const timestampMs = Number(message.timestamp);
       timestamps.push(timestampMs);
       parseOptions.referenceTimeMs = timestampMs;
-      const parsed = parseEvent(message.value, parseOptions);
+      const parsed = parseEvent(message.value, parseOptions, parseContext);
       if (!parsed.ok) {
         rejected++;
         continue;
