@@ -10,6 +10,7 @@ export {
   createAzureCredential,
   describeAzureAuth,
 } from "./azure-auth.js";
+export { type BudgetPeriodEnv, budgetPeriodEnvSchema } from "./budget-period.js";
 export { type Env, type EnvParseResult, envVar, loadEnv, parseEnv } from "./env.js";
 export { CONFIG_ERROR_CODES, ConfigError, type ConfigErrorCode, type ConfigIssue } from "./errors.js";
 export {
@@ -42,6 +43,14 @@ export {
   type SaslCredentials,
   type SaslMechanism,
 } from "./kafka.js";
+export {
+  LOG_LEVELS,
+  type LogEnv,
+  type LogLevel,
+  logEnvSchema,
+  type OpsEnv,
+  opsEnvSchema,
+} from "./ops.js";
 export { REDACTED, redact, redactUrl, sanitizeAzureError } from "./redact.js";
 export {
   DEFAULT_DATABASE_URL,

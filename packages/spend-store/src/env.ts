@@ -1,5 +1,4 @@
-import { envVar } from "@adpipe/config";
-import { BUDGET_PERIODS, canonicalTimeZone } from "@adpipe/core";
+import { budgetPeriodEnvSchema, envVar } from "@adpipe/config";
 import { DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
 import { z } from "zod";
 import { DEFAULT_DEDUP_HORIZON_MS } from "./store.js";
@@ -15,18 +14,7 @@ export const spendStoreEnvSchema = z.object({
     .max(64)
     .regex(/^[A-Za-z0-9:_.-]*$/, "expected letters, digits and : _ . -")
     .default(DEFAULT_KEY_PREFIX),
-  BUDGET_PERIOD: z.enum(BUDGET_PERIODS).default("day"),
-  BUDGET_TIME_ZONE: z
-    .string()
-    .default("UTC")
-    .refine((zone) => {
-      try {
-        canonicalTimeZone(zone);
-        return true;
-      } catch {
-        return false;
-      }
-    }, "expected an IANA time zone name"),
+  ...budgetPeriodEnvSchema.shape,
   /**
    * click_id dedup sets live until their budget period ends plus this (for lifetime budgets: until the UTC
    * day of the click ends plus this). A duplicate arriving later is not recognised.

@@ -1,5 +1,4 @@
-import { envVar, eventRulesEnvSchema, parseLimitsFromEnv } from "@adpipe/config";
-import { BUDGET_PERIODS, canonicalTimeZone } from "@adpipe/core";
+import { budgetPeriodEnvSchema, envVar, eventRulesEnvSchema, parseLimitsFromEnv } from "@adpipe/config";
 import { z } from "zod";
 import type { ServingRules } from "./batch-writer.js";
 import type { ParseLimits } from "./derive.js";
@@ -9,18 +8,7 @@ import type { ParseLimits } from "./derive.js";
  * the budget-tracker must use the same values): parse limits passed to @adpipe/core and the budget period.
  */
 export const warehouseRulesEnvSchema = z.object({
-  BUDGET_PERIOD: z.enum(BUDGET_PERIODS).default("day"),
-  BUDGET_TIME_ZONE: z
-    .string()
-    .default("UTC")
-    .refine((zone) => {
-      try {
-        canonicalTimeZone(zone);
-        return true;
-      } catch {
-        return false;
-      }
-    }, "expected an IANA time zone name"),
+  ...budgetPeriodEnvSchema.shape,
   ...eventRulesEnvSchema.shape,
   /** Retention of Bronze/Silver day partitions in days (0 = keep forever). */
   WAREHOUSE_RETENTION_DAYS: envVar.integer(0, 36_500).default(35),

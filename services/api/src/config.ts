@@ -1,13 +1,14 @@
 import {
+  budgetPeriodEnvSchema,
   envVar,
   type KafkaConnection,
   kafkaConnectionFromConfig,
   kafkaEnvSchema,
   loadEnv,
+  logEnvSchema,
   postgresEnvSchema,
   redisEnvSchema,
 } from "@adpipe/config";
-import { BUDGET_PERIODS, DEFAULT_BUDGET_PERIOD } from "@adpipe/core";
 import { DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
 import { z } from "zod";
 
@@ -32,7 +33,7 @@ export const apiSettingsSchema = z.object({
   /** Answer for an advertiser the tracker has never seen. Default false: never spend unbudgeted money. */
   SERVE_WHEN_UNKNOWN: envVar.boolean().default(false),
   /** The budget period every advertiser's budget covers (the pipelines' BUDGET_PERIOD). */
-  BUDGET_PERIOD: z.enum(BUDGET_PERIODS).default(DEFAULT_BUDGET_PERIOD),
+  BUDGET_PERIOD: budgetPeriodEnvSchema.shape.BUDGET_PERIOD,
   /**
    * Keep serving states in process memory for this long (0 = off, every lookup reads Redis). can_serve
    * flips invalidate an entry at once through the changes channel; spend fields may lag by up to the TTL.
@@ -52,7 +53,7 @@ export const apiSettingsSchema = z.object({
   API_LAG_GROUPS: envVar.list().optional(),
   /** How often the dashboard refreshes itself. */
   API_DASHBOARD_REFRESH_MS: envVar.integer(500, 600_000).default(5_000),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  ...logEnvSchema.shape,
 });
 export type ApiSettings = z.output<typeof apiSettingsSchema>;
 

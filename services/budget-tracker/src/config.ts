@@ -5,6 +5,7 @@ import {
   kafkaConnectionFromConfig,
   kafkaEnvSchema,
   loadEnv,
+  opsEnvSchema,
   parseLimitsFromEnv,
   redisEnvSchema,
   topicResetEnvSchema,
@@ -13,7 +14,6 @@ import type { ParseOptions } from "@adpipe/core";
 import { storeSyncEnvSchema } from "@adpipe/store-sync";
 import { z } from "zod";
 
-const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export const REBUILD_SOURCES = ["warehouse", "replay"] as const;
 export type RebuildSource = (typeof REBUILD_SOURCES)[number];
 
@@ -54,9 +54,7 @@ export const trackerEnvSchema = z.object({
   TRACKER_PARTITIONS_CONCURRENTLY: envVar.integer(1, 64).default(4),
   /** Publish can_serve changes on `<prefix>serving-changes`. */
   PUBLISH_CHANGES: envVar.boolean().default(true),
-  OPS_PORT: envVar.integer(0, 65_535).default(9102),
-  OPS_HOST: z.string().default("0.0.0.0"),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  ...opsEnvSchema(9102).shape,
   /** Rules passed to @adpipe/core: the same schema the ingestor reads. */
   ...eventRulesEnvSchema.shape,
 });

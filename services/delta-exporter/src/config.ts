@@ -1,8 +1,6 @@
-import { envVar, loadEnv } from "@adpipe/config";
+import { envVar, loadEnv, opsEnvSchema } from "@adpipe/config";
 import { type LakeSettings, lakeEnvSchema, lakeSettingsFromEnv } from "@adpipe/lake";
 import { z } from "zod";
-
-const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Every environment variable the delta-exporter reads (the lake settings of @adpipe/lake included). */
 export const deltaExporterEnvSchema = z.object({
@@ -16,9 +14,7 @@ export const deltaExporterEnvSchema = z.object({
   /** Apply pending warehouse migrations at start (the export's progress tables are migration 0010). */
   MIGRATE_ON_START: envVar.boolean().default(true),
   PG_POOL_MAX: envVar.integer(2, 50).default(3),
-  OPS_PORT: envVar.integer(0, 65_535).default(9105),
-  OPS_HOST: z.string().default("0.0.0.0"),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  ...opsEnvSchema(9105).shape,
 });
 export type DeltaExporterEnv = z.output<typeof deltaExporterEnvSchema>;
 

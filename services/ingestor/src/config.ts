@@ -5,6 +5,7 @@ import {
   kafkaConnectionFromConfig,
   kafkaEnvSchema,
   loadEnv,
+  opsEnvSchema,
   postgresEnvSchema,
   topicResetEnvSchema,
 } from "@adpipe/config";
@@ -15,8 +16,6 @@ import {
   warehouseRulesFromEnv,
 } from "@adpipe/warehouse";
 import { z } from "zod";
-
-const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** The ingestor's settings: every environment variable it reads (Kafka/Event Hubs and Postgres shared ones included). */
 export const ingestorEnvSchema = z.object({
@@ -52,9 +51,7 @@ export const ingestorEnvSchema = z.object({
   /** Apply pending migrations at start (under an advisory lock, safe with several replicas). */
   MIGRATE_ON_START: envVar.boolean().default(true),
   PG_POOL_MAX: envVar.integer(1, 100).optional(),
-  OPS_PORT: envVar.integer(0, 65_535).default(9101),
-  OPS_HOST: z.string().default("0.0.0.0"),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  ...opsEnvSchema(9101).shape,
 });
 export type IngestorEnv = z.output<typeof ingestorEnvSchema>;
 
