@@ -1,7 +1,7 @@
 import { budgetPeriodEnvSchema, envVar } from "@adpipe/config";
 import { DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
 import { z } from "zod";
-import { DEFAULT_DEDUP_HORIZON_MS } from "./store.js";
+import { DEFAULT_DEDUP_HORIZON_MS } from "./store-context.js";
 
 /**
  * Environment variables that shape the spend store; shared by the budget-tracker and the CLI so both read the

@@ -21,21 +21,23 @@ export {
   type SliceOptions,
   utcDay,
 } from "./slices.js";
+export { SpendStore } from "./store.js";
 export {
-  type BatchOutcome,
-  type BatchStatus,
   DEFAULT_DEDUP_HORIZON_MS,
-  type MetaState,
-  type PartitionOffset,
-  type RebuildLock,
-  type ResetPositionsOutcome,
-  type RestoreOutcome,
-  type RestoreSnapshot,
-  type ServingFlip,
-  type SnapshotAdvertiser,
-  SpendStore,
   type SpendStoreOptions,
-  type StoredState,
-  type SweepOutcome,
-  type TrackerResetDetection,
-} from "./store.js";
+} from "./store-context.js";
+export type {
+  BatchOutcome,
+  BatchStatus,
+  MetaState,
+  PartitionOffset,
+  RebuildLock,
+  ResetPositionsOutcome,
+  RestoreOutcome,
+  RestoreSnapshot,
+  ServingFlip,
+  SnapshotAdvertiser,
+  StoredState,
+  SweepOutcome,
+  TrackerResetDetection,
+} from "./store-types.js";

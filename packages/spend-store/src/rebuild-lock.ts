@@ -1,13 +1,60 @@
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SpendStoreError } from "./errors.js";
-import type { RebuildLock, SpendStore } from "./store.js";
+import { decodeRebuildLock } from "./script-replies.js";
+import { replyValue, runScripts } from "./script-runner.js";
+import { luaScript } from "./scripts.js";
+import type { StoreContext } from "./store-context.js";
+import type { RebuildLock } from "./store-types.js";
+
+/** What withRebuildLock needs of a store. */
+export interface RebuildLockHolder {
+  acquireRebuildLock(): Promise<RebuildLock | null>;
+}
+
+/**
+ * Takes the rebuild lock (SET NX PX, refreshed by its owner at a third of its TTL while held); returns a
+ * release handle, or null when someone else holds it.
+ */
+export async function acquireRebuildLock(context: StoreContext, ttlMs: number): Promise<RebuildLock | null> {
+  const { redis } = context;
+  const owner = randomUUID();
+  const key = context.keys.rebuildLock(context.topic);
+  const ok = await redis.set(key, owner, "PX", ttlMs, "NX");
+  if (ok !== "OK") return null;
+  const call = async (op: "refresh" | "release") => {
+    const replies = await runScripts(redis, () => {
+      const pipeline = redis.pipeline();
+      pipeline.call("EVALSHA", [luaScript("rebuild_lock").sha, 1, key, op, owner, ttlMs]);
+      return pipeline;
+    });
+    return decodeRebuildLock(replyValue(replies, 0));
+  };
+  const timer = setInterval(
+    () => {
+      call("refresh").catch(() => undefined);
+    },
+    Math.max(1_000, Math.floor(ttlMs / 3)),
+  );
+  timer.unref();
+  return {
+    async release() {
+      clearInterval(timer);
+      await call("release");
+    },
+  };
+}
+
+export async function isRebuildLocked(context: StoreContext): Promise<boolean> {
+  return (await context.redis.exists(context.keys.rebuildLock(context.topic))) === 1;
+}
 
 /**
  * Runs `work` holding the rebuild lock. When another process holds it, waits (polling) up to `waitMs`
  * and then fails with code rebuild_failed.
  */
 export async function withRebuildLock<T>(
-  store: SpendStore,
+  store: RebuildLockHolder,
   work: () => Promise<T>,
   options: { waitMs?: number; pollMs?: number } = {},
 ): Promise<T> {

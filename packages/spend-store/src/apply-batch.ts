@@ -1,0 +1,106 @@
+import { SpendStoreError } from "./errors.js";
+import { readMeta } from "./meta-hash.js";
+import { type CommitOffsetsReply, decodeApplySlice, decodeCommitOffsets } from "./script-replies.js";
+import { type PipelineReply, replyValue, runScripts } from "./script-runner.js";
+import { luaScript } from "./scripts.js";
+import { applySliceArgs, type SliceCall, type SliceWriter } from "./slice-call.js";
+import type { SliceBatch } from "./slices.js";
+import type { StoreContext } from "./store-context.js";
+import type { BatchOutcome, BatchStatus, PartitionOffset, ServingFlip } from "./store-types.js";
+
+/** The writer of a batch: the epoch and topic generation the tracker consumed it under. */
+export interface BatchWriter {
+  readonly epoch: number;
+  readonly generation: number;
+}
+
+/**
+ * Applies one consumed batch in ONE pipelined round trip: one apply_slice call per advertiser, then
+ * commit_offsets with the next offset of every partition in the batch (also partitions whose records
+ * carried no spend). Records must have been added in offset order per partition.
+ */
+export async function applySlices(
+  context: StoreContext,
+  batch: SliceBatch,
+  progress: readonly PartitionOffset[],
+  writer: BatchWriter,
+): Promise<BatchOutcome> {
+  const nowMs = context.clock();
+  const sliceWriter: SliceWriter = { epoch: writer.epoch, nowMs, channel: context.channel };
+  const slices: SliceCall[] = [];
+  for (const slice of batch.slices.values()) {
+    slices.push({
+      advertiserId: slice.advertiserId,
+      currentPeriod: context.periodOf(Math.max(nowMs, slice.maxTimestampMs)),
+      buckets: slice.buckets,
+      events: slice.events,
+      packed: slice.bytes.subarray(0, slice.length),
+    });
+  }
+  const commitArgs: (string | number)[] = [
+    luaScript("commit_offsets").sha,
+    1,
+    context.keys.meta(context.topic),
+    writer.epoch,
+    writer.generation,
+  ];
+  for (const { partition, offset } of progress) commitArgs.push(partition, offset);
+
+  let replies: PipelineReply[];
+  try {
+    replies = await runScripts(
+      context.redis,
+      () => {
+        const pipeline = context.redis.pipeline();
+        for (const slice of slices)
+          pipeline.call("EVALSHA", applySliceArgs(context, slice, sliceWriter, true));
+        pipeline.call("EVALSHA", commitArgs);
+        return pipeline;
+      },
+      { stateSurvived: async () => (await readMeta(context)) !== null },
+    );
+  } catch (error) {
+    if (error instanceof SpendStoreError && error.code === "state_lost") {
+      return {
+        status: "state_lost",
+        advertisers: slices.length,
+        applied: 0,
+        duplicates: 0,
+        replayed: 0,
+        closedPeriod: 0,
+        flips: [],
+      };
+    }
+    throw error;
+  }
+  return batchOutcome(slices, replies);
+}
+
+/** Sums the apply_slice replies and reads the commit_offsets reply that follows them. */
+function batchOutcome(slices: readonly SliceCall[], replies: readonly PipelineReply[]): BatchOutcome {
+  let applied = 0;
+  let duplicates = 0;
+  let replayed = 0;
+  let closedPeriod = 0;
+  let refused = false;
+  const flips: ServingFlip[] = [];
+  slices.forEach((slice, i) => {
+    const reply = decodeApplySlice(replyValue(replies, i));
+    if (reply.status === "epoch_refused") refused = true;
+    applied += reply.applied;
+    duplicates += reply.duplicates;
+    replayed += reply.replayed;
+    closedPeriod += reply.closedPeriod;
+    if (reply.flipped) flips.push({ advertiserId: slice.advertiserId, canServe: reply.canServe === true });
+  });
+  const committed = decodeCommitOffsets(replyValue(replies, slices.length));
+  const status = batchStatus(committed, refused);
+  return { status, advertisers: slices.length, applied, duplicates, replayed, closedPeriod, flips };
+}
+
+function batchStatus(committed: CommitOffsetsReply, refused: boolean): BatchStatus {
+  if (committed === "state_lost") return "state_lost";
+  if (committed === "epoch_changed" || refused) return "epoch_changed";
+  if (committed === "generation_changed") return "generation_changed";
+  return "applied";
+}

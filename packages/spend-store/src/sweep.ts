@@ -1,0 +1,47 @@
+import { advertiserIdFromKey } from "@adpipe/serving-client";
+import { scanKeys } from "./redis-scan.js";
+import { decodeApplySlice } from "./script-replies.js";
+import { replyValue, runScripts } from "./script-runner.js";
+import { applySliceArgs, emptySlice, type SliceWriter } from "./slice-call.js";
+import type { StoreContext } from "./store-context.js";
+import type { ServingFlip, SweepOutcome } from "./store-types.js";
+
+/** Advertiser hashes swept per pipeline (and asked of SCAN per step). */
+const SWEEP_CHUNK = 500;
+
+/**
+ * Period rollover: moves every advertiser hash whose period is over into the current period (spend
+ * restarts from zero, or from clicks that arrived early for it) and recomputes can_serve, so an
+ * advertiser that ran out yesterday serves again at the boundary without a new click.
+ */
+export async function sweep(context: StoreContext, epoch: number): Promise<SweepOutcome> {
+  const nowMs = context.clock();
+  const period = context.periodOf(nowMs);
+  const writer: SliceWriter = { epoch, nowMs, channel: context.channel };
+  let scanned = 0;
+  let epochChanged = false;
+  const flips: ServingFlip[] = [];
+  const seen = new Set<string>();
+  for await (const keys of scanKeys(context.redis, context.keys.patterns.advertiser, SWEEP_CHUNK)) {
+    const ids = keys
+      .map((key) => advertiserIdFromKey(key, context.keys.prefix))
+      .filter((id): id is string => id !== null && !seen.has(id));
+    for (const id of ids) seen.add(id);
+    if (ids.length === 0) continue;
+    scanned += ids.length;
+    const replies = await runScripts(context.redis, () => {
+      const pipeline = context.redis.pipeline();
+      for (const id of ids) {
+        // create = false: a hash deleted since the SCAN stays deleted.
+        pipeline.call("EVALSHA", applySliceArgs(context, emptySlice(id, period), writer, false));
+      }
+      return pipeline;
+    });
+    ids.forEach((id, i) => {
+      const reply = decodeApplySlice(replyValue(replies, i));
+      if (reply.status === "epoch_refused") epochChanged = true;
+      if (reply.flipped) flips.push({ advertiserId: id, canServe: reply.canServe === true });
+    });
+  }
+  return { period, scanned, flips, epochChanged };
+}
