@@ -1,4 +1,5 @@
 import { type KafkaConnection, kafkaConnectionSecrets } from "@adpipe/config";
+import type { Logger } from "@adpipe/telemetry";
 import type { TokenCredential } from "@azure/core-auth";
 import {
   type Consumer,
@@ -11,7 +12,7 @@ import {
   type ProducerConfig,
   type RetryOptions,
 } from "kafkajs";
-import { kafkajsLogCreator, type LoggerLike } from "./logging.js";
+import { kafkajsLogCreator } from "./logging.js";
 import { OAuthTokenProvider, oauthBearerMechanism } from "./oauth.js";
 
 /** Event Hubs rejects records above 1 MB (1,048,576 bytes, headers and key included). */
@@ -49,7 +50,7 @@ export const DEFAULT_RETRY: RetryOptions = { initialRetryTime: 300, maxRetryTime
 
 export interface CreateKafkaOptions {
   /** Where kafkajs logs go (pino works), with secrets redacted. Default: stderr as JSON, WARN and above. */
-  logger?: LoggerLike;
+  logger?: Logger;
   /** kafkajs' own level filter. Default INFO with a logger, WARN without. */
   logLevel?: logLevel;
   /** Overrides of kafkajs client settings (e.g. a short retry for a test that expects failure). */
@@ -66,7 +67,7 @@ export interface CreateKafkaOptions {
   onTokenRefresh?: (info: { expiresOnMs: number; refreshAtMs: number }) => void;
 }
 
-const stderrLogger: LoggerLike = {
+const stderrLogger: Logger = {
   error: (object, message) => writeStderr("error", object, message),
   warn: (object, message) => writeStderr("warn", object, message),
   info: (object, message) => writeStderr("info", object, message),

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { type BackoffOptions, backoffDelayMs, type Logger, silentLogger } from "@adpipe/telemetry";
 import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, Kafka } from "kafkajs";
-import { type BackoffOptions, backoffDelayMs } from "./backoff.js";
 import { AdpipeKafka, EVENT_HUBS_SETTINGS } from "./client.js";
 import { isAuthenticationError, KafkaError } from "./errors.js";
-import type { LoggerLike } from "./logging.js";
 
 export interface TopicPartition {
   topic: string;
@@ -44,7 +43,7 @@ export interface ConsumerRunnerOptions {
   onAssigned?: (assignments: TopicPartition[]) => Promise<TopicPartitionOffset[]>;
   /** Called for every crash, before the restart decision (metrics, alerts). */
   onCrash?: (error: Error, willRestart: boolean) => void;
-  logger?: LoggerLike;
+  logger?: Logger;
   /** Extra kafkajs consumer settings (the flavor's defaults apply underneath when kafka is an AdpipeKafka). */
   consumerConfig?: Omit<ConsumerConfig, "groupId">;
   /** kafkajs run() settings other than the handlers. */
@@ -65,8 +64,6 @@ export interface ConsumerRunnerOptions {
 }
 
 const DISCONNECT_TIMEOUT_MS = 30_000;
-
-const silentLogger: LoggerLike = { error() {}, warn() {}, info() {}, debug() {} };
 
 function toAssignments(memberAssignment: Record<string, number[]>): TopicPartition[] {
   return Object.entries(memberAssignment).flatMap(([topic, partitions]) =>
@@ -104,7 +101,7 @@ export function validateSeekOffsets(
  */
 export class ConsumerRunner {
   private readonly options: ConsumerRunnerOptions;
-  private readonly logger: LoggerLike;
+  private readonly logger: Logger;
   private consumerInstance: Consumer | undefined;
   private currentState: ConsumerRunnerState = "idle";
   private consecutiveFailures = 0;

@@ -6,7 +6,6 @@ export {
   type TopicSpec,
   withAdmin,
 } from "./admin.js";
-export { type BackoffOptions, backoffDelayMs } from "./backoff.js";
 export {
   AdpipeKafka,
   type CreateKafkaOptions,
@@ -29,7 +28,7 @@ export {
   validateSeekOffsets,
 } from "./consumer-runner.js";
 export { isAuthenticationError, KAFKA_ERROR_CODES, KafkaError, type KafkaErrorCode } from "./errors.js";
-export { kafkajsLogCreator, kafkajsLogFields, type LoggerLike, transientBrokerState } from "./logging.js";
+export { kafkajsLogCreator, kafkajsLogFields, transientBrokerState } from "./logging.js";
 export {
   MIN_TOKEN_REMAINING_MS,
   OAuthTokenProvider,

@@ -1,13 +1,6 @@
 import { redact } from "@adpipe/config";
+import type { Logger } from "@adpipe/telemetry";
 import { type LogEntry, type logCreator, logLevel } from "kafkajs";
-
-/** The subset of a pino logger this package writes to (pino's Logger satisfies it). */
-export interface LoggerLike {
-  error(object: object, message?: string): void;
-  warn(object: object, message?: string): void;
-  info(object: object, message?: string): void;
-  debug(object: object, message?: string): void;
-}
 
 function redactValue(value: unknown, secrets: readonly string[], depth: number): unknown {
   if (typeof value === "string") return redact(value, secrets);
@@ -87,7 +80,7 @@ const TRANSIENT_REPEAT_MS = 10 * 60_000;
  * minutes, without kafkajs' error fields: they are not failures, and at start-up they would bury real ones.
  */
 export function kafkajsLogCreator(
-  logger: LoggerLike,
+  logger: Logger,
   secrets: readonly string[] = [],
   clock: () => number = Date.now,
 ): logCreator {

@@ -1,12 +1,12 @@
 import { type DetectedReset, describeReset, type ResetPolicy } from "@adpipe/core";
-import type { LoggerLike } from "./logging.js";
+import type { Logger } from "@adpipe/telemetry";
 
 export interface TopicResetGuardOptions {
   readonly topic: string;
   /** The consumer whose positions are guarded (group id, lake id): named in logs and /readyz. */
   readonly consumer: string;
   readonly policy: ResetPolicy;
-  readonly logger: LoggerLike;
+  readonly logger: Logger;
   /** Called with the partitions found reset (empty when cleared): metrics. */
   readonly onChange?: (resets: readonly DetectedReset[]) => void;
 }

@@ -1,11 +1,7 @@
+import type { Logger } from "@adpipe/telemetry";
 import { type LogEntry, logLevel } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import {
-  kafkajsLogCreator,
-  kafkajsLogFields,
-  type LoggerLike,
-  transientBrokerState,
-} from "../src/logging.js";
+import { kafkajsLogCreator, kafkajsLogFields, transientBrokerState } from "../src/logging.js";
 
 const KEY = "c2VjcmV0LWtleS1pbi1hLWxvZy1saW5lLTEyMzQ1Njc4";
 const CONNECTION = `Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=a;SharedAccessKey=${KEY}`;
@@ -26,7 +22,7 @@ function recorder() {
     (object: object, message?: string): void => {
       lines.push({ level, object, message });
     };
-  const logger: LoggerLike = { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") };
+  const logger: Logger = { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") };
   return { lines, logger };
 }
 

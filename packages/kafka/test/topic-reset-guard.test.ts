@@ -1,5 +1,5 @@
+import type { Logger } from "@adpipe/telemetry";
 import { describe, expect, it } from "vitest";
-import type { LoggerLike } from "../src/logging.js";
 import { resetCommand, TopicResetGuard } from "../src/topic-reset-guard.js";
 
 function recorder() {
@@ -10,7 +10,7 @@ function recorder() {
       object: object as Record<string, unknown>,
       ...(message === undefined ? {} : { message }),
     });
-  const logger: LoggerLike = { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") };
+  const logger: Logger = { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") };
   return { lines, logger };
 }
 

@@ -68,7 +68,6 @@ export type {
   TableSpec,
   TableWriter,
 } from "./lake.js";
-export { type LakeLogger, silentLakeLogger } from "./logger.js";
 export { AzureBlobObjectStore, type AzureBlobStoreOptions, type AzureCredentials } from "./storage/azure.js";
 export { LocalObjectStore } from "./storage/local.js";
 export { joinPath, type ObjectInfo, type ObjectStore } from "./storage/object-store.js";

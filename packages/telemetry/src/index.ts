@@ -1,4 +1,11 @@
-export { createLogger, type Logger, type LoggerOptions } from "./logger.js";
+export { type BackoffOptions, backoffDelayMs } from "./backoff.js";
+export {
+  createLogger,
+  type Logger,
+  type LoggerOptions,
+  type PinoLogger,
+  silentLogger,
+} from "./logger.js";
 export { createMetricsRegistry } from "./metrics.js";
 export { type OpsServer, type OpsServerOptions, type ReadinessCheck, startOpsServer } from "./ops-server.js";
 export { type RunningService, type RunServiceOptions, runService, SERVICE_EXIT } from "./run-service.js";

@@ -1,6 +1,26 @@
-import { type Logger, pino } from "pino";
+import { type Logger as PinoLogger, pino } from "pino";
 
-export type { Logger } from "pino";
+/** The logger createLogger builds, for the libraries that need pino itself (Fastify). */
+export type { PinoLogger };
+
+/**
+ * What every package and service logs through: structured fields first, then the message. A pino logger fits
+ * it, and so does a test's capture; libraries take this and never pino, so they write where the service logs.
+ */
+export interface Logger {
+  debug(fields: object, message?: string): void;
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}
+
+/** A logger that drops every line: the default of libraries whose caller passes none. */
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 export interface LoggerOptions {
   /** Service name, added to every line as `service`. */
@@ -35,7 +55,7 @@ const SECRET_PATHS = [
 ];
 
 /** Structured JSON logger with secret redaction by path and by value. */
-export function createLogger(options: LoggerOptions): Logger {
+export function createLogger(options: LoggerOptions): PinoLogger {
   const secrets = (options.secrets ?? []).filter((secret) => secret.length >= 4);
   // Bearer tokens (JWTs) are not known in advance: a line that contains one loses it, whatever path it took.
   const scrub = (text: string): string =>

@@ -1,3 +1,5 @@
+import type { Logger } from "./logger.js";
+
 /** What a started service hands back to the process lifecycle. */
 export interface RunningService {
   /** Stops gracefully: finishes the batch or requests in flight, closes connections. */
@@ -5,7 +7,7 @@ export interface RunningService {
   /** Settles when the service ends by itself; a rejection means it gave up (e.g. the consumer crashed for good). */
   done?: () => Promise<void>;
   /** Where lifecycle lines go; stderr JSON-free lines when absent. */
-  logger?: { info(fields: object, message: string): void; error(fields: object, message: string): void };
+  logger?: Logger;
 }
 
 export interface RunServiceOptions<Config> {

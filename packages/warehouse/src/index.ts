@@ -28,7 +28,6 @@ export {
   type GoldFreshness,
   readGoldFreshness,
 } from "./freshness.js";
-export { silentLogger, type WarehouseLogger } from "./logger.js";
 export {
   loadMigrations,
   MIGRATION_LOCK_KEY,

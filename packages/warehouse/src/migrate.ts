@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type Logger, silentLogger } from "@adpipe/telemetry";
 import type { Pool, PoolClient } from "pg";
 import { WarehouseError } from "./errors.js";
-import { silentLogger, type WarehouseLogger } from "./logger.js";
 import { headerFields, listSqlFiles, readSqlFile } from "./sql-files.js";
 
 /** One versioned migration file `sql/migrations/NNNN_name.sql`. */
@@ -16,7 +16,7 @@ export interface Migration {
 }
 
 export interface MigrateOptions {
-  logger?: WarehouseLogger;
+  logger?: Logger;
   /** How long to wait for another replica's migration to finish. Default 120 s. */
   lockTimeoutMs?: number;
 }

@@ -1,6 +1,6 @@
 import type { BudgetPeriod } from "@adpipe/core";
 import type { ServingClient } from "@adpipe/serving-client";
-import type { Logger } from "@adpipe/telemetry";
+import type { PinoLogger } from "@adpipe/telemetry";
 import type { Redis } from "ioredis";
 import type { Pool } from "pg";
 import type { Registry } from "prom-client";
@@ -20,7 +20,8 @@ export interface ApiLimits {
 
 /** Everything a route needs; built once by main.ts (or a test) and shared by all requests. */
 export interface ApiDeps extends AccessPolicy {
-  readonly logger: Logger;
+  /** Fastify logs through it, so a pino logger (createLogger's). */
+  readonly logger: PinoLogger;
   readonly registry: Registry;
   /** Command connection for lookups and readiness. */
   readonly redis: Redis;

@@ -2,7 +2,7 @@ import { redact } from "@adpipe/config";
 import { createKafka } from "@adpipe/kafka";
 import { createServingClient } from "@adpipe/serving-client";
 import { SpendStore } from "@adpipe/spend-store";
-import { createLogger, createMetricsRegistry, type Logger } from "@adpipe/telemetry";
+import { createLogger, createMetricsRegistry, type PinoLogger } from "@adpipe/telemetry";
 import { Redis } from "ioredis";
 import pg from "pg";
 import type { Registry } from "prom-client";
@@ -20,7 +20,7 @@ export const DEFAULT_LAG_GROUPS = ["adpipe-ingestor", "adpipe-budget-tracker"] a
 export const DEFAULT_DASHBOARD_DIR = new URL("../dist/web/", import.meta.url);
 
 export interface ApiRuntimeOptions {
-  logger?: Logger;
+  logger?: PinoLogger;
   registry?: Registry;
   clock?: () => number;
   dashboardDir?: URL;

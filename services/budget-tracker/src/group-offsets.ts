@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type BackoffOptions, backoffDelayMs } from "@adpipe/kafka";
 import type { Logger } from "@adpipe/telemetry";
+import { type BackoffOptions, backoffDelayMs } from "@adpipe/telemetry";
 import type { Kafka } from "kafkajs";
 
 /** 0.5 s, doubling, at most 5 s apart: about half a minute over the ten attempts. */

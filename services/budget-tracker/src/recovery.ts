@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type BackoffOptions, backoffDelayMs } from "@adpipe/kafka";
 import type { MetaState, SpendStore } from "@adpipe/spend-store";
 import type { Logger } from "@adpipe/telemetry";
+import { type BackoffOptions, backoffDelayMs } from "@adpipe/telemetry";
 import type { Consumer } from "kafkajs";
 import type { BatchBarrier } from "./barrier.js";
 import { TrackerError } from "./errors.js";

@@ -147,7 +147,7 @@ export async function startTrackerService(
       registry,
       opsPort: ops.port,
       stop: () => {
-        stopped ??= closeAll().then(() => logger.info("budget-tracker stopped"));
+        stopped ??= closeAll().then(() => logger.info({}, "budget-tracker stopped"));
         return stopped;
       },
     };

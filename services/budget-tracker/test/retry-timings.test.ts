@@ -1,4 +1,4 @@
-import { backoffDelayMs } from "@adpipe/kafka";
+import { backoffDelayMs } from "@adpipe/telemetry";
 import { describe, expect, it } from "vitest";
 import { COORDINATOR_ATTEMPTS, COORDINATOR_RETRY } from "../src/group-offsets.js";
 import { RECOVERY_RETRY } from "../src/recovery.js";

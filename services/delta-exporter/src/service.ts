@@ -3,6 +3,7 @@ import { redactUrl } from "@adpipe/config";
 import { type DetectedReset, describeReset } from "@adpipe/core";
 import { DeltaExporter, type LakeSink, openLakeSink, type TableExportReport } from "@adpipe/lake";
 import {
+  backoffDelayMs,
   createLogger,
   createMetricsRegistry,
   type Logger,
@@ -140,7 +141,9 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
     );
 
     const loop = (async (): Promise<{ failed: boolean }> => {
-      let backoff = env.DELTA_EXPORT_RETRY_MS;
+      // Exact doubling from DELTA_EXPORT_RETRY_MS up to 10 minutes, as the setting documents (no jitter).
+      const retry = { initialDelayMs: env.DELTA_EXPORT_RETRY_MS, maxDelayMs: 600_000, jitter: 0 };
+      let failures = 0;
       for (;;) {
         try {
           const reports: TableExportReport[] = await exporter.exportTables(lake.tables);
@@ -148,7 +151,7 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
           if (reports.some((report) => report.table !== "gold"))
             await reportResets(reports.flatMap((report) => report.resets));
           lastError = null;
-          backoff = env.DELTA_EXPORT_RETRY_MS;
+          failures = 0;
           if (env.DELTA_EXPORT_MODE === "once" || controller.signal.aborted) return { failed: false };
           await pause(env.DELTA_EXPORT_INTERVAL_MS, controller.signal);
         } catch (error) {
@@ -156,8 +159,8 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
           metrics.failed();
           logger.error({ err: error }, "export pass failed");
           if (env.DELTA_EXPORT_MODE === "once") return { failed: true };
-          await pause(backoff, controller.signal);
-          backoff = Math.min(backoff * 2, 600_000);
+          failures++;
+          await pause(backoffDelayMs(failures, retry), controller.signal);
         }
         if (controller.signal.aborted) return { failed: false };
       }

@@ -1,14 +1,8 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type DetectedReset, detectResets, type ResetPolicy } from "@adpipe/core";
-import {
-  backoffDelayMs,
-  ConsumerRunner,
-  type LoggerLike,
-  TopicLogReader,
-  type TopicPartition,
-  TopicResetGuard,
-} from "@adpipe/kafka";
+import { ConsumerRunner, TopicLogReader, type TopicPartition, TopicResetGuard } from "@adpipe/kafka";
+import { backoffDelayMs, type Logger } from "@adpipe/telemetry";
 import {
   applyWarehouseReset,
   clearResetDetections,
@@ -44,7 +38,7 @@ export interface IngestorOptions {
   /** Consumer group id, also the pipeline name of the stored offsets. */
   groupId: string;
   pool: Pool;
-  logger: LoggerLike;
+  logger: Logger;
   metrics?: IngestorMetrics;
   write?: Omit<WriteBatchOptions, "partitions">;
   /** Records per Postgres transaction. Default 5000. */

@@ -127,7 +127,7 @@ export async function startIngestorService(
       registry,
       opsPort: ops.port,
       stop: () => {
-        stopped ??= closeAll().then(() => logger.info("ingestor stopped"));
+        stopped ??= closeAll().then(() => logger.info({}, "ingestor stopped"));
         return stopped;
       },
     };

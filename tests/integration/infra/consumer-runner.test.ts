@@ -1,4 +1,5 @@
-import { ConsumerRunner, type LoggerLike, type TopicPartition } from "@adpipe/kafka";
+import { ConsumerRunner, type TopicPartition } from "@adpipe/kafka";
+import type { Logger } from "@adpipe/telemetry";
 import type { EachBatchPayload } from "kafkajs";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestTopic, type TestTopic, testKafka, uniqueName } from "../../support/index.js";
@@ -84,7 +85,7 @@ describe("ConsumerRunner against the real broker", () => {
     let failFirstBatch = true;
     // kafkajs logs the crash as an error: captured (and checked) here, not printed into the test output.
     const errors: string[] = [];
-    const logger: LoggerLike = {
+    const logger: Logger = {
       error: (_fields, message) => errors.push(message ?? ""),
       warn: () => undefined,
       info: () => undefined,

@@ -13,9 +13,9 @@ import {
   isAuthenticationError,
   KafkaError,
   kafkaClientConfig,
-  type LoggerLike,
   withAdmin,
 } from "@adpipe/kafka";
+import type { Logger } from "@adpipe/telemetry";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { uniqueName } from "../../support/index.js";
@@ -24,7 +24,7 @@ import { TestIdentityProvider } from "../../support/test-idp.js";
 
 /** Every log line of every client in this file, to check no token reached a log. */
 const logLines: string[] = [];
-const capture: LoggerLike = {
+const capture: Logger = {
   error: (object, message) => logLines.push(JSON.stringify({ level: "error", ...object, msg: message })),
   warn: (object, message) => logLines.push(JSON.stringify({ level: "warn", ...object, msg: message })),
   info: (object, message) => logLines.push(JSON.stringify({ level: "info", ...object, msg: message })),

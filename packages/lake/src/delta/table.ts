@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { type Logger, silentLogger } from "@adpipe/telemetry";
 import { LAKE_VERSION } from "../build-info.js";
 import { LakeError } from "../errors.js";
 import type {
@@ -11,7 +12,6 @@ import type {
   TableSpec,
   TableWriter,
 } from "../lake.js";
-import { type LakeLogger, silentLakeLogger } from "../logger.js";
 import { joinPath, type ObjectStore } from "../storage/object-store.js";
 import {
   type Action,
@@ -54,7 +54,7 @@ export interface DeltaTableOptions {
   readonly maxRowsPerFile: number;
   /** How often a commit is re-attempted after losing the race for a version. */
   readonly maxCommitAttempts: number;
-  readonly logger: LakeLogger;
+  readonly logger: Logger;
   /** Wall clock (ms); tests may pin it. */
   readonly now: () => number;
 }
@@ -64,7 +64,7 @@ export const DEFAULT_DELTA_OPTIONS: DeltaTableOptions = {
   parquet: DEFAULT_PARQUET_OPTIONS,
   maxRowsPerFile: 1_000_000,
   maxCommitAttempts: 20,
-  logger: silentLakeLogger,
+  logger: silentLogger,
   now: () => Date.now(),
 };
 

@@ -1,6 +1,6 @@
+import type { Logger } from "@adpipe/telemetry";
 import type pg from "pg";
 import type { CommitResult } from "../lake.js";
-import type { LakeLogger } from "../logger.js";
 import { lakeQuery } from "./queries.js";
 import type { ExportTable, ExportTableKey } from "./tables.js";
 
@@ -20,7 +20,7 @@ export interface ExportRun {
   readonly lakeId: string;
   /** Rows per Postgres page and per Delta commit (Bronze/Silver); rows per page for Gold. */
   readonly batchRows: number;
-  readonly logger: LakeLogger;
+  readonly logger: Logger;
   readonly onProgress: ((progress: ExportProgress) => void) | undefined;
   /** How often a Gold export is planned again after losing to a concurrent exporter. */
   readonly maxGoldAttempts: number;

@@ -1,8 +1,8 @@
 import type { DetectedReset } from "@adpipe/core";
+import { type Logger, silentLogger } from "@adpipe/telemetry";
 import type pg from "pg";
 import { LakeError } from "../errors.js";
 import type { LakeSink } from "../lake.js";
-import { type LakeLogger, silentLakeLogger } from "../logger.js";
 import { exportChangedDays } from "./day-snapshots.js";
 import type { Counters, ExportProgress, ExportRun } from "./export-run.js";
 import { exportAllOffsets } from "./full-offsets.js";
@@ -44,7 +44,7 @@ export interface ExporterOptions {
   readonly lakeId?: string;
   /** Rows per Postgres page and per Delta commit (Bronze/Silver); rows per page for Gold. */
   readonly batchRows: number;
-  readonly logger?: LakeLogger;
+  readonly logger?: Logger;
   readonly onProgress?: (progress: ExportProgress) => void;
   /** Stops between batches when aborted (the batch in flight finishes). */
   readonly signal?: AbortSignal;
@@ -69,7 +69,7 @@ export interface ExporterOptions {
  */
 export class DeltaExporter {
   readonly lakeId: string;
-  private readonly logger: LakeLogger;
+  private readonly logger: Logger;
   private readonly run: ExportRun;
 
   constructor(private readonly options: ExporterOptions) {
@@ -77,7 +77,7 @@ export class DeltaExporter {
       throw new LakeError("invalid_config", "batchRows must be a positive integer");
     }
     this.lakeId = options.lakeId ?? options.sink.location;
-    this.logger = options.logger ?? silentLakeLogger;
+    this.logger = options.logger ?? silentLogger;
     this.run = {
       pool: options.pool,
       lakeId: this.lakeId,

@@ -9,11 +9,11 @@ import {
   envVar,
   postgresEnvSchema,
 } from "@adpipe/config";
+import type { Logger } from "@adpipe/telemetry";
 import type { TokenCredential } from "@azure/core-auth";
 import { z } from "zod";
 import { DEFAULT_DELTA_OPTIONS, DeltaLakeSink } from "../delta/table.js";
 import type { LakeSink } from "../lake.js";
-import type { LakeLogger } from "../logger.js";
 import { AzureBlobObjectStore, type AzureCredentials } from "../storage/azure.js";
 import { LocalObjectStore } from "../storage/local.js";
 import type { ObjectStore } from "../storage/object-store.js";
@@ -213,7 +213,7 @@ export async function openObjectStore(
 }
 
 /** The lake sink of the settings (Delta Lake on the configured storage). */
-export async function openLakeSink(settings: LakeSettings, logger?: LakeLogger): Promise<LakeSink> {
+export async function openLakeSink(settings: LakeSettings, logger?: Logger): Promise<LakeSink> {
   const store = await openObjectStore(settings.location);
   return new DeltaLakeSink(store, {
     checkpointInterval: settings.checkpointInterval,

@@ -35,4 +35,33 @@ describe("backoffDelayMs", () => {
       { numRuns: 1000 },
     );
   });
+
+  it("without jitter, doubles exactly like a loop that doubles its own delay up to a cap", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 600_000 }),
+        fc.integer({ min: 1, max: 600_000 }),
+        (initialDelayMs, maxDelayMs) => {
+          fc.pre(initialDelayMs <= maxDelayMs);
+          const options = { initialDelayMs, maxDelayMs, jitter: 0 };
+          let delay = initialDelayMs;
+          for (let attempt = 1; attempt <= 40; attempt++) {
+            expect(backoffDelayMs(attempt, options)).toBe(delay);
+            delay = Math.min(delay * 2, maxDelayMs);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("expresses capped powers of two of the attempt (a service waiting on one dependency)", () => {
+    const attempts = Array.from({ length: 40 }, (_, i) => i + 1);
+    expect(
+      attempts.map((n) => backoffDelayMs(n, { initialDelayMs: 500, maxDelayMs: 5_000, jitter: 0 })),
+    ).toEqual(attempts.map((n) => Math.min(5_000, 250 * 2 ** n)));
+    expect(
+      attempts.map((n) => backoffDelayMs(n, { initialDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0 })),
+    ).toEqual(attempts.map((n) => Math.min(30_000, 500 * 2 ** Math.min(n, 6))));
+  });
 });

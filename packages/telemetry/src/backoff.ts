@@ -1,15 +1,19 @@
 export interface BackoffOptions {
-  /** Delay before the first restart. Default 1 s. */
+  /** Delay before the first retry. Default 1 s. */
   initialDelayMs?: number;
   /** Upper bound of a delay. Default 30 s. */
   maxDelayMs?: number;
-  /** Delays are spread by ±this fraction, so a fleet does not restart in lockstep. Default 0.2. */
+  /**
+   * Delays are spread by ±this fraction, so a fleet does not retry in lockstep. Default 0.2; 0 gives the exact
+   * doubling a single process waiting on a dependency can use.
+   */
   jitter?: number;
 }
 
 /**
- * Delay before restart number `attempt` (1-based): exponential from initialDelayMs, capped at maxDelayMs,
- * spread by ±jitter using `random` (a number in [0, 1)). Never negative, never above maxDelayMs.
+ * The pipeline's one backoff. Delay before retry number `attempt` (1-based): exponential from initialDelayMs,
+ * capped at maxDelayMs, spread by ±jitter using `random` (a number in [0, 1)). Never negative, never above
+ * maxDelayMs.
  */
 export function backoffDelayMs(
   attempt: number,
