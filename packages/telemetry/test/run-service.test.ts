@@ -3,9 +3,15 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/slow-start-service.ts", import.meta.url));
+const STACKED_FIXTURE = fileURLToPath(new URL("./fixtures/stacked-service.ts", import.meta.url));
 
-function runFixture(env: Record<string, string>, signalOn: string, signal: NodeJS.Signals) {
-  const child = spawn(process.execPath, ["--import", "tsx", FIXTURE], {
+function runFixture(
+  env: Record<string, string>,
+  signalOn: string,
+  signal: NodeJS.Signals,
+  fixture = FIXTURE,
+) {
+  const child = spawn(process.execPath, ["--import", "tsx", fixture], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -39,5 +45,29 @@ describe("runService: the process lifecycle of every service", () => {
   it("a SIGINT after start stops it gracefully (exit 0)", async () => {
     const result = await runFixture({ START_MS: "10" }, "started", "SIGINT");
     expect(result).toEqual({ code: 0, signal: null, stdout: "starting\nstarted\nstopped\n" });
+  }, 30_000);
+
+  it("a SIGTERM while resources are being acquired releases them all in reverse once started (exit 0)", async () => {
+    const result = await runFixture(
+      { ACQUIRE_MS: "1500" },
+      "acquired connection",
+      "SIGTERM",
+      STACKED_FIXTURE,
+    );
+    expect(result).toEqual({
+      code: 0,
+      signal: null,
+      stdout: "acquired connection\nacquired consumer\nreleased consumer\nreleased connection\n",
+    });
+  }, 30_000);
+
+  it("a start failing half-way releases what it acquired before exiting 1", async () => {
+    const result = await runFixture(
+      { ACQUIRE_MS: "10", CONSUMER_FAILS: "1" },
+      "never",
+      "SIGTERM",
+      STACKED_FIXTURE,
+    );
+    expect(result).toEqual({ code: 1, signal: null, stdout: "acquired connection\nreleased connection\n" });
   }, 30_000);
 });

@@ -5,7 +5,7 @@ import {
   createLogger,
   createMetricsRegistry,
   type Logger,
-  type OpsServer,
+  ResourceStack,
   startOpsServer,
 } from "@adpipe/telemetry";
 import { createPool } from "@adpipe/warehouse";
@@ -58,21 +58,23 @@ export async function startTrackerService(
     "starting budget-tracker",
   );
 
-  const cleanup: (() => Promise<unknown>)[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of cleanup.reverse()) {
-      await close().catch((error: unknown) => logger.warn({ err: error }, "close failed"));
-    }
-    cleanup.length = 0;
-  };
-
+  const resources = new ResourceStack(logger);
   try {
-    const redis = new Redis(env.REDIS_URL, { connectionName: "adpipe-budget-tracker", lazyConnect: true });
-    redis.on("error", (error: Error) =>
-      logger.warn({ err: redact(error.message, secrets) }, "redis connection error"),
+    const redis = await resources.acquire(
+      "redis",
+      async () => {
+        const client = new Redis(env.REDIS_URL, {
+          connectionName: "adpipe-budget-tracker",
+          lazyConnect: true,
+        });
+        client.on("error", (error: Error) =>
+          logger.warn({ err: redact(error.message, secrets) }, "redis connection error"),
+        );
+        await client.connect();
+        return client;
+      },
+      (client) => client.quit(),
     );
-    await redis.connect();
-    cleanup.push(() => redis.quit());
     // Postgres is only for rebuild and reconciliation: created lazily, never a readiness condition.
     const pool: Pool | null =
       env.DATABASE_URL === undefined
@@ -82,7 +84,7 @@ export async function startTrackerService(
             max: 2,
             applicationName: "adpipe-budget-tracker",
           });
-    if (pool !== null) cleanup.push(() => pool.end());
+    if (pool !== null) resources.defer("postgres", () => pool.end());
 
     const store = new SpendStore({
       redis,
@@ -118,25 +120,30 @@ export async function startTrackerService(
       ...(options.onBatchApplied === undefined ? {} : { onBatchApplied: options.onBatchApplied }),
     });
 
-    const ops: OpsServer = await startOpsServer({
-      port: env.OPS_PORT,
-      host: env.OPS_HOST,
-      registry,
-      logger,
-      checks: {
-        redis: async () => {
-          await redis.ping();
-        },
-        tracker: async () => {
-          if (!tracker.ready)
-            throw new Error("not consuming (starting, rebuilding the Redis state or stopped)");
-        },
-        topic: async () => tracker.checkTopic(),
-      },
-    });
-    cleanup.push(() => ops.close());
+    const ops = await resources.acquire(
+      "ops server",
+      () =>
+        startOpsServer({
+          port: env.OPS_PORT,
+          host: env.OPS_HOST,
+          registry,
+          logger,
+          checks: {
+            redis: async () => {
+              await redis.ping();
+            },
+            tracker: async () => {
+              if (!tracker.ready)
+                throw new Error("not consuming (starting, rebuilding the Redis state or stopped)");
+            },
+            topic: async () => tracker.checkTopic(),
+          },
+        }),
+      (server) => server.close(),
+    );
 
-    cleanup.push(() => tracker.stop());
+    // Registered before start: stop() also cleans up after a start that failed half-way (consumer created).
+    resources.defer("tracker", () => tracker.stop());
     await tracker.start();
 
     let stopped: Promise<void> | undefined;
@@ -147,7 +154,7 @@ export async function startTrackerService(
       registry,
       opsPort: ops.port,
       stop: () => {
-        stopped ??= closeAll().then(() => logger.info({}, "budget-tracker stopped"));
+        stopped ??= resources.release().then(() => logger.info({}, "budget-tracker stopped"));
         return stopped;
       },
     };
@@ -156,7 +163,7 @@ export async function startTrackerService(
       { err: error instanceof Error ? redact(error.message, secrets) : String(error) },
       "budget-tracker failed to start",
     );
-    await closeAll();
+    await resources.release();
     throw error;
   }
 }

@@ -7,11 +7,10 @@ import {
   createLogger,
   createMetricsRegistry,
   type Logger,
-  type OpsServer,
+  ResourceStack,
   startOpsServer,
 } from "@adpipe/telemetry";
 import { clearResetDetections, createPool, migrate, recordResetDetections } from "@adpipe/warehouse";
-import type pg from "pg";
 import type { DeltaExporterConfig } from "./config.js";
 import { createExporterMetrics } from "./metrics.js";
 
@@ -48,12 +47,13 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
     level: env.LOG_LEVEL,
     secrets: [...lake.secrets, ...passwordOf(lake.databaseUrl)],
   });
-  const pool: pg.Pool = createPool({
+  const resources = new ResourceStack(logger);
+  const pool = createPool({
     connectionString: lake.databaseUrl,
     max: env.PG_POOL_MAX,
     applicationName: "adpipe-delta-exporter",
   });
-  let ops: OpsServer | undefined;
+  resources.defer("postgres", () => pool.end());
   try {
     if (env.MIGRATE_ON_START) await migrate(pool);
     const sink = await openLakeSink(lake, logger);
@@ -110,24 +110,29 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
       detected = next;
       metrics.resets([...next.values()]);
     };
-    ops = await startOpsServer({
-      port: env.OPS_PORT,
-      host: env.OPS_HOST,
-      registry,
-      logger,
-      checks: {
-        postgres: async () => {
-          await pool.query("SELECT 1");
-        },
-        export: async () => {
-          if (lastError !== null) throw new Error("the last export pass failed (see logs)");
-        },
-        topic: async () => {
-          const reason = resetReason();
-          if (reason !== undefined) throw new Error(reason);
-        },
-      },
-    });
+    await resources.acquire(
+      "ops server",
+      () =>
+        startOpsServer({
+          port: env.OPS_PORT,
+          host: env.OPS_HOST,
+          registry,
+          logger,
+          checks: {
+            postgres: async () => {
+              await pool.query("SELECT 1");
+            },
+            export: async () => {
+              if (lastError !== null) throw new Error("the last export pass failed (see logs)");
+            },
+            topic: async () => {
+              const reason = resetReason();
+              if (reason !== undefined) throw new Error(reason);
+            },
+          },
+        }),
+      (server) => server.close(),
+    );
     logger.info(
       {
         lake: sink.location,
@@ -166,24 +171,13 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
       }
     })();
 
-    let stopping: Promise<void> | undefined;
-    return {
-      logger,
-      sink,
-      done: () => loop,
-      stop() {
-        stopping ??= (async () => {
-          controller.abort();
-          await loop;
-          await ops?.close();
-          await pool.end();
-        })();
-        return stopping;
-      },
-    };
+    resources.defer("export loop", async () => {
+      controller.abort();
+      await loop;
+    });
+    return { logger, sink, done: () => loop, stop: () => resources.release() };
   } catch (error) {
-    await ops?.close().catch(() => undefined);
-    await pool.end().catch(() => undefined);
+    await resources.release();
     throw error;
   }
 }

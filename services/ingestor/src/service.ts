@@ -4,7 +4,7 @@ import {
   createLogger,
   createMetricsRegistry,
   type Logger,
-  type OpsServer,
+  ResourceStack,
   startOpsServer,
 } from "@adpipe/telemetry";
 import { applyRetention, createPool, migrate } from "@adpipe/warehouse";
@@ -39,22 +39,17 @@ export async function startIngestorService(
   const registry = createMetricsRegistry("ingestor");
   const metrics = new IngestorMetrics(registry);
   const concurrency = env.INGESTOR_PARTITIONS_CONCURRENTLY;
+  const resources = new ResourceStack(logger);
   const pool = createPool({
     connectionString: env.DATABASE_URL,
     max: env.PG_POOL_MAX ?? concurrency + 2,
     applicationName: `adpipe-ingestor:${env.INGESTOR_GROUP_ID}`,
   });
+  resources.defer("postgres", () => pool.end());
   logger.info(
     { database: redactUrl(env.DATABASE_URL), topic: config.kafka.topic, groupId: env.INGESTOR_GROUP_ID },
     "starting ingestor",
   );
-
-  const cleanup: (() => Promise<void>)[] = [() => pool.end()];
-  const closeAll = async (): Promise<void> => {
-    for (const close of cleanup.reverse())
-      await close().catch((error: unknown) => logger.warn({ err: error }, "close failed"));
-    cleanup.length = 0;
-  };
 
   try {
     if (env.MIGRATE_ON_START) await migrate(pool, { logger });
@@ -83,25 +78,29 @@ export async function startIngestorService(
       ...(options.onBatchCommitted === undefined ? {} : { onBatchCommitted: options.onBatchCommitted }),
     });
 
-    const ops: OpsServer = await startOpsServer({
-      port: env.OPS_PORT,
-      host: env.OPS_HOST,
-      registry,
-      logger,
-      checks: {
-        postgres: async () => {
-          await pool.query("SELECT 1");
-        },
-        consumer: async () => {
-          if (ingestor.state !== "running") throw new Error(`consumer is ${ingestor.state}`);
-        },
-        topic: async () => ingestor.checkTopic(),
-      },
-    });
-    cleanup.push(() => ops.close());
+    const ops = await resources.acquire(
+      "ops server",
+      () =>
+        startOpsServer({
+          port: env.OPS_PORT,
+          host: env.OPS_HOST,
+          registry,
+          logger,
+          checks: {
+            postgres: async () => {
+              await pool.query("SELECT 1");
+            },
+            consumer: async () => {
+              if (ingestor.state !== "running") throw new Error(`consumer is ${ingestor.state}`);
+            },
+            topic: async () => ingestor.checkTopic(),
+          },
+        }),
+      (server) => server.close(),
+    );
 
     await ingestor.start();
-    cleanup.push(() => ingestor.stop());
+    resources.defer("consumer", () => ingestor.stop());
 
     if (env.RETENTION_INTERVAL_MS > 0 && env.WAREHOUSE_RETENTION_DAYS > 0) {
       const timer = setInterval(() => {
@@ -117,7 +116,7 @@ export async function startIngestorService(
           .catch((error: unknown) => logger.error({ err: error }, "retention failed"));
       }, env.RETENTION_INTERVAL_MS);
       timer.unref();
-      cleanup.push(async () => clearInterval(timer));
+      resources.defer("retention timer", () => clearInterval(timer));
     }
 
     let stopped: Promise<void> | undefined;
@@ -127,7 +126,7 @@ export async function startIngestorService(
       registry,
       opsPort: ops.port,
       stop: () => {
-        stopped ??= closeAll().then(() => logger.info({}, "ingestor stopped"));
+        stopped ??= resources.release().then(() => logger.info({}, "ingestor stopped"));
         return stopped;
       },
     };
@@ -136,7 +135,7 @@ export async function startIngestorService(
       { err: error instanceof Error ? redact(error.message, secrets) : String(error) },
       "ingestor failed to start",
     );
-    await closeAll();
+    await resources.release();
     throw error;
   }
 }
