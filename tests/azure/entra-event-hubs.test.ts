@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 /**
  * Event Hubs with Microsoft Entra ID (OAuth, no key) on real Azure, through the production credential path: no
  * injected credential, the @azure/identity class AZURE_AUTH names. Needs EVENT_HUB_NAMESPACE of an Azure namespace,
@@ -43,7 +44,7 @@ async function readBack(marker: string, expected: number): Promise<string[]> {
       },
     });
     const deadline = Date.now() + 120_000;
-    while (received.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    while (received.length < expected && Date.now() < deadline) await sleep(500);
   } finally {
     await consumer.disconnect();
   }

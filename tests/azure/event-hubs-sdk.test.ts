@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 /**
  * The simulator's Event Hubs SDK path (AMQP, as the seed's web app sends) against a real Azure namespace.
  * AMQP cannot be emulated by the local Kafka broker, so this runs only when EVENT_HUB_CONNECTION_STRING names
@@ -76,8 +77,7 @@ describe("simulator through the Event Hubs SDK (AMQP)", () => {
       });
       const mine = sent.filter((value) => value.includes(runId));
       const deadline = Date.now() + 120_000;
-      while (received.length < mine.length && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 500));
+      while (received.length < mine.length && Date.now() < deadline) await sleep(500);
       expect(received.map((record) => record.value).sort()).toEqual(mine.sort());
     } finally {
       await consumer.disconnect();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseEvent } from "@adpipe/core";
 import { SpendStore } from "@adpipe/spend-store";
 import pg from "pg";
@@ -323,7 +324,7 @@ describe("budgets, pauses and their audit trail", () => {
       expect(res.status).toBe(503);
       expect(res.headers.get("retry-after")).toBe("2");
       expect(res.body).toMatchObject({ error: { code: "dependency_unavailable" } });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
       expect(reader.records.some((r) => r.key === "pg-down-budget")).toBe(false);
     } finally {
       await down.close();

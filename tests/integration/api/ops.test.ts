@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { advertiserKey } from "@adpipe/serving-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../../../services/api/scripts/build-web.js";
@@ -122,7 +123,7 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
     expect(
       (await call(bench.baseUrl, "POST", "/v1/clicks", { body: clicks, token: WRITE_TOKEN })).status,
     ).toBe(202);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await sleep(1_100);
     const second = await call<{
       total_records: number;
       events_per_second: number | null;
@@ -156,7 +157,7 @@ describe("health, readiness, metrics, OpenAPI and the dashboard files", () => {
     );
     try {
       // Snapshots are shared for a second.
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await sleep(1_100);
       const body = (await health()).body;
       expect(body.errors).toEqual([]);
       expect(body.topic_resets).toEqual([

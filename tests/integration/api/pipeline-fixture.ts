@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
 import { type GeneratedRecord, generateStream } from "@adpipe/core";
 import { computeOracle, type Oracle } from "@adpipe/core/testing";
@@ -100,7 +101,7 @@ export async function runGeneratedStream(
           `pipeline did not catch up: warehouse ${warehouse}, tracker ${realtime} of ${records.length}`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
     }
   } catch (error) {
     await stop();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { AdpipeKafka } from "@adpipe/kafka";
 import type { Consumer } from "kafkajs";
 import { uniqueName } from "../../support/index.js";
@@ -43,7 +44,7 @@ export class TopicReader {
       const found = this.records.find(match);
       if (found !== undefined) return found;
       if (Date.now() > deadline) throw new Error(`no matching record on the topic within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
   }
 

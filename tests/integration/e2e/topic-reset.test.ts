@@ -6,6 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
 import { type GeneratedRecord, generateStream } from "@adpipe/core";
 import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
@@ -284,7 +285,7 @@ describe("a topic deleted and recreated under running services", () => {
     // Healthy again (a finding that raced the reset is cleared by the service's next check).
     let status = adpipe("status");
     for (let attempt = 0; status.status !== 0 && attempt < 5; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await sleep(1_000);
       status = adpipe("status");
     }
     expect(status.status, status.out).toBe(0);

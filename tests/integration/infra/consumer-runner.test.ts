@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { ConsumerRunner, type TopicPartition } from "@adpipe/kafka";
 import type { Logger } from "@adpipe/telemetry";
 import type { EachBatchPayload } from "kafkajs";
@@ -32,7 +33,7 @@ async function eventually(predicate: () => boolean, timeoutMs = 20_000): Promise
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }
 
@@ -59,14 +60,14 @@ describe("ConsumerRunner against the real broker", () => {
       onAssigned: async (assignments) => {
         assignmentsSeen.push(assignments);
         // As a service would after reading its stored offsets: partition 0 resumes at 6, partition 1 from Kafka.
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await sleep(300);
         return [{ topic: topic.topic, partition: 0, offset: "6" }];
       },
     });
     runners.push(runner);
     await runner.start();
     await eventually(() => seen.length >= 14);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
 
     expect(assignmentsSeen[0]?.sort((a, b) => a.partition - b.partition)).toEqual([
       { topic: topic.topic, partition: 0 },
@@ -131,7 +132,7 @@ describe("ConsumerRunner against the real broker", () => {
       topics: [topic.topic],
       eachBatch: async ({ batch, resolveOffset }) => {
         batchStarted = true;
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await sleep(1_000);
         for (const message of batch.messages) {
           resolveOffset(message.offset);
           lastResolved = message.offset;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 /**
  * SASL OAUTHBEARER end to end against a real broker: a private Kafka 3.9 broker (scripts/kafka-oauth.sh) validates
  * every token with Kafka's own OAuthBearerValidatorCallbackHandler against the JWKS of a test identity provider
@@ -250,7 +251,3 @@ describe("Event Hubs with Entra ID, emulated: SASL OAUTHBEARER validated by Kafk
     }
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

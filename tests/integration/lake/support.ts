@@ -9,6 +9,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { type GeneratedRecord, generateStream } from "@adpipe/core";
 import type { ObjectStore } from "@adpipe/lake";
@@ -155,7 +156,7 @@ export async function ensureVerifier(): Promise<string> {
       if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 900_000)
         rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error("timed out waiting for the verifier build");
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await sleep(1_000);
       continue;
     }
     try {
@@ -450,7 +451,7 @@ export async function startAzurite(options: { oauth?: boolean } = {}): Promise<A
       child.kill("SIGKILL");
       throw new Error(`azurite did not start: ${output}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   const scheme = tls === undefined ? "http" : "https";
   return {
@@ -464,7 +465,7 @@ export async function startAzurite(options: { oauth?: boolean } = {}): Promise<A
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once("exit", resolve));
         child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        await Promise.race([exited, sleep(5_000)]);
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       }
       await rm(location, { recursive: true, force: true });

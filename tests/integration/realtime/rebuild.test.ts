@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   type AppliedBatch,
   loadTrackerConfig,
@@ -136,7 +137,7 @@ describe("rebuild after Redis lost the state", () => {
 
     // The rest arrives while Redis loses everything.
     const producing = produceRecords(topic.kafka, topic.topic, stream.slice(firstPart), 200);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await sleep(150);
     const deleted = await deleteRedisPrefix(redis, prefix);
     expect(deleted).toBeGreaterThan(0);
     await producing;

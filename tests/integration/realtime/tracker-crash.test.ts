@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Oracle } from "@adpipe/core/testing";
 import { SpendStore } from "@adpipe/spend-store";
 import type { Redis } from "ioredis";
@@ -72,7 +73,7 @@ describe("budget-tracker killed with SIGKILL mid-run", () => {
     const producing = (async () => {
       for (let i = 0; i < stream.length; i += 1_000) {
         await produceRecords(topic.kafka, topic.topic, stream.slice(i, i + 1_000));
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        await sleep(150);
       }
     })();
 

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { kafkaConnectionFromEnv } from "@adpipe/config";
 import type { GeneratedRecord } from "@adpipe/core";
 import type { AdpipeKafka } from "@adpipe/kafka";
@@ -68,8 +69,7 @@ async function consumeAll(
       },
     });
     const deadline = Date.now() + timeoutMs;
-    while (records.length < count && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    while (records.length < count && Date.now() < deadline) await sleep(100);
   } finally {
     await consumer.disconnect();
   }

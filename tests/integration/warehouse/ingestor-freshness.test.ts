@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { generateStream } from "@adpipe/core";
 import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
 import { createLogger } from "@adpipe/telemetry";
@@ -56,7 +57,7 @@ describe("Gold freshness under steady load (measured, printed; no timed assertio
       },
     );
     // Let the consumer join before the clock starts.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await sleep(3_000);
 
     const total = RATE_PER_SECOND * SECONDS;
     const perTick = (RATE_PER_SECOND * TICK_MS) / 1_000;
@@ -87,7 +88,7 @@ describe("Gold freshness under steady load (measured, printed; no timed assertio
         await producer.send({ topic: topic.topic, acks: -1, messages });
         const due = started + (sent / perTick) * TICK_MS;
         const wait = due - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (wait > 0) await sleep(wait);
       }
     } finally {
       await producer.disconnect();

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
 import { generateStream } from "@adpipe/core";
 import { Oracle } from "@adpipe/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -92,7 +93,7 @@ describe("ingestor process: SIGKILL mid-run, restart, still exact; SIGTERM exits
       if (progress * 100n >= total * 15n) break;
       if (first.child.exitCode !== null || Date.now() > deadline)
         throw new Error(`ingestor made no progress:\n${first.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
     first.child.kill("SIGKILL");
     expect((await exited(first.child)).signal).toBe("SIGKILL");

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { generateStream } from "@adpipe/core";
 import { Oracle } from "@adpipe/core/testing";
 import {
@@ -69,7 +70,7 @@ describe("two ingestor replicas in one consumer group", () => {
         const described = groups[0];
         if (described?.state === "Stable" && described.members.length === 2) break;
         if (Date.now() > deadline) throw new Error(`group not stable: ${JSON.stringify(described?.state)}`);
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await sleep(250);
       }
     } finally {
       await admin.disconnect();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { type BudgetObservation, budgetInForce, budgetObservation, type GeneratedRecord } from "@adpipe/core";
 import { advertiserTotals, dailySpend, type GoldRow, monthlySpend, type Oracle } from "@adpipe/core/testing";
 import type { Kafka } from "kafkajs";
@@ -76,7 +77,7 @@ export async function waitForIngested(
         `not ingested in time: ${behind.map(([p, e]) => `p${p} ${stored.get(p) ?? 0n}/${e}`).join(", ")}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
 }
 

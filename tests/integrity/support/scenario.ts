@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { IntegrityProfile } from "../profile.js";
 import { LagMonitor } from "./lag-monitor.js";
 import type { Pipeline } from "./pipeline.js";
@@ -43,12 +44,7 @@ export async function stopGracefully(pipeline: Pipeline): Promise<Record<string,
   const exits: Record<string, string> = {};
   await Promise.all(
     pipeline.children.running().map(async (child) => {
-      const exit = await Promise.race([
-        child.kill("SIGTERM"),
-        new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-          setTimeout(() => resolve({ code: null, signal: null }), 60_000),
-        ),
-      ]);
+      const exit = await Promise.race([child.kill("SIGTERM"), sleep(60_000, { code: null, signal: null })]);
       exits[child.label] =
         exit.code === null && exit.signal === null
           ? "did not exit in 60 s"

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { createServingClient, type ServingClient, type ServingState } from "@adpipe/serving-client";
 import { Redis } from "ioredis";
 import type { PrefixStates } from "./prefix-states.js";
@@ -161,7 +162,7 @@ export class ServingProbe {
   async stop(): Promise<ProbeStats> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    while (this.busy) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (this.busy) await sleep(20);
     await Promise.all(this.clients.map((c) => c.client.close().catch(() => undefined)));
     for (const redis of this.connections) redis.disconnect();
     return this.stats;

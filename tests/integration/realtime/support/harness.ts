@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { GeneratedRecord } from "@adpipe/core";
 import type { PartitionOffset, SpendStore } from "@adpipe/spend-store";
 import type { Kafka } from "kafkajs";
@@ -60,7 +61,7 @@ export async function waitCaughtUp(
         `tracker not caught up: redis ${JSON.stringify(meta?.offsets)} vs end ${JSON.stringify(target)}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -101,6 +102,6 @@ export async function eventually(
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }
