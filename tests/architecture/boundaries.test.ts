@@ -41,7 +41,8 @@ const productionFiles = [
   ...typeScriptFiles(REPO_ROOT, "bench"),
 ];
 
-describe("package boundaries", () => {
+// Parsing every module takes seconds on a loaded 2-core machine: more than the default 5 s test timeout.
+describe("package boundaries", { timeout: 60_000 }, () => {
   test("the scan sees the workspaces and their modules", () => {
     // Guards the checks below against passing on an empty scan.
     expect(packages.map((p) => p.dir)).toEqual(expect.arrayContaining(["packages/core", "packages/cli"]));
