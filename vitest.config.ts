@@ -25,6 +25,8 @@ export default defineConfig({
             "tests/docs/**/*.test.ts",
           ],
           environment: "node",
+          // Property tests run thousands of cases: a loaded 2-core machine needs more than the default 5 s.
+          testTimeout: 30_000,
         },
       },
       {
