@@ -53,11 +53,15 @@ export {
 } from "./ops.js";
 export { REDACTED, redact, redactUrl, sanitizeAzureError } from "./redact.js";
 export {
-  DEFAULT_DATABASE_URL,
   DEFAULT_REDIS_URL,
-  type PostgresEnv,
-  postgresEnvSchema,
+  describeRedisConnection,
+  type RedisConnection,
   type RedisEnv,
+  type RedisNode,
+  redisConnection,
+  redisConnectionFromEnv,
+  redisConnectionSecrets,
   redisEnvSchema,
-} from "./services.js";
+} from "./redis.js";
+export { DEFAULT_DATABASE_URL, type PostgresEnv, postgresEnvSchema } from "./services.js";
 export { type TopicResetEnv, topicResetEnvSchema } from "./topic-reset.js";

@@ -11,6 +11,7 @@ import {
 } from "./contract.js";
 import { ServingClientError } from "./errors.js";
 import { LruTtlCache } from "./local-cache.js";
+import { execByNode } from "./pipeline-by-node.js";
 
 export interface LocalCacheOptions {
   /** Most advertisers kept; the least recently used is evicted first. */
@@ -145,9 +146,13 @@ export function createServingClient(options: ServingClientOptions): ServingClien
   }
 
   const readFromRedis = async (ids: readonly string[]): Promise<(ServingState | null)[]> => {
-    const pipeline = redis.pipeline();
-    for (const id of ids) pipeline.hmget(advertiserKey(id, prefix), ...PUBLIC_FIELDS);
-    const results = (await pipeline.exec()) ?? [];
+    const results = await execByNode(
+      redis,
+      ids.map((id) => {
+        const key = advertiserKey(id, prefix);
+        return { key, command: "HMGET", args: [key, ...PUBLIC_FIELDS] };
+      }),
+    );
     return ids.map((id, i) => {
       const result = results[i];
       if (result === undefined)

@@ -5,6 +5,7 @@ export {
   type ServingClientOptions,
   type ServingClientStats,
 } from "./client.js";
+export { createRedisClient, isRedisCluster, type RedisClientOptions, type RedisTarget } from "./connect.js";
 export {
   advertiserHashTag,
   advertiserIdFromKey,
@@ -28,3 +29,10 @@ export {
 } from "./contract.js";
 export { SERVING_CLIENT_ERROR_CODES, ServingClientError, type ServingClientErrorCode } from "./errors.js";
 export { LruTtlCache } from "./local-cache.js";
+export {
+  execByNode,
+  hashSlot,
+  type PipelineReply,
+  type RedisArgument,
+  type RoutedCommand,
+} from "./pipeline-by-node.js";

@@ -7,6 +7,8 @@ import {
   loadEnv,
   logEnvSchema,
   postgresEnvSchema,
+  type RedisConnection,
+  redisConnection,
   redisEnvSchema,
 } from "@adpipe/config";
 import { DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
@@ -72,9 +74,15 @@ export const apiEnvSchema = apiSettingsSchema.extend({
 export type ApiConfig = z.output<typeof apiEnvSchema> & {
   /** The Kafka connection, checked with the rest of the configuration (a bad one exits 2 before start). */
   readonly kafka: KafkaConnection;
+  /** One Redis server or a Redis Cluster (REDIS_URL / REDIS_CLUSTER_NODES). */
+  readonly redis: RedisConnection;
 };
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const parsed = loadEnv(apiEnvSchema, env);
-  return { ...parsed, kafka: kafkaConnectionFromConfig(parsed, { clientId: "adpipe-api" }) };
+  return {
+    ...parsed,
+    kafka: kafkaConnectionFromConfig(parsed, { clientId: "adpipe-api" }),
+    redis: redisConnection(parsed),
+  };
 }

@@ -1,7 +1,7 @@
 import type { BudgetPeriod } from "@adpipe/core";
 import type { ServingClient } from "@adpipe/serving-client";
 import type { PinoLogger } from "@adpipe/telemetry";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { Pool } from "pg";
 import type { Registry } from "prom-client";
 import type { AccessPolicy } from "./auth.js";
@@ -24,7 +24,7 @@ export interface ApiDeps extends AccessPolicy {
   readonly logger: PinoLogger;
   readonly registry: Registry;
   /** Command connection for lookups and readiness. */
-  readonly redis: Redis;
+  readonly redis: Redis | Cluster;
   /** The budget-tracker's key prefix (REDIS_KEY_PREFIX): its changes channel is `<prefix>serving-changes`. */
   readonly redisKeyPrefix: string;
   readonly serving: ServingClient;

@@ -1,9 +1,8 @@
-import { redact } from "@adpipe/config";
+import { redact, redisConnectionSecrets } from "@adpipe/config";
 import { createKafka } from "@adpipe/kafka";
-import { createServingClient } from "@adpipe/serving-client";
+import { createRedisClient, createServingClient } from "@adpipe/serving-client";
 import { SpendStore } from "@adpipe/spend-store";
 import { createLogger, createMetricsRegistry, type PinoLogger } from "@adpipe/telemetry";
-import { Redis } from "ioredis";
 import pg from "pg";
 import type { Registry } from "prom-client";
 import { spendStorePauseControl } from "./adapters/pauses.js";
@@ -48,6 +47,7 @@ function secretsOf(config: ApiConfig): string[] {
       return [];
     }
   });
+  const redisSecrets = redisConnectionSecrets(config.redis);
   const kafkaSecrets = [
     config.EVENT_HUB_CONNECTION_STRING,
     config.KAFKA_SASL_PASSWORD,
@@ -56,6 +56,7 @@ function secretsOf(config: ApiConfig): string[] {
   return [
     ...tokens,
     ...urlPasswords,
+    ...redisSecrets,
     ...kafkaSecrets.filter((secret): secret is string => secret !== undefined),
   ];
 }
@@ -67,7 +68,7 @@ export async function createApi(config: ApiConfig, options: ApiRuntimeOptions = 
   const registry = options.registry ?? createMetricsRegistry("api");
 
   // Lookups must fail fast when Redis is away, not queue behind reconnects.
-  const redis = new Redis(config.REDIS_URL, {
+  const redis = createRedisClient(config.redis, {
     maxRetriesPerRequest: 1,
     commandTimeout: 1_000,
     connectionName: "adpipe-api",

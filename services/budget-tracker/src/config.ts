@@ -7,6 +7,8 @@ import {
   loadEnv,
   opsEnvSchema,
   parseLimitsFromEnv,
+  type RedisConnection,
+  redisConnection,
   redisEnvSchema,
   topicResetEnvSchema,
 } from "@adpipe/config";
@@ -63,6 +65,7 @@ export type TrackerEnv = z.output<typeof trackerEnvSchema>;
 export interface TrackerConfig {
   readonly env: TrackerEnv;
   readonly kafka: KafkaConnection;
+  readonly redis: RedisConnection;
   readonly parseOptions: Omit<ParseOptions, "referenceTimeMs">;
 }
 
@@ -72,6 +75,7 @@ export function loadTrackerConfig(env: NodeJS.ProcessEnv = process.env): Tracker
   return {
     env: parsed,
     kafka: kafkaConnectionFromConfig(parsed, { clientId: "adpipe-budget-tracker" }),
+    redis: redisConnection(parsed),
     parseOptions: parseLimitsFromEnv(parsed),
   };
 }

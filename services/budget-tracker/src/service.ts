@@ -1,5 +1,12 @@
-import { kafkaConnectionSecrets, redact, redactUrl } from "@adpipe/config";
+import {
+  describeRedisConnection,
+  kafkaConnectionSecrets,
+  redact,
+  redactUrl,
+  redisConnectionSecrets,
+} from "@adpipe/config";
 import { createKafka } from "@adpipe/kafka";
+import { createRedisClient } from "@adpipe/serving-client";
 import { SpendStore } from "@adpipe/spend-store";
 import {
   createLogger,
@@ -9,7 +16,6 @@ import {
   startOpsServer,
 } from "@adpipe/telemetry";
 import { createPool } from "@adpipe/warehouse";
-import { Redis } from "ioredis";
 import type { Pool } from "pg";
 import type { Registry } from "prom-client";
 import type { TrackerConfig } from "./config.js";
@@ -40,15 +46,18 @@ export async function startTrackerService(
   options: StartTrackerOptions = {},
 ): Promise<TrackerService> {
   const env = config.env;
-  const secrets = [env.DATABASE_URL, env.REDIS_URL, ...kafkaConnectionSecrets(config.kafka)].filter(
-    (s): s is string => s !== undefined,
-  );
+  const secrets = [
+    env.DATABASE_URL,
+    env.REDIS_URL,
+    ...redisConnectionSecrets(config.redis),
+    ...kafkaConnectionSecrets(config.kafka),
+  ].filter((s): s is string => s !== undefined);
   const logger = options.logger ?? createLogger({ service: "budget-tracker", level: env.LOG_LEVEL, secrets });
   const registry = createMetricsRegistry("budget-tracker");
   const metrics = new TrackerMetrics(registry);
   logger.info(
     {
-      redis: redactUrl(env.REDIS_URL),
+      redis: describeRedisConnection(config.redis),
       database: env.DATABASE_URL === undefined ? null : redactUrl(env.DATABASE_URL),
       topic: config.kafka.topic,
       groupId: env.TRACKER_GROUP_ID,
@@ -63,7 +72,7 @@ export async function startTrackerService(
     const redis = await resources.acquire(
       "redis",
       async () => {
-        const client = new Redis(env.REDIS_URL, {
+        const client = createRedisClient(config.redis, {
           connectionName: "adpipe-budget-tracker",
           lazyConnect: true,
         });

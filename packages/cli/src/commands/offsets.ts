@@ -1,5 +1,5 @@
 import { hostname, userInfo } from "node:os";
-import { ConfigError, kafkaConnectionFromEnv, loadEnv, redactUrl, redisEnvSchema } from "@adpipe/config";
+import { ConfigError, kafkaConnectionFromEnv, loadEnv } from "@adpipe/config";
 import type { ResetTarget } from "@adpipe/core";
 import { createKafka, inspectTopicLog, resolveResetTargets, type TopicLog, withAdmin } from "@adpipe/kafka";
 import { SpendStore, spendStoreEnvSchema } from "@adpipe/spend-store";
@@ -16,7 +16,6 @@ import {
   type WarehouseMove,
 } from "@adpipe/warehouse";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { Redis } from "ioredis";
 import { logLevel } from "kafkajs";
 import type pg from "pg";
 import { EXIT } from "../exit-codes.js";
@@ -28,6 +27,7 @@ import {
   type ResetPlan,
   targetLabel,
 } from "./offsets-plan.js";
+import { connectRedis, redisFromEnv } from "./redis-support.js";
 import { CommandFailure, parseInstant, withWarehouse } from "./warehouse-support.js";
 
 /** --to: earliest | latest | an ISO-8601 instant with a zone. */
@@ -61,36 +61,25 @@ interface ResetOptions {
   json?: boolean;
 }
 
-/** The tracker's store of `topic` (REDIS_URL, REDIS_KEY_PREFIX and the spend-store settings), for one command. */
+/** The tracker's store of `topic` (REDIS_URL or REDIS_CLUSTER_NODES, REDIS_KEY_PREFIX and the spend-store settings), for one command. */
 async function withTracker<T>(
   topic: string,
   skip: boolean,
   work: (store: SpendStore | null) => Promise<T>,
 ): Promise<T> {
   if (skip) return work(null);
-  let redisUrl: string;
+  const connection = redisFromEnv();
   let settings: ReturnType<typeof loadEnv<typeof spendStoreEnvSchema>>;
   try {
-    redisUrl = loadEnv(redisEnvSchema).REDIS_URL;
     settings = loadEnv(spendStoreEnvSchema);
   } catch (error) {
     if (error instanceof ConfigError) throw new CommandFailure(error.message, EXIT.usage, { cause: error });
     throw error;
   }
-  const redis = new Redis(redisUrl, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    connectionName: "adpipe-cli",
+  const redis = await connectRedis(connection, {
+    hint: " (or pass --skip-tracker when no budget-tracker runs)",
   });
-  redis.on("error", () => undefined);
   try {
-    await redis.connect().catch((error: unknown) => {
-      throw new CommandFailure(
-        `Redis at ${redactUrl(redisUrl)} is unavailable (or pass --skip-tracker when no budget-tracker runs): ${error instanceof Error ? error.message : String(error)}`,
-        EXIT.unavailable,
-        { cause: error },
-      );
-    });
     const store = new SpendStore({
       redis,
       topic,
@@ -372,7 +361,7 @@ export function register(program: Command): void {
     .addHelpText(
       "after",
       `
-Reads DATABASE_URL, REDIS_URL (+ REDIS_KEY_PREFIX), KAFKA_BROKERS or EVENT_HUB_CONNECTION_STRING, INGESTOR_GROUP_ID.
+Reads DATABASE_URL, REDIS_URL or REDIS_CLUSTER_NODES (+ REDIS_KEY_PREFIX), KAFKA_BROKERS or EVENT_HUB_CONNECTION_STRING, INGESTOR_GROUP_ID.
 
 When the log was replaced (a stored offset lies beyond the log end, a service recorded a reset, or --new-log), the
 stores start a new generation of the topic at the target: the new log's records are counted once, and nothing

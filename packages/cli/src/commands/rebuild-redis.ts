@@ -1,27 +1,27 @@
-import { ConfigError, kafkaConnectionFromEnv, loadEnv, redactUrl, redisEnvSchema } from "@adpipe/config";
+import { ConfigError, kafkaConnectionFromEnv, loadEnv, type RedisConnection } from "@adpipe/config";
 import { SpendStore, withRebuildLock } from "@adpipe/spend-store";
 import { rebuildState, type StoreSyncEnv, storeSyncEnvSchema } from "@adpipe/store-sync";
 import { SingleBar } from "cli-progress";
 import { type Command, InvalidArgumentError } from "commander";
-import { Redis } from "ioredis";
 import { EXIT } from "../exit-codes.js";
+import { connectRedis, redisFromEnv } from "./redis-support.js";
 import { CommandFailure, withWarehouse } from "./warehouse-support.js";
 
 const SOURCES = ["warehouse", "replay"] as const;
 type Source = (typeof SOURCES)[number];
 
 interface RealtimeEnv {
-  readonly redisUrl: string;
+  readonly redis: RedisConnection;
   readonly topic: string;
   readonly store: StoreSyncEnv;
 }
 
-/** REDIS_URL, the topic (KAFKA_TOPIC or the Event Hubs EntityPath) and the spend-store settings. */
+/** REDIS_URL or REDIS_CLUSTER_NODES, the topic (KAFKA_TOPIC or the Event Hubs EntityPath), the spend-store settings. */
 export function realtimeEnv(): RealtimeEnv {
+  const redis = redisFromEnv();
   try {
-    const { REDIS_URL } = loadEnv(redisEnvSchema);
     const store = loadEnv(storeSyncEnvSchema);
-    return { redisUrl: REDIS_URL, topic: kafkaConnectionFromEnv().topic, store };
+    return { redis, topic: kafkaConnectionFromEnv().topic, store };
   } catch (error) {
     if (error instanceof ConfigError) throw new CommandFailure(error.message, EXIT.usage, { cause: error });
     throw error;
@@ -33,20 +33,8 @@ export async function withSpendStore<T>(
   work: (store: SpendStore, env: RealtimeEnv) => Promise<T>,
 ): Promise<T> {
   const env = realtimeEnv();
-  const redis = new Redis(env.redisUrl, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    connectionName: "adpipe-cli",
-  });
-  redis.on("error", () => undefined);
+  const redis = await connectRedis(env.redis);
   try {
-    await redis.connect().catch((error: unknown) => {
-      throw new CommandFailure(
-        `Redis at ${redactUrl(env.redisUrl)} is unavailable: ${error instanceof Error ? error.message : String(error)}`,
-        EXIT.unavailable,
-        { cause: error },
-      );
-    });
     const store = new SpendStore({
       redis,
       topic: env.topic,

@@ -1,12 +1,5 @@
 import { readFileSync } from "node:fs";
-import {
-  ConfigError,
-  kafkaConnectionFromEnv,
-  loadEnv,
-  postgresEnvSchema,
-  redactUrl,
-  redisEnvSchema,
-} from "@adpipe/config";
+import { ConfigError, kafkaConnectionFromEnv, loadEnv, postgresEnvSchema, redactUrl } from "@adpipe/config";
 import { checkPosition, describeReset } from "@adpipe/core";
 import { createKafka, resetCommand, withAdmin } from "@adpipe/kafka";
 import { SpendStore, spendStoreEnvSchema } from "@adpipe/spend-store";
@@ -21,9 +14,10 @@ import {
   readGoldFreshness,
 } from "@adpipe/warehouse";
 import { type Command, InvalidArgumentError } from "commander";
-import { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { logLevel } from "kafkajs";
 import { EXIT } from "../exit-codes.js";
+import { connectRedis, redisConfigured, redisFromEnv } from "./redis-support.js";
 
 /** Named queries of this command, in packages/cli/sql (found from src/ and dist/ alike). */
 function sql(name: string): string {
@@ -44,7 +38,7 @@ export interface PartitionLag {
 export interface GroupLag {
   group: string;
   /**
-   * Where the committed offsets come from: the ingestor's own in Postgres, the tracker's in Redis (REDIS_URL set),
+   * Where the committed offsets come from: the ingestor's own in Postgres, the tracker's in Redis (REDIS_URL or REDIS_CLUSTER_NODES set),
    * else Kafka's group commits.
    */
   source: "postgres" | "redis" | "kafka";
@@ -245,25 +239,19 @@ function topicResets(detections: ResetDetectionRow[], unfinished: OffsetResetRec
   };
 }
 
-/** The tracker's positions from its Redis meta hash (null when REDIS_URL is unset or Redis has no state). */
+/** The tracker's positions from its Redis meta hash (null when neither REDIS_URL nor REDIS_CLUSTER_NODES is set, or Redis has no state). */
 async function trackerOffsets(topic: string): Promise<Map<number, string> | null> {
-  if (process.env.REDIS_URL === undefined || process.env.REDIS_URL === "") return null;
-  let settings: { REDIS_URL: string; REDIS_KEY_PREFIX: string };
+  if (!redisConfigured()) return null;
+  let redis: Redis | Cluster;
+  let prefix: string;
   try {
-    settings = { ...loadEnv(redisEnvSchema), ...loadEnv(spendStoreEnvSchema) };
+    prefix = loadEnv(spendStoreEnvSchema).REDIS_KEY_PREFIX;
+    redis = await connectRedis(redisFromEnv(), { maxRetriesPerRequest: 1, connectTimeout: 3_000 });
   } catch {
     return null;
   }
-  const redis = new Redis(settings.REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 3_000,
-    connectionName: "adpipe-status",
-  });
-  redis.on("error", () => undefined);
   try {
-    await redis.connect();
-    const meta = await new SpendStore({ redis, topic, prefix: settings.REDIS_KEY_PREFIX }).readMeta();
+    const meta = await new SpendStore({ redis, topic, prefix }).readMeta();
     return meta === null ? null : new Map(meta.offsets.map((o) => [o.partition, String(o.offset)]));
   } catch {
     return null;
@@ -392,7 +380,7 @@ export function register(program: Command): void {
     .option("--max-freshness <seconds>", "exit 1 when Gold's newest event is older than this", nonNegative)
     .addHelpText(
       "after",
-      "\nReads KAFKA_BROKERS or EVENT_HUB_CONNECTION_STRING, KAFKA_TOPIC and DATABASE_URL; with REDIS_URL (and\nREDIS_KEY_PREFIX) the tracker's positions come from Redis. A partition whose stored offset lies beyond the log end\nshows RESET (stored X > end Y): the topic was deleted and recreated (see docs/operations.md).\nExit 1 on a topic reset (or --max-lag / --max-freshness exceeded), 69 when Kafka or Postgres is unavailable.",
+      "\nReads KAFKA_BROKERS or EVENT_HUB_CONNECTION_STRING, KAFKA_TOPIC and DATABASE_URL; with REDIS_URL or\nREDIS_CLUSTER_NODES (and REDIS_KEY_PREFIX) the tracker's positions come from Redis. A partition whose stored offset lies beyond the log end\nshows RESET (stored X > end Y): the topic was deleted and recreated (see docs/operations.md).\nExit 1 on a topic reset (or --max-lag / --max-freshness exceeded), 69 when Kafka or Postgres is unavailable.",
     )
     .action(async (options: StatusOptions) => {
       const ingestorGroup = process.env.INGESTOR_GROUP_ID || "adpipe-ingestor";

@@ -3,7 +3,7 @@ import {
   type ServingChangeMessage,
   servingChangesChannel,
 } from "@adpipe/serving-client";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 export type ServingChangeListener = (message: ServingChangeMessage) => void;
 
@@ -19,10 +19,10 @@ export interface ServingChangeFeed {
  * stream, so a thousand dashboards cost Redis one subscriber. Pub/sub is at-most-once: a stream that
  * missed messages still gets the full state from the lookups it polls.
  */
-export function createServingChangeFeed(redis: Redis, prefix: string): ServingChangeFeed {
+export function createServingChangeFeed(redis: Redis | Cluster, prefix: string): ServingChangeFeed {
   const channel = servingChangesChannel(prefix);
   const listeners = new Set<ServingChangeListener>();
-  let subscriber: Redis | null = null;
+  let subscriber: Redis | Cluster | null = null;
   let ready: Promise<unknown> | null = null;
 
   const open = (): Promise<unknown> => {
