@@ -4,7 +4,10 @@ Also used with zero events as the period-rollover sweep and to (re)compute can_s
 
 KEYS[1]    advertiser hash          <prefix>adv:{<id>}
 KEYS[2]    pending future periods   <prefix>pending:{<id>}   (spend of periods that have not begun yet)
-KEYS[2+i]  click_id dedup set of the i-th bucket listed in ARGV   <prefix>dedup:{<id>}:<bucket_id>
+KEYS[3]    state guard: a hash whose field epoch says the state of this key's slot is intact. On one server the
+           meta hash <prefix>meta:{<topic>}; on a Redis Cluster the slot guard <prefix>guard:{<tag>} whose tag
+           hashes to the advertiser's slot (a script may only touch keys of one slot).
+KEYS[3+i]  click_id dedup set of the i-th bucket listed in ARGV   <prefix>dedup:{<id>}:<bucket_id>
 
 ARGV[1]  topic
 ARGV[2]  advertiser id (for the change message)
@@ -26,8 +29,10 @@ then     the E events packed in one binary string (one argument instead of nine 
          Events are in offset order per partition.
 
 Output: { status, applied, duplicates, replayed, closed_period, flipped, can_serve }
-  status         1 done; 0 unknown advertiser left unknown (ARGV[7] = 0); -1 refused: the hash belongs to a
-                 newer epoch (a rebuild happened that the caller has not seen; it must re-read its offsets)
+  status         1 done; 0 unknown advertiser left unknown (ARGV[7] = 0); -1 refused: the hash or the guard
+                 belongs to another epoch (a rebuild happened that the caller has not seen; it must re-read its
+                 offsets); -2 refused: the guard is missing, so Redis (this slot's node, on a cluster) lost the
+                 state or a rebuild is replacing it. Nothing is written when refused.
   applied        events that changed spend or budget
   duplicates     clicks whose click_id was already seen in their period (never counted)
   replayed       events at or below the offset this hash already applied for their partition
@@ -55,12 +60,22 @@ local now_ms = ARGV[6]
 local create = ARGV[7] == "1"
 local epoch = tonumber(ARGV[8])
 
+-- Checked before anything is written: an empty Redis (or an emptied cluster node) must stay empty until the
+-- rebuild, whichever tracker replica reaches it first.
+local guard_epoch = redis.call("HGET", KEYS[3], "epoch")
+if not guard_epoch then
+  return { -2, 0, 0, 0, 0, 0, -1 }
+end
+if tonumber(guard_epoch) ~= epoch then
+  return { -1, 0, 0, 0, 0, 0, -1 }
+end
+
 local exists = redis.call("EXISTS", hash) == 1
 local n_periods = tonumber(ARGV[9])
 local periods = {}
 local at = 10
 for i = 1, n_periods do
-  periods[i] = { start = tonumber(ARGV[at]), ttl = tonumber(ARGV[at + 1]), key = KEYS[2 + i] }
+  periods[i] = { start = tonumber(ARGV[at]), ttl = tonumber(ARGV[at + 1]), key = KEYS[3 + i] }
   at = at + 2
 end
 local n_events = tonumber(ARGV[at])

@@ -1,10 +1,11 @@
 import { SpendStoreError } from "./errors.js";
 import { readMeta } from "./meta-hash.js";
 import { type CommitOffsetsReply, decodeApplySlice, decodeCommitOffsets } from "./script-replies.js";
-import { type PipelineReply, replyValue, runScripts } from "./script-runner.js";
+import { evalsha, type PipelineReply, replyValue, runScripts } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
 import { applySliceArgs, type SliceCall, type SliceWriter } from "./slice-call.js";
 import type { SliceBatch } from "./slices.js";
+import { dropSentinel } from "./state-guards.js";
 import type { StoreContext } from "./store-context.js";
 import type { BatchOutcome, BatchStatus, PartitionOffset, ServingFlip } from "./store-types.js";
 
@@ -15,9 +16,10 @@ export interface BatchWriter {
 }
 
 /**
- * Applies one consumed batch in ONE pipelined round trip: one apply_slice call per advertiser, then
- * commit_offsets with the next offset of every partition in the batch (also partitions whose records
- * carried no spend). Records must have been added in offset order per partition.
+ * Applies one consumed batch in ONE pipelined round trip (one per node, then the commit, on a Redis Cluster):
+ * one apply_slice call per advertiser, then commit_offsets with the next offset of every partition in the batch
+ * (also partitions whose records carried no spend). Records must have been added in offset order per partition.
+ * A slice refused for a missing guard makes the batch state_lost and drops the sentinel.
  */
 export async function applySlices(
   context: StoreContext,
@@ -48,17 +50,21 @@ export async function applySlices(
 
   let replies: PipelineReply[];
   try {
-    replies = await runScripts(
-      context.redis,
-      () => {
-        const pipeline = context.redis.pipeline();
-        for (const slice of slices)
-          pipeline.call("EVALSHA", applySliceArgs(context, slice, sliceWriter, true));
-        pipeline.call("EVALSHA", commitArgs);
-        return pipeline;
-      },
-      { stateSurvived: async () => (await readMeta(context)) !== null },
-    );
+    const sliceCommands = slices.map((slice) => evalsha(applySliceArgs(context, slice, sliceWriter, true)));
+    const stateSurvived = async () => (await readMeta(context)) !== null;
+    if (!context.clustered) {
+      // One server: one round trip, commit_offsets last in the same pipeline.
+      replies = await runScripts(context.redis, [...sliceCommands, evalsha(commitArgs)], { stateSurvived });
+    } else {
+      // A cluster runs each node's pipeline on its own: the offsets are committed only after every slice
+      // succeeded, and not at all when one was refused.
+      replies = await runScripts(context.redis, sliceCommands, { stateSurvived });
+      const refused = slices.some((_, i) => decodeApplySlice(replyValue(replies, i)).status !== "applied");
+      const commit: PipelineReply[] = refused
+        ? [[null, 1]]
+        : await runScripts(context.redis, [evalsha(commitArgs)]);
+      replies.push(...commit);
+    }
   } catch (error) {
     if (error instanceof SpendStoreError && error.code === "state_lost") {
       return {
@@ -73,20 +79,27 @@ export async function applySlices(
     }
     throw error;
   }
-  return batchOutcome(slices, replies);
+  const outcome = batchOutcome(slices, replies);
+  if (outcome.guardMissing) await dropSentinel(context, writer.epoch);
+  return outcome.batch;
 }
 
 /** Sums the apply_slice replies and reads the commit_offsets reply that follows them. */
-function batchOutcome(slices: readonly SliceCall[], replies: readonly PipelineReply[]): BatchOutcome {
+function batchOutcome(
+  slices: readonly SliceCall[],
+  replies: readonly PipelineReply[],
+): { batch: BatchOutcome; guardMissing: boolean } {
   let applied = 0;
   let duplicates = 0;
   let replayed = 0;
   let closedPeriod = 0;
   let refused = false;
+  let guardMissing = false;
   const flips: ServingFlip[] = [];
   slices.forEach((slice, i) => {
     const reply = decodeApplySlice(replyValue(replies, i));
     if (reply.status === "epoch_refused") refused = true;
+    if (reply.status === "guard_missing") guardMissing = true;
     applied += reply.applied;
     duplicates += reply.duplicates;
     replayed += reply.replayed;
@@ -94,8 +107,11 @@ function batchOutcome(slices: readonly SliceCall[], replies: readonly PipelineRe
     if (reply.flipped) flips.push({ advertiserId: slice.advertiserId, canServe: reply.canServe === true });
   });
   const committed = decodeCommitOffsets(replyValue(replies, slices.length));
-  const status = batchStatus(committed, refused);
-  return { status, advertisers: slices.length, applied, duplicates, replayed, closedPeriod, flips };
+  const status = guardMissing ? "state_lost" : batchStatus(committed, refused);
+  return {
+    batch: { status, advertisers: slices.length, applied, duplicates, replayed, closedPeriod, flips },
+    guardMissing,
+  };
 }
 
 function batchStatus(committed: CommitOffsetsReply, refused: boolean): BatchStatus {

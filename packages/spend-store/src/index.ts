@@ -21,6 +21,7 @@ export {
   type SliceOptions,
   utcDay,
 } from "./slices.js";
+export { HASH_SLOTS, slotTagOf, slotTags } from "./state-guards.js";
 export { SpendStore } from "./store.js";
 export {
   DEFAULT_DEDUP_HORIZON_MS,

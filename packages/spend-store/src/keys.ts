@@ -17,8 +17,18 @@ export interface SpendKeys {
   meta(topic: string): string;
   /** Held while a rebuild runs, so only one tracker instance (or the CLI) rebuilds at a time. */
   rebuildLock(topic: string): string;
+  /**
+   * On a Redis Cluster, the sentinel's copy in one hash slot (state-guards.ts): `tag` is chosen so the key lands
+   * in that slot, where apply_slice can check it together with the advertiser's keys.
+   */
+  slotGuard(tag: string): string;
   /** SCAN patterns for every key of the store. */
-  readonly patterns: { readonly advertiser: string; readonly pending: string; readonly dedup: string };
+  readonly patterns: {
+    readonly advertiser: string;
+    readonly pending: string;
+    readonly dedup: string;
+    readonly guard: string;
+  };
 }
 
 function escapeGlob(text: string): string {
@@ -34,10 +44,12 @@ export function spendKeys(prefix: string = DEFAULT_KEY_PREFIX): SpendKeys {
     dedup: (advertiserId, bucketId) => `${prefix}dedup:${advertiserHashTag(advertiserId)}:${bucketId}`,
     meta: (topic) => `${prefix}meta:{${topic}}`,
     rebuildLock: (topic) => `${prefix}lock:{${topic}}`,
+    slotGuard: (tag) => `${prefix}guard:{${tag}}`,
     patterns: {
       advertiser: `${glob}adv:{*}`,
       pending: `${glob}pending:{*}`,
       dedup: `${glob}dedup:{*}:*`,
+      guard: `${glob}guard:{*}`,
     },
   };
 }

@@ -5,8 +5,9 @@
 import { SpendStoreError } from "./errors.js";
 import { toInt } from "./redis-values.js";
 import { decodeRecordDetection, decodeResetOffsets } from "./script-replies.js";
-import { replyValue, runScripts } from "./script-runner.js";
+import { evalsha, replyValue, runScripts } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
+import { writeGuards } from "./state-guards.js";
 import type { StoreContext } from "./store-context.js";
 import type {
   MetaState,
@@ -52,6 +53,13 @@ export async function readMeta(context: StoreContext): Promise<MetaState | null>
 export async function createSentinel(context: StoreContext): Promise<MetaState> {
   const now = context.clock();
   const key = context.keys.meta(context.topic);
+  if (context.clustered) {
+    // The slot guards before the sentinel: no tracker adopts the state before every slot can check it.
+    await context.redis.hsetnx(key, "epoch", now);
+    const epoch = toInt(await context.redis.hget(key, "epoch"));
+    if (epoch === null) throw new SpendStoreError("redis_reply", "the meta hash has no epoch after HSETNX");
+    await writeGuards(context, epoch);
+  }
   await context.redis.multi().hsetnx(key, "created_at", now).hsetnx(key, "epoch", now).exec();
   const meta = await readMeta(context);
   if (meta === null)
@@ -65,17 +73,15 @@ export async function recordResetDetection(
   detection: TrackerResetDetection | null,
   generation: number,
 ): Promise<boolean> {
-  const replies = await runScripts(context.redis, () =>
-    context.redis
-      .pipeline()
-      .call("EVALSHA", [
-        luaScript("record_detection").sha,
-        1,
-        context.keys.meta(context.topic),
-        generation,
-        detection === null ? "" : JSON.stringify(detection),
-      ]),
-  );
+  const replies = await runScripts(context.redis, [
+    evalsha([
+      luaScript("record_detection").sha,
+      1,
+      context.keys.meta(context.topic),
+      generation,
+      detection === null ? "" : JSON.stringify(detection),
+    ]),
+  ]);
   return decodeRecordDetection(replyValue(replies, 0));
 }
 
@@ -94,7 +100,7 @@ export async function resetPositions(
     context.clock(),
   ];
   for (const { partition, offset } of step.positions) args.push(partition, offset);
-  const replies = await runScripts(context.redis, () => context.redis.pipeline().call("EVALSHA", args));
+  const replies = await runScripts(context.redis, [evalsha(args)]);
   return decodeResetOffsets(replyValue(replies, 0));
 }
 

@@ -1,8 +1,9 @@
 import { SpendStoreError } from "./errors.js";
 import { readMeta } from "./meta-hash.js";
 import { decodeApplySlice } from "./script-replies.js";
-import { replyValue, runScripts } from "./script-runner.js";
+import { evalsha, replyValue, runScripts } from "./script-runner.js";
 import { applySliceArgs, emptySlice } from "./slice-call.js";
+import { dropSentinel, partialLoss } from "./state-guards.js";
 import type { StoreContext } from "./store-context.js";
 import type { ServingFlip } from "./store-types.js";
 
@@ -30,14 +31,16 @@ export async function pauseAdvertiser(
     const nowMs = context.clock();
     const slice = emptySlice(advertiserId, context.periodOf(nowMs));
     const writer = { epoch: meta.epoch, nowMs, channel: context.channel };
-    const replies = await runScripts(context.redis, () => {
-      const pipeline = context.redis.pipeline();
-      pipeline.hset(key, "_paused", paused ? "1" : "0");
-      pipeline.call("EVALSHA", applySliceArgs(context, slice, writer, true));
-      return pipeline;
-    });
+    const replies = await runScripts(context.redis, [
+      { key, command: "HSET", args: [key, "_paused", paused ? "1" : "0"] },
+      evalsha(applySliceArgs(context, slice, writer, true)),
+    ]);
     const reply = decodeApplySlice(replyValue(replies, 1));
     if (reply.status === "epoch_refused") continue; // a rebuild finished between reading the epoch and the call
+    if (reply.status === "guard_missing") {
+      await dropSentinel(context, meta.epoch);
+      throw partialLoss();
+    }
     return reply.flipped ? { advertiserId, canServe: reply.canServe === true } : null;
   }
   throw new SpendStoreError(

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SpendStoreError } from "./errors.js";
 import { decodeRebuildLock } from "./script-replies.js";
-import { replyValue, runScripts } from "./script-runner.js";
+import { evalsha, replyValue, runScripts } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
 import type { StoreContext } from "./store-context.js";
 import type { RebuildLock } from "./store-types.js";
@@ -23,11 +23,9 @@ export async function acquireRebuildLock(context: StoreContext, ttlMs: number): 
   const ok = await redis.set(key, owner, "PX", ttlMs, "NX");
   if (ok !== "OK") return null;
   const call = async (op: "refresh" | "release") => {
-    const replies = await runScripts(redis, () => {
-      const pipeline = redis.pipeline();
-      pipeline.call("EVALSHA", [luaScript("rebuild_lock").sha, 1, key, op, owner, ttlMs]);
-      return pipeline;
-    });
+    const replies = await runScripts(redis, [
+      evalsha([luaScript("rebuild_lock").sha, 1, key, op, owner, ttlMs]),
+    ]);
     return decodeRebuildLock(replyValue(replies, 0));
   };
   const timer = setInterval(

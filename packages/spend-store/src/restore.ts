@@ -6,10 +6,11 @@ import { SpendStoreError } from "./errors.js";
 import type { PeriodWindow } from "./records.js";
 import { toInt } from "./redis-values.js";
 import { decodeApplySlice, decodeRestoreAdvertiser } from "./script-replies.js";
-import { replyValue, runScripts } from "./script-runner.js";
+import { evalsha, type RoutedCommand, replyValue, runScripts } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
 import { applySliceArgs, emptySlice, type SliceWriter } from "./slice-call.js";
 import { dedupTtlSeconds, utcDay } from "./slices.js";
+import { writeGuards } from "./state-guards.js";
 import type { StoreContext, StorePosition } from "./store-context.js";
 import type { PartitionOffset, RestoreOutcome, RestoreSnapshot, SnapshotAdvertiser } from "./store-types.js";
 import { readStates } from "./stored-state.js";
@@ -52,6 +53,9 @@ export async function restore(
   );
   await redis.del(metaKey);
   const deletedKeys = await wipe(context);
+  // The new epoch's guards before any advertiser: the restore's own apply_slice calls check them, and a
+  // tracker still on the old epoch is refused everywhere from now on. The sentinel (created_at) comes last.
+  await writeGuards(context, epoch);
 
   const advertisers = withPausedAdvertisers(snapshot.advertisers, paused);
   const total = advertisers.length;
@@ -61,21 +65,17 @@ export async function restore(
   for (let from = 0; from < total; from += RESTORE_CHUNK) {
     const chunk = advertisers.slice(from, from + RESTORE_CHUNK);
     const overflow: OverflowIds[] = [];
-    const replies = await runScripts(redis, () => {
-      overflow.length = 0;
-      const pipeline = redis.pipeline();
-      for (const advertiser of chunk) {
-        const isPaused = paused.has(advertiser.advertiserId);
-        const args = restoreArgs(context, writer, advertiser, period, snapshot.offsets, isPaused, overflow);
-        pipeline.call("EVALSHA", args);
-        // restore_advertiser leaves can_serve to an apply_slice call with no events.
-        pipeline.call(
-          "EVALSHA",
-          applySliceArgs(context, emptySlice(advertiser.advertiserId, period), writer, false),
-        );
-      }
-      return pipeline;
-    });
+    const commands: RoutedCommand[] = [];
+    for (const advertiser of chunk) {
+      const isPaused = paused.has(advertiser.advertiserId);
+      const args = restoreArgs(context, writer, advertiser, period, snapshot.offsets, isPaused, overflow);
+      commands.push(evalsha(args));
+      // restore_advertiser leaves can_serve to an apply_slice call with no events (same slot: kept in order).
+      commands.push(
+        evalsha(applySliceArgs(context, emptySlice(advertiser.advertiserId, period), writer, false)),
+      );
+    }
+    const replies = await runScripts(redis, commands);
     // Read only to check their shape: the outcome counts the click ids of the snapshot.
     for (let i = 0; i < replies.length; i += 2) {
       decodeRestoreAdvertiser(replyValue(replies, i));

@@ -9,8 +9,11 @@ import { SpendStoreError } from "./errors.js";
 import type { ScriptName } from "./scripts.js";
 import type { ResetPositionsOutcome } from "./store-types.js";
 
-/** apply_slice status: 1 done, 0 unknown advertiser left unknown, -1 the hash is in a newer epoch. */
-export type ApplySliceStatus = "applied" | "left_unknown" | "epoch_refused";
+/**
+ * apply_slice status: 1 done, 0 unknown advertiser left unknown, -1 the hash or the guard is in another epoch,
+ * -2 the guard is missing (Redis, or this slot's node, lost the state).
+ */
+export type ApplySliceStatus = "applied" | "left_unknown" | "epoch_refused" | "guard_missing";
 
 export interface ApplySliceReply {
   readonly status: ApplySliceStatus;
@@ -37,6 +40,7 @@ const APPLY_SLICE_STATUS = new Map<number, ApplySliceStatus>([
   [1, "applied"],
   [0, "left_unknown"],
   [-1, "epoch_refused"],
+  [-2, "guard_missing"],
 ]);
 const CAN_SERVE = new Map<number, boolean | null>([
   [1, true],
@@ -62,7 +66,7 @@ const DONE_OR_NOT = new Map<number, boolean>([
 
 /** apply_slice: { status, applied, duplicates, replayed, closed_period, flipped, can_serve }. */
 export function decodeApplySlice(reply: unknown): ApplySliceReply {
-  const expected = "7 integers {1|0|-1, applied, duplicates, replayed, closed_period, 0|1, 1|0|-1}";
+  const expected = "7 integers {1|0|-1|-2, applied, duplicates, replayed, closed_period, 0|1, 1|0|-1}";
   if (!Array.isArray(reply) || reply.length !== 7 || !reply.every(Number.isSafeInteger))
     unexpected("apply_slice", reply, expected);
   const [statusCode, applied, duplicates, replayed, closedPeriod, flipped, canServeCode] = reply as SevenInts;
@@ -97,6 +101,11 @@ export function decodeRecordDetection(reply: unknown): boolean {
 /** rebuild_lock: whether the caller owned the lock (and refreshed or released it). */
 export function decodeRebuildLock(reply: unknown): boolean {
   return codeOf("rebuild_lock", reply, DONE_OR_NOT);
+}
+
+/** drop_sentinel: whether the sentinel was removed. */
+export function decodeDropSentinel(reply: unknown): boolean {
+  return codeOf("drop_sentinel", reply, DONE_OR_NOT);
 }
 
 /** restore_advertiser: the number of click ids added to the dedup sets. */

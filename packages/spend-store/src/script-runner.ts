@@ -1,9 +1,19 @@
+import {
+  execByNode,
+  type PipelineReply,
+  type RedisArgument,
+  type RoutedCommand,
+} from "@adpipe/serving-client";
 import type { Cluster, Redis } from "ioredis";
 import { SpendStoreError } from "./errors.js";
 import { isNoScriptError, loadScripts } from "./scripts.js";
 
-/** One command's reply in an ioredis pipeline: the error, or null and the value. */
-export type PipelineReply = [Error | null, unknown];
+export type { PipelineReply, RoutedCommand } from "@adpipe/serving-client";
+
+/** EVALSHA of a script, routed by its first key (every script's keys share one slot). */
+export function evalsha(args: readonly RedisArgument[]): RoutedCommand {
+  return { key: String(args[2]), command: "EVALSHA", args };
+}
 
 export interface RunScriptsOptions {
   /**
@@ -14,16 +24,17 @@ export interface RunScriptsOptions {
 }
 
 /**
- * Sends a pipeline of EVALSHA calls (and plain commands) and returns its replies, failing on the first
- * error reply. When Redis answers NOSCRIPT it loads the scripts and sends the whole pipeline once more.
+ * Sends EVALSHA calls (and plain commands) pipelined — one pipeline on one server, one per node on a Redis
+ * Cluster (execByNode) — and returns the replies in order, failing on the first error reply. When Redis answers
+ * NOSCRIPT it loads the scripts and sends all of it once more.
  */
 export async function runScripts(
   redis: Redis | Cluster,
-  build: () => ReturnType<Redis["pipeline"]>,
+  commands: readonly RoutedCommand[],
   options: RunScriptsOptions = {},
 ): Promise<PipelineReply[]> {
   for (let attempt = 0; ; attempt++) {
-    const replies = ((await build().exec()) ?? []) as PipelineReply[];
+    const replies = await execByNode(redis, commands);
     const noScript = replies.some(([error]) => error !== null && isNoScriptError(error));
     if (!noScript || attempt > 0) {
       throwFirstError(replies);

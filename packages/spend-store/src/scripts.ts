@@ -10,6 +10,7 @@ export const SCRIPT_NAMES = [
   "rebuild_lock",
   "reset_offsets",
   "record_detection",
+  "drop_sentinel",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

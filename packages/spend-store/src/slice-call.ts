@@ -1,6 +1,7 @@
 import type { PeriodWindow } from "./records.js";
 import { luaScript } from "./scripts.js";
 import { dedupTtlSeconds, type PackedBucket } from "./slices.js";
+import { guardKey } from "./state-guards.js";
 import type { StoreContext } from "./store-context.js";
 
 /** The arguments of one apply_slice call, events packed as SliceBatch encodes them. */
@@ -42,9 +43,10 @@ export function applySliceArgs(
   const buckets = slice.buckets;
   const args: (string | number | Buffer)[] = [
     luaScript("apply_slice").sha,
-    2 + buckets.length,
+    3 + buckets.length,
     keys.advertiser(id),
     keys.pending(id),
+    guardKey(context, id),
   ];
   for (const bucket of buckets) args.push(keys.dedup(id, bucket.dedupBucketId));
   args.push(

@@ -1,5 +1,5 @@
 import { type BudgetPeriod, budgetPeriodOf, generationTopic } from "@adpipe/core";
-import { DEFAULT_KEY_PREFIX, servingChangesChannel } from "@adpipe/serving-client";
+import { DEFAULT_KEY_PREFIX, isRedisCluster, servingChangesChannel } from "@adpipe/serving-client";
 import type { Cluster, Redis } from "ioredis";
 import { type SpendKeys, spendKeys } from "./keys.js";
 import type { PeriodWindow } from "./records.js";
@@ -31,6 +31,8 @@ export interface SpendStoreOptions {
 export interface StoreContext {
   /** A connected ioredis client (standalone or Cluster). The store does not close it. */
   readonly redis: Redis | Cluster;
+  /** A Redis Cluster: pipelines per node, and the sentinel's epoch in a guard per slot (state-guards.ts). */
+  readonly clustered: boolean;
   readonly keys: SpendKeys;
   /** The Kafka topic whose records the store applies (offsets and the sentinel are per topic). */
   readonly topic: string;
@@ -64,6 +66,7 @@ export function storeContext(options: SpendStoreOptions, position: StorePosition
   periodOf(clock());
   return {
     redis: options.redis,
+    clustered: isRedisCluster(options.redis),
     keys,
     topic: options.topic,
     budgetPeriod,

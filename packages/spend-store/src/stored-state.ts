@@ -1,8 +1,8 @@
 import { BUDGET_SOURCES, type BudgetSource } from "@adpipe/core";
-import { advertiserIdFromKey } from "@adpipe/serving-client";
+import { advertiserIdFromKey, execByNode } from "@adpipe/serving-client";
 import { scanKeys } from "./redis-scan.js";
 import { toInt } from "./redis-values.js";
-import { type PipelineReply, throwFirstError } from "./script-runner.js";
+import { throwFirstError } from "./script-runner.js";
 import type { StoreContext } from "./store-context.js";
 import type { StoredState } from "./store-types.js";
 
@@ -34,9 +34,10 @@ export async function readState(context: StoreContext, advertiserId: string): Pr
 export async function readStates(context: StoreContext): Promise<Map<string, StoredState>> {
   const states = new Map<string, StoredState>();
   for await (const keys of scanKeys(context.redis, context.keys.patterns.advertiser, READ_CHUNK)) {
-    const pipeline = context.redis.pipeline();
-    for (const key of keys) pipeline.hmget(key, ...STATE_FIELDS);
-    const replies = ((await pipeline.exec()) ?? []) as PipelineReply[];
+    const replies = await execByNode(
+      context.redis,
+      keys.map((key) => ({ key, command: "HMGET", args: [key, ...STATE_FIELDS] })),
+    );
     throwFirstError(replies);
     keys.forEach((key, i) => {
       const id = advertiserIdFromKey(key, context.keys.prefix);

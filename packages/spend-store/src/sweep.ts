@@ -1,8 +1,9 @@
 import { advertiserIdFromKey } from "@adpipe/serving-client";
 import { scanKeys } from "./redis-scan.js";
 import { decodeApplySlice } from "./script-replies.js";
-import { replyValue, runScripts } from "./script-runner.js";
+import { evalsha, replyValue, runScripts } from "./script-runner.js";
 import { applySliceArgs, emptySlice, type SliceWriter } from "./slice-call.js";
+import { dropSentinel } from "./state-guards.js";
 import type { StoreContext } from "./store-context.js";
 import type { ServingFlip, SweepOutcome } from "./store-types.js";
 
@@ -29,19 +30,23 @@ export async function sweep(context: StoreContext, epoch: number): Promise<Sweep
     for (const id of ids) seen.add(id);
     if (ids.length === 0) continue;
     scanned += ids.length;
-    const replies = await runScripts(context.redis, () => {
-      const pipeline = context.redis.pipeline();
-      for (const id of ids) {
-        // create = false: a hash deleted since the SCAN stays deleted.
-        pipeline.call("EVALSHA", applySliceArgs(context, emptySlice(id, period), writer, false));
-      }
-      return pipeline;
-    });
+    const replies = await runScripts(
+      context.redis,
+      // create = false: a hash deleted since the SCAN stays deleted.
+      ids.map((id) => evalsha(applySliceArgs(context, emptySlice(id, period), writer, false))),
+    );
+    let guardMissing = false;
     ids.forEach((id, i) => {
       const reply = decodeApplySlice(replyValue(replies, i));
       if (reply.status === "epoch_refused") epochChanged = true;
+      if (reply.status === "guard_missing") guardMissing = true;
       if (reply.flipped) flips.push({ advertiserId: id, canServe: reply.canServe === true });
     });
+    if (guardMissing) {
+      // The tracker's state check then finds the sentinel gone and rebuilds.
+      await dropSentinel(context, epoch);
+      epochChanged = true;
+    }
   }
   return { period, scanned, flips, epochChanged };
 }
