@@ -3,7 +3,8 @@
 # and stops what it started, also when a step fails or the run is interrupted.
 #
 #   1. Postgres and Redis: scripts/infra.sh start (starts them when installed locally but stopped)
-#   2. Kafka: the local broker (scripts/kafka.sh start) unless KAFKA_BROKERS points elsewhere
+#   2. Kafka: the local broker (scripts/kafka.sh start) unless KAFKA_BROKERS points elsewhere; a Redis Cluster
+#      (scripts/redis-cluster.sh start, ports 7000-7005) unless REDIS_CLUSTER_NODES points elsewhere
 #   3. npm run lint
 #   4. npm run build, and the tests' type-check (tsc -p tsconfig.tests.json)
 #   5. a headless Chromium for the dashboard's browser test (scripts/browser.sh ensure)
@@ -13,6 +14,7 @@
 # TEST_PROJECTS picks the vitest projects (default "unit integration browser"; `npm run test:integrity` uses
 # "integrity"); TEST_STATIC=0 skips lint and build when an earlier step of the same pipeline did them.
 #
+# The broker and the Redis Cluster it started are stopped at the end (a cluster already running is left running).
 # The broker it started is stopped at the end with its data kept (as after `npm start`): tests delete their own
 # topics, topics of killed runs are deleted by the next run (tests/support/leaked-topics.ts), and the broker's
 # 24 h retention bounds the rest. `bash scripts/kafka.sh reset` deletes everything.
@@ -30,6 +32,8 @@ INFRA_RECORD="$(mktemp "${TMPDIR:-/tmp}/adpipe-infra.XXXXXX")"
 FAILED=()
 TIMINGS=()
 CHILD=""
+# Set when this run started the local Redis Cluster, which it then stops at the end.
+REDIS_CLUSTER_STARTED_FILE="$(mktemp "${TMPDIR:-/tmp}/adpipe-redis-cluster.XXXXXX")"
 
 # The local broker unless KAFKA_BROKERS names another cluster. With KAFKA_PLAINTEXT_PORT (see kafka.sh) the local
 # broker runs on other ports, and the tests are pointed at it through KAFKA_BROKERS.
@@ -49,6 +53,11 @@ cleanup() {
     step "stopping the Kafka broker this run started"
     bash scripts/kafka.sh stop || true
   fi
+  if [[ -s "$REDIS_CLUSTER_STARTED_FILE" ]]; then
+    step "stopping the Redis Cluster this run started"
+    bash scripts/redis-cluster.sh stop || true
+  fi
+  rm -f "$REDIS_CLUSTER_STARTED_FILE"
   if [[ -s "$INFRA_RECORD" ]]; then
     step "stopping services this run started: $(tr '\n' ' ' <"$INFRA_RECORD")"
     # shellcheck disable=SC2046 # one service name per line
@@ -101,6 +110,20 @@ start_kafka() {
   fi
 }
 
+start_redis_cluster() {
+  if [[ -n "${REDIS_CLUSTER_NODES:-}" ]]; then
+    echo "REDIS_CLUSTER_NODES=$REDIS_CLUSTER_NODES is set: using that cluster, not starting the local one"
+    return 0
+  fi
+  if bash scripts/redis-cluster.sh status; then
+    echo "(the Redis Cluster was already running: it is left running at the end)"
+    return 0
+  fi
+  # Recorded before the start, so an interrupted start is stopped too.
+  echo started >"$REDIS_CLUSTER_STARTED_FILE"
+  bash scripts/redis-cluster.sh start >/dev/null && echo "(this run started the Redis Cluster and will stop it at the end)"
+}
+
 type_check() {
   npm run build && npx tsc -p tsconfig.tests.json --noEmit
 }
@@ -126,6 +149,9 @@ wants_project() { [[ " $TEST_PROJECTS " == *" $1 "* ]]; }
 services_ok=1
 run_step "Postgres and Redis" bash scripts/infra.sh start --record "$INFRA_RECORD" || services_ok=0
 run_step "Kafka broker" start_kafka || services_ok=0
+if wants_project integration; then
+  run_step "Redis Cluster (3 masters + 3 replicas)" start_redis_cluster || services_ok=0
+fi
 if wants_project browser; then
   run_step "headless Chromium (browser test)" bash scripts/browser.sh ensure || services_ok=0
 fi

@@ -347,3 +347,31 @@ describe("serving changes", () => {
     expect(fields.reason).toBeUndefined();
   });
 });
+
+describe("a Redis that came back empty", () => {
+  it("refuses a batch of a replica that still holds the old epoch and has its scripts: nothing is written", async () => {
+    const stream = placeRecords(generated({ seed: 12, events: 400, advertisers: 8 }), 2);
+    let now = stream[0]?.timestampMs ?? 0;
+    const first = newStore(() => now);
+    await first.loadScripts();
+    await first.createSentinel();
+    const [before, after] = batches(stream, 200);
+    if (before === undefined || after === undefined) throw new Error("the stream is too short");
+    now = before.at(-1)?.timestampMs ?? now;
+    const one = toSpendRecords(before);
+    expect((await first.applyBatch(one.records, one.progress)).status).toBe("applied");
+
+    // Redis loses every key (a restart without persistence); the scripts are loaded again at once, by another
+    // replica, so this one gets no NOSCRIPT that would make it look for the sentinel first.
+    const prefix = first.keys.prefix;
+    await deleteRedisPrefix(redis, prefix);
+    await first.loadScripts();
+    now = after.at(-1)?.timestampMs ?? now;
+    const two = toSpendRecords(after);
+    const outcome = await first.applyBatch(two.records, two.progress);
+    expect(outcome.status).toBe("state_lost");
+    expect(outcome.advertisers).toBeGreaterThan(0);
+    const [, keys] = await redis.scan("0", "MATCH", `${prefix}*`, "COUNT", 1000);
+    expect(keys).toEqual([]);
+  });
+});
