@@ -10,12 +10,12 @@
 ARG NODE_IMAGE=node:24-alpine
 
 # ---------------------------------------------------------------- manifests
-# Only package.json files and the lockfile: the dependency layers below are rebuilt when these change,
-# not on every source edit.
+# Only package.json files, the lockfile and patches/ (patch-package applies them in npm ci's postinstall): the
+# dependency layers below are rebuilt when these change, not on every source edit.
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
 COPY . .
-RUN find . -path ./node_modules -prune -o -type f ! -name package.json ! -name package-lock.json -print0 \
+RUN find . -path ./node_modules -prune -o -path ./patches -prune -o -type f ! -name package.json ! -name package-lock.json -print0 \
       | xargs -0 rm -f \
  && find . -depth -type d -empty -delete
 
@@ -47,6 +47,9 @@ ENV NODE_ENV=production
 WORKDIR /app
 # Files stay owned by root and read-only for the service user: the containers also run with a read-only root fs.
 COPY --from=deps /app/node_modules ./node_modules
+# The deps stage skips install scripts, so patch-package did not run there: the patched dependencies (one per
+# file in patches/, none with dependencies of its own) come from the build stage, where npm ci applied them.
+COPY --from=build /app/node_modules/kafkajs ./node_modules/kafkajs
 COPY --from=deps /app/package.json ./package.json
 COPY --from=build /out ./
 COPY --chmod=0755 <<'EOF_ENTRYPOINT' /usr/local/bin/adpipe-entrypoint

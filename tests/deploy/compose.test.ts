@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import {
@@ -174,6 +174,21 @@ describe("Dockerfile", () => {
     const user = all("USER").at(-1) ?? "root";
     expect(user).not.toMatch(/^(root|0)(:|$)/);
     expect(all("ENTRYPOINT").at(-1)).toMatch(/^\[/);
+  });
+
+  test("patched dependencies reach the runtime image patched", () => {
+    // patch-package names its files <package>+<version>.patch (a scope's "/" written as "+").
+    const patched = readdirSync(`${ROOT}patches`)
+      .filter((file) => file.endsWith(".patch"))
+      .map((file) => file.replace(/\+[^+]*\.patch$/, "").replace("+", "/"));
+    expect(patched.length).toBeGreaterThan(0);
+    const manifests = stages[0]!;
+    expect(all("RUN", manifests).join("\n"), "the manifests stage keeps patches/").toMatch(
+      /-path \.\/patches -prune/,
+    );
+    for (const name of patched) {
+      expect(all("COPY"), name).toContain(`--from=build /app/node_modules/${name} ./node_modules/${name}`);
+    }
   });
 
   test("fetches nothing at build time except through npm", () => {
