@@ -20,6 +20,7 @@ export default defineConfig({
           include: [
             "packages/*/test/**/*.test.ts",
             "services/*/test/**/*.test.ts",
+            "bench/test/**/*.test.ts",
             "tests/architecture/**/*.test.ts",
             "tests/deploy/**/*.test.ts",
             "tests/docs/**/*.test.ts",
