@@ -7,6 +7,7 @@
  *   npm run bench -- warehouse realtime            # some parts
  *   npm run bench -- --events 200000 --runs 3      # smaller
  *   npm run bench -- warehouse --service-env INGESTOR_PARTITIONS_CONCURRENTLY=4
+ *   npm run bench:mixed -- --mixed-rates 5000,10000 --mixed-seconds 120   # both paths together, rate search
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -20,6 +21,7 @@ import { type BenchSettings, DEFAULT_SETTINGS, settingsWith } from "./lib/settin
 import { ceilingsPart } from "./parts/ceilings.js";
 import { freshnessPart } from "./parts/freshness.js";
 import { lookupPart } from "./parts/lookup.js";
+import { mixedPart } from "./parts/mixed.js";
 import { overspendPart } from "./parts/overspend.js";
 import { realtimePart } from "./parts/realtime.js";
 import { warehousePart } from "./parts/warehouse.js";
@@ -29,6 +31,7 @@ export const PARTS: readonly BenchPart[] = [
   warehousePart,
   realtimePart,
   freshnessPart,
+  mixedPart,
   lookupPart,
   overspendPart,
 ];
@@ -41,7 +44,16 @@ const ALIASES: Readonly<Record<string, readonly string[]>> = {
   throughput: ["warehouse", "realtime"],
 };
 
-const PART_ORDER = ["ceilings", "warehouse", "realtime", "freshness", "lookup", "resources", "overspend"];
+const PART_ORDER = [
+  "ceilings",
+  "warehouse",
+  "realtime",
+  "freshness",
+  "mixed",
+  "lookup",
+  "resources",
+  "overspend",
+];
 
 function positiveInt(value: string): number {
   const n = Number(value.replace(/_/g, ""));
@@ -53,6 +65,10 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("expected a non-negative number");
   return n;
+}
+
+function positiveIntList(value: string): number[] {
+  return value.split(",").map((item) => positiveInt(item.trim()));
 }
 
 function keyValue(value: string, previous: Record<string, string>): Record<string, string> {
@@ -203,6 +219,43 @@ async function main(argv: readonly string[]): Promise<void> {
         .default(DEFAULT_SETTINGS.freshnessSeconds),
     )
     .addOption(
+      new Option(
+        "--mixed-rates <list>",
+        "offered events/s of the mixed part's fixed-rate runs, comma-separated",
+      )
+        .argParser(positiveIntList)
+        .default(DEFAULT_SETTINGS.mixedRates),
+    )
+    .addOption(
+      new Option("--mixed-seconds <n>", "measured seconds of each fixed-rate mixed run")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.mixedSeconds),
+    )
+    .addOption(
+      new Option("--mixed-search-min <n>", "lowest rate of the sustained-rate search")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.mixedSearchMin),
+    )
+    .addOption(
+      new Option("--mixed-search-max <n>", "highest rate of the sustained-rate search")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.mixedSearchMax),
+    )
+    .addOption(
+      new Option(
+        "--mixed-search-step <n>",
+        "resolution of the sustained-rate search (min and max are multiples)",
+      )
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.mixedSearchStep),
+    )
+    .addOption(
+      new Option("--mixed-search-seconds <n>", "measured seconds of each search step")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.mixedSearchSeconds),
+    )
+    .option("--no-mixed-search", "only the fixed-rate mixed runs, no sustained-rate search")
+    .addOption(
       new Option("--http-rate <n>", "offered requests/s of the HTTP lookup")
         .argParser(positiveInt)
         .default(DEFAULT_SETTINGS.httpRate),
@@ -251,6 +304,13 @@ async function main(argv: readonly string[]): Promise<void> {
     ceilingEvents: number;
     freshnessRate: number;
     freshnessSeconds: number;
+    mixedRates: number[];
+    mixedSeconds: number;
+    mixedSearch: boolean;
+    mixedSearchMin: number;
+    mixedSearchMax: number;
+    mixedSearchStep: number;
+    mixedSearchSeconds: number;
     httpRate: number;
     httpSeconds: number;
     lookupSeconds: number;
@@ -272,6 +332,13 @@ async function main(argv: readonly string[]): Promise<void> {
     ceilingEvents: Math.min(o.ceilingEvents, o.events),
     freshnessRate: o.freshnessRate,
     freshnessSeconds: o.freshnessSeconds,
+    mixedRates: o.mixedRates,
+    mixedSeconds: o.mixedSeconds,
+    mixedSearch: o.mixedSearch,
+    mixedSearchMin: o.mixedSearchMin,
+    mixedSearchMax: o.mixedSearchMax,
+    mixedSearchStep: o.mixedSearchStep,
+    mixedSearchSeconds: o.mixedSearchSeconds,
     httpRate: o.httpRate,
     httpSeconds: o.httpSeconds,
     lookupSeconds: o.lookupSeconds,

@@ -20,6 +20,15 @@ export interface BenchSettings {
   readonly freshnessWarmupSeconds: number;
   /** Measured windows of the freshness run (each window is one "run" of the median). */
   readonly freshnessWindows: number;
+  /** Offered rates of the mixed part's fixed-rate runs (both paths, `mixedSeconds` measured each). */
+  readonly mixedRates: readonly number[];
+  readonly mixedSeconds: number;
+  /** The mixed part's search for the highest sustained rate: bounds, resolution, measured seconds per step. */
+  readonly mixedSearch: boolean;
+  readonly mixedSearchMin: number;
+  readonly mixedSearchMax: number;
+  readonly mixedSearchStep: number;
+  readonly mixedSearchSeconds: number;
   readonly lookupSeconds: number;
   readonly lookupAdvertisers: number;
   readonly httpRate: number;
@@ -57,6 +66,13 @@ export const DEFAULT_SETTINGS: Omit<BenchSettings, "tag"> = {
   freshnessSeconds: 60,
   freshnessWarmupSeconds: 5,
   freshnessWindows: 3,
+  mixedRates: [5_000, 10_000],
+  mixedSeconds: 120,
+  mixedSearch: true,
+  mixedSearchMin: 5_000,
+  mixedSearchMax: 40_000,
+  mixedSearchStep: 1_000,
+  mixedSearchSeconds: 30,
   lookupSeconds: 3,
   lookupAdvertisers: 10_000,
   httpRate: 5_000,

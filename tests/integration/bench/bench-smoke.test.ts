@@ -30,6 +30,12 @@ function tinySettings(overrides: Partial<BenchSettings> = {}): BenchSettings {
     freshnessSeconds: 2,
     freshnessWarmupSeconds: 1,
     freshnessWindows: 2,
+    mixedRates: [200, 400],
+    mixedSeconds: 2,
+    mixedSearchMin: 200,
+    mixedSearchMax: 600,
+    mixedSearchStep: 200,
+    mixedSearchSeconds: 1,
     lookupSeconds: 1,
     lookupAdvertisers: 200,
     httpRate: 200,
@@ -158,6 +164,32 @@ describe("bench smoke (tiny sizes, no timed assertions)", () => {
     expect(report.figure("freshness.redis_p50")?.median).toBeLessThanOrEqual(
       report.figure("freshness.redis_max")?.median ?? Number.NaN,
     );
+  });
+
+  it("mixed: both paths at two rates, then the sustained-rate search", { timeout: 300_000 }, async () => {
+    const report = await runPart("mixed");
+    expectWellFormed(
+      report.figures,
+      [200, 400].flatMap((rate) => [
+        `mixed.r${rate}.redis_p50`,
+        `mixed.r${rate}.redis_p99`,
+        `mixed.r${rate}.gold_p50`,
+        `mixed.r${rate}.gold_p99`,
+      ]),
+      2,
+    );
+    expect(report.figure("mixed.highest_sustained_rate")).toBeDefined();
+    const search = report.details.mixed?.search as {
+      probes: { rate: number; passed: boolean }[];
+      sustained: number | null;
+      failed: number | null;
+    };
+    // The fixed rates are the search's first outcomes; every probe is on the grid of the bounds.
+    expect(search.probes.slice(0, 2).map((probe) => probe.rate)).toEqual([200, 400]);
+    for (const probe of search.probes) expect([200, 400, 600]).toContain(probe.rate);
+    if (search.sustained !== null && search.failed !== null) {
+      expect(search.sustained).toBeLessThan(search.failed);
+    }
   });
 
   it("lookup: serving client and HTTP endpoint", { timeout: 180_000 }, async () => {
