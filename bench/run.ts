@@ -3,7 +3,7 @@
  * next to the ceiling that bounds it. Prints a table and writes bench/results/<timestamp>.json (machine, versions,
  * parameters, every run of every figure, profiles).
  *
- *   npm run bench                                  # everything, defaults (about 10–15 minutes on 2 cores)
+ *   npm run bench                                  # everything, defaults (about 20 minutes on 2 cores)
  *   npm run bench -- warehouse realtime            # some parts
  *   npm run bench -- --events 200000 --runs 3      # smaller
  *   npm run bench -- warehouse --service-env INGESTOR_PARTITIONS_CONCURRENTLY=4

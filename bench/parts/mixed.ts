@@ -134,6 +134,7 @@ export const mixedPart: BenchPart = {
         runs: [sustained ?? Number.NaN],
         note: where,
       });
+      report.notes.push(`${PART}: highest rate both paths sustain with Gold p99 ≤ 2 s: ${where}`);
       report.detail(PART, "search", {
         min: settings.mixedSearchMin,
         max: settings.mixedSearchMax,
