@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { headerFields } from "@adpipe/sql";
 import { type Logger, silentLogger } from "@adpipe/telemetry";
 import type { Pool, PoolClient } from "pg";
 import { WarehouseError } from "./errors.js";
-import { headerFields, listSqlFiles, readSqlFile } from "./sql-files.js";
+import { listMigrationFiles, readMigrationFile } from "./migration-files.js";
 
 /** One versioned migration file `sql/migrations/NNNN_name.sql`. */
 export interface Migration {
@@ -39,13 +40,13 @@ const FILE_PATTERN = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 /** Reads and checks every migration: contiguous versions, header `version`/`previous` consistent with the file name. */
 export function loadMigrations(): Migration[] {
   const migrations: Migration[] = [];
-  for (const file of listSqlFiles("migrations")) {
+  for (const file of listMigrationFiles()) {
     const match = FILE_PATTERN.exec(file);
     if (match?.[1] === undefined || match[2] === undefined) {
       throw new WarehouseError("migration_invalid", `sql/migrations/${file}: expected NNNN_name.sql`);
     }
     const version = Number(match[1]);
-    const sql = readSqlFile("migrations", file);
+    const sql = readMigrationFile(file);
     const header = headerFields(sql);
     const expectedPrevious = migrations.at(-1)?.version;
     const previous = header.get("previous");

@@ -1,83 +1,60 @@
+import { createQueryRegistry, type NamedQuery, type PreparedQuery } from "@adpipe/sql";
 import { WarehouseError } from "./errors.js";
-import { headerFields, listSqlFiles, readSqlFile } from "./sql-files.js";
 
-/**
- * A named query: one SQL statement per file in `sql/queries/<name>.sql`, whose header lists its params:
- *
- *   -- name: offsets_lock
- *   -- params: $1 pipeline text, $2 topic text, $3 partitions integer[]
- *
- * Queries run as named prepared statements (`adpipe_<name>`), parsed once per connection.
- */
-export interface NamedQuery {
-  readonly name: string;
-  readonly text: string;
-  readonly paramCount: number;
-}
+export type { NamedQuery } from "@adpipe/sql";
 
-const cache = new Map<string, NamedQuery>();
+/** The warehouse's named statements: `sql/queries/<name>.sql`, one statement each (see @adpipe/sql). */
+export const WAREHOUSE_QUERY_NAMES = [
+  "bronze_count",
+  "bronze_lineage_in_ranges",
+  "bronze_page",
+  "click_registry_claim",
+  "drop_day_partitions_before",
+  "ensure_day_partitions",
+  "gold_finish_rebuild",
+  "gold_freshness",
+  "gold_reevaluate_serving",
+  "hourly_counts",
+  "offset_reset_mark",
+  "offset_reset_start",
+  "offset_reset_unfinished",
+  "offset_resets_recent",
+  "offsets_lock",
+  "period_click_ids",
+  "period_spend_by_advertiser",
+  "prune_click_registry",
+  "reprocess_remove_silver",
+  "stored_offsets",
+  "topic_generation_lock",
+  "topic_generation_read",
+  "topic_offsets_lock",
+  "topic_offsets_move",
+  "topic_offsets_read",
+  "topic_reset_detections_clear",
+  "topic_reset_detections_list",
+  "topic_reset_detections_record",
+  "write_batch",
+] as const;
+export type WarehouseQueryName = (typeof WAREHOUSE_QUERY_NAMES)[number];
 
-/** Highest $N used by the statement (comment lines excluded). */
-function countParams(text: string): number {
-  let max = 0;
-  for (const match of text.replace(/--[^\n]*/g, "").matchAll(/\$(\d+)/g))
-    max = Math.max(max, Number(match[1]));
-  return max;
-}
-
-function load(name: string): NamedQuery {
-  const text = readSqlFile("queries", `${name}.sql`);
-  const header = headerFields(text);
-  if (header.get("name") !== name) {
-    throw new WarehouseError("query_invalid", `sql/queries/${name}.sql: header "-- name: ${name}" missing`);
-  }
-  const params = header.get("params");
-  if (params === undefined) {
-    throw new WarehouseError("query_invalid", `sql/queries/${name}.sql: header "-- params:" missing`);
-  }
-  const declared = new Set(params.match(/\$\d+/g) ?? []).size;
-  const paramCount = countParams(text);
-  if (declared !== paramCount) {
-    throw new WarehouseError(
-      "query_invalid",
-      `sql/queries/${name}.sql: header declares ${declared} params, statement uses ${paramCount}`,
-    );
-  }
-  // One statement per file: nothing but whitespace/comments may follow the terminating semicolon.
-  const body = text.replace(/--[^\n]*/g, "").trim();
-  const semicolon = body.indexOf(";");
-  if (semicolon !== -1 && semicolon !== body.length - 1) {
-    throw new WarehouseError("query_invalid", `sql/queries/${name}.sql: more than one statement`);
-  }
-  return { name, text, paramCount };
-}
+// sql/ sits at the package root, outside src/ and dist/, so both find it at ../sql.
+const queries = createQueryRegistry(
+  new URL("../sql/queries/", import.meta.url),
+  WAREHOUSE_QUERY_NAMES,
+  WarehouseError,
+);
 
 /** The named query `sql/queries/<name>.sql`, loaded and checked once. */
-export function namedQuery(name: string): NamedQuery {
-  let query = cache.get(name);
-  if (query === undefined) {
-    query = load(name);
-    cache.set(name, query);
-  }
-  return query;
+export function namedQuery(name: WarehouseQueryName): NamedQuery<WarehouseQueryName> {
+  return queries.query(name);
 }
 
-/** Every query file's name (for tests that check all of them load). */
-export function namedQueryNames(): string[] {
-  return listSqlFiles("queries").map((file) => file.replace(/\.sql$/, ""));
+/** Every query's name, each loaded and checked (and no file in sql/queries left out of the list). */
+export function namedQueryNames(): WarehouseQueryName[] {
+  return queries.checkAll().map((query) => query.name);
 }
 
-/** A pg QueryConfig for the named query: prepared under a stable name so each connection parses it once. */
-export function queryConfig(
-  name: string,
-  values: readonly unknown[],
-): { name: string; text: string; values: unknown[] } {
-  const query = namedQuery(name);
-  if (values.length !== query.paramCount) {
-    throw new WarehouseError(
-      "query_invalid",
-      `query ${name} takes ${query.paramCount} params, got ${values.length}`,
-    );
-  }
-  return { name: `adpipe_${name}`, text: query.text, values: [...values] };
+/** A pg QueryConfig for the named query: prepared as `adpipe_<name>`, so each connection parses it once. */
+export function queryConfig(name: WarehouseQueryName, values: readonly unknown[]): PreparedQuery {
+  return queries.prepared(name, values);
 }

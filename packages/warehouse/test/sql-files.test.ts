@@ -1,7 +1,7 @@
+import { headerFields } from "@adpipe/sql";
 import { describe, expect, it } from "vitest";
 import { loadMigrations } from "../src/migrate.js";
-import { namedQuery, namedQueryNames, queryConfig } from "../src/queries.js";
-import { headerFields } from "../src/sql-files.js";
+import { namedQuery, namedQueryNames, queryConfig, type WarehouseQueryName } from "../src/queries.js";
 
 describe("SQL assets", () => {
   it("migrations are contiguous, each header names its version and the previous one", () => {
@@ -59,6 +59,6 @@ describe("SQL assets", () => {
     const config = queryConfig("stored_offsets", ["group", "topic"]);
     expect(config.name).toBe("adpipe_stored_offsets");
     expect(() => queryConfig("stored_offsets", ["group"])).toThrow(/takes 2 params/);
-    expect(() => namedQuery("no_such_query")).toThrow(/cannot read/);
+    expect(() => namedQuery("no_such_query" as WarehouseQueryName)).toThrow(/cannot read/);
   });
 });
