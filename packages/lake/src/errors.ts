@@ -18,6 +18,10 @@ export const LAKE_ERROR_CODES = [
   "not_allowed",
   /** Bad settings. */
   "invalid_config",
+  /** A named SQL file of the package is missing. */
+  "query_not_found",
+  /** A named SQL file's header does not match its statement, or a call passes the wrong number of values. */
+  "query_invalid",
   /** Reading Postgres or recording export progress failed. */
   "export_failed",
 ] as const;
