@@ -1,5 +1,6 @@
--- status_layer_counts: exact row counts per layer and Gold's last write (freshness: warehouse gold_freshness.sql), for `adpipe status`.
--- Params: none.
+-- name: status_layer_counts
+-- Exact row counts per layer and Gold's last write (freshness: warehouse gold_freshness.sql), for `adpipe status`.
+-- params: none
 -- Exact counts scan every partition: on large tables prefer status_layer_estimates.sql (--estimate).
 SELECT
   (SELECT count(*) FROM bronze.ad_click_events_raw)::text   AS bronze_rows,

@@ -1,6 +1,8 @@
--- status_layer_estimates: planner row estimates per layer (a table plus its partitions) and Gold's last write (freshness: warehouse gold_freshness.sql),
--- for `adpipe status --estimate`: instant on any table size, as fresh as the last ANALYZE / autovacuum.
--- Params: none.
+-- name: status_layer_estimates
+-- Planner row estimates per layer (a table plus its partitions) and Gold's last write (freshness: warehouse
+-- gold_freshness.sql), for `adpipe status --estimate`: instant on any table size, as fresh as the last ANALYZE /
+-- autovacuum.
+-- params: none
 WITH tables(layer, relation) AS (
   VALUES ('bronze', 'bronze.ad_click_events_raw'::regclass),
          ('silver', 'silver.ad_click_events_clean'::regclass),

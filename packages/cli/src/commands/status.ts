@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { ConfigError, kafkaConnectionFromEnv, loadEnv, postgresEnvSchema, redactUrl } from "@adpipe/config";
 import { checkPosition, describeReset } from "@adpipe/core";
 import { createKafka, resetCommand, withAdmin } from "@adpipe/kafka";
@@ -17,12 +16,8 @@ import { type Command, InvalidArgumentError } from "commander";
 import type { Cluster, Redis } from "ioredis";
 import { logLevel } from "kafkajs";
 import { EXIT } from "../exit-codes.js";
+import { cliQueries } from "../queries.js";
 import { connectRedis, redisConfigured, redisFromEnv } from "./redis-support.js";
-
-/** Named queries of this command, in packages/cli/sql (found from src/ and dist/ alike). */
-function sql(name: string): string {
-  return readFileSync(new URL(`../../sql/${name}.sql`, import.meta.url), "utf8");
-}
 
 export interface PartitionLag {
   partition: number;
@@ -182,14 +177,13 @@ async function warehouseStatus(
       gold_rows: string | null;
       gold_updated_at: Date | null;
       db_now: Date;
-    }>(sql(estimate ? "status_layer_estimates" : "status_layer_counts"));
+    }>(cliQueries.prepared(estimate ? "status_layer_estimates" : "status_layer_counts", []));
     const row = rows[0];
     if (row === undefined) throw new Error("no status row");
     const now = row.db_now.getTime();
     const freshness = await readGoldFreshness(pool);
     const offsets = await pool.query<{ partition: number; next_offset: string }>(
-      sql("status_stored_offsets"),
-      [ingestorGroup, topic],
+      cliQueries.prepared("status_stored_offsets", [ingestorGroup, topic]),
     );
     const resets = topicResets(
       await listResetDetections(pool, topic),
