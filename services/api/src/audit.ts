@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import type { AuditEntryBody } from "./schemas.js";
-import { namedQuery } from "./sql.js";
+import { apiQueries } from "./sql.js";
 
 export const AUDIT_ACTIONS = ["set_budget", "pause", "resume"] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -34,18 +34,20 @@ interface AuditRow {
 }
 
 export async function insertAudit(client: PoolClient, record: AuditRecord): Promise<{ id: string }> {
-  const { rows } = await client.query<{ id: string }>(namedQuery("audit_insert"), [
-    record.advertiserId,
-    record.action,
-    record.oldBudgetMicros,
-    record.newBudgetMicros,
-    record.period,
-    record.actor,
-    record.source,
-    record.eventId,
-    record.requestId,
-    record.note,
-  ]);
+  const { rows } = await client.query<{ id: string }>(
+    apiQueries.prepared("audit_insert", [
+      record.advertiserId,
+      record.action,
+      record.oldBudgetMicros,
+      record.newBudgetMicros,
+      record.period,
+      record.actor,
+      record.source,
+      record.eventId,
+      record.requestId,
+      record.note,
+    ]),
+  );
   const row = rows[0];
   if (row === undefined) throw new Error("audit insert returned no row");
   return { id: row.id };
@@ -61,7 +63,9 @@ export async function listAudit(
   beforeId: string | null,
   limit: number,
 ): Promise<{ items: AuditEntryBody[]; nextBeforeId: string | null }> {
-  const { rows } = await pool.query<AuditRow>(namedQuery("audit_list"), [advertiserId, beforeId, limit + 1]);
+  const { rows } = await pool.query<AuditRow>(
+    apiQueries.prepared("audit_list", [advertiserId, beforeId, limit + 1]),
+  );
   const page = rows.slice(0, limit);
   return {
     items: page.map((row) => ({

@@ -1,18 +1,20 @@
-import { readFileSync } from "node:fs";
+import { createQueryRegistry, SqlError } from "@adpipe/sql";
+import { REPORTS } from "./reports/definitions.js";
+import { reportQueries, reportQueryName } from "./reports/report-query.js";
 
-/**
- * Named queries live one statement per file in `services/api/sql/queries/` (package root, not compiled),
- * so the same relative URL works from src/ (tests) and dist/ (node).
- */
-const QUERIES_DIR = new URL("../sql/queries/", import.meta.url);
+/** Statements read from `sql/queries/<name>.sql` (see @adpipe/sql); the reports' are built from their definitions. */
+export const API_QUERY_FILES = [
+  "advertisers_list",
+  "audit_insert",
+  "audit_list",
+  "ping",
+  "topic_resets",
+] as const;
 
-const cache = new Map<string, string>();
-
-export function namedQuery(name: string): string {
-  const cached = cache.get(name);
-  if (cached !== undefined) return cached;
-  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`invalid query name ${name}`);
-  const text = readFileSync(new URL(`${name}.sql`, QUERIES_DIR), "utf8");
-  cache.set(name, text);
-  return text;
-}
+// sql/ sits at the package root, outside src/ and dist/, so both find it at ../sql.
+export const apiQueries = createQueryRegistry(
+  new URL("../sql/queries/", import.meta.url),
+  [...API_QUERY_FILES, ...REPORTS.map(reportQueryName)],
+  SqlError,
+  { statementPrefix: "adpipe_api_", built: reportQueries() },
+);

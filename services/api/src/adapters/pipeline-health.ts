@@ -2,7 +2,7 @@ import { FUTURE_EVENTS_WARNING_SECONDS, type GoldFreshness, readGoldFreshness } 
 import type { Admin } from "kafkajs";
 import type { Pool } from "pg";
 import type { ConsumerGroupLag, PipelineHealth, PipelineHealthSource, TopicResetState } from "../ports.js";
-import { namedQuery } from "../sql.js";
+import { apiQueries } from "../sql.js";
 
 export interface PipelineHealthOptions {
   /** An admin client; connected on first use and kept. */
@@ -90,8 +90,7 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
     let topicResets: TopicResetState[] = [];
     try {
       const { rows } = await options.pool.query<Omit<TopicResetState, "detected_at"> & { detected_at: Date }>(
-        namedQuery("topic_resets"),
-        [options.topic],
+        apiQueries.prepared("topic_resets", [options.topic]),
       );
       topicResets = rows.map((row) => ({ ...row, detected_at: row.detected_at.toISOString() }));
     } catch (error) {

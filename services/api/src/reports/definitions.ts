@@ -4,7 +4,7 @@ import { z } from "zod";
 export type ColumnKind = "text" | "money" | "time" | "count" | "bool";
 
 export interface ReportDefinition {
-  /** URL segment under /v1/reports/ and the query file report_<name>.sql. */
+  /** URL segment under /v1/reports/ and the name of its query, report_<name> (built by report-query.ts). */
   readonly name: string;
   readonly path: string;
   readonly view: string;
@@ -12,6 +12,8 @@ export interface ReportDefinition {
   /** The view column that from/to filter. */
   readonly timeColumn: string;
   readonly columns: Readonly<Record<string, ColumnKind>>;
+  /** Row order (columns, optionally `DESC`); default: advertiser, then the time column. */
+  readonly orderBy?: readonly string[];
 }
 
 export const REPORTS = [
@@ -30,6 +32,7 @@ export const REPORTS = [
       latest_activity_time: "time",
       current_serving_status: "bool",
     },
+    orderBy: ["advertiser"],
   },
   {
     name: "monthly",
@@ -101,6 +104,7 @@ export const REPORTS = [
       "Per advertiser and day: 'Spend' (net) and 'Remaining Budget' rows, for the budget-vs-spend donut",
     timeColumn: "spend_day",
     columns: { advertiser: "text", spend_day: "time", category: "text", amount: "money" },
+    orderBy: ["advertiser", "spend_day", "category DESC"],
   },
 ] as const satisfies readonly ReportDefinition[];
 

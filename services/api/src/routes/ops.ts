@@ -5,7 +5,7 @@ import type { ApiDeps } from "../context.js";
 import { dependency } from "../dependency.js";
 import { PUBLIC_ROUTE } from "../route-config.js";
 import { errorBodySchema, pipelineHealthSchema } from "../schemas.js";
-import { namedQuery } from "../sql.js";
+import { apiQueries } from "../sql.js";
 
 const CHECK_TIMEOUT_MS = 1_000;
 
@@ -47,7 +47,7 @@ async function runCheck(check: () => Promise<unknown>): Promise<z.output<typeof 
 export function opsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   const checks = {
     redis: () => deps.redis.ping(),
-    postgres: () => deps.pool.query(namedQuery("ping")),
+    postgres: () => deps.pool.query(apiQueries.prepared("ping", [])),
   };
 
   /** Anonymous callers (load balancers, anyone) learn the status only; the checks need a read or write token. */

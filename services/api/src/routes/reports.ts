@@ -5,6 +5,7 @@ import type { ApiDeps } from "../context.js";
 import { dependency } from "../dependency.js";
 import { ApiError } from "../errors.js";
 import { itemSchema, mapRow, REPORTS, type ReportDefinition } from "../reports/definitions.js";
+import { reportQueryName } from "../reports/report-query.js";
 import {
   advertiserIdSchema,
   advertiserSummarySchema,
@@ -12,7 +13,7 @@ import {
   pageFields,
   singleLineTextSchema,
 } from "../schemas.js";
-import { namedQuery } from "../sql.js";
+import { apiQueries } from "../sql.js";
 
 export const MAX_PAGE_SIZE = 1_000;
 /** Deep offsets make Postgres walk and discard every earlier row: narrow the time range instead. */
@@ -92,17 +93,17 @@ export function reportRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
               details: [{ in: "querystring", path: ["from"], message: "not_before_to" }],
             });
           }
+          const query = apiQueries.prepared(reportQueryName(report), [
+            q.advertiser ?? null,
+            q.advertiser_id ?? null,
+            from,
+            to,
+            q.limit + 1,
+            q.offset,
+          ]);
           const { rows } = await dependency(
             "postgres",
-            () =>
-              deps.pool.query<Record<string, unknown>>(namedQuery(`report_${report.name}`), [
-                q.advertiser ?? null,
-                q.advertiser_id ?? null,
-                from,
-                to,
-                q.limit + 1,
-                q.offset,
-              ]),
+            () => deps.pool.query<Record<string, unknown>>(query),
             { inputs: { advertiser: q.advertiser, advertiser_id: q.advertiser_id, from, to } },
           );
           return page(
@@ -129,6 +130,7 @@ export function reportRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         const q = request.query;
+        const query = apiQueries.prepared("advertisers_list", [q.advertiser ?? null, q.limit + 1, q.offset]);
         const { rows } = await dependency(
           "postgres",
           () =>
@@ -137,7 +139,7 @@ export function reportRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
               advertiser: string;
               first_hour: Date;
               latest_hour: Date;
-            }>(namedQuery("advertisers_list"), [q.advertiser ?? null, q.limit + 1, q.offset]),
+            }>(query),
           { inputs: { advertiser: q.advertiser } },
         );
         return page(
