@@ -1,0 +1,1 @@
+export { type DefinedErrorOptions, defineErrors, type PrefixedCode } from "./define-errors.js";
