@@ -1,3 +1,5 @@
+import { defineErrors } from "@adpipe/errors";
+
 /** Every way reading Event Hubs Capture fails loudly. */
 export const CAPTURE_ERROR_CODES = [
   /** The --source is not a directory or a Blob Storage URL we can use. */
@@ -13,15 +15,7 @@ export const CAPTURE_ERROR_CODES = [
 ] as const;
 export type CaptureErrorCode = (typeof CAPTURE_ERROR_CODES)[number];
 
-export class CaptureError extends Error {
-  override readonly name = "CaptureError";
-  readonly code: CaptureErrorCode;
-
-  constructor(code: CaptureErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class CaptureError extends defineErrors("ADP_CAPTURE", CAPTURE_ERROR_CODES) {}
 
 export function isCaptureError(value: unknown): value is CaptureError {
   return value instanceof CaptureError;

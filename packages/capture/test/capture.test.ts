@@ -80,7 +80,7 @@ describe("Capture Avro files", () => {
       { codec: "null" },
     );
     const truncated = await failure(good.subarray(0, good.length - 40), "hub/0/t.avro");
-    expect(truncated.code).toBe("bad_file");
+    expect(truncated.code).toBe("ADP_CAPTURE_BAD_FILE");
     expect(truncated.message).toMatch(
       /^hub\/0\/t\.avro: truncated: \d+ bytes after the last complete block \(0 events read\)/,
     );

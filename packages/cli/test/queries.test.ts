@@ -17,7 +17,7 @@ describe("the CLI's named queries", () => {
       "adpipe_cli_status_stored_offsets",
     );
     expect(() => cliQueries.prepared("status_stored_offsets", ["group"])).toThrow(
-      expect.objectContaining({ name: "SqlError", code: "query_invalid" }),
+      expect.objectContaining({ name: "SqlError", code: "ADP_SQL_QUERY_INVALID" }),
     );
   });
 });

@@ -1,3 +1,5 @@
+import { defineErrors } from "@adpipe/errors";
+
 /** Why configuration was rejected. One code per kind of mistake, so callers can branch on it. */
 export const CONFIG_ERROR_CODES = [
   "invalid_env",
@@ -17,17 +19,14 @@ export interface ConfigIssue {
  * Bad configuration, raised at start-up. `variable` names the (first) bad environment variable and
  * `issues` lists every one, so a single run tells the operator everything to fix.
  */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-  readonly code: ConfigErrorCode;
+export class ConfigError extends defineErrors("ADP_CONFIG", CONFIG_ERROR_CODES) {
   readonly variable: string;
   readonly issues: readonly ConfigIssue[];
 
   constructor(code: ConfigErrorCode, issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
     const first = issues[0];
     if (first === undefined) throw new TypeError("ConfigError needs at least one issue");
-    super(ConfigError.describe(issues), options);
-    this.code = code;
+    super(code, ConfigError.describe(issues), options);
     this.variable = first.variable;
     this.issues = issues;
   }

@@ -185,7 +185,7 @@ describe("kafkaConnectionFromEnv: Event Hubs with Entra ID (EVENT_HUB_NAMESPACE)
         AZURE_FEDERATED_TOKEN_FILE: join(dir, "absent"),
       }),
     );
-    expect(missingFile.code).toBe("unreadable_file");
+    expect(missingFile.code).toBe("ADP_CONFIG_UNREADABLE_FILE");
     expect(missingFile.variable).toBe("AZURE_FEDERATED_TOKEN_FILE");
     const stray = configError(() =>
       kafkaConnectionFromEnv({
@@ -200,7 +200,7 @@ describe("kafkaConnectionFromEnv: Event Hubs with Entra ID (EVENT_HUB_NAMESPACE)
       kafkaConnectionFromEnv({ EVENT_HUB_NAMESPACE: "n.servicebus.windows.net", AZURE_AUTH: "password" }),
     );
     expect(bad.variable).toBe("AZURE_AUTH");
-    expect(bad.code).toBe("invalid_env");
+    expect(bad.code).toBe("ADP_CONFIG_INVALID_ENV");
   });
 
   it("rejects EVENT_HUB_NAME with plain Kafka and EVENT_HUB_NAME differing from KAFKA_TOPIC", () => {

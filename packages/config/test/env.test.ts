@@ -46,7 +46,7 @@ describe("loadEnv", () => {
     }
     expect(caught).toBeInstanceOf(ConfigError);
     const error = caught as ConfigError;
-    expect(error.code).toBe("invalid_env");
+    expect(error.code).toBe("ADP_CONFIG_INVALID_ENV");
     expect(error.variables.sort()).toEqual(["DB", "DEBUG", "PORT", "SECRET_TOKEN"]);
     expect(error.variable).toBe(error.issues[0]?.variable);
     for (const name of ["PORT", "DEBUG", "SECRET_TOKEN", "DB"]) expect(error.message).toContain(`${name}:`);

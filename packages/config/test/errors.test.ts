@@ -10,7 +10,7 @@ describe("ConfigError", () => {
     ]);
     expect(error.variable).toBe("A_VAR");
     expect(error.variables).toEqual(["A_VAR", "B_VAR"]);
-    expect(error.code).toBe("invalid_env");
+    expect(error.code).toBe("ADP_CONFIG_INVALID_ENV");
     expect(error.name).toBe("ConfigError");
     expect(error.message).toBe(
       "Invalid configuration (3 problems):\n  - A_VAR: expected a number\n  - B_VAR: required\n  - A_VAR: too big",

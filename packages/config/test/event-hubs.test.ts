@@ -89,7 +89,7 @@ describe("parseEventHubsConnectionString", () => {
     ],
   ])("rejects %j with a clear message naming the variable and no key", (text, expected) => {
     const error = failure(text);
-    expect(error.code).toBe("invalid_connection_string");
+    expect(error.code).toBe("ADP_CONFIG_INVALID_CONNECTION_STRING");
     expect(error.variable).toBe("EVENT_HUB_CONNECTION_STRING");
     expect(error.message).toMatch(expected);
     expect(error.message).not.toContain(KEY);

@@ -102,7 +102,7 @@ describe("kafkaConnectionFromEnv: plain Kafka", () => {
 
   it("names KAFKA_SSL_CA_FILE when the file is missing or not PEM", () => {
     const missing = configError(() => kafkaConnectionFromEnv({ KAFKA_SSL_CA_FILE: join(dir, "absent.pem") }));
-    expect(missing).toMatchObject({ code: "unreadable_file", variable: "KAFKA_SSL_CA_FILE" });
+    expect(missing).toMatchObject({ code: "ADP_CONFIG_UNREADABLE_FILE", variable: "KAFKA_SSL_CA_FILE" });
     expect(missing.message).toContain("ENOENT");
     expect(configError(() => kafkaConnectionFromEnv({ KAFKA_SSL_CA_FILE: notPem })).message).toMatch(
       /no PEM/,

@@ -56,7 +56,7 @@ describe("redisConnectionFromEnv", () => {
     const error = configError(() =>
       redisConnectionFromEnv({ REDIS_URL: "redis://other:6379", REDIS_CLUSTER_NODES: "127.0.0.1:7000" }),
     );
-    expect(error.code).toBe("conflicting_env");
+    expect(error.code).toBe("ADP_CONFIG_CONFLICTING_ENV");
     expect(error.message).toMatch(/REDIS_CLUSTER_NODES.*REDIS_URL/);
   });
 

@@ -1,3 +1,5 @@
+import { defineErrors } from "@adpipe/errors";
+
 /** Every way a core function can fail loudly (parseEvent never does: it reports findings instead). */
 export const CORE_ERROR_CODES = [
   "unsafe_integer",
@@ -9,15 +11,7 @@ export const CORE_ERROR_CODES = [
 ] as const;
 export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];
 
-export class CoreError extends Error {
-  override readonly name = "CoreError";
-  readonly code: CoreErrorCode;
-
-  constructor(code: CoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class CoreError extends defineErrors("ADP_CORE", CORE_ERROR_CODES) {}
 
 export function isCoreError(value: unknown): value is CoreError {
   return value instanceof CoreError;

@@ -71,18 +71,20 @@ describe("budgetPeriodOf in UTC", () => {
   });
 
   it("throws typed errors for bad times, periods and zones", () => {
-    expect(() => budgetPeriodOf(Number.NaN)).toThrowError(expect.objectContaining({ code: "invalid_time" }));
+    expect(() => budgetPeriodOf(Number.NaN)).toThrowError(
+      expect.objectContaining({ code: "ADP_CORE_INVALID_TIME" }),
+    );
     expect(() => budgetPeriodOf(MAX_EVENT_TIME_MS + 1)).toThrowError(
-      expect.objectContaining({ code: "invalid_time" }),
+      expect.objectContaining({ code: "ADP_CORE_INVALID_TIME" }),
     );
     expect(() => budgetPeriodOf(t, "week" as BudgetPeriod)).toThrowError(
-      expect.objectContaining({ code: "invalid_period" }),
+      expect.objectContaining({ code: "ADP_CORE_INVALID_PERIOD" }),
     );
     expect(() => budgetPeriodOf(t, "day", "Mars/Olympus_Mons")).toThrowError(
-      expect.objectContaining({ name: "CoreError", code: "invalid_time_zone" }),
+      expect.objectContaining({ name: "CoreError", code: "ADP_CORE_INVALID_TIME_ZONE" }),
     );
     expect(() => budgetPeriodOf(t, "day", "")).toThrowError(
-      expect.objectContaining({ code: "invalid_time_zone" }),
+      expect.objectContaining({ code: "ADP_CORE_INVALID_TIME_ZONE" }),
     );
   });
 

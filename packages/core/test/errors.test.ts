@@ -7,10 +7,11 @@ describe("CoreError", () => {
     const error = new CoreError("invalid_time_zone", "unknown zone", { cause });
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe("CoreError");
-    expect(error.code).toBe("invalid_time_zone");
+    expect(error.code).toBe("ADP_CORE_INVALID_TIME_ZONE");
     expect(error.cause).toBe(cause);
     expect(isCoreError(error)).toBe(true);
     expect(isCoreError(new Error("x"))).toBe(false);
-    expect(CORE_ERROR_CODES).toContain(error.code);
+    expect(CoreError.codes).toContain(error.code);
+    expect(CoreError.codes).toHaveLength(CORE_ERROR_CODES.length);
   });
 });

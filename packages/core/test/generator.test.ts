@@ -239,7 +239,7 @@ describe("generateStream", () => {
     ];
     for (const options of bad) {
       expect(() => generate(options), JSON.stringify(options)).toThrowError(
-        expect.objectContaining({ code: "invalid_options" }),
+        expect.objectContaining({ code: "ADP_CORE_INVALID_OPTIONS" }),
       );
     }
     expect(() => generate({ seed: 1, events: 1, zipfExponent: -1 })).toThrow(CoreError);

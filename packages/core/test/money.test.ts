@@ -273,7 +273,9 @@ describe("formatMicros and microsToNumberString", () => {
 
   it("throws CoreError unsafe_integer on non-integers", () => {
     expect(() => formatMicros(0.5)).toThrow(CoreError);
-    expect(() => formatMicros(Number.NaN)).toThrowError(expect.objectContaining({ code: "unsafe_integer" }));
+    expect(() => formatMicros(Number.NaN)).toThrowError(
+      expect.objectContaining({ code: "ADP_CORE_UNSAFE_INTEGER" }),
+    );
   });
 
   it("property: format → parse round trips every safe integer (both text forms)", () => {
@@ -293,7 +295,7 @@ describe("addMicros, subtractMicros, unitsToMicros", () => {
     expect(addMicros(100_000, 200_000)).toBe(300_000);
     expect(subtractMicros(100_000, 300_000)).toBe(-200_000);
     expect(() => addMicros(Number.MAX_SAFE_INTEGER, 1)).toThrowError(
-      expect.objectContaining({ name: "CoreError", code: "unsafe_integer" }),
+      expect.objectContaining({ name: "CoreError", code: "ADP_CORE_UNSAFE_INTEGER" }),
     );
     expect(() => addMicros(0.5, 1)).toThrow(CoreError);
     expect(() => addMicros(1, Number.NaN)).toThrow(CoreError);
@@ -301,7 +303,11 @@ describe("addMicros, subtractMicros, unitsToMicros", () => {
 
   it("converts whole units", () => {
     expect(unitsToMicros(1000)).toBe(1000 * MICROS_PER_UNIT);
-    expect(() => unitsToMicros(1.5)).toThrowError(expect.objectContaining({ code: "invalid_money" }));
-    expect(() => unitsToMicros(1e10)).toThrowError(expect.objectContaining({ code: "unsafe_integer" }));
+    expect(() => unitsToMicros(1.5)).toThrowError(
+      expect.objectContaining({ code: "ADP_CORE_INVALID_MONEY" }),
+    );
+    expect(() => unitsToMicros(1e10)).toThrowError(
+      expect.objectContaining({ code: "ADP_CORE_UNSAFE_INTEGER" }),
+    );
   });
 });

@@ -271,10 +271,10 @@ describe("Oracle on a hand-computed stream", () => {
     expect(outcomes.filter((o) => o.duplicate).map((o) => o.offset)).toEqual([3, 14]);
     expect(() => computeOracle([]).outcomes()).toThrow(CoreError);
     expect(() => new Oracle().observe({ value: "{}", timestampMs: Number.NaN })).toThrowError(
-      expect.objectContaining({ code: "invalid_options" }),
+      expect.objectContaining({ code: "ADP_CORE_INVALID_OPTIONS" }),
     );
     expect(() => new Oracle({ timeZone: "Nowhere/Land" })).toThrowError(
-      expect.objectContaining({ code: "invalid_time_zone" }),
+      expect.objectContaining({ code: "ADP_CORE_INVALID_TIME_ZONE" }),
     );
   });
 });

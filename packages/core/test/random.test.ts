@@ -31,7 +31,9 @@ describe("Prng", () => {
 
   it("rejects unusable seeds and empty picks", () => {
     expect(() => new Prng(0.5)).toThrow(CoreError);
-    expect(() => new Prng(1).pick([])).toThrowError(expect.objectContaining({ code: "invalid_options" }));
+    expect(() => new Prng(1).pick([])).toThrowError(
+      expect.objectContaining({ code: "ADP_CORE_INVALID_OPTIONS" }),
+    );
     expect(new Prng(0).nextUint32()).toBeTypeOf("number");
   });
 });

@@ -315,7 +315,7 @@ describe("decideServing and overspendMicros", () => {
   it("refuses non-integer micros", () => {
     expect(() => decideServing({ periodNetMicros: 0.5, budgetMicros: 1 })).toThrow(CoreError);
     expect(() => decideServing({ periodNetMicros: 1, budgetMicros: Number.NaN })).toThrowError(
-      expect.objectContaining({ code: "unsafe_integer" }),
+      expect.objectContaining({ code: "ADP_CORE_UNSAFE_INTEGER" }),
     );
     expect(() => overspendMicros(1, 0.5)).toThrow(CoreError);
   });

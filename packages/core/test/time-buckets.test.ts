@@ -61,7 +61,9 @@ describe("timeBuckets", () => {
   });
 
   it("throws CoreError invalid_time on non-finite times", () => {
-    expect(() => timeBuckets(Number.NaN)).toThrowError(expect.objectContaining({ code: "invalid_time" }));
+    expect(() => timeBuckets(Number.NaN)).toThrowError(
+      expect.objectContaining({ code: "ADP_CORE_INVALID_TIME" }),
+    );
   });
 
   it("property: the window contains the time, is one aligned hour, and day/month agree with Date", () => {

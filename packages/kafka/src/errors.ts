@@ -1,3 +1,5 @@
+import { defineErrors } from "@adpipe/errors";
+
 export const KAFKA_ERROR_CODES = [
   /** Creating or deleting topics through the Kafka admin API: Event Hubs does not allow it. */
   "unsupported_on_event_hubs",
@@ -21,15 +23,7 @@ export const KAFKA_ERROR_CODES = [
 export type KafkaErrorCode = (typeof KAFKA_ERROR_CODES)[number];
 
 /** The one error type of @adpipe/kafka. `cause` holds the kafkajs error, when there is one. */
-export class KafkaError extends Error {
-  override readonly name = "KafkaError";
-  readonly code: KafkaErrorCode;
-
-  constructor(code: KafkaErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class KafkaError extends defineErrors("ADP_KAFKA", KAFKA_ERROR_CODES) {}
 
 /** kafkajs marks authentication failures with these error names. */
 const AUTHENTICATION_ERROR_NAMES = new Set(["KafkaJSSASLAuthenticationError"]);
@@ -38,7 +32,7 @@ const AUTHENTICATION_ERROR_NAMES = new Set(["KafkaJSSASLAuthenticationError"]);
 export function isAuthenticationError(error: unknown): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 10; depth++) {
     if (AUTHENTICATION_ERROR_NAMES.has(current.name)) return true;
-    if (current instanceof KafkaError && current.code === "authentication_failed") return true;
+    if (current instanceof KafkaError && current.code === "ADP_KAFKA_AUTHENTICATION_FAILED") return true;
     current = current.cause;
   }
   return false;

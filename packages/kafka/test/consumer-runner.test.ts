@@ -28,7 +28,7 @@ describe("validateSeekOffsets", () => {
       validateSeekOffsets(assignments, [offset]);
     } catch (error) {
       expect(error).toBeInstanceOf(KafkaError);
-      expect((error as KafkaError).code).toBe("assignment_failed");
+      expect((error as KafkaError).code).toBe("ADP_KAFKA_ASSIGNMENT_FAILED");
     }
   });
 });
@@ -49,6 +49,6 @@ describe("ConsumerRunner (without a broker)", () => {
     await runner.stop();
     expect(runner.state).toBe("stopped");
     await expect(runner.done()).resolves.toBeUndefined();
-    await expect(runner.start()).rejects.toMatchObject({ code: "invalid_state" });
+    await expect(runner.start()).rejects.toMatchObject({ code: "ADP_KAFKA_INVALID_STATE" });
   });
 });

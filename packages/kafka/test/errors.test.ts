@@ -12,8 +12,14 @@ describe("KafkaError", () => {
   it("carries a code from the tuple and a cause", () => {
     const cause = new Error("root");
     const error = new KafkaError("topic_missing", "no hub", { cause });
-    expect(error).toMatchObject({ name: "KafkaError", code: "topic_missing", message: "no hub", cause });
-    expect(KAFKA_ERROR_CODES).toContain(error.code);
+    expect(error).toMatchObject({
+      name: "KafkaError",
+      code: "ADP_KAFKA_TOPIC_MISSING",
+      message: "no hub",
+      cause,
+    });
+    expect(KafkaError.codes).toContain(error.code);
+    expect(KafkaError.codes).toHaveLength(KAFKA_ERROR_CODES.length);
   });
 });
 

@@ -118,7 +118,7 @@ describe("OAuthTokenProvider", () => {
         (e: unknown) => e,
       );
     expect(error).toBeInstanceOf(KafkaError);
-    expect((error as KafkaError).code).toBe("authentication_failed");
+    expect((error as KafkaError).code).toBe("ADP_KAFKA_AUTHENTICATION_FAILED");
     expect((error as KafkaError).message).toContain(`cannot get an Entra ID token for ${SCOPE}`);
     expect((error as KafkaError).message).toContain("AADSTS700016");
     expect((error as KafkaError).message).not.toContain("abc.def.ghi");

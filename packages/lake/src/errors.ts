@@ -1,3 +1,5 @@
+import { defineErrors } from "@adpipe/errors";
+
 /** Every way a lake operation fails loudly. */
 export const LAKE_ERROR_CODES = [
   /** The object store failed (network, permissions, disk). Retrying later may help. */
@@ -27,15 +29,7 @@ export const LAKE_ERROR_CODES = [
 ] as const;
 export type LakeErrorCode = (typeof LAKE_ERROR_CODES)[number];
 
-export class LakeError extends Error {
-  override readonly name = "LakeError";
-  readonly code: LakeErrorCode;
-
-  constructor(code: LakeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class LakeError extends defineErrors("ADP_LAKE", LAKE_ERROR_CODES) {}
 
 export function isLakeError(value: unknown): value is LakeError {
   return value instanceof LakeError;

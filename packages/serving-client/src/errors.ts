@@ -1,3 +1,5 @@
+import { defineErrors } from "@adpipe/errors";
+
 export const SERVING_CLIENT_ERROR_CODES = [
   "invalid_advertiser_id",
   "invalid_option",
@@ -6,12 +8,4 @@ export const SERVING_CLIENT_ERROR_CODES = [
 export type ServingClientErrorCode = (typeof SERVING_CLIENT_ERROR_CODES)[number];
 
 /** The one error class of @adpipe/serving-client. Redis errors are passed through unchanged. */
-export class ServingClientError extends Error {
-  override readonly name = "ServingClientError";
-  readonly code: ServingClientErrorCode;
-
-  constructor(code: ServingClientErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class ServingClientError extends defineErrors("ADP_SERVING_CLIENT", SERVING_CLIENT_ERROR_CODES) {}

@@ -14,12 +14,14 @@ describe("the Redis contract", () => {
     expect(advertiserKey("123")).toBe("adspend:adv:{123}");
     expect(advertiserKey("123", "x:")).toBe("x:adv:{123}");
     expect(servingChangesChannel()).toBe("adspend:serving-changes");
-    expect(() => advertiserKey("")).toThrow(expect.objectContaining({ code: "invalid_advertiser_id" }));
+    expect(() => advertiserKey("")).toThrow(
+      expect.objectContaining({ code: "ADP_SERVING_CLIENT_INVALID_ADVERTISER_ID" }),
+    );
     expect(() => advertiserKey("x".repeat(129))).toThrow(
-      expect.objectContaining({ code: "invalid_advertiser_id" }),
+      expect.objectContaining({ code: "ADP_SERVING_CLIENT_INVALID_ADVERTISER_ID" }),
     );
     expect(() => advertiserKey("a\u0000b")).toThrow(
-      expect.objectContaining({ code: "invalid_advertiser_id" }),
+      expect.objectContaining({ code: "ADP_SERVING_CLIENT_INVALID_ADVERTISER_ID" }),
     );
     // Braces and % are encoded inside the hash tag; other ids keep their names.
     expect(advertiserKey("adv{x}")).toBe("adspend:adv:{adv%7Bx%7D}");

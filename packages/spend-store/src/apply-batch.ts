@@ -66,7 +66,7 @@ export async function applySlices(
       replies.push(...commit);
     }
   } catch (error) {
-    if (error instanceof SpendStoreError && error.code === "state_lost") {
+    if (error instanceof SpendStoreError && error.code === "ADP_SPEND_STORE_STATE_LOST") {
       return {
         status: "state_lost",
         advertisers: slices.length,

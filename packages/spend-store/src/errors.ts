@@ -1,3 +1,5 @@
+import { defineErrors } from "@adpipe/errors";
+
 export const SPEND_STORE_ERROR_CODES = [
   "script_missing",
   "redis_reply",
@@ -9,12 +11,4 @@ export const SPEND_STORE_ERROR_CODES = [
 export type SpendStoreErrorCode = (typeof SPEND_STORE_ERROR_CODES)[number];
 
 /** The one error class of @adpipe/spend-store. */
-export class SpendStoreError extends Error {
-  override readonly name = "SpendStoreError";
-  readonly code: SpendStoreErrorCode;
-
-  constructor(code: SpendStoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class SpendStoreError extends defineErrors("ADP_SPEND_STORE", SPEND_STORE_ERROR_CODES) {}

@@ -49,7 +49,7 @@ export async function isRebuildLocked(context: StoreContext): Promise<boolean> {
 
 /**
  * Runs `work` holding the rebuild lock. When another process holds it, waits (polling) up to `waitMs`
- * and then fails with code rebuild_failed.
+ * and then fails with code ADP_SPEND_STORE_REBUILD_FAILED.
  */
 export async function withRebuildLock<T>(
   store: RebuildLockHolder,

@@ -20,7 +20,7 @@ function expectRejected(decode: () => unknown, script: ScriptName): void {
     caught = error;
   }
   expect(caught).toBeInstanceOf(SpendStoreError);
-  expect((caught as SpendStoreError).code).toBe("redis_reply");
+  expect((caught as SpendStoreError).code).toBe("ADP_SPEND_STORE_REDIS_REPLY");
   expect((caught as SpendStoreError).message).toMatch(new RegExp(`^${script}\\.lua replied `));
 }
 

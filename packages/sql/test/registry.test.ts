@@ -2,19 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { defineErrors } from "@adpipe/errors";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqlError } from "../src/errors.js";
 import { createQueryRegistry } from "../src/registry.js";
 
-class OwnError extends Error {
-  constructor(
-    readonly code: "query_not_found" | "query_invalid" | "other",
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+/** A caller's own error class, with more codes than the registry needs. */
+class OwnError extends defineErrors("ADP_OWN", ["query_not_found", "query_invalid", "other"]) {}
 
 let dir: string;
 let url: URL;
@@ -48,7 +42,7 @@ describe("createQueryRegistry", () => {
       values: ["a"],
     });
     expect(() => queries.prepared("pick", [])).toThrow(
-      expect.objectContaining({ code: "query_invalid", message: "query pick takes 1 params, got 0" }),
+      expect.objectContaining({ code: "ADP_SQL_QUERY_INVALID", message: "query pick takes 1 params, got 0" }),
     );
   });
 
@@ -64,13 +58,13 @@ describe("createQueryRegistry", () => {
     })();
     expect(missing).toBeInstanceOf(OwnError);
     expect(missing).toMatchObject({
-      code: "query_not_found",
+      code: "ADP_OWN_QUERY_NOT_FOUND",
       message: expect.stringMatching(/cannot read .*missing\.sql$/),
     });
     expect((missing as Error).cause).toMatchObject({ code: "ENOENT" });
     expect(() => queries.query("bad")).toThrow(
       expect.objectContaining({
-        code: "query_invalid",
+        code: "ADP_OWN_QUERY_INVALID",
         message: expect.stringMatching(/bad\.sql: header declares none, statement uses \$1$/),
       }),
     );
@@ -80,7 +74,7 @@ describe("createQueryRegistry", () => {
     const queries = createQueryRegistry(url, ["pick"], SqlError);
     expect(() => queries.query("ping" as "pick")).toThrow(
       expect.objectContaining({
-        code: "query_not_found",
+        code: "ADP_SQL_QUERY_NOT_FOUND",
         message: expect.stringMatching(/ping is not a registered query/),
       }),
     );

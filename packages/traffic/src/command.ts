@@ -162,11 +162,11 @@ export function describeFailure(error: unknown, env: Env): { code: number; messa
   if (error instanceof ConfigError) return { code: SIMULATOR_EXIT.usage, message };
   if (error instanceof SimulatorError) {
     const codes = {
-      invalid_options: SIMULATOR_EXIT.usage,
-      sink_unavailable: SIMULATOR_EXIT.unavailable,
-      send_failed: SIMULATOR_EXIT.unavailable,
-      worker_failed: SIMULATOR_EXIT.internal,
-    } as const;
+      ADP_TRAFFIC_INVALID_OPTIONS: SIMULATOR_EXIT.usage,
+      ADP_TRAFFIC_SINK_UNAVAILABLE: SIMULATOR_EXIT.unavailable,
+      ADP_TRAFFIC_SEND_FAILED: SIMULATOR_EXIT.unavailable,
+      ADP_TRAFFIC_WORKER_FAILED: SIMULATOR_EXIT.internal,
+    } as const satisfies Record<SimulatorError["code"], number>;
     return { code: codes[error.code], message };
   }
   if (error instanceof KafkaError) return { code: SIMULATOR_EXIT.unavailable, message };

@@ -1,3 +1,5 @@
+import { defineErrors } from "@adpipe/errors";
+
 /** Why a simulation could not run or stopped. */
 export const SIMULATOR_ERROR_CODES = [
   "invalid_options",
@@ -7,15 +9,7 @@ export const SIMULATOR_ERROR_CODES = [
 ] as const;
 export type SimulatorErrorCode = (typeof SIMULATOR_ERROR_CODES)[number];
 
-export class SimulatorError extends Error {
-  override readonly name = "SimulatorError";
-  readonly code: SimulatorErrorCode;
-
-  constructor(code: SimulatorErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class SimulatorError extends defineErrors("ADP_TRAFFIC", SIMULATOR_ERROR_CODES) {}
 
 export function isSimulatorError(error: unknown): error is SimulatorError {
   return error instanceof SimulatorError;

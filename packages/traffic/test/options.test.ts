@@ -147,7 +147,7 @@ describe("parseSimulatorOptions", () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(SimulatorError);
-    expect((error as SimulatorError).code).toBe("invalid_options");
+    expect((error as SimulatorError).code).toBe("ADP_TRAFFIC_INVALID_OPTIONS");
     expect((error as Error).message).toMatch(message);
   });
 

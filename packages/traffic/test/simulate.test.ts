@@ -127,7 +127,7 @@ describe("runSimulation", () => {
     ).rejects.toSatisfy(
       (error: unknown) =>
         error instanceof SimulatorError &&
-        error.code === "send_failed" &&
+        error.code === "ADP_TRAFFIC_SEND_FAILED" &&
         /broker said no/.test(error.message),
     );
   });

@@ -388,7 +388,7 @@ export async function writeBatch(
     };
   } catch (error) {
     if (inTransaction) await client.query("ROLLBACK").catch(() => undefined);
-    if (error instanceof WarehouseError && error.code !== "batch_write_failed") throw error;
+    if (error instanceof WarehouseError && error.code !== "ADP_WAREHOUSE_BATCH_WRITE_FAILED") throw error;
     throw new WarehouseError("batch_write_failed", `writing a batch of ${received} records failed`, {
       cause: error,
     });

@@ -1,3 +1,5 @@
+import { defineErrors } from "@adpipe/errors";
+
 /** Every way a warehouse operation fails loudly. */
 export const WAREHOUSE_ERROR_CODES = [
   "migration_invalid",
@@ -29,9 +31,7 @@ export interface TopicResetFinding {
   readonly logEndOffset: string;
 }
 
-export class WarehouseError extends Error {
-  override readonly name = "WarehouseError";
-  readonly code: WarehouseErrorCode;
+export class WarehouseError extends defineErrors("ADP_WAREHOUSE", WAREHOUSE_ERROR_CODES) {
   /** For "topic_reset": the partitions found beyond the log end. */
   readonly resets: readonly TopicResetFinding[];
 
@@ -40,8 +40,7 @@ export class WarehouseError extends Error {
     message: string,
     options?: { cause?: unknown; resets?: readonly TopicResetFinding[] },
   ) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.resets = options?.resets ?? [];
   }
 }

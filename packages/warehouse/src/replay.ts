@@ -209,7 +209,7 @@ export async function replayBatch(
     };
   } catch (error) {
     if (inTransaction) await client.query("ROLLBACK").catch(() => undefined);
-    if (error instanceof WarehouseError && error.code !== "batch_write_failed") throw error;
+    if (error instanceof WarehouseError && error.code !== "ADP_WAREHOUSE_BATCH_WRITE_FAILED") throw error;
     throw new WarehouseError("batch_write_failed", `replaying a batch of ${records.length} records failed`, {
       cause: error,
     });

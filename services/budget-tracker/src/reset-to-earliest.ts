@@ -89,7 +89,7 @@ export async function resetToEarliest(deps: ResetToEarliestDeps, meta: MetaState
   } catch (error) {
     if (pool !== null && resetId !== "")
       await markOffsetReset(pool, resetId, "abandoned").catch(() => undefined);
-    const refused = isWarehouseError(error) && error.code === "reset_refused";
+    const refused = isWarehouseError(error) && error.code === "ADP_WAREHOUSE_RESET_REFUSED";
     logger[refused ? "warn" : "error"](
       { err: error, topic },
       "RESET_POLICY=earliest: resetting the tracker's positions failed; retried at the next check",

@@ -82,7 +82,7 @@ describe("delta-exporter configuration", () => {
         .variable,
     ).toBe("AZURE_STORAGE_ENDPOINT");
     const ca = failure({ ...base, AZURE_AUTH: "azure-cli", AZURE_STORAGE_CA_FILE: "/nonexistent/ca.pem" });
-    expect(ca.code).toBe("unreadable_file");
+    expect(ca.code).toBe("ADP_CONFIG_UNREADABLE_FILE");
     expect(ca.variable).toBe("AZURE_STORAGE_CA_FILE");
     // A key (or a connection string) is an explicit choice: AZURE_AUTH, set for Event Hubs, is then not used for Blob.
     expect(

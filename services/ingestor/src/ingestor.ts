@@ -311,7 +311,7 @@ export class Ingestor {
       void this.resynchronise();
     } catch (error) {
       if (resetId !== "") await markOffsetReset(pool, resetId, "abandoned").catch(() => undefined);
-      const refused = isWarehouseError(error) && error.code === "reset_refused";
+      const refused = isWarehouseError(error) && error.code === "ADP_WAREHOUSE_RESET_REFUSED";
       logger[refused ? "warn" : "error"](
         { err: error, topic },
         "RESET_POLICY=earliest: resetting the warehouse positions failed; retried at the next check",
@@ -460,7 +460,7 @@ export class Ingestor {
         });
         return result;
       } catch (error) {
-        if (isWarehouseError(error) && error.code === "topic_reset") {
+        if (isWarehouseError(error) && error.code === "ADP_WAREHOUSE_TOPIC_RESET") {
           // The fetch showed the log ends before the stored offset: a new log, not replays. Nothing written.
           const found: DetectedReset[] = error.resets.map((r) => ({
             topic: r.topic,
@@ -476,7 +476,7 @@ export class Ingestor {
           await this.resetDetected(checked.length > 0 ? checked : found);
           return null;
         }
-        if (isWarehouseError(error) && error.code === "generation_changed") {
+        if (isWarehouseError(error) && error.code === "ADP_WAREHOUSE_GENERATION_CHANGED") {
           logger.info(
             { topic: records[0]?.topic },
             "a topic reset moved the stored offsets: re-reading them",

@@ -1,3 +1,5 @@
+import { defineErrors } from "@adpipe/errors";
+
 /** Why the local pipeline could not start or stopped. */
 export const SUPERVISOR_ERROR_CODES = [
   "invalid_options",
@@ -9,12 +11,4 @@ export const SUPERVISOR_ERROR_CODES = [
 ] as const;
 export type SupervisorErrorCode = (typeof SUPERVISOR_ERROR_CODES)[number];
 
-export class SupervisorError extends Error {
-  override readonly name = "SupervisorError";
-  readonly code: SupervisorErrorCode;
-
-  constructor(code: SupervisorErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class SupervisorError extends defineErrors("ADP_SUPERVISOR", SUPERVISOR_ERROR_CODES) {}

@@ -20,13 +20,13 @@ function exitCodeOf(error: unknown): number {
   if (error instanceof ConfigError) return EXIT.usage;
   if (error instanceof SupervisorError) {
     const codes = {
-      invalid_options: EXIT.usage,
-      not_built: EXIT.usage,
-      broker_unavailable: EXIT.unavailable,
-      infrastructure_unavailable: EXIT.unavailable,
-      service_failed: EXIT.failed,
-      not_ready: EXIT.failed,
-    } as const;
+      ADP_SUPERVISOR_INVALID_OPTIONS: EXIT.usage,
+      ADP_SUPERVISOR_NOT_BUILT: EXIT.usage,
+      ADP_SUPERVISOR_BROKER_UNAVAILABLE: EXIT.unavailable,
+      ADP_SUPERVISOR_INFRASTRUCTURE_UNAVAILABLE: EXIT.unavailable,
+      ADP_SUPERVISOR_SERVICE_FAILED: EXIT.failed,
+      ADP_SUPERVISOR_NOT_READY: EXIT.failed,
+    } as const satisfies Record<SupervisorError["code"], number>;
     return codes[error.code];
   }
   if (error instanceof KafkaError) return EXIT.unavailable;

@@ -182,14 +182,14 @@ describe("ConsumerRunner against the real broker", () => {
     });
     runners.push(runner);
     await runner.start();
-    await expect(runner.start()).rejects.toMatchObject({ code: "invalid_state" });
+    await expect(runner.start()).rejects.toMatchObject({ code: "ADP_KAFKA_INVALID_STATE" });
     await eventually(() => seen.length >= 2);
     // Nothing was processed from the committed position while the offsets were unknown.
     expect(seen).toEqual(["0@1", "0@2"]);
     expect(calls).toBe(3);
     expect(reported.map((error) => (error as { code?: string }).code)).toEqual([
-      "assignment_failed",
-      "assignment_failed",
+      "ADP_KAFKA_ASSIGNMENT_FAILED",
+      "ADP_KAFKA_ASSIGNMENT_FAILED",
     ]);
   });
 });

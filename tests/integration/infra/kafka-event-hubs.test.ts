@@ -81,7 +81,7 @@ describe("Event Hubs Kafka endpoint emulation (SASL_SSL, PLAIN, $ConnectionStrin
     const missing = uniqueName("infra-eh-missing");
     await expect(ensureTopic(kafka, { topic: missing, partitions: 1 })).rejects.toMatchObject({
       name: "KafkaError",
-      code: "topic_missing",
+      code: "ADP_KAFKA_TOPIC_MISSING",
     });
   });
 
@@ -135,7 +135,7 @@ describe("Event Hubs Kafka endpoint emulation (SASL_SSL, PLAIN, $ConnectionStrin
       (caught: unknown) => caught,
     );
     expect(error).toBeInstanceOf(KafkaError);
-    expect(error).toMatchObject({ code: "authentication_failed" });
+    expect(error).toMatchObject({ code: "ADP_KAFKA_AUTHENTICATION_FAILED" });
   });
 
   it("fails at configuration time, naming the variable, for a malformed connection string", () => {

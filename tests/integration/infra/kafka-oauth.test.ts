@@ -210,7 +210,7 @@ describe("Event Hubs with Entra ID, emulated: SASL OAUTHBEARER validated by Kafk
     ],
   ] as const)("refuses %s with a clear, non-retried authentication error", async (_name, options, reason) => {
     const error = await refusal({ credential: idp.credential(options) });
-    expect(error.code).toBe("authentication_failed");
+    expect(error.code).toBe("ADP_KAFKA_AUTHENTICATION_FAILED");
     expect(isAuthenticationError(error)).toBe(true);
     expect(error.message).toContain(`refused the OAuth token for ${broker.audience}/.default`);
     expect(error.message).toMatch(reason);
@@ -234,7 +234,7 @@ describe("Event Hubs with Entra ID, emulated: SASL OAUTHBEARER validated by Kafk
     );
     await runner.stop().catch(() => undefined);
     expect(error).toBeInstanceOf(KafkaError);
-    expect((error as KafkaError).code).toBe("authentication_failed");
+    expect((error as KafkaError).code).toBe("ADP_KAFKA_AUTHENTICATION_FAILED");
     expect((error as KafkaError).message).toMatch(/refused the OAuth token/);
   });
 

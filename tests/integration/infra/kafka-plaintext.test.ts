@@ -42,7 +42,7 @@ describe("Kafka over PLAINTEXT (127.0.0.1:9092)", () => {
       partitions: 3,
     });
     await expect(ensureTopic(topic.kafka, { topic: topic.topic, partitions: 4 })).rejects.toMatchObject({
-      code: "topic_partition_mismatch",
+      code: "ADP_KAFKA_TOPIC_PARTITION_MISMATCH",
     });
   });
 

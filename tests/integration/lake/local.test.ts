@@ -329,6 +329,6 @@ describe("a Gold Delta table written before a warehouse migration added a column
     expect(sources.has("budget_update")).toBe(true);
     // A column that is not nullable, or not at the end, is still refused.
     const reordered = sink.table({ ...gold.spec, columns: [...gold.spec.columns].reverse() });
-    await expect(reordered.create()).rejects.toMatchObject({ code: "schema_mismatch" });
+    await expect(reordered.create()).rejects.toMatchObject({ code: "ADP_LAKE_SCHEMA_MISMATCH" });
   });
 });

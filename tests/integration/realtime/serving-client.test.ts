@@ -77,7 +77,7 @@ describe("serving client", () => {
     expect([...many.keys()]).toEqual(["on", "off", "unknown"]);
     expect(many.get("off")).toMatchObject({ canServe: false, reason: "budget_exhausted" });
     expect(many.get("unknown")).toBeNull();
-    await expect(client.get("")).rejects.toMatchObject({ code: "invalid_advertiser_id" });
+    await expect(client.get("")).rejects.toMatchObject({ code: "ADP_SERVING_CLIENT_INVALID_ADVERTISER_ID" });
   });
 
   it("keeps a local cache that the changes channel invalidates at once", async () => {

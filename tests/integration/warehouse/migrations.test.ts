@@ -267,7 +267,7 @@ describe("migrations", () => {
     await db.pool.query("UPDATE ingest.schema_migrations SET checksum = 'edited' WHERE version = 3");
     const error = await migrate(db.pool).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WarehouseError);
-    expect((error as WarehouseError).code).toBe("migration_checksum_mismatch");
+    expect((error as WarehouseError).code).toBe("ADP_WAREHOUSE_MIGRATION_CHECKSUM_MISMATCH");
   });
 
   it("run concurrently in separate databases (roles are cluster-wide and created idempotently)", async () => {

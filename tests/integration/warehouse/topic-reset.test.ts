@@ -74,7 +74,7 @@ describe("the warehouse across a topic reset", () => {
         logEnds: [{ topic: TOPIC, partition: 0, endOffset: String(second.length) }],
       }).catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(WarehouseError);
-      expect((refused as WarehouseError).code).toBe("topic_reset");
+      expect((refused as WarehouseError).code).toBe("ADP_WAREHOUSE_TOPIC_RESET");
       expect((refused as WarehouseError).resets).toEqual([
         { topic: TOPIC, partition: 0, generation: 0, storedOffset: "1500", logEndOffset: "600" },
       ]);
@@ -106,7 +106,7 @@ describe("the warehouse across a topic reset", () => {
         source: "cli",
         plan: {},
       }),
-    ).rejects.toMatchObject({ code: "reset_refused" });
+    ).rejects.toMatchObject({ code: "ADP_WAREHOUSE_RESET_REFUSED" });
     const step = {
       topic: TOPIC,
       resetId,
@@ -117,7 +117,7 @@ describe("the warehouse across a topic reset", () => {
     expect(await applyWarehouseReset(db.pool, step)).toBe("applied");
     expect(await applyWarehouseReset(db.pool, step)).toBe("already_applied");
     await expect(applyWarehouseReset(db.pool, { ...step, resetId: "999999" })).rejects.toMatchObject({
-      code: "reset_refused",
+      code: "ADP_WAREHOUSE_RESET_REFUSED",
     });
     expect((await findUnfinishedReset(db.pool, TOPIC))?.warehouseAppliedAt).toBeInstanceOf(Date);
     await markOffsetReset(db.pool, resetId, "completed");
@@ -136,7 +136,7 @@ describe("the warehouse across a topic reset", () => {
       // A writer that missed the reset (still generation 0) is refused: nothing written.
       await expect(
         writeBatch(client, { pipeline: GROUP, records: asRecords(second).slice(0, 10), generation: 0 }),
-      ).rejects.toMatchObject({ code: "generation_changed" });
+      ).rejects.toMatchObject({ code: "ADP_WAREHOUSE_GENERATION_CHANGED" });
     } finally {
       client.release();
     }

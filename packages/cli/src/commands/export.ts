@@ -124,7 +124,7 @@ export function register(program: Command): void {
             sink = await openLakeSink(settings);
           } catch (error) {
             const code =
-              isLakeError(error) && error.code === "invalid_config" ? EXIT.usage : EXIT.unavailable;
+              isLakeError(error) && error.code === "ADP_LAKE_INVALID_CONFIG" ? EXIT.usage : EXIT.unavailable;
             throw new CommandFailure(
               `cannot open the lake: ${error instanceof Error ? error.message : String(error)}`,
               code,
@@ -157,9 +157,9 @@ export function register(program: Command): void {
             }
             if (isLakeError(error)) {
               const code =
-                error.code === "storage_failed"
+                error.code === "ADP_LAKE_STORAGE_FAILED"
                   ? EXIT.unavailable
-                  : error.code === "invalid_config"
+                  : error.code === "ADP_LAKE_INVALID_CONFIG"
                     ? EXIT.usage
                     : EXIT.failed;
               const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";

@@ -1,5 +1,5 @@
 import { ConfigError, kafkaConnectionFromEnv, loadEnv, type RedisConnection } from "@adpipe/config";
-import { SpendStore, withRebuildLock } from "@adpipe/spend-store";
+import { SpendStore, SpendStoreError, withRebuildLock } from "@adpipe/spend-store";
 import { rebuildState, type StoreSyncEnv, storeSyncEnvSchema } from "@adpipe/store-sync";
 import { SingleBar } from "cli-progress";
 import { type Command, InvalidArgumentError } from "commander";
@@ -146,7 +146,7 @@ export function register(program: Command): void {
       }).catch((error: unknown) => {
         if (error instanceof CommandFailure) throw error;
         const code =
-          error instanceof Error && "code" in error && error.code === "rebuild_failed"
+          error instanceof SpendStoreError && error.code === "ADP_SPEND_STORE_REBUILD_FAILED"
             ? EXIT.failed
             : EXIT.internal;
         throw new CommandFailure(

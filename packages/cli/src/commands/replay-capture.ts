@@ -102,9 +102,13 @@ function commandFailureOf(error: unknown): unknown {
   if (error instanceof ConfigError) return new CommandFailure(error.message, EXIT.usage, { cause: error });
   if (!isCaptureError(error)) return error;
   const code =
-    error.code === "source_failed" ? EXIT.unavailable : error.code === "bad_file" ? EXIT.failed : EXIT.usage;
+    error.code === "ADP_CAPTURE_SOURCE_FAILED"
+      ? EXIT.unavailable
+      : error.code === "ADP_CAPTURE_BAD_FILE"
+        ? EXIT.failed
+        : EXIT.usage;
   const hint =
-    error.code === "bad_file"
+    error.code === "ADP_CAPTURE_BAD_FILE"
       ? ". Records of earlier batches are kept; fix or move the file and run again: what is already in Bronze is skipped"
       : "";
   return new CommandFailure(`${error.message}${hint}`, code, { cause: error });
@@ -231,7 +235,7 @@ export async function replayCapture(
     if (
       error instanceof CommandFailure &&
       isWarehouseError(error.cause) &&
-      error.cause.code === "replay_unowned"
+      error.cause.code === "ADP_WAREHOUSE_REPLAY_UNOWNED"
     ) {
       throw new CommandFailure(
         `${error.cause.message}. Start the ingestor (group ${livePipeline}) first, pass --pipeline with its consumer ` +

@@ -63,7 +63,7 @@ export async function withWarehouse<T>(
     if (error instanceof CommandFailure) throw error;
     if (isWarehouseError(error)) {
       const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
-      const code = error.code === "range_invalid" ? EXIT.usage : EXIT.failed;
+      const code = error.code === "ADP_WAREHOUSE_RANGE_INVALID" ? EXIT.usage : EXIT.failed;
       throw new CommandFailure(`${error.message}${cause}`, code, { cause: error });
     }
     throw error;

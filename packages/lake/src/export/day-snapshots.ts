@@ -110,7 +110,7 @@ export async function exportChangedDays(
       return { caughtUp: true, lagRecords: null };
     } catch (error) {
       await writer.discard(staged);
-      if (isLakeError(error) && error.code === "commit_conflict" && attempt < maxAttempts) {
+      if (isLakeError(error) && error.code === "ADP_LAKE_COMMIT_CONFLICT" && attempt < maxAttempts) {
         counters.conflicts++;
         continue;
       }

@@ -254,24 +254,24 @@ describe("readTableState", () => {
     expect(summary(await readTableState(store, TABLE))).toEqual(EXPECTED);
     await commit(5, [txn("exporter", 4)]);
     await store.delete(partName(2));
-    expect(await code(readTableState(store, TABLE))).toBe("log_corrupt");
+    expect(await code(readTableState(store, TABLE))).toBe("ADP_LAKE_LOG_CORRUPT");
   });
 
   it("refuses a log that starts after version 0 without a checkpoint, or has no metaData/protocol", async () => {
     await writeLog();
     await store.delete(`${LOG}/${commitFileName(0)}`);
-    expect(await code(readTableState(store, TABLE))).toBe("log_corrupt");
+    expect(await code(readTableState(store, TABLE))).toBe("ADP_LAKE_LOG_CORRUPT");
 
     const other = "other/table";
     await store.putIfAbsent(
       `${other}/${LOG_DIR}/${commitFileName(0)}`,
       serializeActions([{ add: add("x") }]),
     );
-    expect(await code(readTableState(store, other))).toBe("log_corrupt");
+    expect(await code(readTableState(store, other))).toBe("ADP_LAKE_LOG_CORRUPT");
 
     const torn = "torn/table";
     await store.putIfAbsent(`${torn}/${LOG_DIR}/${commitFileName(0)}`, Buffer.from('{"protocol":{"minRead'));
-    expect(await code(readTableState(store, torn))).toBe("log_corrupt");
+    expect(await code(readTableState(store, torn))).toBe("ADP_LAKE_LOG_CORRUPT");
   });
 });
 

@@ -118,12 +118,12 @@ describe("DeltaTable.create", () => {
       ...SPEND_SPEC,
       columns: [...SPEND_SPEC.columns.slice(0, 4), { ...SPEND_SPEC.columns[4]!, name: "x" }],
     };
-    expect(await code(new DeltaTable(store, renamed, options).create())).toBe("schema_mismatch");
+    expect(await code(new DeltaTable(store, renamed, options).create())).toBe("ADP_LAKE_SCHEMA_MISMATCH");
     const required = {
       ...SPEND_SPEC,
       columns: [...SPEND_SPEC.columns, { name: "extra", type: types.long(), nullable: false }],
     };
-    expect(await code(new DeltaTable(store, required, options).create())).toBe("schema_mismatch");
+    expect(await code(new DeltaTable(store, required, options).create())).toBe("ADP_LAKE_SCHEMA_MISMATCH");
     expect(await logFiles(root, path)).toEqual([commitFileName(0), commitFileName(1)]);
   });
 
@@ -134,7 +134,9 @@ describe("DeltaTable.create", () => {
       serializeActions([{ protocol: { minReaderVersion: 3, minWriterVersion: 7 } }]),
     );
     expect(WRITER_PROTOCOL).toEqual({ minReaderVersion: 1, minWriterVersion: 2 });
-    expect(await code(new DeltaTable(store, SPEND_SPEC, options).create())).toBe("protocol_unsupported");
+    expect(await code(new DeltaTable(store, SPEND_SPEC, options).create())).toBe(
+      "ADP_LAKE_PROTOCOL_UNSUPPORTED",
+    );
   });
 });
 
@@ -262,10 +264,10 @@ describe("DeltaTable.append", () => {
 
   it("refuses to write before create, and staged files of another table", async () => {
     const table = new DeltaTable(store, SPEND_SPEC, options);
-    expect(await code(table.commit([], {}))).toBe("not_allowed");
+    expect(await code(table.commit([], {}))).toBe("ADP_LAKE_NOT_ALLOWED");
     await table.create();
     const foreign: StagedFiles = { files: [] };
-    expect(await code(table.commit([foreign], {}))).toBe("invalid_rows");
+    expect(await code(table.commit([foreign], {}))).toBe("ADP_LAKE_INVALID_ROWS");
   });
 });
 
@@ -322,7 +324,7 @@ describe("DeltaTable.commit with replace", () => {
     await appendOnly.create();
     await appendOnly.append([spendRow("a", "2026-01-14", 1n)], {});
     expect(await code(appendOnly.append([spendRow("a", "2026-01-14", 2n)], { replace: "table" }))).toBe(
-      "not_allowed",
+      "ADP_LAKE_NOT_ALLOWED",
     );
     expect(await appendOnly.version()).toBe(1);
   });
@@ -342,7 +344,7 @@ describe("DeltaTable.commit with replace", () => {
       await code(
         planner.commit([staged], { replace: { partitions: [{ day: "2026-01-15" }] }, readVersion: 1 }),
       ),
-    ).toBe("commit_conflict");
+    ).toBe("ADP_LAKE_COMMIT_CONFLICT");
     expect(await planner.version()).toBe(3);
     // A replacement of a day nobody touched since still commits.
     const day14 = await planner.stage([spendRow("a", "2026-01-14", 5n)]);

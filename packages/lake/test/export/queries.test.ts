@@ -23,7 +23,7 @@ describe("the export's named queries", () => {
       values: ["lake", "bronze"],
     });
     expect(() => lakeQuery("lake_offsets_read", ["lake"])).toThrow(
-      expect.objectContaining({ name: "LakeError", code: "query_invalid" }),
+      expect.objectContaining({ name: "LakeError", code: "ADP_LAKE_QUERY_INVALID" }),
     );
   });
 });
