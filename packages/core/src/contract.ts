@@ -70,6 +70,14 @@ export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 export const BUDGET_SOURCES = ["api", "budget_update", "click"] as const;
 export type BudgetSource = (typeof BUDGET_SOURCES)[number];
 
+/**
+ * How an advertiser's budget bounds billing. `observe` (the default): every valid click is billable and the
+ * budget only decides can_serve. `hard_cap`: billing never exceeds the budget; the part of a click beyond it
+ * is over_cap (see billableMicros). Set by explicit budget updates only (`budget_mode`).
+ */
+export const BUDGET_MODES = ["observe", "hard_cap"] as const;
+export type BudgetMode = (typeof BUDGET_MODES)[number];
+
 /** Options for parseEvent. All times are epoch milliseconds, UTC. */
 export interface ParseOptions {
   /**
@@ -88,6 +96,11 @@ export interface ParseOptions {
   maxPayloadBytes?: number;
   /** Largest accepted budget_value in micros (budget_too_large above it). Default 1e9 units. */
   maxBudgetMicros?: number;
+  /**
+   * Read `budget_mode` on budget_update events. Off by default: until every store bills hard_cap
+   * advertisers by the same clamp, the field stays an unknown one (warning unknown_fields).
+   */
+  budgetModes?: boolean;
 }
 
 /** A record that could be read as an event object, valid or not. */
@@ -108,6 +121,11 @@ export interface ParsedEvent {
    * `budget_source` field); null when budgetMicros is null or the event type is unknown.
    */
   readonly budgetSource: BudgetSource | null;
+  /**
+   * The budget mode a valid-shaped budget_update sets (`budget_mode`); undefined when the event sets none
+   * (absent or null, any click, or budgetModes off): the mode in force then stays as it was.
+   */
+  readonly budgetMode?: BudgetMode | undefined;
   /** Event time, epoch ms UTC; null when missing or unreadable. */
   readonly eventTimeMs: number | null;
   readonly errors: readonly ErrorCode[];

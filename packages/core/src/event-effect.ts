@@ -1,4 +1,4 @@
-import type { BudgetSource, ParsedEvent } from "./contract.js";
+import type { BudgetMode, BudgetSource, ParsedEvent } from "./contract.js";
 import { windowStartOf } from "./time-buckets.js";
 
 /**
@@ -49,6 +49,11 @@ export class EventEffect {
   budgetSource: BudgetSource | null = null;
   /** The stated budget; 0 when budgetSource is null. */
   budgetMicros = 0;
+  /**
+   * The budget mode the event sets (an explicit budget observation carrying budget_mode; see
+   * supersedesMode); null: the mode in force stays as it is. Billing by mode: billableMicros.
+   */
+  budgetMode: BudgetMode | null = null;
 }
 
 /** Fills `out` with the effect of `event` (see EventEffect) and returns it. Allocates nothing. */
@@ -74,6 +79,7 @@ export function eventEffect(event: ParsedEvent, out: EventEffect): EventEffect {
   out.clicks = spends ? 1 : 0;
   out.budgetSource = budgetSource;
   out.budgetMicros = budgetSource === null ? 0 : (event.budgetMicros as number);
+  out.budgetMode = budgetSource !== null && budgetSource !== "click" ? (event.budgetMode ?? null) : null;
   return out;
 }
 

@@ -1,3 +1,4 @@
+export { billableMicros, type ModeObservation, modeInForce, supersedesMode } from "./billing.js";
 export {
   type BudgetPeriodWindow,
   budgetPeriodOf,

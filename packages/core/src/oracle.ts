@@ -1,5 +1,7 @@
+import { billableMicros, type ModeObservation, supersedesMode } from "./billing.js";
 import { type BudgetPeriodWindow, budgetPeriodOf, canonicalTimeZone } from "./budget-period.js";
 import {
+  type BudgetMode,
   type BudgetPeriod,
   type BudgetSource,
   ERROR_CODES,
@@ -23,6 +25,7 @@ import {
   isExplicitBudget,
   observationOf,
   overspendMicros,
+  supersedesBudget,
 } from "./spend.js";
 import { timeBuckets } from "./time-buckets.js";
 
@@ -89,7 +92,10 @@ export interface GoldRow {
   readonly spendDayMs: number;
   readonly spendMonthMs: number;
   readonly grossMicros: number;
+  /** Billable net (billableMicros): the valid amount less what hard_cap put over the cap. */
   readonly netMicros: number;
+  /** The part of valid clicks beyond a hard_cap budget (in gross, never in net); 0 in observe. */
+  readonly overCapMicros: number;
   /** Non-duplicate clicks in the window, valid + invalid. */
   readonly recordCount: number;
   readonly validClicks: number;
@@ -112,11 +118,16 @@ export interface ServingState {
   readonly period: string;
   readonly periodStartMs: number;
   readonly periodEndMs: number;
+  /** Billable net of the period (billableMicros). */
   readonly netMicros: number;
   readonly grossMicros: number;
+  /** What hard_cap kept out of the period's net (over_cap). */
+  readonly overCapMicros: number;
   /** Budget in force over all observations (supersedesBudget); null if none. */
   readonly budgetMicros: number | null;
   readonly budgetSource: BudgetSource | null;
+  /** Budget mode in force over all mode observations (supersedesMode); observe when none. */
+  readonly mode: BudgetMode;
   /** Non-duplicate clicks with event time in the period, valid + invalid (the sum of Gold record_count). */
   readonly clicks: number;
   readonly validClicks: number;
@@ -132,19 +143,26 @@ interface MutableGoldRow {
   windowStartMs: number;
   grossMicros: number;
   netMicros: number;
+  overCapMicros: number;
   validClicks: number;
   invalidClicks: number;
   duplicateClicks: number;
 }
 
 interface AdvertiserLedger {
-  /** Non-duplicate click contributions in observation order. */
+  /** Non-duplicate click contributions in observation order (net: the billable part). */
   times: number[];
   gross: number[];
   net: number[];
+  overCap: number[];
   valid: boolean[];
   /** Budget observations in observation (partition) order. */
   budgets: BudgetObservation[];
+  /** The budget and mode in force at the current place in the log (what a click is billed against). */
+  budget: BudgetObservation | null;
+  mode: ModeObservation | null;
+  /** Billable net so far per budget period id, in partition order (the clamp's running total). */
+  billableByPeriod: Map<string, number>;
 }
 
 function zeroCounts<K extends string>(codes: readonly K[]): Record<K, number> {
@@ -224,26 +242,36 @@ export class Oracle {
         for (const code of result.warnings) this.warningCounts[code]++;
       }
       if (effect.advertiserId !== null) this.ledgerOf(effect.advertiserId);
+      if (!duplicate) {
+        const observation = observationOf(effect);
+        if (observation !== null) {
+          const ledger = this.ledgerOf(observation.advertiserId);
+          ledger.budgets.push(observation);
+          if (supersedesBudget(ledger.budget, observation)) ledger.budget = observation;
+          if (effect.budgetMode !== null) {
+            const mode = { mode: effect.budgetMode, eventTimeMs: effect.eventTimeMs };
+            if (supersedesMode(ledger.mode, mode)) ledger.mode = mode;
+          }
+        }
+      }
       if (effect.spends && effect.advertiserId !== null) {
         const row = this.rowOf(effect.advertiserId, effect.windowStartMs);
         if (effect.advertiser !== null) row.advertiser = effect.advertiser;
         if (duplicate) row.duplicateClicks++;
         else {
+          const ledger = this.ledgerOf(effect.advertiserId);
+          const billable = this.bill(ledger, effect.eventTimeMs, effect.netMicros);
+          const overCap = effect.netMicros - billable;
           row.grossMicros = addMicros(row.grossMicros, effect.grossMicros);
-          row.netMicros = addMicros(row.netMicros, effect.netMicros);
+          row.netMicros = addMicros(row.netMicros, billable);
+          row.overCapMicros = addMicros(row.overCapMicros, overCap);
           if (effect.valid) row.validClicks++;
           else row.invalidClicks++;
-          const ledger = this.ledgerOf(effect.advertiserId);
           ledger.times.push(effect.eventTimeMs);
           ledger.gross.push(effect.grossMicros);
-          ledger.net.push(effect.netMicros);
+          ledger.net.push(billable);
+          ledger.overCap.push(overCap);
           ledger.valid.push(effect.valid);
-        }
-      }
-      if (!duplicate) {
-        const observation = observationOf(effect);
-        if (observation !== null) {
-          this.ledgerOf(observation.advertiserId).budgets.push(observation);
         }
       }
     }
@@ -255,6 +283,19 @@ export class Oracle {
   observeAll(records: Iterable<OracleRecord>): this {
     for (const record of records) this.observe(record);
     return this;
+  }
+
+  /**
+   * The billable part of a click's net by billableMicros, against the budget and mode in force at this place
+   * in the log and the billable net of the click's budget period so far; records it in the running total.
+   */
+  private bill(ledger: AdvertiserLedger, eventTimeMs: number, netMicros: number): number {
+    const periodId = budgetPeriodOf(eventTimeMs, this.budgetPeriod, this.timeZone).id;
+    const sofar = ledger.billableByPeriod.get(periodId) ?? 0;
+    const mode = ledger.mode?.mode ?? "observe";
+    const billable = billableMicros(mode, ledger.budget?.budgetMicros ?? null, sofar, netMicros);
+    ledger.billableByPeriod.set(periodId, addMicros(sofar, billable));
+    return billable;
   }
 
   outcomes(): readonly RecordOutcome[] {
@@ -321,6 +362,7 @@ export class Oracle {
           spendMonthMs: buckets.spendMonthMs,
           grossMicros: row.grossMicros,
           netMicros: row.netMicros,
+          overCapMicros: row.overCapMicros,
           recordCount: row.validClicks + row.invalidClicks,
           validClicks: row.validClicks,
           invalidClicks: row.invalidClicks,
@@ -362,6 +404,7 @@ export class Oracle {
     const ledger = this.ledgerOf(advertiserId);
     let net = 0;
     let gross = 0;
+    let overCap = 0;
     let validClicks = 0;
     let invalidClicks = 0;
     for (let i = 0; i < ledger.times.length; i++) {
@@ -369,6 +412,7 @@ export class Oracle {
       if (t < window.startMs || t >= window.endMs) continue;
       net = addMicros(net, ledger.net[i] as number);
       gross = addMicros(gross, ledger.gross[i] as number);
+      overCap = addMicros(overCap, ledger.overCap[i] as number);
       if (ledger.valid[i]) validClicks++;
       else invalidClicks++;
     }
@@ -382,8 +426,10 @@ export class Oracle {
       periodEndMs: window.endMs,
       netMicros: net,
       grossMicros: gross,
+      overCapMicros: overCap,
       budgetMicros,
       budgetSource: budget?.source ?? null,
+      mode: ledger.mode?.mode ?? "observe",
       clicks: validClicks + invalidClicks,
       validClicks,
       invalidClicks,
@@ -396,7 +442,17 @@ export class Oracle {
   private ledgerOf(advertiserId: string): AdvertiserLedger {
     let ledger = this.ledgers.get(advertiserId);
     if (ledger === undefined) {
-      ledger = { times: [], gross: [], net: [], valid: [], budgets: [] };
+      ledger = {
+        times: [],
+        gross: [],
+        net: [],
+        overCap: [],
+        valid: [],
+        budgets: [],
+        budget: null,
+        mode: null,
+        billableByPeriod: new Map(),
+      };
       this.ledgers.set(advertiserId, ledger);
     }
     return ledger;
@@ -412,6 +468,7 @@ export class Oracle {
         windowStartMs,
         grossMicros: 0,
         netMicros: 0,
+        overCapMicros: 0,
         validClicks: 0,
         invalidClicks: 0,
         duplicateClicks: 0,

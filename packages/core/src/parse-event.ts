@@ -1,4 +1,5 @@
 import type {
+  BudgetMode,
   BudgetSource,
   ErrorCode,
   EventType,
@@ -20,7 +21,7 @@ export const DEFAULT_PARSE_OPTIONS = Object.freeze({
   latenessHorizonMs: 7 * 86_400_000,
   maxPayloadBytes: 64 * 1024,
   maxBudgetMicros: 1_000_000_000 * MICROS_PER_UNIT,
-}) satisfies Required<Omit<ParseOptions, "referenceTimeMs">>;
+}) satisfies Required<Omit<ParseOptions, "referenceTimeMs" | "budgetModes">>;
 
 /** Longest accepted string per field, in UTF-16 code units (String#length). */
 export const FIELD_MAX_LENGTH = Object.freeze({
@@ -134,6 +135,7 @@ class RawFields {
   budget: unknown = undefined;
   timestamp: unknown = undefined;
   budgetSource: unknown = undefined;
+  budgetMode: unknown = undefined;
   unknownFields = false;
   /** Set by the fast path: every string is printable ASCII, so ids need no character check. */
   printableAscii = false;
@@ -148,6 +150,7 @@ class RawFields {
     this.budget = undefined;
     this.timestamp = undefined;
     this.budgetSource = undefined;
+    this.budgetMode = undefined;
     this.unknownFields = false;
     this.printableAscii = false;
   }
@@ -181,6 +184,9 @@ class RawFields {
         break;
       case "budget_source":
         this.budgetSource = value;
+        break;
+      case "budget_mode":
+        this.budgetMode = value;
         break;
       default:
         // Includes "__proto__" and "constructor": plain unknown fields, never merged into anything.
@@ -268,6 +274,7 @@ const KEY_AMOUNT = 6;
 const KEY_BUDGET = 7;
 const KEY_TIMESTAMP = 8;
 const KEY_BUDGET_SOURCE = 9;
+const KEY_BUDGET_MODE = 10;
 const KEY_UNKNOWN = 0;
 
 /** Whether s[start, start + name.length) spells `name` (a JIT-friendly loop instead of a builtin call). */
@@ -292,6 +299,8 @@ function keyAt(s: string, start: number, end: number): number {
     case 10:
       if (s.charCodeAt(start) === 101) return spells(s, start, "event_type") ? KEY_EVENT_TYPE : KEY_UNKNOWN;
       return spells(s, start, "advertiser") ? KEY_ADVERTISER : KEY_UNKNOWN;
+    case 11:
+      return spells(s, start, "budget_mode") ? KEY_BUDGET_MODE : KEY_UNKNOWN;
     case 12:
       return spells(s, start, "budget_value") ? KEY_BUDGET : KEY_UNKNOWN;
     case 13:
@@ -374,6 +383,9 @@ function scanFlatObject(s: string, raw: RawFields): boolean {
         break;
       case KEY_BUDGET_SOURCE:
         raw.budgetSource = value;
+        break;
+      case KEY_BUDGET_MODE:
+        raw.budgetMode = value;
         break;
       default:
         raw.unknownFields = true;
@@ -465,7 +477,10 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
   const rawBudget = raw.budget;
   const rawTimestamp = raw.timestamp;
   const rawBudgetSource = raw.budgetSource;
-  const unknownFields = raw.unknownFields;
+  const rawBudgetMode = raw.budgetMode;
+  const budgetModes = options.budgetModes === true;
+  // While budget modes are off, budget_mode is one more field outside the contract.
+  const unknownFields = raw.unknownFields || (!budgetModes && rawBudgetMode !== undefined);
   const ascii = raw.printableAscii;
 
   let errors: ErrorCode[] | null = null;
@@ -554,6 +569,13 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
   } else if (eventType === "ad_click") budgetSource = "click";
   if (budgetMicros === null) budgetSource = null;
 
+  // Read on budget_update only, like budget_source; absent or null leaves the mode in force unchanged.
+  let budgetMode: BudgetMode | undefined;
+  if (budgetModes && eventType === "budget_update" && rawBudgetMode !== undefined && rawBudgetMode !== null) {
+    if (rawBudgetMode === "observe" || rawBudgetMode === "hard_cap") budgetMode = rawBudgetMode;
+    else errors = add(errors, "field_invalid");
+  }
+
   let eventTimeMs: number | null = null;
   if (rawTimestamp === undefined || rawTimestamp === null || rawTimestamp === "") {
     errors = add(errors, "timestamp_missing");
@@ -593,6 +615,7 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
     amountMicros,
     budgetMicros,
     budgetSource,
+    budgetMode,
     eventTimeMs,
     errors: errors ?? NO_CODES,
     warnings: warnings ?? NO_CODES,

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BUDGET_SOURCES, EVENT_TYPES, type ParsedEvent } from "../src/contract.js";
+import { BUDGET_MODES, BUDGET_SOURCES, EVENT_TYPES, type ParsedEvent } from "../src/contract.js";
 import { clickDedupKeyOf, EventEffect, eventEffect } from "../src/event-effect.js";
 import { generateStream } from "../src/generator.js";
 import { parseEvent } from "../src/parse-event.js";
@@ -50,6 +50,12 @@ const reference = {
       source: event.budgetSource,
     };
   },
+  /** Only an explicit budget observation (api, budget_update) sets a mode, and only when it names one. */
+  mode(event: ParsedEvent) {
+    const budget = reference.budget(event);
+    if (budget === null || budget.source === "click") return null;
+    return event.budgetMode ?? null;
+  },
   dedupKey(event: ParsedEvent) {
     if (event.eventType !== "ad_click" || event.clickId === null || event.advertiserId === null) return null;
     return `${event.advertiserId.length}:${event.advertiserId}:${event.clickId}`;
@@ -67,6 +73,7 @@ const anyParsedEvent: fc.Arbitrary<ParsedEvent> = fc
     amountMicros: fc.option(fc.integer({ min: 0, max: 1_000_000_000 })),
     budgetMicros: fc.option(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })),
     budgetSource: fc.option(fc.constantFrom(...BUDGET_SOURCES)),
+    budgetMode: fc.option(fc.constantFrom(...BUDGET_MODES), { nil: undefined }),
     eventTimeMs: fc.option(fc.integer({ min: -62_167_219_200_000, max: 253_402_300_799_999 })),
     isValid: fc.boolean(),
   })
@@ -87,6 +94,7 @@ function expectAgreesWithReference(event: ParsedEvent, effect: EventEffect): voi
   expect(contributionOf(effect)).toEqual(reference.spend(event));
   expect(observationOf(effect)).toEqual(reference.budget(event));
   expect(clickDedupKeyOf(effect)).toBe(reference.dedupKey(event));
+  expect(effect.budgetMode).toBe(reference.mode(event));
   // The object forms core still offers are the same views of the same rule.
   expect(spendContribution(event)).toEqual(reference.spend(event));
   expect(budgetObservation(event)).toEqual(reference.budget(event));
@@ -165,6 +173,7 @@ describe("eventEffect", () => {
       clicks: 0,
       budgetSource: null,
       budgetMicros: 0,
+      budgetMode: null,
     });
   });
 });

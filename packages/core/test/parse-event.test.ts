@@ -47,10 +47,10 @@ function parsed(payload: Uint8Array | string | null | undefined, options = OPTIO
   return result;
 }
 
-function click(overrides: Record<string, unknown>, drop: string[] = []): ParsedEvent {
+function click(overrides: Record<string, unknown>, drop: string[] = [], options = OPTIONS): ParsedEvent {
   const event: Record<string, unknown> = { ...CLICK, ...overrides };
   for (const key of drop) delete event[key];
-  return parsed(JSON.stringify(event));
+  return parsed(JSON.stringify(event), options);
 }
 
 function errorsOf(overrides: Record<string, unknown>, drop: string[] = []): readonly ErrorCode[] {
@@ -138,6 +138,46 @@ describe("parseEvent: the seed's contract", () => {
     });
     expect(click({ budget_source: "junk" })).toMatchObject({ budgetSource: null, isValid: true });
     expect(click({}).budgetSource).toBeNull();
+  });
+
+  it("reads budget_mode on budget_update events only while budget modes are on", () => {
+    const MODES: ParseOptions = { ...OPTIONS, budgetModes: true };
+    const update = (extra: string, options: ParseOptions = MODES) =>
+      parsed(
+        `{"event_type":"budget_update","advertiser_id":"adv-1","budget_value":1${extra},"timestamp":"2024-01-01T12:00:00Z"}`,
+        options,
+      );
+    expect(update(',"budget_mode":"hard_cap"')).toMatchObject({
+      budgetMode: "hard_cap",
+      isValid: true,
+      warnings: [],
+    });
+    expect(update(',"budget_mode":"observe"')).toMatchObject({ budgetMode: "observe", isValid: true });
+    // Through JSON.parse (an escape leaves the fast path) the same.
+    expect(update(',"budget_mode":"hard\u005fcap"')).toMatchObject({ budgetMode: "hard_cap", isValid: true });
+    // Absent or null: no mode is set, the one in force stays.
+    expect(update("").budgetMode).toBeUndefined();
+    expect(update(',"budget_mode":null')).toMatchObject({
+      budgetMode: undefined,
+      isValid: true,
+      warnings: [],
+    });
+    for (const junk of ['"HARD_CAP"', '"cap"', '""', "1", "true"]) {
+      expect(update(`,"budget_mode":${junk}`).errors).toEqual(["field_invalid"]);
+    }
+    // Ignored on clicks, like budget_source.
+    expect(click({ budget_mode: "hard_cap" }, [], MODES)).toMatchObject({ isValid: true, warnings: [] });
+    expect(click({ budget_mode: "hard_cap" }, [], MODES).budgetMode).toBeUndefined();
+    // Off (the default): one more field outside the contract, whatever its value.
+    expect(update(',"budget_mode":"hard_cap"', OPTIONS)).toMatchObject({
+      budgetMode: undefined,
+      isValid: true,
+      warnings: ["unknown_fields"],
+    });
+    expect(update(',"budget_mode":"junk"', OPTIONS)).toMatchObject({
+      isValid: true,
+      warnings: ["unknown_fields"],
+    });
   });
 
   it("normalises numeric ids to decimal strings", () => {
