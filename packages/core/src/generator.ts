@@ -90,6 +90,12 @@ export interface GeneratorOptions {
    * advertiser has set (budgetUpdate changes it for the following clicks).
    */
   budgetChannel?: "events" | "clicks";
+  /**
+   * Share of advertisers in hard_cap: their budget_update events carry `"budget_mode":"hard_cap"`, except one
+   * in ten of the later ones, which switches to `"observe"` (until the next). Read by parseEvent only with
+   * `budgetModes: true`. Default 0: streams are the same as before modes existed.
+   */
+  hardCapShare?: number;
   /** Prefix of click ids, so that streams of different runs never share a click_id. Default `s<seed>`. */
   runId?: string;
   /** The parse limits the stream is crafted against (lateness, skew, size, amount). Defaults: parseEvent's. */
@@ -118,6 +124,8 @@ interface Advertiser {
   readonly name: string;
   readonly seedShape: boolean;
   budgetMicros: number;
+  /** In hard_cap (hardCapShare): its budget updates carry a budget_mode. */
+  hardCap?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -255,6 +263,15 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
     }
   }
 
+  // Chosen without the PRNG (a golden-ratio sequence), so a share of 0 leaves every stream as it was.
+  const hardCapShare = options.hardCapShare ?? 0;
+  for (const adv of advertisers) adv.hardCap = ((adv.index + 1) * 0.618_033_988_75) % 1 < hardCapShare;
+  /** The budget_mode field of an advertiser's budget update ("" for observe advertisers). */
+  const modeJson = (adv: Advertiser, initial: boolean): string => {
+    if (adv.hardCap !== true) return "";
+    return !initial && rng.chance(0.1) ? `,"budget_mode":"observe"` : `,"budget_mode":"hard_cap"`;
+  };
+
   const ring: GeneratedRecord[] = [];
   let ringNext = 0;
   let clickSeq = 0;
@@ -331,7 +348,7 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
     const eventMs = initial
       ? ts - Math.min(outOfOrderMaxMs + MS_PER_MINUTE, lagLimitMs)
       : ts - rng.int(0, smallLagMs);
-    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(adv.budgetMicros)},"timestamp":${timestampJson(adv, eventMs)}}`;
+    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(adv.budgetMicros)}${modeJson(adv, initial)},"timestamp":${timestampJson(adv, eventMs)}}`;
     return record(adv.id, json, ts, "budget_update");
   };
 
@@ -340,7 +357,7 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
     const micros = rng.chance(0.05) ? 0 : rng.int(budget.min, budget.max);
     const eventMs = ts - rng.int(0, smallLagMs);
     const source = rng.chance(0.5) ? `,"budget_source":"api"` : "";
-    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(micros)}${source},"timestamp":${timestampJson(adv, eventMs)}}`;
+    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(micros)}${source}${modeJson(adv, false)},"timestamp":${timestampJson(adv, eventMs)}}`;
     return record(adv.id, json, ts, "budget_update");
   };
 

@@ -20,10 +20,11 @@ ARGV[8]  state epoch of the caller (set by the last rebuild, read from the meta 
 ARGV[9]  P: number of buckets (budget period x dedup set); then P pairs (period start ms, dedup set TTL seconds)
 then     E: number of events
 then     the E events packed in one binary string (one argument instead of nine per event), each
-           ten little-endian doubles (struct "<dddddddddd"):
+           eleven little-endian doubles (struct "<ddddddddddd"):
              partition, offset, period index (1..P; 0 = no spend), gross micros, net micros, clicks,
              budget kind (0 = none; else the observation's source: 1 click, 2 budget_update, 3 api),
-             budget micros, budget event time ms, click id byte length
+             budget micros, budget event time ms, budget mode (0 = unchanged, 1 observe, 2 hard_cap),
+             click id byte length
            then the click id bytes (length 0: the click takes no part in dedup). Every value is an integer
            (offsets and amounts checked safe integers by the caller), so exact as a double.
          Events are in offset order per partition.
@@ -44,6 +45,13 @@ The budget in force (budget_micros, _budget_ts, budget_source) follows supersede
 explicit budget (api, budget_update) outranks any click-carried one; within a rank the later event time wins,
 on equal times the later record. A hash written before budget sources existed (budget_micros without
 budget_source) ranks as click-carried until the next explicit budget or a rebuild from the warehouse.
+
+The budget mode (mode, _mode_ts; absent = observe) follows supersedesMode: the later event time wins, on equal
+times the later record. Billing follows billableMicros in @adpipe/core: each counted click is billed, in
+offset order, against the mode and budget in force at its place in the log and its period's billable net so far
+(net_micros of the hash, or pending's "<start>|net" for an early period, plus this slice's); in hard_cap only
+what fits under the budget is billable (added to net_micros), the rest is over_cap (over_cap_micros, written
+only when not 0). Gross and clicks count the whole click either way.
 
 Money is integer micros added with HINCRBY (never INCRBYFLOAT). Lua numbers are doubles, exact for the
 safe-integer range the tracker enforces on every amount and sum.
@@ -110,9 +118,15 @@ local stats = { applied = 0, duplicates = 0, replayed = 0, closed = 0 }
 -- (clicks within the allowed clock skew of the previous period), and older pending periods are dropped.
 local cur_start = tonumber(redis.call("HGET", hash, "_period_start"))
 if cur_start == nil or now_start > cur_start then
-  local early = redis.call("HMGET", pending, now_start .. "|net", now_start .. "|gross", now_start .. "|clicks")
+  local early = redis.call("HMGET", pending, now_start .. "|net", now_start .. "|gross", now_start .. "|clicks",
+    now_start .. "|over_cap")
   redis.call("HSET", hash, "period", now_period, "_period_start", now_start,
     "net_micros", early[1] or "0", "gross_micros", early[2] or "0", "clicks", early[3] or "0")
+  if early[4] and tonumber(early[4]) ~= 0 then
+    redis.call("HSET", hash, "over_cap_micros", early[4])
+  else
+    redis.call("HDEL", hash, "over_cap_micros")
+  end
   for _, field in ipairs(redis.call("HKEYS", pending)) do
     local start = tonumber(string.match(field, "^(-?%d+)|"))
     if start == nil or start <= now_start then redis.call("HDEL", pending, field) end
@@ -139,18 +153,30 @@ local function budget_rank(source)
   if source == "click" then return 0 end
   return 1
 end
-local stored_budget = redis.call("HMGET", hash, "_budget_ts", "budget_source")
+local stored_budget = redis.call("HMGET", hash, "_budget_ts", "budget_source", "budget_micros", "mode", "_mode_ts")
 local budget_ts = tonumber(stored_budget[1])
 local budget_source = stored_budget[2] or "click"
 local new_budget, new_budget_ts, new_budget_source = nil, nil, nil
-local sums = {}            -- period index -> { net, gross, clicks }
+-- Budget and mode in force at the current place in the log: what the next click is billed against.
+local budget_now = tonumber(stored_budget[3])
+local BUDGET_MODES = { "observe", "hard_cap" }
+local mode_now = stored_budget[4] or "observe"
+local mode_ts = tonumber(stored_budget[5])
+local new_mode = nil
+local sums = {}            -- period index -> { net, gross, clicks, over_cap, billed }
 local touched_sets = {}    -- period index -> true
 
 local packed = ARGV[at] or ""
 local pos = 1
+-- The billable net of a period before this slice: the hash's for the current period, pending's for a later one.
+local function stored_billable(period)
+  if period.start == cur_start then return tonumber(redis.call("HGET", hash, "net_micros")) or 0 end
+  return tonumber(redis.call("HGET", pending, period.start .. "|net")) or 0
+end
+
 for _ = 1, n_events do
-  local partition, offset, period_index, gross, net, clicks, budget_kind, budget, budget_time, id_length, id_at =
-    struct.unpack("<dddddddddd", packed, pos)
+  local partition, offset, period_index, gross, net, clicks, budget_kind, budget, budget_time, mode_code,
+    id_length, id_at = struct.unpack("<ddddddddddd", packed, pos)
   pos = id_at + id_length
   local click_id = string.sub(packed, id_at, pos - 1)
 
@@ -172,18 +198,9 @@ for _ = 1, n_events do
       end
     end
     -- A duplicate is ignored entirely; a click of a closed period may still carry the newest budget.
+    -- The event's budget observation comes before its spend (as in the oracle).
     local is_duplicate = period ~= nil and not counts and period.start >= cur_start
-    if counts and period ~= nil then
-      local sum = sums[period_index]
-      if sum == nil then
-        sum = { net = 0, gross = 0, clicks = 0 }
-        sums[period_index] = sum
-      end
-      sum.net = sum.net + net
-      sum.gross = sum.gross + gross
-      sum.clicks = sum.clicks + clicks
-      stats.applied = stats.applied + 1
-    end
+    local observed = false
     if budget_kind ~= 0 and not is_duplicate then
       local source = BUDGET_SOURCES[budget_kind]
       local best_ts = new_budget_ts or budget_ts
@@ -192,8 +209,35 @@ for _ = 1, n_events do
       -- supersedesBudget: higher rank, else the later event time; equal times: the later record (offset order).
       if best_ts == nil or rank > best_rank or (rank == best_rank and budget_time >= best_ts) then
         new_budget, new_budget_ts, new_budget_source = budget, budget_time, source
-        if not (counts and period ~= nil) then stats.applied = stats.applied + 1 end
+        budget_now = budget
+        observed = true
       end
+      -- supersedesMode: the later event time wins; equal times: the later record.
+      if mode_code ~= 0 and (mode_ts == nil or budget_time >= mode_ts) then
+        new_mode, mode_ts, mode_now = BUDGET_MODES[mode_code], budget_time, BUDGET_MODES[mode_code]
+        observed = true
+      end
+    end
+    if counts and period ~= nil then
+      local sum = sums[period_index]
+      if sum == nil then
+        sum = { net = 0, gross = 0, clicks = 0, over_cap = 0, billed = nil }
+        sums[period_index] = sum
+      end
+      -- billableMicros: a refund (net <= 0) is never clamped; hard_cap bills what fits under the budget.
+      local billable = net
+      if mode_now == "hard_cap" and net > 0 then
+        if sum.billed == nil then sum.billed = stored_billable(period) end
+        local room = (budget_now or 0) - (sum.billed + sum.net)
+        if room <= 0 then billable = 0 elseif room < net then billable = room end
+      end
+      sum.net = sum.net + billable
+      sum.over_cap = sum.over_cap + (net - billable)
+      sum.gross = sum.gross + gross
+      sum.clicks = sum.clicks + clicks
+      stats.applied = stats.applied + 1
+    elseif observed then
+      stats.applied = stats.applied + 1
     end
   end
 end
@@ -209,10 +253,16 @@ for period_index, sum in pairs(sums) do
     redis.call("HINCRBY", hash, "net_micros", string.format("%d", sum.net))
     redis.call("HINCRBY", hash, "gross_micros", string.format("%d", sum.gross))
     redis.call("HINCRBY", hash, "clicks", string.format("%d", sum.clicks))
+    if sum.over_cap ~= 0 then
+      redis.call("HINCRBY", hash, "over_cap_micros", string.format("%d", sum.over_cap))
+    end
   else
     redis.call("HINCRBY", pending, period.start .. "|net", string.format("%d", sum.net))
     redis.call("HINCRBY", pending, period.start .. "|gross", string.format("%d", sum.gross))
     redis.call("HINCRBY", pending, period.start .. "|clicks", string.format("%d", sum.clicks))
+    if sum.over_cap ~= 0 then
+      redis.call("HINCRBY", pending, period.start .. "|over_cap", string.format("%d", sum.over_cap))
+    end
     if redis.call("TTL", pending) < period.ttl then redis.call("EXPIRE", pending, period.ttl) end
   end
   changed = true
@@ -221,6 +271,11 @@ end
 if new_budget ~= nil then
   redis.call("HSET", hash, "budget_micros", string.format("%d", new_budget),
     "_budget_ts", string.format("%d", new_budget_ts), "budget_source", new_budget_source)
+  changed = true
+end
+
+if new_mode ~= nil then
+  redis.call("HSET", hash, "mode", new_mode, "_mode_ts", string.format("%d", mode_ts))
   changed = true
 end
 

@@ -38,6 +38,11 @@ export function spendRecordOf(event: ParsedEvent, position: RecordPosition): Spe
     budget:
       effect.budgetSource === null
         ? null
-        : { budgetMicros: effect.budgetMicros, eventTimeMs: effect.eventTimeMs, source: effect.budgetSource },
+        : {
+            budgetMicros: effect.budgetMicros,
+            eventTimeMs: effect.eventTimeMs,
+            source: effect.budgetSource,
+            mode: effect.budgetMode ?? undefined,
+          },
   };
 }

@@ -12,6 +12,7 @@ export type {
 } from "./records.js";
 export { loadScripts, luaScript, SCRIPT_NAMES, type ScriptName } from "./scripts.js";
 export {
+  BUDGET_MODE_CODES,
   BUDGET_SOURCE_CODES,
   dedupTtlSeconds,
   type PackedBucket,

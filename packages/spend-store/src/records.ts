@@ -1,4 +1,4 @@
-import type { BudgetSource } from "@adpipe/core";
+import type { BudgetMode, BudgetSource } from "@adpipe/core";
 
 /**
  * What the tracker applies per Kafka record, after @adpipe/core has parsed and classified it.
@@ -32,6 +32,8 @@ export interface BudgetObservation {
   readonly budgetMicros: number;
   readonly eventTimeMs: number;
   readonly source: BudgetSource;
+  /** The budget mode an explicit observation sets (supersedesMode); absent: the mode stays as it is. */
+  readonly mode?: BudgetMode | undefined;
 }
 
 /** A period window as returned by budgetPeriodOf in @adpipe/core. */

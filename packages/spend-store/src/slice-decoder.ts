@@ -3,7 +3,7 @@
  * diagnostics (the store sends the packed form). Exported through `@adpipe/spend-store/testing`.
  */
 
-import type { BudgetSource } from "@adpipe/core";
+import type { BudgetMode, BudgetSource } from "@adpipe/core";
 import { SpendStoreError } from "./errors.js";
 import type { PeriodWindow, SpendRecord } from "./records.js";
 import { dedupTtlSeconds, EVENT_FIXED_BYTES, SliceBatch, type SliceOptions } from "./slices.js";
@@ -34,9 +34,12 @@ export interface SliceEvent {
   readonly budgetTimeMs: number;
   /** Source of the budget observation; null when there is none. */
   readonly budgetSource: BudgetSource | null;
+  /** The budget mode the observation sets; absent when it sets none. */
+  readonly budgetMode?: BudgetMode | undefined;
 }
 
 const SOURCE_OF_CODE: readonly (BudgetSource | null)[] = [null, "click", "budget_update", "api"];
+const MODE_OF_CODE: readonly (BudgetMode | undefined)[] = [undefined, "observe", "hard_cap"];
 
 /** Everything one apply_slice call needs for one advertiser. */
 export interface AdvertiserSlice {
@@ -60,7 +63,7 @@ export function unpackEvents(bytes: Uint8Array): SliceEvent[] {
     }
     const field = (i: number) => view.getFloat64(at + 8 * i, true);
     const bucket = field(2);
-    const idBytes = field(9);
+    const idBytes = field(10);
     const id = text.toString("utf8", at + EVENT_FIXED_BYTES, at + EVENT_FIXED_BYTES + idBytes);
     events.push({
       partition: field(0),
@@ -73,6 +76,7 @@ export function unpackEvents(bytes: Uint8Array): SliceEvent[] {
       budgetMicros: field(6) === 0 ? null : field(7),
       budgetTimeMs: field(8),
       budgetSource: SOURCE_OF_CODE[field(6)] ?? null,
+      budgetMode: MODE_OF_CODE[field(9)],
     });
     at += EVENT_FIXED_BYTES + idBytes;
   }

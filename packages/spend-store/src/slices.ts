@@ -1,4 +1,4 @@
-import { type BudgetSource, EventEffect } from "@adpipe/core";
+import { type BudgetMode, type BudgetSource, EventEffect } from "@adpipe/core";
 import { SpendStoreError } from "./errors.js";
 import type { PeriodOf, PeriodWindow, SpendRecord } from "./records.js";
 
@@ -12,6 +12,15 @@ export const BUDGET_SOURCE_CODES: Readonly<Record<BudgetSource, number>> = Objec
   click: 1,
   budget_update: 2,
   api: 3,
+});
+
+/**
+ * How apply_slice receives the budget mode an observation sets, in the "budget mode" double of a packed
+ * event (0 = the mode stays as it is). apply_slice.lua maps the codes back (its BUDGET_MODES table).
+ */
+export const BUDGET_MODE_CODES: Readonly<Record<BudgetMode, number>> = Object.freeze({
+  observe: 1,
+  hard_cap: 2,
 });
 
 export interface SliceGrouping {
@@ -64,16 +73,16 @@ export interface PackedBucket {
   readonly dedupEndMs: number;
 }
 
-/** Fixed part of a packed event: ten little-endian doubles (see PackedSlice). */
-export const EVENT_FIXED_BYTES = 80;
+/** Fixed part of a packed event: eleven little-endian doubles (see PackedSlice). */
+export const EVENT_FIXED_BYTES = 88;
 const FIRST_SLICE_BYTES = 512;
 
 /**
  * One advertiser's records of a batch, already in the form apply_slice reads (its ARGV "events"): per event
- * ten little-endian doubles
+ * eleven little-endian doubles
  *   partition, offset, bucket (1-based; 0 = no spend), gross, net, clicks,
  *   budget kind (0 = none, else BUDGET_SOURCE_CODES of its source), budget micros, budget event time,
- *   click id byte length
+ *   budget mode (0 = none, else BUDGET_MODE_CODES), click id byte length
  * then the click id's UTF-8 bytes (none when the click cannot be deduplicated). Offsets and amounts are
  * checked safe integers, so exact as doubles (as are times and counts). One binary argument per advertiser instead of nine string arguments per
  * event: building, sending and re-encoding thousands of tiny strings per batch was a large share of the
@@ -140,6 +149,7 @@ export class SliceBatch {
     effect.clicks = spend === null ? 0 : spend.clicks;
     effect.budgetSource = budget === null ? null : budget.source;
     effect.budgetMicros = budget === null ? 0 : budget.budgetMicros;
+    effect.budgetMode = budget?.mode ?? null;
     // A SpendRecord may carry its budget observation at another time than its spend.
     this.pack(effect, record.partition, record.offset, record.timestampMs, budget?.eventTimeMs ?? 0);
   }
@@ -215,8 +225,10 @@ export class SliceBatch {
     view.setFloat64(at + 48, budgetSource === null ? 0 : BUDGET_SOURCE_CODES[budgetSource], true);
     view.setFloat64(at + 56, budgetMicros, true);
     view.setFloat64(at + 64, budgetSource === null ? 0 : budgetTimeMs, true);
+    const budgetMode = budgetSource === null ? null : effect.budgetMode;
+    view.setFloat64(at + 72, budgetMode === null ? 0 : BUDGET_MODE_CODES[budgetMode], true);
     const idBytes = id.length === 0 ? 0 : writeUtf8(slice.bytes, at + EVENT_FIXED_BYTES, id);
-    view.setFloat64(at + 72, idBytes, true);
+    view.setFloat64(at + 80, idBytes, true);
     slice.length = at + EVENT_FIXED_BYTES + idBytes;
     slice.events++;
   }

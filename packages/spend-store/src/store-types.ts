@@ -1,4 +1,4 @@
-import type { BudgetSource } from "@adpipe/core";
+import type { BudgetMode, BudgetSource } from "@adpipe/core";
 import type { PeriodWindow } from "./records.js";
 
 /** A partition and the next offset to consume in it (last applied + 1), as Kafka commits them. */
@@ -78,6 +78,10 @@ export interface StoredState {
   readonly budgetEventTimeMs: number | null;
   /** Where the budget in force came from (supersedesBudget); null without a budget or before sources existed. */
   readonly budgetSource: BudgetSource | null;
+  /** Budget mode in force (supersedesMode); observe when none was ever set. */
+  readonly mode: BudgetMode;
+  /** The period's valid spend beyond a hard_cap budget (billableMicros): in gross, never in net. */
+  readonly overCapMicros: number;
   readonly canServe: boolean;
   readonly reason: string | null;
   readonly paused: boolean;

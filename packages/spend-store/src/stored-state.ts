@@ -1,4 +1,4 @@
-import { BUDGET_SOURCES, type BudgetSource } from "@adpipe/core";
+import { BUDGET_SOURCES, type BudgetMode, type BudgetSource } from "@adpipe/core";
 import { advertiserIdFromKey, execByNode } from "@adpipe/serving-client";
 import { scanKeys } from "./redis-scan.js";
 import { toInt } from "./redis-values.js";
@@ -22,6 +22,8 @@ const STATE_FIELDS = [
   "reason",
   "_paused",
   "budget_source",
+  "mode",
+  "over_cap_micros",
 ] as const;
 
 /** The stored state of one advertiser; null when it has no hash. */
@@ -70,10 +72,17 @@ function storedState(advertiserId: string, v: readonly (string | null)[] | null)
     budgetMicros: toInt(v[5]),
     budgetEventTimeMs: toInt(v[6]),
     budgetSource: budgetSourceOf(v[10]),
+    mode: modeOf(v[11]),
+    overCapMicros: toInt(v[12]) ?? 0,
     canServe: v[7] === "1",
     reason: v[8] ?? null,
     paused: v[9] === "1",
   };
+}
+
+/** Absent (never set) or unreadable: observe, the default mode. */
+function modeOf(value: string | null | undefined): BudgetMode {
+  return value === "hard_cap" ? "hard_cap" : "observe";
 }
 
 function budgetSourceOf(value: string | null | undefined): BudgetSource | null {

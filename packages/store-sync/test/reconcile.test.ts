@@ -15,6 +15,8 @@ function state(advertiserId: string, over: Partial<StoredState> = {}): StoredSta
     budgetMicros: 1_000_000,
     budgetEventTimeMs: 0,
     budgetSource: "api",
+    mode: "observe",
+    overCapMicros: 0,
     canServe: true,
     reason: null,
     paused: false,

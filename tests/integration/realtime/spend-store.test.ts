@@ -1,6 +1,9 @@
 import {
+  BUDGET_MODES,
   BUDGET_SOURCES,
+  type BudgetMode,
   type BudgetObservation,
+  billableMicros,
   budgetInForce,
   decideServing,
   type GeneratorOptions,
@@ -51,11 +54,21 @@ describe("SpendStore against the oracle", () => {
       "operator budgets among click-carried ones",
       { budgetChannel: "clicks", shares: { operatorBudget: 0.01 } },
     ],
+    // Hard-capped advertisers with budgets spent within hours, mode switches among operator budgets.
+    [
+      "hard_cap advertisers among observe ones",
+      {
+        hardCapShare: 0.4,
+        budgetMicros: { min: 1_000_000, max: 40_000_000 },
+        shares: { operatorBudget: 0.01 },
+      },
+    ],
   ])(
     "ends in the oracle's period state to the micro-unit, with batches applied twice and a rollover (%s)",
     async (_, extra) => {
       const stream = placeRecords(generated({ seed: 11, events: 6_000, advertisers: 30, ...extra }), 3);
-      const oracle = new Oracle();
+      const limits = { budgetModes: extra.hardCapShare !== undefined };
+      const oracle = new Oracle({ parseOptions: limits });
       let now = stream[0]?.timestampMs ?? 0;
       const store = newStore(() => now);
       await store.loadScripts();
@@ -66,7 +79,7 @@ describe("SpendStore against the oracle", () => {
       for (const [i, batch] of batches(stream, 97).entries()) {
         for (const record of batch) oracle.observe(record);
         now = batch.at(-1)?.timestampMs ?? now;
-        const { records, progress } = toSpendRecords(batch);
+        const { records, progress } = toSpendRecords(batch, limits);
         const outcome = await store.applyBatch(records, progress);
         expect(outcome.status).toBe("applied");
         duplicates += outcome.duplicates;
@@ -91,6 +104,12 @@ describe("SpendStore against the oracle", () => {
       if (extra.budgetChannel === "clicks") {
         const sources = new Set(expected.map((state) => state.budgetSource));
         expect(sources).toEqual(new Set(["click", "api", "budget_update"]));
+      }
+      if (limits.budgetModes) {
+        // The clamp did bite, and hard-capped advertisers never bill past their budget in force.
+        const capped = expected.filter((state) => state.mode === "hard_cap");
+        expect(capped.some((state) => state.overCapMicros > 0)).toBe(true);
+        expect(expected.some((state) => state.mode === "observe" && state.overspendMicros > 0)).toBe(true);
       }
     },
   );
@@ -243,6 +262,108 @@ describe("apply_slice budget precedence", () => {
     expect(await store.readState("legacy")).toMatchObject({ budgetMicros: 7_000_000, budgetSource: "click" });
     await store.applyBatch([budget(2, 9_000_000, now - 20, "api")], [{ partition: 0, offset: 3 }]);
     expect(await store.readState("legacy")).toMatchObject({ budgetMicros: 9_000_000, budgetSource: "api" });
+  });
+});
+
+describe("apply_slice billing clamp", () => {
+  it("agrees with billableMicros in @adpipe/core for any log of clicks, budgets and modes, any batching", async () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const store = newStore(() => now);
+    await store.loadScripts();
+    await store.createSentinel();
+    let run = 0;
+    const entry = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          kind: fc.constant("click" as const),
+          netMicros: fc.integer({ min: 0, max: 4_000 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant("budget" as const),
+          budgetMicros: fc.integer({ min: 0, max: 9_000 }),
+          // Few distinct times: ties (decided by partition order) are frequent.
+          eventTimeMs: fc.integer({ min: now - 5, max: now }),
+          mode: fc.option(fc.constantFrom(...BUDGET_MODES), { nil: undefined }),
+        }),
+      },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(entry, { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 8 }),
+        async (log, batchSize) => {
+          const advertiserId = `cap-${run++}`;
+          const records = log.map((e, offset) => ({
+            partition: 0,
+            offset,
+            timestampMs: now,
+            advertiserId,
+            spend:
+              e.kind === "click"
+                ? {
+                    eventTimeMs: now,
+                    dedupKey: `c${offset}`,
+                    grossMicros: e.netMicros + 1,
+                    netMicros: e.netMicros,
+                    clicks: 1,
+                  }
+                : null,
+            budget:
+              e.kind === "budget"
+                ? {
+                    budgetMicros: e.budgetMicros,
+                    eventTimeMs: e.eventTimeMs,
+                    source: "api" as const,
+                    mode: e.mode,
+                  }
+                : null,
+          }));
+          for (let i = 0; i < records.length; i += batchSize) {
+            const batch = records.slice(i, i + batchSize);
+            const outcome = await store.applyBatch(batch, [{ partition: 0, offset: i + batch.length }]);
+            expect(outcome.status).toBe("applied");
+          }
+          // The rule folded over the log in order: budget and mode in force at each click's place.
+          let budget: { micros: number; t: number } | null = null;
+          let mode: { mode: BudgetMode; t: number } | null = null;
+          let net = 0;
+          let overCap = 0;
+          let gross = 0;
+          for (const e of log) {
+            if (e.kind === "budget") {
+              if (budget === null || e.eventTimeMs >= budget.t)
+                budget = { micros: e.budgetMicros, t: e.eventTimeMs };
+              if (e.mode !== undefined && (mode === null || e.eventTimeMs >= mode.t))
+                mode = { mode: e.mode, t: e.eventTimeMs };
+              continue;
+            }
+            const billable = billableMicros(
+              mode?.mode ?? "observe",
+              budget?.micros ?? null,
+              net,
+              e.netMicros,
+            );
+            net += billable;
+            overCap += e.netMicros - billable;
+            gross += e.netMicros + 1;
+          }
+          const state = await store.readState(advertiserId);
+          expect([state?.netMicros, state?.overCapMicros, state?.grossMicros, state?.mode]).toEqual([
+            net,
+            overCap,
+            gross,
+            mode?.mode ?? "observe",
+          ]);
+          const decision = decideServing({ periodNetMicros: net, budgetMicros: budget?.micros ?? null });
+          expect([state?.canServe, state?.reason]).toEqual([decision.canServe, decision.reason]);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -28,6 +28,8 @@ export function diffAgainstOracle(
       ["clicks", got.clicks, want.clicks],
       ["budget_micros", got.budgetMicros, want.budgetMicros],
       ["budget_source", got.budgetSource, want.budgetSource],
+      ["mode", got.mode, want.mode],
+      ["over_cap_micros", got.overCapMicros, want.overCapMicros],
       ["can_serve", got.canServe, want.canServe],
       ["reason", got.reason, want.reason],
     ];

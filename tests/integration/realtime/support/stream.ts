@@ -1,4 +1,10 @@
-import { type GeneratedRecord, type GeneratorOptions, generateStream, parseEvent } from "@adpipe/core";
+import {
+  type GeneratedRecord,
+  type GeneratorOptions,
+  generateStream,
+  type ParseOptions,
+  parseEvent,
+} from "@adpipe/core";
 import { type PartitionOffset, type SpendRecord, spendRecordOf } from "@adpipe/spend-store";
 
 /** A generated record placed on a partition at an offset, as a keyed producer would place it. */
@@ -32,7 +38,10 @@ export function generated(options: GeneratorOptions): GeneratedRecord[] {
 }
 
 /** What the tracker does with a batch: parse each record against its own timestamp, keep what has an effect. */
-export function toSpendRecords(batch: readonly PlacedRecord[]): {
+export function toSpendRecords(
+  batch: readonly PlacedRecord[],
+  limits: Omit<ParseOptions, "referenceTimeMs"> = {},
+): {
   records: SpendRecord[];
   progress: PartitionOffset[];
 } {
@@ -40,7 +49,7 @@ export function toSpendRecords(batch: readonly PlacedRecord[]): {
   const next = new Map<number, number>();
   for (const record of batch) {
     next.set(record.partition, Math.max(next.get(record.partition) ?? 0, record.offset + 1));
-    const parsed = parseEvent(record.value, { referenceTimeMs: record.timestampMs });
+    const parsed = parseEvent(record.value, { ...limits, referenceTimeMs: record.timestampMs });
     if (!parsed.ok) continue;
     const spend = spendRecordOf(parsed, {
       partition: record.partition,
