@@ -65,8 +65,19 @@ afterAll(async () => {
 
 describe("SpendStore on a Redis Cluster", () => {
   it("applies batches spanning every master exactly, to the micro-unit of the oracle, replays included", async () => {
-    const stream = placeRecords(generated({ seed: 31, events: 4_000, advertisers: 40 }), 3);
-    const oracle = new Oracle();
+    // A third of the advertisers in hard_cap, with budgets they spend within the stream: the clamp bites.
+    const stream = placeRecords(
+      generated({
+        seed: 31,
+        events: 4_000,
+        advertisers: 40,
+        hardCapShare: 0.3,
+        budgetMicros: { min: 1_000_000, max: 60_000_000 },
+      }),
+      3,
+    );
+    const limits = { budgetModes: true };
+    const oracle = new Oracle({ parseOptions: limits });
     let now = stream[0]?.timestampMs ?? 0;
     const store = newStore(() => now);
     await store.loadScripts();
@@ -77,7 +88,7 @@ describe("SpendStore on a Redis Cluster", () => {
     for (const [i, batch] of batches(stream, 97).entries()) {
       for (const record of batch) oracle.observe(record);
       now = batch.at(-1)?.timestampMs ?? now;
-      const { records, progress } = toSpendRecords(batch);
+      const { records, progress } = toSpendRecords(batch, limits);
       expect((await store.applyBatch(records, progress)).status).toBe("applied");
       if (i % 5 === 0) {
         const again = await store.applyBatch(records, progress);
@@ -90,6 +101,7 @@ describe("SpendStore on a Redis Cluster", () => {
     const expected = oracle.servingStateAt(now);
     expect(diffAgainstOracle(states, expected)).toEqual([]);
     expect(expected.length).toBeGreaterThan(30);
+    expect(expected.some((state) => state.mode === "hard_cap" && state.overCapMicros > 0)).toBe(true);
     // The advertisers really are spread: every master holds some of them.
     const masters = new Set([...states.keys()].map((id) => masterOf(store.keys.advertiser(id))));
     expect(masters.size).toBe(3);
