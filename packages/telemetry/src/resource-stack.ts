@@ -1,4 +1,5 @@
 import type { Logger } from "./logger.js";
+import { type OpsServer, type OpsServerOptions, startOpsServer } from "./ops-server.js";
 
 /** Gives a resource back: closes a pool or a server, stops a consumer, clears a timer. */
 export type Release = () => unknown;
@@ -40,6 +41,34 @@ export class ResourceStack {
       throw new Error(`${name} was acquired after the service's resources were released`);
     }
     this.held.push({ name, release });
+  }
+
+  /** Starts the ops endpoints (/healthz, /readyz, /metrics) and registers their close. */
+  opsServer(options: OpsServerOptions): Promise<OpsServer> {
+    return this.acquire(
+      "ops server",
+      () => startOpsServer(options),
+      (server) => server.close(),
+    );
+  }
+
+  /** The `stop` a started service hands out: releases everything once, then logs that `service` stopped. */
+  stopper(service: string): () => Promise<void> {
+    let stopped: Promise<void> | undefined;
+    return () => {
+      stopped ??= this.release().then(() => this.logger.info({}, `${service} stopped`));
+      return stopped;
+    };
+  }
+
+  /**
+   * Ends a start that threw: logs `message` (the caller redacts it: a driver's error can carry a connection
+   * string), releases what was acquired so far, and rethrows the error.
+   */
+  async failedStart(service: string, error: unknown, message: string): Promise<never> {
+    this.logger.error({ err: message }, `${service} failed to start`);
+    await this.release();
+    throw error;
   }
 
   /** Releases everything in reverse order, once: later calls return the same promise. Never rejects. */

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import type { Logger } from "../src/logger.js";
 import { ResourceStack } from "../src/resource-stack.js";
@@ -149,5 +150,61 @@ describe("ResourceStack: what a service holds, given back in reverse", () => {
         () => undefined,
       ),
     ).rejects.toThrow(/cannot acquire redis: the service's resources were released/);
+  });
+});
+
+/** A logger that records every line with its level. */
+function recordingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const at =
+    (level: string) =>
+    (fields: object, message?: string): void => {
+      lines.push(`${level} ${message ?? ""} ${JSON.stringify(fields)}`);
+    };
+  return { lines, logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") } };
+}
+
+describe("ResourceStack: the start and stop every service shares", () => {
+  it("stopper releases once however often it is called, then logs that the service stopped", async () => {
+    const { logger, lines } = recordingLogger();
+    const stack = new ResourceStack(logger);
+    let releases = 0;
+    stack.defer("consumer", () => {
+      releases++;
+    });
+    const stop = stack.stopper("ingestor");
+    await Promise.all([stop(), stop()]);
+    await stop();
+    expect(releases).toBe(1);
+    expect(lines).toEqual(["info ingestor stopped {}"]);
+  });
+
+  it("failedStart logs the given (redacted) message, releases what was acquired and rethrows", async () => {
+    const { logger, lines } = recordingLogger();
+    const stack = new ResourceStack(logger);
+    const released: string[] = [];
+    stack.defer("postgres", () => released.push("postgres"));
+    const cause = new Error("connect ECONNREFUSED postgres://user:secret@db");
+    await expect(stack.failedStart("budget-tracker", cause, "connect ECONNREFUSED [redacted]")).rejects.toBe(
+      cause,
+    );
+    expect(released).toEqual(["postgres"]);
+    expect(lines).toEqual(['error budget-tracker failed to start {"err":"connect ECONNREFUSED [redacted]"}']);
+    expect(lines.join("\n")).not.toContain("secret");
+  });
+
+  it("opsServer serves the ops endpoints until the stack is released", async () => {
+    const { logger } = recordingLogger();
+    const stack = new ResourceStack(logger);
+    const server = await stack.opsServer({
+      port: 0,
+      host: "127.0.0.1",
+      registry: new Registry(),
+      logger,
+      checks: {},
+    });
+    expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+    await stack.release();
+    await expect(fetch(`http://127.0.0.1:${server.port}/healthz`)).rejects.toThrow();
   });
 });

@@ -8,13 +8,7 @@ import {
 import { createKafka } from "@adpipe/kafka";
 import { createRedisClient } from "@adpipe/serving-client";
 import { SpendStore } from "@adpipe/spend-store";
-import {
-  createLogger,
-  createMetricsRegistry,
-  type Logger,
-  ResourceStack,
-  startOpsServer,
-} from "@adpipe/telemetry";
+import { createLogger, createMetricsRegistry, type Logger, ResourceStack } from "@adpipe/telemetry";
 import { createPool } from "@adpipe/warehouse";
 import type { Pool } from "pg";
 import type { Registry } from "prom-client";
@@ -129,50 +123,40 @@ export async function startTrackerService(
       ...(options.onBatchApplied === undefined ? {} : { onBatchApplied: options.onBatchApplied }),
     });
 
-    const ops = await resources.acquire(
-      "ops server",
-      () =>
-        startOpsServer({
-          port: env.OPS_PORT,
-          host: env.OPS_HOST,
-          registry,
-          logger,
-          checks: {
-            redis: async () => {
-              await redis.ping();
-            },
-            tracker: async () => {
-              if (!tracker.ready)
-                throw new Error("not consuming (starting, rebuilding the Redis state or stopped)");
-            },
-            topic: async () => tracker.checkTopic(),
-          },
-        }),
-      (server) => server.close(),
-    );
+    const ops = await resources.opsServer({
+      port: env.OPS_PORT,
+      host: env.OPS_HOST,
+      registry,
+      logger,
+      checks: {
+        redis: async () => {
+          await redis.ping();
+        },
+        tracker: async () => {
+          if (!tracker.ready)
+            throw new Error("not consuming (starting, rebuilding the Redis state or stopped)");
+        },
+        topic: async () => tracker.checkTopic(),
+      },
+    });
 
     // Registered before start: stop() also cleans up after a start that failed half-way (consumer created).
     resources.defer("tracker", () => tracker.stop());
     await tracker.start();
 
-    let stopped: Promise<void> | undefined;
     return {
       tracker,
       store,
       logger,
       registry,
       opsPort: ops.port,
-      stop: () => {
-        stopped ??= resources.release().then(() => logger.info({}, "budget-tracker stopped"));
-        return stopped;
-      },
+      stop: resources.stopper("budget-tracker"),
     };
   } catch (error) {
-    logger.error(
-      { err: error instanceof Error ? redact(error.message, secrets) : String(error) },
-      "budget-tracker failed to start",
+    return resources.failedStart(
+      "budget-tracker",
+      error,
+      error instanceof Error ? redact(error.message, secrets) : String(error),
     );
-    await resources.release();
-    throw error;
   }
 }

@@ -8,7 +8,6 @@ import {
   createMetricsRegistry,
   type Logger,
   ResourceStack,
-  startOpsServer,
 } from "@adpipe/telemetry";
 import { clearResetDetections, createPool, migrate, recordResetDetections } from "@adpipe/warehouse";
 import type { DeltaExporterConfig } from "./config.js";
@@ -110,29 +109,24 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
       detected = next;
       metrics.resets([...next.values()]);
     };
-    await resources.acquire(
-      "ops server",
-      () =>
-        startOpsServer({
-          port: env.OPS_PORT,
-          host: env.OPS_HOST,
-          registry,
-          logger,
-          checks: {
-            postgres: async () => {
-              await pool.query("SELECT 1");
-            },
-            export: async () => {
-              if (lastError !== null) throw new Error("the last export pass failed (see logs)");
-            },
-            topic: async () => {
-              const reason = resetReason();
-              if (reason !== undefined) throw new Error(reason);
-            },
-          },
-        }),
-      (server) => server.close(),
-    );
+    await resources.opsServer({
+      port: env.OPS_PORT,
+      host: env.OPS_HOST,
+      registry,
+      logger,
+      checks: {
+        postgres: async () => {
+          await pool.query("SELECT 1");
+        },
+        export: async () => {
+          if (lastError !== null) throw new Error("the last export pass failed (see logs)");
+        },
+        topic: async () => {
+          const reason = resetReason();
+          if (reason !== undefined) throw new Error(reason);
+        },
+      },
+    });
     logger.info(
       {
         lake: sink.location,

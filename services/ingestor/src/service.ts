@@ -1,12 +1,6 @@
 import { kafkaConnectionSecrets, redact, redactUrl } from "@adpipe/config";
 import { createKafka } from "@adpipe/kafka";
-import {
-  createLogger,
-  createMetricsRegistry,
-  type Logger,
-  ResourceStack,
-  startOpsServer,
-} from "@adpipe/telemetry";
+import { createLogger, createMetricsRegistry, type Logger, ResourceStack } from "@adpipe/telemetry";
 import { applyRetention, createPool, migrate } from "@adpipe/warehouse";
 import type { Registry } from "prom-client";
 import type { IngestorConfig } from "./config.js";
@@ -78,26 +72,21 @@ export async function startIngestorService(
       ...(options.onBatchCommitted === undefined ? {} : { onBatchCommitted: options.onBatchCommitted }),
     });
 
-    const ops = await resources.acquire(
-      "ops server",
-      () =>
-        startOpsServer({
-          port: env.OPS_PORT,
-          host: env.OPS_HOST,
-          registry,
-          logger,
-          checks: {
-            postgres: async () => {
-              await pool.query("SELECT 1");
-            },
-            consumer: async () => {
-              if (ingestor.state !== "running") throw new Error(`consumer is ${ingestor.state}`);
-            },
-            topic: async () => ingestor.checkTopic(),
-          },
-        }),
-      (server) => server.close(),
-    );
+    const ops = await resources.opsServer({
+      port: env.OPS_PORT,
+      host: env.OPS_HOST,
+      registry,
+      logger,
+      checks: {
+        postgres: async () => {
+          await pool.query("SELECT 1");
+        },
+        consumer: async () => {
+          if (ingestor.state !== "running") throw new Error(`consumer is ${ingestor.state}`);
+        },
+        topic: async () => ingestor.checkTopic(),
+      },
+    });
 
     await ingestor.start();
     resources.defer("consumer", () => ingestor.stop());
@@ -119,23 +108,18 @@ export async function startIngestorService(
       resources.defer("retention timer", () => clearInterval(timer));
     }
 
-    let stopped: Promise<void> | undefined;
     return {
       ingestor,
       logger,
       registry,
       opsPort: ops.port,
-      stop: () => {
-        stopped ??= resources.release().then(() => logger.info({}, "ingestor stopped"));
-        return stopped;
-      },
+      stop: resources.stopper("ingestor"),
     };
   } catch (error) {
-    logger.error(
-      { err: error instanceof Error ? redact(error.message, secrets) : String(error) },
-      "ingestor failed to start",
+    return resources.failedStart(
+      "ingestor",
+      error,
+      error instanceof Error ? redact(error.message, secrets) : String(error),
     );
-    await resources.release();
-    throw error;
   }
 }
