@@ -58,6 +58,8 @@ export interface KafkaConnection {
   readonly topic: string;
   /** False on Event Hubs: event hubs cannot be created through the Kafka admin API. */
   readonly canCreateTopics: boolean;
+  /** Replication factor of topics the pipeline creates (KAFKA_REPLICATION_FACTOR); unset: from the cluster size. */
+  readonly replicationFactor?: number;
 }
 
 // Kafka's rule for topic names; Event Hubs names are a subset of it.
@@ -111,6 +113,8 @@ export const kafkaEnvSchema = z.object({
   /** Topic (event hub) name. Default: the connection string's EntityPath, else ad-clicks. */
   KAFKA_TOPIC: z.string().regex(TOPIC_NAME, "expected 1-249 characters of a-z A-Z 0-9 . _ -").optional(),
   KAFKA_CLIENT_ID: z.string().max(255).optional(),
+  /** Replication factor of topics the pipeline creates (plain Kafka). Default: min(3, brokers in the cluster). */
+  KAFKA_REPLICATION_FACTOR: envVar.integer(1, 32_767).optional(),
   /** TLS on/off for plain Kafka. Default: on when KAFKA_SSL_CA_FILE is set, else off. */
   KAFKA_SSL: envVar.boolean().optional(),
   /** PEM file of the CA(s) to trust instead of the system's; read at load. */
@@ -269,6 +273,9 @@ export function kafkaConnectionFromConfig(
       : {}),
     topic: config.KAFKA_TOPIC ?? defaults.topic ?? DEFAULT_KAFKA_TOPIC,
     canCreateTopics: true,
+    ...(config.KAFKA_REPLICATION_FACTOR === undefined
+      ? {}
+      : { replicationFactor: config.KAFKA_REPLICATION_FACTOR }),
   });
 }
 
@@ -378,6 +385,9 @@ export function describeKafkaConnection(connection: KafkaConnection): Record<str
         }),
     topic: connection.topic,
     canCreateTopics: connection.canCreateTopics,
+    ...(connection.replicationFactor === undefined
+      ? {}
+      : { replicationFactor: connection.replicationFactor }),
   };
 }
 

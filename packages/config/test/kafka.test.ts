@@ -53,6 +53,14 @@ describe("kafkaConnectionFromEnv: plain Kafka", () => {
     expect(kafkaConnectionFromEnv({ KAFKA_CLIENT_ID: "x" }, { clientId: "ingestor" }).clientId).toBe("x");
   });
 
+  it("takes the replication factor of created topics from KAFKA_REPLICATION_FACTOR, unset by default", () => {
+    expect(kafkaConnectionFromEnv({ KAFKA_REPLICATION_FACTOR: "3" }).replicationFactor).toBe(3);
+    expect(kafkaConnectionFromEnv({})).not.toHaveProperty("replicationFactor");
+    expect(() => kafkaConnectionFromEnv({ KAFKA_REPLICATION_FACTOR: "0" })).toThrow(
+      /KAFKA_REPLICATION_FACTOR/,
+    );
+  });
+
   it("turns TLS on with a CA file and reads the file at load", () => {
     const connection = kafkaConnectionFromEnv({ KAFKA_SSL_CA_FILE: caFile });
     expect(connection.ssl).toEqual({ ca: [PEM], rejectUnauthorized: true });

@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Admin, ITopicConfig, Kafka } from "kafkajs";
 import { AdpipeKafka } from "./client.js";
 import { isAuthenticationError, KafkaError } from "./errors.js";
+import { type TopicReplication, topicReplication } from "./replication.js";
 
 /** A client (an admin is connected and disconnected around the call) or an already connected admin. */
 export type AdminTarget = Kafka | Admin;
@@ -8,9 +10,12 @@ export type AdminTarget = Kafka | Admin;
 export interface TopicSpec {
   topic: string;
   partitions: number;
-  /** Default: the broker's default.replication.factor. */
+  /**
+   * Default: the connection's (KAFKA_REPLICATION_FACTOR), else min(3, brokers in the cluster's metadata); from 3
+   * up the topic also gets min.insync.replicas = factor - 1 (see topicReplication).
+   */
   replicationFactor?: number;
-  /** Topic configs, e.g. { "retention.ms": "86400000" }. Applied only when the topic is created. */
+  /** Topic configs, e.g. { "retention.ms": "86400000" }; win over the derived min.insync.replicas. Applied only when the topic is created. */
   configEntries?: Record<string, string>;
 }
 
@@ -18,6 +23,9 @@ export interface EnsureTopicResult {
   created: boolean;
   partitions: number;
 }
+
+/** How long ensureTopic waits for a topic it created to have a leader per partition. */
+const TOPIC_READY_TIMEOUT_MS = 30_000;
 
 function isKafkaClient(target: AdminTarget): target is Kafka {
   return typeof (target as Kafka).admin === "function";
@@ -54,6 +62,47 @@ async function partitionCount(admin: Admin, topic: string): Promise<number | und
   return metadata.topics.find((entry) => entry.name === topic)?.partitions.length;
 }
 
+function configuredFactor(target: AdminTarget): number | undefined {
+  return target instanceof AdpipeKafka ? target.connection.replicationFactor : undefined;
+}
+
+async function replicationFor(admin: Admin, requested: number | undefined): Promise<TopicReplication> {
+  if (requested !== undefined) return topicReplication(0, requested);
+  try {
+    return topicReplication((await admin.describeCluster()).brokers.length);
+  } catch (error) {
+    throw new KafkaError("admin_failed", "cannot read the cluster's brokers to choose a replication factor", {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Waits until the new topic's partitions all have a leader. kafkajs' own wait gives up on the first broker that has
+ * not heard of the topic yet, which on a cluster is normal for a moment after creation.
+ */
+async function waitForLeaders(admin: Admin, topic: string, partitions: number): Promise<void> {
+  const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
+  for (;;) {
+    const ready = await admin
+      .fetchTopicMetadata({ topics: [topic] })
+      .then((metadata) => {
+        const found = metadata.topics.find((entry) => entry.name === topic)?.partitions ?? [];
+        return found.length >= partitions && found.every((partition) => partition.leader >= 0);
+      })
+      .catch((error: unknown) => {
+        if (Date.now() > deadline) throw error;
+        return false;
+      });
+    if (ready) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `topic "${topic}" has no leader for every partition after ${TOPIC_READY_TIMEOUT_MS} ms`,
+      );
+    await sleep(100);
+  }
+}
+
 function validateSpec(spec: TopicSpec): void {
   if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
     throw new KafkaError("invalid_state", `partitions must be a positive integer, got ${spec.partitions}`);
@@ -79,17 +128,23 @@ export async function ensureTopic(target: AdminTarget, spec: TopicSpec): Promise
           `event hub "${spec.topic}" does not exist; create it in Azure (portal, CLI or Bicep) with ${spec.partitions} partitions: Event Hubs cannot create hubs through the Kafka API`,
         );
       }
+      const replication = await replicationFor(admin, spec.replicationFactor ?? configuredFactor(target));
+      const configEntries = {
+        ...(replication.minInsyncReplicas === undefined
+          ? {}
+          : { "min.insync.replicas": String(replication.minInsyncReplicas) }),
+        ...spec.configEntries,
+      };
       const topicConfig: ITopicConfig = {
         topic: spec.topic,
         numPartitions: spec.partitions,
-        ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }),
-        ...(spec.configEntries === undefined
-          ? {}
-          : { configEntries: Object.entries(spec.configEntries).map(([name, value]) => ({ name, value })) }),
+        replicationFactor: replication.replicationFactor,
+        configEntries: Object.entries(configEntries).map(([name, value]) => ({ name, value })),
       };
       try {
         // false when another process created it first.
-        created = await admin.createTopics({ topics: [topicConfig], waitForLeaders: true });
+        created = await admin.createTopics({ topics: [topicConfig], waitForLeaders: false });
+        if (created) await waitForLeaders(admin, spec.topic, spec.partitions);
       } catch (error) {
         throw new KafkaError("admin_failed", `cannot create topic "${spec.topic}"`, { cause: error });
       }

@@ -36,5 +36,6 @@ export {
   oauthBearerMechanism,
   tokenClaimsForDiagnosis,
 } from "./oauth.js";
+export { MAX_DEFAULT_REPLICATION_FACTOR, type TopicReplication, topicReplication } from "./replication.js";
 export { inspectTopicLog, resolveResetTargets, type TopicLog, TopicLogReader } from "./topic-log.js";
 export { resetCommand, TopicResetGuard, type TopicResetGuardOptions } from "./topic-reset-guard.js";
