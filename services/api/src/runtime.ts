@@ -1,5 +1,5 @@
 import { redact, redisConnectionSecrets } from "@adpipe/config";
-import { createKafka } from "@adpipe/kafka";
+import { createKafka, WHOLE_SEND_PRODUCER } from "@adpipe/kafka";
 import { createRedisClient, createServingClient } from "@adpipe/serving-client";
 import { SpendStore } from "@adpipe/spend-store";
 import { createLogger, createMetricsRegistry, type PinoLogger } from "@adpipe/telemetry";
@@ -98,7 +98,7 @@ export async function createApi(config: ApiConfig, options: ApiRuntimeOptions = 
 
   const connection = config.kafka;
   const kafka = createKafka(connection, { logger });
-  const publisher = createKafkaPublisher(kafka.producer(), connection.topic);
+  const publisher = createKafkaPublisher(kafka.producer(WHOLE_SEND_PRODUCER), connection.topic);
   const pipelineHealth = createPipelineHealth({
     admin: kafka.admin(),
     topic: connection.topic,

@@ -1,3 +1,4 @@
+import { sendWhole } from "@adpipe/kafka";
 import type { Producer } from "kafkajs";
 import type { EventPublisher } from "../ports.js";
 
@@ -7,7 +8,9 @@ export interface KafkaPublisher extends EventPublisher {
 
 /**
  * Produces to the click topic with acks from all in-sync replicas. Connects on first use (and again
- * after a failure), so the API starts and serves lookups while the broker is unreachable.
+ * after a failure), so the API starts and serves lookups while the broker is unreachable. The producer is made
+ * with WHOLE_SEND_PRODUCER: a failed send is sent again in full (sendWhole), so a leader that dies mid-send
+ * loses no record.
  */
 export function createKafkaPublisher(producer: Producer, topic: string): KafkaPublisher {
   let connecting: Promise<void> | null = null;
@@ -21,15 +24,17 @@ export function createKafkaPublisher(producer: Producer, topic: string): KafkaPu
   return {
     async publish(records) {
       if (records.length === 0) return;
-      await connect();
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: records.map((record) => ({
-          key: record.key,
-          value: record.value,
-          timestamp: String(record.timestampMs),
-        })),
+      await sendWhole(async () => {
+        await connect();
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: records.map((record) => ({
+            key: record.key,
+            value: record.value,
+            timestamp: String(record.timestampMs),
+          })),
+        });
       });
     },
     async close() {
