@@ -1,6 +1,6 @@
 import { describeKafkaConnection } from "@adpipe/config";
 import type { GeneratedRecord } from "@adpipe/core";
-import { type AdpipeKafka, ensureTopic, withAdmin } from "@adpipe/kafka";
+import { type AdpipeKafka, ensureTopic, sendWhole, WHOLE_SEND_PRODUCER, withAdmin } from "@adpipe/kafka";
 import { CompressionTypes, type Message, Partitioners, type PartitionMetadata, type Producer } from "kafkajs";
 import { SimulatorError } from "../errors.js";
 import { ACKS, type AcksName, type CompressionName } from "../options.js";
@@ -60,7 +60,12 @@ export class KafkaSink implements RecordSink {
         const metadata = await admin.fetchTopicMetadata({ topics: [this.topic] });
         return metadata.topics.find((entry) => entry.name === this.topic)?.partitions ?? [];
       });
-      const producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+      // Whole resends: kafkajs' own retry can drop the records of a leader that died mid-send (sendWhole).
+      const producer = this.kafka.producer({
+        allowAutoTopicCreation: false,
+        idempotent: false,
+        ...WHOLE_SEND_PRODUCER,
+      });
       await producer.connect();
       this.producer = producer;
     } catch (error) {
@@ -96,12 +101,14 @@ export class KafkaSink implements RecordSink {
           : { key: record.key, value, timestamp: String(Math.floor(record.timestampMs)), partition };
     }
     try {
-      await producer.send({
-        topic: this.topic,
-        messages,
-        acks: ACKS[this.options.acks],
-        compression: COMPRESSION[this.options.compression],
-      });
+      await sendWhole(() =>
+        producer.send({
+          topic: this.topic,
+          messages,
+          acks: ACKS[this.options.acks],
+          compression: COMPRESSION[this.options.compression],
+        }),
+      );
     } catch (error) {
       throw new SimulatorError(
         "send_failed",
