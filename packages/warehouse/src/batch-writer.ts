@@ -1,5 +1,6 @@
 import type { BudgetPeriod } from "@adpipe/core";
 import type { ClientBase } from "pg";
+import { billBatch } from "./billing.js";
 import {
   aggregateGold,
   DEFAULT_MAX_STORED_PAYLOAD_BYTES,
@@ -251,7 +252,8 @@ export function tally(
 
 /**
  * Writes one batch of Kafka records to Bronze, Silver and Gold and stores the offsets, in ONE transaction with a
- * constant number of round trips (BEGIN, lock offsets, claim click ids, write, re-evaluate serving, COMMIT), plus
+ * constant number of round trips (BEGIN, lock offsets, claim click ids, read the billing state, write, re-evaluate
+ * serving, COMMIT), plus
  * one partition check outside the transaction when the batch brings a new day.
  *
  * Exactly once: the stored offsets are row-locked first and records below them are dropped, so a batch delivered
@@ -352,7 +354,7 @@ export async function writeBatch(
     }
 
     const firstOf = await claimClicks(client, fresh);
-    const derived = deriveRecords(fresh, firstOf);
+    const derived = await billBatch(client, deriveRecords(fresh, firstOf), options);
     const gold = aggregateGold(derived);
     const { rows } = await client.query<{ gold: number }>(
       queryConfig(

@@ -1,4 +1,5 @@
 import {
+  type BudgetMode,
   type BudgetObservation,
   clickDedupKeyOf,
   EventEffect,
@@ -31,7 +32,10 @@ export interface GoldContribution {
   readonly windowStartMs: number;
   readonly eventTimeMs: number;
   readonly grossMicros: number;
+  /** The billable part of the click's net (billableMicros of @adpipe/core; before billing: all of it). */
   readonly netMicros: number;
+  /** The part of the click's net beyond a hard_cap budget (never billed; 0 before billing). */
+  readonly overCapMicros: number;
   readonly records: number;
   readonly validClicks: number;
   readonly invalidClicks: number;
@@ -65,6 +69,8 @@ export interface DerivedRecord extends ParsedRecord {
   readonly first: FirstOccurrence | null;
   readonly contribution: GoldContribution | null;
   readonly budget: BudgetObservation | null;
+  /** The budget mode the observation set (explicit budget updates only); null leaves the mode unchanged. */
+  readonly budgetMode: BudgetMode | null;
 }
 
 export function toOffset(offset: string | number | bigint): bigint {
@@ -133,6 +139,7 @@ export function goldContributionOf(effect: EventEffect, duplicate: boolean): Gol
     eventTimeMs: effect.eventTimeMs,
     grossMicros: duplicate ? 0 : effect.grossMicros,
     netMicros: duplicate ? 0 : effect.netMicros,
+    overCapMicros: 0,
     records: duplicate ? 0 : effect.clicks,
     validClicks: !duplicate && effect.valid ? 1 : 0,
     invalidClicks: !duplicate && !effect.valid ? 1 : 0,
@@ -155,6 +162,7 @@ export function deriveRecords(
     first: FirstOccurrence | null,
     contribution: GoldContribution | null,
     budget: BudgetObservation | null,
+    budgetMode: BudgetMode | null,
   ): DerivedRecord => ({
     topic: r.topic,
     partition: r.partition,
@@ -170,10 +178,11 @@ export function deriveRecords(
     first,
     contribution,
     budget,
+    budgetMode,
   });
   const effect = new EventEffect();
   return parsed.map((record) => {
-    if (!record.parse.ok) return derive(record, null, null, null, null);
+    if (!record.parse.ok) return derive(record, null, null, null, null, null);
     const first = record.dedupKey === null ? null : firstOf(record);
     const duplicate = first !== null;
     eventEffect(record.parse, effect);
@@ -184,6 +193,7 @@ export function deriveRecords(
       goldContributionOf(effect, duplicate),
       // Duplicates never move the budget (core: callers skip duplicates).
       duplicate ? null : observationOf(effect),
+      duplicate ? null : effect.budgetMode,
     );
   });
 }
@@ -196,6 +206,7 @@ export interface GoldDelta {
   readonly windowStartMs: number;
   grossMicros: number;
   netMicros: number;
+  overCapMicros: number;
   records: number;
   validClicks: number;
   invalidClicks: number;
@@ -216,6 +227,7 @@ export function aggregateGold(records: readonly DerivedRecord[]): GoldDelta[] {
         windowStartMs: c.windowStartMs,
         grossMicros: c.grossMicros,
         netMicros: c.netMicros,
+        overCapMicros: c.overCapMicros,
         records: c.records,
         validClicks: c.validClicks,
         invalidClicks: c.invalidClicks,
@@ -226,6 +238,7 @@ export function aggregateGold(records: readonly DerivedRecord[]): GoldDelta[] {
     }
     delta.grossMicros += c.grossMicros;
     delta.netMicros += c.netMicros;
+    delta.overCapMicros += c.overCapMicros;
     delta.records += c.records;
     delta.validClicks += c.validClicks;
     delta.invalidClicks += c.invalidClicks;

@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { claimClicks, reevaluateServingScope, type ServingRules } from "./batch-writer.js";
+import { billBatch } from "./billing.js";
 import {
   aggregateGold,
   DEFAULT_MAX_STORED_PAYLOAD_BYTES,
@@ -123,7 +124,8 @@ export async function reprocess(pool: Pool, options: ReprocessOptions): Promise<
       }));
       const parsed = parseRecords(records, options.parseLimits);
       const firstOf = await claimClicks(client, parsed);
-      const derived = deriveRecords(parsed, firstOf);
+      // Records logged after the range are still stored: the clamp's state leaves them out.
+      const derived = await billBatch(client, deriveRecords(parsed, firstOf), options, toMs);
       const gold = aggregateGold(derived);
       await client.query(
         queryConfig(

@@ -1,4 +1,4 @@
-import { BUDGET_SOURCES, type BudgetSource } from "@adpipe/core";
+import { BUDGET_MODES, BUDGET_SOURCES, type BudgetMode, type BudgetSource } from "@adpipe/core";
 import type { ClientBase, Pool } from "pg";
 import { WarehouseError } from "./errors.js";
 import { queryConfig } from "./queries.js";
@@ -7,8 +7,10 @@ import { queryConfig } from "./queries.js";
 export interface PeriodSpend {
   readonly advertiserId: string;
   readonly advertiser: string;
-  /** Valid, non-duplicate clicks with event time in the period. */
+  /** Billable net (billableMicros) of the non-duplicate clicks with event time in the period. */
   readonly netMicros: number;
+  /** The rest of their net: what hard_cap put beyond the budget (never billed). */
+  readonly overCapMicros: number;
   /** Non-duplicate clicks with a usable amount, valid or not. */
   readonly grossMicros: number;
   /** Non-duplicate clicks in the period, valid + invalid (the oracle's ServingState.clicks). */
@@ -17,6 +19,9 @@ export interface PeriodSpend {
   readonly budgetMicros: number | null;
   readonly budgetEventTimeMs: number | null;
   readonly budgetSource: BudgetSource | null;
+  /** Budget mode in force over all observations (supersedesMode); null when no update set one (observe). */
+  readonly mode: BudgetMode | null;
+  readonly modeEventTimeMs: number | null;
 }
 
 function safeInteger(text: string | null, what: string): number | null {
@@ -32,6 +37,13 @@ function budgetSourceOf(text: string | null): BudgetSource | null {
   if (!(BUDGET_SOURCES as readonly string[]).includes(text))
     throw new WarehouseError("query_invalid", `unknown budget source: ${text}`);
   return text as BudgetSource;
+}
+
+function budgetModeOf(text: string | null): BudgetMode | null {
+  if (text === null) return null;
+  if (!(BUDGET_MODES as readonly string[]).includes(text))
+    throw new WarehouseError("query_invalid", `unknown budget mode: ${text}`);
+  return text as BudgetMode;
 }
 
 /**
@@ -55,6 +67,9 @@ export async function periodSpendByAdvertiser(
     budget_micros: string | null;
     budget_event_ms: string | null;
     budget_source: string | null;
+    over_cap_micros: string;
+    budget_mode: string | null;
+    mode_event_ms: string | null;
   }>(queryConfig("period_spend_by_advertiser", [range.periodStartMs, range.periodEndMs]));
   return rows.map((row) => ({
     advertiserId: row.advertiser_id,
@@ -65,6 +80,9 @@ export async function periodSpendByAdvertiser(
     budgetMicros: safeInteger(row.budget_micros, "budget_micros"),
     budgetEventTimeMs: safeInteger(row.budget_event_ms, "budget_event_ms"),
     budgetSource: budgetSourceOf(row.budget_source),
+    overCapMicros: safeInteger(row.over_cap_micros, "over_cap_micros") ?? 0,
+    mode: budgetModeOf(row.budget_mode),
+    modeEventTimeMs: safeInteger(row.mode_event_ms, "mode_event_ms"),
   }));
 }
 

@@ -3,7 +3,7 @@ import type { DerivedRecord, GoldDelta } from "./derive.js";
 import { PgBinaryArray, type PgElementType } from "./pg-binary-array.js";
 
 /**
- * The parameters of sql/queries/write_batch.sql ($1..$64), built column-wise from the derived records. Array
+ * The parameters of sql/queries/write_batch.sql ($1..$67), built column-wise from the derived records. Array
  * parameters are binary arrays (pg-binary-array.ts): text literals cost both Node and Postgres more than the rest
  * of the batch's work (pg's own conversion of JS arrays even more).
  */
@@ -58,6 +58,8 @@ export function writeBatchParams(options: {
   const generations = col("int4", 4);
   const firstGenerations = col("int4", 4);
   const bGenerations = col("int4", 4);
+  const cOverCap = col("int8");
+  const bModes = col("text");
   const budgetTypes: PgElementType[] = [
     "text",
     "text",
@@ -114,6 +116,7 @@ export function writeBatchParams(options: {
     goldWindows.integer(c?.windowStartMs ?? null);
     cGross.integer(c?.grossMicros ?? 0);
     cNet.integer(c?.netMicros ?? 0);
+    cOverCap.integer(c?.overCapMicros ?? 0);
     cRecords.integer(c?.records ?? 0);
     cValid.integer(c?.validClicks ?? 0);
     cInvalid.integer(c?.invalidClicks ?? 0);
@@ -136,6 +139,7 @@ export function writeBatchParams(options: {
       bOffsets.bigint(r.offset);
       bKafkaMs.integer(r.kafkaMs);
       bGenerations.integer(r.generation);
+      bModes.text(r.budgetMode);
     }
     if (!r.parse.ok) {
       rejectionReasons.text(r.parse.reason);
@@ -236,6 +240,9 @@ export function writeBatchParams(options: {
     generations.build(),
     firstGenerations.build(),
     bGenerations.build(),
+    cOverCap.build(),
+    goldColumn("int8", (b, d) => b.integer(d.overCapMicros)),
+    bModes.build(),
   );
   return arrays;
 }

@@ -14,19 +14,19 @@ removed_clean AS (
   DELETE FROM silver.ad_click_events_clean s USING bounds b
   WHERE s.kafka_timestamp >= b.lo AND s.kafka_timestamp < b.hi
   RETURNING s.advertiser_id, s.gold_window_start, s.contrib_gross_micros, s.contrib_net_micros, s.contrib_records,
-            s.contrib_valid_clicks, s.contrib_invalid_clicks, s.contrib_duplicate_clicks
+            s.contrib_valid_clicks, s.contrib_invalid_clicks, s.contrib_duplicate_clicks, s.contrib_over_cap_micros
 ),
 removed_duplicates AS (
   DELETE FROM silver.duplicate_clicks s USING bounds b
   WHERE s.kafka_timestamp >= b.lo AND s.kafka_timestamp < b.hi
   RETURNING s.advertiser_id, s.gold_window_start, s.contrib_gross_micros, s.contrib_net_micros, s.contrib_records,
-            s.contrib_valid_clicks, s.contrib_invalid_clicks, s.contrib_duplicate_clicks
+            s.contrib_valid_clicks, s.contrib_invalid_clicks, s.contrib_duplicate_clicks, s.contrib_over_cap_micros
 ),
 deltas AS (
   SELECT r.advertiser_id, r.gold_window_start,
          sum(r.contrib_gross_micros) AS gross, sum(r.contrib_net_micros) AS net, sum(r.contrib_records) AS records,
          sum(r.contrib_valid_clicks) AS valid, sum(r.contrib_invalid_clicks) AS invalid,
-         sum(r.contrib_duplicate_clicks) AS duplicate
+         sum(r.contrib_duplicate_clicks) AS duplicate, sum(r.contrib_over_cap_micros) AS over_cap
   FROM (SELECT * FROM removed_clean UNION ALL SELECT * FROM removed_duplicates) r
   WHERE r.gold_window_start IS NOT NULL AND r.advertiser_id IS NOT NULL
   GROUP BY r.advertiser_id, r.gold_window_start
@@ -35,6 +35,7 @@ subtracted AS (
   UPDATE gold.advertiser_spend g
   SET gross_spend = g.gross_spend - d.gross * 0.000001,
       net_spend = g.net_spend - d.net * 0.000001,
+      over_cap_spend = g.over_cap_spend - d.over_cap * 0.000001,
       record_count = g.record_count - d.records,
       valid_clicks = g.valid_clicks - d.valid,
       invalid_clicks = g.invalid_clicks - d.invalid,
