@@ -96,11 +96,6 @@ export interface ParseOptions {
   maxPayloadBytes?: number;
   /** Largest accepted budget_value in micros (budget_too_large above it). Default 1e9 units. */
   maxBudgetMicros?: number;
-  /**
-   * Read `budget_mode` on budget_update events. Off by default: until every store bills hard_cap
-   * advertisers by the same clamp, the field stays an unknown one (warning unknown_fields).
-   */
-  budgetModes?: boolean;
 }
 
 /** A record that could be read as an event object, valid or not. */
@@ -123,7 +118,7 @@ export interface ParsedEvent {
   readonly budgetSource: BudgetSource | null;
   /**
    * The budget mode a valid-shaped budget_update sets (`budget_mode`); undefined when the event sets none
-   * (absent or null, any click, or budgetModes off): the mode in force then stays as it was.
+   * (absent or null, or any click): the mode in force then stays as it was.
    */
   readonly budgetMode?: BudgetMode | undefined;
   /** Event time, epoch ms UTC; null when missing or unreadable. */

@@ -92,8 +92,8 @@ export interface GeneratorOptions {
   budgetChannel?: "events" | "clicks";
   /**
    * Share of advertisers in hard_cap: their budget_update events carry `"budget_mode":"hard_cap"`, except one
-   * in ten of the later ones, which switches to `"observe"` (until the next). Read by parseEvent only with
-   * `budgetModes: true`. Default 0: streams are the same as before modes existed.
+   * in ten of the later ones, which switches to `"observe"` (until the next). Default 0: every advertiser in
+   * observe, streams the same as before modes existed.
    */
   hardCapShare?: number;
   /** Prefix of click ids, so that streams of different runs never share a click_id. Default `s<seed>`. */

@@ -21,7 +21,7 @@ export const DEFAULT_PARSE_OPTIONS = Object.freeze({
   latenessHorizonMs: 7 * 86_400_000,
   maxPayloadBytes: 64 * 1024,
   maxBudgetMicros: 1_000_000_000 * MICROS_PER_UNIT,
-}) satisfies Required<Omit<ParseOptions, "referenceTimeMs" | "budgetModes">>;
+}) satisfies Required<Omit<ParseOptions, "referenceTimeMs">>;
 
 /** Longest accepted string per field, in UTF-16 code units (String#length). */
 export const FIELD_MAX_LENGTH = Object.freeze({
@@ -42,6 +42,7 @@ export const KNOWN_FIELDS = [
   "budget_value",
   "timestamp",
   "budget_source",
+  "budget_mode",
 ] as const;
 
 const NO_CODES: readonly never[] = Object.freeze([]);
@@ -478,9 +479,7 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
   const rawTimestamp = raw.timestamp;
   const rawBudgetSource = raw.budgetSource;
   const rawBudgetMode = raw.budgetMode;
-  const budgetModes = options.budgetModes === true;
-  // While budget modes are off, budget_mode is one more field outside the contract.
-  const unknownFields = raw.unknownFields || (!budgetModes && rawBudgetMode !== undefined);
+  const unknownFields = raw.unknownFields;
   const ascii = raw.printableAscii;
 
   let errors: ErrorCode[] | null = null;
@@ -571,7 +570,7 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
 
   // Read on budget_update only, like budget_source; absent or null leaves the mode in force unchanged.
   let budgetMode: BudgetMode | undefined;
-  if (budgetModes && eventType === "budget_update" && rawBudgetMode !== undefined && rawBudgetMode !== null) {
+  if (eventType === "budget_update" && rawBudgetMode !== undefined && rawBudgetMode !== null) {
     if (rawBudgetMode === "observe" || rawBudgetMode === "hard_cap") budgetMode = rawBudgetMode;
     else errors = add(errors, "field_invalid");
   }

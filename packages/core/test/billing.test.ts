@@ -192,7 +192,6 @@ describe("supersedesMode / modeInForce", () => {
 
 const H = MS_PER_HOUR;
 const DAY = Date.UTC(2026, 10, 25);
-const MODES_ON = { parseOptions: { budgetModes: true } } as const;
 
 type LogEntry =
   | { kind: "click"; id: number; amountMicros: number; hour: number; valid: boolean }
@@ -291,7 +290,7 @@ describe("Oracle: hard_cap billing", () => {
   it("bills every click by the clamp in log order, per period, to the micro-unit", () => {
     fc.assert(
       fc.property(log, (entries) => {
-        const oracle = new Oracle(MODES_ON).observeAll(toRecords(entries, (m) => m));
+        const oracle = new Oracle().observeAll(toRecords(entries, (m) => m));
         const want = reference(entries);
         for (const row of oracle.goldRows()) {
           const hour = want.perHour.get(row.windowStartMs) ?? { net: 0, overCap: 0 };
@@ -317,7 +316,7 @@ describe("Oracle: hard_cap billing", () => {
     fc.assert(
       fc.property(clicks, fc.integer({ min: 0, max: 30_000_000 }), (entries, budgetMicros) => {
         const first: LogEntry = { kind: "update", budgetMicros, mode: "hard_cap", hour: -40 };
-        const oracle = new Oracle(MODES_ON).observeAll(toRecords([first, ...entries], (m) => m));
+        const oracle = new Oracle().observeAll(toRecords([first, ...entries], (m) => m));
         for (const day of [-1, 0, 1]) {
           for (const state of oracle.servingStateAt(DAY + day * MS_PER_DAY)) {
             expect(state.netMicros).toBeLessThanOrEqual(budgetMicros);
@@ -332,9 +331,7 @@ describe("Oracle: hard_cap billing", () => {
   it("leaves observe advertisers exactly as without modes", () => {
     fc.assert(
       fc.property(log, (entries) => {
-        const observe = new Oracle(MODES_ON).observeAll(
-          toRecords(entries, (m) => (m === null ? null : "observe")),
-        );
+        const observe = new Oracle().observeAll(toRecords(entries, (m) => (m === null ? null : "observe")));
         const none = new Oracle().observeAll(toRecords(entries, () => null));
         expect(observe.goldRows()).toEqual(none.goldRows());
         expect(observe.servingStateAt(DAY)).toEqual(none.servingStateAt(DAY));
@@ -352,7 +349,7 @@ describe("Oracle: hard_cap billing", () => {
       { kind: "click", id: 3, amountMicros: 1_000_000, hour: 2, valid: true },
       { kind: "click", id: 3, amountMicros: 1_000_000, hour: 2, valid: true }, // duplicate: nothing
     ];
-    const oracle = new Oracle(MODES_ON).observeAll(toRecords(entries, (m) => m));
+    const oracle = new Oracle().observeAll(toRecords(entries, (m) => m));
     expect(oracle.goldRows().map((r) => [r.grossMicros, r.netMicros, r.overCapMicros])).toEqual([
       [12_000_000, 10_000_000, 2_000_000],
       [1_000_000, 0, 1_000_000],

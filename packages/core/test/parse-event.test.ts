@@ -140,9 +140,8 @@ describe("parseEvent: the seed's contract", () => {
     expect(click({}).budgetSource).toBeNull();
   });
 
-  it("reads budget_mode on budget_update events only while budget modes are on", () => {
-    const MODES: ParseOptions = { ...OPTIONS, budgetModes: true };
-    const update = (extra: string, options: ParseOptions = MODES) =>
+  it("reads budget_mode on budget_update events", () => {
+    const update = (extra: string, options: ParseOptions = OPTIONS) =>
       parsed(
         `{"event_type":"budget_update","advertiser_id":"adv-1","budget_value":1${extra},"timestamp":"2024-01-01T12:00:00Z"}`,
         options,
@@ -166,18 +165,10 @@ describe("parseEvent: the seed's contract", () => {
       expect(update(`,"budget_mode":${junk}`).errors).toEqual(["field_invalid"]);
     }
     // Ignored on clicks, like budget_source.
-    expect(click({ budget_mode: "hard_cap" }, [], MODES)).toMatchObject({ isValid: true, warnings: [] });
-    expect(click({ budget_mode: "hard_cap" }, [], MODES).budgetMode).toBeUndefined();
-    // Off (the default): one more field outside the contract, whatever its value.
-    expect(update(',"budget_mode":"hard_cap"', OPTIONS)).toMatchObject({
-      budgetMode: undefined,
-      isValid: true,
-      warnings: ["unknown_fields"],
-    });
-    expect(update(',"budget_mode":"junk"', OPTIONS)).toMatchObject({
-      isValid: true,
-      warnings: ["unknown_fields"],
-    });
+    // Ignored on clicks, like budget_source: a contract field, so no unknown_fields warning either.
+    expect(click({ budget_mode: "hard_cap" })).toMatchObject({ isValid: true, warnings: [] });
+    expect(click({ budget_mode: "hard_cap" }).budgetMode).toBeUndefined();
+    expect(click({ budget_mode: "junk" })).toMatchObject({ isValid: true, warnings: [] });
   });
 
   it("normalises numeric ids to decimal strings", () => {

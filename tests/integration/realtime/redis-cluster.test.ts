@@ -76,8 +76,7 @@ describe("SpendStore on a Redis Cluster", () => {
       }),
       3,
     );
-    const limits = { budgetModes: true };
-    const oracle = new Oracle({ parseOptions: limits });
+    const oracle = new Oracle();
     let now = stream[0]?.timestampMs ?? 0;
     const store = newStore(() => now);
     await store.loadScripts();
@@ -88,7 +87,7 @@ describe("SpendStore on a Redis Cluster", () => {
     for (const [i, batch] of batches(stream, 97).entries()) {
       for (const record of batch) oracle.observe(record);
       now = batch.at(-1)?.timestampMs ?? now;
-      const { records, progress } = toSpendRecords(batch, limits);
+      const { records, progress } = toSpendRecords(batch);
       expect((await store.applyBatch(records, progress)).status).toBe("applied");
       if (i % 5 === 0) {
         const again = await store.applyBatch(records, progress);

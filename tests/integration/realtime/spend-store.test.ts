@@ -67,8 +67,7 @@ describe("SpendStore against the oracle", () => {
     "ends in the oracle's period state to the micro-unit, with batches applied twice and a rollover (%s)",
     async (_, extra) => {
       const stream = placeRecords(generated({ seed: 11, events: 6_000, advertisers: 30, ...extra }), 3);
-      const limits = { budgetModes: extra.hardCapShare !== undefined };
-      const oracle = new Oracle({ parseOptions: limits });
+      const oracle = new Oracle();
       let now = stream[0]?.timestampMs ?? 0;
       const store = newStore(() => now);
       await store.loadScripts();
@@ -79,7 +78,7 @@ describe("SpendStore against the oracle", () => {
       for (const [i, batch] of batches(stream, 97).entries()) {
         for (const record of batch) oracle.observe(record);
         now = batch.at(-1)?.timestampMs ?? now;
-        const { records, progress } = toSpendRecords(batch, limits);
+        const { records, progress } = toSpendRecords(batch);
         const outcome = await store.applyBatch(records, progress);
         expect(outcome.status).toBe("applied");
         duplicates += outcome.duplicates;
@@ -105,7 +104,7 @@ describe("SpendStore against the oracle", () => {
         const sources = new Set(expected.map((state) => state.budgetSource));
         expect(sources).toEqual(new Set(["click", "api", "budget_update"]));
       }
-      if (limits.budgetModes) {
+      if (extra.hardCapShare !== undefined) {
         // The clamp did bite, and hard-capped advertisers never bill past their budget in force.
         const capped = expected.filter((state) => state.mode === "hard_cap");
         expect(capped.some((state) => state.overCapMicros > 0)).toBe(true);

@@ -14,10 +14,8 @@ import { produceRecords, trackerEnv, waitCaughtUp } from "./support/harness.js";
 import { diffAgainstOracle } from "./support/oracle-compare.js";
 import { generated } from "./support/stream.js";
 
-// The budget-tracker through Kafka with budget modes read (the parse option every store will turn on once the
-// warehouse clamps too): hard_cap advertisers among observe ones, budgets spent within the stream.
+// The budget-tracker through Kafka: hard_cap advertisers among observe ones, budgets spent within the stream.
 
-const LIMITS = { budgetModes: true } as const;
 let topic: TestTopic;
 let redis: Redis;
 let prefix: string;
@@ -38,10 +36,7 @@ beforeAll(async () => {
   redis = testRedis();
   prefix = uniqueRedisPrefix("rt-hard-cap");
   const config = loadTrackerConfig(trackerEnv({ topic: topic.topic, prefix }));
-  service = await startTrackerService(
-    { ...config, parseOptions: { ...config.parseOptions, ...LIMITS } },
-    { clock: () => now },
-  );
+  service = await startTrackerService(config, { clock: () => now });
   reader = new SpendStore({ redis, topic: topic.topic, prefix });
 });
 
@@ -57,7 +52,7 @@ afterAll(async () => {
 describe("budget-tracker with hard_cap advertisers", () => {
   it("bills every hash as the oracle does, to the micro-unit: net within the cap, the rest over_cap", async () => {
     await produceRecords(topic.kafka, topic.topic, stream);
-    const oracle = new Oracle({ parseOptions: LIMITS }).observeAll(stream);
+    const oracle = new Oracle().observeAll(stream);
     await waitCaughtUp(reader, topic.kafka, topic.topic);
     const expected = oracle.servingStateAt(now);
     expect(diffAgainstOracle(await reader.readStates(), expected)).toEqual([]);
