@@ -142,7 +142,8 @@ function restoreArgs(
   overflow: OverflowIds[],
 ): (string | number)[] {
   const id = advertiser.advertiserId;
-  for (const value of [advertiser.netMicros, advertiser.grossMicros, advertiser.clicks]) {
+  const overCapMicros = advertiser.overCapMicros ?? 0;
+  for (const value of [advertiser.netMicros, advertiser.grossMicros, advertiser.clicks, overCapMicros]) {
     if (!Number.isSafeInteger(value))
       throw new SpendStoreError("unsafe_integer", `snapshot of ${id}: ${value}`);
   }
@@ -161,6 +162,11 @@ function restoreArgs(
   if (advertiser.budgetMicros !== null) {
     fields.push("budget_micros", advertiser.budgetMicros, "_budget_ts", advertiser.budgetEventTimeMs ?? 0);
     if (advertiser.budgetSource !== null) fields.push("budget_source", advertiser.budgetSource);
+  }
+  // As apply_slice.lua writes them: over_cap_micros only when not 0, mode only once an update set one.
+  if (overCapMicros !== 0) fields.push("over_cap_micros", overCapMicros);
+  if (advertiser.mode !== undefined && advertiser.mode !== null) {
+    fields.push("mode", advertiser.mode, "_mode_ts", advertiser.modeEventTimeMs ?? 0);
   }
   for (const { partition, offset } of offsets)
     fields.push(`_off:${context.lineageTopic()}:${partition}`, offset - 1);

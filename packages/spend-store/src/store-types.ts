@@ -96,6 +96,11 @@ export interface SnapshotAdvertiser {
   readonly budgetMicros: number | null;
   readonly budgetEventTimeMs: number | null;
   readonly budgetSource: BudgetSource | null;
+  /** Over_cap part of the period's clicks (billing clamp); absent = 0. */
+  readonly overCapMicros?: number;
+  /** Budget mode in force and the event time that set it; absent or null = no mode set (observe). */
+  readonly mode?: BudgetMode | null;
+  readonly modeEventTimeMs?: number | null;
   /** click_ids already counted in the period, with their event times (they pick the dedup bucket). */
   readonly clickIds: readonly { readonly clickId: string; readonly eventTimeMs: number }[];
 }

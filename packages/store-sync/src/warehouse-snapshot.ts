@@ -92,6 +92,9 @@ export async function loadWarehouseSnapshot(
       ...(totals[i] as PeriodTotals),
       budgetEventTimeMs:
         row.budgetEventTimeMs === null ? null : safeInt(row.budgetEventTimeMs, "budget time"),
+      overCapMicros: safeInt(row.overCapMicros, "over_cap micros"),
+      mode: row.mode,
+      modeEventTimeMs: row.modeEventTimeMs === null ? null : safeInt(row.modeEventTimeMs, "mode time"),
       clickIds: clickIds.get(row.advertiserId) ?? [],
     }));
     const offsets: PartitionOffset[] = stored.map((entry) => ({
