@@ -91,6 +91,7 @@ export async function readGold(pool: pg.Pool): Promise<Record<string, unknown>[]
            (extract(epoch FROM spend_day) * 1000)::bigint::text AS spend_day_ms,
            (extract(epoch FROM spend_month) * 1000)::bigint::text AS spend_month_ms,
            (gross_spend * 1000000)::bigint::text AS gross, (net_spend * 1000000)::bigint::text AS net,
+           (over_cap_spend * 1000000)::bigint::text AS over_cap,
            record_count::text, valid_clicks::text, invalid_clicks::text, duplicate_clicks::text,
            (budget_value * 1000000)::bigint::text AS budget, budget_source,
            (period_net_spend * 1000000)::bigint::text AS period_net, can_serve, serving_reason
@@ -105,6 +106,7 @@ export async function readGold(pool: pg.Pool): Promise<Record<string, unknown>[]
     spendMonthMs: Number(r.spend_month_ms),
     grossMicros: Number(r.gross),
     netMicros: Number(r.net),
+    overCapMicros: Number(r.over_cap),
     recordCount: Number(r.record_count),
     validClicks: Number(r.valid_clicks),
     invalidClicks: Number(r.invalid_clicks),
@@ -129,6 +131,7 @@ export function expectedGold(oracle: Oracle): Record<string, unknown>[] {
     spendMonthMs: row.spendMonthMs,
     grossMicros: row.grossMicros,
     netMicros: row.netMicros,
+    overCapMicros: row.overCapMicros,
     recordCount: row.recordCount,
     validClicks: row.validClicks,
     invalidClicks: row.invalidClicks,

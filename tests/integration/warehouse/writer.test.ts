@@ -55,6 +55,19 @@ describe.each<[string, GeneratorOptions]>([
     "operator budgets among click-carried ones",
     { seed: 405, events: 8_000, advertisers: 20, budgetChannel: "clicks", shares: { operatorBudget: 0.01 } },
   ],
+  // hard_cap advertisers among observe ones (mode switches, budget raises and cuts, late clicks, duplicates),
+  // budgets small enough to be spent within the stream: the writer bills by the clamp.
+  [
+    "hard_cap advertisers",
+    {
+      seed: 406,
+      events: 8_000,
+      advertisers: 20,
+      hardCapShare: 0.5,
+      budgetMicros: { min: 1_000_000, max: 60_000_000 },
+      shares: { operatorBudget: 0.01 },
+    },
+  ],
 ])("writeBatch against Postgres, %s (one database per stream)", (name, streamOptions) => {
   let db: TestDatabase;
   // Day partitions are known per database: the module's shared cache would skip them in the second one.
@@ -67,7 +80,9 @@ describe.each<[string, GeneratorOptions]>([
     for (const r of list) oracle.observe({ value: r.value, timestampMs: r.timestampMs });
 
   beforeAll(async () => {
-    db = await createTestDatabase(name.startsWith("operator") ? "writer_ops" : "writer");
+    db = await createTestDatabase(
+      name.startsWith("operator") ? "writer_ops" : name.startsWith("hard_cap") ? "writer_cap" : "writer",
+    );
   });
   afterAll(async () => {
     await db?.drop();
@@ -129,6 +144,9 @@ describe.each<[string, GeneratorOptions]>([
       const sources = new Set(gold.map((row) => row.budgetSource));
       expect(sources).toEqual(new Set([null, "click", "api", "budget_update"]));
     }
+    const overCapRows = gold.filter((row) => (row.overCapMicros as number) > 0).length;
+    if (streamOptions.hardCapShare === undefined) expect(overCapRows).toBe(0);
+    else expect(overCapRows).toBeGreaterThan(5);
     expect(await bronzeByReason(db.pool)).toEqual(expectedBronzeByReason(oracle));
     const silver = await db.pool.query<{ clean: string; dups: string; valid: string }>(
       `SELECT (SELECT count(*) FROM silver.ad_click_events_clean)::text AS clean,
@@ -173,7 +191,15 @@ describe.each<[string, GeneratorOptions]>([
           continue;
         }
         expect(
-          [actual.netMicros, actual.grossMicros, actual.clicks, actual.budgetMicros, actual.budgetSource],
+          [
+            actual.netMicros,
+            actual.grossMicros,
+            actual.clicks,
+            actual.budgetMicros,
+            actual.budgetSource,
+            actual.overCapMicros,
+            actual.mode ?? "observe",
+          ],
           expected.advertiserId,
         ).toEqual([
           expected.netMicros,
@@ -181,6 +207,8 @@ describe.each<[string, GeneratorOptions]>([
           expected.clicks,
           expected.budgetMicros,
           expected.budgetSource,
+          expected.overCapMicros,
+          expected.mode,
         ]);
       }
     } finally {
