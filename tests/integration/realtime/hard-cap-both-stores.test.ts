@@ -1,0 +1,192 @@
+import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
+import { Oracle } from "@adpipe/core/testing";
+import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
+import { SpendStore } from "@adpipe/spend-store";
+import { storedOffsets } from "@adpipe/warehouse";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { register as registerRebuild } from "../../../packages/cli/src/commands/rebuild-redis.js";
+import { buildProgram, runProgram } from "../../../packages/cli/src/program.js";
+import {
+  createTestTopic,
+  deleteRedisPrefix,
+  type TestTopic,
+  testRedis,
+  testServices,
+  uniqueName,
+  uniqueRedisPrefix,
+} from "../../support/index.js";
+import { expectedGold, readGold } from "../warehouse/support.js";
+import { endOffsets, eventually, produceRecords, trackerEnv, waitCaughtUp } from "./support/harness.js";
+import { diffAgainstOracle } from "./support/oracle-compare.js";
+import { createRealtimeDatabase, type RealtimeDatabase } from "./support/postgres.js";
+import { generated } from "./support/stream.js";
+
+// Hard caps end to end: one generated stream with hard_cap advertisers among observe ones (mode switches,
+// budget raises and cuts by operators, out-of-order and late clicks, duplicates, a midnight inside it) goes
+// through the real broker into BOTH stores, the ingestor (Bronze/Silver/Gold in Postgres) and the tracker
+// (Redis). Gold (net and over_cap_spend), Silver's per-click split and the Redis hashes must equal the oracle
+// to the micro-unit; then `adpipe rebuild-redis` rebuilds Redis from the warehouse and it still does.
+
+let topic: TestTopic;
+let redis: Redis;
+let prefix: string;
+let database: RealtimeDatabase;
+let ingestor: IngestorService;
+let tracker: TrackerService;
+let reader: SpendStore;
+const ingestorGroup = uniqueName("rt-cap-ingestor");
+// Wall clock (the rebuild command has none injected): the stream ends now and spans more than a day.
+const spanMs = 26 * 3_600_000;
+const stream = generated({
+  seed: 71,
+  events: 8_000,
+  advertisers: 24,
+  startMs: Date.now() - spanMs,
+  spanMs,
+  hardCapShare: 0.5,
+  budgetMicros: { min: 1_000_000, max: 60_000_000 },
+  shares: { operatorBudget: 0.01 },
+});
+const oracle = new Oracle().observeAll(stream);
+
+beforeAll(async () => {
+  topic = await createTestTopic("rt-cap-both", 3);
+  redis = testRedis();
+  prefix = uniqueRedisPrefix("rt-cap-both");
+  database = await createRealtimeDatabase();
+  ingestor = await startIngestorService(
+    loadIngestorConfig({
+      KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
+      KAFKA_TOPIC: topic.topic,
+      DATABASE_URL: database.url,
+      INGESTOR_GROUP_ID: ingestorGroup,
+      INGESTOR_MAX_BATCH_RECORDS: "500",
+      MIGRATE_ON_START: "false",
+      RETENTION_INTERVAL_MS: "0",
+      OPS_PORT: "0",
+      OPS_HOST: "127.0.0.1",
+      LOG_LEVEL: "error",
+    }),
+  );
+  const env = trackerEnv({
+    topic: topic.topic,
+    prefix,
+    databaseUrl: database.url,
+    extra: { WAREHOUSE_PIPELINE: ingestorGroup, RECONCILE_INTERVAL_MS: "0" },
+  });
+  tracker = await startTrackerService(loadTrackerConfig(env));
+  reader = new SpendStore({ redis, topic: topic.topic, prefix });
+}, 120_000);
+
+afterAll(async () => {
+  await tracker?.stop();
+  await ingestor?.stop();
+  await topic?.delete();
+  await database?.drop();
+  if (redis !== undefined) {
+    await deleteRedisPrefix(redis, prefix);
+    await redis.quit();
+  }
+});
+
+async function ingestorCaughtUp(): Promise<void> {
+  const target = await endOffsets(topic.kafka, topic.topic);
+  await eventually(
+    "ingestor caught up",
+    async () => {
+      const client = await database.pool.connect();
+      try {
+        const stored = await storedOffsets(client, { topic: topic.topic, pipeline: ingestorGroup });
+        const next = new Map(stored.map((o) => [o.partition, Number(o.offset)]));
+        return target.every(({ partition, offset }) => offset === 0 || (next.get(partition) ?? 0) >= offset);
+      } finally {
+        client.release();
+      }
+    },
+    120_000,
+  );
+}
+
+/** Redis equals the oracle now (retried for a few seconds in case a period rolls over between apply and check). */
+async function expectRedisExact(): Promise<void> {
+  let problems: string[] = [];
+  await eventually(
+    "Redis equals the oracle",
+    async () => {
+      problems = diffAgainstOracle(await reader.readStates(), oracle.servingStateAt(Date.now()));
+      return problems.length === 0;
+    },
+    5_000,
+  ).catch(() => undefined);
+  expect(problems).toEqual([]);
+}
+
+describe("hard_cap advertisers through Kafka into both stores", () => {
+  it("the stream exercises what the clamp must get right", () => {
+    const values = stream.map((r) => Buffer.from(r.value).toString("utf8"));
+    expect(values.some((v) => v.includes('"budget_mode":"hard_cap"'))).toBe(true);
+    expect(values.some((v) => v.includes('"budget_mode":"observe"'))).toBe(true);
+    expect(oracle.silver().duplicates).toBeGreaterThan(0);
+    const gold = oracle.goldRows();
+    expect(gold.some((row) => row.overCapMicros > 0)).toBe(true);
+    // Over_cap in more than one budget period (the stream crosses midnight UTC).
+    expect(new Set(gold.filter((row) => row.overCapMicros > 0).map((row) => row.spendDayMs)).size).toBe(2);
+  });
+
+  it("Gold, Silver and Redis equal the oracle to the micro-unit", async () => {
+    await produceRecords(topic.kafka, topic.topic, stream);
+    await Promise.all([waitCaughtUp(reader, topic.kafka, topic.topic, 120_000), ingestorCaughtUp()]);
+
+    expect(await readGold(database.pool)).toEqual(expectedGold(oracle));
+
+    // Silver: each clean row carries its click's split; per Gold key they add up to the oracle's.
+    const { rows } = await database.pool.query<{ id: string; ws: string; net: string; over: string }>(
+      `SELECT advertiser_id AS id, (extract(epoch FROM gold_window_start) * 1000)::bigint::text AS ws,
+              sum(contrib_net_micros)::text AS net, sum(contrib_over_cap_micros)::text AS over
+       FROM silver.ad_click_events_clean WHERE gold_window_start IS NOT NULL
+       GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+    const silver = rows.map((r) => [r.id, Number(r.ws), Number(r.net), Number(r.over)]);
+    const expected = oracle
+      .goldRows()
+      .filter((row) => row.recordCount > 0)
+      .map((row) => [row.advertiserId, row.windowStartMs, row.netMicros, row.overCapMicros]);
+    expect(silver).toEqual(expected);
+    const split = await database.pool.query<{ bad: string }>(
+      `SELECT count(*)::text AS bad FROM silver.ad_click_events_clean
+       WHERE contrib_net_micros + contrib_over_cap_micros <> contrib_gross_micros AND is_valid`,
+    );
+    expect(split.rows[0]?.bad).toBe("0");
+
+    await expectRedisExact();
+    const now = oracle.servingStateAt(Date.now());
+    expect(now.some((state) => state.mode === "hard_cap" && state.overCapMicros > 0)).toBe(true);
+  });
+
+  it("`adpipe rebuild-redis` replaces Redis with the warehouse's state (mode, over_cap included): still exact", async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      REDIS_URL: testServices().redisUrl,
+      KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
+      KAFKA_TOPIC: topic.topic,
+      DATABASE_URL: database.url,
+      REDIS_KEY_PREFIX: prefix,
+      WAREHOUSE_PIPELINE: ingestorGroup,
+    });
+    let code: number;
+    try {
+      code = await runProgram(buildProgram([registerRebuild]), [
+        "node",
+        "adpipe",
+        "rebuild-redis",
+        "--wait-lock",
+        "10000",
+      ]);
+    } finally {
+      process.env = saved;
+    }
+    expect(code).toBe(0);
+    await expectRedisExact();
+  });
+});
