@@ -43,7 +43,9 @@ describe("billRecords: the writer's billing clamp", () => {
       fc.property(billingRun, (run) => {
         const rules = { budgetPeriod: run.budgetPeriod, timeZone: run.timeZone };
         const records = billingRecords(run.log, "t", "");
-        const oracle = new Oracle(rules).observeAll(records);
+        const oracle = new Oracle(rules).observeAll(
+          records.map((r) => ({ value: r.value, timestampMs: r.timestampMs })),
+        );
 
         const seen = new Map<string, FirstOccurrence>();
         const stored: DerivedRecord[] = [];

@@ -47,7 +47,9 @@ describe("the billing clamp in Postgres", () => {
         const prefix = `r${run}-`;
         const rules = { budgetPeriod: billing.budgetPeriod, timeZone: billing.timeZone };
         const records = billingRecords(billing.log, topic, prefix, run);
-        const oracle = new Oracle(rules).observeAll(records);
+        const oracle = new Oracle(rules).observeAll(
+          records.map((r) => ({ value: r.value, timestampMs: r.timestampMs })),
+        );
         const expected = oracle
           .goldRows()
           .map((row) => [
