@@ -7,6 +7,7 @@ import {
   type WriteBatchOptions,
   type WriteBatchResult,
 } from "./batch-writer.js";
+import { billBatch } from "./billing.js";
 import {
   aggregateGold,
   DEFAULT_MAX_STORED_PAYLOAD_BYTES,
@@ -179,7 +180,9 @@ export async function replayBatch(
     }
 
     const firstOf = await claimClicks(client, fresh);
-    const derived = deriveRecords(fresh, firstOf);
+    // Billed after everything the warehouse holds, as if they had arrived now: a hard_cap period's billable net
+    // still never passes its budget (filling a gap cannot re-bill the later records already billed without it).
+    const derived = await billBatch(client, deriveRecords(fresh, firstOf), options);
     const gold = aggregateGold(derived);
     const { rows } = await client.query<{ gold: number }>(
       queryConfig(

@@ -1,5 +1,5 @@
 import { Oracle } from "@adpipe/core/testing";
-import { PartitionCache, reprocess, writeBatch } from "@adpipe/warehouse";
+import { PartitionCache, replayBatch, reprocess, writeBatch } from "@adpipe/warehouse";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -13,7 +13,8 @@ import { createTestDatabase, type TestDatabase } from "./support.js";
 // The billing clamp as Postgres applies it (billing_state.sql read + billRecords + write_batch), against the
 // oracle: arbitrary logs of clicks, duplicates, late clicks, budget raises and cuts and mode switches, under
 // every budget period and time zones off whole hours (periods that cut through Gold's UTC hours), cut into
-// arbitrary batches. Each run uses its own topic and advertiser ids in one database.
+// arbitrary batches, through the ingestor's writeBatch or the Capture replay. Each run uses its own topic and
+// advertiser ids in one database.
 
 let db: TestDatabase;
 const known = { partitions: new PartitionCache() };
@@ -63,6 +64,11 @@ describe("the billing clamp in Postgres", () => {
         const client = await db.pool.connect();
         try {
           for (const batch of cut(records, billing.batchSizes)) {
+            // Every fourth run goes through the Capture replay path instead (into a topic nobody ingests).
+            if (run % 4 === 1) {
+              await replayBatch(client, batch, { ...known, ...rules, livePipeline: null });
+              continue;
+            }
             await writeBatch(
               client,
               { pipeline: `clamp-group-${run}`, records: batch },
