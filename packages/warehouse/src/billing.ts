@@ -39,6 +39,8 @@ export interface BillingRequest {
   readonly periodEndMs: number[];
   /** Whether a period bound cuts through a UTC hour (Gold's window), so Silver must complete Gold's sums. */
   readonly straddles: boolean[];
+  /** Whether the batch sets the advertiser's mode (its billable so far matters even if it is in observe now). */
+  readonly setsMode: boolean[];
 }
 
 /** A click that bills: a non-duplicate contribution (duplicates add only their count, never spend). */
@@ -54,7 +56,16 @@ export function billingRequest(
   const period = rules.budgetPeriod ?? DEFAULT_BUDGET_PERIOD;
   const timeZone = rules.timeZone ?? DEFAULT_TIME_ZONE;
   const seen = new Set<string>();
-  const request: BillingRequest = { advertiserIds: [], periodStartMs: [], periodEndMs: [], straddles: [] };
+  const modeSetters = new Set<string>();
+  for (const r of records)
+    if (r.budget !== null && r.budgetMode !== null) modeSetters.add(r.budget.advertiserId);
+  const request: BillingRequest = {
+    advertiserIds: [],
+    periodStartMs: [],
+    periodEndMs: [],
+    straddles: [],
+    setsMode: [],
+  };
   for (const { contribution: c } of records) {
     if (!billsSpend(c)) continue;
     const window = budgetPeriodOf(c.eventTimeMs, period, timeZone);
@@ -65,6 +76,7 @@ export function billingRequest(
     request.periodStartMs.push(window.startMs);
     request.periodEndMs.push(window.endMs);
     request.straddles.push(window.startMs % MS_PER_HOUR !== 0 || window.endMs % MS_PER_HOUR !== 0);
+    request.setsMode.push(modeSetters.has(c.advertiserId));
   }
   return request.advertiserIds.length === 0 ? null : request;
 }
@@ -79,7 +91,8 @@ function safeMicros(value: string, what: string): number {
 
 /**
  * Reads the clamp's state before a batch (sql/queries/billing_state.sql, one round trip): per advertiser the
- * budget and mode in force and the billable net of each requested period. `loggedBeforeMs` null: everything
+ * budget and mode in force and the billable net of each requested period (0, unread, for an advertiser in observe
+ * whose mode the batch leaves as it is: observe bills in full whatever the period has billed). `loggedBeforeMs` null: everything
  * stored precedes the batch (the ingestor); a reprocess passes its range's end.
  */
 export async function readBillingState(
@@ -102,6 +115,7 @@ export async function readBillingState(
       request.periodStartMs,
       request.periodEndMs,
       request.straddles,
+      request.setsMode,
       loggedBeforeMs,
     ]),
   );

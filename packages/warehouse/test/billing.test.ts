@@ -119,6 +119,8 @@ describe("billRecords: the writer's billing clamp", () => {
       periodStartMs: [Date.UTC(2026, 10, 25), Date.UTC(2026, 10, 24)],
       periodEndMs: [Date.UTC(2026, 10, 26), Date.UTC(2026, 10, 25)],
       straddles: [false, false],
+      // adv-1's update sets a mode, but it comes after the click in the batch: the flag is per batch.
+      setsMode: [false, true],
     });
     const kolkata = billingRequest(derived, { budgetPeriod: "day", timeZone: "Asia/Kolkata" });
     expect(kolkata?.straddles).toEqual([true, true]);

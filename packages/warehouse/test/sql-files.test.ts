@@ -52,7 +52,7 @@ describe("SQL assets", () => {
     expect(namedQuery("offsets_lock").paramCount).toBe(3);
     expect(namedQuery("bronze_page").paramCount).toBe(7);
     expect(namedQuery("write_batch").paramCount).toBe(67);
-    expect(namedQuery("billing_state").paramCount).toBe(5);
+    expect(namedQuery("billing_state").paramCount).toBe(6);
     expect(namedQuery("topic_offsets_move").paramCount).toBe(7);
   });
 

@@ -1,5 +1,5 @@
 -- name: billing_state
--- params: $1 advertiser_ids text[], $2 period_start_ms bigint[], $3 period_end_ms bigint[], $4 straddles boolean[] (aligned: one budget period of an advertiser, and whether its bounds cut through a Gold hour), $5 logged_before_ms bigint (NULL: everything stored; else only rows with Kafka record time before it)
+-- params: $1 advertiser_ids text[], $2 period_start_ms bigint[], $3 period_end_ms bigint[], $4 straddles boolean[], $5 sets_mode boolean[] (aligned: one budget period of an advertiser, whether its bounds cut through a Gold hour, whether the batch sets the advertiser's mode), $6 logged_before_ms bigint (NULL: everything stored; else only rows with Kafka record time before it)
 -- returns: advertiser_id text, period_start_ms text, billable_micros text, budget_micros text, budget_event_ms text, budget_source text, budget_mode text, mode_event_ms text
 --
 -- What the billing clamp (billableMicros of @adpipe/core) needs before a batch is billed, for every (advertiser,
@@ -10,17 +10,20 @@
 --   budget_*        = the budget in force over the stored observations (supersedesBudget: explicit api /
 --                     budget_update first, then event time, then lineage; gold.budget_in_force's rule);
 --   budget_mode     = the mode in force (supersedesMode; gold.mode_in_force's rule), NULL = none (observe).
--- The ingestor passes $5 NULL: what is stored is exactly the log before the batch. Reprocessing a Kafka-time range
+-- An advertiser in observe whose mode the batch does not set bills every click in full whatever its period has
+-- billed: its billable_micros is not summed (returned as 0), so the common case costs three index probes.
+-- The ingestor passes $6 NULL: what is stored is exactly the log before the batch. Reprocessing a Kafka-time range
 -- passes the range's end: rows of later records are still stored and are left out (budgets, modes) or subtracted
 -- (their Silver billable, by the (advertiser_id, gold_window_start) index).
 WITH wanted AS (
-  SELECT w.advertiser_id, w.start_ms, w.straddles,
+  SELECT w.advertiser_id, w.start_ms, w.straddles, w.sets_mode,
          'epoch'::timestamptz + w.start_ms * interval '1 millisecond' AS lo,
          'epoch'::timestamptz + w.end_ms * interval '1 millisecond' AS hi
-  FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::boolean[]) AS w(advertiser_id, start_ms, end_ms, straddles)
+  FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::boolean[], $5::boolean[])
+         AS w(advertiser_id, start_ms, end_ms, straddles, sets_mode)
 ),
 cutoff AS (
-  SELECT coalesce('epoch'::timestamptz + $5::bigint * interval '1 millisecond', 'infinity'::timestamptz) AS logged_before
+  SELECT coalesce('epoch'::timestamptz + $6::bigint * interval '1 millisecond', 'infinity'::timestamptz) AS logged_before
 ),
 advertisers AS (
   SELECT DISTINCT w.advertiser_id FROM wanted w
@@ -58,6 +61,7 @@ in_force AS (
 ),
 billable AS (
   SELECT w.advertiser_id, w.start_ms,
+         CASE WHEN f.budget_mode = 'hard_cap' OR w.sets_mode THEN
          coalesce((SELECT sum(g.net_spend) * 1000000
                    FROM gold.advertiser_spend g
                    WHERE g.advertiser_id = w.advertiser_id
@@ -77,17 +81,19 @@ billable AS (
                AND s.gold_window_start > w.lo - interval '1 hour' AND s.gold_window_start < w.hi
                AND s."timestamp" >= w.lo AND s."timestamp" < w.hi
                AND s.kafka_timestamp >= c.logged_before), 0)
-           ELSE 0 END AS billable_micros
+           ELSE 0 END
+         ELSE 0 END AS billable_micros,
+         f.budget_value, f.budget_time, f.source, f.budget_mode, f.mode_time
   FROM wanted w
   CROSS JOIN cutoff c
+  JOIN in_force f ON f.advertiser_id = w.advertiser_id
 )
 SELECT p.advertiser_id,
        p.start_ms::text AS period_start_ms,
        p.billable_micros::bigint::text AS billable_micros,
-       (f.budget_value * 1000000)::bigint::text AS budget_micros,
-       (extract(epoch FROM f.budget_time) * 1000)::bigint::text AS budget_event_ms,
-       f.source AS budget_source,
-       f.budget_mode,
-       (extract(epoch FROM f.mode_time) * 1000)::bigint::text AS mode_event_ms
-FROM billable p
-JOIN in_force f ON f.advertiser_id = p.advertiser_id;
+       (p.budget_value * 1000000)::bigint::text AS budget_micros,
+       (extract(epoch FROM p.budget_time) * 1000)::bigint::text AS budget_event_ms,
+       p.source AS budget_source,
+       p.budget_mode,
+       (extract(epoch FROM p.mode_time) * 1000)::bigint::text AS mode_event_ms
+FROM billable p;
