@@ -23,6 +23,14 @@ export type NotServingReason = (typeof NOT_SERVING_REASONS)[number];
 export const BUDGET_SOURCES = ["api", "budget_update", "click"] as const;
 export type BudgetSource = (typeof BUDGET_SOURCES)[number];
 
+/**
+ * How the budget bounds billing; mirrors BUDGET_MODES in @adpipe/core (a test keeps them equal). observe (the
+ * default, also when the hash has no `mode`): every valid click is billed, the budget decides can_serve only;
+ * hard_cap: billing stops at the budget, the rest of the period's spend is over_cap.
+ */
+export const BUDGET_MODES = ["observe", "hard_cap"] as const;
+export type BudgetMode = (typeof BUDGET_MODES)[number];
+
 /** Public fields of the advertiser hash, in the order the client reads them with HMGET. */
 export const PUBLIC_FIELDS = [
   "can_serve",
@@ -34,6 +42,8 @@ export const PUBLIC_FIELDS = [
   "clicks",
   "updated_at",
   "budget_source",
+  "mode",
+  "over_cap_micros",
 ] as const;
 export type PublicField = (typeof PUBLIC_FIELDS)[number];
 
@@ -54,6 +64,10 @@ export interface ServingState {
    * until the tracker's next rebuild or explicit budget).
    */
   readonly budgetSource: BudgetSource | null;
+  /** The budget mode in force; observe when the hash has none (no explicit budget ever set one). */
+  readonly mode: BudgetMode;
+  /** Spend of the period beyond a hard_cap budget (not billed, not in netMicros); 0 when the hash has none. */
+  readonly overCapMicros: number;
   readonly clicks: number;
   /** Epoch ms of the last change written by the tracker. */
   readonly updatedAtMs: number;
@@ -147,6 +161,10 @@ function isBudgetSource(value: string): value is BudgetSource {
   return (BUDGET_SOURCES as readonly string[]).includes(value);
 }
 
+function isBudgetMode(value: string): value is BudgetMode {
+  return (BUDGET_MODES as readonly string[]).includes(value);
+}
+
 function isReason(value: string): value is NotServingReason {
   return (NOT_SERVING_REASONS as readonly string[]).includes(value);
 }
@@ -171,7 +189,7 @@ export function parseServingState(
   values: readonly (string | null)[],
 ): ServingState | null {
   if (values.every((value) => value === null)) return null;
-  const [canServe, reason, period, net, gross, budget, clicks, updatedAt, source] = values;
+  const [canServe, reason, period, net, gross, budget, clicks, updatedAt, source, mode, overCap] = values;
   if (canServe !== "1" && canServe !== "0") {
     throw new ServingClientError(
       "malformed_state",
@@ -192,6 +210,13 @@ export function parseServingState(
       `advertiser ${advertiserId}: unknown budget_source ${JSON.stringify(budgetSource)}`,
     );
   }
+  const budgetMode = mode === null || mode === undefined || mode === "" ? "observe" : mode;
+  if (!isBudgetMode(budgetMode)) {
+    throw new ServingClientError(
+      "malformed_state",
+      `advertiser ${advertiserId}: unknown mode ${JSON.stringify(budgetMode)}`,
+    );
+  }
   return {
     advertiserId,
     canServe: canServe === "1",
@@ -204,6 +229,11 @@ export function parseServingState(
         ? null
         : integerField(advertiserId, "budget_micros", budget),
     budgetSource,
+    mode: budgetMode,
+    overCapMicros:
+      overCap === null || overCap === undefined || overCap === ""
+        ? 0
+        : integerField(advertiserId, "over_cap_micros", overCap),
     clicks: integerField(advertiserId, "clicks", clicks ?? null),
     updatedAtMs: integerField(advertiserId, "updated_at", updatedAt ?? null),
   };

@@ -48,6 +48,8 @@ describe("the Redis contract", () => {
         "3",
         "1700000000000",
         "api",
+        "hard_cap",
+        "4",
       ]),
     ).toEqual({
       advertiserId: "a",
@@ -58,6 +60,8 @@ describe("the Redis contract", () => {
       grossMicros: 12,
       budgetMicros: 10,
       budgetSource: "api",
+      mode: "hard_cap",
+      overCapMicros: 4,
       clicks: 3,
       updatedAtMs: 1_700_000_000_000,
     });
@@ -68,6 +72,10 @@ describe("the Redis contract", () => {
     expect(
       parseServingState("a", ["1", null, "2026-11-25", "0", "0", null, "0", "1"])?.budgetMicros,
     ).toBeNull();
+    // No mode field: the advertiser is in observe (no explicit budget ever set one), nothing over the cap.
+    expect(
+      parseServingState("a", ["1", null, "2026-11-25", "0", "0", "5", "0", "1", "api", null, null]),
+    ).toMatchObject({ mode: "observe", overCapMicros: 0 });
   });
 
   it("refuses malformed states instead of guessing", () => {
@@ -77,6 +85,12 @@ describe("the Redis contract", () => {
     expect(() => parseServingState("a", ["1", null, "p", "0", "0", "1", "0", "1", "web"])).toThrow(
       /budget_source/,
     );
+    expect(() => parseServingState("a", ["1", null, "p", "0", "0", "1", "0", "1", "api", "soft"])).toThrow(
+      /mode/,
+    );
+    expect(() =>
+      parseServingState("a", ["1", null, "p", "0", "0", "1", "0", "1", "api", "hard_cap", "x"]),
+    ).toThrow(/over_cap_micros/);
   });
 
   it("parses change messages and ignores anything else, never throwing", () => {

@@ -1,10 +1,12 @@
 import {
+  BUDGET_MODES as CORE_MODES,
   NOT_SERVING_REASONS as CORE_REASONS,
   BUDGET_SOURCES as CORE_SOURCES,
   isValidAdvertiserId as coreRule,
 } from "@adpipe/core";
 import {
   advertiserIdFromKey,
+  BUDGET_MODES,
   BUDGET_SOURCES,
   isValidAdvertiserId as clientRule,
   NOT_SERVING_REASONS,
@@ -90,5 +92,6 @@ describe("spendKeys", () => {
   it("the client's reasons are core's reasons (the client must not depend on core)", () => {
     expect([...NOT_SERVING_REASONS]).toEqual([...CORE_REASONS]);
     expect([...BUDGET_SOURCES]).toEqual([...CORE_SOURCES]);
+    expect([...BUDGET_MODES]).toEqual([...CORE_MODES]);
   });
 });

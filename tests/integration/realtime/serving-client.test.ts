@@ -26,7 +26,10 @@ afterAll(async () => {
   await redis.quit();
 });
 
-async function apply(advertiserId: string, change: { spend?: number; budget?: number }): Promise<void> {
+async function apply(
+  advertiserId: string,
+  change: { spend?: number; budget?: number; mode?: "observe" | "hard_cap" },
+): Promise<void> {
   const record: SpendRecord = {
     partition: 0,
     offset: offset++,
@@ -45,7 +48,12 @@ async function apply(advertiserId: string, change: { spend?: number; budget?: nu
     budget:
       change.budget === undefined
         ? null
-        : { budgetMicros: change.budget, eventTimeMs: now + offset, source: "budget_update" },
+        : {
+            budgetMicros: change.budget,
+            eventTimeMs: now + offset,
+            source: "budget_update",
+            ...(change.mode === undefined ? {} : { mode: change.mode }),
+          },
   };
   await store.applyBatch([record], [{ partition: 0, offset }]);
 }
@@ -70,6 +78,8 @@ describe("serving client", () => {
       grossMicros: 1_250_000,
       budgetMicros: 5_000_000,
       budgetSource: "budget_update",
+      mode: "observe",
+      overCapMicros: 0,
       clicks: 1,
       updatedAtMs: now,
     });
@@ -78,6 +88,22 @@ describe("serving client", () => {
     expect(many.get("off")).toMatchObject({ canServe: false, reason: "budget_exhausted" });
     expect(many.get("unknown")).toBeNull();
     await expect(client.get("")).rejects.toMatchObject({ code: "ADP_SERVING_CLIENT_INVALID_ADVERTISER_ID" });
+  });
+
+  it("reads the budget mode and the spend beyond a hard_cap budget as the tracker's script writes them", async () => {
+    // A hard_cap budget of 1.00, then a click of 1.50: 1.00 billable, 0.50 over the cap (apply_slice.lua).
+    await apply("capped", { budget: 1_000_000, mode: "hard_cap" });
+    await apply("capped", { spend: 1_500_000 });
+    const client = createServingClient({ redis, prefix });
+    expect(await client.get("capped")).toMatchObject({
+      canServe: false,
+      reason: "budget_exhausted",
+      netMicros: 1_000_000,
+      grossMicros: 1_500_000,
+      budgetMicros: 1_000_000,
+      mode: "hard_cap",
+      overCapMicros: 500_000,
+    });
   });
 
   it("keeps a local cache that the changes channel invalidates at once", async () => {
