@@ -1,3 +1,4 @@
+import type { BudgetMode } from "@adpipe/serving-client";
 import type { Pool, PoolClient } from "pg";
 import type { AuditEntryBody } from "./schemas.js";
 import { apiQueries } from "./sql.js";
@@ -10,6 +11,10 @@ export interface AuditRecord {
   readonly action: AuditAction;
   readonly oldBudgetMicros: number | null;
   readonly newBudgetMicros: number | null;
+  /** The tracker's mode when the change was asked (null = unknown). */
+  readonly oldMode: BudgetMode | null;
+  /** The mode a budget change set (null = none set: the mode stayed as it was; pause and resume). */
+  readonly newMode: BudgetMode | null;
   readonly period: string | null;
   /** The token identity that asked. */
   readonly actor: string;
@@ -25,6 +30,8 @@ interface AuditRow {
   action: AuditAction;
   old_budget_micros: string | null;
   new_budget_micros: string | null;
+  old_mode: BudgetMode | null;
+  new_mode: BudgetMode | null;
   period: string | null;
   actor: string;
   source: string;
@@ -46,6 +53,8 @@ export async function insertAudit(client: PoolClient, record: AuditRecord): Prom
       record.eventId,
       record.requestId,
       record.note,
+      record.oldMode,
+      record.newMode,
     ]),
   );
   const row = rows[0];
@@ -74,6 +83,8 @@ export async function listAudit(
       action: row.action,
       old_budget_micros: micros(row.old_budget_micros),
       new_budget_micros: micros(row.new_budget_micros),
+      old_mode: row.old_mode,
+      new_mode: row.new_mode,
       period: row.period,
       actor: row.actor,
       source: row.source,

@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { microsToNumberString } from "@adpipe/core";
+import { type BudgetMode, microsToNumberString } from "@adpipe/core";
 
 export interface BudgetUpdateInput {
   readonly advertiserId: string;
   /** Display name; the seed's `advertiser` column. */
   readonly advertiser: string;
   readonly budgetMicros: number;
+  /** The mode to set (`budget_mode`); undefined leaves the mode in force as it is (the field is omitted). */
+  readonly budgetMode?: BudgetMode | undefined;
   readonly atMs: number;
 }
 
@@ -21,7 +23,8 @@ export interface BuiltEvent {
  * where the budget came from (an explicit budget: click-carried budget_value never overrides it). budget_value is written as a JSON number with at
  * most 15 significant digits (budgets are capped far below that), which every JSON reader parses back
  * to the same decimal, so the pipelines read exactly the micros the API was given. The budget period is
- * pipeline-wide (BUDGET_PERIOD), not part of the event contract, so the event does not carry one.
+ * pipeline-wide (BUDGET_PERIOD), not part of the event contract, so the event does not carry one. `budget_mode`
+ * is written only when the request sets a mode: absent, the pipelines keep the mode in force.
  */
 export function budgetUpdateEvent(input: BudgetUpdateInput): BuiltEvent {
   const eventId = `budget-${randomUUID()}`;
@@ -32,6 +35,7 @@ export function budgetUpdateEvent(input: BudgetUpdateInput): BuiltEvent {
     advertiser_id: input.advertiserId,
     budget_value: Number(microsToNumberString(input.budgetMicros)),
     budget_source: "api",
+    ...(input.budgetMode === undefined ? {} : { budget_mode: input.budgetMode }),
     timestamp: new Date(input.atMs).toISOString(),
   };
   return { eventId, json: JSON.stringify(event) };

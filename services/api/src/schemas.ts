@@ -1,5 +1,5 @@
 import { BUDGET_PERIODS, FIELD_MAX_LENGTH, hasBadIdChars, MAX_ADVERTISER_ID_LENGTH } from "@adpipe/core";
-import { BUDGET_SOURCES, NOT_SERVING_REASONS } from "@adpipe/serving-client";
+import { BUDGET_MODES, BUDGET_SOURCES, NOT_SERVING_REASONS } from "@adpipe/serving-client";
 import { z } from "zod";
 
 /**
@@ -66,6 +66,12 @@ export const budgetSourceSchema = z
     "where the budget in force came from: api (PUT /v1/advertisers/{id}/budget), budget_update (a budget_update event from another producer) or click (budget_value carried on clicks, in force only while the advertiser has no explicit budget); null without a budget",
   );
 
+export const budgetModeSchema = z
+  .enum(BUDGET_MODES)
+  .describe(
+    "observe (the default): every valid click is billed, the budget decides can_serve only; hard_cap: billing stops at the budget, the rest is over_cap (docs/core.md, budget modes)",
+  );
+
 export const servingStateSchema = z.object({
   advertiser_id: z.string(),
   known: z.boolean().describe("false when the tracker has no state for this advertiser"),
@@ -76,6 +82,16 @@ export const servingStateSchema = z.object({
   gross_micros: z.number().int().nullable(),
   budget_micros: z.number().int().nullable(),
   budget_source: budgetSourceSchema,
+  mode: budgetModeSchema
+    .nullable()
+    .describe("the budget mode in force (observe when none was ever set); null for an unknown advertiser"),
+  over_cap_micros: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      "spend of the period beyond a hard_cap budget: not billed, not in net_micros; null when unknown",
+    ),
   clicks: z.number().int().nullable(),
   updated_at: z.string().nullable().describe("ISO time of the tracker's last write"),
 });
@@ -91,15 +107,25 @@ export const servingBatchQuerySchema = z.object({
 
 export const servingBatchResponseSchema = z.object({ results: z.array(servingStateSchema) });
 
-export const moneyInputSchema = z
-  .union([z.string().max(64), z.number()])
-  .describe('decimal amount in currency units, e.g. "250.50" (a string keeps it exact) or 250.5');
-
 export const budgetPeriodSchema = z.enum(BUDGET_PERIODS);
 
 export const budgetPutBodySchema = z
   .object({
-    amount: moneyInputSchema,
+    // Required with a mode change too: a budget_update always carries its budget, and the API does not restate
+    // one read back from the tracker, which may not have applied a change still on its way.
+    amount: z
+      .union([z.string().max(64), z.number()], {
+        error: (issue) =>
+          issue.input === undefined
+            ? "amount is required, also to change only the mode: send the budget in force with the new mode"
+            : undefined,
+      })
+      .describe(
+        'decimal amount in currency units, e.g. "250.50" (a string keeps it exact) or 250.5; required with every change, a mode change too',
+      ),
+    mode: budgetModeSchema
+      .optional()
+      .describe("budget mode to set (published as budget_mode); omitted: the mode in force stays as it is"),
     period: budgetPeriodSchema
       .optional()
       .describe("must equal the pipeline-wide BUDGET_PERIOD (default day) when given"),
@@ -116,6 +142,12 @@ export const budgetChangeResponseSchema = z.object({
   old_budget_micros: z.number().int().nullable(),
   old_budget_source: budgetSourceSchema,
   new_budget_micros: z.number().int(),
+  old_mode: budgetModeSchema
+    .nullable()
+    .describe("the tracker's mode when the change was asked; null when unknown"),
+  new_mode: budgetModeSchema
+    .nullable()
+    .describe("the mode set by this change; null when the request set none"),
   budget_source: z
     .literal("api")
     .describe("the new budget's source: explicit, so budget_value on later clicks does not override it"),
@@ -146,6 +178,12 @@ export const auditEntrySchema = z.object({
   action: z.enum(["set_budget", "pause", "resume"]),
   old_budget_micros: z.number().int().nullable(),
   new_budget_micros: z.number().int().nullable(),
+  old_mode: budgetModeSchema
+    .nullable()
+    .describe("the tracker's mode when the change was asked; null when unknown"),
+  new_mode: budgetModeSchema
+    .nullable()
+    .describe("the mode this budget change set; null when it set none (the mode stayed) and on pause/resume"),
   period: z.string().nullable(),
   actor: z.string(),
   source: z.string(),

@@ -18,6 +18,8 @@ export function servingBody(
       gross_micros: null,
       budget_micros: null,
       budget_source: null,
+      mode: null,
+      over_cap_micros: null,
       clicks: null,
       updated_at: null,
     };
@@ -32,6 +34,8 @@ export function servingBody(
     gross_micros: state.grossMicros,
     budget_micros: state.budgetMicros,
     budget_source: state.budgetSource,
+    mode: state.mode,
+    over_cap_micros: state.overCapMicros,
     clicks: state.clicks,
     updated_at: new Date(state.updatedAtMs).toISOString(),
   };

@@ -1,4 +1,4 @@
-import { DEFAULT_PARSE_OPTIONS, parseEvent } from "@adpipe/core";
+import { BUDGET_MODES, DEFAULT_PARSE_OPTIONS, parseEvent } from "@adpipe/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { budgetUpdateEvent } from "../src/events.js";
@@ -32,6 +32,31 @@ describe("budgetUpdateEvent", () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  it("writes budget_mode only when a mode is given, and the contract reads back that mode", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: DEFAULT_PARSE_OPTIONS.maxBudgetMicros }),
+        fc.option(fc.constantFrom(...BUDGET_MODES), { nil: undefined }),
+        (budgetMicros, budgetMode) => {
+          const atMs = Date.UTC(2026, 10, 25);
+          const event = budgetUpdateEvent({
+            advertiserId: "a",
+            advertiser: "a",
+            budgetMicros,
+            budgetMode,
+            atMs,
+          });
+          expect("budget_mode" in (JSON.parse(event.json) as object)).toBe(budgetMode !== undefined);
+          const parsed = parseEvent(event.json, { referenceTimeMs: atMs });
+          expect(parsed).toMatchObject({ ok: true, isValid: true, budgetMicros, budgetSource: "api" });
+          expect(parsed.ok && parsed.budgetMode).toBe(budgetMode);
+          expect(parsed.ok && parsed.warnings).toEqual([]);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 

@@ -7,7 +7,7 @@ describe("the API's named queries", () => {
     const loaded = apiQueries.checkAll();
     expect(Object.fromEntries(loaded.map((query) => [query.name, query.paramCount]))).toEqual({
       advertisers_list: 3,
-      audit_insert: 10,
+      audit_insert: 12,
       audit_list: 3,
       ping: 0,
       topic_resets: 1,

@@ -12,6 +12,8 @@ interface ServingBody {
   gross_micros: number | null;
   budget_micros: number | null;
   budget_source: string | null;
+  mode: string | null;
+  over_cap_micros: number | null;
   clicks: number | null;
   updated_at: string | null;
 }
@@ -27,6 +29,8 @@ async function seedState(
     gross: number;
     budget?: number;
     source?: string;
+    mode?: string;
+    overCap?: number;
     clicks: number;
   },
 ): Promise<void> {
@@ -38,6 +42,8 @@ async function seedState(
     gross_micros: String(fields.gross),
     ...(fields.budget === undefined ? {} : { budget_micros: String(fields.budget) }),
     ...(fields.source === undefined ? {} : { budget_source: fields.source }),
+    ...(fields.mode === undefined ? {} : { mode: fields.mode }),
+    ...(fields.overCap === undefined ? {} : { over_cap_micros: String(fields.overCap) }),
     clicks: String(fields.clicks),
     updated_at: String(Date.UTC(2026, 10, 25, 12, 0, 0)),
   });
@@ -63,6 +69,17 @@ describe("serving lookups (Redis)", () => {
       gross: 11_000_000,
       budget: 10_000_000,
       clicks: 40,
+    });
+    await seedState(bench, "adv-capped", {
+      canServe: false,
+      reason: "budget_exhausted",
+      net: 10_000_000,
+      gross: 12_500_000,
+      budget: 10_000_000,
+      source: "api",
+      mode: "hard_cap",
+      overCap: 2_500_000,
+      clicks: 41,
     });
     await seedState(bench, "adv nobudget", {
       canServe: false,
@@ -91,9 +108,36 @@ describe("serving lookups (Redis)", () => {
       gross_micros: 2_000_000,
       budget_micros: 10_000_000,
       budget_source: "api",
+      // No mode in the hash: no explicit budget ever set one, so observe, and nothing over a cap.
+      mode: "observe",
+      over_cap_micros: 0,
       clicks: 3,
       updated_at: "2026-11-25T12:00:00.000Z",
     });
+  });
+
+  it("shows a hard_cap advertiser's mode and its spend beyond the cap, single and batched", async () => {
+    const res = await call<ServingBody>(bench.baseUrl, "GET", "/v1/advertisers/adv-capped/serving", {
+      token: READ_TOKEN,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      can_serve: false,
+      reason: "budget_exhausted",
+      net_micros: 10_000_000,
+      budget_micros: 10_000_000,
+      mode: "hard_cap",
+      over_cap_micros: 2_500_000,
+    });
+    const batch = await call<{ results: ServingBody[] }>(bench.baseUrl, "POST", "/v1/serving:batch", {
+      body: { ids: ["adv-capped", "adv-on", "never-seen"] },
+      token: READ_TOKEN,
+    });
+    expect(batch.body.results.map((r) => [r.advertiser_id, r.mode, r.over_cap_micros])).toEqual([
+      ["adv-capped", "hard_cap", 2_500_000],
+      ["adv-on", "observe", 0],
+      ["never-seen", null, null],
+    ]);
   });
 
   it("answers a stopped advertiser with its reason, and ids with spaces (URL-encoded)", async () => {
@@ -133,6 +177,8 @@ describe("serving lookups (Redis)", () => {
       gross_micros: null,
       budget_micros: null,
       budget_source: null,
+      mode: null,
+      over_cap_micros: null,
       clicks: null,
       updated_at: null,
     });

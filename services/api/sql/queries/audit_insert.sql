@@ -2,9 +2,11 @@
 -- Records one budget change or pause/resume in the audit trail.
 -- params: $1 advertiser_id text, $2 action text ('set_budget' | 'pause' | 'resume'),
 --         $3 old_budget_micros bigint|null, $4 new_budget_micros bigint|null, $5 period text|null,
---         $6 actor text, $7 source text, $8 event_id text|null, $9 request_id text|null, $10 note text|null
+--         $6 actor text, $7 source text, $8 event_id text|null, $9 request_id text|null, $10 note text|null,
+--         $11 old_mode text|null, $12 new_mode text|null ('observe' | 'hard_cap')
 -- returns: id (text), created_at
 INSERT INTO api.budget_audit
-  (advertiser_id, action, old_budget_micros, new_budget_micros, period, actor, source, event_id, request_id, note)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+  (advertiser_id, action, old_budget_micros, new_budget_micros, period, actor, source, event_id, request_id, note,
+   old_mode, new_mode)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 RETURNING id::text AS id, created_at

@@ -2,7 +2,8 @@
 -- The audit trail of one advertiser, newest first, keyset-paginated by id.
 -- params: $1 advertiser_id text, $2 before_id bigint|null (exclusive), $3 limit integer
 SELECT id::text AS id, advertiser_id, action, old_budget_micros::text AS old_budget_micros,
-       new_budget_micros::text AS new_budget_micros, period, actor, source, event_id, note, created_at
+       new_budget_micros::text AS new_budget_micros, old_mode, new_mode, period, actor, source, event_id, note,
+       created_at
 FROM api.budget_audit
 WHERE advertiser_id = $1
   AND ($2::bigint IS NULL OR id < $2::bigint)

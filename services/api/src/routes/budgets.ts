@@ -1,5 +1,5 @@
 import { formatMicros, parseEvent, parseExactMoneyToMicros } from "@adpipe/core";
-import type { BudgetSource } from "@adpipe/serving-client";
+import type { BudgetMode, BudgetSource } from "@adpipe/serving-client";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { insertAudit, inTransaction, listAudit } from "../audit.js";
 import type { ApiDeps } from "../context.js";
@@ -40,17 +40,21 @@ const writeErrors = {
 export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   const now = deps.clock ?? Date.now;
 
-  /** Current budget and its source from the tracker's state, for the audit's "old" value; unknown → nulls. */
+  /** Current budget, its source and the mode from the tracker's state, for the audit's "old" values; unknown → nulls. */
   const currentBudget = async (
     advertiserId: string,
-  ): Promise<{ micros: number | null; source: BudgetSource | null }> => {
+  ): Promise<{ micros: number | null; source: BudgetSource | null; mode: BudgetMode | null }> => {
     try {
       const state = (await deps.serving.getMany([advertiserId])).get(advertiserId);
-      return { micros: state?.budgetMicros ?? null, source: state?.budgetSource ?? null };
+      return {
+        micros: state?.budgetMicros ?? null,
+        source: state?.budgetSource ?? null,
+        mode: state?.mode ?? null,
+      };
     } catch (error) {
       // The audit still records the change; only the old value is unknown while Redis is away.
       deps.logger.warn({ err: error, advertiserId }, "could not read the current budget from redis");
-      return { micros: null, source: null };
+      return { micros: null, source: null, mode: null };
     }
   };
 
@@ -62,7 +66,8 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     note: string | null,
     requestId: string,
   ) => {
-    const budget = (await currentBudget(advertiserId)).micros;
+    const current = await currentBudget(advertiserId);
+    const budget = current.micros;
     const audit = await dependency(
       "postgres",
       () =>
@@ -72,6 +77,8 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             action: paused ? "pause" : "resume",
             oldBudgetMicros: budget,
             newBudgetMicros: budget,
+            oldMode: current.mode,
+            newMode: null,
             period: null,
             actor,
             source,
@@ -101,7 +108,7 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         schema: {
           tags: TAG,
           summary:
-            "Set an advertiser's budget (publishes a budget_update event marked budget_source api, and audits it); explicit budgets outrank budget_value carried on clicks (docs/core.md, budget precedence)",
+            "Set an advertiser's budget and optionally its mode (publishes a budget_update event marked budget_source api, with budget_mode when mode is given, and audits it); explicit budgets outrank budget_value carried on clicks (docs/core.md, budget precedence)",
           security: WRITE_SECURITY,
           params: advertiserParamsSchema,
           body: budgetPutBodySchema,
@@ -131,20 +138,23 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           );
         }
         const atMs = now();
+        const mode = request.body.mode;
         const event = budgetUpdateEvent({
           advertiserId: id,
           advertiser: request.body.advertiser ?? id,
           budgetMicros: money.micros,
+          budgetMode: mode,
           atMs,
         });
-        // The event is judged by the same contract the pipelines apply, against the record timestamp.
-        // The schemas already hold the id and the name to the contract's rule: what is left is the amount.
+        // The event is judged by the same contract the pipelines apply, against the record timestamp. The schemas
+        // already hold the id, the name and the mode to the contract's rule: what is left is the amount.
         const parsed = parseEvent(event.json, { referenceTimeMs: atMs });
         if (
           !parsed.ok ||
           !parsed.isValid ||
           parsed.budgetMicros !== money.micros ||
-          parsed.budgetSource !== "api"
+          parsed.budgetSource !== "api" ||
+          parsed.budgetMode !== mode
         ) {
           const errors = parsed.ok ? parsed.errors : [parsed.reason];
           throw new ApiError("bad_request", "the budget is outside what the event contract accepts", {
@@ -162,6 +172,8 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
                 action: "set_budget",
                 oldBudgetMicros: oldBudget.micros,
                 newBudgetMicros: money.micros,
+                oldMode: oldBudget.mode,
+                newMode: mode ?? null,
                 period,
                 actor: request.identity ?? "anonymous",
                 source: request.body.source ?? DEFAULT_SOURCE,
@@ -182,6 +194,8 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           old_budget_micros: oldBudget.micros,
           old_budget_source: oldBudget.source,
           new_budget_micros: money.micros,
+          old_mode: oldBudget.mode,
+          new_mode: mode ?? null,
           budget_source: "api" as const,
           amount: formatMicros(money.micros),
           period,
