@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatMicros } from "@adpipe/core";
 import { advertiserTotals, type SpendRollup } from "@adpipe/core/testing";
+import { advertiserKey } from "@adpipe/serving-client";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../../services/api/scripts/build-web.js";
@@ -124,6 +125,8 @@ describe("Advertiser Spend Overview in a real browser", () => {
     expect(await row.nth(3).textContent()).toBe(expected.reason ?? "");
     // Where the budget in force came from (api, budget_update or click).
     expect(await row.nth(6).textContent()).toBe(expected.budgetSource ?? "—");
+    // The budget mode in force (every advertiser of this stream is in observe, nothing over a cap).
+    expect(await row.nth(7).textContent()).toBe(expected.mode);
     expect(await page.textContent("#health-rate")).toMatch(/events\/s/);
     // Both consumers committed everything: lag 0 (the tracker commits to Kafka after each batch).
     await expect
@@ -132,8 +135,8 @@ describe("Advertiser Spend Overview in a real browser", () => {
 
     // A pause through the API flips the row live (changes stream), with the time of the flip.
     await expect.poll(() => page.textContent("#serving-caption"), { timeout: 10_000 }).toContain("streaming");
-    expect(await row.nth(7).textContent()).toBe("—");
-    expect(await row.nth(8).textContent()).not.toBe("—");
+    expect(await row.nth(8).textContent()).toBe("—");
+    expect(await row.nth(9).textContent()).not.toBe("—");
     const paused = await call(
       bench.baseUrl,
       "POST",
@@ -146,7 +149,14 @@ describe("Advertiser Spend Overview in a real browser", () => {
     expect(paused.status).toBe(200);
     await expect.poll(() => row.nth(3).textContent(), { timeout: 10_000 }).toBe("paused");
     expect(await row.nth(2).textContent()).toBe("stopped");
-    expect(await row.nth(7).textContent()).not.toBe("—");
+    expect(await row.nth(8).textContent()).not.toBe("—");
+
+    // A hard_cap advertiser with spend beyond its cap: the mode and the over_cap amount, from the tracker's hash.
+    await bench.redis.hset(advertiserKey(known.advertiserId, bench.prefix), {
+      mode: "hard_cap",
+      over_cap_micros: "1234567",
+    });
+    await expect.poll(() => row.nth(7).textContent(), { timeout: 10_000 }).toBe("hard_cap (1.23 over cap)");
 
     await mkdir(RESULTS_DIR, { recursive: true });
     await page.screenshot({ path: join(RESULTS_DIR, "dashboard.png"), fullPage: true });

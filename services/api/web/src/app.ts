@@ -341,6 +341,18 @@ function setServingCells(
   reasonCell.textContent = reason ?? "";
 }
 
+/** The budget mode, and the period's spend beyond a hard_cap budget (not billed) when there is any. */
+function modeCell(s: ServingRow | undefined): HTMLTableCellElement {
+  if (s?.mode == null) return cell("—");
+  const overCap = s.over_cap_micros ?? 0;
+  const td = cell(
+    overCap > 0 ? `${s.mode} (${displayMoney(BigInt(overCap))} over cap)` : s.mode,
+    `mode ${s.mode}`,
+  );
+  td.dataset.overCapMicros = String(overCap);
+  return td;
+}
+
 function renderServing(advertisers: AdvertiserRow[], serving: ServingRow[], gold: GoldStatusRow[]): void {
   const live = new Map(serving.map((s) => [s.advertiser_id, s]));
   const goldHour = new Map(gold.map((g) => [g.advertiser, g.latest_hour]));
@@ -358,7 +370,8 @@ function renderServing(advertisers: AdvertiserRow[], serving: ServingRow[], gold
         cell(s?.net_micros == null ? "—" : displayMoney(BigInt(s.net_micros))),
         cell(s?.budget_micros == null ? "—" : displayMoney(BigInt(s.budget_micros))),
         cell(s?.budget_source ?? "—", s?.budget_source == null ? undefined : `source ${s.budget_source}`),
-        cell(flip === undefined ? "—" : new Date(flip).toLocaleString()),
+        modeCell(s),
+        cell(flip === undefined ? "—" : new Date(flip).toLocaleString(), "last-flip"),
         cell(s?.updated_at == null ? "—" : new Date(s.updated_at).toLocaleString()),
         cell(goldHour.get(a.advertiser) == null ? "—" : hourLabel(goldHour.get(a.advertiser)!)),
       );
@@ -530,8 +543,8 @@ function applyServingChange(change: ServingChange): void {
   );
   if (row === null) return;
   setServingCells(row, change.canServe, change.reason);
-  const flipCell = row.cells[7];
-  if (flipCell !== undefined) flipCell.textContent = new Date(change.updatedAt).toLocaleString();
+  const flipCell = row.querySelector<HTMLTableCellElement>("td.last-flip");
+  if (flipCell !== null) flipCell.textContent = new Date(change.updatedAt).toLocaleString();
 }
 
 /** Reads Server-Sent Events (`event:` and `data:` lines, blocks separated by a blank line) until the stream ends. */
