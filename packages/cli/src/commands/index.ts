@@ -1,4 +1,5 @@
 import type { RegisterCommand } from "../program.js";
+import { register as budget } from "./budget.js";
 import { register as counts } from "./counts.js";
 import { register as exportLake } from "./export.js";
 import { register as migrate } from "./migrate.js";
@@ -24,4 +25,5 @@ export const commands: readonly RegisterCommand[] = [
   exportLake,
   replayCapture,
   offsets,
+  budget,
 ];
