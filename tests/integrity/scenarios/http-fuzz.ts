@@ -280,6 +280,19 @@ const bodyArb: fc.Arbitrary<Body> = fc.oneof(
     })),
   fc
     .constantFrom(
+      '"observe"',
+      '"hard_cap"',
+      '"HARD_CAP"',
+      '"hard_cap\\u0000"',
+      "null",
+      "1",
+      '["hard_cap"]',
+      '""',
+    )
+    .map((mode) => ({ contentType: JSON_TYPE, text: `{"amount":"4","mode":${mode}}`, kind: "budget-mode" })),
+  fc.constant({ contentType: JSON_TYPE, text: '{"mode":"hard_cap"}', kind: "budget-mode" }),
+  fc
+    .constantFrom(
       '{"note":"line\\nbreak"}',
       '{"note":"nul\\u0000"}',
       '{"source":"x","note":"\\u202e"}',
