@@ -17,6 +17,7 @@ import { httpFuzz } from "./scenarios/http-fuzz.js";
 import { poison } from "./scenarios/poison.js";
 import { postgresOutage } from "./scenarios/postgres-outage.js";
 import { redisOutage } from "./scenarios/redis-outage.js";
+import { type DrainPhase, scaleEvents, scaleOutIn } from "./scenarios/scale-out-in.js";
 import { security } from "./scenarios/security.js";
 import { sustainedLoad } from "./scenarios/sustained-load.js";
 import { topicReset } from "./scenarios/topic-reset.js";
@@ -316,5 +317,49 @@ describe(`integrity suite (profile ${profile.name}, seed ${profile.seed})`, () =
       expectExact(result);
     },
     15 * MINUTE,
+  );
+
+  run("scale")(
+    `10. ingestor and tracker scaled 1 → ${profile.scale.replicas} → 1 on ${profile.scale.partitions} partitions while producing: exact, per-record CPU per replica flat`,
+    async () => {
+      const result = await scaleOutIn(context("scale"));
+      results.push(result);
+      const settings = profile.scale;
+      const extra = result.extra as {
+        groupsAfterScaleOut: ({ state: string; members: number } | null)[];
+        readyAfterScaleOut: boolean;
+        groupsAfterScaleIn: ({ state: string; members: number } | null)[];
+        leaveExits: Record<string, string>;
+        phases: Record<string, DrainPhase>;
+        efficiency: { ingestorRatio: number; trackerRatio: number };
+      };
+      expect(result.events).toBeGreaterThanOrEqual(scaleEvents(settings));
+      // Both groups really had `replicas` members, every one consuming, then one; the leavers exited cleanly.
+      expect(extra.groupsAfterScaleOut).toEqual([
+        { state: "Stable", members: settings.replicas },
+        { state: "Stable", members: settings.replicas },
+      ]);
+      expect(extra.readyAfterScaleOut).toBe(true);
+      expect(extra.groupsAfterScaleIn).toEqual([
+        { state: "Stable", members: 1 },
+        { state: "Stable", members: 1 },
+      ]);
+      expect(Object.values(extra.leaveExits)).toEqual(Array(2 * (settings.replicas - 1)).fill("0"));
+      const spread = extra.phases.spread as DrainPhase;
+      for (const path of ["ingestor", "tracker"] as const) {
+        expect(spread[path].replicas.length).toBe(settings.replicas);
+        for (const replica of spread[path].replicas)
+          expect(replica.records, `${replica.label} drained part of the backlog`).toBeGreaterThan(0);
+      }
+      // Per-record CPU per replica: 3 replicas within the tolerance of 1 (the figures are printed above).
+      expect(Math.abs(extra.efficiency.ingestorRatio - 1), "ingestor 3× vs 1×").toBeLessThanOrEqual(
+        settings.cpuTolerance,
+      );
+      expect(Math.abs(extra.efficiency.trackerRatio - 1), "tracker 3× vs 1×").toBeLessThanOrEqual(
+        settings.cpuTolerance,
+      );
+      expectExact(result);
+    },
+    30 * MINUTE,
   );
 });

@@ -68,6 +68,27 @@ export interface IntegrityProfile {
     readonly ratePerSecond: number;
     readonly partitions: number;
   };
+  readonly scale: {
+    /** Partitions of the topic: the ceiling of useful replicas per consumer group. */
+    readonly partitions: number;
+    readonly advertisers: number;
+    /** Replicas of each consumer at the peak (1 → replicas → 1). */
+    readonly replicas: number;
+    /** Paced records before the first measurement (one replica each warms up). */
+    readonly warmUpEvents: number;
+    /**
+     * Unmeasured backlog per replica drained before the first two measurements: a replica that just started
+     * spends several times the CPU per record until V8 has compiled its hot paths.
+     */
+    readonly warmUpBurstPerReplica: number;
+    /** Each of the three backlogs drained for the CPU measurement (1, `replicas`, 1 replica each). */
+    readonly burstEvents: number;
+    /** Paced records produced while the groups scale out, and again while they scale in. */
+    readonly transitionEvents: number;
+    readonly pacedRatePerSecond: number;
+    /** Largest relative difference of records per CPU-second per replica, 3 replicas vs 1. */
+    readonly cpuTolerance: number;
+  };
 }
 
 const common = {
@@ -94,6 +115,19 @@ const common = {
   security: { events: 5_000 },
   httpFuzz: { requests: 20_000 },
   topicReset: { eventsBefore: 20_000, eventsAfter: 20_000, ratePerSecond: 600, partitions: 4 },
+  // 6,000 + (1 + 3) × 10,000 + 3 × 38,000 + 2 × 20,000 = 200,000 records. Before its measurement the single
+  // replica has consumed 16,000 records, each newcomer about 10,000 + 20,000 / 3.
+  scale: {
+    partitions: 12,
+    advertisers: 240,
+    replicas: 3,
+    warmUpEvents: 6_000,
+    warmUpBurstPerReplica: 10_000,
+    burstEvents: 38_000,
+    transitionEvents: 20_000,
+    pacedRatePerSecond: 600,
+    cpuTolerance: 0.15,
+  },
 } as const;
 
 const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
@@ -127,6 +161,13 @@ const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
     security: { events: 1_000 },
     httpFuzz: { requests: 2_000 },
     topicReset: { eventsBefore: 3_000, eventsAfter: 3_000, ratePerSecond: 400, partitions: 4 },
+    scale: {
+      ...common.scale,
+      warmUpEvents: 2_000,
+      warmUpBurstPerReplica: 4_000,
+      burstEvents: 10_000,
+      transitionEvents: 6_000,
+    },
   },
 };
 

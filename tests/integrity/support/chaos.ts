@@ -63,11 +63,11 @@ export class GroupWatcher {
   }
 }
 
-const REBALANCING = (s: { state: string }) =>
+export const REBALANCING = (s: { state: string }) =>
   s.state === "PreparingRebalance" || s.state === "CompletingRebalance";
 
 /** Until every instance answers /readyz with 200 (consuming): a rebalance needs members that are in the group. */
-async function allReady(instances: readonly ServiceChild[], timeoutMs: number): Promise<boolean> {
+export async function allReady(instances: readonly ServiceChild[], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const statuses = await Promise.all(
