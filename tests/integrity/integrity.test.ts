@@ -10,14 +10,14 @@
  *                                                  # poison sustained security fuzz)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadProfile, selectedScenarios } from "./profile.js";
+import { loadProfile, scaleCpuCheck, selectedScenarios } from "./profile.js";
 import { brokerRestart } from "./scenarios/broker-restart.js";
 import { crashes } from "./scenarios/crashes.js";
 import { httpFuzz } from "./scenarios/http-fuzz.js";
 import { poison } from "./scenarios/poison.js";
 import { postgresOutage } from "./scenarios/postgres-outage.js";
 import { redisOutage } from "./scenarios/redis-outage.js";
-import { type DrainPhase, scaleEvents, scaleOutIn } from "./scenarios/scale-out-in.js";
+import { type DrainPhase, type ScaleEfficiency, scaleEvents, scaleOutIn } from "./scenarios/scale-out-in.js";
 import { security } from "./scenarios/security.js";
 import { sustainedLoad } from "./scenarios/sustained-load.js";
 import { topicReset } from "./scenarios/topic-reset.js";
@@ -331,7 +331,7 @@ describe(`integrity suite (profile ${profile.name}, seed ${profile.seed})`, () =
         groupsAfterScaleIn: ({ state: string; members: number } | null)[];
         leaveExits: Record<string, string>;
         phases: Record<string, DrainPhase>;
-        efficiency: { ingestorRatio: number; trackerRatio: number };
+        efficiency: Record<"ingestor" | "tracker", ScaleEfficiency>;
       };
       expect(result.events).toBeGreaterThanOrEqual(scaleEvents(settings));
       // Both groups really had `replicas` members, every one consuming, then one; the leavers exited cleanly.
@@ -351,13 +351,22 @@ describe(`integrity suite (profile ${profile.name}, seed ${profile.seed})`, () =
         for (const replica of spread[path].replicas)
           expect(replica.records, `${replica.label} drained part of the backlog`).toBeGreaterThan(0);
       }
-      // Per-record CPU per replica: 3 replicas within the tolerance of 1 (the figures are printed above).
-      expect(Math.abs(extra.efficiency.ingestorRatio - 1), "ingestor 3× vs 1×").toBeLessThanOrEqual(
-        settings.cpuTolerance,
-      );
-      expect(Math.abs(extra.efficiency.trackerRatio - 1), "tracker 3× vs 1×").toBeLessThanOrEqual(
-        settings.cpuTolerance,
-      );
+      // Per-record CPU per replica (net of each process' idle draw, docs/reliability.md): N replicas within
+      // the tolerance of 1, where the machine gives each replica a core as production does. Always measured
+      // and printed; where it cannot be checked the run says so in its output and in integrity.json.
+      for (const path of ["ingestor", "tracker"] as const) {
+        expect(extra.efficiency[path].before).toBeGreaterThan(0);
+        expect(extra.efficiency[path].spread).toBeGreaterThan(0);
+      }
+      const cpuCheck = scaleCpuCheck(settings.replicas);
+      result.extra.cpuCheck = cpuCheck;
+      if (cpuCheck.applied)
+        for (const path of ["ingestor", "tracker"] as const)
+          expect(
+            Math.abs(extra.efficiency[path].ratio - 1),
+            `${path} ${settings.replicas}× vs 1×: ${JSON.stringify(extra.efficiency[path])}`,
+          ).toBeLessThanOrEqual(settings.cpuTolerance);
+      else console.warn(`[integrity:scale] per-replica CPU check NOT APPLIED: ${cpuCheck.reason}`);
       expectExact(result);
     },
     30 * MINUTE,

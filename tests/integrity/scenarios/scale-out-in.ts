@@ -2,12 +2,7 @@ import type { GeneratedRecord } from "@adpipe/core";
 import type { IntegrityProfile } from "../profile.js";
 import { allReady, GroupWatcher, REBALANCING } from "../support/chaos.js";
 import type { ServiceChild } from "../support/children.js";
-import {
-  describeEfficiency,
-  EfficiencyMeter,
-  type PhaseEfficiency,
-  summarize,
-} from "../support/efficiency.js";
+import { describeEfficiency, EfficiencyMeter, type PhaseEfficiency } from "../support/efficiency.js";
 import { producePaced } from "../support/kafka-tools.js";
 import { LagMonitor } from "../support/lag-monitor.js";
 import { lagOf, type PathName, Pipeline } from "../support/pipeline.js";
@@ -27,8 +22,31 @@ export function scaleEvents(settings: IntegrityProfile["scale"]): number {
 }
 
 const PATHS: readonly PathName[] = ["ingestor", "tracker"];
+type PathKey = "ingestor" | "tracker";
+const PATH_KEYS: readonly PathKey[] = ["ingestor", "tracker"];
 /** As fast as the suite's producer goes (one send of ≤ 500 records at a time, acks from all replicas). */
 const UNPACED = 1_000_000_000;
+/** How long each replica's idle CPU draw is sampled before a measured backlog. */
+const IDLE_MS = 5_000;
+
+/**
+ * Records per CPU-second per replica of one path, net of each process' idle draw (and gross, idle included):
+ * before (1 replica, as warm as the newcomers are when measured), spread (N replicas), after (1 replica again,
+ * by then far warmer than anyone was in the spread phase).
+ */
+export interface ScaleEfficiency {
+  readonly before: number;
+  readonly spread: number;
+  readonly after: number;
+  /** spread / before: the check. */
+  readonly ratio: number;
+  /** spread / after, for the record. */
+  readonly ratioAfter: number;
+  readonly beforeGross: number;
+  readonly spreadGross: number;
+  readonly afterGross: number;
+  readonly grossRatio: number;
+}
 
 export interface DrainPhase {
   readonly replicas: number;
@@ -56,9 +74,15 @@ export async function scaleOutIn(context: ScenarioContext): Promise<ScenarioResu
   const pipeline = await Pipeline.create({
     scenario: "scale",
     partitions: settings.partitions,
-    // Frozen consumers stay group members while a backlog is produced; a graceful leave still rebalances at once.
-    ingestorEnv: { INGESTOR_SESSION_TIMEOUT_MS: "30000" },
-    trackerEnv: { TRACKER_SESSION_TIMEOUT_MS: "30000" },
+    // Frozen consumers stay group members while a backlog is produced and the other path drains it; a graceful
+    // leave still rebalances at once.
+    // The tracker's periodic checks at their production defaults (the suite's are quicker, for fault detection).
+    ingestorEnv: { INGESTOR_SESSION_TIMEOUT_MS: "60000" },
+    trackerEnv: {
+      TRACKER_SESSION_TIMEOUT_MS: "60000",
+      STATE_CHECK_INTERVAL_MS: "5000",
+      RECONCILE_INTERVAL_MS: "60000",
+    },
   });
   const monitor = new LagMonitor(pipeline);
   const watchers = {
@@ -97,28 +121,42 @@ export async function scaleOutIn(context: ScenarioContext): Promise<ScenarioResu
     await paced(take(settings.warmUpEvents)).done;
     await pipeline.waitCaughtUp(300_000);
 
-    /** Freezes every consumer, produces `part` as fast as possible, thaws them; resolves when both drained it. */
+    /**
+     * Freezes every consumer, produces `part` as fast as possible, thaws them and resolves when both paths drained
+     * it. Measured, the paths drain one after the other (the tracker stays frozen until the ingestors are done):
+     * each path's replicas then share the two cores with Postgres or Redis only, not with the other path.
+     */
     const backlog = async (part: readonly GeneratedRecord[], meters?: Record<PathName, EfficiencyMeter>) => {
-      const all = pipeline.children.running();
+      const frozen = { ingestor: pipeline.instances("ingestor"), tracker: pipeline.instances("tracker") };
+      const thaw = (path: PathName) => {
+        for (const child of frozen[path]) child.freeze(false);
+      };
       const loadStartedAtMs = Date.now();
-      for (const child of all) child.freeze(true);
+      for (const child of [...frozen.ingestor, ...frozen.tracker]) child.freeze(true);
       try {
         await producePaced(pipeline.kafka, pipeline.topic, part, UNPACED).done;
-      } finally {
-        for (const child of all) child.freeze(false);
+      } catch (error) {
+        PATHS.forEach(thaw);
+        throw error;
       }
       const loadMs = Date.now() - loadStartedAtMs;
       const drained = (path: PathName) => async () => {
         const progress = await pipeline.progress().catch(() => null);
         return progress !== null && lagOf(progress, path) === 0;
       };
-      const measured =
-        meters === undefined
-          ? null
-          : await Promise.all([
-              meters.ingestor.measure(drained("ingestor"), 600_000),
-              meters.tracker.measure(drained("tracker"), 600_000),
-            ]);
+      let measured: [PhaseEfficiency, PhaseEfficiency] | null = null;
+      if (meters === undefined) PATHS.forEach(thaw);
+      else {
+        try {
+          thaw("ingestor");
+          const ingestor = await meters.ingestor.measure(drained("ingestor"), 600_000);
+          thaw("tracker");
+          const tracker = await meters.tracker.measure(drained("tracker"), 600_000);
+          measured = [ingestor, tracker];
+        } finally {
+          PATHS.forEach(thaw);
+        }
+      }
       await pipeline.waitCaughtUp(600_000);
       return { loadMs, measured };
     };
@@ -135,7 +173,7 @@ export async function scaleOutIn(context: ScenarioContext): Promise<ScenarioResu
         ingestor: new EfficiencyMeter(replicas.ingestor),
         tracker: new EfficiencyMeter(replicas.tracker),
       };
-      await Promise.all([meters.ingestor.start(), meters.tracker.start()]);
+      await Promise.all([meters.ingestor.start(IDLE_MS), meters.tracker.start(IDLE_MS)]);
       const { loadMs, measured } = await backlog(part, meters);
       const [ingestor, tracker] = measured as [PhaseEfficiency, PhaseEfficiency];
       log(`${label}: ${part.length} records produced in ${loadMs} ms while frozen, then drained`);
@@ -194,31 +232,32 @@ export async function scaleOutIn(context: ScenarioContext): Promise<ScenarioResu
     await pipeline.waitCaughtUp(600_000);
     monitor.stop();
 
-    const single = {
-      ingestor: summarize(
-        [...before.ingestor.replicas, ...after.ingestor.replicas],
-        before.ingestor.wallMs + after.ingestor.wallMs,
-      ),
-      tracker: summarize(
-        [...before.tracker.replicas, ...after.tracker.replicas],
-        before.tracker.wallMs + after.tracker.wallMs,
-      ),
-    };
-    const ratio = (path: "ingestor" | "tracker") =>
-      Math.round((spread[path].perCpuSecond / single[path].perCpuSecond) * 1_000) / 1_000;
-    const efficiency = {
-      singleIngestor: Math.round(single.ingestor.perCpuSecond),
-      spreadIngestor: Math.round(spread.ingestor.perCpuSecond),
-      ingestorRatio: ratio("ingestor"),
-      singleTracker: Math.round(single.tracker.perCpuSecond),
-      spreadTracker: Math.round(spread.tracker.perCpuSecond),
-      trackerRatio: ratio("tracker"),
-    };
-    log(
-      `records per CPU-second per replica: ingestor 1× ${efficiency.singleIngestor} vs ${settings.replicas}× ` +
-        `${efficiency.spreadIngestor} (${efficiency.ingestorRatio}); tracker 1× ${efficiency.singleTracker} ` +
-        `vs ${settings.replicas}× ${efficiency.spreadTracker} (${efficiency.trackerRatio})`,
-    );
+    const ratio = (spreadValue: number, singleValue: number) =>
+      Math.round((spreadValue / singleValue) * 1_000) / 1_000;
+    const efficiency = Object.fromEntries(
+      PATH_KEYS.map((path) => [
+        path,
+        {
+          before: Math.round(before[path].perNetCpuSecond),
+          spread: Math.round(spread[path].perNetCpuSecond),
+          after: Math.round(after[path].perNetCpuSecond),
+          ratio: ratio(spread[path].perNetCpuSecond, before[path].perNetCpuSecond),
+          ratioAfter: ratio(spread[path].perNetCpuSecond, after[path].perNetCpuSecond),
+          beforeGross: Math.round(before[path].perCpuSecond),
+          spreadGross: Math.round(spread[path].perCpuSecond),
+          afterGross: Math.round(after[path].perCpuSecond),
+          grossRatio: ratio(spread[path].perCpuSecond, before[path].perCpuSecond),
+        },
+      ]),
+    ) as Record<PathKey, ScaleEfficiency>;
+    for (const path of PATH_KEYS) {
+      const e = efficiency[path];
+      log(
+        `${path}: records per CPU-second per replica, net of idle draw: 1× ${e.before} → ${settings.replicas}× ` +
+          `${e.spread} (ratio ${e.ratio}) → 1× ${e.after} (${settings.replicas}× / after ${e.ratioAfter}); ` +
+          `gross: ${e.beforeGross} → ${e.spreadGross} (ratio ${e.grossRatio}) → ${e.afterGross}`,
+      );
+    }
     const verification = await verifyPipeline(pipeline);
     const crashed = pipeline.children.crashed().map((c) => `${c.label} exit ${JSON.stringify(c.exit)}`);
     const exits = await stopGracefully(pipeline);

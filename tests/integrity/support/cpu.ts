@@ -1,33 +1,27 @@
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-
-let ticksPerSecond: number | null = null;
-
-/** USER_HZ of this kernel (the unit of utime/stime in /proc/<pid>/stat), 100 on every usual Linux. */
-function clockTicks(): number {
-  if (ticksPerSecond === null) {
-    const answer = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
-    ticksPerSecond = Number.isSafeInteger(answer) && answer > 0 ? answer : 100;
-  }
-  return ticksPerSecond;
-}
+import { readdirSync, readFileSync } from "node:fs";
 
 /**
- * CPU time the process has used so far (user + system, every thread), in seconds, from /proc/<pid>/stat;
- * null once the process is gone. The command name (field 2) may hold spaces and parentheses, so the fields
- * are counted from the last ")".
+ * CPU time the process has used so far, in seconds, null once it is gone: the sum over its threads of the
+ * first field of /proc/<pid>/task/<tid>/schedstat (nanoseconds on a CPU, user and system). /proc/<pid>/stat's
+ * utime + stime count in clock ticks (10 ms), too coarse for a replica that drains its share of a backlog in a
+ * tenth of a CPU-second. Node's threads (main, libuv pool, V8 workers) live as long as the process, so none of
+ * their time drops out of the sum between two readings.
  */
 export function processCpuSeconds(pid: number): number | null {
-  let stat: string;
+  let tids: string[];
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return null;
   }
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // After the command: state (field 3) … utime (14), stime (15).
-  const utime = Number(fields[14 - 3]);
-  const stime = Number(fields[15 - 3]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
-  return (utime + stime) / clockTicks();
+  let nanoseconds = 0;
+  for (const tid of tids) {
+    try {
+      const value = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      if (Number.isFinite(value)) nanoseconds += value;
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return nanoseconds / 1e9;
 }
