@@ -14,6 +14,17 @@ import {
 } from "./support/k8s.js";
 
 const K8S = fileURLToPath(new URL("../../deploy/k8s/", import.meta.url));
+const SCALING_DOC = fileURLToPath(new URL("../../docs/scaling.md", import.meta.url));
+
+/** The KEDA lagThreshold per consumer that docs/scaling.md derives from the capacity model. */
+function documentedLagThresholds(): Record<"ingestor" | "budget-tracker", number> {
+  const row = /^\|\s*`lagThreshold`\s*\|\s*([\d,]+)\s*\|\s*([\d,]+)\s*\|/m.exec(
+    readFileSync(SCALING_DOC, "utf8"),
+  );
+  if (row === null) throw new Error("docs/scaling.md has no | `lagThreshold` | <ingestor> | <tracker> | row");
+  const number = (text: string | undefined) => Number((text ?? "").replaceAll(",", ""));
+  return { ingestor: number(row[1]), "budget-tracker": number(row[2]) };
+}
 const OVERLAYS = ["local", "prod"] as const;
 const rendered: Record<string, K8sObject[]> = {
   base: render(`${K8S}base`),
@@ -53,6 +64,23 @@ describe.each(["base", ...OVERLAYS])("deploy/k8s %s", (variant) => {
     expect(names("ScaledObject")).toEqual(["budget-tracker", "ingestor"]);
     expect(names("HorizontalPodAutoscaler")).toEqual(["api"]);
     expect(names("NetworkPolicy").length).toBeGreaterThan(0);
+  });
+
+  test("each consumer scales as the capacity model says: up to one replica per partition, lag threshold of docs/scaling.md", () => {
+    const config = objects.find((object) => object.kind === "ConfigMap")?.data ?? {};
+    const partitions = Number(config.KAFKA_TOPIC_PARTITIONS);
+    expect(partitions).toBeGreaterThanOrEqual(12);
+    const documented = documentedLagThresholds();
+    for (const name of ["ingestor", "budget-tracker"] as const) {
+      const scaled = of(objects, "ScaledObject", name);
+      expect(scaled?.spec.maxReplicaCount, `${name} maxReplicaCount`).toBe(partitions);
+      expect(scaled?.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
+      expect(scaled?.spec.minReplicaCount).toBeLessThanOrEqual(partitions);
+      const trigger = scaled?.spec.triggers[0];
+      expect(trigger.type).toBe("kafka");
+      expect(Number(trigger.metadata.lagThreshold), `${name} lagThreshold`).toBe(documented[name]);
+      expect(trigger.metadata.allowIdleConsumers).toBe("false");
+    }
   });
 });
 
@@ -220,7 +248,7 @@ describe("the manifest validators catch mistakes", () => {
         "Deployment/api container api: allowPrivilegeEscalation is not false",
         "Deployment/api container api: readiness probe is not GET /readyz...",
         "Deployment/api container api: API_WRITE_TOKENS has an inline value",
-        "ScaledObject/ingestor: maxReplicaCount 64 exceeds the 16 partitions",
+        "ScaledObject/ingestor: maxReplicaCount 64 exceeds the 24 partitions",
         "ScaledObject/ingestor: consumerGroup adpipe-ingestor is not the Deployment's undefined",
       ]),
     );
