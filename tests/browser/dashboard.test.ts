@@ -9,6 +9,7 @@ import { advertiserKey } from "@adpipe/serving-client";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../../services/api/scripts/build-web.js";
+import { naturalSort } from "../../services/api/web/src/order.js";
 import { type ApiBench, call, READ_TOKEN, startApiBench, WRITE_TOKEN } from "../integration/api/harness.js";
 import { type PipelineRun, runGeneratedStream } from "../integration/api/pipeline-fixture.js";
 import { uniqueName } from "../support/index.js";
@@ -19,6 +20,8 @@ import { uniqueName } from "../support/index.js";
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const RESULTS_DIR = fileURLToPath(new URL("../../test-results/", import.meta.url));
+/** Advertisers of the generated stream: more than the budget trend's eight lines, names up to "Advertiser 12". */
+const ADVERTISERS = 12;
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -37,6 +40,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
   let profileDir: string;
   let known: SpendRollup;
   let knownName: string;
+  let listedAdvertisers: { advertiser_id: string; advertiser: string }[];
   let pipeline: PipelineRun;
   const problems: string[] = [];
 
@@ -53,7 +57,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
       env: { API_DASHBOARD_REFRESH_MS: "1000", API_LAG_GROUPS: `${groups.ingestor},${groups.tracker}` },
     });
     // The generated stream goes through Kafka into the real ingestor (Gold) and budget-tracker (Redis).
-    pipeline = await runGeneratedStream(bench, { seed: 11, events: 2_000, advertisers: 5 }, groups);
+    pipeline = await runGeneratedStream(bench, { seed: 11, events: 2_000, advertisers: ADVERTISERS }, groups);
     // The busiest advertiser: its totals are the ones checked on the page.
     const totals = advertiserTotals(pipeline.oracle.goldRows());
     known = totals.reduce((best, t) => (t.grossMicros > best.grossMicros ? t : best));
@@ -63,6 +67,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
       "/v1/advertisers?limit=100",
       { token: READ_TOKEN },
     );
+    listedAdvertisers = listed.body.items;
     knownName = listed.body.items.find((a) => a.advertiser_id === known.advertiserId)!.advertiser;
 
     profileDir = await mkdtemp(join(tmpdir(), "adpipe-chromium-"));
@@ -115,8 +120,8 @@ describe("Advertiser Spend Overview in a real browser", () => {
       expect(width, id).toBeGreaterThan(0);
     }
     expect(await page.textContent("#donut-caption")).toContain(knownName);
-    // Every advertiser has a row in the live serving table, with the tracker's decision.
-    expect(await page.locator("#serving-rows tr").count()).toBe(5);
+    // The serving table honours the filter: the picked advertiser's row only, with the tracker's decision.
+    expect(await page.locator("#serving-rows tr").count()).toBe(1);
     const expected = pipeline.oracle
       .servingStateAt(Date.now())
       .find((s) => s.advertiserId === known.advertiserId)!;
@@ -188,5 +193,195 @@ describe("Advertiser Spend Overview in a real browser", () => {
     }
     await expect.poll(() => page.isHidden("#health-reset"), { timeout: 15_000, interval: 200 }).toBe(true);
     expect(problems).toEqual([]);
+  });
+  it("orders advertisers naturally; with none picked the donut, the table and the trend cover them all", async () => {
+    await page.selectOption("#filter-advertiser", "");
+    const names = [...new Set(listedAdvertisers.map((a) => a.advertiser))];
+    // "Advertiser 2" before "Advertiser 10": the filter lists names in natural order.
+    const options = await page.$$eval("#filter-advertiser option", (list) =>
+      list.map((o) => o.getAttribute("value") ?? ""),
+    );
+    expect(options).toEqual(["", ...naturalSort(names, (n) => n)]);
+    const numbered = options.flatMap((o) => {
+      const match = /^Advertiser (\d+)$/.exec(o);
+      return match === null ? [] : [Number(match[1])];
+    });
+    expect(numbered.some((n) => n >= 10) && numbered.some((n) => n < 10)).toBe(true);
+    expect(numbered).toEqual([...numbered].sort((a, b) => a - b));
+
+    // No advertiser picked: every advertiser has a row in the serving table, in the same order.
+    await expect
+      .poll(() => page.locator("#serving-rows tr").count(), { timeout: 15_000, interval: 200 })
+      .toBe(listedAdvertisers.length);
+    const rowNames = await page.$$eval("#serving-rows tr td:first-child", (cells) =>
+      cells.map((c) => c.textContent ?? ""),
+    );
+    expect(rowNames).toEqual(naturalSort(rowNames, (n) => n));
+
+    // The donut shows all advertisers: their spend of the latest day, exactly the oracle's sum.
+    const gold = pipeline.oracle.goldRows();
+    const latestDay = Math.max(...gold.map((r) => r.spendDayMs));
+    const daySpend = gold.filter((r) => r.spendDayMs === latestDay).reduce((sum, r) => sum + r.netMicros, 0);
+    const dayAdvertisers = new Set(gold.filter((r) => r.spendDayMs === latestDay).map((r) => r.advertiserId))
+      .size;
+    await expect
+      .poll(() => page.textContent("#donut-caption"), { timeout: 15_000, interval: 200 })
+      .toBe(`all advertisers, ${new Date(latestDay).toISOString().slice(0, 10)}`);
+    expect(await page.getAttribute("#donut-caption", "data-spend")).toBe(formatMicros(daySpend));
+    expect(Number(await page.getAttribute("#donut-caption", "data-advertisers"))).toBe(dayAdvertisers);
+
+    // The budget-trend legend names every line: all advertisers when they fit, else seven and "others (n)".
+    const plotted = Number(await page.getAttribute("#trend-caption", "data-advertisers"));
+    expect(plotted).toBeGreaterThan(8);
+    expect(await page.getAttribute("#trend-caption", "data-series")).toBe("8");
+    expect(await page.textContent("#trend-caption")).toMatch(/others: sum of /);
+    await page.screenshot({ path: join(RESULTS_DIR, "dashboard-all.png"), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it("sets a budget and a mode, pauses and resumes from the advertiser's page, with its audit trail", async () => {
+    const other = naturalSort(
+      listedAdvertisers.filter((a) => a.advertiser_id !== known.advertiserId),
+      (a) => a.advertiser,
+    )[0]!;
+    const encodedId = encodeURIComponent(other.advertiser_id);
+    await page.selectOption("#filter-advertiser", "");
+    // The advertiser's name in the serving table opens its page.
+    await page.click(`#serving-rows tr[data-advertiser-id="${other.advertiser_id}"] button.link`);
+    await expect
+      .poll(() => page.textContent("#act-caption"), { timeout: 15_000, interval: 200 })
+      .toBe(`${other.advertiser} (${other.advertiser_id})`);
+    expect(await page.inputValue("#filter-advertiser")).toBe(other.advertiser);
+    expect(await page.locator("#serving-rows tr").count()).toBe(1);
+    // One id carries this name: no id to choose.
+    expect(await page.isHidden("#act-id-box")).toBe(true);
+    const servingRow = page.locator(`#serving-rows tr[data-advertiser-id="${other.advertiser_id}"] td`);
+
+    // Without a write token the controls are off, with a hint.
+    expect(await page.isDisabled("#act-set-budget")).toBe(true);
+    expect(await page.isDisabled("#act-pause")).toBe(true);
+    expect(await page.isVisible("#act-hint")).toBe(true);
+    const auditTrail = () =>
+      call<{ items: { action: string; actor: string; source: string }[] }>(
+        bench.baseUrl,
+        "GET",
+        `/v1/advertisers/${encodedId}/budget/audit`,
+        { token: READ_TOKEN },
+      );
+    const auditBefore = (await auditTrail()).body.items.length;
+
+    // A read token is not a write token: the API's 401 is shown as it came, and nothing is audited.
+    await page.fill("#write-token", READ_TOKEN);
+    expect(await page.isDisabled("#act-set-budget")).toBe(false);
+    expect(await page.isHidden("#act-hint")).toBe(true);
+    await page.fill("#act-amount", "1000000000");
+    await page.click("#act-set-budget");
+    await expect
+      .poll(() => page.textContent("#act-error"), { timeout: 10_000, interval: 100 })
+      .toContain("401 refused: the bearer token is not valid");
+    expect(await page.evaluate("location.href")).toBe(`${bench.baseUrl}/`);
+    expect((await auditTrail()).body.items).toHaveLength(auditBefore);
+
+    // The write token: a large budget in observe. The tracker applies it: serving, source api; audited.
+    await page.fill("#write-token", WRITE_TOKEN);
+    expect(await page.evaluate("sessionStorage.getItem('adpipe.writeToken')")).toBe(WRITE_TOKEN);
+    expect(page.url()).not.toContain(WRITE_TOKEN);
+    await page.fill("#act-amount", "1000000000");
+    await page.selectOption("#act-mode", "observe");
+    await page.click("#act-set-budget");
+    await expect
+      .poll(() => page.textContent("#act-result"), { timeout: 10_000, interval: 100 })
+      .toMatch(/^budget 1000000000\.000000 per day, mode observe sent \(audit \d+\)/);
+    expect(await page.isHidden("#act-error")).toBe(true);
+    await expect
+      .poll(() => page.getAttribute("#act-budget", "data-exact"), { timeout: 20_000, interval: 200 })
+      .toBe("1000000000.000000");
+    await expect
+      .poll(() => page.getAttribute("#act-serving", "data-can-serve"), { timeout: 10_000 })
+      .toBe("true");
+    expect(await page.textContent("#act-source")).toBe("api");
+    await expect.poll(() => servingRow.nth(2).textContent(), { timeout: 10_000 }).toBe("serving");
+    const top = page.locator("#audit-rows tr").first();
+    await expect
+      .poll(() => top.getAttribute("data-new-budget"), { timeout: 10_000 })
+      .toBe("1000000000.000000");
+    expect(await top.getAttribute("data-action")).toBe("set_budget");
+    const topCells = top.locator("td");
+    expect(await topCells.nth(3).textContent()).toMatch(/→ observe$/);
+    expect(await topCells.nth(4).textContent()).toBe("alice");
+    expect(await topCells.nth(5).textContent()).toBe("dashboard");
+
+    // Below the period's spend, in hard_cap: the tracker stops serving (budget_exhausted; no_budget for 0).
+    const state = await call<{ net_micros: number }>(
+      bench.baseUrl,
+      "GET",
+      `/v1/advertisers/${encodedId}/serving`,
+      { token: READ_TOKEN },
+    );
+    const low = state.body.net_micros >= 2 ? Math.floor(state.body.net_micros / 2) : 0;
+    await page.fill("#act-amount", formatMicros(low));
+    await page.selectOption("#act-mode", "hard_cap");
+    await page.click("#act-set-budget");
+    await expect
+      .poll(() => page.getAttribute("#act-serving", "data-can-serve"), { timeout: 20_000, interval: 200 })
+      .toBe("false");
+    expect(await page.textContent("#act-reason")).toBe(low > 0 ? "budget_exhausted" : "no_budget");
+    await expect.poll(() => page.textContent("#act-mode-now"), { timeout: 10_000 }).toBe("hard_cap");
+    await expect.poll(() => servingRow.nth(2).textContent(), { timeout: 10_000 }).toBe("stopped");
+    await expect.poll(() => top.getAttribute("data-new-budget"), { timeout: 10_000 }).toBe(formatMicros(low));
+    expect(await topCells.nth(3).textContent()).toBe("observe → hard_cap");
+
+    // A budget the contract refuses: the 400 with the field it names; nothing sent.
+    await page.fill("#act-amount", "1.1234567");
+    await page.click("#act-set-budget");
+    await expect
+      .poll(() => page.textContent("#act-error"), { timeout: 10_000, interval: 100 })
+      .toBe("400 rejected: amount is not a valid money amount (amount: too_precise)");
+
+    // Serving again, then paused and resumed from the page: can_serve follows, each step audited.
+    await page.fill("#act-amount", "1000000000");
+    await page.click("#act-set-budget");
+    await expect
+      .poll(() => page.getAttribute("#act-serving", "data-can-serve"), { timeout: 20_000, interval: 200 })
+      .toBe("true");
+    await page.fill("#act-note", "paused from the browser test");
+    await page.click("#act-pause");
+    await expect
+      .poll(() => page.getAttribute("#act-serving", "data-can-serve"), { timeout: 10_000, interval: 100 })
+      .toBe("false");
+    expect(await page.textContent("#act-reason")).toBe("paused");
+    await expect.poll(() => servingRow.nth(3).textContent(), { timeout: 10_000 }).toBe("paused");
+    await expect.poll(() => top.getAttribute("data-action"), { timeout: 10_000 }).toBe("pause");
+    expect(await topCells.nth(6).textContent()).toBe("paused from the browser test");
+    await page.click("#act-resume");
+    await expect
+      .poll(() => page.getAttribute("#act-serving", "data-can-serve"), { timeout: 10_000, interval: 100 })
+      .toBe("true");
+    await expect.poll(() => servingRow.nth(2).textContent(), { timeout: 10_000 }).toBe("serving");
+    await expect.poll(() => top.getAttribute("data-action"), { timeout: 10_000 }).toBe("resume");
+
+    // The audit as the API lists it: this test's three budget changes, its pause and its resume, newest first.
+    const trail = await auditTrail();
+    expect(trail.body.items).toHaveLength(auditBefore + 5);
+    expect(trail.body.items.slice(0, 5).map((e) => e.action)).toEqual([
+      "resume",
+      "pause",
+      "set_budget",
+      "set_budget",
+      "set_budget",
+    ]);
+    expect(trail.body.items.every((e) => e.actor === "alice" && e.source === "dashboard")).toBe(true);
+
+    // Alerts: listed where the API has GET /v1/alerts, hidden where it has not.
+    const described = await call<{ paths: Record<string, unknown> }>(bench.baseUrl, "GET", "/openapi.json");
+    expect(await page.isHidden("#alerts-card")).toBe(!Object.hasOwn(described.body.paths, "/v1/alerts"));
+
+    await page.fill("#write-token", "");
+    expect(await page.isDisabled("#act-set-budget")).toBe(true);
+    expect(await page.evaluate("sessionStorage.getItem('adpipe.writeToken')")).toBeNull();
+    await page.screenshot({ path: join(RESULTS_DIR, "dashboard-advertiser.png"), fullPage: true });
+    // The browser reports the two refused requests (401, 400) it was meant to get, and nothing else.
+    expect(problems.filter((p) => !/status of (400|401)/.test(p))).toEqual([]);
+    expect(problems.filter((p) => /status of (400|401)/.test(p))).toHaveLength(2);
   });
 });

@@ -6,8 +6,12 @@ import type { z } from "zod";
 import type { ReportItem } from "./reports/definitions.js";
 import type {
   advertiserSummarySchema,
+  auditEntrySchema,
+  auditResponseSchema,
+  budgetChangeResponseSchema,
   dashboardConfigSchema,
   pageFields,
+  pauseResponseSchema,
   pipelineHealthSchema,
   servingStateSchema,
 } from "./schemas.js";
@@ -25,3 +29,7 @@ export type AdvertiserRow = z.output<typeof advertiserSummarySchema>;
 export type ServingRow = z.output<typeof servingStateSchema>;
 export type PipelineHealth = z.output<typeof pipelineHealthSchema>;
 export type DashboardConfig = z.output<typeof dashboardConfigSchema>;
+export type AuditEntry = z.output<typeof auditEntrySchema>;
+export type AuditPage = z.output<typeof auditResponseSchema>;
+export type BudgetChange = z.output<typeof budgetChangeResponseSchema>;
+export type PauseChange = z.output<typeof pauseResponseSchema>;

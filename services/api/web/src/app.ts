@@ -12,6 +12,8 @@ import {
   PointElement,
   Tooltip,
 } from "chart.js";
+import { AdvertiserPanel, type Selection } from "./advertiser-panel.js";
+import { AlertsPanel } from "./alerts-panel.js";
 import {
   type AdvertiserRow,
   ApiClient,
@@ -27,7 +29,9 @@ import {
   type ServingRow,
   type TotalRow,
 } from "./api.js";
+import { element } from "./dom.js";
 import { decimalToMicros, displayMoney, microsToDecimal, microsToNumber } from "./money.js";
+import { naturalCompare, naturalSort, type Series, topWithOthers } from "./order.js";
 
 Chart.register(
   ArcElement,
@@ -46,16 +50,14 @@ Chart.register(
 const GROSS = "#3b6fd8";
 const NET = "#16a37f";
 const REMAINING = "#d0d5dd";
-const LINE_COLORS = ["#3b6fd8", "#16a37f", "#c2410c", "#7c3aed", "#0891b2", "#ca8a04", "#db2777", "#4b5563"];
-const MAX_TREND_LINES = LINE_COLORS.length;
+const LINE_COLORS = ["#3b6fd8", "#16a37f", "#c2410c", "#7c3aed", "#0891b2", "#ca8a04", "#db2777"];
+const OTHERS_COLOR = "#4b5563";
+/** Lines (and donut slices) a chart draws before the rest become one "others" series: the legend names each. */
+const MAX_SERIES = LINE_COLORS.length + 1;
 const PAGE = "1000";
+/** Budget-trend pages read at most (7 days × 24 hours × ~60 advertisers); beyond, the caption says so. */
+const TREND_MAX_PAGES = 10;
 const DAY_MS = 86_400_000;
-
-function element<T extends HTMLElement>(id: string): T {
-  const found = document.getElementById(id);
-  if (found === null) throw new Error(`missing #${id}`);
-  return found as T;
-}
 
 const ui = {
   advertiser: element<HTMLSelectElement>("filter-advertiser"),
@@ -71,6 +73,7 @@ const ui = {
   reset: element<HTMLSpanElement>("health-reset"),
   servingRows: element<HTMLTableSectionElement>("serving-rows"),
   donutCaption: element<HTMLElement>("donut-caption"),
+  trendCaption: element<HTMLElement>("trend-caption"),
   servingCaption: element<HTMLElement>("serving-caption"),
 };
 
@@ -93,6 +96,12 @@ function takeTokenFromFragment(): void {
 takeTokenFromFragment();
 ui.token.value = sessionStorage.getItem(TOKEN_KEY) ?? "";
 const api = new ApiClient(() => ui.token.value.trim());
+const panel = new AdvertiserPanel(
+  api,
+  (token) => new ApiClient(token),
+  () => void tick(),
+);
+const alerts = new AlertsPanel(api);
 
 function chart(id: string, type: "bar" | "line" | "doughnut", stacked = false): Chart {
   const canvas = element<HTMLCanvasElement>(id);
@@ -221,7 +230,10 @@ function renderTotals(f: Filters, total: TotalRow[], monthly: MonthlyRow[], dail
             clicks: BigInt(r.total_clicks ?? 0),
             budget: r.latest_budget_value,
           }));
-  const shown = f.advertiser === "" ? rows : rows.filter((r) => r.advertiser === f.advertiser);
+  const shown = naturalSort(
+    f.advertiser === "" ? rows : rows.filter((r) => r.advertiser === f.advertiser),
+    (r) => r.advertiser,
+  );
   charts.total.data = {
     labels: shown.map((r) => r.advertiser),
     datasets: [
@@ -271,51 +283,101 @@ function renderMonthly(f: Filters, monthly: MonthlyRow[]): void {
   charts.monthly.update("none");
 }
 
-function renderBudgetTrend(trend: BudgetTrendRow[]): void {
+/**
+ * A line per advertiser while the legend can name them all, else the heaviest ones and "others (n)": the sum
+ * of the remaining advertisers' average budgets per hour, so no plotted money is left out of the legend.
+ */
+function renderBudgetTrend(trend: BudgetTrendRow[], complete: boolean): void {
   const hours = [...new Set(trend.flatMap((r) => (r.spend_hour === null ? [] : [r.spend_hour])))].sort();
-  const advertisers = [...new Set(trend.map((r) => r.advertiser))].slice(0, MAX_TREND_LINES);
-  const index = new Map(trend.map((r) => [`${r.advertiser}\u0000${r.spend_hour}`, r.avg_budget]));
+  const byAdvertiser = new Map<string, Map<string, bigint>>();
+  for (const r of trend) {
+    if (r.spend_hour === null || r.avg_budget === null) continue;
+    const points = byAdvertiser.get(r.advertiser) ?? new Map<string, bigint>();
+    points.set(r.spend_hour, decimalToMicros(r.avg_budget));
+    byAdvertiser.set(r.advertiser, points);
+  }
+  const series: Series[] = [...byAdvertiser].map(([label, points]) => ({
+    label,
+    values: hours.map((h) => points.get(h) ?? null),
+  }));
+  const grouped = topWithOthers(series, MAX_SERIES);
+  const line = (s: Series, color: string, others: boolean) => ({
+    label: s.label,
+    data: s.values.map((v) => (v === null ? null : microsToNumber(v))),
+    borderColor: color,
+    backgroundColor: color,
+    borderDash: others ? [4, 3] : [],
+    spanGaps: true,
+    pointRadius: 2,
+  });
   charts.budget.data = {
     labels: hours.map(hourLabel),
-    datasets: advertisers.map((advertiser, i) => ({
-      label: advertiser,
-      data: hours.map((h) => {
-        const value = index.get(`${advertiser}\u0000${h}`);
-        return value === undefined || value === null ? null : microsToNumber(decimalToMicros(value));
-      }),
-      borderColor: LINE_COLORS[i],
-      backgroundColor: LINE_COLORS[i],
-      spanGaps: true,
-      pointRadius: 2,
-    })),
-  };
-  charts.budget.update("none");
-}
-
-function renderDonut(advertiser: string, day: string | null, combined: CombinedRow[]): void {
-  const spend = combined.find((r) => r.category === "Spend");
-  const remaining = combined.find((r) => r.category === "Remaining Budget");
-  ui.donutCaption.textContent =
-    advertiser === ""
-      ? "pick an advertiser"
-      : day === null
-        ? `${advertiser}: no data`
-        : `${advertiser}, ${day}`;
-  charts.donut.data = {
-    labels: ["Spend", "Remaining Budget"],
     datasets: [
-      {
-        data:
-          spend === undefined
-            ? []
-            : [
-                microsToNumber(decimalToMicros(spend.amount)),
-                microsToNumber(decimalToMicros(remaining?.amount)),
-              ],
-        backgroundColor: [NET, REMAINING],
-      },
+      ...grouped.shown.map((s, i) => line(s, LINE_COLORS[i % LINE_COLORS.length]!, false)),
+      ...(grouped.others === null ? [] : [line(grouped.others, OTHERS_COLOR, true)]),
     ],
   };
+  charts.budget.update("none");
+  const parts = [
+    grouped.others === null ? null : `others: sum of ${grouped.folded.join(", ")}`,
+    complete ? null : `only the first ${trend.length} rows: narrow the range`,
+  ].filter((p) => p !== null);
+  ui.trendCaption.textContent = `average budget per hour${parts.length === 0 ? "" : ` (${parts.join("; ")})`}`;
+  ui.trendCaption.title = ui.trendCaption.textContent;
+  ui.trendCaption.dataset.series = String(grouped.shown.length + (grouped.others === null ? 0 : 1));
+  ui.trendCaption.dataset.advertisers = String(series.length);
+}
+
+/**
+ * Spend and remaining budget of one day. One advertiser: its `Spend` and `Remaining Budget`. All advertisers:
+ * each one's spend as a slice (the heaviest ones, the rest as "others"), and the remaining budget of them all.
+ */
+function renderDonut(advertiser: string, day: string | null, combined: CombinedRow[]): void {
+  const who = advertiser === "" ? "all advertisers" : advertiser;
+  ui.donutCaption.textContent = day === null ? `${who}: no data` : `${who}, ${day}`;
+  const spend = combined.filter((r) => r.category === "Spend");
+  const remaining = combined
+    .filter((r) => r.category === "Remaining Budget")
+    .reduce((sum, r) => sum + decimalToMicros(r.amount), 0n);
+  const spendTotal = spend.reduce((sum, r) => sum + decimalToMicros(r.amount), 0n);
+  ui.donutCaption.dataset.spend = microsToDecimal(spendTotal);
+  ui.donutCaption.dataset.remaining = microsToDecimal(remaining);
+  ui.donutCaption.dataset.advertisers = String(new Set(spend.map((r) => r.advertiser)).size);
+  if (spend.length === 0) {
+    charts.donut.data = { labels: [], datasets: [{ data: [] }] };
+  } else if (advertiser !== "") {
+    charts.donut.data = {
+      labels: ["Spend", "Remaining Budget"],
+      datasets: [
+        {
+          data: [microsToNumber(spendTotal), microsToNumber(remaining)],
+          backgroundColor: [NET, REMAINING],
+        },
+      ],
+    };
+  } else {
+    const perAdvertiser = new Map<string, bigint>();
+    for (const r of spend)
+      perAdvertiser.set(r.advertiser, (perAdvertiser.get(r.advertiser) ?? 0n) + decimalToMicros(r.amount));
+    const grouped = topWithOthers(
+      [...perAdvertiser].map(([label, micros]) => ({ label, values: [micros] })),
+      MAX_SERIES,
+    );
+    const slices = [...grouped.shown, ...(grouped.others === null ? [] : [grouped.others])];
+    charts.donut.data = {
+      labels: [...slices.map((s) => `${s.label} spend`), "Remaining Budget"],
+      datasets: [
+        {
+          data: [...slices.map((s) => microsToNumber(s.values[0] ?? 0n)), microsToNumber(remaining)],
+          backgroundColor: [
+            ...grouped.shown.map((_, i) => LINE_COLORS[i % LINE_COLORS.length]!),
+            ...(grouped.others === null ? [] : [OTHERS_COLOR]),
+            REMAINING,
+          ],
+        },
+      ],
+    };
+  }
   charts.donut.update("none");
 }
 
@@ -353,6 +415,32 @@ function modeCell(s: ServingRow | undefined): HTMLTableCellElement {
   return td;
 }
 
+/** The advertiser's name as a button: a click opens its page (the advertiser filter). */
+function advertiserCell(name: string): HTMLTableCellElement {
+  const td = document.createElement("td");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "link";
+  button.textContent = name;
+  button.title = `show ${name}: its totals, budget controls and audit trail`;
+  button.addEventListener("click", () => {
+    ui.advertiser.value = name;
+    void tick();
+  });
+  td.append(button);
+  return td;
+}
+
+/** The advertisers the filter selects (all without one), in natural order of name, then id. */
+function selectedAdvertisers(advertisers: readonly AdvertiserRow[], f: Filters): AdvertiserRow[] {
+  return [...advertisers]
+    .filter((a) => f.advertiser === "" || a.advertiser === f.advertiser)
+    .sort(
+      (x, y) =>
+        naturalCompare(x.advertiser, y.advertiser) || naturalCompare(x.advertiser_id, y.advertiser_id),
+    );
+}
+
 function renderServing(advertisers: AdvertiserRow[], serving: ServingRow[], gold: GoldStatusRow[]): void {
   const live = new Map(serving.map((s) => [s.advertiser_id, s]));
   const goldHour = new Map(gold.map((g) => [g.advertiser, g.latest_hour]));
@@ -363,7 +451,7 @@ function renderServing(advertisers: AdvertiserRow[], serving: ServingRow[], gold
       tr.dataset.advertiserId = a.advertiser_id;
       const flip = lastFlip.get(a.advertiser_id);
       tr.append(
-        cell(a.advertiser),
+        advertiserCell(a.advertiser),
         cell(a.advertiser_id),
         cell(""),
         cell(""),
@@ -449,7 +537,10 @@ async function refresh(): Promise<void> {
 
   fillSelect(
     ui.advertiser,
-    [...new Set(advertisers.items.map((a) => a.advertiser))].map((name) => ({ value: name, label: name })),
+    naturalSort([...new Set(advertisers.items.map((a) => a.advertiser))], (name) => name).map((name) => ({
+      value: name,
+      label: name,
+    })),
     "All advertisers",
   );
   fillSelect(
@@ -471,36 +562,57 @@ async function refresh(): Promise<void> {
   );
   const trendRange =
     r.from !== undefined ? r : newest > 0 ? { from: new Date(newest - 7 * DAY_MS).toISOString() } : {};
-  const [trend, servingBatch] = await Promise.all([
-    api.get<Page<BudgetTrendRow>>("/v1/reports/budget/trend", {
-      limit: PAGE,
-      advertiser: current.advertiser,
-      ...trendRange,
-    }),
-    advertisers.items.length === 0
+  const listed = selectedAdvertisers(advertisers.items, current);
+  const [trend, servingBatch, combined] = await Promise.all([
+    api.getPages<BudgetTrendRow>(
+      "/v1/reports/budget/trend",
+      { limit: PAGE, advertiser: current.advertiser, ...trendRange },
+      TREND_MAX_PAGES,
+    ),
+    listed.length === 0
       ? Promise.resolve({ results: [] as ServingRow[] })
-      : api.post<{ results: ServingRow[] }>("/v1/serving:batch", {
-          ids: advertisers.items.map((a) => a.advertiser_id),
-        }),
+      : api.post<{ results: ServingRow[] }>("/v1/serving:batch", { ids: listed.map((a) => a.advertiser_id) }),
+    donutRows(current, newest),
   ]);
-  renderBudgetTrend(trend.items);
-
-  // Donut: the chosen advertiser and day, else that advertiser's latest day.
-  let donutDay: string | null = current.day === "" ? null : current.day;
-  let combined: CombinedRow[] = [];
-  if (current.advertiser !== "") {
-    const rows = await api.get<Page<CombinedRow>>("/v1/reports/spend-vs-budget", {
-      limit: PAGE,
-      advertiser: current.advertiser,
-      ...(donutDay === null ? {} : range({ advertiser: "", month: "", day: donutDay })),
-    });
-    const day = donutDay === null ? rows.items.at(-1)?.spend_day : rows.items[0]?.spend_day;
-    combined = rows.items.filter((row) => row.spend_day === day);
-    donutDay = day === undefined || day === null ? null : day.slice(0, 10);
-  }
-  renderDonut(current.advertiser, donutDay, combined);
-  renderServing(advertisers.items, servingBatch.results, goldStatus.items);
+  renderBudgetTrend(trend.items, trend.complete);
+  renderDonut(current.advertiser, combined.day, combined.rows);
+  renderServing(listed, servingBatch.results, goldStatus.items);
   renderHealth(health);
+  const selection: Selection | null =
+    current.advertiser === "" ? null : { name: current.advertiser, ids: listed.map((a) => a.advertiser_id) };
+  panel.show(selection, servingBatch.results);
+  await Promise.all([panel.refreshAudit(), alerts.refresh(selection === null ? null : selection.ids)]);
+}
+
+/**
+ * The donut's rows: the chosen day, else the latest day with data (of the chosen advertiser, or of all of them:
+ * the day of the newest activity).
+ */
+async function donutRows(f: Filters, newestMs: number): Promise<{ day: string | null; rows: CombinedRow[] }> {
+  const day =
+    f.day !== ""
+      ? f.day
+      : f.advertiser === "" && newestMs > 0
+        ? new Date(newestMs).toISOString().slice(0, 10)
+        : null;
+  const rows = await api.getPages<CombinedRow>(
+    "/v1/reports/spend-vs-budget",
+    {
+      limit: PAGE,
+      advertiser: f.advertiser,
+      ...(day === null ? {} : range({ advertiser: "", month: "", day })),
+    },
+    f.advertiser === "" ? TREND_MAX_PAGES : 1,
+  );
+  // Without a chosen day, one advertiser's rows span every day it has: keep its latest.
+  const latest = rows.items.reduce<string | null>(
+    (max, r) => (r.spend_day !== null && (max === null || r.spend_day > max) ? r.spend_day : max),
+    null,
+  );
+  return {
+    day: latest === null ? null : latest.slice(0, 10),
+    rows: rows.items.filter((r) => r.spend_day === latest),
+  };
 }
 
 let config: DashboardConfig = { refresh_ms: 5_000, read_token_required: false };
@@ -538,6 +650,7 @@ interface ServingChange {
 
 function applyServingChange(change: ServingChange): void {
   lastFlip.set(change.advertiserId, change.updatedAt);
+  panel.applyServing(change.advertiserId, change.canServe, change.reason);
   const row = ui.servingRows.querySelector<HTMLTableRowElement>(
     `tr[data-advertiser-id="${CSS.escape(change.advertiserId)}"]`,
   );
@@ -606,6 +719,7 @@ function schedule(): void {
 async function start(): Promise<void> {
   config = await (await fetch("/dashboard/config.json", { cache: "no-store" })).json();
   if (config.read_token_required && ui.token.value.trim() === "") ui.tokenBox.classList.remove("hidden");
+  await alerts.detect();
   void followServingChanges();
   for (const control of [ui.advertiser, ui.month, ui.day])
     control.addEventListener("change", () => void tick());

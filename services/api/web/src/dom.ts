@@ -1,0 +1,6 @@
+/** The page's element with this id; a missing one is a build mistake, reported at once. */
+export function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (found === null) throw new Error(`missing #${id}`);
+  return found as T;
+}
