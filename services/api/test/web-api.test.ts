@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeHttpError, HttpError } from "../web/src/api.js";
+import { describeHttpError, fieldProblems, HttpError } from "../web/src/http-error.js";
 
 describe("dashboard: the API's refusals as a person reads them", () => {
   it("names the status, the API's message and every field it pointed at", () => {
@@ -23,5 +23,22 @@ describe("dashboard: the API's refusals as a person reads them", () => {
     expect(text).toMatch(/^401 refused: the bearer token is not valid\. Check the write token/);
     expect(describeHttpError(new HttpError(403, "forbidden"))).toBe("403 forbidden: forbidden");
     expect(describeHttpError(new HttpError(503, "kafka is unavailable"))).toBe("503: kafka is unavailable");
+  });
+
+  it("keeps only the field problems it can read from an error body's details", () => {
+    expect(fieldProblems(undefined)).toEqual([]);
+    expect(fieldProblems({ path: ["amount"], message: "x" })).toEqual([]);
+    expect(
+      fieldProblems([
+        { path: ["amount", 0, { evil: true }], message: "too_precise" },
+        { path: "amount", message: "no path array" },
+        { message: 42 },
+        null,
+        "text",
+      ]),
+    ).toEqual([
+      { path: ["amount", 0], message: "too_precise" },
+      { path: [], message: "no path array" },
+    ]);
   });
 });
