@@ -65,6 +65,15 @@ export {
 } from "./parse-event.js";
 export { Prng, ZipfSampler } from "./random.js";
 export {
+  mayReserve,
+  RESERVATION_REFUSALS,
+  type ReservationDecision,
+  type ReservationRefusal,
+  type ReservationState,
+  reservableMicros,
+  reservationExpired,
+} from "./reservation.js";
+export {
   type BudgetObservation,
   budgetInForce,
   budgetObservation,

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { isRedisCluster } from "./connect.js";
 import {
   advertiserKey,
   assertAdvertiserId,
@@ -12,6 +13,14 @@ import {
 import { ServingClientError } from "./errors.js";
 import { LruTtlCache } from "./local-cache.js";
 import { execByNode } from "./pipeline-by-node.js";
+import {
+  type ReleaseRequest,
+  type ReservationKeys,
+  type ReserveRequest,
+  type ReserveResult,
+  releaseMany,
+  reserveMany,
+} from "./reservations.js";
 
 export interface LocalCacheOptions {
   /** Most advertisers kept; the least recently used is evicted first. */
@@ -35,6 +44,11 @@ export interface ServingClientOptions {
   serveWhenUnknown?: boolean;
   /** Keep states in process memory, invalidated through the `<prefix>serving-changes` channel. */
   localCache?: LocalCacheOptions;
+  /**
+   * The tracker's topic (KAFKA_TOPIC). Needed only by reserve/release: the scripts check the tracker's state
+   * guard, which on one server is the topic's meta hash.
+   */
+  topic?: string;
   /** Clock for cache expiry (tests inject one). */
   clock?: () => number;
 }
@@ -57,6 +71,23 @@ export interface ServingClient {
   getMany(advertiserIds: readonly string[]): Promise<Map<string, ServingState | null>>;
   /** canServe for several advertisers in one Redis round trip. */
   canServeMany(advertiserIds: readonly string[]): Promise<Map<string, boolean>>;
+  /**
+   * Admission by reservation (docs/realtime.md "Reservations"): one Lua call, one round trip. For a hard_cap
+   * advertiser granted only if net + outstanding reservations + maxCostMicros <= budget, and then recorded until
+   * its click is applied, it is released or it expires; for observe the serving decision, nothing recorded.
+   * Refusals are answers (`granted: false` with a reason); Redis errors reject.
+   */
+  reserve(request: ReserveRequest): Promise<ReserveResult>;
+  /** reserve for many requests (any advertisers) in one round trip (one per node on a cluster), in order. */
+  reserveMany(requests: readonly ReserveRequest[]): Promise<ReserveResult[]>;
+  /**
+   * Frees a reservation whose click will not come. The advertiser id is needed because the reservation lives
+   * in the advertiser's keys (its hash tag: one slot, one script call, no global index to look it up).
+   * Resolves true when it was outstanding.
+   */
+  release(request: ReleaseRequest): Promise<boolean>;
+  /** release for many in one round trip. */
+  releaseMany(requests: readonly ReleaseRequest[]): Promise<boolean[]>;
   /** Resolves once the local cache is subscribed to changes (at once without a cache). */
   ready(): Promise<void>;
   stats(): ServingClientStats;
@@ -207,6 +238,13 @@ export function createServingClient(options: ServingClientOptions): ServingClien
     return answers;
   };
 
+  const reservationKeys = (): ReservationKeys => {
+    if (options.topic === undefined || options.topic === "") {
+      throw new ServingClientError("invalid_option", "reservations need the tracker's topic (option topic)");
+    }
+    return { prefix, topic: options.topic, clustered: isRedisCluster(redis) };
+  };
+
   const decide = (state: ServingState | null): boolean =>
     state === null ? serveWhenUnknown : state.canServe;
 
@@ -228,6 +266,17 @@ export function createServingClient(options: ServingClientOptions): ServingClien
       const answers = await getMany(advertiserIds);
       return new Map([...answers].map(([id, state]) => [id, decide(state)]));
     },
+    async reserve(request) {
+      const [result] = await reserveMany(redis, reservationKeys(), [request]);
+      if (result === undefined) throw new ServingClientError("malformed_reply", "no reply to reserve");
+      return result;
+    },
+    reserveMany: (requests) => reserveMany(redis, reservationKeys(), requests),
+    async release(request) {
+      const [released] = await releaseMany(redis, reservationKeys(), [request]);
+      return released === true;
+    },
+    releaseMany: (requests) => releaseMany(redis, reservationKeys(), requests),
     ready: () => subscribed,
     stats: () => ({ ...counters, cacheActive }),
     async close() {

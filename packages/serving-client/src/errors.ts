@@ -4,6 +4,8 @@ export const SERVING_CLIENT_ERROR_CODES = [
   "invalid_advertiser_id",
   "invalid_option",
   "malformed_state",
+  "invalid_reservation",
+  "malformed_reply",
 ] as const;
 export type ServingClientErrorCode = (typeof SERVING_CLIENT_ERROR_CODES)[number];
 

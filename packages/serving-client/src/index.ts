@@ -30,7 +30,15 @@ export {
   servingChangesChannel,
 } from "./contract.js";
 export { SERVING_CLIENT_ERROR_CODES, ServingClientError, type ServingClientErrorCode } from "./errors.js";
+export { HASH_SLOTS, metaKey, slotGuardKey, slotTagOf, slotTags, stateGuardKey } from "./guard-keys.js";
 export { LruTtlCache } from "./local-cache.js";
+export {
+  createLuaRegistry,
+  isNoScriptError,
+  type LuaRegistry,
+  type LuaRegistryOptions,
+  type LuaScript,
+} from "./lua-registry.js";
 export {
   execByNode,
   hashSlot,
@@ -38,3 +46,22 @@ export {
   type RedisArgument,
   type RoutedCommand,
 } from "./pipeline-by-node.js";
+export {
+  assertReserveRequest,
+  decodeReserveReply,
+  MAX_RESERVATION_ID_LENGTH,
+  MAX_RESERVATION_TTL_MS,
+  RESERVATION_REFUSALS,
+  RESERVATION_SCRIPT_NAMES,
+  type ReleaseRequest,
+  type ReservationKeys,
+  type ReservationRefusal,
+  type ReservationScriptName,
+  type ReserveRequest,
+  type ReserveResult,
+  releaseMany,
+  reservationExpiriesKey,
+  reservationScripts,
+  reservationsKey,
+  reserveMany,
+} from "./reservations.js";

@@ -1,7 +1,8 @@
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createLuaRegistry, isNoScriptError, type LuaScript as RegistryScript } from "@adpipe/serving-client";
 import type { Cluster, Redis } from "ioredis";
 import { SpendStoreError } from "./errors.js";
+
+export { isNoScriptError };
 
 export const SCRIPT_NAMES = [
   "apply_slice",
@@ -11,33 +12,24 @@ export const SCRIPT_NAMES = [
   "reset_offsets",
   "record_detection",
   "drop_sentinel",
+  "expire_reservations",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-export interface LuaScript {
-  readonly name: ScriptName;
-  readonly source: string;
-  readonly sha: string;
-}
+export type LuaScript = RegistryScript<ScriptName>;
 
 // lua/ sits at the package root, outside src/ and dist/, so both find it at ../lua.
-const LUA_DIR = new URL("../lua/", import.meta.url);
-
-const cache = new Map<ScriptName, LuaScript>();
+const registry = createLuaRegistry<ScriptName>({
+  dir: new URL("../lua/", import.meta.url),
+  names: SCRIPT_NAMES,
+  missing: (name, cause) => new SpendStoreError("script_missing", `cannot read lua/${name}.lua`, { cause }),
+  mismatch: (name, sha, expected) =>
+    new SpendStoreError("redis_reply", `SCRIPT LOAD ${name} returned ${sha}, expected ${expected}`),
+});
 
 /** The script's source and SHA1, read once per process from `lua/<name>.lua`. */
 export function luaScript(name: ScriptName): LuaScript {
-  const known = cache.get(name);
-  if (known !== undefined) return known;
-  let source: string;
-  try {
-    source = readFileSync(new URL(`${name}.lua`, LUA_DIR), "utf8");
-  } catch (cause) {
-    throw new SpendStoreError("script_missing", `cannot read lua/${name}.lua`, { cause });
-  }
-  const script = { name, source, sha: createHash("sha1").update(source).digest("hex") };
-  cache.set(name, script);
-  return script;
+  return registry.script(name);
 }
 
 /**
@@ -45,25 +37,5 @@ export function luaScript(name: ScriptName): LuaScript {
  * Called at start and again when Redis answers NOSCRIPT (it restarted or its cache was flushed).
  */
 export async function loadScripts(redis: Redis | Cluster): Promise<void> {
-  for (const name of SCRIPT_NAMES) {
-    const script = luaScript(name);
-    const sha = await loadOne(redis, script.source);
-    if (sha !== script.sha) {
-      throw new SpendStoreError("redis_reply", `SCRIPT LOAD ${name} returned ${sha}, expected ${script.sha}`);
-    }
-  }
-}
-
-async function loadOne(redis: Redis | Cluster, source: string): Promise<string> {
-  // On a cluster every master needs the script; ioredis sends SCRIPT LOAD to all nodes when asked.
-  if ("nodes" in redis && typeof redis.nodes === "function") {
-    const masters = redis.nodes("master");
-    const shas = await Promise.all(masters.map((node) => node.script("LOAD", source) as Promise<string>));
-    return shas[0] ?? "";
-  }
-  return (await redis.script("LOAD", source)) as string;
-}
-
-export function isNoScriptError(error: unknown): boolean {
-  return error instanceof Error && error.message.includes("NOSCRIPT");
+  await registry.load(redis);
 }

@@ -4,7 +4,10 @@
  * can lose its data while the meta hash, on another node, stays: so the sentinel's epoch is copied into a guard
  * key in every slot, `<prefix>guard:{<tag>}` with a tag hashing to that slot.
  */
-import { execByNode, hashSlot } from "@adpipe/serving-client";
+import { execByNode, HASH_SLOTS, slotTagOf, slotTags } from "@adpipe/serving-client";
+
+export { HASH_SLOTS, slotTagOf, slotTags };
+
 import { SpendStoreError } from "./errors.js";
 import { decodeDropSentinel } from "./script-replies.js";
 import { evalsha, replyValue, runScripts, throwFirstError } from "./script-runner.js";
@@ -13,36 +16,6 @@ import type { StoreContext } from "./store-context.js";
 
 /** Guards written per pipeline when a cluster's slot guards are (re)created. */
 const GUARD_CHUNK = 2_048;
-
-/** Redis Cluster's number of hash slots. */
-export const HASH_SLOTS = 16_384;
-
-let tags: readonly string[] | null = null;
-
-/**
- * One short hash tag per slot: tag i hashes to slot i. Found once per process by trying base-36 counters in order
- * (about 90,000 CRC16s, a few tens of ms), so every process derives the same tags and the same key names.
- */
-export function slotTags(): readonly string[] {
-  if (tags !== null) return tags;
-  const found: string[] = new Array(HASH_SLOTS);
-  let missing = HASH_SLOTS;
-  for (let n = 0; missing > 0; n++) {
-    const tag = n.toString(36);
-    const slot = hashSlot(tag);
-    if (found[slot] === undefined) {
-      found[slot] = tag;
-      missing--;
-    }
-  }
-  tags = found;
-  return found;
-}
-
-/** The hash tag whose keys share a slot with `key`. */
-export function slotTagOf(key: string): string {
-  return slotTags()[hashSlot(key)] as string;
-}
 
 /** The key apply_slice checks for this advertiser: the meta hash, or on a cluster the guard of its slot. */
 export function guardKey(

@@ -1,6 +1,7 @@
 import {
   BUDGET_MODES as CORE_MODES,
   NOT_SERVING_REASONS as CORE_REASONS,
+  RESERVATION_REFUSALS as CORE_REFUSALS,
   BUDGET_SOURCES as CORE_SOURCES,
   isValidAdvertiserId as coreRule,
 } from "@adpipe/core";
@@ -10,6 +11,7 @@ import {
   BUDGET_SOURCES,
   isValidAdvertiserId as clientRule,
   NOT_SERVING_REASONS,
+  RESERVATION_REFUSALS,
 } from "@adpipe/serving-client";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -93,5 +95,6 @@ describe("spendKeys", () => {
     expect([...NOT_SERVING_REASONS]).toEqual([...CORE_REASONS]);
     expect([...BUDGET_SOURCES]).toEqual([...CORE_SOURCES]);
     expect([...BUDGET_MODES]).toEqual([...CORE_MODES]);
+    expect([...RESERVATION_REFUSALS]).toEqual([...CORE_REFUSALS]);
   });
 });

@@ -1,0 +1,86 @@
+import type { BudgetMode } from "./contract.js";
+import { decideServing } from "./spend.js";
+
+/**
+ * Why a reservation is not granted. `paused`, `no_budget` and `budget_exhausted` are the serving decision's
+ * reasons (decideServing); `insufficient_budget`: the advertiser serves but `maxCostMicros` does not fit next
+ * to its net spend and outstanding reservations; `unknown`: no state for the advertiser (fail closed);
+ * `unavailable`: the real-time state is lost or being rebuilt, or reservations lost with it may still settle.
+ */
+export const RESERVATION_REFUSALS = [
+  "paused",
+  "no_budget",
+  "budget_exhausted",
+  "insufficient_budget",
+  "unknown",
+  "unavailable",
+] as const;
+export type ReservationRefusal = (typeof RESERVATION_REFUSALS)[number];
+
+/** What the admission rule reads of an advertiser's real-time state. Money in integer micros. */
+export interface ReservationState {
+  readonly mode: BudgetMode;
+  readonly paused: boolean;
+  /** null: no budget was ever set. */
+  readonly budgetMicros: number | null;
+  /** Billable net of the current period. */
+  readonly netMicros: number;
+  /** Sum of maxCostMicros of the outstanding (granted, neither settled nor released nor expired) reservations. */
+  readonly reservedMicros: number;
+}
+
+export type ReservationDecision =
+  | { readonly granted: true; readonly reason: null }
+  | { readonly granted: false; readonly reason: ReservationRefusal };
+
+const GRANTED: ReservationDecision = { granted: true, reason: null };
+const REFUSED: Readonly<Record<ReservationRefusal, ReservationDecision>> = Object.freeze({
+  paused: { granted: false, reason: "paused" },
+  no_budget: { granted: false, reason: "no_budget" },
+  budget_exhausted: { granted: false, reason: "budget_exhausted" },
+  insufficient_budget: { granted: false, reason: "insufficient_budget" },
+  unknown: { granted: false, reason: "unknown" },
+  unavailable: { granted: false, reason: "unavailable" },
+});
+
+/**
+ * THE admission rule (reserve.lua implements it; a test holds the script to it; the oracle and the overspend
+ * bench use it). `observe`: the serving decision (decideServing) alone, nothing is accounted. `hard_cap`:
+ * granted only if `net + outstanding reservations + maxCost <= budget`, so the clicks of every granted
+ * reservation fit under the budget together, whatever order they settle in.
+ * `maxCostMicros` is a positive safe integer (callers validate it). Pure; allocates nothing.
+ */
+export function mayReserve(state: ReservationState, maxCostMicros: number): ReservationDecision {
+  const serving = decideServing({
+    periodNetMicros: state.netMicros,
+    budgetMicros: state.budgetMicros,
+    paused: state.paused,
+  });
+  if (serving.reason !== null) return REFUSED[serving.reason];
+  if (state.mode !== "hard_cap") return GRANTED;
+  if (state.netMicros + state.reservedMicros + maxCostMicros > (state.budgetMicros as number)) {
+    return REFUSED.insufficient_budget;
+  }
+  return GRANTED;
+}
+
+/**
+ * Budget left for new reservations: `budget − net − outstanding` (hard_cap) or `budget − net` (observe), never
+ * below 0; null without a budget.
+ */
+export function reservableMicros(state: ReservationState): number | null {
+  const budget = state.budgetMicros;
+  if (budget === null) return null;
+  const used = state.netMicros + (state.mode === "hard_cap" ? state.reservedMicros : 0);
+  return Math.max(0, budget - used);
+}
+
+/**
+ * Whether a reservation has expired: its expiry (`reserved at + ttlMs`, Redis time) lies before the event-time
+ * watermark the tracker has applied, i.e. every click that could carry it (clicks reach the log within the
+ * TTL) has been applied already. Judged by the log, never by the wall clock: a paused or lagging tracker
+ * keeps reservations outstanding.
+ */
+export function reservationExpired(expiresAtMs: number, appliedWatermarkMs: number): boolean {
+  return expiresAtMs < appliedWatermarkMs;
+}

@@ -1,0 +1,289 @@
+import { type BudgetMode, mayReserve, reservableMicros } from "@adpipe/core";
+import {
+  advertiserKey,
+  createServingClient,
+  metaKey,
+  reservationExpiriesKey,
+  reservationsKey,
+  type ServingClient,
+} from "@adpipe/serving-client";
+import { type SpendRecord, SpendStore } from "@adpipe/spend-store";
+import fc from "fast-check";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deleteRedisPrefix, testRedis, uniqueRedisPrefix } from "../../support/index.js";
+
+// Admission by reservation (reserve.lua / release.lua through @adpipe/serving-client) against a real Redis,
+// on state written by the real writer (SpendStore's apply_slice).
+
+const TOPIC = "clicks";
+let redis: Redis;
+let prefix: string;
+let store: SpendStore;
+let client: ServingClient;
+let offset = 0;
+const now = Date.now();
+
+beforeAll(async () => {
+  redis = testRedis();
+  prefix = uniqueRedisPrefix("rt-reserve");
+  store = new SpendStore({ redis, topic: TOPIC, prefix, clock: () => now });
+  await store.loadScripts();
+  await store.createSentinel();
+  client = createServingClient({ redis, prefix, topic: TOPIC });
+});
+
+afterAll(async () => {
+  await client.close();
+  await deleteRedisPrefix(redis, prefix);
+  await redis.quit();
+});
+
+async function apply(
+  advertiserId: string,
+  change: { spend?: number; budget?: number; mode?: BudgetMode; clickId?: string },
+): Promise<void> {
+  offset += 1;
+  const record: SpendRecord = {
+    partition: 0,
+    offset,
+    timestampMs: now,
+    advertiserId,
+    spend:
+      change.spend === undefined
+        ? null
+        : {
+            eventTimeMs: now,
+            dedupKey: change.clickId ?? `c${offset}`,
+            grossMicros: change.spend,
+            netMicros: change.spend,
+            clicks: 1,
+          },
+    budget:
+      change.budget === undefined
+        ? null
+        : {
+            budgetMicros: change.budget,
+            eventTimeMs: now + offset,
+            source: "budget_update",
+            ...(change.mode === undefined ? {} : { mode: change.mode }),
+          },
+  };
+  await store.applyBatch([record], [{ partition: 0, offset: offset + 1 }]);
+}
+
+async function reserved(advertiserId: string): Promise<number> {
+  return Number((await redis.hget(advertiserKey(advertiserId, prefix), "reserved_micros")) ?? 0);
+}
+
+describe("reserve / release", () => {
+  it("grants hard_cap reservations while net + outstanding + maxCost fits, and records them", async () => {
+    await apply("hc", { budget: 10_000_000, mode: "hard_cap", spend: 4_000_000 });
+    const first = await client.reserve({
+      advertiserId: "hc",
+      reservationId: "r1",
+      maxCostMicros: 5_000_000,
+      ttlMs: 5_000,
+    });
+    expect(first).toEqual({ granted: true, reason: null, remainingMicros: 1_000_000 });
+    expect(await reserved("hc")).toBe(5_000_000);
+    // A retry of the same reservation is granted again and not counted twice.
+    expect(
+      await client.reserve({
+        advertiserId: "hc",
+        reservationId: "r1",
+        maxCostMicros: 5_000_000,
+        ttlMs: 5_000,
+      }),
+    ).toEqual({ granted: true, reason: null, remainingMicros: 1_000_000 });
+    expect(
+      await client.reserve({
+        advertiserId: "hc",
+        reservationId: "r2",
+        maxCostMicros: 1_000_001,
+        ttlMs: 5_000,
+      }),
+    ).toEqual({ granted: false, reason: "insufficient_budget", remainingMicros: 1_000_000 });
+    expect(
+      await client.reserve({
+        advertiserId: "hc",
+        reservationId: "r3",
+        maxCostMicros: 1_000_000,
+        ttlMs: 5_000,
+      }),
+    ).toEqual({ granted: true, reason: null, remainingMicros: 0 });
+    expect(await redis.hgetall(reservationsKey("hc", prefix))).toEqual({ r1: "5000000", r3: "1000000" });
+    expect(await redis.zcard(reservationExpiriesKey("hc", prefix))).toBe(2);
+
+    expect(await client.release({ advertiserId: "hc", reservationId: "r1" })).toBe(true);
+    expect(await client.release({ advertiserId: "hc", reservationId: "r1" })).toBe(false);
+    expect(await reserved("hc")).toBe(1_000_000);
+    expect(await redis.hgetall(reservationsKey("hc", prefix))).toEqual({ r3: "1000000" });
+    expect(await redis.zrange(reservationExpiriesKey("hc", prefix), 0, -1)).toEqual(["r3"]);
+  });
+
+  it("answers observe advertisers from the serving decision and records nothing", async () => {
+    await apply("obs", { budget: 10_000_000, spend: 9_000_000 });
+    expect(
+      await client.reserve({
+        advertiserId: "obs",
+        reservationId: "o1",
+        maxCostMicros: 5_000_000,
+        ttlMs: 5_000,
+      }),
+    ).toEqual({ granted: true, reason: null, remainingMicros: 1_000_000 });
+    expect(await redis.exists(reservationsKey("obs", prefix))).toBe(0);
+    expect(await reserved("obs")).toBe(0);
+    await apply("obs", { spend: 1_000_000 });
+    expect(
+      await client.reserve({ advertiserId: "obs", reservationId: "o2", maxCostMicros: 1, ttlMs: 5_000 }),
+    ).toEqual({ granted: false, reason: "budget_exhausted", remainingMicros: 0 });
+  });
+
+  it("refuses unknown advertisers, no budget, exhausted and paused ones with their reason", async () => {
+    const ask = (advertiserId: string) =>
+      client.reserve({ advertiserId, reservationId: "x", maxCostMicros: 1, ttlMs: 1_000 });
+    expect(await ask("nobody")).toEqual({ granted: false, reason: "unknown", remainingMicros: null });
+    await apply("zero", { budget: 0, mode: "hard_cap" });
+    expect((await ask("zero")).reason).toBe("no_budget");
+    await apply("spent", { budget: 5, mode: "hard_cap", spend: 5 });
+    expect((await ask("spent")).reason).toBe("budget_exhausted");
+    await apply("held", { budget: 5_000, mode: "hard_cap" });
+    await store.setPaused("held", true);
+    expect((await ask("held")).reason).toBe("paused");
+  });
+
+  it("fails closed with unavailable while the tracker state is missing (Redis lost it)", async () => {
+    const lost = createServingClient({ redis, prefix, topic: "a-topic-without-sentinel" });
+    await apply("lost", { budget: 5_000, mode: "hard_cap" });
+    expect(
+      await lost.reserve({ advertiserId: "lost", reservationId: "l1", maxCostMicros: 1, ttlMs: 1_000 }),
+    ).toEqual({ granted: false, reason: "unavailable", remainingMicros: null });
+    await lost.close();
+  });
+
+  it("holds hard_cap reservations back while reserve_hold_until (after a rebuild) lies ahead", async () => {
+    await apply("hold", { budget: 5_000, mode: "hard_cap" });
+    await apply("hold-observe", { budget: 5_000 });
+    const meta = metaKey(prefix, TOPIC);
+    await redis.hset(meta, "reserve_hold_until", Date.now() + 60_000);
+    try {
+      const ask = (advertiserId: string) =>
+        client.reserve({ advertiserId, reservationId: "h", maxCostMicros: 1, ttlMs: 1_000 });
+      expect((await ask("hold")).reason).toBe("unavailable");
+      expect((await ask("hold-observe")).granted).toBe(true);
+      await redis.hset(meta, "reserve_hold_until", Date.now() - 1);
+      expect((await ask("hold")).granted).toBe(true);
+    } finally {
+      await redis.hdel(meta, "reserve_hold_until");
+    }
+  });
+
+  it("rejects malformed requests before Redis sees them", async () => {
+    const bad = [
+      { advertiserId: "", reservationId: "r", maxCostMicros: 1, ttlMs: 1 },
+      { advertiserId: "a", reservationId: "", maxCostMicros: 1, ttlMs: 1 },
+      { advertiserId: "a", reservationId: "r", maxCostMicros: 0, ttlMs: 1 },
+      { advertiserId: "a", reservationId: "r", maxCostMicros: 1.5, ttlMs: 1 },
+      { advertiserId: "a", reservationId: "r", maxCostMicros: 1, ttlMs: 0 },
+      { advertiserId: "a", reservationId: "r", maxCostMicros: 1, ttlMs: 600_001 },
+    ];
+    for (const request of bad)
+      await expect(client.reserve(request)).rejects.toMatchObject({
+        code: expect.stringMatching(/^ADP_SERVING_CLIENT_INVALID_(ADVERTISER_ID|RESERVATION)$/),
+      });
+    await expect(
+      createServingClient({ redis, prefix }).reserve({
+        advertiserId: "a",
+        reservationId: "r",
+        maxCostMicros: 1,
+        ttlMs: 1,
+      }),
+    ).rejects.toMatchObject({ code: "ADP_SERVING_CLIENT_INVALID_OPTION" });
+  });
+
+  it("32 concurrent reservers never over-grant: net + granted maxCost <= budget", async () => {
+    const budget = 1_000_000;
+    const net = 137_000;
+    await apply("race", { budget, mode: "hard_cap", spend: net });
+    const costs = Array.from({ length: 32 * 20 }, (_, i) => 1_000 + ((i * 7_919) % 9_000));
+    const lanes = Array.from({ length: 32 }, (_, lane) =>
+      (async () => {
+        let granted = 0;
+        for (let i = lane; i < costs.length; i += 32) {
+          const cost = costs[i] as number;
+          const answer = await client.reserve({
+            advertiserId: "race",
+            reservationId: `race-${i}`,
+            maxCostMicros: cost,
+            ttlMs: 60_000,
+          });
+          if (answer.granted) granted += cost;
+          else expect(answer.reason).toBe("insufficient_budget");
+        }
+        return granted;
+      })(),
+    );
+    const granted = (await Promise.all(lanes)).reduce((a, b) => a + b, 0);
+    expect(net + granted).toBeLessThanOrEqual(budget);
+    // Some demand was refused (the stream asks for far more than fits), and what was granted is what is recorded.
+    expect(granted).toBeGreaterThan(budget - net - 10_000);
+    expect(await reserved("race")).toBe(granted);
+  });
+
+  it("reserveMany answers many advertisers in one call, in order", async () => {
+    await apply("m1", { budget: 100, mode: "hard_cap" });
+    await apply("m2", { budget: 100 });
+    const answers = await client.reserveMany([
+      { advertiserId: "m1", reservationId: "a", maxCostMicros: 60, ttlMs: 1_000 },
+      { advertiserId: "m2", reservationId: "a", maxCostMicros: 60, ttlMs: 1_000 },
+      { advertiserId: "m1", reservationId: "b", maxCostMicros: 60, ttlMs: 1_000 },
+      { advertiserId: "m-unknown", reservationId: "a", maxCostMicros: 60, ttlMs: 1_000 },
+    ]);
+    expect(answers.map((a) => a.reason)).toEqual([null, null, "insufficient_budget", "unknown"]);
+    expect(await client.releaseMany([{ advertiserId: "m1", reservationId: "a" }])).toEqual([true]);
+  });
+
+  it("reserve.lua agrees with mayReserve and reservableMicros of @adpipe/core (property)", async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<BudgetMode>("observe", "hard_cap"),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: 2_000_000 }), { nil: null }),
+        fc.integer({ min: 0, max: 2_000_000 }),
+        fc.integer({ min: 0, max: 2_000_000 }),
+        fc.integer({ min: 1, max: 2_000_000 }),
+        async (mode, paused, budgetMicros, netMicros, reservedMicros, maxCostMicros) => {
+          const id = `prop-${n++}`;
+          const key = advertiserKey(id, prefix);
+          await redis.hset(key, {
+            can_serve: "0",
+            net_micros: String(netMicros),
+            mode,
+            reserved_micros: String(reservedMicros),
+            ...(budgetMicros === null ? {} : { budget_micros: String(budgetMicros) }),
+            ...(paused ? { _paused: "1" } : {}),
+          });
+          const state = { mode, paused, budgetMicros, netMicros, reservedMicros };
+          const expected = mayReserve(state, maxCostMicros);
+          const answer = await client.reserve({
+            advertiserId: id,
+            reservationId: "p",
+            maxCostMicros,
+            ttlMs: 1_000,
+          });
+          expect(answer.granted).toBe(expected.granted);
+          expect(answer.reason).toBe(expected.reason);
+          const after =
+            expected.granted && mode === "hard_cap"
+              ? { ...state, reservedMicros: reservedMicros + maxCostMicros }
+              : state;
+          expect(answer.remainingMicros).toBe(reservableMicros(after));
+          expect(await reserved(id)).toBe(after.reservedMicros);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
