@@ -104,6 +104,12 @@ export interface ParsedEvent {
   /** null when event_type is missing or unknown (then errors has a code for it). */
   readonly eventType: EventType | null;
   readonly clickId: string | null;
+  /**
+   * `reservation_id` of an ad_click: the admission reservation its spend settles (docs/realtime.md
+   * "Reservations"); null when absent (the click then settles the reservation named by its click_id).
+   * Optional in the type for events built by hand; parseEvent always sets it.
+   */
+  readonly reservationId?: string | null;
   readonly advertiser: string | null;
   /** The budget key: advertiser_id, or advertiser when advertiser_id is absent (warning advertiser_id_defaulted). */
   readonly advertiserId: string | null;

@@ -21,6 +21,11 @@ export class EventEffect {
    * deduplication (not an ad_click, or no usable click_id or advertiserId). Set even without an event time.
    */
   dedupClickId: string | null = null;
+  /**
+   * The reservation an attributed ad_click settles: its reservation_id, else its click_id; null for other
+   * events (and clicks without either). Settling releases the reservation; the spend is billed as always.
+   */
+  reservationId: string | null = null;
 
   /** Event time (epoch ms) when the event spends or observes a budget, else 0. */
   eventTimeMs = 0;
@@ -70,6 +75,7 @@ export function eventEffect(event: ParsedEvent, out: EventEffect): EventEffect {
   out.advertiserId = advertiserId;
   out.advertiser = event.advertiser;
   out.dedupClickId = isClick && attributed ? event.clickId : null;
+  out.reservationId = isClick && attributed ? (event.reservationId ?? event.clickId) : null;
   out.eventTimeMs = spends || budgetSource !== null ? (eventTimeMs as number) : 0;
   out.spends = spends;
   out.windowStartMs = spends ? windowStartOf(eventTimeMs as number) : 0;

@@ -26,6 +26,7 @@ export const DEFAULT_PARSE_OPTIONS = Object.freeze({
 /** Longest accepted string per field, in UTF-16 code units (String#length). */
 export const FIELD_MAX_LENGTH = Object.freeze({
   click_id: 128,
+  reservation_id: 128,
   advertiser_id: MAX_ADVERTISER_ID_LENGTH,
   ad_id: 128,
   advertiser: 256,
@@ -43,6 +44,7 @@ export const KNOWN_FIELDS = [
   "timestamp",
   "budget_source",
   "budget_mode",
+  "reservation_id",
 ] as const;
 
 const NO_CODES: readonly never[] = Object.freeze([]);
@@ -137,6 +139,7 @@ class RawFields {
   timestamp: unknown = undefined;
   budgetSource: unknown = undefined;
   budgetMode: unknown = undefined;
+  reservationId: unknown = undefined;
   unknownFields = false;
   /** Set by the fast path: every string is printable ASCII, so ids need no character check. */
   printableAscii = false;
@@ -152,6 +155,7 @@ class RawFields {
     this.timestamp = undefined;
     this.budgetSource = undefined;
     this.budgetMode = undefined;
+    this.reservationId = undefined;
     this.unknownFields = false;
     this.printableAscii = false;
   }
@@ -188,6 +192,9 @@ class RawFields {
         break;
       case "budget_mode":
         this.budgetMode = value;
+        break;
+      case "reservation_id":
+        this.reservationId = value;
         break;
       default:
         // Includes "__proto__" and "constructor": plain unknown fields, never merged into anything.
@@ -276,6 +283,7 @@ const KEY_BUDGET = 7;
 const KEY_TIMESTAMP = 8;
 const KEY_BUDGET_SOURCE = 9;
 const KEY_BUDGET_MODE = 10;
+const KEY_RESERVATION_ID = 11;
 const KEY_UNKNOWN = 0;
 
 /** Whether s[start, start + name.length) spells `name` (a JIT-friendly loop instead of a builtin call). */
@@ -308,6 +316,8 @@ function keyAt(s: string, start: number, end: number): number {
       if (s.charCodeAt(start) === 98)
         return spells(s, start, "budget_source") ? KEY_BUDGET_SOURCE : KEY_UNKNOWN;
       return spells(s, start, "advertiser_id") ? KEY_ADVERTISER_ID : KEY_UNKNOWN;
+    case 14:
+      return spells(s, start, "reservation_id") ? KEY_RESERVATION_ID : KEY_UNKNOWN;
     default:
       return KEY_UNKNOWN;
   }
@@ -387,6 +397,9 @@ function scanFlatObject(s: string, raw: RawFields): boolean {
         break;
       case KEY_BUDGET_MODE:
         raw.budgetMode = value;
+        break;
+      case KEY_RESERVATION_ID:
+        raw.reservationId = value;
         break;
       default:
         raw.unknownFields = true;
@@ -479,6 +492,7 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
   const rawTimestamp = raw.timestamp;
   const rawBudgetSource = raw.budgetSource;
   const rawBudgetMode = raw.budgetMode;
+  const rawReservationId = raw.reservationId;
   const unknownFields = raw.unknownFields;
   const ascii = raw.printableAscii;
 
@@ -496,6 +510,15 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
     if (eventType === "ad_click") errors = add(errors, "click_id_missing");
   } else if (clickStatus === ID_INVALID) errors = add(errors, "click_id_invalid");
   else if (clickStatus === ID_TOO_LONG) errors = add(errors, "field_too_long");
+
+  // Read on clicks only (like amount): the reservation the click settles; absent or null: its click_id's.
+  let reservationId: string | null = null;
+  if (eventType === "ad_click" && rawReservationId !== undefined && rawReservationId !== null) {
+    const reservationStatus = idStatus(rawReservationId, FIELD_MAX_LENGTH.reservation_id, ascii);
+    reservationId = idValue(rawReservationId, reservationStatus);
+    if (reservationStatus === ID_INVALID) errors = add(errors, "field_invalid");
+    else if (reservationStatus === ID_TOO_LONG) errors = add(errors, "field_too_long");
+  }
 
   const advertiserStatus = idStatus(rawAdvertiser, FIELD_MAX_LENGTH.advertiser, ascii);
   const advertiser = idValue(rawAdvertiser, advertiserStatus);
@@ -608,6 +631,7 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
     ok: true,
     eventType,
     clickId,
+    reservationId,
     advertiser,
     advertiserId,
     adId,

@@ -164,6 +164,7 @@ describe("eventEffect", () => {
       advertiserId: "a",
       advertiser: null,
       dedupClickId: "c2",
+      reservationId: "c2",
       eventTimeMs: 0,
       spends: false,
       windowStartMs: 0,

@@ -63,6 +63,7 @@ describe("parseEvent: the seed's contract", () => {
       ok: true,
       eventType: "ad_click",
       clickId: "unique-click-id",
+      reservationId: null,
       advertiser: "advertiser-123",
       advertiserId: "advertiser-123",
       adId: "ad-456",
@@ -74,6 +75,28 @@ describe("parseEvent: the seed's contract", () => {
       warnings: ["advertiser_id_defaulted"],
       isValid: true,
     });
+  });
+
+  it("reads reservation_id on clicks: an id like click_id, ignored on budget updates", () => {
+    const click = (extra: string) =>
+      parsed(
+        `{"event_type":"ad_click","click_id":"c1","advertiser_id":"7","amount":1,"timestamp":"2024-01-01T12:00:00Z"${extra}}`,
+      );
+    expect(click("").reservationId).toBeNull();
+    expect(click(',"reservation_id":null').reservationId).toBeNull();
+    expect(click(',"reservation_id":"r-9"')).toMatchObject({
+      reservationId: "r-9",
+      isValid: true,
+      warnings: [],
+    });
+    expect(click(',"reservation_id":42').reservationId).toBe("42");
+    expect(click(',"reservation_id":"\\u0001"')).toMatchObject({ isValid: false, errors: ["field_invalid"] });
+    expect(click(`,"reservation_id":"${"r".repeat(129)}"`)).toMatchObject({ errors: ["field_too_long"] });
+    expect(click(',"reservation_id":{"a":1}')).toMatchObject({ errors: ["field_invalid"] });
+    const update = parsed(
+      '{"event_type":"budget_update","advertiser_id":"7","budget_value":5,"timestamp":"2024-01-01T12:00:00Z","reservation_id":"\\u0001"}',
+    );
+    expect(update).toMatchObject({ reservationId: null, isValid: true, warnings: [] });
   });
 
   it("accepts the seed producer's events: advertiser_id as a string, naive utcnow().isoformat() timestamps", () => {

@@ -7,7 +7,9 @@ KEYS[2]    pending future periods   <prefix>pending:{<id>}   (spend of periods t
 KEYS[3]    state guard: a hash whose field epoch says the state of this key's slot is intact. On one server the
            meta hash <prefix>meta:{<topic>}; on a Redis Cluster the slot guard <prefix>guard:{<tag>} whose tag
            hashes to the advertiser's slot (a script may only touch keys of one slot).
-KEYS[3+i]  click_id dedup set of the i-th bucket listed in ARGV   <prefix>dedup:{<id>}:<bucket_id>
+KEYS[4]    outstanding reservations <prefix>resv:{<id>}      (reserve.lua of @adpipe/serving-client)
+KEYS[5]    their expiries           <prefix>resvexp:{<id>}
+KEYS[5+i]  click_id dedup set of the i-th bucket listed in ARGV   <prefix>dedup:{<id>}:<bucket_id>
 
 ARGV[1]  topic
 ARGV[2]  advertiser id (for the change message)
@@ -20,12 +22,13 @@ ARGV[8]  state epoch of the caller (set by the last rebuild, read from the meta 
 ARGV[9]  P: number of buckets (budget period x dedup set); then P pairs (period start ms, dedup set TTL seconds)
 then     E: number of events
 then     the E events packed in one binary string (one argument instead of nine per event), each
-           eleven little-endian doubles (struct "<ddddddddddd"):
+           twelve little-endian doubles (struct "<dddddddddddd"):
              partition, offset, period index (1..P; 0 = no spend), gross micros, net micros, clicks,
              budget kind (0 = none; else the observation's source: 1 click, 2 budget_update, 3 api),
              budget micros, budget event time ms, budget mode (0 = unchanged, 1 observe, 2 hard_cap),
-             click id byte length
-           then the click id bytes (length 0: the click takes no part in dedup). Every value is an integer
+             click id byte length, reservation id byte length
+           then the click id bytes (length 0: the click takes no part in dedup), then the reservation id
+           bytes (length 0: the reservation is the one named by the click id). Every value is an integer
            (offsets and amounts checked safe integers by the caller), so exact as a double.
          Events are in offset order per partition.
 
@@ -52,6 +55,10 @@ offset order, against the mode and budget in force at its place in the log and i
 (net_micros of the hash, or pending's "<start>|net" for an early period, plus this slice's); in hard_cap only
 what fits under the budget is billable (added to net_micros), the rest is over_cap (over_cap_micros, written
 only when not 0). Gross and clicks count the whole click either way.
+
+Settlement: every click applied here for the first time (not a replay: the per-partition offsets make this
+exactly once) removes the reservation it carries from KEYS[4]/KEYS[5] and its maxCost from reserved_micros,
+in this same call that adds its spend, whether it counts, is a duplicate or belongs to a closed period.
 
 Money is integer micros added with HINCRBY (never INCRBYFLOAT). Lua numbers are doubles, exact for the
 safe-integer range the tracker enforces on every amount and sum.
@@ -83,7 +90,7 @@ local n_periods = tonumber(ARGV[9])
 local periods = {}
 local at = 10
 for i = 1, n_periods do
-  periods[i] = { start = tonumber(ARGV[at]), ttl = tonumber(ARGV[at + 1]), key = KEYS[3 + i] }
+  periods[i] = { start = tonumber(ARGV[at]), ttl = tonumber(ARGV[at + 1]), key = KEYS[5 + i] }
   at = at + 2
 end
 local n_events = tonumber(ARGV[at])
@@ -103,12 +110,14 @@ if exists then
   if hash_epoch < epoch then
     -- Written by a tracker that had not yet seen the last rebuild: that rebuild's offsets make the
     -- records behind this state be read again, so it is discarded (the serving fields stay until recomputed).
-    local keep = redis.call("HMGET", hash, "can_serve", "reason", "_paused")
+    local keep = redis.call("HMGET", hash, "can_serve", "reason", "_paused", "reserved_micros")
     redis.call("DEL", hash, pending)
     for i = 1, n_periods do redis.call("DEL", periods[i].key) end
     if keep[1] then redis.call("HSET", hash, "can_serve", keep[1]) end
     if keep[2] then redis.call("HSET", hash, "reason", keep[2]) end
     if keep[3] then redis.call("HSET", hash, "_paused", keep[3]) end
+    -- Outstanding reservations live in their own keys, which a rebuild never wrote: they still count.
+    if keep[4] then redis.call("HSET", hash, "reserved_micros", keep[4]) end
   end
 end
 if hash_epoch ~= epoch then redis.call("HSET", hash, "_epoch", ARGV[8]) end
@@ -168,6 +177,18 @@ local touched_sets = {}    -- period index -> true
 
 local packed = ARGV[at] or ""
 local pos = 1
+-- Settlement: whether any reservation is outstanding (most advertisers have none), and what was settled.
+local reservations_key, expiries_key = KEYS[4], KEYS[5]
+local has_reservations = n_events > 0 and redis.call("EXISTS", reservations_key) == 1
+local settled_micros = 0
+local function settle(reservation_id)
+  local cost = redis.call("HGET", reservations_key, reservation_id)
+  if cost then
+    redis.call("HDEL", reservations_key, reservation_id)
+    redis.call("ZREM", expiries_key, reservation_id)
+    settled_micros = settled_micros + tonumber(cost)
+  end
+end
 -- The billable net of a period before this slice: the hash's for the current period, pending's for a later one.
 local function stored_billable(period)
   if period.start == cur_start then return tonumber(redis.call("HGET", hash, "net_micros")) or 0 end
@@ -176,14 +197,20 @@ end
 
 for _ = 1, n_events do
   local partition, offset, period_index, gross, net, clicks, budget_kind, budget, budget_time, mode_code,
-    id_length, id_at = struct.unpack("<ddddddddddd", packed, pos)
+    id_length, reservation_length, id_at = struct.unpack("<dddddddddddd", packed, pos)
   pos = id_at + id_length
   local click_id = string.sub(packed, id_at, pos - 1)
+  local reservation_id = click_id
+  if reservation_length > 0 then
+    reservation_id = string.sub(packed, pos, pos + reservation_length - 1)
+    pos = pos + reservation_length
+  end
 
   if offset <= stored_offset(partition) then
     stats.replayed = stats.replayed + 1
   else
     if last_offset[partition] == nil or offset > last_offset[partition] then last_offset[partition] = offset end
+    if has_reservations and period_index ~= 0 and reservation_id ~= "" then settle(reservation_id) end
     local period = periods[period_index]
     local counts = true
     if period ~= nil and period.start < cur_start then
@@ -276,6 +303,11 @@ end
 
 if new_mode ~= nil then
   redis.call("HSET", hash, "mode", new_mode, "_mode_ts", string.format("%d", mode_ts))
+  changed = true
+end
+
+if settled_micros ~= 0 then
+  redis.call("HINCRBY", hash, "reserved_micros", string.format("%d", -settled_micros))
   changed = true
 end
 

@@ -30,6 +30,7 @@ export function spendRecordOf(event: ParsedEvent, position: RecordPosition): Spe
           eventTimeMs: effect.eventTimeMs,
           // The set is per advertiser already, so only the click_id part of the key is stored.
           dedupKey: effect.dedupClickId,
+          reservationId: effect.reservationId,
           grossMicros: effect.grossMicros,
           netMicros: effect.netMicros,
           clicks: effect.clicks,

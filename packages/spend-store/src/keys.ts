@@ -1,4 +1,12 @@
-import { advertiserHashTag, advertiserKey, DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
+import {
+  advertiserHashTag,
+  advertiserKey,
+  DEFAULT_KEY_PREFIX,
+  metaKey,
+  reservationExpiriesKey,
+  reservationsKey,
+  slotGuardKey,
+} from "@adpipe/serving-client";
 
 /**
  * Key names of the spend store. The advertiser hash name is the public contract and comes from
@@ -13,6 +21,10 @@ export interface SpendKeys {
   pending(advertiserId: string): string;
   /** click_ids seen for one advertiser in one dedup bucket (a budget period, or a day for lifetime budgets). */
   dedup(advertiserId: string, bucketId: string): string;
+  /** Outstanding admission reservations (reserve.lua): reservation id -> maxCostMicros. */
+  reservations(advertiserId: string): string;
+  /** Expiry (epoch ms) of each outstanding reservation, a sorted set. */
+  reservationExpiries(advertiserId: string): string;
   /** Sentinel and consumer progress for one topic; its absence means Redis lost the tracker's state. */
   meta(topic: string): string;
   /** Held while a rebuild runs, so only one tracker instance (or the CLI) rebuilds at a time. */
@@ -28,6 +40,7 @@ export interface SpendKeys {
     readonly pending: string;
     readonly dedup: string;
     readonly guard: string;
+    readonly reservationExpiries: string;
   };
 }
 
@@ -42,14 +55,17 @@ export function spendKeys(prefix: string = DEFAULT_KEY_PREFIX): SpendKeys {
     advertiser: (advertiserId) => advertiserKey(advertiserId, prefix),
     pending: (advertiserId) => `${prefix}pending:${advertiserHashTag(advertiserId)}`,
     dedup: (advertiserId, bucketId) => `${prefix}dedup:${advertiserHashTag(advertiserId)}:${bucketId}`,
-    meta: (topic) => `${prefix}meta:{${topic}}`,
+    reservations: (advertiserId) => reservationsKey(advertiserId, prefix),
+    reservationExpiries: (advertiserId) => reservationExpiriesKey(advertiserId, prefix),
+    meta: (topic) => metaKey(prefix, topic),
     rebuildLock: (topic) => `${prefix}lock:{${topic}}`,
-    slotGuard: (tag) => `${prefix}guard:{${tag}}`,
+    slotGuard: (tag) => slotGuardKey(prefix, tag),
     patterns: {
       advertiser: `${glob}adv:{*}`,
       pending: `${glob}pending:{*}`,
       dedup: `${glob}dedup:{*}:*`,
       guard: `${glob}guard:{*}`,
+      reservationExpiries: `${glob}resvexp:{*}`,
     },
   };
 }

@@ -23,6 +23,11 @@ export interface SpendContribution {
   readonly eventTimeMs: number;
   /** The click_id dedup key; null when the click has none (it cannot be a duplicate). */
   readonly dedupKey: string | null;
+  /**
+   * The admission reservation the click settles (EventEffect.reservationId: its reservation_id, else its
+   * click_id); absent or null: the one named by dedupKey.
+   */
+  readonly reservationId?: string | null;
   readonly grossMicros: number;
   readonly netMicros: number;
   readonly clicks: number;

@@ -43,10 +43,12 @@ export function applySliceArgs(
   const buckets = slice.buckets;
   const args: (string | number | Buffer)[] = [
     luaScript("apply_slice").sha,
-    3 + buckets.length,
+    5 + buckets.length,
     keys.advertiser(id),
     keys.pending(id),
     guardKey(context, id),
+    keys.reservations(id),
+    keys.reservationExpiries(id),
   ];
   for (const bucket of buckets) args.push(keys.dedup(id, bucket.dedupBucketId));
   args.push(

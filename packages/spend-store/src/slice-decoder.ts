@@ -27,6 +27,8 @@ export interface SliceEvent {
   /** Index into buckets (0-based); -1 when the event carries no spend. */
   readonly bucket: number;
   readonly dedupKey: string | null;
+  /** The reservation the event settles (its own one, else its click id's); null: none. */
+  readonly reservationId: string | null;
   readonly grossMicros: number;
   readonly netMicros: number;
   readonly clicks: number;
@@ -64,12 +66,20 @@ export function unpackEvents(bytes: Uint8Array): SliceEvent[] {
     const field = (i: number) => view.getFloat64(at + 8 * i, true);
     const bucket = field(2);
     const idBytes = field(10);
+    const reservationBytes = field(11);
     const id = text.toString("utf8", at + EVENT_FIXED_BYTES, at + EVENT_FIXED_BYTES + idBytes);
+    const ownReservation = text.toString(
+      "utf8",
+      at + EVENT_FIXED_BYTES + idBytes,
+      at + EVENT_FIXED_BYTES + idBytes + reservationBytes,
+    );
+    const reservationId = ownReservation !== "" ? ownReservation : bucket === 0 || id === "" ? null : id;
     events.push({
       partition: field(0),
       offset: field(1),
       bucket: bucket - 1,
       dedupKey: bucket === 0 || id === "" ? null : id,
+      reservationId,
       grossMicros: field(3),
       netMicros: field(4),
       clicks: field(5),
@@ -78,7 +88,7 @@ export function unpackEvents(bytes: Uint8Array): SliceEvent[] {
       budgetSource: SOURCE_OF_CODE[field(6)] ?? null,
       budgetMode: MODE_OF_CODE[field(9)],
     });
-    at += EVENT_FIXED_BYTES + idBytes;
+    at += EVENT_FIXED_BYTES + idBytes + reservationBytes;
   }
   return events;
 }

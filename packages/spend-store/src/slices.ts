@@ -73,17 +73,18 @@ export interface PackedBucket {
   readonly dedupEndMs: number;
 }
 
-/** Fixed part of a packed event: eleven little-endian doubles (see PackedSlice). */
-export const EVENT_FIXED_BYTES = 88;
+/** Fixed part of a packed event: twelve little-endian doubles (see PackedSlice). */
+export const EVENT_FIXED_BYTES = 96;
 const FIRST_SLICE_BYTES = 512;
 
 /**
  * One advertiser's records of a batch, already in the form apply_slice reads (its ARGV "events"): per event
- * eleven little-endian doubles
+ * twelve little-endian doubles
  *   partition, offset, bucket (1-based; 0 = no spend), gross, net, clicks,
  *   budget kind (0 = none, else BUDGET_SOURCE_CODES of its source), budget micros, budget event time,
- *   budget mode (0 = none, else BUDGET_MODE_CODES), click id byte length
- * then the click id's UTF-8 bytes (none when the click cannot be deduplicated). Offsets and amounts are
+ *   budget mode (0 = none, else BUDGET_MODE_CODES), click id byte length, reservation id byte length
+ * then the click id's UTF-8 bytes (none when the click cannot be deduplicated), then the reservation id's
+ * (none when the click settles the reservation named by its click id, the default, or settles none). Offsets and amounts are
  * checked safe integers, so exact as doubles (as are times and counts). One binary argument per advertiser instead of nine string arguments per
  * event: building, sending and re-encoding thousands of tiny strings per batch was a large share of the
  * tracker's CPU and garbage, and the script reads each event with one struct.unpack.
@@ -144,6 +145,7 @@ export class SliceBatch {
     effect.spends = spend !== null;
     effect.eventTimeMs = spend === null ? 0 : spend.eventTimeMs;
     effect.dedupClickId = spend === null ? null : spend.dedupKey;
+    effect.reservationId = spend === null ? null : (spend.reservationId ?? null);
     effect.grossMicros = spend === null ? 0 : spend.grossMicros;
     effect.netMicros = spend === null ? 0 : spend.netMicros;
     effect.clicks = spend === null ? 0 : spend.clicks;
@@ -191,6 +193,7 @@ export class SliceBatch {
 
     let bucket = 0;
     let id = "";
+    let reservation = "";
     let grossMicros = 0;
     let netMicros = 0;
     let clicks = 0;
@@ -202,13 +205,15 @@ export class SliceBatch {
       assertSafe(netMicros, "net micros");
       bucket = this.bucketOf(slice.buckets, effect.eventTimeMs) + 1;
       if (effect.dedupClickId !== null) id = effect.dedupClickId;
+      const reservationId = effect.reservationId;
+      if (reservationId !== null && reservationId !== id) reservation = reservationId;
     }
     const budgetSource = effect.budgetSource;
     const budgetMicros = budgetSource === null ? 0 : effect.budgetMicros;
     if (budgetSource !== null) assertSafe(budgetMicros, "budget micros");
 
     const at = slice.length;
-    const end = at + EVENT_FIXED_BYTES + id.length * 3;
+    const end = at + EVENT_FIXED_BYTES + (id.length + reservation.length) * 3;
     if (end > slice.bytes.length) {
       const bytes = Buffer.allocUnsafe(Math.max(end, slice.bytes.length * 2));
       slice.bytes.copy(bytes, 0, 0, at);
@@ -229,7 +234,10 @@ export class SliceBatch {
     view.setFloat64(at + 72, budgetMode === null ? 0 : BUDGET_MODE_CODES[budgetMode], true);
     const idBytes = id.length === 0 ? 0 : writeUtf8(slice.bytes, at + EVENT_FIXED_BYTES, id);
     view.setFloat64(at + 80, idBytes, true);
-    slice.length = at + EVENT_FIXED_BYTES + idBytes;
+    const reservationBytes =
+      reservation.length === 0 ? 0 : writeUtf8(slice.bytes, at + EVENT_FIXED_BYTES + idBytes, reservation);
+    view.setFloat64(at + 88, reservationBytes, true);
+    slice.length = at + EVENT_FIXED_BYTES + idBytes + reservationBytes;
     slice.events++;
   }
 

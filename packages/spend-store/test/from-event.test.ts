@@ -38,6 +38,7 @@ describe("spendRecordOf", () => {
       spend: {
         eventTimeMs: Date.parse(eventTime),
         dedupKey: "c1",
+        reservationId: "c1",
         grossMicros: 100_000,
         netMicros: 100_000,
         clicks: 1,

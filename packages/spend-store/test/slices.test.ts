@@ -71,6 +71,7 @@ describe("buildSlices", () => {
         offset: 9,
         bucket: -1,
         dedupKey: null,
+        reservationId: null,
         grossMicros: 0,
         netMicros: 0,
         clicks: 0,
@@ -92,6 +93,22 @@ describe("buildSlices", () => {
       ["lifetime", "2026-11-25"],
       ["lifetime", "2026-11-24"],
     ]);
+  });
+
+  it("carries each click's reservation id: its own, else its click id's (any text, packed and read back)", () => {
+    const id = fc.option(fc.string({ minLength: 1, maxLength: 40, unit: "grapheme" }), { nil: null });
+    fc.assert(
+      fc.property(fc.array(fc.record({ dedupKey: id, reservationId: id }), { maxLength: 20 }), (drafts) => {
+        const records = drafts.map((d, i): SpendRecord => {
+          const base = click("a", i, T);
+          return { ...base, spend: { ...(base.spend as NonNullable<SpendRecord["spend"]>), ...d } };
+        });
+        const events = buildSlices(records, options)[0]?.events ?? [];
+        expect(events.map((e) => e.dedupKey)).toEqual(drafts.map((d) => d.dedupKey));
+        expect(events.map((e) => e.reservationId)).toEqual(drafts.map((d) => d.reservationId ?? d.dedupKey));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it("rejects amounts and offsets outside the safe-integer range", () => {

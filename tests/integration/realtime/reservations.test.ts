@@ -41,12 +41,13 @@ afterAll(async () => {
 
 async function apply(
   advertiserId: string,
-  change: { spend?: number; budget?: number; mode?: BudgetMode; clickId?: string },
+  change: { spend?: number; budget?: number; mode?: BudgetMode; clickId?: string; reservationId?: string },
+  at: number = offset + 1,
 ): Promise<void> {
-  offset += 1;
+  offset = Math.max(offset, at);
   const record: SpendRecord = {
     partition: 0,
-    offset,
+    offset: at,
     timestampMs: now,
     advertiserId,
     spend:
@@ -54,7 +55,8 @@ async function apply(
         ? null
         : {
             eventTimeMs: now,
-            dedupKey: change.clickId ?? `c${offset}`,
+            dedupKey: change.clickId ?? `c${at}`,
+            ...(change.reservationId === undefined ? {} : { reservationId: change.reservationId }),
             grossMicros: change.spend,
             netMicros: change.spend,
             clicks: 1,
@@ -64,12 +66,12 @@ async function apply(
         ? null
         : {
             budgetMicros: change.budget,
-            eventTimeMs: now + offset,
+            eventTimeMs: now + at,
             source: "budget_update",
             ...(change.mode === undefined ? {} : { mode: change.mode }),
           },
   };
-  await store.applyBatch([record], [{ partition: 0, offset: offset + 1 }]);
+  await store.applyBatch([record], [{ partition: 0, offset: at + 1 }]);
 }
 
 async function reserved(advertiserId: string): Promise<number> {
@@ -229,6 +231,40 @@ describe("reserve / release", () => {
     // Some demand was refused (the stream asks for far more than fits), and what was granted is what is recorded.
     expect(granted).toBeGreaterThan(budget - net - 10_000);
     expect(await reserved("race")).toBe(granted);
+  });
+
+  it("settles a reservation exactly once in the apply_slice call that adds the click's spend", async () => {
+    await apply("settle", { budget: 10_000_000, mode: "hard_cap" });
+    const reserve = (reservationId: string, maxCostMicros: number) =>
+      client.reserve({ advertiserId: "settle", reservationId, maxCostMicros, ttlMs: 60_000 });
+    expect((await reserve("click-1", 4_000_000)).granted).toBe(true);
+    expect((await reserve("resv-2", 5_000_000)).granted).toBe(true);
+    expect((await reserve("other", 2_000_000)).reason).toBe("insufficient_budget");
+
+    // The click settles the reservation named by its click_id, costing less than reserved.
+    const at = offset + 1;
+    await apply("settle", { spend: 3_000_000, clickId: "click-1" }, at);
+    expect(await reserved("settle")).toBe(5_000_000);
+    expect(await redis.hkeys(reservationsKey("settle", prefix))).toEqual(["resv-2"]);
+    // A replay of the same record (same offset) and a duplicate click (new offset) settle nothing more.
+    await apply("settle", { spend: 3_000_000, clickId: "click-1" }, at);
+    await apply("settle", { spend: 3_000_000, clickId: "click-1" });
+    expect(await reserved("settle")).toBe(5_000_000);
+    // A click naming its reservation explicitly.
+    await apply("settle", { spend: 5_000_000, clickId: "click-2", reservationId: "resv-2" });
+    expect(await reserved("settle")).toBe(0);
+    expect(
+      await redis.exists(reservationsKey("settle", prefix), reservationExpiriesKey("settle", prefix)),
+    ).toBe(0);
+    const hash = await redis.hmget(
+      advertiserKey("settle", prefix),
+      "net_micros",
+      "over_cap_micros",
+      "can_serve",
+    );
+    expect(hash).toEqual(["8000000", null, "1"]);
+    expect((await reserve("click-3", 2_000_000)).granted).toBe(true);
+    expect((await reserve("click-4", 1)).reason).toBe("insufficient_budget");
   });
 
   it("reserveMany answers many advertisers in one call, in order", async () => {
