@@ -65,6 +65,8 @@ export {
 } from "./parse-event.js";
 export { Prng, ZipfSampler } from "./random.js";
 export {
+  type AppliedPartition,
+  appliedWatermark,
   mayReserve,
   RESERVATION_REFUSALS,
   type ReservationDecision,

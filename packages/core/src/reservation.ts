@@ -84,3 +84,38 @@ export function reservableMicros(state: ReservationState): number | null {
 export function reservationExpired(expiresAtMs: number, appliedWatermarkMs: number): boolean {
   return expiresAtMs < appliedWatermarkMs;
 }
+
+/** How far one partition of the topic has been applied, as the reservation sweep reads it. */
+export interface AppliedPartition {
+  readonly partition: number;
+  /** The partition's log end offset, read after `checkedAtMs`. */
+  readonly logEndOffset: number;
+  /** Next offset to apply (the tracker's recorded position); null when nothing was applied yet. */
+  readonly appliedOffset: number | null;
+  /** Newest record timestamp applied (epoch ms); null when none is recorded. */
+  readonly watermarkMs: number | null;
+}
+
+/**
+ * The event-time watermark the tracker has applied across the whole topic (reservationExpired compares with
+ * it), or null when it is unknown (then nothing expires). Per partition: a partition applied up to its log
+ * end, as read after `checkedAtMs`, holds every record appended before that instant, so its watermark is at
+ * least `checkedAtMs` (idle partitions do not hold expiry back); else the newest record timestamp applied. The
+ * topic's is the lowest: a reservation's click may sit in any partition. Record timestamps are the producers'
+ * (CreateTime), so producer clocks must not run ahead of the broker's (see docs/realtime.md).
+ */
+export function appliedWatermark(
+  partitions: readonly AppliedPartition[],
+  checkedAtMs: number,
+): number | null {
+  if (partitions.length === 0) return null;
+  let lowest = Number.POSITIVE_INFINITY;
+  for (const p of partitions) {
+    const caughtUp = p.logEndOffset === 0 || (p.appliedOffset !== null && p.appliedOffset >= p.logEndOffset);
+    let watermark = p.watermarkMs;
+    if (caughtUp) watermark = Math.max(watermark ?? checkedAtMs, checkedAtMs);
+    if (watermark === null) return null;
+    if (watermark < lowest) lowest = watermark;
+  }
+  return lowest;
+}

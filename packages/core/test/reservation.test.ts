@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { billableMicros } from "../src/billing.js";
 import { BUDGET_MODES } from "../src/contract.js";
-import { mayReserve, reservableMicros, reservationExpired } from "../src/reservation.js";
+import { appliedWatermark, mayReserve, reservableMicros, reservationExpired } from "../src/reservation.js";
 import { decideServing } from "../src/spend.js";
 
 const RUNS = { numRuns: 1_000 };
@@ -136,6 +136,44 @@ describe("grant / settle / release / expire in any order (hard_cap model)", () =
           }
           expect(net + reserved()).toBeLessThanOrEqual(budget);
         }
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe("appliedWatermark", () => {
+  const partition = fc.record({
+    partition: fc.nat(20),
+    logEndOffset: fc.nat(1_000),
+    appliedOffset: fc.option(fc.nat(1_000), { nil: null }),
+    watermarkMs: fc.option(micros, { nil: null }),
+  });
+
+  it("is the lowest partition watermark; caught-up partitions count as the check time; unknown holds expiry", () => {
+    expect(appliedWatermark([], 10)).toBeNull();
+    const lagging = { partition: 0, logEndOffset: 10, appliedOffset: 5, watermarkMs: 100 };
+    const idle = { partition: 1, logEndOffset: 7, appliedOffset: 7, watermarkMs: 50 };
+    const empty = { partition: 2, logEndOffset: 0, appliedOffset: null, watermarkMs: null };
+    const unapplied = { partition: 3, logEndOffset: 4, appliedOffset: null, watermarkMs: null };
+    expect(appliedWatermark([lagging, idle, empty], 1_000)).toBe(100);
+    expect(appliedWatermark([idle, empty], 1_000)).toBe(1_000);
+    expect(appliedWatermark([lagging, unapplied], 1_000)).toBeNull();
+  });
+
+  it("never passes the newest timestamp applied of a partition that still has records to apply", () => {
+    fc.assert(
+      fc.property(fc.array(partition, { minLength: 1, maxLength: 8 }), micros, (partitions, checkedAt) => {
+        const watermark = appliedWatermark(partitions, checkedAt);
+        for (const p of partitions) {
+          const behind = p.logEndOffset > 0 && (p.appliedOffset === null || p.appliedOffset < p.logEndOffset);
+          if (behind && watermark !== null) expect(watermark).toBeLessThanOrEqual(p.watermarkMs as number);
+          if (behind && p.watermarkMs === null) expect(watermark).toBeNull();
+        }
+        if (watermark !== null)
+          expect(watermark).toBeLessThanOrEqual(
+            Math.max(checkedAt, ...partitions.map((p) => p.watermarkMs ?? 0)),
+          );
       }),
       RUNS,
     );

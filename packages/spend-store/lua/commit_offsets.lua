@@ -6,7 +6,9 @@ pipeline, after the batch's apply_slice calls.
 KEYS[1]  meta hash of the topic   <prefix>meta:{<topic>}   (field created_at is the sentinel)
 ARGV[1]  state epoch of the caller
 ARGV[2]  topic generation of the caller (the log it read the batch from; field generation, absent = 0)
-ARGV[3..] pairs: partition, next offset to consume (last applied + 1)
+ARGV[3..] triples: partition, next offset to consume (last applied + 1), event-time watermark: the newest
+         record timestamp (epoch ms) applied up to that offset, -1 = none. Kept in field w:<partition>,
+         forward-only: reservations expire by it (expire_reservations.lua), never by the wall clock.
 
 Output:  1 recorded
          0 the sentinel is missing: Redis lost the tracker's state (flushed, restarted without
@@ -29,12 +31,18 @@ end
 if (tonumber(meta[3]) or 0) ~= tonumber(ARGV[2]) then
   return -2
 end
-for i = 3, #ARGV, 2 do
+for i = 3, #ARGV, 3 do
   local field = "o:" .. ARGV[i]
   local current = tonumber(redis.call("HGET", KEYS[1], field))
   local next_offset = tonumber(ARGV[i + 1])
   if current == nil or next_offset > current then
     redis.call("HSET", KEYS[1], field, ARGV[i + 1])
+  end
+  local watermark = tonumber(ARGV[i + 2])
+  if watermark >= 0 then
+    local watermark_field = "w:" .. ARGV[i]
+    local known = tonumber(redis.call("HGET", KEYS[1], watermark_field))
+    if known == nil or watermark > known then redis.call("HSET", KEYS[1], watermark_field, ARGV[i + 2]) end
   end
 end
 return 1

@@ -46,7 +46,9 @@ export async function applySlices(
     writer.epoch,
     writer.generation,
   ];
-  for (const { partition, offset } of progress) commitArgs.push(partition, offset);
+  for (const { partition, offset, watermarkMs } of progress) {
+    commitArgs.push(partition, offset, watermarkMs ?? -1);
+  }
 
   let replies: PipelineReply[];
   try {

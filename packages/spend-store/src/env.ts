@@ -1,5 +1,5 @@
 import { budgetPeriodEnvSchema, envVar } from "@adpipe/config";
-import { DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
+import { DEFAULT_KEY_PREFIX, MAX_RESERVATION_TTL_MS } from "@adpipe/serving-client";
 import { z } from "zod";
 import { DEFAULT_DEDUP_HORIZON_MS } from "./store-context.js";
 
@@ -20,5 +20,11 @@ export const spendStoreEnvSchema = z.object({
    * day of the click ends plus this). A duplicate arriving later is not recognised.
    */
   DEDUP_HORIZON_MS: envVar.integer(60_000, 366 * 86_400_000).default(DEFAULT_DEDUP_HORIZON_MS),
+  /**
+   * After a rebuild replaced the state (and with it every outstanding reservation), hard_cap reservations are
+   * refused (`unavailable`) this long: a lost reservation's click may still arrive until its TTL ends. Must be
+   * at least the longest ttlMs the ad servers reserve with.
+   */
+  RESERVATION_HOLD_MS: envVar.integer(0, MAX_RESERVATION_TTL_MS).default(MAX_RESERVATION_TTL_MS),
 });
 export type SpendStoreEnv = z.output<typeof spendStoreEnvSchema>;

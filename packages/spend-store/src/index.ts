@@ -10,6 +10,7 @@ export type {
   SpendContribution,
   SpendRecord,
 } from "./records.js";
+export type { ReservationExpiryOutcome } from "./reservation-expiry.js";
 export { loadScripts, luaScript, SCRIPT_NAMES, type ScriptName } from "./scripts.js";
 export {
   BUDGET_MODE_CODES,

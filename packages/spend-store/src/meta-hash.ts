@@ -35,7 +35,10 @@ export async function readMeta(context: StoreContext): Promise<MetaState | null>
     if (!field.startsWith("o:")) continue;
     const partition = Number(field.slice(2));
     const offset = toInt(value);
-    if (Number.isInteger(partition) && offset !== null) offsets.push({ partition, offset });
+    const watermarkMs = toInt(fields[`w:${partition}`]);
+    if (Number.isInteger(partition) && offset !== null) {
+      offsets.push(watermarkMs === null ? { partition, offset } : { partition, offset, watermarkMs });
+    }
   }
   offsets.sort((a, b) => a.partition - b.partition);
   const resetAtMs = toInt(fields.reset_at);

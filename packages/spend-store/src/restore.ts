@@ -55,7 +55,9 @@ export async function restore(
   const deletedKeys = await wipe(context);
   // The new epoch's guards before any advertiser: the restore's own apply_slice calls check them, and a
   // tracker still on the old epoch is refused everywhere from now on. The sentinel (created_at) comes last.
-  await writeGuards(context, epoch);
+  // Outstanding reservations went with the wipe (or with Redis): their clicks may come until their TTL ends,
+  // so hard_cap reservations are refused that long (Redis time, as reserve.lua judges it).
+  await writeGuards(context, epoch, Date.now() + context.reservationHoldMs);
 
   const advertisers = withPausedAdvertisers(snapshot.advertisers, paused);
   const total = advertisers.length;

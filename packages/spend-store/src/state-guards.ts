@@ -32,10 +32,19 @@ export function guardKey(
  * every slot guard. A node that loses its data loses its slots' guards with it, and apply_slice refuses to write
  * there until a rebuild writes them again.
  */
-export async function writeGuards(context: StoreContext, epoch: number): Promise<void> {
+export async function writeGuards(
+  context: StoreContext,
+  epoch: number,
+  reserveHoldUntilMs: number | null = null,
+): Promise<void> {
   const { redis, keys } = context;
+  // reserve_hold_until (reserve.lua): hard_cap reservations wait until reservations lost with the old state expired.
+  const fields =
+    reserveHoldUntilMs === null
+      ? ["epoch", epoch]
+      : ["epoch", epoch, "reserve_hold_until", reserveHoldUntilMs];
   if (!context.clustered) {
-    await redis.hset(keys.meta(context.topic), "epoch", epoch);
+    await redis.hset(keys.meta(context.topic), ...fields);
     return;
   }
   const guards = slotTags().map((tag) => keys.slotGuard(tag));
@@ -44,7 +53,7 @@ export async function writeGuards(context: StoreContext, epoch: number): Promise
     throwFirstError(
       await execByNode(
         redis,
-        chunk.map((key) => ({ key, command: "HSET", args: [key, "epoch", epoch] })),
+        chunk.map((key) => ({ key, command: "HSET", args: [key, ...fields] })),
       ),
     );
   }

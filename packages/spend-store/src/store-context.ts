@@ -1,5 +1,10 @@
 import { type BudgetPeriod, budgetPeriodOf, generationTopic } from "@adpipe/core";
-import { DEFAULT_KEY_PREFIX, isRedisCluster, servingChangesChannel } from "@adpipe/serving-client";
+import {
+  DEFAULT_KEY_PREFIX,
+  isRedisCluster,
+  MAX_RESERVATION_TTL_MS,
+  servingChangesChannel,
+} from "@adpipe/serving-client";
 import type { Cluster, Redis } from "ioredis";
 import { type SpendKeys, spendKeys } from "./keys.js";
 import type { PeriodWindow } from "./records.js";
@@ -18,6 +23,11 @@ export interface SpendStoreOptions {
   timeZone?: string;
   /** Dedup sets live until their bucket (budget period; UTC day for lifetime budgets) ends plus this. */
   dedupHorizonMs?: number;
+  /**
+   * How long after a restore hard_cap reservations stay refused (the guards' reserve_hold_until): the longest
+   * TTL a reservation lost with the old state may have. Default MAX_RESERVATION_TTL_MS.
+   */
+  reservationHoldMs?: number;
   /** Injectable clock (epoch ms): period rollover and updated_at. Default Date.now. */
   clock?: () => number;
   /** Publish can_serve changes on `<prefix>serving-changes`. Default true. */
@@ -40,6 +50,7 @@ export interface StoreContext {
   readonly timeZone: string;
   /** Dedup sets live until their bucket ends plus this. */
   readonly dedupHorizonMs: number;
+  readonly reservationHoldMs: number;
   /** Epoch ms: period rollover and updated_at. */
   readonly clock: () => number;
   /** Where can_serve changes are published; "" = not published. */
@@ -72,6 +83,7 @@ export function storeContext(options: SpendStoreOptions, position: StorePosition
     budgetPeriod,
     timeZone,
     dedupHorizonMs: options.dedupHorizonMs ?? DEFAULT_DEDUP_HORIZON_MS,
+    reservationHoldMs: options.reservationHoldMs ?? MAX_RESERVATION_TTL_MS,
     clock,
     channel: options.publishChanges === false ? "" : servingChangesChannel(keys.prefix),
     periodOf,

@@ -5,6 +5,11 @@ import type { PeriodWindow } from "./records.js";
 export interface PartitionOffset {
   readonly partition: number;
   readonly offset: number;
+  /**
+   * Event-time watermark applied up to this offset: the newest record timestamp (epoch ms) of the partition
+   * applied so far. Reservations expire by it. Absent: unchanged (and absent when read back without one).
+   */
+  readonly watermarkMs?: number;
 }
 
 export interface MetaState {

@@ -6,6 +6,7 @@ import * as metaHash from "./meta-hash.js";
 import { pauseAdvertiser } from "./pause.js";
 import { acquireRebuildLock, isRebuildLocked } from "./rebuild-lock.js";
 import type { PeriodWindow, SpendRecord } from "./records.js";
+import { expireReservations, type ReservationExpiryOutcome } from "./reservation-expiry.js";
 import { restore } from "./restore.js";
 import { loadScripts } from "./scripts.js";
 import { SliceBatch } from "./slices.js";
@@ -157,6 +158,15 @@ export class SpendStore {
   /** Period rollover of every advertiser hash whose period is over (see sweep.ts). */
   async sweep(): Promise<SweepOutcome> {
     return sweep(this.context, this.requireEpoch());
+  }
+
+  /**
+   * Releases the reservations whose expiry lies before `watermarkMs`, the event-time watermark applied across
+   * the topic (appliedWatermark of @adpipe/core; see reservation-expiry.ts). Needs no epoch: it only ever
+   * removes reservations, which a rebuild drops anyway.
+   */
+  expireReservations(watermarkMs: number): Promise<ReservationExpiryOutcome> {
+    return expireReservations(this.context, watermarkMs);
   }
 
   /** The stored state of one advertiser; null when it has no hash. */

@@ -49,6 +49,7 @@ export class BatchApplier {
     const slices = store.newBatch();
     const partition = batch.partition;
     const timestamps: number[] = [];
+    let watermarkMs = -1;
     const counts: RecordCounts = { spend: 0, budget: 0, noEffect: 0, rejected: 0 };
     // One options object per batch, its reference time set per record: an object spread per record was a
     // visible share of the tracker's CPU (bench profile).
@@ -58,6 +59,7 @@ export class BatchApplier {
     for (const message of messages) {
       const timestampMs = Number(message.timestamp);
       timestamps.push(timestampMs);
+      if (timestampMs > watermarkMs) watermarkMs = timestampMs;
       parseOptions.referenceTimeMs = timestampMs;
       const parsed = parseEvent(message.value, parseOptions, parseContext);
       if (!parsed.ok) {
@@ -70,7 +72,7 @@ export class BatchApplier {
       else counts.budget++;
     }
     const lastOffset = Number(last.offset);
-    const progress = [{ partition, offset: lastOffset + 1 }];
+    const progress = [{ partition, offset: lastOffset + 1, watermarkMs }];
 
     const startedAt = performance.now();
     const outcome = await this.deps.barrier.shared(() =>

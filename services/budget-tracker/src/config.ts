@@ -37,6 +37,11 @@ export const trackerEnvSchema = z.object({
   ROLLOVER_CHECK_INTERVAL_MS: envVar.integer(0, 3_600_000).default(1_000),
   /** How often the tracker checks that Redis still has its state (sentinel) and the epoch it knows. 0 = never. */
   STATE_CHECK_INTERVAL_MS: envVar.integer(0, 3_600_000).default(5_000),
+  /**
+   * How often reservations whose TTL passed by the applied event-time watermark are released (one Kafka
+   * log-end read and a SCAN of the reservation keys). 0 = never.
+   */
+  RESERVATION_SWEEP_INTERVAL_MS: envVar.integer(0, 3_600_000).default(1_000),
   /** How often Redis period spend is compared with Postgres (needs DATABASE_URL). 0 = never. */
   RECONCILE_INTERVAL_MS: envVar.integer(0, 86_400_000).default(60_000),
   /**

@@ -21,9 +21,21 @@ export class TrackerMetrics {
   readonly reconcileOffsetsApart: Gauge;
   readonly topicResetDetected: Gauge<"partition">;
   readonly topicResets: Counter<"policy">;
+  readonly reservationsExpired: Counter;
+  readonly appliedWatermark: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
+    this.reservationsExpired = new Counter({
+      name: "budget_tracker_reservations_expired_total",
+      help: "Reservations released because their expiry lies before the applied event-time watermark",
+      registers,
+    });
+    this.appliedWatermark = new Gauge({
+      name: "budget_tracker_applied_watermark_seconds",
+      help: "Event-time watermark applied across the topic (epoch seconds) as of the last reservation sweep",
+      registers,
+    });
     this.topicResetDetected = new Gauge({
       name: "budget_tracker_topic_reset_detected",
       help: "1 while the partition's stored offset lies beyond its log end (topic deleted and recreated): not consuming",

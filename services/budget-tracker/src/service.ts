@@ -96,6 +96,7 @@ export async function startTrackerService(
       budgetPeriod: env.BUDGET_PERIOD,
       timeZone: env.BUDGET_TIME_ZONE,
       dedupHorizonMs: env.DEDUP_HORIZON_MS,
+      reservationHoldMs: env.RESERVATION_HOLD_MS,
       publishChanges: env.PUBLISH_CHANGES,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
@@ -114,6 +115,7 @@ export async function startTrackerService(
         rolloverCheckMs: env.ROLLOVER_CHECK_INTERVAL_MS,
         stateCheckMs: env.STATE_CHECK_INTERVAL_MS,
         reconcileMs: env.RECONCILE_INTERVAL_MS,
+        reservationSweepMs: env.RESERVATION_SWEEP_INTERVAL_MS,
       },
       maxWaitTimeInMs: env.TRACKER_MAX_WAIT_MS,
       sessionTimeoutMs: env.TRACKER_SESSION_TIMEOUT_MS,

@@ -27,6 +27,8 @@ export interface TrackerIntervals {
   readonly stateCheckMs: number;
   /** Compare Redis with Postgres; 0 = never (also when no pool is given). */
   readonly reconcileMs: number;
+  /** Release reservations expired by the applied watermark; 0 or absent = never. */
+  readonly reservationSweepMs?: number;
 }
 
 export interface BudgetTrackerOptions {

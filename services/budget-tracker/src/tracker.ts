@@ -9,6 +9,7 @@ import { PartitionPositions } from "./partition-positions.js";
 import { rebuildRedisState } from "./rebuild.js";
 import { reconcileOnce } from "./reconcile.js";
 import { StateRecovery } from "./recovery.js";
+import { ReservationExpiry } from "./reservation-expiry.js";
 import { PeriodRollover } from "./rollover.js";
 import { TopicResetWatch } from "./topic-reset-watch.js";
 import type { BudgetTrackerOptions } from "./tracker-options.js";
@@ -36,6 +37,7 @@ export class BudgetTracker {
   private readonly recovery: StateRecovery;
   private readonly rollover: PeriodRollover;
   private readonly applier: BatchApplier;
+  private readonly expiry: ReservationExpiry;
 
   constructor(options: BudgetTrackerOptions) {
     this.options = options;
@@ -77,6 +79,14 @@ export class BudgetTracker {
       metrics,
       recovering: () => this.recovery.running !== null,
       epochChanged: () => void this.recovery.trigger("epoch_changed"),
+    });
+    this.expiry = new ReservationExpiry({
+      kafka: options.kafka,
+      topic,
+      store,
+      logger,
+      metrics,
+      busy: () => this.recovery.running !== null || this.watch.blocked,
     });
     this.applier = new BatchApplier({
       ...options,
@@ -138,6 +148,7 @@ export class BudgetTracker {
     this.every(intervals.rolloverCheckMs, () => this.rollover.sweepIfDue(false));
     this.every(intervals.stateCheckMs, () => this.recovery.checkState());
     this.every(options.topicCheckMs ?? 10_000, () => this.watch.periodicCheck());
+    this.every(intervals.reservationSweepMs ?? 0, () => this.expiry.sweep());
     if (options.pool !== null)
       this.every(intervals.reconcileMs, () => this.reconcile().then(() => undefined));
   }
@@ -151,6 +162,7 @@ export class BudgetTracker {
     await this.barrier.exclusive(async () => undefined);
     await this.recovery.running?.catch(() => undefined);
     await this.watch.close();
+    await this.expiry.close();
   }
 
   /** Compares Redis with Postgres for the current period; a failure (Postgres down) never stops applying. */

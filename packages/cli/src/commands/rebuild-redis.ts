@@ -42,6 +42,7 @@ export async function withSpendStore<T>(
       budgetPeriod: env.store.BUDGET_PERIOD,
       timeZone: env.store.BUDGET_TIME_ZONE,
       dedupHorizonMs: env.store.DEDUP_HORIZON_MS,
+      reservationHoldMs: env.store.RESERVATION_HOLD_MS,
     });
     await store.loadScripts();
     return await work(store, env);
