@@ -29,6 +29,7 @@ import { clickRoutes } from "./routes/clicks.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { opsRoutes } from "./routes/ops.js";
 import { reportRoutes } from "./routes/reports.js";
+import { reservationRoutes } from "./routes/reservations.js";
 import { servingRoutes } from "./routes/serving.js";
 import { servingStreamRoutes } from "./routes/serving-stream.js";
 
@@ -288,6 +289,7 @@ export async function buildApp(deps: ApiDeps): Promise<ApiApp> {
 
   await app.register(opsRoutes(deps));
   await app.register(servingRoutes(deps));
+  await app.register(reservationRoutes(deps));
   await app.register(servingStreamRoutes(deps, createServingChangeFeed(deps.redis, deps.redisKeyPrefix)));
   await app.register(budgetRoutes(deps));
   await app.register(clickRoutes(deps));

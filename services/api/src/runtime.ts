@@ -109,6 +109,8 @@ export async function createApi(config: ApiConfig, options: ApiRuntimeOptions = 
   const serving = createServingClient({
     redis,
     prefix: config.REDIS_KEY_PREFIX,
+    // The tracker's topic names the state guard reservations check (fail closed when the state is lost).
+    topic: connection.topic,
     serveWhenUnknown: config.SERVE_WHEN_UNKNOWN,
     ...(config.API_SERVING_CACHE_TTL_MS > 0
       ? {

@@ -1,5 +1,11 @@
 import { BUDGET_PERIODS, FIELD_MAX_LENGTH, hasBadIdChars, MAX_ADVERTISER_ID_LENGTH } from "@adpipe/core";
-import { BUDGET_MODES, BUDGET_SOURCES, NOT_SERVING_REASONS } from "@adpipe/serving-client";
+import {
+  BUDGET_MODES,
+  BUDGET_SOURCES,
+  MAX_RESERVATION_TTL_MS,
+  NOT_SERVING_REASONS,
+  RESERVATION_REFUSALS,
+} from "@adpipe/serving-client";
 import { z } from "zod";
 
 /**
@@ -99,6 +105,70 @@ export type ServingStateBody = z.output<typeof servingStateSchema>;
 
 export const servingBatchBodySchema = z.object({
   ids: z.array(advertiserIdSchema).min(1),
+});
+
+export const reservationIdSchema = z
+  .string()
+  .min(1)
+  .max(MAX_ADVERTISER_ID_LENGTH)
+  .refine((id) => !hasBadIdChars(id), NO_CONTROL_CHARACTERS)
+  .describe("the id the click will carry as reservation_id (default: its click_id): 1-128 characters");
+
+export function reserveBodySchema(maxItems: number) {
+  return z.object({
+    reservations: z
+      .array(
+        z.object({
+          advertiser_id: advertiserIdSchema,
+          reservation_id: reservationIdSchema,
+          max_cost_micros: z
+            .number()
+            .int()
+            .positive()
+            .max(Number.MAX_SAFE_INTEGER)
+            .describe("the most the click can cost, integer micro-units"),
+          ttl_ms: z
+            .number()
+            .int()
+            .min(1)
+            .max(MAX_RESERVATION_TTL_MS)
+            .describe("the click reaches the pipeline within this long, or the reservation expires"),
+        }),
+      )
+      .min(1)
+      .max(maxItems),
+  });
+}
+
+export const reserveResponseSchema = z.object({
+  results: z.array(
+    z.object({
+      advertiser_id: z.string(),
+      reservation_id: z.string(),
+      granted: z.boolean(),
+      reason: z.enum(RESERVATION_REFUSALS).nullable().describe("null when granted"),
+      remaining_micros: z
+        .number()
+        .int()
+        .nullable()
+        .describe("budget left for further reservations; null without a budget"),
+    }),
+  ),
+});
+
+export function releaseBodySchema(maxItems: number) {
+  return z.object({
+    reservations: z
+      .array(z.object({ advertiser_id: advertiserIdSchema, reservation_id: reservationIdSchema }))
+      .min(1)
+      .max(maxItems),
+  });
+}
+
+export const releaseResponseSchema = z.object({
+  results: z.array(
+    z.object({ advertiser_id: z.string(), reservation_id: z.string(), released: z.boolean() }),
+  ),
 });
 
 export const servingBatchQuerySchema = z.object({
