@@ -12,6 +12,7 @@ import fc from "fast-check";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteRedisPrefix, testRedis, uniqueRedisPrefix } from "../../support/index.js";
+import { eventually } from "./support/harness.js";
 
 // Admission by reservation (reserve.lua / release.lua through @adpipe/serving-client) against a real Redis,
 // on state written by the real writer (SpendStore's apply_slice).
@@ -178,6 +179,62 @@ describe("reserve / release", () => {
       expect((await ask("hold")).granted).toBe(true);
     } finally {
       await redis.hdel(meta, "reserve_hold_until");
+    }
+  });
+
+  it("after Redis lost the state: unavailable until the rebuild, then hard_cap held for RESERVATION_HOLD_MS", async () => {
+    const lossPrefix = uniqueRedisPrefix("rt-reserve-loss");
+    const holdMs = 1_500;
+    const lossStore = new SpendStore({ redis, topic: TOPIC, prefix: lossPrefix, reservationHoldMs: holdMs });
+    const lossClient = createServingClient({ redis, prefix: lossPrefix, topic: TOPIC });
+    const budget = (advertiserId: string, mode: BudgetMode, at: number): SpendRecord => ({
+      partition: 0,
+      offset: at,
+      timestampMs: Date.now(),
+      advertiserId,
+      spend: null,
+      budget: { budgetMicros: 10_000_000, eventTimeMs: Date.now() + at, source: "api", mode },
+    });
+    const ask = (advertiserId: string) =>
+      lossClient.reserve({ advertiserId, reservationId: `q${Date.now()}`, maxCostMicros: 1, ttlMs: 1_000 });
+    try {
+      await lossStore.createSentinel();
+      await lossStore.applyBatch(
+        [budget("cap", "hard_cap", 1), budget("obs", "observe", 2)],
+        [{ partition: 0, offset: 3 }],
+      );
+      expect((await ask("cap")).granted).toBe(true);
+
+      // Redis loses everything (restart without persistence): fail closed for everyone.
+      await deleteRedisPrefix(redis, lossPrefix);
+      expect(await ask("cap")).toEqual({ granted: false, reason: "unavailable", remainingMicros: null });
+
+      // The rebuild restores spend; reservations lost with the old state may still settle until their TTL.
+      const period = lossStore.currentPeriod();
+      const snapshotOf = (advertiserId: string) => ({
+        advertiserId,
+        netMicros: 0,
+        grossMicros: 0,
+        clicks: 0,
+        budgetMicros: 10_000_000,
+        budgetEventTimeMs: Date.now(),
+        budgetSource: "api" as const,
+        clickIds: [],
+      });
+      const rebuiltAt = Date.now();
+      await lossStore.restore({ period, advertisers: [snapshotOf("cap"), snapshotOf("obs")], offsets: [] });
+      await lossStore.applyBatch(
+        [budget("cap", "hard_cap", 10), budget("obs", "observe", 11)],
+        [{ partition: 0, offset: 12 }],
+      );
+      const held = await ask("cap");
+      if (Date.now() < rebuiltAt + holdMs) expect(held.reason).toBe("unavailable");
+      expect((await ask("obs")).granted).toBe(true);
+      await eventually("the hold ends", async () => (await ask("cap")).granted, 10_000);
+      expect(Date.now()).toBeGreaterThanOrEqual(rebuiltAt + holdMs);
+    } finally {
+      await lossClient.close();
+      await deleteRedisPrefix(redis, lossPrefix);
     }
   });
 
