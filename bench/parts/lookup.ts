@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { advertiserKey, createServingClient } from "@adpipe/serving-client";
+import { advertiserKey, createServingClient, metaKey } from "@adpipe/serving-client";
 import autocannon from "autocannon";
 import type { Redis } from "ioredis";
 import type { BenchContext, BenchPart } from "../lib/context.js";
@@ -206,6 +206,124 @@ async function clientFigures(context: BenchContext, prefix: string, ids: readonl
   }
 }
 
+/** The topic name the reserve figures' state guard (meta hash) is written under. */
+const RESERVE_TOPIC = "bench-lookup";
+
+/**
+ * hard_cap advertisers with budgets no run can exhaust (every reserve is granted and recorded: the full write
+ * path), and the tracker's state guard reserve.lua checks.
+ */
+async function seedReservable(redis: Redis, prefix: string, ids: readonly string[]): Promise<void> {
+  await redis.hset(metaKey(prefix, RESERVE_TOPIC), {
+    created_at: String(Date.now()),
+    epoch: String(Date.now()),
+  });
+  for (let start = 0; start < ids.length; start += 1_000) {
+    const pipeline = redis.pipeline();
+    for (const id of ids.slice(start, start + 1_000)) {
+      pipeline.hset(advertiserKey(id, prefix), {
+        mode: "hard_cap",
+        budget_micros: "1000000000000000",
+        can_serve: "1",
+        reason: "",
+      });
+      pipeline.hdel(advertiserKey(id, prefix), "reason");
+    }
+    await pipeline.exec();
+  }
+}
+
+export interface ReserveRun {
+  readonly grantsPerSecond: number;
+  readonly refused: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/** `reserve` through @adpipe/serving-client (one EVALSHA reserve.lua), `concurrency` callers in a loop. */
+export async function reserveRun(
+  redis: Redis,
+  prefix: string,
+  ids: readonly string[],
+  seconds: number,
+  concurrency: number,
+): Promise<ReserveRun> {
+  const client = createServingClient({ redis, prefix, topic: RESERVE_TOPIC });
+  const latencies = new SampleBuffer();
+  const run = randomBytes(4).toString("hex");
+  let next = 0;
+  let granted = 0;
+  let refused = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  const lane = async () => {
+    while (performance.now() < deadline) {
+      const n = next++;
+      const t = performance.now();
+      const answer = await client.reserve({
+        advertiserId: ids[n % ids.length] as string,
+        reservationId: `${run}-${n}`,
+        maxCostMicros: 250_000,
+        ttlMs: 60_000,
+      });
+      latencies.push(t, performance.now() - t);
+      if (answer.granted) granted++;
+      else refused++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const elapsed = (performance.now() - started) / 1000;
+  await client.close();
+  const summary = latencySummary(latencies.valuesBetween(0, Number.POSITIVE_INFINITY));
+  return { grantsPerSecond: granted / elapsed, refused, p50Ms: summary.p50, p99Ms: summary.p99 };
+}
+
+async function reserveFigures(context: BenchContext, prefix: string, count: number): Promise<void> {
+  const { settings, report } = context;
+  // Advertisers of their own: the lookup hashes stay as the HTTP figures expect them.
+  const ids = Array.from({ length: count }, (_, i) => `bench-reserve-${i}`);
+  await seedReservable(context.redis, prefix, ids);
+  for (const concurrency of CLIENT_CONCURRENCY) {
+    const runs: ReserveRun[] = [];
+    await reserveRun(context.redis, prefix, ids, 1, concurrency); // warm-up (and SCRIPT LOAD)
+    for (let run = 1; run <= settings.runs; run++) {
+      runs.push(await reserveRun(context.redis, prefix, ids, settings.lookupSeconds, concurrency));
+    }
+    const refused = runs.reduce((sum, r) => sum + r.refused, 0);
+    if (refused > 0)
+      report.notes.push(`lookup: ${refused} reservations refused (the budgets should never run out)`);
+    const label = concurrency === 1 ? "1 caller" : `${concurrency} concurrent callers`;
+    if (concurrency === 1) {
+      report.add({
+        id: "lookup.reserve_c1_p50",
+        part: PART,
+        label: `serving client reserve (EVALSHA reserve.lua, hard_cap) p50, ${label}`,
+        unit: "ms",
+        better: "lower",
+        runs: runs.map((r) => r.p50Ms),
+      });
+      report.add({
+        id: "lookup.reserve_c1_p99",
+        part: PART,
+        label: `serving client reserve p99, ${label}`,
+        unit: "ms",
+        better: "lower",
+        goal: 1,
+        runs: runs.map((r) => r.p99Ms),
+      });
+    }
+    report.add({
+      id: `lookup.reserve_c${concurrency}_grants`,
+      part: PART,
+      label: `serving client reserve grants/s, ${label}`,
+      unit: "grants/s",
+      better: "higher",
+      ...(concurrency === 1 ? {} : { goal: 50_000 }),
+      runs: runs.map((r) => r.grantsPerSecond),
+    });
+  }
+}
+
 async function httpFigures(context: BenchContext, prefix: string, ids: readonly string[]): Promise<void> {
   const { settings, report } = context;
   const started = await startApi(settings, prefix);
@@ -272,12 +390,14 @@ async function httpFigures(context: BenchContext, prefix: string, ids: readonly 
 
 export const lookupPart: BenchPart = {
   name: PART,
-  description: "can_serve lookups: serving client (HGET) and the HTTP endpoint (autocannon at a fixed rate)",
+  description:
+    "can_serve lookups: serving client (HGET), reserve (reserve.lua) and the HTTP endpoint (autocannon at a fixed rate)",
   async run(context) {
     const prefix = `bench:${context.settings.tag}:lookup:`;
     try {
       const ids = await seedServingHashes(context.redis, prefix, context.settings.lookupAdvertisers);
       await clientFigures(context, prefix, ids);
+      await reserveFigures(context, prefix, Math.min(ids.length, 1_000));
       await httpFigures(context, prefix, ids);
     } finally {
       await deletePrefix(context.redis, prefix);
