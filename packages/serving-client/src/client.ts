@@ -238,11 +238,15 @@ export function createServingClient(options: ServingClientOptions): ServingClien
     return answers;
   };
 
+  const keysForReservations: ReservationKeys | null =
+    options.topic === undefined || options.topic === ""
+      ? null
+      : { prefix, topic: options.topic, clustered: isRedisCluster(redis) };
   const reservationKeys = (): ReservationKeys => {
-    if (options.topic === undefined || options.topic === "") {
+    if (keysForReservations === null) {
       throw new ServingClientError("invalid_option", "reservations need the tracker's topic (option topic)");
     }
-    return { prefix, topic: options.topic, clustered: isRedisCluster(redis) };
+    return keysForReservations;
   };
 
   const decide = (state: ServingState | null): boolean =>

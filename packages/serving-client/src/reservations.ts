@@ -175,10 +175,21 @@ export function decodeReserveReply(reply: unknown): ReserveResult {
 }
 
 /**
- * Runs script calls pipelined (one round trip; one per node on a cluster). Calls Redis answered NOSCRIPT (it
- * restarted or flushed its script cache) did not run: the scripts are loaded and those calls sent once more.
+ * Sends script calls pipelined (one round trip; one per node on a cluster; a single call as a plain command)
+ * and answers per call. Calls Redis answered NOSCRIPT (it restarted or flushed its script cache) did not run:
+ * the scripts are loaded and those calls sent once more.
  */
-async function runCalls(redis: Redis | Cluster, commands: readonly RoutedCommand[]): Promise<unknown[]> {
+async function sendCalls(
+  redis: Redis | Cluster,
+  commands: readonly RoutedCommand[],
+): Promise<PipelineReply[]> {
+  if (commands.length === 1) {
+    try {
+      return [[null, await runOne(redis, commands[0] as RoutedCommand)]];
+    } catch (error) {
+      return [[error instanceof Error ? error : new Error(String(error)), null]];
+    }
+  }
   const replies: PipelineReply[] = await execByNode(redis, commands);
   const missing = replies.flatMap(([error], i) => (error !== null && isNoScriptError(error) ? [i] : []));
   if (missing.length > 0) {
@@ -191,10 +202,36 @@ async function runCalls(redis: Redis | Cluster, commands: readonly RoutedCommand
       replies[commandIndex] = again[i] ?? [new Error("no reply from Redis"), null];
     });
   }
-  return replies.map(([error, value]) => {
+  return replies;
+}
+
+/** sendCalls, failing on the first error reply. */
+async function runCalls(redis: Redis | Cluster, commands: readonly RoutedCommand[]): Promise<unknown[]> {
+  return (await sendCalls(redis, commands)).map(([error, value]) => {
     if (error !== null) throw error;
     return value;
   });
+}
+
+/**
+ * One script call sent as a plain command (a one-command pipeline costs a pipeline object and its bookkeeping).
+ * A cluster client routes it by its first key.
+ */
+async function runOne(redis: Redis | Cluster, command: RoutedCommand): Promise<unknown> {
+  try {
+    return await redis.call(command.command, ...command.args);
+  } catch (error) {
+    if (!isNoScriptError(error)) throw error;
+    await reservationScripts.load(redis);
+    return redis.call(command.command, ...command.args);
+  }
+}
+
+function decodeReleaseReply(value: unknown): boolean {
+  if (value !== 0 && value !== 1) {
+    throw new ServingClientError("malformed_reply", `release.lua answered ${JSON.stringify(value)}`);
+  }
+  return value === 1;
 }
 
 /** reserve for many requests in one round trip (one per node on a cluster); results in request order. */
@@ -224,10 +261,5 @@ export async function releaseMany(
     redis,
     requests.map((request) => releaseCommand(keys, request)),
   );
-  return values.map((value) => {
-    if (value !== 0 && value !== 1) {
-      throw new ServingClientError("malformed_reply", `release.lua answered ${JSON.stringify(value)}`);
-    }
-    return value === 1;
-  });
+  return values.map(decodeReleaseReply);
 }
