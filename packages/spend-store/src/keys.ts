@@ -40,6 +40,7 @@ export interface SpendKeys {
     readonly pending: string;
     readonly dedup: string;
     readonly guard: string;
+    readonly reservations: string;
     readonly reservationExpiries: string;
   };
 }
@@ -65,6 +66,7 @@ export function spendKeys(prefix: string = DEFAULT_KEY_PREFIX): SpendKeys {
       pending: `${glob}pending:{*}`,
       dedup: `${glob}dedup:{*}:*`,
       guard: `${glob}guard:{*}`,
+      reservations: `${glob}resv:{*}`,
       reservationExpiries: `${glob}resvexp:{*}`,
     },
   };

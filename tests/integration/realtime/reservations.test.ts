@@ -232,6 +232,16 @@ describe("reserve / release", () => {
       expect((await ask("obs")).granted).toBe(true);
       await eventually("the hold ends", async () => (await ask("cap")).granted, 10_000);
       expect(Date.now()).toBeGreaterThanOrEqual(rebuiltAt + holdMs);
+
+      // A rebuild of an intact Redis (adpipe rebuild-redis) drops the reservations with everything else.
+      expect(
+        await redis.exists(reservationsKey("cap", lossPrefix), reservationExpiriesKey("cap", lossPrefix)),
+      ).toBe(2);
+      await lossStore.restore({ period, advertisers: [snapshotOf("cap")], offsets: [] });
+      expect(
+        await redis.exists(reservationsKey("cap", lossPrefix), reservationExpiriesKey("cap", lossPrefix)),
+      ).toBe(0);
+      expect(await redis.hget(advertiserKey("cap", lossPrefix), "reserved_micros")).toBeNull();
     } finally {
       await lossClient.close();
       await deleteRedisPrefix(redis, lossPrefix);
