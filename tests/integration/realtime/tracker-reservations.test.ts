@@ -27,7 +27,6 @@ import { eventually, produceRecords, trackerEnv, waitCaughtUp } from "./support/
 // Reservations through the real tracker and Kafka: a click settles its reservation exactly once, and
 // reservations expire by the event-time watermark the tracker has applied, never by the wall clock.
 
-const LIMITS = { budgetModes: true } as const;
 const ADVERTISER = "resv-adv";
 let topic: TestTopic;
 let redis: Redis;
@@ -38,8 +37,7 @@ let reader: SpendStore;
 let client: ServingClient;
 
 async function startTracker(): Promise<TrackerService> {
-  const config = loadTrackerConfig(env);
-  return startTrackerService({ ...config, parseOptions: { ...config.parseOptions, ...LIMITS } });
+  return startTrackerService(loadTrackerConfig(env));
 }
 
 function event(fields: Record<string, unknown>, timestampMs = Date.now()) {
