@@ -48,6 +48,10 @@ export interface ServiceHandle {
   latency(request: Omit<LatencyRequest, "type" | "id">): Promise<LatencyReply>;
   /** SIGTERM (graceful: the batch in flight finishes, the group is left) and wait for the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash: nothing finishes, the group member stays until its session times out) and wait. */
+  kill(): Promise<void>;
+  /** SIGSTOP (frozen, like a long GC pause or a descheduled VM) or SIGCONT. */
+  freeze(frozen: boolean): void;
   /** The main thread's CPU profile, written at exit (after stop()), when one was asked for. */
   profilePath(): Promise<string | null>;
 }
@@ -147,6 +151,13 @@ export async function startService(kind: ServiceKind, options: StartServiceOptio
         return code;
       })();
       return stopped;
+    },
+    async kill() {
+      if (exitCode === undefined) child.kill("SIGKILL");
+      await exited;
+    },
+    freeze(frozen) {
+      if (exitCode === undefined) child.kill(frozen ? "SIGSTOP" : "SIGCONT");
     },
     async profilePath() {
       if (options.cpuProfileDir === undefined) return null;
