@@ -8,6 +8,7 @@
  *   npm run bench -- --events 200000 --runs 3      # smaller
  *   npm run bench -- warehouse --service-env INGESTOR_PARTITIONS_CONCURRENTLY=4
  *   npm run bench:mixed -- --mixed-rates 5000,10000 --mixed-seconds 120   # both paths together, rate search
+ *   npm run bench:overspend -- --quick             # observe vs hard_cap, scaled down (about a minute)
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -17,7 +18,7 @@ import { BenchContext, type BenchPart } from "./lib/context.js";
 import { loadAverage, machineInfo } from "./lib/machine.js";
 import { BenchReport } from "./lib/report.js";
 import type { RunMode } from "./lib/services.js";
-import { type BenchSettings, DEFAULT_SETTINGS, settingsWith } from "./lib/settings.js";
+import { type BenchSettings, DEFAULT_SETTINGS, QUICK_OVERSPEND, settingsWith } from "./lib/settings.js";
 import { ceilingsPart } from "./parts/ceilings.js";
 import { freshnessPart } from "./parts/freshness.js";
 import { lookupPart } from "./parts/lookup.js";
@@ -276,6 +277,15 @@ async function main(argv: readonly string[]): Promise<void> {
         .default(DEFAULT_SETTINGS.overspendRate),
     )
     .addOption(
+      new Option("--overspend-seconds <n>", "offering seconds of each overspend scenario")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.overspendSeconds),
+    )
+    .option(
+      "--quick",
+      "overspend scaled down: 20 advertisers, 2,000 offers/s, 16 s per scenario (explicit --overspend-* win)",
+    )
+    .addOption(
       new Option("--profile-events <n>", "events of the extra CPU-profiled run")
         .argParser(positiveInt)
         .default(DEFAULT_SETTINGS.profileEvents),
@@ -315,6 +325,8 @@ async function main(argv: readonly string[]): Promise<void> {
     httpSeconds: number;
     lookupSeconds: number;
     overspendRate: number;
+    overspendSeconds: number;
+    quick?: boolean;
     profileEvents: number;
     profile: boolean;
     mode: RunMode;
@@ -342,7 +354,11 @@ async function main(argv: readonly string[]): Promise<void> {
     httpRate: o.httpRate,
     httpSeconds: o.httpSeconds,
     lookupSeconds: o.lookupSeconds,
-    overspendRate: o.overspendRate,
+    ...(o.quick === true ? QUICK_OVERSPEND : {}),
+    ...(program.getOptionValueSource("overspendRate") === "cli" ? { overspendRate: o.overspendRate } : {}),
+    ...(program.getOptionValueSource("overspendSeconds") === "cli"
+      ? { overspendSeconds: o.overspendSeconds }
+      : {}),
     profileEvents: Math.min(o.profileEvents, o.events),
     profile: o.profile,
     mode: o.mode,

@@ -33,10 +33,22 @@ export interface BenchSettings {
   readonly lookupAdvertisers: number;
   readonly httpRate: number;
   readonly httpSeconds: number;
+  /** Offers per second (each goes to both the observe and the hard_cap ad server). */
   readonly overspendRate: number;
+  /** Advertisers of the offered stream (each has an observe twin and a hard_cap twin). */
   readonly overspendAdvertisers: number;
   readonly overspendBudgetMicros: number;
+  /** Click costs are uniform in [min, max]; max is what a reservation holds. */
+  readonly overspendMinCostMicros: number;
+  readonly overspendMaxCostMicros: number;
+  /** Offering time per scenario. */
   readonly overspendSeconds: number;
+  /** When the tracker is paused or killed, and for how long it stays paused. */
+  readonly overspendFaultAtSeconds: number;
+  readonly overspendPauseSeconds: number;
+  /** A served impression's click comes 0–this much later. */
+  readonly overspendClickDelayMs: number;
+  readonly overspendReservationTtlMs: number;
   /** CPU-profile one extra (unmeasured) run of the ingestor and the tracker. */
   readonly profile: boolean;
   readonly profileEvents: number;
@@ -79,8 +91,16 @@ export const DEFAULT_SETTINGS: Omit<BenchSettings, "tag"> = {
   httpSeconds: 5,
   overspendRate: 20_000,
   overspendAdvertisers: 200,
-  overspendBudgetMicros: 500_000_000,
-  overspendSeconds: 20,
+  // 100 offers/s per advertiser at 1.025 units on average: a budget of 1,500 lasts about 15 s, so demand over
+  // the 40 s is 2.7× the budgets and the fault at 10 s lands while budgets run out.
+  overspendBudgetMicros: 1_500_000_000,
+  overspendMinCostMicros: 50_000,
+  overspendMaxCostMicros: 2_000_000,
+  overspendSeconds: 40,
+  overspendFaultAtSeconds: 10,
+  overspendPauseSeconds: 10,
+  overspendClickDelayMs: 2_000,
+  overspendReservationTtlMs: 10_000,
   profile: true,
   profileEvents: 150_000,
   kafkaBrokers: process.env.KAFKA_BROKERS ?? "127.0.0.1:9092",
@@ -91,6 +111,16 @@ export const DEFAULT_SETTINGS: Omit<BenchSettings, "tag"> = {
   serviceEnv: {},
   quiet: false,
 };
+
+/** `--quick`: the overspend part scaled down (same shape: budgets run out while the tracker is away). */
+export const QUICK_OVERSPEND = {
+  overspendAdvertisers: 20,
+  overspendRate: 2_000,
+  overspendBudgetMicros: 600_000_000,
+  overspendSeconds: 16,
+  overspendFaultAtSeconds: 4,
+  overspendPauseSeconds: 4,
+} as const satisfies Partial<BenchSettings>;
 
 export function newTag(): string {
   return `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;

@@ -1,6 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type GeneratedRecord, generateStream } from "@adpipe/core";
+import { BUDGET_MODES, type BudgetMode } from "@adpipe/core";
 import { advertiserKey, createServingClient } from "@adpipe/serving-client";
+import {
+  AdServer,
+  budgetRecord,
+  OfferStream,
+  runOffers,
+  twinAdvertiserId,
+  units,
+} from "../lib/ad-servers.js";
 import type { BenchContext, BenchPart } from "../lib/context.js";
 import {
   createTopic,
@@ -12,84 +20,212 @@ import {
   waitFor,
 } from "../lib/infra.js";
 import { type LoadProducer, loadProducer } from "../lib/load-producer.js";
-import { startService } from "../lib/services.js";
+import { type ServiceHandle, startService } from "../lib/services.js";
 import type { LatencySummary } from "../lib/stats.js";
 
 const PART = "overspend";
-const TICK_MS = 10;
-const MAX_SEND_BYTES = 256 * 1024;
 
-export interface OverspendRun {
+export const OVERSPEND_SCENARIOS = ["steady", "paused", "killed"] as const;
+export type OverspendScenario = (typeof OVERSPEND_SCENARIOS)[number];
+
+/** One line of the part's output: one mode in one scenario. */
+export interface OverspendOutcome {
+  readonly mode: BudgetMode;
+  readonly scenario: OverspendScenario;
   readonly advertisers: number;
-  readonly exhausted: number;
   readonly budgetMicros: number;
-  readonly overspendMicros: number;
-  /** Overspend / budget over all advertisers. */
-  readonly share: number;
+  /** Served beyond budget: observe Σ max(0, net − budget); hard_cap Σ over_cap (what billing refused). */
+  readonly beyondMicros: number;
+  /** Budget left unused at the end: Σ max(0, budget − net). */
+  readonly unusedMicros: number;
   readonly worstShare: number;
-  readonly clicksSent: number;
-  readonly clicksGated: number;
-  readonly secondsToExhaustAll: number;
-  /** Clicks the ad-server loop emitted per second (before the gate): the offered rate it achieved. */
+  readonly offers: number;
+  readonly grants: number;
+  readonly refused: number;
+  readonly clicks: number;
+}
+
+export interface OverspendScenarioRun {
+  readonly scenario: OverspendScenario;
+  readonly outcomes: readonly OverspendOutcome[];
+  /** Offers per second the loop achieved (each offer goes to both ad servers). */
   readonly offeredPerSecond: number;
-  /** produce → Redis apply of the clicks sent: the lag that lets spend land after exhaustion. */
+  readonly fault: { readonly kind: string; readonly atMs: number; readonly endedAtMs: number } | null;
+  /** produce → Redis apply of the clicks the last tracker process applied. */
   readonly applyLagMs: LatencySummary;
 }
 
+/** `overspend <mode> <scenario>: <micros> micros (<percent> % of budgets), unused <percent> %, grants <n>, refused <n>` */
+export function overspendLine(outcome: OverspendOutcome): string {
+  const percent = (micros: number) =>
+    outcome.budgetMicros === 0 ? "NaN" : ((micros / outcome.budgetMicros) * 100).toFixed(2);
+  return `overspend ${outcome.mode} ${outcome.scenario}: ${outcome.beyondMicros} micros (${percent(outcome.beyondMicros)} % of budgets), unused ${percent(outcome.unusedMicros)} %, grants ${outcome.grants}, refused ${outcome.refused}`;
+}
+
+interface TwinState {
+  readonly net: number;
+  readonly overCap: number;
+  readonly budget: number;
+  readonly mode: string | null;
+  /** Reservations still outstanding (hard_cap). */
+  readonly reserved: number;
+}
+
+async function readTwins(context: BenchContext, prefix: string, ids: readonly string[]) {
+  const replies = await context.redis
+    .pipeline(
+      ids.map((id) => [
+        "hmget",
+        advertiserKey(id, prefix),
+        "net_micros",
+        "over_cap_micros",
+        "budget_micros",
+        "mode",
+        "reserved_micros",
+      ]),
+    )
+    .exec();
+  const states = new Map<string, TwinState>();
+  ids.forEach((id, i) => {
+    const [error, value] = replies?.[i] ?? [new Error("no reply"), null];
+    if (error !== null) throw error;
+    const [net, overCap, budget, mode, reserved] = value as (string | null)[];
+    states.set(id, {
+      net: Number(net ?? 0),
+      overCap: Number(overCap ?? 0),
+      budget: Number(budget ?? 0),
+      mode: mode ?? null,
+      reserved: Number(reserved ?? 0),
+    });
+  });
+  return states;
+}
+
 /**
- * An ad server in a loop: every 10 ms it takes the clicks due at the offered rate (core's generator: uniform
- * traffic, one small budget per advertiser, only valid clicks), asks can_serve for their advertisers through
- * the serving client (one round trip), drops the clicks of advertisers not serving and produces the rest.
- * Whatever the tracker applies beyond a budget is the spend that landed after it was exhausted.
+ * The outcome of one ad server, from the advertiser hashes the tracker wrote, checked against the server's own
+ * ledger: net + over_cap of every advertiser must equal what was served for it (the tracker lost and doubled
+ * nothing), every twin must be in its mode (the tracker read budget_mode), and no reservation may be left
+ * outstanding (every click settled its own). A failed check throws: figures the bench cannot vouch for are not
+ * printed.
  */
-async function overspendOnce(context: BenchContext, run: number): Promise<OverspendRun> {
+function outcomeOf(
+  server: AdServer,
+  scenario: OverspendScenario,
+  states: ReadonlyMap<string, TwinState>,
+  advertisers: number,
+): OverspendOutcome {
+  let budgetMicros = 0;
+  let beyondMicros = 0;
+  let unusedMicros = 0;
+  let worstShare = 0;
+  const problems: string[] = [];
+  for (let i = 0; i < advertisers; i++) {
+    const id = twinAdvertiserId(server.mode, i);
+    const state = states.get(id);
+    if (state === undefined) throw new Error(`no state read for ${id}`);
+    const served = server.tally.served.get(id) ?? 0;
+    if (state.net + state.overCap !== served)
+      problems.push(`${id}: net ${state.net} + over_cap ${state.overCap} µ, served ${served} µ`);
+    if ((state.mode ?? "observe") !== server.mode)
+      problems.push(`${id}: mode ${state.mode} in Redis, budget_update said ${server.mode}`);
+    if (state.reserved !== 0) problems.push(`${id}: ${state.reserved} µ still reserved after every click`);
+    const beyond = server.mode === "hard_cap" ? state.overCap : Math.max(0, state.net - state.budget);
+    budgetMicros += state.budget;
+    beyondMicros += beyond;
+    unusedMicros += Math.max(0, state.budget - state.net);
+    if (state.budget > 0) worstShare = Math.max(worstShare, beyond / state.budget);
+  }
+  if (problems.length > 0)
+    throw new Error(
+      `overspend ${server.mode} ${scenario}: Redis disagrees with what the ad server served (${problems.length} advertisers), e.g.\n  ${problems.slice(0, 5).join("\n  ")}`,
+    );
+  return {
+    mode: server.mode,
+    scenario,
+    advertisers,
+    budgetMicros,
+    beyondMicros,
+    unusedMicros,
+    worstShare,
+    offers: server.tally.offers,
+    grants: server.tally.grants,
+    refused: server.tally.refused,
+    clicks: server.tally.clicks,
+  };
+}
+
+/**
+ * One scenario: a fresh topic, prefix and tracker; both ad servers on the same offered stream for
+ * `overspendSeconds`; the scenario's fault on the tracker at `overspendFaultAtSeconds`; then every served click
+ * produced, the tracker caught up to the end offsets, and the advertiser hashes read.
+ */
+async function scenarioRun(
+  context: BenchContext,
+  scenario: OverspendScenario,
+): Promise<OverspendScenarioRun> {
   const { settings } = context;
-  const topic = context.name(`overspend-${run}`);
-  const prefix = `bench:${settings.tag}:over${run}:`;
+  const topic = context.name(`overspend-${scenario}`);
+  const prefix = `bench:${settings.tag}:over-${scenario}:`;
   const advertisers = settings.overspendAdvertisers;
   const rate = settings.overspendRate;
+  if (settings.overspendFaultAtSeconds + settings.overspendPauseSeconds >= settings.overspendSeconds)
+    throw new Error(
+      "the tracker's fault must end before the offering does: fault at + pause < overspend seconds",
+    );
   await createTopic(context.kafka, topic, settings.partitions);
-  const tracker = await startService("tracker", {
-    mode: settings.mode,
-    recordLatency: true,
-    env: {
-      KAFKA_BROKERS: settings.kafkaBrokers,
-      KAFKA_TOPIC: topic,
-      REDIS_URL: settings.redisUrl,
-      REDIS_KEY_PREFIX: prefix,
-      TRACKER_GROUP_ID: context.name(`overspend-${run}`),
-      RECONCILE_INTERVAL_MS: "0",
-      ...settings.serviceEnv,
-    },
-  });
+  const trackerEnv = {
+    KAFKA_BROKERS: settings.kafkaBrokers,
+    KAFKA_TOPIC: topic,
+    REDIS_URL: settings.redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    TRACKER_GROUP_ID: context.name(`overspend-${scenario}`),
+    RECONCILE_INTERVAL_MS: "0",
+    // The broker's minimum: the killed member's partitions move 6 s after the kill, not 30 s.
+    TRACKER_SESSION_TIMEOUT_MS: "6000",
+    ...settings.serviceEnv,
+  };
+  const startTracker = () =>
+    startService("tracker", { mode: settings.mode, recordLatency: true, env: trackerEnv });
+  let tracker: ServiceHandle = await startTracker();
   let producer: LoadProducer | undefined;
-  const serving = createServingClient({ redis: context.redis, prefix });
+  // The topic names the tracker state guard the reservation script checks.
+  const serving = createServingClient({ redis: context.redis, prefix, topic });
   try {
     producer = await loadProducer(context.kafka, topic);
-    const stream = generateStream({
-      seed: settings.seed + run,
-      events: advertisers + rate * settings.overspendSeconds,
+    const sink = producer;
+    const offers = new OfferStream({
+      seed: settings.seed,
       advertisers,
-      zipfExponent: 0,
-      startMs: Date.now(),
-      intervalMs: 1000 / rate,
-      budgetMicros: { min: settings.overspendBudgetMicros, max: settings.overspendBudgetMicros },
-      shares: { duplicate: 0, malformed: 0, late: 0, future: 0, invalid: 0, budgetUpdate: 0, outOfOrder: 0 },
-      seedShapeShare: 0,
-      numericIdShare: 0,
-      initialBudgets: true,
-      runId: `bench-over-${run}`,
+      minCostMicros: settings.overspendMinCostMicros,
+      maxCostMicros: settings.overspendMaxCostMicros,
     });
-    // The budgets first; serving starts once the tracker knows every advertiser.
-    const budgets: GeneratedRecord[] = [];
-    const ids: string[] = [];
-    for (let i = 0; i < advertisers; i++) {
-      const next = stream.next();
-      if (next.done === true) break;
-      budgets.push({ ...next.value, timestampMs: Date.now() });
-      if (next.value.key !== null) ids.push(next.value.key);
-    }
-    await producer.send(budgets);
+    const servers = BUDGET_MODES.map(
+      (mode, i) =>
+        new AdServer(
+          {
+            mode,
+            runId: `${settings.tag}-${scenario}`,
+            maxCostMicros: settings.overspendMaxCostMicros,
+            ttlMs: settings.overspendReservationTtlMs,
+            clickDelayMs: settings.overspendClickDelayMs,
+            seed: settings.seed + 1 + i,
+          },
+          serving,
+        ),
+    );
+
+    // Budgets (and modes) first; serving starts once the tracker knows every twin.
+    const now = Date.now();
+    const ids = servers.flatMap((server) =>
+      Array.from({ length: advertisers }, (_, i) => twinAdvertiserId(server.mode, i)),
+    );
+    await producer.send(
+      servers.flatMap((server) =>
+        Array.from({ length: advertisers }, (_, i) =>
+          budgetRecord(twinAdvertiserId(server.mode, i), settings.overspendBudgetMicros, server.mode, now),
+        ),
+      ),
+    );
     await waitFor("the tracker to apply the budgets", async () => {
       const states = await context.redis
         .pipeline(ids.map((id) => ["hget", advertiserKey(id, prefix), "can_serve"]))
@@ -98,84 +234,58 @@ async function overspendOnce(context: BenchContext, run: number): Promise<Oversp
     });
 
     const started = Date.now();
-    const deadline = started + settings.overspendSeconds * 1000;
-    let emitted = 0;
-    let sent = 0;
-    let gated = 0;
-    let exhaustedAt = 0;
-    const inFlight: Promise<unknown>[] = [];
-    while (Date.now() < deadline) {
-      const due = Math.floor(((Date.now() - started) * rate) / 1000) + 1;
-      const clicks: GeneratedRecord[] = [];
-      let bytes = 0;
-      for (; emitted < due && bytes < MAX_SEND_BYTES; emitted++) {
-        const next = stream.next();
-        if (next.done === true) break;
-        clicks.push(next.value);
-        bytes += next.value.value.byteLength + 80;
+    const faultDone = (async (): Promise<OverspendScenarioRun["fault"]> => {
+      if (scenario === "steady") return null;
+      await sleep(settings.overspendFaultAtSeconds * 1000);
+      const atMs = Date.now();
+      if (scenario === "paused") {
+        tracker.freeze(true);
+        await sleep(settings.overspendPauseSeconds * 1000);
+        tracker.freeze(false);
+      } else {
+        await tracker.kill();
+        tracker = await startTracker();
       }
-      const asked = [...new Set(clicks.map((c) => c.key).filter((k): k is string => k !== null))];
-      const canServe = await serving.canServeMany(asked);
-      const now = Date.now();
-      const messages = clicks
-        .filter((c) => c.key !== null && canServe.get(c.key) === true)
-        .map((c) => ({ ...c, timestampMs: now }));
-      gated += clicks.length - messages.length;
-      if (messages.length > 0) {
-        sent += messages.length;
-        inFlight.push(producer.send(messages));
-        if (inFlight.length >= 8) await inFlight.shift();
-      }
-      if (sent > 0 && messages.length === 0 && clicks.length > 0) {
-        const all = await serving.canServeMany(ids);
-        if ([...all.values()].every((serves) => !serves)) {
-          exhaustedAt = Date.now();
-          break;
-        }
-      }
-      if (emitted >= due) await sleep(TICK_MS);
-    }
-    const offeredPerSecond = emitted / ((Date.now() - started) / 1000);
-    await Promise.all(inFlight);
+      const fault = {
+        kind: scenario === "paused" ? "SIGSTOP, SIGCONT" : "SIGKILL, restart",
+        atMs,
+        endedAtMs: Date.now(),
+      };
+      context.log(
+        `${scenario}: tracker ${fault.kind} at ${((atMs - started) / 1000).toFixed(1)} s, back after ${((fault.endedAtMs - atMs) / 1000).toFixed(1)} s`,
+      );
+      return fault;
+    })();
+    // Awaited after the offering; until then a failed restart must not be an unhandled rejection.
+    faultDone.catch(() => undefined);
+
+    const { offeredPerSecond } = await runOffers({
+      servers,
+      offers,
+      ratePerSecond: rate,
+      durationMs: settings.overspendSeconds * 1000,
+      send: (records) => sink.send(records),
+    });
+    const fault = await faultDone;
     const ends = await endOffsets(context.kafka, topic);
-    await waitFor("the tracker to apply every click", async () =>
-      reached(await trackerProgress(context.redis, prefix, topic), ends),
+    await waitFor(
+      "the tracker to apply every click",
+      async () => reached(await trackerProgress(context.redis, prefix, topic), ends),
+      { timeoutMs: 300_000 },
     );
     const lag = await tracker.latency({ windows: [[started, Date.now()]] });
-    let budgetTotal = 0;
-    let overspendTotal = 0;
-    let worstShare = 0;
-    let exhausted = 0;
-    const states = await context.redis
-      .pipeline(
-        ids.map((id) => ["hmget", advertiserKey(id, prefix), "net_micros", "budget_micros", "can_serve"]),
-      )
-      .exec();
-    for (const [error, value] of states ?? []) {
-      if (error !== null) throw error;
-      const [net, budget, canServe] = (value as (string | null)[]).map((v) => Number(v ?? 0));
-      const over = Math.max(0, (net ?? 0) - (budget ?? 0));
-      budgetTotal += budget ?? 0;
-      overspendTotal += over;
-      if ((budget ?? 0) > 0) worstShare = Math.max(worstShare, over / (budget ?? 1));
-      if (canServe === 0) exhausted++;
-    }
+    const states = await readTwins(context, prefix, ids);
     return {
-      advertisers: ids.length,
-      exhausted,
-      budgetMicros: budgetTotal,
-      overspendMicros: overspendTotal,
-      share: budgetTotal === 0 ? Number.NaN : overspendTotal / budgetTotal,
-      worstShare,
-      clicksSent: sent,
-      clicksGated: gated,
-      secondsToExhaustAll: exhaustedAt === 0 ? Number.NaN : (exhaustedAt - started) / 1000,
+      scenario,
+      outcomes: servers.map((server) => outcomeOf(server, scenario, states, advertisers)),
       offeredPerSecond,
+      fault,
       applyLagMs: lag.overall,
     };
   } finally {
     await serving.close().catch(() => undefined);
     await producer?.close().catch(() => undefined);
+    tracker.freeze(false);
     await tracker.stop();
     await deletePrefix(context.redis, prefix);
     await removeTopic(context.kafka, topic);
@@ -184,56 +294,65 @@ async function overspendOnce(context: BenchContext, run: number): Promise<Oversp
 
 export const overspendPart: BenchPart = {
   name: PART,
-  description: "high click rate against small budgets: valid spend that lands after a budget is exhausted",
+  description:
+    "observe (can_serve) and hard_cap (reservations) ad servers on one offered stream: steady, tracker paused, tracker killed",
   async run(context) {
     const { settings, report } = context;
-    const runs: OverspendRun[] = [];
-    for (let run = 1; run <= settings.runs; run++) {
-      const result = await overspendOnce(context, run);
+    const runs: OverspendScenarioRun[] = [];
+    for (const scenario of OVERSPEND_SCENARIOS) {
+      const run = await scenarioRun(context, scenario);
+      for (const outcome of run.outcomes)
+        context.log(
+          `${outcome.mode} ${scenario}: ${units(outcome.beyondMicros)} units beyond ${units(outcome.budgetMicros)} budgeted, worst advertiser ${(outcome.worstShare * 100).toFixed(1)} %, ${outcome.clicks} clicks`,
+        );
       context.log(
-        `overspend run ${run}: ${(result.overspendMicros / 1e6).toFixed(2)} units over ${(result.budgetMicros / 1e6).toFixed(0)} budgeted (${(result.share * 100).toFixed(2)} %), worst advertiser ${(result.worstShare * 100).toFixed(1)} %, ${result.exhausted}/${result.advertisers} exhausted after ${result.secondsToExhaustAll.toFixed(1)} s, ${Math.round(result.offeredPerSecond).toLocaleString("en-US")} clicks/s offered, produce → apply p99 ${Math.round(result.applyLagMs.p99)} ms`,
+        `${scenario}: ${Math.round(run.offeredPerSecond).toLocaleString("en-US")} offers/s achieved, produce → apply p99 ${Math.round(run.applyLagMs.p99)} ms (last tracker process)`,
       );
-      runs.push(result);
+      runs.push(run);
     }
-    const rate = settings.overspendRate.toLocaleString("en-US");
-    const budget = (settings.overspendBudgetMicros / 1e6).toLocaleString("en-US");
-    report.add({
-      id: "overspend.money",
-      part: PART,
-      label: `spend after exhaustion, ${settings.overspendAdvertisers} advertisers × budget ${budget}, ${rate} clicks/s`,
-      unit: "units",
-      better: "lower",
-      runs: runs.map((r) => r.overspendMicros / 1e6),
-    });
-    report.add({
-      id: "overspend.share",
-      part: PART,
-      label: "spend after exhaustion as a share of the budgets",
-      unit: "%",
-      better: "lower",
-      runs: runs.map((r) => r.share * 100),
-    });
-    report.add({
-      id: "overspend.worst_share",
-      part: PART,
-      label: "worst advertiser's spend after exhaustion / its budget",
-      unit: "%",
-      better: "lower",
-      runs: runs.map((r) => r.worstShare * 100),
-    });
-    report.add({
-      id: "overspend.apply_p99",
-      part: PART,
-      label: "produce → Redis apply p99 during those runs (the lag behind the overspend)",
-      unit: "ms",
-      better: "lower",
-      runs: runs.map((r) => r.applyLagMs.p99),
-    });
+    const lines = runs.flatMap((run) => run.outcomes.map(overspendLine));
+    if (!settings.quiet) for (const line of lines) console.log(line);
+    for (const run of runs) {
+      for (const outcome of run.outcomes) {
+        const id = `overspend.${outcome.mode}.${run.scenario}`;
+        report.add({
+          id: `${id}.beyond_share`,
+          part: PART,
+          label: `${outcome.mode}, ${run.scenario}: served beyond budget, share of budgets`,
+          unit: "%",
+          better: "lower",
+          runs: [(outcome.beyondMicros / outcome.budgetMicros) * 100],
+        });
+        report.add({
+          id: `${id}.unused_share`,
+          part: PART,
+          label: `${outcome.mode}, ${run.scenario}: budget unused at the end`,
+          unit: "%",
+          better: "lower",
+          runs: [(outcome.unusedMicros / outcome.budgetMicros) * 100],
+        });
+      }
+      report.add({
+        id: `overspend.${run.scenario}.apply_p99`,
+        part: PART,
+        label: `${run.scenario}: produce → Redis apply p99 (last tracker process)`,
+        unit: "ms",
+        better: "lower",
+        runs: [run.applyLagMs.p99],
+      });
+    }
+    report.detail(PART, "lines", lines);
     report.detail(PART, "runs", runs);
-    report.detail(
-      PART,
-      "gate",
-      "serving client canServeMany before each 10 ms batch of clicks (no local cache)",
-    );
+    report.detail(PART, "stream", {
+      advertisers: settings.overspendAdvertisers,
+      offersPerSecond: settings.overspendRate,
+      seconds: settings.overspendSeconds,
+      budgetMicros: settings.overspendBudgetMicros,
+      costMicros: [settings.overspendMinCostMicros, settings.overspendMaxCostMicros],
+      clickDelayMs: settings.overspendClickDelayMs,
+      reservationTtlMs: settings.overspendReservationTtlMs,
+      faultAtSeconds: settings.overspendFaultAtSeconds,
+      pauseSeconds: settings.overspendPauseSeconds,
+    });
   },
 };
