@@ -3,6 +3,7 @@
  * real services and produce well-formed figures (finite, min <= median <= max, one value per run) and a JSON
  * report with machine info. No timed assertion: the figures themselves are whatever this machine gives.
  */
+import { spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,9 +15,37 @@ import { type BenchSettings, settingsWith } from "../../../bench/lib/settings.js
 import { measureDedupMemory } from "../../../bench/realtime-dedup-memory.js";
 import { measureTrackerFreshness } from "../../../bench/realtime-freshness.js";
 import { runBench, selectParts } from "../../../bench/run.js";
-import { testServices, uniqueName } from "../../support/index.js";
+import { REPO_ROOT, testServices, uniqueName } from "../../support/index.js";
 
 const resultsDir = join(tmpdir(), uniqueName("adpipe-bench-smoke"));
+
+/** `overspend <mode> <scenario>: <micros> micros (<percent> % of budgets), unused <percent> %, grants <n>, refused <n>` */
+const OVERSPEND_LINE =
+  /^overspend (observe|hard_cap) (steady|paused|killed): (\d+) micros \((\d+\.\d{2}) % of budgets\), unused (\d+\.\d{2}) %, grants (\d+), refused (\d+)$/;
+
+/** Runs a command from the repository root with PATH and `env`; resolves with its exit code and output. */
+function runCommand(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => resolve({ code, output }));
+  });
+}
 
 function tinySettings(overrides: Partial<BenchSettings> = {}): BenchSettings {
   const services = testServices();
@@ -40,10 +69,6 @@ function tinySettings(overrides: Partial<BenchSettings> = {}): BenchSettings {
     lookupAdvertisers: 200,
     httpRate: 200,
     httpSeconds: 1,
-    overspendRate: 2_000,
-    overspendAdvertisers: 10,
-    overspendBudgetMicros: 5_000_000,
-    overspendSeconds: 8,
     profile: false,
     profileEvents: 2_000,
     // From source: the smoke run must not depend on (or write) a build.
@@ -207,11 +232,64 @@ describe("bench smoke (tiny sizes, no timed assertions)", () => {
     );
   });
 
-  it("overspend: spend after exhaustion in money and share of budget", { timeout: 180_000 }, async () => {
-    const report = await runPart("overspend");
-    expectWellFormed(report.figures, ["overspend.money", "overspend.share", "overspend.worst_share"], 2);
-    const runs = report.details.overspend?.runs as { exhausted: number; advertisers: number }[];
-    for (const run of runs) expect(run.exhausted).toBe(run.advertisers);
+  it("overspend --quick: one line per mode and scenario, and every hard_cap line says 0 micros", {
+    timeout: 420_000,
+  }, async () => {
+    const services = testServices();
+    // The command an operator runs (bench/run.ts through tsx, as `npm run bench:overspend` does), from source.
+    const run = await runCommand(
+      process.execPath,
+      [
+        "--conditions=source",
+        "--import",
+        "tsx",
+        "bench/run.ts",
+        "overspend",
+        "--quick",
+        "--mode",
+        "source",
+        "--results-dir",
+        resultsDir,
+      ],
+      {
+        KAFKA_BROKERS: services.kafkaBrokers.join(","),
+        REDIS_URL: services.redisUrl,
+        DATABASE_URL: services.databaseUrl,
+      },
+    );
+    expect(run.code, run.output.slice(-4_000)).toBe(0);
+    const lines = run.output.split("\n").filter((line) => line.startsWith("overspend "));
+    const seen = lines.map((line) => {
+      const match = OVERSPEND_LINE.exec(line);
+      expect(match, `line format: ${line}`).not.toBeNull();
+      const [, mode, scenario, micros, share, unused, grants, refused] = match ?? [];
+      return {
+        line,
+        mode,
+        scenario,
+        micros: Number(micros),
+        share: Number(share),
+        unused: Number(unused),
+        grants: Number(grants),
+        refused: Number(refused),
+      };
+    });
+    expect(seen.map((s) => `${s.mode} ${s.scenario}`).sort()).toEqual(
+      ["steady", "paused", "killed"]
+        .flatMap((scenario) => [`hard_cap ${scenario}`, `observe ${scenario}`])
+        .sort(),
+    );
+    for (const s of seen) {
+      // Demand is well above the budgets: both servers served some offers and refused others.
+      expect(s.grants, s.line).toBeGreaterThan(0);
+      expect(s.refused, s.line).toBeGreaterThan(0);
+      expect(s.unused, s.line).toBeGreaterThanOrEqual(0);
+      expect(s.unused, s.line).toBeLessThanOrEqual(100);
+      if (s.mode === "hard_cap") {
+        expect(s.line).toContain(": 0 micros (0.00 % of budgets)");
+        expect(s.micros).toBe(0);
+      }
+    }
   });
 
   it("the standalone scripts: API load test, tracker freshness, dedup memory", {
