@@ -7,12 +7,13 @@
  *   npm run test:integrity                         # INTEGRITY_PROFILE=full (10-minute sustained load)
  *   INTEGRITY_PROFILE=ci npm run test:integrity    # same scenarios and acceptance figures, 2-minute load
  *   INTEGRITY_SCENARIOS=crashes,poison …           # a subset (names below: crashes postgres redis broker
- *                                                  # poison sustained security fuzz)
+ *                                                  # poison sustained security fuzz reset scale hardcap)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadProfile, scaleCpuCheck, selectedScenarios } from "./profile.js";
 import { brokerRestart } from "./scenarios/broker-restart.js";
 import { crashes } from "./scenarios/crashes.js";
+import { hardCap } from "./scenarios/hard-cap.js";
 import { httpFuzz } from "./scenarios/http-fuzz.js";
 import { poison } from "./scenarios/poison.js";
 import { postgresOutage } from "./scenarios/postgres-outage.js";
@@ -370,5 +371,29 @@ describe(`integrity suite (profile ${profile.name}, seed ${profile.seed})`, () =
       expectExact(result);
     },
     30 * MINUTE,
+  );
+
+  run("hardcap")(
+    "11. hard_cap behind reservations, tracker SIGKILLed and frozen: served over budget exactly 0, net + reserved <= budget throughout",
+    async () => {
+      const result = await hardCap(context("hardcap"));
+      results.push(result);
+      const extra = result.extra;
+      expect(extra.kills).toBe(profile.hardCap.kills);
+      expect(extra.pauses).toBe(profile.hardCap.pauses);
+      expect(extra.servedBeyondBudgetMicros).toBe(0);
+      expect(extra.overCapMicros).toBe(0);
+      expect(extra.invariantViolations).toEqual([]);
+      expect(extra.samples).toBeGreaterThan(profile.hardCap.durationMs / profile.hardCap.sampleEveryMs / 4);
+      expect(extra.reservedAtEnd).toBe(0);
+      expect(extra.ledgerMismatches).toEqual([]);
+      // Not vacuous: demand was above the budgets, and the cap was reached.
+      const servers = extra.servers as Record<string, { grants: number; refused: number }>;
+      expect(servers.hard_cap?.grants).toBeGreaterThan(0);
+      expect(servers.hard_cap?.refused).toBeGreaterThan(0);
+      expect(extra.capFilled).toBeGreaterThan(0);
+      expectExact(result);
+    },
+    20 * MINUTE,
   );
 });

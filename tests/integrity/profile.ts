@@ -63,6 +63,19 @@ export interface IntegrityProfile {
     /** fast-check generated HTTP requests against the running API (scenario 8). */
     readonly requests: number;
   };
+  readonly hardCap: {
+    /** Advertisers of the offered stream; each has a hard_cap twin (reservations) and an observe twin. */
+    readonly advertisers: number;
+    /** Offers per second, each to both ad servers; demand over the run is well above the budgets. */
+    readonly offersPerSecond: number;
+    readonly durationMs: number;
+    /** Tracker SIGKILLs (each restarted at once) and SIGSTOP freezes of `pauseMs`, spread over the offering. */
+    readonly kills: number;
+    readonly pauses: number;
+    readonly pauseMs: number;
+    /** How often `net + reserved <= budget` is read for every hard_cap advertiser (one MULTI). */
+    readonly sampleEveryMs: number;
+  };
   readonly topicReset: {
     /** Records of the first log (consumed before the topic is deleted) and of the recreated one. */
     readonly eventsBefore: number;
@@ -130,6 +143,15 @@ const common = {
     pacedRatePerSecond: 600,
     cpuTolerance: 0.15,
   },
+  hardCap: {
+    advertisers: 30,
+    offersPerSecond: 600,
+    durationMs: 90_000,
+    kills: 3,
+    pauses: 3,
+    pauseMs: 5_000,
+    sampleEveryMs: 200,
+  },
 } as const;
 
 const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
@@ -169,6 +191,15 @@ const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
       warmUpBurstPerReplica: 4_000,
       burstEvents: 10_000,
       transitionEvents: 6_000,
+    },
+    hardCap: {
+      advertisers: 10,
+      offersPerSecond: 300,
+      durationMs: 30_000,
+      kills: 1,
+      pauses: 1,
+      pauseMs: 3_000,
+      sampleEveryMs: 200,
     },
   },
 };
