@@ -258,7 +258,8 @@ describe("bench smoke (tiny sizes, no timed assertions)", () => {
       },
     );
     expect(run.code, run.output.slice(-4_000)).toBe(0);
-    const lines = run.output.split("\n").filter((line) => line.startsWith("overspend "));
+    // The result lines (the table after them has rows of part "overspend" too, in columns).
+    const lines = run.output.split("\n").filter((line) => /^overspend (observe|hard_cap) /.test(line));
     const seen = lines.map((line) => {
       const match = OVERSPEND_LINE.exec(line);
       expect(match, `line format: ${line}`).not.toBeNull();
@@ -290,6 +291,13 @@ describe("bench smoke (tiny sizes, no timed assertions)", () => {
         expect(s.micros).toBe(0);
       }
     }
+    // The JSON report keeps the same lines beside the runs they come from.
+    const reportPath = /^report: (.+)$/m.exec(run.output)?.[1];
+    expect(reportPath, "report path printed").toBeDefined();
+    const json = JSON.parse(await readFile(reportPath ?? "", "utf8")) as {
+      details: { overspend: { lines: string[] } };
+    };
+    expect(json.details.overspend.lines).toEqual(lines);
   });
 
   it("the standalone scripts: API load test, tracker freshness, dedup memory", {
