@@ -277,13 +277,16 @@ async function main(argv: readonly string[]): Promise<void> {
         .default(DEFAULT_SETTINGS.overspendRate),
     )
     .addOption(
-      new Option("--overspend-seconds <n>", "offering seconds of each overspend scenario")
+      new Option(
+        "--overspend-seconds <n>",
+        "most offering seconds of an overspend scenario (if demand comes slower)",
+      )
         .argParser(positiveInt)
         .default(DEFAULT_SETTINGS.overspendSeconds),
     )
     .option(
       "--quick",
-      "overspend scaled down: 20 advertisers, 2,000 offers/s, 16 s per scenario (explicit --overspend-* win)",
+      "overspend scaled down: 20 advertisers, 2,000 offers/s, budgets of 600 (explicit --overspend-* win)",
     )
     .addOption(
       new Option("--profile-events <n>", "events of the extra CPU-profiled run")

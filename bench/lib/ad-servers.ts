@@ -250,11 +250,20 @@ export class AdServer {
   }
 }
 
+/** Where the offering stands, for the loop's caller to decide on. */
+export interface OfferProgress {
+  readonly elapsedMs: number;
+  readonly offered: number;
+  /** Σ cost of the offers so far: the demand, to compare with the budgets. */
+  readonly offeredMicros: number;
+}
+
 export interface OfferLoopOptions {
   readonly servers: readonly AdServer[];
   readonly offers: OfferStream;
   readonly ratePerSecond: number;
-  readonly durationMs: number;
+  /** Asked before every tick; offering stops at the first false. */
+  keepOffering(progress: OfferProgress): boolean;
   /** Produces clicks; several sends are in flight at once (up to `maxInFlight`). */
   send(records: readonly GeneratedRecord[]): Promise<void>;
   readonly maxInFlight?: number;
@@ -262,12 +271,10 @@ export interface OfferLoopOptions {
 
 /**
  * The ad servers' loop: every 10 ms the offers due at the rate go to every server (one Redis round trip each),
- * and the clicks whose time came are produced. After `durationMs` no more offers; the clicks of impressions
- * already served are still produced at their time, and every send has completed when it resolves.
+ * and the clicks whose time came are produced. Once `keepOffering` says no, no more offers; the clicks of
+ * impressions already served are still produced at their time, and every send has completed when it resolves.
  */
-export async function runOffers(
-  options: OfferLoopOptions,
-): Promise<{ offered: number; offeredPerSecond: number }> {
+export async function runOffers(options: OfferLoopOptions): Promise<OfferProgress> {
   const { servers, offers, ratePerSecond } = options;
   const maxInFlight = options.maxInFlight ?? 8;
   const inFlight: Promise<void>[] = [];
@@ -280,24 +287,29 @@ export async function runOffers(
   // At most 100 ms of offers per decision: a loop that fell behind catches up in bounded batches.
   const maxPerTick = Math.max(1, Math.ceil(ratePerSecond / 10));
   const started = Date.now();
-  const deadline = started + options.durationMs;
   let offered = 0;
-  while (Date.now() < deadline) {
+  let offeredMicros = 0;
+  const progress = (): OfferProgress => ({ elapsedMs: Date.now() - started, offered, offeredMicros });
+  while (options.keepOffering(progress())) {
     const tickStart = Date.now();
     const due = Math.floor(((tickStart - started) * ratePerSecond) / 1000);
     const batch: Offer[] = [];
-    for (; offered < due && batch.length < maxPerTick; offered++) batch.push(offers.next());
+    for (; offered < due && batch.length < maxPerTick; offered++) {
+      const offer = offers.next();
+      offeredMicros += offer.costMicros;
+      batch.push(offer);
+    }
     await Promise.all(servers.map((server) => server.decide(batch, tickStart)));
     await emit(Date.now());
     if (offered >= due) await sleep(BUCKET_MS);
   }
-  const offeredPerSecond = offered / ((Date.now() - started) / 1000);
+  const done = progress();
   while (servers.some((server) => server.pendingClicks > 0)) {
     await emit(Date.now());
     await sleep(BUCKET_MS);
   }
   await Promise.all(inFlight);
-  return { offered, offeredPerSecond };
+  return done;
 }
 
 /** Units for log lines (1 unit = 1,000,000 micros). */

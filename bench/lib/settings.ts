@@ -41,10 +41,17 @@ export interface BenchSettings {
   /** Click costs are uniform in [min, max]; max is what a reservation holds. */
   readonly overspendMinCostMicros: number;
   readonly overspendMaxCostMicros: number;
-  /** Offering time per scenario. */
+  /** Offering ends once the offered demand (Σ click costs) is this many times the budgets... */
+  readonly overspendDemandFactor: number;
+  /** ...and at least this long after the tracker's fault ended (room freed by settlement is used again)... */
+  readonly overspendSettleSeconds: number;
+  /** ...or after this long in any case (a machine too slow to offer the demand: the report says so). */
   readonly overspendSeconds: number;
-  /** When the tracker is paused or killed, and for how long it stays paused. */
-  readonly overspendFaultAtSeconds: number;
+  /**
+   * The tracker is paused or killed once the offered demand reached this share of the budgets: on any machine,
+   * budgets run out while it is away, whatever offer rate the loop achieves.
+   */
+  readonly overspendFaultAtShare: number;
   readonly overspendPauseSeconds: number;
   /** A served impression's click comes 0–this much later. */
   readonly overspendClickDelayMs: number;
@@ -91,13 +98,15 @@ export const DEFAULT_SETTINGS: Omit<BenchSettings, "tag"> = {
   httpSeconds: 5,
   overspendRate: 20_000,
   overspendAdvertisers: 200,
-  // 100 offers/s per advertiser at 1.025 units on average: a budget of 1,500 lasts about 15 s, so demand over
-  // the 40 s is 2.7× the budgets and the fault at 10 s lands while budgets run out.
+  // 100 offers/s per advertiser at 1.025 units on average: a budget of 1,500 lasts about 15 s at the full rate,
+  // and the demand of 2.7× the budgets is offered in about 40 s.
   overspendBudgetMicros: 1_500_000_000,
   overspendMinCostMicros: 50_000,
   overspendMaxCostMicros: 2_000_000,
-  overspendSeconds: 40,
-  overspendFaultAtSeconds: 10,
+  overspendDemandFactor: 2.7,
+  overspendSettleSeconds: 10,
+  overspendSeconds: 300,
+  overspendFaultAtShare: 0.9,
   overspendPauseSeconds: 10,
   overspendClickDelayMs: 2_000,
   overspendReservationTtlMs: 10_000,
@@ -117,8 +126,8 @@ export const QUICK_OVERSPEND = {
   overspendAdvertisers: 20,
   overspendRate: 2_000,
   overspendBudgetMicros: 600_000_000,
-  overspendSeconds: 16,
-  overspendFaultAtSeconds: 4,
+  overspendSettleSeconds: 5,
+  overspendSeconds: 90,
   overspendPauseSeconds: 4,
 } as const satisfies Partial<BenchSettings>;
 

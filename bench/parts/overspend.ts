@@ -28,6 +28,13 @@ const PART = "overspend";
 export const OVERSPEND_SCENARIOS = ["steady", "paused", "killed"] as const;
 export type OverspendScenario = (typeof OVERSPEND_SCENARIOS)[number];
 
+/** The tracker's fault, in ms since the offering began. */
+interface Fault {
+  readonly kind: string;
+  readonly atMs: number;
+  readonly endedAtMs: number;
+}
+
 /** One line of the part's output: one mode in one scenario. */
 export interface OverspendOutcome {
   readonly mode: BudgetMode;
@@ -50,7 +57,10 @@ export interface OverspendScenarioRun {
   readonly outcomes: readonly OverspendOutcome[];
   /** Offers per second the loop achieved (each offer goes to both ad servers). */
   readonly offeredPerSecond: number;
-  readonly fault: { readonly kind: string; readonly atMs: number; readonly endedAtMs: number } | null;
+  readonly offeringSeconds: number;
+  /** Offered demand (Σ costs of the offers) / the budgets of one mode. */
+  readonly demandFactor: number;
+  readonly fault: Fault | null;
   /** produce → Redis apply of the clicks the last tracker process applied. */
   readonly applyLagMs: LatencySummary;
 }
@@ -155,9 +165,10 @@ function outcomeOf(
 }
 
 /**
- * One scenario: a fresh topic, prefix and tracker; both ad servers on the same offered stream for
- * `overspendSeconds`; the scenario's fault on the tracker at `overspendFaultAtSeconds`; then every served click
- * produced, the tracker caught up to the end offsets, and the advertiser hashes read.
+ * One scenario: a fresh topic, prefix and tracker; both ad servers on the same offered stream until the
+ * offered demand is `overspendDemandFactor` × the budgets (and `overspendSettleSeconds` past the fault); the
+ * scenario's fault on the tracker once the demand reached `overspendFaultAtShare` of the budgets; then every
+ * served click produced, the tracker caught up to the end offsets, and the advertiser hashes read.
  */
 async function scenarioRun(
   context: BenchContext,
@@ -168,10 +179,6 @@ async function scenarioRun(
   const prefix = `bench:${settings.tag}:over-${scenario}:`;
   const advertisers = settings.overspendAdvertisers;
   const rate = settings.overspendRate;
-  if (settings.overspendFaultAtSeconds + settings.overspendPauseSeconds >= settings.overspendSeconds)
-    throw new Error(
-      "the tracker's fault must end before the offering does: fault at + pause < overspend seconds",
-    );
   await createTopic(context.kafka, topic, settings.partitions);
   const trackerEnv = {
     KAFKA_BROKERS: settings.kafkaBrokers,
@@ -234,9 +241,9 @@ async function scenarioRun(
     });
 
     const started = Date.now();
-    const faultDone = (async (): Promise<OverspendScenarioRun["fault"]> => {
-      if (scenario === "steady") return null;
-      await sleep(settings.overspendFaultAtSeconds * 1000);
+    const budgetsMicros = advertisers * settings.overspendBudgetMicros;
+    let faultEndedAtMs: number | null = null;
+    const injectFault = async (): Promise<Fault> => {
       const atMs = Date.now();
       if (scenario === "paused") {
         tracker.freeze(true);
@@ -246,27 +253,47 @@ async function scenarioRun(
         await tracker.kill();
         tracker = await startTracker();
       }
+      faultEndedAtMs = Date.now();
       const fault = {
         kind: scenario === "paused" ? "SIGSTOP, SIGCONT" : "SIGKILL, restart",
-        atMs,
-        endedAtMs: Date.now(),
+        atMs: atMs - started,
+        endedAtMs: faultEndedAtMs - started,
       };
       context.log(
-        `${scenario}: tracker ${fault.kind} at ${((atMs - started) / 1000).toFixed(1)} s, back after ${((fault.endedAtMs - atMs) / 1000).toFixed(1)} s`,
+        `${scenario}: tracker ${fault.kind} at ${(fault.atMs / 1000).toFixed(1)} s, back after ${((fault.endedAtMs - fault.atMs) / 1000).toFixed(1)} s`,
       );
       return fault;
-    })();
-    // Awaited after the offering; until then a failed restart must not be an unhandled rejection.
-    faultDone.catch(() => undefined);
-
-    const { offeredPerSecond } = await runOffers({
+    };
+    let faultDone: Promise<Fault> | null = null;
+    const offering = await runOffers({
       servers,
       offers,
       ratePerSecond: rate,
-      durationMs: settings.overspendSeconds * 1000,
+      keepOffering: (progress) => {
+        if (
+          scenario !== "steady" &&
+          faultDone === null &&
+          progress.offeredMicros >= settings.overspendFaultAtShare * budgetsMicros
+        ) {
+          faultDone = injectFault();
+          // Awaited after the offering; until then a failed restart must not be an unhandled rejection.
+          faultDone.catch(() => undefined);
+        }
+        if (progress.elapsedMs >= settings.overspendSeconds * 1000) return false;
+        if (progress.offeredMicros < settings.overspendDemandFactor * budgetsMicros) return true;
+        if (scenario === "steady") return false;
+        return (
+          faultEndedAtMs === null || Date.now() < faultEndedAtMs + settings.overspendSettleSeconds * 1000
+        );
+      },
       send: (records) => sink.send(records),
     });
-    const fault = await faultDone;
+    const fault = faultDone === null ? null : await (faultDone as Promise<Fault>);
+    const demandFactor = offering.offeredMicros / budgetsMicros;
+    if (demandFactor < settings.overspendDemandFactor || (scenario !== "steady" && fault === null))
+      context.log(
+        `${scenario}: WARNING the loop offered only ${demandFactor.toFixed(2)}× the budgets in ${settings.overspendSeconds} s (${Math.round(offering.offered / (offering.elapsedMs / 1000))} offers/s)${fault === null && scenario !== "steady" ? "; the fault was never injected" : ""}: the machine is too busy for this rate`,
+      );
     const ends = await endOffsets(context.kafka, topic);
     await waitFor(
       "the tracker to apply every click",
@@ -278,7 +305,9 @@ async function scenarioRun(
     return {
       scenario,
       outcomes: servers.map((server) => outcomeOf(server, scenario, states, advertisers)),
-      offeredPerSecond,
+      offeredPerSecond: offering.offered / (offering.elapsedMs / 1000),
+      offeringSeconds: offering.elapsedMs / 1000,
+      demandFactor,
       fault,
       applyLagMs: lag.overall,
     };
@@ -306,9 +335,13 @@ export const overspendPart: BenchPart = {
           `${outcome.mode} ${scenario}: ${units(outcome.beyondMicros)} units beyond ${units(outcome.budgetMicros)} budgeted, worst advertiser ${(outcome.worstShare * 100).toFixed(1)} %, ${outcome.clicks} clicks`,
         );
       context.log(
-        `${scenario}: ${Math.round(run.offeredPerSecond).toLocaleString("en-US")} offers/s achieved, produce → apply p99 ${Math.round(run.applyLagMs.p99)} ms (last tracker process)`,
+        `${scenario}: ${Math.round(run.offeredPerSecond).toLocaleString("en-US")} offers/s achieved for ${run.offeringSeconds.toFixed(1)} s (demand ${run.demandFactor.toFixed(2)}× the budgets), produce → apply p99 ${Math.round(run.applyLagMs.p99)} ms (last tracker process)`,
       );
       runs.push(run);
+      if (run.demandFactor < settings.overspendDemandFactor || (scenario !== "steady" && run.fault === null))
+        report.notes.push(
+          `overspend ${scenario}: only ${run.demandFactor.toFixed(2)}× the budgets offered (${Math.round(run.offeredPerSecond)} offers/s)${run.fault === null && scenario !== "steady" ? ", the fault never injected" : ""}: the machine could not offer the demand`,
+        );
     }
     const lines = runs.flatMap((run) => run.outcomes.map(overspendLine));
     if (!settings.quiet) for (const line of lines) console.log(line);
@@ -346,12 +379,14 @@ export const overspendPart: BenchPart = {
     report.detail(PART, "stream", {
       advertisers: settings.overspendAdvertisers,
       offersPerSecond: settings.overspendRate,
-      seconds: settings.overspendSeconds,
+      demandFactor: settings.overspendDemandFactor,
+      settleSeconds: settings.overspendSettleSeconds,
+      maxSeconds: settings.overspendSeconds,
       budgetMicros: settings.overspendBudgetMicros,
       costMicros: [settings.overspendMinCostMicros, settings.overspendMaxCostMicros],
       clickDelayMs: settings.overspendClickDelayMs,
       reservationTtlMs: settings.overspendReservationTtlMs,
-      faultAtSeconds: settings.overspendFaultAtSeconds,
+      faultAtShare: settings.overspendFaultAtShare,
       pauseSeconds: settings.overspendPauseSeconds,
     });
   },

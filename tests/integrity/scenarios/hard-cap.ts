@@ -206,12 +206,12 @@ export async function hardCap(context: ScenarioContext): Promise<ScenarioResult>
       servers,
       offers,
       ratePerSecond: settings.offersPerSecond,
-      durationMs: settings.durationMs,
+      keepOffering: (progress) => progress.elapsedMs < settings.durationMs,
       send,
     });
     await faulting;
     log(
-      `offered ${offering.offered} at ${Math.round(offering.offeredPerSecond)}/s; ${faults.length} faults; waiting for both paths`,
+      `offered ${offering.offered} in ${(offering.elapsedMs / 1000).toFixed(1)} s; ${faults.length} faults; waiting for both paths`,
     );
     await pipeline.waitCaughtUp(600_000);
     sampling = false;
