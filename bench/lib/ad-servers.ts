@@ -96,7 +96,7 @@ export function clickRecord(
   return { key: advertiserId, value: encoder.encode(json), timestampMs: nowMs, kind: "click" };
 }
 
-/** What the hard_cap server needs of the serving client (structural: `@adpipe/serving-client` satisfies it). */
+/** What the hard_cap server needs of the serving client (`@adpipe/serving-client`'s reserveMany). */
 export interface Reserver {
   reserveMany(
     requests: readonly {
@@ -165,7 +165,7 @@ export class AdServer {
 
   constructor(
     private readonly options: AdServerOptions,
-    private readonly client: ServingChecker & Partial<Reserver>,
+    private readonly client: ServingChecker & Reserver,
   ) {
     this.rng = new Prng(options.seed);
   }
@@ -181,14 +181,15 @@ export class AdServer {
   async decide(offers: readonly Offer[], nowMs: number): Promise<void> {
     if (offers.length === 0) return;
     const { mode, runId } = this.options;
+    const tag = MODE_TAG[mode];
     const ids = offers.map((offer) => twinAdvertiserId(mode, offer.advertiser));
+    const reservationIds = offers.map((offer) => `${runId}-${tag}-r${offer.seq.toString(36)}`);
     let served: boolean[];
     if (mode === "hard_cap") {
-      if (this.client.reserveMany === undefined) throw new Error("the hard_cap ad server needs reserveMany");
       const results = await this.client.reserveMany(
-        offers.map((offer, i) => ({
+        offers.map((_, i) => ({
           advertiserId: ids[i] as string,
-          reservationId: `${runId}-${MODE_TAG[mode]}-r${offer.seq.toString(36)}`,
+          reservationId: reservationIds[i] as string,
           maxCostMicros: this.options.maxCostMicros,
           ttlMs: this.options.ttlMs,
         })),
@@ -207,13 +208,12 @@ export class AdServer {
         return;
       }
       this.tally.grants += 1;
-      const tag = MODE_TAG[mode];
       this.schedule({
         atMs: nowMs + this.rng.int(0, this.options.clickDelayMs),
         advertiserId: ids[i] as string,
         clickId: `${runId}-${tag}-c${offer.seq.toString(36)}`,
         costMicros: offer.costMicros,
-        reservationId: mode === "hard_cap" ? `${runId}-${tag}-r${offer.seq.toString(36)}` : null,
+        reservationId: mode === "hard_cap" ? (reservationIds[i] as string) : null,
       });
     });
   }
