@@ -267,17 +267,24 @@ export interface OfferLoopOptions {
   /** Produces clicks; several sends are in flight at once (up to `maxInFlight`). */
   send(records: readonly GeneratedRecord[]): Promise<void>;
   readonly maxInFlight?: number;
+  /**
+   * Ticks whose decisions may still wait for Redis while the next tick starts (default 4): an ad server decides
+   * for concurrent requests, and one round trip at a time would cap the offer rate at the round-trip time.
+   */
+  readonly maxDecisionsInFlight?: number;
 }
 
 /**
- * The ad servers' loop: every 10 ms the offers due at the rate go to every server (one Redis round trip each),
- * and the clicks whose time came are produced. Once `keepOffering` says no, no more offers; the clicks of
+ * The ad servers' loop: every 10 ms the offers due at the rate go to every server (one Redis round trip each,
+ * a few ticks' decisions in flight at once), and the clicks whose time came are produced. Once `keepOffering` says no, no more offers; the clicks of
  * impressions already served are still produced at their time, and every send has completed when it resolves.
  */
 export async function runOffers(options: OfferLoopOptions): Promise<OfferProgress> {
   const { servers, offers, ratePerSecond } = options;
   const maxInFlight = options.maxInFlight ?? 8;
+  const maxDecisions = options.maxDecisionsInFlight ?? 4;
   const inFlight: Promise<void>[] = [];
+  const deciding: Promise<unknown>[] = [];
   const emit = async (nowMs: number) => {
     const records = servers.flatMap((server) => server.due(nowMs));
     if (records.length === 0) return;
@@ -299,10 +306,12 @@ export async function runOffers(options: OfferLoopOptions): Promise<OfferProgres
       offeredMicros += offer.costMicros;
       batch.push(offer);
     }
-    await Promise.all(servers.map((server) => server.decide(batch, tickStart)));
+    deciding.push(Promise.all(servers.map((server) => server.decide(batch, tickStart))));
+    if (deciding.length >= maxDecisions) await deciding.shift();
     await emit(Date.now());
     if (offered >= due) await sleep(BUCKET_MS);
   }
+  await Promise.all(deciding);
   const done = progress();
   while (servers.some((server) => server.pendingClicks > 0)) {
     await emit(Date.now());
