@@ -7,7 +7,8 @@
  *   npm run test:integrity                         # INTEGRITY_PROFILE=full (10-minute sustained load)
  *   INTEGRITY_PROFILE=ci npm run test:integrity    # same scenarios and acceptance figures, 2-minute load
  *   INTEGRITY_SCENARIOS=crashes,poison …           # a subset (names below: crashes postgres redis broker
- *                                                  # poison sustained security fuzz reset scale hardcap)
+ *                                                  # poison sustained security fuzz reset scale hardcap
+ *                                                  # redis-cluster kafka-cluster)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadProfile, scaleCpuCheck, selectedScenarios } from "./profile.js";
@@ -15,8 +16,10 @@ import { brokerRestart } from "./scenarios/broker-restart.js";
 import { crashes } from "./scenarios/crashes.js";
 import { hardCap } from "./scenarios/hard-cap.js";
 import { httpFuzz } from "./scenarios/http-fuzz.js";
+import { kafkaCluster } from "./scenarios/kafka-cluster.js";
 import { poison } from "./scenarios/poison.js";
 import { postgresOutage } from "./scenarios/postgres-outage.js";
+import { redisCluster } from "./scenarios/redis-cluster.js";
 import { redisOutage } from "./scenarios/redis-outage.js";
 import { type DrainPhase, type ScaleEfficiency, scaleEvents, scaleOutIn } from "./scenarios/scale-out-in.js";
 import { security } from "./scenarios/security.js";
@@ -395,5 +398,83 @@ describe(`integrity suite (profile ${profile.name}, seed ${profile.seed})`, () =
       expectExact(result);
     },
     20 * MINUTE,
+  );
+
+  run("redis-cluster")(
+    "12. Redis Cluster: a master SIGKILLed (replica promoted) and slots resharded mid-stream; lookups fail closed, never wrong",
+    async () => {
+      const result = await redisCluster(context("redis-cluster"));
+      results.push(result);
+      type Side = { unavailableMs: number; failedPercent: number };
+      type Window = { clients: Side; api: Side };
+      const sides = (w: Window) =>
+        `${w.clients.unavailableMs} ms (serving clients, ${w.clients.failedPercent} % of lookups failed) / ${w.api.unavailableMs} ms (API, ${w.api.failedPercent} %)`;
+      const extra = result.extra as {
+        failover: { promotionMs: number; trackerBackMs: number | null; lookups: Window };
+        reshard: {
+          slots: number;
+          durationMs: number;
+          trackerBackMs: number | null;
+          advertisersMoved: number;
+          advertisersOnTarget: number;
+          lookups: Window;
+        };
+        lookups: ProbeStats;
+        apiLookups: ProbeStats;
+        processes: number;
+      };
+      const { failover, reshard } = extra;
+      console.log(
+        `Redis Cluster failover: replica promoted ${failover.promotionMs} ms after the SIGKILL, tracker committing ${failover.trackerBackMs} ms after it; lookups unavailable ${sides(failover.lookups)}\n` +
+          `Redis Cluster reshard: ${reshard.slots} slots (${reshard.advertisersMoved} advertisers) in ${reshard.durationMs} ms, tracker committing ${reshard.trackerBackMs} ms after; lookups unavailable ${sides(reshard.lookups)}`,
+      );
+      expect(result.faults.map((f) => f.kind)).toEqual(["redis-master-sigkill", "redis-slot-migration"]);
+      // The slot migration really moved advertisers (their keys) to the other master.
+      expect(extra.reshard.advertisersMoved).toBeGreaterThanOrEqual(
+        Math.min(2, profile.redisCluster.reshardAdvertisers),
+      );
+      expect(extra.reshard.advertisersOnTarget).toBe(extra.reshard.advertisersMoved);
+      // Ad servers (serving clients and the API) never got a wrong answer: a state the advertiser went
+      // through, unknown with SERVE_WHEN_UNKNOWN, or no answer at all.
+      expect(extra.lookups.wrong).toEqual([]);
+      expect(extra.apiLookups.wrong).toEqual([]);
+      expect(extra.lookups.answered).toBeGreaterThan(0);
+      expect(extra.apiLookups.answered).toBeGreaterThan(0);
+      // The same three processes (ingestor, tracker, API) throughout.
+      expect(extra.processes).toBe(3);
+      expectExact(result);
+    },
+    15 * MINUTE,
+  );
+
+  run("kafka-cluster")(
+    "13. Kafka cluster (3 brokers, RF 3, min ISR 2): the leader of half the partitions SIGKILLed, then restarted; both stores exact",
+    async () => {
+      const result = await kafkaCluster(context("kafka-cluster"));
+      results.push(result);
+      const extra = result.extra as Record<string, unknown> & {
+        failover: Record<string, number | null>;
+        rejoin: Record<string, number | null>;
+      };
+      console.log(
+        `Kafka cluster: broker ${extra.killedBroker} (leader of ${extra.partitionsLed}/${extra.partitions}) SIGKILLed: ${JSON.stringify(extra.failover)}; restarted: ${JSON.stringify(extra.rejoin)}`,
+      );
+      expect(extra.replicationFactors).toEqual([3]);
+      expect(extra.minInsyncReplicas).toBe("2");
+      expect(extra.partitionsLed as number).toBeGreaterThanOrEqual((extra.partitions as number) / 2);
+      // Mid-stream: the producer was still sending when the broker died.
+      expect(extra.killedWhileProducing).toBe(true);
+      expect(result.faults.map((f) => f.kind)).toEqual(["kafka-leader-sigkill", "kafka-broker-restart"]);
+      // The same two consumer processes throughout.
+      expect(extra.processes).toBe(2);
+      // acks=all with min ISR 2: nothing acknowledged was lost; resent batches account for every extra copy.
+      expect(extra.producerLost).toBe(0);
+      expect(extra.producerForeign).toBe(0);
+      expect(extra.producerDuplicates).toBe(
+        (extra.topicRecords as number) - (extra.producedRecords as number),
+      );
+      expectExact(result);
+    },
+    15 * MINUTE,
   );
 });

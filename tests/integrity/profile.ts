@@ -4,7 +4,8 @@ import { availableParallelism } from "node:os";
  * Sizes of the integrity suite. INTEGRITY_PROFILE=full (the default of `npm run test:integrity`) or ci
  * (`.ci/run`): ci keeps every scenario and every figure the issue asks for (≥ 200,000 events and ≥ 10
  * SIGKILLs per service in scenario 1, a ≥ 20 s Postgres outage, ≥ 10,000 hostile payloads) and only runs the
- * sustained load for 2 minutes instead of 10. `smoke` is for developing the suite only: every scenario on
+ * sustained load for 2 minutes instead of 10, and the cluster scenarios (11, 12: the same faults) on shorter
+ * streams, about 4 minutes for both together. `smoke` is for developing the suite only: every scenario on
  * small numbers (far below the acceptance figures), a few minutes in all.
  */
 export type ProfileName = "ci" | "full" | "smoke";
@@ -75,6 +76,22 @@ export interface IntegrityProfile {
     readonly pauseMs: number;
     /** How often `net + reserved <= budget` is read for every hard_cap advertiser (one MULTI). */
     readonly sampleEveryMs: number;
+  };
+  readonly redisCluster: {
+    /** Stream on a private Redis Cluster: a master SIGKILLed at 1/3, some advertisers' slots resharded at 2/3. */
+    readonly events: number;
+    readonly ratePerSecond: number;
+    readonly advertisers: number;
+    /** Advertisers whose slots `redis-cli --cluster reshard` moves to another master (with their keys). */
+    readonly reshardAdvertisers: number;
+  };
+  readonly kafkaCluster: {
+    /** Stream on a private three-broker cluster (RF 3, min ISR 2): the broker leading most partitions SIGKILLed. */
+    readonly events: number;
+    readonly ratePerSecond: number;
+    readonly partitions: number;
+    /** How long the killed broker stays down before it is started again. */
+    readonly downMs: number;
   };
   readonly topicReset: {
     /** Records of the first log (consumed before the topic is deleted) and of the recreated one. */
@@ -152,6 +169,8 @@ const common = {
     pauseMs: 5_000,
     sampleEveryMs: 200,
   },
+  redisCluster: { events: 30_000, ratePerSecond: 600, advertisers: 40, reshardAdvertisers: 4 },
+  kafkaCluster: { events: 24_000, ratePerSecond: 600, partitions: 4, downMs: 8_000 },
 } as const;
 
 const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
@@ -159,6 +178,8 @@ const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
     name: "full",
     ...common,
     sustained: { durationMs: 600_000, ratePerSecond: 400, sampleEveryMs: 5_000 },
+    redisCluster: { events: 90_000, ratePerSecond: 600, advertisers: 60, reshardAdvertisers: 8 },
+    kafkaCluster: { events: 90_000, ratePerSecond: 600, partitions: 4, downMs: 20_000 },
   },
   ci: { name: "ci", ...common, sustained: { durationMs: 120_000, ratePerSecond: 400, sampleEveryMs: 5_000 } },
   smoke: {
@@ -201,6 +222,8 @@ const PROFILES: Record<ProfileName, Omit<IntegrityProfile, "seed">> = {
       pauseMs: 3_000,
       sampleEveryMs: 200,
     },
+    redisCluster: { events: 8_000, ratePerSecond: 400, advertisers: 30, reshardAdvertisers: 3 },
+    kafkaCluster: { events: 8_000, ratePerSecond: 400, partitions: 4, downMs: 4_000 },
   },
 };
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { kafkaConnectionFromEnv } from "@adpipe/config";
-import { type AdpipeKafka, createKafka, deleteTopic, ensureTopic } from "@adpipe/kafka";
+import { type AdpipeKafka, createKafka, deleteTopic, ensureTopic, WHOLE_SEND_PRODUCER } from "@adpipe/kafka";
 import { type Kafka, logLevel, type Message } from "kafkajs";
 import { uniqueName } from "../../support/index.js";
 
@@ -192,7 +192,9 @@ const MAX_SEND_RECORDS = 500;
 
 /**
  * Produces `records` in order at a steady rate (acks from all in-sync replicas). A failed send (broker down)
- * is retried until it succeeds, so production resumes by itself after an outage.
+ * is sent again in full until it succeeds, so production resumes by itself after an outage. kafkajs' own
+ * retries are off (WHOLE_SEND_PRODUCER): on a cluster they would resend only to brokers that had not answered
+ * and silently drop the records of partitions whose leader moved (docs/infra.md).
  */
 export function producePaced(
   kafka: Kafka,
@@ -202,7 +204,7 @@ export function producePaced(
   stats: PacedProducerStats = { sent: 0, sendErrors: 0, finishedAtMs: null },
 ): { stats: PacedProducerStats; done: Promise<void> } {
   const done = (async () => {
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    const producer = kafka.producer({ allowAutoTopicCreation: false, ...WHOLE_SEND_PRODUCER });
     await producer.connect();
     const started = Date.now();
     try {

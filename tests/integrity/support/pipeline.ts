@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { redisConnectionFromEnv } from "@adpipe/config";
 import type { AdpipeKafka } from "@adpipe/kafka";
+import { createRedisClient, isRedisCluster } from "@adpipe/serving-client";
 import { SpendStore } from "@adpipe/spend-store";
-import { Redis } from "ioredis";
+import { type Cluster, Redis } from "ioredis";
 import type { Admin } from "kafkajs";
 import { deleteRedisPrefix, testServices, uniqueName, uniqueRedisPrefix } from "../../support/index.js";
 import { ChildGroup, type ServiceChild } from "./children.js";
@@ -20,7 +22,10 @@ export interface PipelineOptions {
   readonly brokers?: readonly string[];
   /** How the services reach Kafka (default KAFKA_BROKERS = brokers; Event Hubs: the connection string). */
   readonly serviceKafkaEnv?: Record<string, string>;
-  /** Redis of the tracker (default: the test server, under a unique prefix). */
+  /**
+   * Redis of the tracker (default: the test server, under a unique prefix): a redis:// URL, or a
+   * redis+cluster:// one for a Redis Cluster (the suite then reads it through a cluster client too).
+   */
   readonly redisUrl?: string;
   /** A proxy between the services and Postgres. */
   readonly databaseVia?: { host: string; port: number };
@@ -64,7 +69,7 @@ export class Pipeline {
     readonly kafka: AdpipeKafka,
     readonly topic: string,
     readonly db: ScenarioDatabase,
-    readonly redis: Redis,
+    readonly redis: Redis | Cluster,
     readonly redisUrl: string,
   ) {
     this.children = new ChildGroup(options.scenario);
@@ -83,12 +88,17 @@ export class Pipeline {
       createScenarioDatabase(options.scenario),
     ]);
     // The suite's reader: fails fast while Redis is down instead of queueing (the lag sampler skips then).
-    const redis = new Redis(redisUrl, {
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: true,
-      connectTimeout: 2_000,
-      retryStrategy: () => 200,
-    });
+    const redis = redisUrl.startsWith("redis+cluster://")
+      ? createRedisClient(redisConnectionFromEnv({ REDIS_URL: redisUrl }), {
+          maxRetriesPerRequest: 1,
+          connectTimeout: 2_000,
+        })
+      : new Redis(redisUrl, {
+          maxRetriesPerRequest: 1,
+          enableOfflineQueue: true,
+          connectTimeout: 2_000,
+          retryStrategy: () => 200,
+        });
     redis.on("error", () => undefined);
     return new Pipeline(options, kafka, topic, db, redis, redisUrl);
   }
@@ -255,7 +265,7 @@ export class Pipeline {
     await this.admin?.disconnect().catch(() => undefined);
     await deleteGroups(this.kafka, [this.ingestorGroup, this.trackerGroup]).catch(() => undefined);
     await dropTopic(this.kafka, this.topic).catch(() => undefined);
-    if (this.redisUrl === testServices().redisUrl)
+    if (this.redisUrl === testServices().redisUrl && !isRedisCluster(this.redis))
       await deleteRedisPrefix(this.redis, this.prefix).catch(() => 0);
     this.redis.disconnect();
     await this.db.drop();

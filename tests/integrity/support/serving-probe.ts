@@ -1,6 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { createServingClient, type ServingClient, type ServingState } from "@adpipe/serving-client";
-import { Redis } from "ioredis";
+import { redisConnectionFromEnv } from "@adpipe/config";
+import {
+  createRedisClient,
+  createServingClient,
+  type ServingClient,
+  type ServingState,
+} from "@adpipe/serving-client";
+import { type Cluster, Redis } from "ioredis";
 import type { PrefixStates } from "./prefix-states.js";
 
 export interface ProbeStats {
@@ -16,6 +22,16 @@ export interface ProbeStats {
   wrong: string[];
   firstErrorAtMs: number | null;
   lastErrorAtMs: number | null;
+  /** Longest round (every advertiser through every client), answered or failed: a lookup that hung. */
+  slowestRoundMs: number;
+  /** Why lookups failed: error messages (numbers replaced by #) and how many rounds each failed. */
+  failures: Record<string, number>;
+}
+
+/** Counts a failure under its message with numbers and addresses blanked (MOVED 123 127.0.0.1:7001 → MOVED #). */
+export function noteFailure(stats: ProbeStats, message: string): void {
+  const kind = message.replace(/\d+(\.\d+)*(:\d+)?/g, "#").slice(0, 120);
+  stats.failures[kind] = (stats.failures[kind] ?? 0) + 1;
 }
 
 interface ProbeClient {
@@ -42,8 +58,10 @@ export class ServingProbe {
     wrong: [],
     firstErrorAtMs: null,
     lastErrorAtMs: null,
+    slowestRoundMs: 0,
+    failures: {},
   };
-  private readonly connections: Redis[] = [];
+  private readonly connections: (Redis | Cluster)[] = [];
   private readonly clients: ProbeClient[] = [];
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
@@ -55,13 +73,20 @@ export class ServingProbe {
     private readonly valid: PrefixStates,
   ) {
     const connect = () => {
-      const redis = new Redis(redisUrl, {
-        maxRetriesPerRequest: 0,
-        enableOfflineQueue: false,
-        commandTimeout: 1_000,
-        connectTimeout: 1_000,
-        retryStrategy: () => 50,
-      });
+      // A Redis Cluster (redis+cluster://): the client an ad server makes with @adpipe/serving-client.
+      const redis = redisUrl.startsWith("redis+cluster://")
+        ? createRedisClient(redisConnectionFromEnv({ REDIS_URL: redisUrl }), {
+            maxRetriesPerRequest: 0,
+            commandTimeout: 1_000,
+            connectTimeout: 1_000,
+          })
+        : new Redis(redisUrl, {
+            maxRetriesPerRequest: 0,
+            enableOfflineQueue: false,
+            commandTimeout: 1_000,
+            connectTimeout: 1_000,
+            retryStrategy: () => 50,
+          });
       redis.on("error", () => undefined);
       this.connections.push(redis);
       return redis;
@@ -108,6 +133,9 @@ export class ServingProbe {
       while (this.busy) await new Promise((resolve) => setImmediate(resolve));
       await this.round();
       rounds += 1;
+      // A round answered from a local cache, or failed before any I/O, completes in microtasks: without
+      // this the loop would starve the event loop (and every child process' pipe) for the whole burst.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     return rounds;
   }
@@ -116,10 +144,12 @@ export class ServingProbe {
     if (this.busy) return;
     this.busy = true;
     const ids = [...this.advertiserIds, NEVER_SEEN];
+    const startedAtMs = Date.now();
     try {
       this.stats.rounds += 1;
       await Promise.all(this.clients.map((c) => this.lookup(c, ids)));
     } finally {
+      this.stats.slowestRoundMs = Math.max(this.stats.slowestRoundMs, Date.now() - startedAtMs);
       this.busy = false;
     }
   }
@@ -130,8 +160,9 @@ export class ServingProbe {
     try {
       answers = await probe.client.canServeMany(ids);
       states = await probe.client.getMany(ids);
-    } catch {
+    } catch (error) {
       const now = Date.now();
+      noteFailure(this.stats, error instanceof Error ? error.message : String(error));
       this.stats.errors += ids.length;
       this.stats.firstErrorAtMs ??= now;
       this.stats.lastErrorAtMs = now;

@@ -1,0 +1,136 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { REPO_ROOT } from "../../support/index.js";
+
+const run = promisify(execFile);
+const SCRIPT = join(REPO_ROOT, "scripts", "kafka.sh");
+const HOME = join(REPO_ROOT, ".cache", "integrity");
+const HOST = "127.0.0.1";
+const BROKERS = 3;
+/** scripts/kafka/cluster.sh: broker i listens on the configured ports + 10 * i. */
+const STRIDE = 10;
+
+/**
+ * A three-broker KRaft cluster of the suite's own (scripts/kafka.sh with KAFKA_BROKERS_COUNT=3 on random ports
+ * below the ephemeral range, its own KAFKA_STATE_DIR): a scenario may SIGKILL a broker and start it again
+ * (on its kept data) without touching the shared broker. The directory name carries the owner's pid and the
+ * first port, so the next run stops the brokers of a run that was killed before it could.
+ */
+export class PrivateKafkaCluster {
+  private constructor(
+    readonly basePort: number,
+    readonly stateDir: string,
+  ) {}
+
+  static async start(): Promise<PrivateKafkaCluster> {
+    await sweepLeftoverClusters();
+    const basePort = await freeBasePort();
+    const cluster = new PrivateKafkaCluster(basePort, join(HOME, `kafka-cluster-${process.pid}-${basePort}`));
+    mkdirSync(cluster.stateDir, { recursive: true });
+    await cluster.script("start");
+    return cluster;
+  }
+
+  private script(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+    return run("bash", [SCRIPT, ...args], { env: scriptEnv(this.basePort, this.stateDir), timeout: 300_000 });
+  }
+
+  /** PLAINTEXT bootstrap list, broker 0 first. */
+  get brokers(): string[] {
+    return Array.from({ length: BROKERS }, (_, i) => `${HOST}:${this.basePort + STRIDE * i}`);
+  }
+
+  /** The KRaft node id of broker index i (cluster.sh: i + 1). */
+  static nodeId(index: number): number {
+    return index + 1;
+  }
+
+  /** The pid of broker `index` (0-based). */
+  async pid(index: number): Promise<number> {
+    const { stdout } = await this.script("pid", String(index));
+    const pid = Number(stdout.trim());
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid for broker ${index}: ${stdout}`);
+    return pid;
+  }
+
+  /** SIGKILLs the broker with this pid (see pid()) and waits until it is gone: a crash, its data stays. */
+  async kill(pid: number): Promise<void> {
+    process.kill(pid, "SIGKILL");
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`broker pid ${pid} still runs 10 s after SIGKILL`);
+  }
+
+  /** Starts the brokers that are not running, on their kept data, and waits until every one answers. */
+  async startMissing(): Promise<void> {
+    await this.script("start");
+  }
+
+  /** Stops every broker and deletes the state directory. */
+  async stop(): Promise<void> {
+    await this.script("stop").catch(() => undefined);
+    rmSync(this.stateDir, { recursive: true, force: true });
+  }
+}
+
+function scriptEnv(basePort: number, stateDir: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    KAFKA_BROKERS_COUNT: String(BROKERS),
+    KAFKA_STATE_DIR: stateDir,
+    KAFKA_PLAINTEXT_PORT: String(basePort),
+    KAFKA_SASL_PORT: String(basePort + 1),
+    KAFKA_CONTROLLER_PORT: String(basePort + 2),
+    KAFKA_START_TIMEOUT_SECONDS: "240",
+  };
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A base in 22000-29900 (below Linux' ephemeral ports) whose nine listener ports are all free. */
+async function freeBasePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 22_000 + 100 * Math.floor(Math.random() * 80);
+    const ports = Array.from({ length: BROKERS }, (_, i) =>
+      [0, 1, 2].map((d) => base + STRIDE * i + d),
+    ).flat();
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
+  }
+  throw new Error("no free range of ports for a private Kafka cluster");
+}
+
+/** Clusters of runs that were killed: their owner pid is gone; stopped through the script, then deleted. */
+async function sweepLeftoverClusters(): Promise<void> {
+  if (!existsSync(HOME)) return;
+  for (const name of readdirSync(HOME)) {
+    const match = /^kafka-cluster-(\d+)-(\d+)$/.exec(name);
+    if (match === null) continue;
+    try {
+      process.kill(Number(match[1]), 0);
+      continue;
+    } catch {
+      // the owner is gone
+    }
+    const dir = join(HOME, name);
+    await run("bash", [SCRIPT, "stop"], { env: scriptEnv(Number(match[2]), dir), timeout: 120_000 }).catch(
+      () => undefined,
+    );
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
