@@ -18,7 +18,7 @@ interface PartitionView {
 }
 
 /**
- * Scenario 12: the whole pipeline on a private three-broker KRaft cluster (scripts/kafka.sh,
+ * Scenario 13: the whole pipeline on a private three-broker KRaft cluster (scripts/kafka.sh,
  * KAFKA_BROKERS_COUNT=3; the topic replicated 3 times with min.insync.replicas 2, producers with acks=all). Mid-stream
  * the broker leading the most partitions (half of four) is SIGKILLed; the cluster moves leadership, producer and
  * both consumer groups follow in the same processes; later the broker is started again on its data and catches
@@ -171,7 +171,7 @@ export async function kafkaCluster(context: ScenarioContext): Promise<ScenarioRe
     const processes = pipeline.children.children.length;
     const exits = await stopGracefully(pipeline);
     return scenarioResult({
-      scenario: "12-kafka-cluster",
+      scenario: "13-kafka-cluster",
       title: "3-broker Kafka: leader of half the partitions SIGKILLed, then started again",
       startedAtMs,
       verification,

@@ -61,7 +61,7 @@ function snapshot(stats: ProbeStats): ProbeStats {
 }
 
 /**
- * Scenario 11: the real-time path on a Redis Cluster of its own (3 masters + 3 replicas, scripts/redis-cluster.sh
+ * Scenario 12: the real-time path on a Redis Cluster of its own (3 masters + 3 replicas, scripts/redis-cluster.sh
  * on random ports). Mid-stream a master holding advertisers is SIGKILLed — the cluster promotes its replica —
  * and later some advertisers' slots are moved to another master with `redis-cli --cluster reshard`. The tracker,
  * the API and serving clients run in cluster mode throughout; every lookup is judged (a state the advertiser
@@ -282,7 +282,7 @@ export async function redisCluster(context: ScenarioContext): Promise<ScenarioRe
     const processes = pipeline.children.children.length;
     const exits = await stopGracefully(pipeline);
     return scenarioResult({
-      scenario: "11-redis-cluster",
+      scenario: "12-redis-cluster",
       title: "Redis Cluster: master SIGKILLed (replica promoted), then slots resharded",
       startedAtMs,
       verification,
