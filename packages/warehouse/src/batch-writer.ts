@@ -1,6 +1,7 @@
 import type { BudgetPeriod } from "@adpipe/core";
 import type { ClientBase } from "pg";
 import { billBatch } from "./billing.js";
+import { copyBronze } from "./bronze-copy.js";
 import {
   aggregateGold,
   DEFAULT_MAX_STORED_PAYLOAD_BYTES,
@@ -252,9 +253,9 @@ export function tally(
 
 /**
  * Writes one batch of Kafka records to Bronze, Silver and Gold and stores the offsets, in ONE transaction with a
- * constant number of round trips (BEGIN, lock offsets, claim click ids, read the billing state, write, re-evaluate
- * serving, COMMIT), plus
- * one partition check outside the transaction when the batch brings a new day.
+ * constant number of round trips (BEGIN, lock offsets, claim click ids, read the billing state, COPY Bronze, write
+ * the rest, re-evaluate serving, COMMIT), plus one partition check outside the transaction when the batch brings a
+ * new day.
  *
  * Exactly once: the stored offsets are row-locked first and records below them are dropped, so a batch delivered
  * twice (crash before the Kafka commit, rebalance, seek race) writes nothing twice. The client must not be in a
@@ -356,6 +357,8 @@ export async function writeBatch(
     const firstOf = await claimClicks(client, fresh);
     const derived = await billBatch(client, deriveRecords(fresh, firstOf), options);
     const gold = aggregateGold(derived);
+    const maxStoredPayloadBytes = options.maxStoredPayloadBytes ?? DEFAULT_MAX_STORED_PAYLOAD_BYTES;
+    await copyBronze(client, derived, maxStoredPayloadBytes);
     const { rows } = await client.query<{ gold: number }>(
       queryConfig(
         "write_batch",
@@ -364,8 +367,8 @@ export async function writeBatch(
           gold,
           pipeline: batch.pipeline,
           nextOffsets: [...nextOffsets.values()],
-          writeBronze: true,
-          maxStoredPayloadBytes: options.maxStoredPayloadBytes ?? DEFAULT_MAX_STORED_PAYLOAD_BYTES,
+          writeBronze: false,
+          maxStoredPayloadBytes,
         }),
       ),
     );

@@ -6,6 +6,7 @@ export type { NamedQuery } from "@adpipe/sql";
 /** The warehouse's named statements: `sql/queries/<name>.sql`, one statement each (see @adpipe/sql). */
 export const WAREHOUSE_QUERY_NAMES = [
   "billing_state",
+  "bronze_copy",
   "bronze_count",
   "bronze_lineage_in_ranges",
   "bronze_page",

@@ -8,6 +8,7 @@ import {
   type WriteBatchResult,
 } from "./batch-writer.js";
 import { billBatch } from "./billing.js";
+import { copyBronze } from "./bronze-copy.js";
 import {
   aggregateGold,
   DEFAULT_MAX_STORED_PAYLOAD_BYTES,
@@ -184,6 +185,8 @@ export async function replayBatch(
     // still never passes its budget (filling a gap cannot re-bill the later records already billed without it).
     const derived = await billBatch(client, deriveRecords(fresh, firstOf), options);
     const gold = aggregateGold(derived);
+    const maxStoredPayloadBytes = options.maxStoredPayloadBytes ?? DEFAULT_MAX_STORED_PAYLOAD_BYTES;
+    await copyBronze(client, derived, maxStoredPayloadBytes);
     const { rows } = await client.query<{ gold: number }>(
       queryConfig(
         "write_batch",
@@ -192,8 +195,8 @@ export async function replayBatch(
           gold,
           pipeline: "",
           nextOffsets: [],
-          writeBronze: true,
-          maxStoredPayloadBytes: options.maxStoredPayloadBytes ?? DEFAULT_MAX_STORED_PAYLOAD_BYTES,
+          writeBronze: false,
+          maxStoredPayloadBytes,
         }),
       ),
     );

@@ -1,4 +1,5 @@
 import { timeBuckets } from "@adpipe/core";
+import { storedPayload, storedRejectionDetail } from "./bronze-copy.js";
 import type { DerivedRecord, GoldDelta } from "./derive.js";
 import { PgBinaryArray, type PgElementType } from "./pg-binary-array.js";
 
@@ -94,23 +95,21 @@ export function writeBatchParams(options: {
     PgBinaryArray,
   ];
 
+  // Columns only Bronze reads stay empty when Bronze is written elsewhere (bronze_copy, or reprocessing, which
+  // keeps it): unnest pads them with NULLs, and the payloads need not travel twice.
+  const bronze = options.writeBronze;
   for (const r of records) {
     topics.text(r.topic);
     partitions.integer(r.partition);
     offsets.bigint(r.offset);
     kafkaMs.integer(r.kafkaMs);
-    keys.bytes(r.key);
-    if (r.value === null) {
-      payloads.bytes(null);
-      truncated.boolean(false);
-    } else if (r.value.byteLength <= options.maxStoredPayloadBytes) {
-      payloads.bytes(r.value);
-      truncated.boolean(false);
-    } else {
-      payloads.bytes(r.value.subarray(0, options.maxStoredPayloadBytes));
-      truncated.boolean(true);
+    if (bronze) {
+      keys.bytes(r.key);
+      const payload = storedPayload(r.value, options.maxStoredPayloadBytes);
+      payloads.bytes(payload.bytes);
+      truncated.boolean(payload.truncated);
+      payloadBytes.integer(r.payloadBytes);
     }
-    payloadBytes.integer(r.payloadBytes);
     const c = r.contribution;
     // No contribution (rejected records, budget updates): no Gold window, zero counts.
     goldWindows.integer(c?.windowStartMs ?? null);
@@ -142,14 +141,12 @@ export function writeBatchParams(options: {
       bModes.text(r.budgetMode);
     }
     if (!r.parse.ok) {
-      rejectionReasons.text(r.parse.reason);
-      // Postgres text cannot hold NUL, and V8's JSON.parse message quotes the payload it choked on: unescaped,
-      // a record with a NUL in bad JSON would fail its whole batch on every retry and stall the partition.
-      // The raw payload keeps the exact bytes; the detail shows the NUL escaped.
-      rejectionDetails.text(r.parse.detail.replaceAll("\u0000", "\\u0000"));
-      for (const column of [eventTypes, clickIds, advertisers, rawAdvertiserIds, advertiserIds, adIds]) {
-        column.text(null);
+      if (bronze) {
+        rejectionReasons.text(r.parse.reason);
+        rejectionDetails.text(storedRejectionDetail(r.parse.detail));
+        rawAdvertiserIds.text(null);
       }
+      for (const column of [eventTypes, clickIds, advertisers, advertiserIds, adIds]) column.text(null);
       for (const column of [amounts, budgets, eventMs, years, months, days, hours]) column.integer(null);
       isValid.boolean(null);
       errorCodes.text(null);
@@ -157,13 +154,15 @@ export function writeBatchParams(options: {
       continue;
     }
     const e = r.parse;
-    rejectionReasons.text(null);
-    rejectionDetails.text(null);
+    if (bronze) {
+      rejectionReasons.text(null);
+      rejectionDetails.text(null);
+      // Bronze keeps advertiser_id as sent: absent when core defaulted it to the advertiser name.
+      rawAdvertiserIds.text(e.warnings.includes("advertiser_id_defaulted") ? null : e.advertiserId);
+    }
     eventTypes.text(e.eventType);
     clickIds.text(e.clickId);
     advertisers.text(e.advertiser);
-    // Bronze keeps advertiser_id as sent: absent when core defaulted it to the advertiser name.
-    rawAdvertiserIds.text(e.warnings.includes("advertiser_id_defaulted") ? null : e.advertiserId);
     advertiserIds.text(e.advertiserId);
     adIds.text(e.adId);
     amounts.integer(e.amountMicros);
