@@ -14,6 +14,8 @@ const TWO_32 = 4_294_967_296;
 const POSTGRES_EPOCH_MICROS = 946_684_800_000_000;
 const POSTGRES_EPOCH_MICROS_BIG = 946_684_800_000_000n;
 const NUMERIC_NEG = 0x4000;
+/** Scratch space of numericMicros (one per process: no allocation per value). */
+const NUMERIC_GROUPS = new Uint16Array(6);
 /** Scale of every money column (NUMERIC(20,6)): values are integer micros. */
 const MICROS_SCALE = 6;
 
@@ -164,14 +166,13 @@ export class PgCopyBinary {
     const fraction = abs - whole * 1_000_000;
     // Groups from the most significant: up to four of the whole part (safe integers / 10^6 < 10^10), two of
     // the fraction (its 6 digits padded to 8). Group k has weight (wholeGroups - 1 - k).
-    const groups = [
-      Math.floor(whole / 1_000_000_000_000) % 10_000,
-      Math.floor(whole / 100_000_000) % 10_000,
-      Math.floor(whole / 10_000) % 10_000,
-      whole % 10_000,
-      Math.floor(fraction / 100),
-      (fraction % 100) * 100,
-    ];
+    const groups = NUMERIC_GROUPS;
+    groups[0] = Math.floor(whole / 1_000_000_000_000) % 10_000;
+    groups[1] = Math.floor(whole / 100_000_000) % 10_000;
+    groups[2] = Math.floor(whole / 10_000) % 10_000;
+    groups[3] = whole % 10_000;
+    groups[4] = Math.floor(fraction / 100);
+    groups[5] = (fraction % 100) * 100;
     let first = 0;
     while (first < groups.length && groups[first] === 0) first += 1;
     let end = groups.length;
