@@ -8,6 +8,6 @@
 -- ones pile up until vacuum. Half-empty pages let Postgres keep the new version on the same page (a HOT update:
 -- no index entries, pruned on the fly). None of the indexed columns changes on these updates (the advertiser
 -- name only when a batch brings another one). Measured in docs/performance.md: most updates become HOT and the
--- batch statement plus the re-evaluation cost Postgres ~1.5 µs less per event. Affects pages written from now
+-- batch statement plus the re-evaluation cost Postgres 1–1.5 µs less per event. Affects pages written from now
 -- on; rewriting an existing table (VACUUM FULL, a long exclusive lock) is left to the operator.
 ALTER TABLE gold.advertiser_spend SET (fillfactor = 50);
