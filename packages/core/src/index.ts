@@ -1,3 +1,17 @@
+export {
+  ALERT_KINDS,
+  type AlertEvent,
+  type AlertKey,
+  type AlertKind,
+  alertEventSchema,
+  alertKeyOf,
+  alertThresholds,
+  alertThresholdsSchema,
+  crossedThresholds,
+  DEFAULT_ALERT_THRESHOLDS_PCT,
+  MAX_ALERT_THRESHOLD_PCT,
+  MAX_ALERT_THRESHOLDS,
+} from "./alerts.js";
 export { billableMicros, type ModeObservation, modeInForce, supersedesMode } from "./billing.js";
 export {
   type BudgetPeriodWindow,

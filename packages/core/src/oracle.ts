@@ -1,3 +1,4 @@
+import { type AlertKey, crossedThresholds, DEFAULT_ALERT_THRESHOLDS_PCT } from "./alerts.js";
 import { billableMicros, type ModeObservation, supersedesMode } from "./billing.js";
 import { type BudgetPeriodWindow, budgetPeriodOf, canonicalTimeZone } from "./budget-period.js";
 import {
@@ -398,6 +399,30 @@ export class Oracle {
   ): ServingState[] {
     const window = budgetPeriodOf(nowMs, period, timeZone);
     return this.advertisers().map((advertiserId) => this.stateOf(advertiserId, window));
+  }
+
+  /**
+   * The budget_threshold alerts of the period containing nowMs, once every observed record is applied: per
+   * advertiser, each threshold its period net has reached against the budget in force (crossedThresholds).
+   * What an alert evaluator firing once per key must have fired in total when the budget in force did not move
+   * down during the period (a fired alert stays fired; docs/alerts.md).
+   */
+  alertsAt(
+    nowMs: number,
+    thresholdsOf: (advertiserId: string) => readonly number[] = () => DEFAULT_ALERT_THRESHOLDS_PCT,
+    period: BudgetPeriod = this.budgetPeriod,
+    timeZone = this.timeZone,
+  ): AlertKey[] {
+    return this.servingStateAt(nowMs, period, timeZone).flatMap((state) =>
+      crossedThresholds(state.netMicros, state.budgetMicros, thresholdsOf(state.advertiserId)).map(
+        (thresholdPct) => ({
+          advertiserId: state.advertiserId,
+          periodId: state.period,
+          kind: "budget_threshold" as const,
+          thresholdPct,
+        }),
+      ),
+    );
   }
 
   private stateOf(advertiserId: string, window: BudgetPeriodWindow): ServingState {
