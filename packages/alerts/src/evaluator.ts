@@ -1,0 +1,147 @@
+import {
+  type AlertKind,
+  type BudgetPeriod,
+  type BudgetPeriodWindow,
+  budgetPeriodOf,
+  crossedThresholds,
+  DEFAULT_ALERT_THRESHOLDS_PCT,
+  DEFAULT_BUDGET_PERIOD,
+  DEFAULT_TIME_ZONE,
+  LIFETIME_PERIOD,
+} from "@adpipe/core";
+import { type PeriodSpend, periodSpendByAdvertiser } from "@adpipe/warehouse";
+import type { Pool } from "pg";
+import { AlertsError } from "./errors.js";
+import { queryConfig } from "./queries.js";
+
+/** Where each alert is delivered: a Kafka topic, a webhook URL. */
+export interface DeliveryTarget {
+  readonly channel: "kafka" | "webhook";
+  readonly destination: string;
+}
+
+export interface AlertEvaluatorOptions {
+  readonly pool: Pool;
+  readonly targets: readonly DeliveryTarget[];
+  /** Thresholds of advertisers without their own (alerts.thresholds). Default 50, 80, 100. */
+  readonly defaultThresholdsPct?: readonly number[];
+  readonly budgetPeriod?: BudgetPeriod;
+  readonly timeZone?: string;
+  /**
+   * Periods before the current one evaluated too (default 1): late clicks of the period just ended still count
+   * toward it, so its alerts may fire after it ended.
+   */
+  readonly lookbackPeriods?: number;
+}
+
+/** One alert fired by a pass. */
+export interface FiredAlert {
+  readonly eventId: string;
+  readonly advertiserId: string;
+  readonly periodId: string;
+  readonly kind: AlertKind;
+  readonly thresholdPct: number;
+}
+
+/** The periods a pass at nowMs evaluates: the current one, then `lookback` before it (one for lifetime). */
+export function periodsToEvaluate(
+  nowMs: number,
+  period: BudgetPeriod,
+  timeZone: string,
+  lookback: number,
+): BudgetPeriodWindow[] {
+  if (period === "lifetime") return [LIFETIME_PERIOD];
+  const windows = [budgetPeriodOf(nowMs, period, timeZone)];
+  for (let i = 0; i < lookback; i++) {
+    const earliest = windows[windows.length - 1] as BudgetPeriodWindow;
+    windows.push(budgetPeriodOf(earliest.startMs - 1, period, timeZone));
+  }
+  return windows;
+}
+
+/**
+ * Detects budget alerts from Postgres (Silver's period spend and Gold's budget in force: durable, the same
+ * whatever the real-time tracker or Redis went through) and fires each at most once, with its deliveries queued
+ * in the same statement (alerts_fire). Safe to run from several replicas at once.
+ */
+export class AlertEvaluator {
+  private readonly pool: Pool;
+  private readonly targets: readonly DeliveryTarget[];
+  private readonly defaults: readonly number[];
+  private readonly period: BudgetPeriod;
+  private readonly timeZone: string;
+  private readonly lookback: number;
+
+  constructor(options: AlertEvaluatorOptions) {
+    this.pool = options.pool;
+    this.targets = options.targets;
+    this.defaults = options.defaultThresholdsPct ?? DEFAULT_ALERT_THRESHOLDS_PCT;
+    this.period = options.budgetPeriod ?? DEFAULT_BUDGET_PERIOD;
+    this.timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
+    this.lookback = options.lookbackPeriods ?? 1;
+    if (!Number.isInteger(this.lookback) || this.lookback < 0 || this.lookback > 31)
+      throw new AlertsError("options_invalid", "lookbackPeriods must be an integer in 0..31");
+  }
+
+  /** One pass: evaluates the periods around nowMs and returns the alerts fired by it (none already fired). */
+  async evaluate(nowMs: number = Date.now()): Promise<FiredAlert[]> {
+    const fired: FiredAlert[] = [];
+    for (const window of periodsToEvaluate(nowMs, this.period, this.timeZone, this.lookback)) {
+      fired.push(...(await this.evaluatePeriod(window)));
+    }
+    return fired;
+  }
+
+  private async evaluatePeriod(window: BudgetPeriodWindow): Promise<FiredAlert[]> {
+    const client = await this.pool.connect();
+    let spend: PeriodSpend[];
+    let own: Map<string, number[]>;
+    try {
+      spend = await periodSpendByAdvertiser(client, {
+        periodStartMs: window.startMs,
+        periodEndMs: window.endMs,
+      });
+      const budgeted = spend.filter((row) => row.budgetMicros !== null && row.budgetMicros > 0);
+      if (budgeted.length === 0) return [];
+      const { rows } = await client.query<{ advertiser_id: string; thresholds_pct: number[] }>(
+        queryConfig("alert_thresholds_read", [budgeted.map((row) => row.advertiserId)]),
+      );
+      own = new Map(rows.map((row) => [row.advertiser_id, row.thresholds_pct]));
+    } finally {
+      client.release();
+    }
+    const candidates = spend.flatMap((row) =>
+      crossedThresholds(row.netMicros, row.budgetMicros, own.get(row.advertiserId) ?? this.defaults).map(
+        (thresholdPct) => ({ row, thresholdPct }),
+      ),
+    );
+    if (candidates.length === 0) return [];
+    const { rows } = await this.pool.query<{
+      event_id: string;
+      advertiser_id: string;
+      kind: AlertKind;
+      threshold_pct: number;
+    }>(
+      queryConfig("alerts_fire", [
+        window.id,
+        window.startMs,
+        window.endMs,
+        candidates.map((c) => c.row.advertiserId),
+        candidates.map((c) => c.row.advertiser),
+        candidates.map(() => "budget_threshold"),
+        candidates.map((c) => c.thresholdPct),
+        candidates.map((c) => c.row.netMicros),
+        candidates.map((c) => c.row.budgetMicros),
+        this.targets.map((t) => t.channel),
+        this.targets.map((t) => t.destination),
+      ]),
+    );
+    return rows.map((row) => ({
+      eventId: row.event_id,
+      advertiserId: row.advertiser_id,
+      periodId: window.id,
+      kind: row.kind,
+      thresholdPct: row.threshold_pct,
+    }));
+  }
+}

@@ -1,0 +1,24 @@
+export {
+  type AlertSenders,
+  type DispatchReport,
+  OutboxDispatcher,
+  type OutboxDispatcherOptions,
+} from "./dispatcher.js";
+export { ALERTS_ERROR_CODES, AlertsError, type AlertsErrorCode } from "./errors.js";
+export {
+  AlertEvaluator,
+  type AlertEvaluatorOptions,
+  type DeliveryTarget,
+  type FiredAlert,
+  periodsToEvaluate,
+} from "./evaluator.js";
+export { ALERTS_QUERY_NAMES, checkAlertsQueries } from "./queries.js";
+export {
+  DEFAULT_SIGNATURE_TOLERANCE_S,
+  EVENT_ID_HEADER,
+  SIGNATURE_HEADER,
+  signWebhook,
+  TIMESTAMP_HEADER,
+  verifyWebhookSignature,
+} from "./signature.js";
+export { type WebhookSenderOptions, webhookSender } from "./webhook.js";
