@@ -24,6 +24,7 @@ import { ApiError } from "./errors.js";
 import { errorBody, toApiError } from "./http-errors.js";
 import { parseJsonBody } from "./json-body.js";
 import "./route-config.js";
+import { alertRoutes } from "./routes/alerts.js";
 import { budgetRoutes } from "./routes/budgets.js";
 import { clickRoutes } from "./routes/clicks.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
@@ -292,6 +293,7 @@ export async function buildApp(deps: ApiDeps): Promise<ApiApp> {
   await app.register(reservationRoutes(deps));
   await app.register(servingStreamRoutes(deps, createServingChangeFeed(deps.redis, deps.redisKeyPrefix)));
   await app.register(budgetRoutes(deps));
+  await app.register(alertRoutes(deps));
   await app.register(clickRoutes(deps));
   await app.register(reportRoutes(deps));
   await app.register(dashboardRoutes(deps));

@@ -5,6 +5,9 @@ import { reportQueries, reportQueryName } from "./reports/report-query.js";
 /** Statements read from `sql/queries/<name>.sql` (see @adpipe/sql); the reports' are built from their definitions. */
 export const API_QUERY_FILES = [
   "advertisers_list",
+  "alert_thresholds_get",
+  "alert_thresholds_put",
+  "alerts_list",
   "audit_insert",
   "audit_list",
   "ping",

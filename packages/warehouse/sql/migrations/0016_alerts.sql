@@ -23,6 +23,19 @@ CREATE TABLE alerts.thresholds (
 COMMENT ON TABLE alerts.thresholds IS
   'Per-advertiser budget_threshold alerts in percent of the budget; advertisers without a row use ALERT_THRESHOLDS_PCT.';
 
+-- Who changed an advertiser's thresholds, from what to what (append-only for the API role).
+CREATE TABLE alerts.threshold_audit (
+  id bigserial PRIMARY KEY,
+  advertiser_id text NOT NULL,
+  old_thresholds_pct integer[],
+  new_thresholds_pct integer[],
+  actor text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE alerts.threshold_audit IS
+  'Alert threshold changes through the API; NULL thresholds = the service default (ALERT_THRESHOLDS_PCT).';
+CREATE INDEX threshold_audit_advertiser_idx ON alerts.threshold_audit (advertiser_id, id);
+
 CREATE TABLE alerts.fired (
   event_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   advertiser_id text NOT NULL,
@@ -84,4 +97,6 @@ GRANT USAGE ON SCHEMA ingest TO adpipe_alerter;
 
 GRANT USAGE ON SCHEMA alerts TO adpipe_api;
 GRANT SELECT ON alerts.fired, alerts.outbox TO adpipe_api;
-GRANT SELECT, INSERT, UPDATE ON alerts.thresholds TO adpipe_api;
+GRANT SELECT, INSERT, UPDATE, DELETE ON alerts.thresholds TO adpipe_api;
+GRANT SELECT, INSERT ON alerts.threshold_audit TO adpipe_api;
+GRANT USAGE ON SEQUENCE alerts.threshold_audit_id_seq TO adpipe_api;
