@@ -62,7 +62,7 @@ async function runLocked(options: CliOptions, staleHolder: RunRecord | undefined
   const colors = !options.headless && process.stdout.isTTY === true;
   const printer = new LinePrinter(
     { format: options.logFormat, colors, write: (text) => process.stdout.write(text) },
-    ["supervisor", "kafka", "infra", "ingestor", "budget-tracker", "api", "simulator"],
+    ["supervisor", "kafka", "infra", "ingestor", "budget-tracker", "api", "alerter", "simulator"],
   );
   const secrets = [
     process.env.EVENT_HUB_CONNECTION_STRING,
@@ -83,6 +83,7 @@ async function runLocked(options: CliOptions, staleHolder: RunRecord | undefined
     { name: "--api-port", port: options.apiPort, host: process.env.API_HOST || "127.0.0.1" },
     { name: "--ops-port-base (ingestor)", port: options.opsPortBase, host: "127.0.0.1" },
     { name: "--ops-port-base +1 (budget-tracker)", port: options.opsPortBase + 1, host: "127.0.0.1" },
+    { name: "--ops-port-base +3 (alerter)", port: options.opsPortBase + 3, host: "127.0.0.1" },
     ...(options.simulator
       ? [{ name: "--ops-port-base +2 (simulator)", port: options.opsPortBase + 2, host: "127.0.0.1" }]
       : []),

@@ -70,7 +70,7 @@ const schema = z.object({
   simManifest: z.string().min(1).optional(),
   simAdvertisers: whole(1, 100_000).default(20),
   apiPort: whole(1, 65_535).default(8080),
-  opsPortBase: whole(1, 65_533).default(9101),
+  opsPortBase: whole(1, 65_532).default(9101),
   groupPrefix: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,200}$/)
@@ -125,7 +125,7 @@ export function parseSupervisorOptions(raw: RawSupervisorOptions): CliOptions {
 export function supervisorCommand(): Command {
   return new Command("adpipe-start")
     .description(
-      "Run the whole pipeline on this machine: local Kafka broker (if none answers), Postgres/Redis check, topic, migrations, ingestor, budget-tracker, API + dashboard and the click simulator",
+      "Run the whole pipeline on this machine: local Kafka broker (if none answers), Postgres/Redis check, topic, migrations, ingestor, budget-tracker, API + dashboard, alerter and the click simulator",
     )
     .option("--headless", "no banner and no colors (tests, CI); logs stay prefixed lines")
     .option("--duration <seconds>", "stop everything after this many seconds (default: run until Ctrl-C)")
@@ -147,7 +147,7 @@ export function supervisorCommand(): Command {
     .option("--api-port <port>", "API and dashboard port", "8080")
     .option(
       "--ops-port-base <port>",
-      "ops port of the ingestor; the budget-tracker gets +1, the simulator +2",
+      "ops port of the ingestor; the budget-tracker gets +1, the simulator +2, the alerter +3",
       "9101",
     )
     .option(

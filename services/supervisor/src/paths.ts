@@ -7,7 +7,7 @@ export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 /** True when the supervisor itself runs from TypeScript sources (tsx), so children should too. */
 export const RUNNING_FROM_SOURCE = import.meta.url.endsWith(".ts");
 
-export const SERVICE_NAMES = ["ingestor", "budget-tracker", "api", "simulator"] as const;
+export const SERVICE_NAMES = ["ingestor", "budget-tracker", "api", "alerter", "simulator"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export type RunMode = "dist" | "source";

@@ -140,6 +140,7 @@ export class LocalPipeline {
       "ingestor",
       "budget-tracker",
       "api",
+      "alerter",
       ...(options.simulator ? (["simulator"] as const) : []),
     ];
     const missing = missingEntries(names, this.mode);
@@ -237,6 +238,7 @@ export class LocalPipeline {
       "budget-tracker": options.opsPortBase + 1,
       api: options.apiPort,
       simulator: options.opsPortBase + 2,
+      alerter: options.opsPortBase + 3,
     };
     const childEnv: Record<ServiceName, NodeJS.ProcessEnv> = {
       ingestor: {
@@ -259,14 +261,18 @@ export class LocalPipeline {
         ...(writeToken === undefined ? {} : { API_WRITE_TOKENS: `local:${writeToken}` }),
         ...(readToken === undefined ? {} : { API_READ_TOKENS: `dashboard:${readToken}` }),
       },
+      // Budget alerts from the warehouse to the ad-budget-alerts topic (docs/alerts.md); migrations ran above.
+      alerter: { ...shared, OPS_PORT: String(ports.alerter), MIGRATE_ON_START: "false" },
       simulator: { ...shared, OPS_PORT: String(ports.simulator) },
     };
 
-    for (const name of ["ingestor", "budget-tracker", "api"] as const) this.spawn(name, childEnv[name], []);
+    for (const name of ["ingestor", "budget-tracker", "api", "alerter"] as const)
+      this.spawn(name, childEnv[name], []);
     await Promise.all([
       this.waitReady("ingestor", `http://127.0.0.1:${ports.ingestor}/readyz`),
       this.waitReady("budget-tracker", `http://127.0.0.1:${ports["budget-tracker"]}/readyz`),
       this.waitReady("api", `http://127.0.0.1:${ports.api}/readyz`),
+      this.waitReady("alerter", `http://127.0.0.1:${ports.alerter}/readyz`),
     ]);
 
     if (options.simulator) {
@@ -384,7 +390,11 @@ export class LocalPipeline {
     // The simulator prints its summary on SIGINT; the API stops taking writes before the consumers go.
     await stopChild("simulator", "SIGINT");
     await stopChild("api", "SIGTERM");
-    await Promise.all([stopChild("ingestor", "SIGTERM"), stopChild("budget-tracker", "SIGTERM")]);
+    await Promise.all([
+      stopChild("ingestor", "SIGTERM"),
+      stopChild("budget-tracker", "SIGTERM"),
+      stopChild("alerter", "SIGTERM"),
+    ]);
     await this.infrastructure?.stop();
     await this.broker?.stop();
   }

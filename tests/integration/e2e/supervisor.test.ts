@@ -214,6 +214,7 @@ describe("npm start's supervisor, headless", () => {
         : undefined,
     );
     expect(state.children.map((child) => child.name).sort()).toEqual([
+      "alerter",
       "api",
       "budget-tracker",
       "ingestor",
