@@ -56,7 +56,7 @@ COPY --chmod=0755 <<'EOF_ENTRYPOINT' /usr/local/bin/adpipe-entrypoint
 #!/bin/sh
 set -e
 case "${1:-}" in
-  ingestor|budget-tracker|api|simulator|supervisor)
+  ingestor|budget-tracker|api|alerter|simulator|supervisor)
     service="$1"; shift
     exec node "/app/services/$service/dist/main.js" "$@" ;;
   adpipe)
@@ -65,7 +65,7 @@ case "${1:-}" in
   migrate|status|simulate|reprocess|counts|rebuild-redis|reconcile|export)
     exec node /app/packages/cli/bin/adpipe.js "$@" ;;
   "")
-    echo "usage: IMAGE ingestor|budget-tracker|api|simulator|adpipe <command> [args]" >&2
+    echo "usage: IMAGE ingestor|budget-tracker|api|alerter|simulator|adpipe <command> [args]" >&2
     exit 2 ;;
   *)
     exec "$@" ;;

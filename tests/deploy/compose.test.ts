@@ -19,7 +19,7 @@ const COMPOSE_PATH = `${ROOT}docker-compose.yml`;
 const raw = parseComposeYaml(readFileSync(COMPOSE_PATH, "utf8")) as ComposeFile;
 const resolved = interpolateDocument(raw, {});
 const dockerfile = parseDockerfile(readFileSync(`${ROOT}Dockerfile`, "utf8"));
-const PIPELINE = ["migrate", "ingestor", "budget-tracker", "api", "simulator"];
+const PIPELINE = ["migrate", "ingestor", "budget-tracker", "api", "alerter", "simulator"];
 
 describe("docker-compose.yml", () => {
   test("matches the Compose Specification schema after interpolation", () => {
@@ -54,7 +54,7 @@ describe("docker-compose.yml", () => {
     expect(raw.services.simulator?.profiles).toEqual(["simulator"]);
     expect(raw.services.migrate?.restart).toBe("no");
     expect(raw.services.migrate?.command).toEqual(["adpipe", "migrate"]);
-    for (const name of ["ingestor", "budget-tracker", "api"]) {
+    for (const name of ["ingestor", "budget-tracker", "api", "alerter"]) {
       expect(raw.services[name]?.depends_on).toMatchObject({
         migrate: { condition: "service_completed_successfully" },
       });

@@ -57,12 +57,12 @@ describe.each(["base", ...OVERLAYS])("deploy/k8s %s", (variant) => {
         .filter((object) => object.kind === kind && isPipeline(object))
         .map((object) => object.metadata.name)
         .sort();
-    expect(names("Deployment")).toEqual(["api", "budget-tracker", "ingestor"]);
-    expect(names("Service")).toEqual(["api", "budget-tracker", "ingestor"]);
-    expect(names("PodDisruptionBudget")).toEqual(["api", "budget-tracker", "ingestor"]);
+    expect(names("Deployment")).toEqual(["alerter", "api", "budget-tracker", "ingestor"]);
+    expect(names("Service")).toEqual(["alerter", "api", "budget-tracker", "ingestor"]);
+    expect(names("PodDisruptionBudget")).toEqual(["alerter", "api", "budget-tracker", "ingestor"]);
     expect(names("Job")).toEqual(["adpipe-migrate"]);
     expect(names("ScaledObject")).toEqual(["budget-tracker", "ingestor"]);
-    expect(names("HorizontalPodAutoscaler")).toEqual(["api"]);
+    expect(names("HorizontalPodAutoscaler")).toEqual(["alerter", "api"]);
     expect(names("NetworkPolicy").length).toBeGreaterThan(0);
   });
 
@@ -114,7 +114,7 @@ describe("overlays", () => {
     expect(prod.some((object) => object.kind === "Secret")).toBe(false);
     const account = of(prod, "ServiceAccount", "adpipe");
     expect(account?.metadata.annotations?.["azure.workload.identity/client-id"]).toMatch(/^[0-9a-f-]{36}$/);
-    for (const name of ["ingestor", "budget-tracker", "api"]) {
+    for (const name of ["ingestor", "budget-tracker", "api", "alerter"]) {
       const template = of(prod, "Deployment", name)?.spec.template;
       expect(template.metadata.labels["azure.workload.identity/use"]).toBe("true");
       expect(template.spec.serviceAccountName).toBe("adpipe");
