@@ -21,14 +21,13 @@ export const alerterEnvSchema = z
     ...postgresEnvSchema.shape,
     ...kafkaEnvSchema.shape,
     ...budgetPeriodEnvSchema.shape,
-    /** Topic the alert events are published to; "" publishes none (webhooks only). */
+    /** Topic the alert events are published to. */
     ALERT_TOPIC: z
       .string()
-      .refine(
-        (value) => value === "" || TOPIC_NAME.test(value),
-        "expected 1-249 characters of a-z A-Z 0-9 . _ -",
-      )
+      .regex(TOPIC_NAME, "expected 1-249 characters of a-z A-Z 0-9 . _ -")
       .default(DEFAULT_ALERT_TOPIC),
+    /** Publish alerts to ALERT_TOPIC (false: webhooks only). */
+    ALERT_KAFKA: envVar.boolean().default(true),
     /** Comma-separated http(s) URLs every alert is POSTed to. */
     ALERT_WEBHOOK_URLS: envVar
       .list()
@@ -75,7 +74,7 @@ export const alerterEnvSchema = z
 export type AlerterEnv = z.output<typeof alerterEnvSchema>;
 
 export type AlerterConfig = AlerterEnv & {
-  /** The Kafka connection (null when ALERT_TOPIC is "": no Kafka delivery). */
+  /** The Kafka connection (null with ALERT_KAFKA=false: no Kafka delivery). */
   readonly kafka: KafkaConnection | null;
 };
 
@@ -84,7 +83,6 @@ export function loadAlerterConfig(env: NodeJS.ProcessEnv = process.env): Alerter
   const parsed = loadEnv(alerterEnvSchema, env);
   return {
     ...parsed,
-    kafka:
-      parsed.ALERT_TOPIC === "" ? null : kafkaConnectionFromConfig(parsed, { clientId: "adpipe-alerter" }),
+    kafka: parsed.ALERT_KAFKA ? kafkaConnectionFromConfig(parsed, { clientId: "adpipe-alerter" }) : null,
   };
 }

@@ -65,7 +65,7 @@ export async function startAlerterService(config: AlerterConfig): Promise<Alerte
     if (config.MIGRATE_ON_START) await migrate(pool);
     const targets: DeliveryTarget[] = [];
     let kafkaSend: AlertSenders["kafka"] = async () => {
-      throw new Error("Kafka delivery is off (ALERT_TOPIC is empty)");
+      throw new Error("Kafka delivery is off (ALERT_KAFKA=false)");
     };
     if (config.kafka !== null) {
       const kafka = createKafka(config.kafka, { logger });
