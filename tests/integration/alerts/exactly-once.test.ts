@@ -6,6 +6,7 @@ import { type IngestorService, loadIngestorConfig, startIngestorService } from "
 import { SpendStore } from "@adpipe/spend-store";
 import { storedOffsets } from "@adpipe/warehouse";
 import type { Redis } from "ioredis";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { register as registerRebuild } from "../../../packages/cli/src/commands/rebuild-redis.js";
 import { buildProgram, runProgram } from "../../../packages/cli/src/program.js";
@@ -15,6 +16,7 @@ import {
   type TestTopic,
   testRedis,
   testServices,
+  uniqueIdentifier,
   uniqueName,
   uniqueRedisPrefix,
 } from "../../support/index.js";
@@ -49,6 +51,9 @@ let ingestor: IngestorService;
 let reader: SpendStore;
 let alertReader: TopicReader;
 const alerters: AlerterService[] = [];
+// The alerters log in as a member of adpipe_alerter only: the least-privilege grants of migration 0016 suffice.
+const alerterRole = uniqueIdentifier("alerter_login");
+let alerterUrl: string;
 const trackers: TrackerProcess[] = [];
 const ingestorGroup = uniqueName("alerts-ingestor");
 // Wall clock (the evaluator and the rebuild use it): the stream ends now.
@@ -75,7 +80,7 @@ function expectedAlerts(records: typeof stream, nowMs: number): Set<string> {
 async function startAlerter(): Promise<AlerterService> {
   const service = await startAlerterService(
     loadAlerterConfig({
-      DATABASE_URL: database.url,
+      DATABASE_URL: alerterUrl,
       KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
       ALERT_TOPIC: alertsTopic.topic,
       ALERT_EVALUATE_INTERVAL_MS: "250",
@@ -111,6 +116,11 @@ beforeAll(async () => {
   redis = testRedis();
   prefix = uniqueRedisPrefix("alerts-e2e");
   database = await createRealtimeDatabase();
+  await database.pool.query(`CREATE ROLE ${pg.escapeIdentifier(alerterRole)} LOGIN IN ROLE adpipe_alerter`);
+  const url = new URL(database.url);
+  url.username = alerterRole;
+  url.password = "";
+  alerterUrl = url.toString();
   ingestor = await startIngestorService(
     loadIngestorConfig({
       KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
@@ -137,6 +147,9 @@ afterAll(async () => {
   await topic?.delete();
   await alertsTopic?.delete();
   await database?.drop();
+  const root = new pg.Client({ connectionString: testServices().databaseUrl });
+  await root.connect();
+  await root.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(alerterRole)}`).finally(() => root.end());
   if (redis !== undefined) {
     await deleteRedisPrefix(redis, prefix);
     await redis.quit();
@@ -256,6 +269,9 @@ describe("budget alerts through a tracker SIGKILL, an alerter restart and a Redi
     await new Promise((resolve) => setTimeout(resolve, 1_500));
 
     const fired = await firedRows();
+    console.log(
+      `alerts: ${fired.length} fired (oracle ${expected.size}, ${early.size} after the first half), ${alertReader.records.length} records on the topic`,
+    );
     expect(new Set(keysOf(fired))).toEqual(expected);
     expect(fired).toHaveLength(expected.size);
 
