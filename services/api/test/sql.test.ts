@@ -7,6 +7,9 @@ describe("the API's named queries", () => {
     const loaded = apiQueries.checkAll();
     expect(Object.fromEntries(loaded.map((query) => [query.name, query.paramCount]))).toEqual({
       advertisers_list: 3,
+      alert_thresholds_get: 1,
+      alert_thresholds_put: 3,
+      alerts_list: 5,
       audit_insert: 12,
       audit_list: 3,
       ping: 0,
