@@ -176,6 +176,7 @@ export async function startAlerterService(config: AlerterConfig): Promise<Alerte
       // The evaluation waits its interval whatever it found: "busy" only shortens the dispatcher's wait.
       return 0;
     });
+    let statusAt = 0;
     const dispatching = loop("dispatch", async () => {
       const report = await dispatcher.dispatchOnce();
       metrics.dispatched(report);
@@ -184,7 +185,11 @@ export async function startAlerterService(config: AlerterConfig): Promise<Alerte
           { dead: report.dead },
           "alert deliveries used every attempt and are dead: check the receivers, then see docs/alerts.md to resend",
         );
-      metrics.outbox(await dispatcher.status());
+      // The backlog gauges every 5 s, not every pass: a pass may run every 100 ms.
+      if (Date.now() - statusAt >= 5_000) {
+        metrics.outbox(await dispatcher.status());
+        statusAt = Date.now();
+      }
       return report.claimed;
     });
     const done = Promise.all([evaluating, dispatching]).then(() => undefined);

@@ -73,6 +73,8 @@ CREATE TABLE alerts.outbox (
 COMMENT ON TABLE alerts.outbox IS
   'One delivery of an alert: pending (retried with exponential backoff), delivered, or dead after the last attempt.';
 CREATE INDEX outbox_due_idx ON alerts.outbox (next_attempt_at, id) WHERE state = 'pending';
+-- Dead deliveries are counted every few seconds (metrics): an index of only them, however many were delivered.
+CREATE INDEX outbox_dead_idx ON alerts.outbox (id) WHERE state = 'dead';
 
 DO $$
 BEGIN
