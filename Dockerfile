@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1.7
 #
 # One image for every service of the pipeline; the first argument selects what runs:
-#   docker run IMAGE ingestor | budget-tracker | api | simulator [options] | supervisor
+#   docker run IMAGE ingestor | budget-tracker | api | alerter | simulator [options] | supervisor
 #   docker run IMAGE adpipe <command> [options]      (or just: migrate | status | simulate | reprocess | ...)
 #   docker run IMAGE <any other command>             (e.g. node -e ...)
 # Production runs on Node 24 LTS (the development machines run Node 20.19+; dependencies work on both).
