@@ -130,6 +130,11 @@ describe("PUT /v1/advertisers/{id}/alert-thresholds", () => {
     });
     expect(reset.status).toBe(200);
     expect(reset.body.thresholds_pct).toBeNull();
+    // The table refuses what the rule refuses, whoever writes it.
+    for (const bad of ["{50,50}", "{80,50}", "{50,NULL}", "{0}"])
+      await expect(
+        bench.db.admin.query("INSERT INTO alerts.thresholds VALUES ('direct', $1, now(), 'test')", [bad]),
+      ).rejects.toThrow(/check constraint/);
     const { rows } = await bench.db.admin.query(
       "SELECT old_thresholds_pct, new_thresholds_pct, actor FROM alerts.threshold_audit WHERE advertiser_id = 'acme' ORDER BY id",
     );

@@ -13,10 +13,21 @@
 CREATE SCHEMA IF NOT EXISTS alerts;
 COMMENT ON SCHEMA alerts IS 'Budget alerts fired once per advertiser, period and threshold, and their delivery outbox.';
 
+-- True when the list is sorted ascending without duplicates or NULLs: what alertThresholds in @adpipe/core accepts
+-- (with 1..10 elements in 1..1000), so the evaluator never meets a list the rule refuses.
+CREATE FUNCTION alerts.sorted_distinct(p_list integer[])
+RETURNS boolean
+LANGUAGE sql IMMUTABLE
+AS $$
+  SELECT array_position(p_list, NULL) IS NULL
+     AND p_list = ARRAY(SELECT DISTINCT x FROM unnest(p_list) AS x ORDER BY x)
+$$;
+
 CREATE TABLE alerts.thresholds (
   advertiser_id text PRIMARY KEY,
   thresholds_pct integer[] NOT NULL
-    CHECK (cardinality(thresholds_pct) BETWEEN 1 AND 10 AND 1 <= ALL (thresholds_pct) AND 1000 >= ALL (thresholds_pct)),
+    CHECK (cardinality(thresholds_pct) BETWEEN 1 AND 10 AND 1 <= ALL (thresholds_pct) AND 1000 >= ALL (thresholds_pct)
+           AND alerts.sorted_distinct(thresholds_pct)),
   updated_at timestamptz NOT NULL DEFAULT now(),
   updated_by text NOT NULL
 );
