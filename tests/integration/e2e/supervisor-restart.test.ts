@@ -168,7 +168,7 @@ async function runOnce(
   extraArgs: string[],
 ): Promise<{ manifest: SimulationManifest; output: string[] }> {
   const apiPort = await freePorts(1);
-  const opsBase = await freePorts(3);
+  const opsBase = await freePorts(4);
   const manifestPath = join(workdir, `manifest-${index}.json`);
   const statePath = join(workdir, `state-${index}.json`);
   const env: NodeJS.ProcessEnv = {

@@ -48,7 +48,8 @@ afterAll(async () => {
     await redis.quit();
   }
   const kafka = createKafka(kafkaConnectionFromEnv({ KAFKA_BROKERS: testServices().kafkaBrokers.join(",") }));
-  for (const name of [topic, otherTopic]) await deleteTopic(kafka, name).catch(() => undefined);
+  for (const name of [topic, otherTopic, `${topic}-alerts`])
+    await deleteTopic(kafka, name).catch(() => undefined);
   if (workdir !== undefined) await rm(workdir, { recursive: true, force: true });
 }, 120_000);
 
@@ -64,6 +65,8 @@ describe("a second supervisor while one runs", () => {
       REDIS_URL: infra.redisUrl,
       LOG_LEVEL: "warn",
       ADPIPE_START_LOCK_FILE: lockFile,
+      // The alerter's topic of this test, not the shared broker's ad-budget-alerts.
+      ALERT_TOPIC: `${topic}-alerts`,
     };
     const args = (name: string, opsBase: number, state: string) => [
       "--no-start-broker",
@@ -86,7 +89,7 @@ describe("a second supervisor while one runs", () => {
       "120",
     ];
 
-    const first = startSupervisor(args(topic, await freePorts(3), "first.json"), env);
+    const first = startSupervisor(args(topic, await freePorts(4), "first.json"), env);
     runs.push(first);
     const state = await first.waitFor("the first pipeline to be ready", 240_000, async () =>
       existsSync(join(workdir, "first.json"))
@@ -99,7 +102,7 @@ describe("a second supervisor while one runs", () => {
     expect(state.dashboardUrl).toBe(`http://127.0.0.1:${apiPort}/`);
 
     // The second one: other topic, groups and ops ports, same dashboard port.
-    const second = startSupervisor(args(otherTopic, await freePorts(3), "second.json"), env);
+    const second = startSupervisor(args(otherTopic, await freePorts(4), "second.json"), env);
     runs.push(second);
     const code = await Promise.race([second.exited, sleep(60_000).then(() => "timeout" as const)]);
     expect(code, second.output.join("\n")).toBe(2);
@@ -125,7 +128,7 @@ describe("a second supervisor while one runs", () => {
     for (const pid of processesWithTopic(topic)) process.kill(pid, "SIGKILL");
     await sleep(500);
     expect(existsSync(lockFile)).toBe(true);
-    const third = startSupervisor(args(topic, await freePorts(3), "third.json"), env);
+    const third = startSupervisor(args(topic, await freePorts(4), "third.json"), env);
     runs.push(third);
     await third.waitFor("the third pipeline to be ready", 240_000, async () =>
       existsSync(join(workdir, "third.json")) ? true : undefined,

@@ -127,10 +127,8 @@ afterAll(async () => {
     await deleteRedisPrefix(redis, prefix);
     await redis.quit();
   }
-  await deleteTopic(
-    createKafka(kafkaConnectionFromEnv({ KAFKA_BROKERS: testServices().kafkaBrokers.join(",") })),
-    topic,
-  ).catch(() => undefined);
+  const kafka = createKafka(kafkaConnectionFromEnv({ KAFKA_BROKERS: testServices().kafkaBrokers.join(",") }));
+  for (const name of [topic, `${topic}-alerts`]) await deleteTopic(kafka, name).catch(() => undefined);
   if (workdir !== undefined) await rm(workdir, { recursive: true, force: true });
 }, 120_000);
 
@@ -138,7 +136,7 @@ describe("npm start's supervisor, headless", () => {
   test("runs the pipeline, Gold and Redis match the oracle for the simulator's stream, and SIGTERM leaves nothing behind", async () => {
     const infra = testServices();
     const apiPort = await freePorts(1);
-    const opsBase = await freePorts(3);
+    const opsBase = await freePorts(4);
     const manifestPath = join(workdir, "manifest.json");
     const statePath = join(workdir, "state.json");
     const group = uniqueName("e2e");
@@ -192,6 +190,8 @@ describe("npm start's supervisor, headless", () => {
           KAFKA_BROKERS: infra.kafkaBrokers.join(","),
           DATABASE_URL: database.url,
           REDIS_URL: infra.redisUrl,
+          // The alerter's topic of this run, not the shared broker's ad-budget-alerts.
+          ALERT_TOPIC: `${topic}-alerts`,
           LOG_LEVEL: "warn",
         },
         stdio: ["ignore", "pipe", "pipe"],
