@@ -52,7 +52,7 @@ export const alerterEnvSchema = z
     ALERT_MAX_ATTEMPTS: envVar.integer(1, 100).default(12),
     ALERT_RETRY_INITIAL_MS: envVar.integer(10, 3_600_000).default(1_000),
     ALERT_RETRY_MAX_MS: envVar.integer(10, 86_400_000).default(900_000),
-    /** Apply pending warehouse migrations at start (the alerts schema is migration 0016). */
+    /** Apply pending warehouse migrations at start (the alerts schema is migration 0017). */
     MIGRATE_ON_START: envVar.boolean().default(true),
     PG_POOL_MAX: envVar.integer(2, 50).default(4),
     ...opsEnvSchema(9104).shape,

@@ -51,7 +51,7 @@ let ingestor: IngestorService;
 let reader: SpendStore;
 let alertReader: TopicReader;
 const alerters: AlerterService[] = [];
-// The alerters log in as a member of adpipe_alerter only: the least-privilege grants of migration 0016 suffice.
+// The alerters log in as a member of adpipe_alerter only: the least-privilege grants of migration 0017 suffice.
 const alerterRole = uniqueIdentifier("alerter_login");
 let alerterUrl: string;
 const trackers: TrackerProcess[] = [];

@@ -1,5 +1,5 @@
--- version: 0016
--- previous: 0015
+-- version: 0017
+-- previous: 0016
 -- name: alerts
 --
 -- Budget alerts (docs/alerts.md). An alert fires at most once per (advertiser, budget period, kind, threshold):
