@@ -1,4 +1,10 @@
-import { BUDGET_PERIODS, FIELD_MAX_LENGTH, hasBadIdChars, MAX_ADVERTISER_ID_LENGTH } from "@adpipe/core";
+import {
+  ALERT_KINDS,
+  BUDGET_PERIODS,
+  FIELD_MAX_LENGTH,
+  hasBadIdChars,
+  MAX_ADVERTISER_ID_LENGTH,
+} from "@adpipe/core";
 import {
   BUDGET_MODES,
   BUDGET_SOURCES,
@@ -343,4 +349,28 @@ export const pipelineHealthSchema = z.object({
 export const dashboardConfigSchema = z.object({
   refresh_ms: z.number().int(),
   read_token_required: z.boolean(),
+});
+
+export const deliverySchema = z.object({
+  channel: z.enum(["kafka", "webhook"]),
+  state: z.enum(["pending", "delivered", "dead"]),
+  attempts: z.number().int(),
+  last_error: z.string().nullable(),
+  delivered_at: z.string().nullable(),
+});
+
+/** One fired alert: the fields of the alert event (docs/alerts.md) plus its deliveries' state. */
+export const alertItemSchema = z.object({
+  event_id: z.string(),
+  kind: z.enum(ALERT_KINDS),
+  advertiser_id: z.string(),
+  advertiser: z.string().nullable(),
+  budget_period: z.string(),
+  period_start: z.string(),
+  period_end: z.string(),
+  threshold_pct: z.number().int(),
+  period_net_micros: z.string(),
+  budget_micros: z.string(),
+  fired_at: z.string(),
+  deliveries: z.array(deliverySchema),
 });

@@ -6,6 +6,7 @@ import type { z } from "zod";
 import type { ReportItem } from "./reports/definitions.js";
 import type {
   advertiserSummarySchema,
+  alertItemSchema,
   auditEntrySchema,
   auditResponseSchema,
   budgetChangeResponseSchema,
@@ -33,3 +34,4 @@ export type AuditEntry = z.output<typeof auditEntrySchema>;
 export type AuditPage = z.output<typeof auditResponseSchema>;
 export type BudgetChange = z.output<typeof budgetChangeResponseSchema>;
 export type PauseChange = z.output<typeof pauseResponseSchema>;
+export type AlertItem = z.output<typeof alertItemSchema>;

@@ -1,11 +1,17 @@
-import { ALERT_KINDS, alertThresholdsSchema } from "@adpipe/core";
+import { alertThresholdsSchema } from "@adpipe/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiDeps } from "../context.js";
 import { dependency } from "../dependency.js";
 import { ApiError } from "../errors.js";
 import { writeRouteConfig } from "../route-config.js";
-import { advertiserIdSchema, advertiserParamsSchema, errorBodySchema } from "../schemas.js";
+import {
+  advertiserIdSchema,
+  advertiserParamsSchema,
+  alertItemSchema,
+  type deliverySchema,
+  errorBodySchema,
+} from "../schemas.js";
 import { apiQueries } from "../sql.js";
 
 const TAG = ["alerts"];
@@ -20,30 +26,6 @@ const alertsQuerySchema = z.object({
     .regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z_[0-9a-f-]{36}$/)
     .optional()
     .describe("keyset cursor: next_before of the previous page"),
-});
-
-const deliverySchema = z.object({
-  channel: z.enum(["kafka", "webhook"]),
-  state: z.enum(["pending", "delivered", "dead"]),
-  attempts: z.number().int(),
-  last_error: z.string().nullable(),
-  delivered_at: z.string().nullable(),
-});
-
-/** One fired alert: the fields of the alert event (docs/alerts.md) plus its deliveries' state. */
-export const alertItemSchema = z.object({
-  event_id: z.string(),
-  kind: z.enum(ALERT_KINDS),
-  advertiser_id: z.string(),
-  advertiser: z.string().nullable(),
-  budget_period: z.string(),
-  period_start: z.string(),
-  period_end: z.string(),
-  threshold_pct: z.number().int(),
-  period_net_micros: z.string(),
-  budget_micros: z.string(),
-  fired_at: z.string(),
-  deliveries: z.array(deliverySchema),
 });
 
 const alertsResponseSchema = z.object({
@@ -69,7 +51,7 @@ const thresholdsResponseSchema = z.object({
 
 interface AlertRow {
   event_id: string;
-  kind: (typeof ALERT_KINDS)[number];
+  kind: z.output<typeof alertItemSchema>["kind"];
   advertiser_id: string;
   advertiser: string | null;
   period_id: string;

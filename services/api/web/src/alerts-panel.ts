@@ -1,38 +1,23 @@
-import { type ApiClient, HttpError } from "./api.js";
+import { type AlertItem, type ApiClient, HttpError } from "./api.js";
 import { element } from "./dom.js";
+import { displayMoney } from "./money.js";
 
 const ALERTS_PATH = "/v1/alerts";
+/** Alerts read per advertiser in view (the API's newest first), and for all advertisers together. */
+const ALERTS_LIMIT = "50";
 
-/**
- * An alert as `GET /v1/alerts` lists it (issue 18: budget thresholds, ahead_of_pace, exhausted_early). Read
- * field by field: the page shows what it understands and never fails on the rest.
- */
-interface AlertItem {
-  readonly advertiser_id?: unknown;
-  readonly advertiser?: unknown;
-  readonly kind?: unknown;
-  readonly threshold_pct?: unknown;
-  readonly budget_period?: unknown;
-  readonly fired_at?: unknown;
-}
-
-const text = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null);
-
+/** One line per alert: when, who, what (kind and threshold), the period and the money behind it. */
 function describe(alert: AlertItem): string {
-  const kind = text(alert.kind) ?? "alert";
-  const threshold =
-    typeof alert.threshold_pct === "number" && alert.threshold_pct > 0 ? ` ${alert.threshold_pct} %` : "";
-  const who = text(alert.advertiser) ?? text(alert.advertiser_id) ?? "?";
-  const period = text(alert.budget_period);
-  const fired = text(alert.fired_at);
+  const threshold = alert.threshold_pct > 0 ? ` ${alert.threshold_pct} %` : "";
+  // Integer micros as decimal strings (exact beyond 2^53).
+  const money = `net ${displayMoney(BigInt(alert.period_net_micros))} of budget ${displayMoney(BigInt(alert.budget_micros))}`;
   return [
-    fired === null ? null : new Date(fired).toLocaleString(),
-    who,
-    `${kind}${threshold}`,
-    period === null ? null : `period ${period}`,
-  ]
-    .filter((part) => part !== null)
-    .join(" · ");
+    new Date(alert.fired_at).toLocaleString(),
+    alert.advertiser ?? alert.advertiser_id,
+    `${alert.kind}${threshold}`,
+    `period ${alert.budget_period}`,
+    money,
+  ].join(" · ");
 }
 
 /**
@@ -59,26 +44,30 @@ export class AlertsPanel {
     this.card.hidden = !this.available;
   }
 
-  /** The alerts of the advertiser in view (every advertiser's when none is picked), newest first. */
+  /**
+   * The alerts of the advertiser in view (every advertiser's when none is picked), newest first. The API filters
+   * by advertiser: a page of every advertiser's newest alerts could hold none of the one in view.
+   */
   async refresh(advertiserIds: readonly string[] | null): Promise<void> {
     if (!this.available) return;
     try {
-      const page = await this.reads.get<{ items?: AlertItem[] }>(ALERTS_PATH);
-      const items = (page.items ?? []).filter(
-        (a) => advertiserIds === null || advertiserIds.includes(String(a.advertiser_id)),
+      const pages = await Promise.all(
+        (advertiserIds ?? [undefined]).map((id) =>
+          this.reads.get<{ items: AlertItem[] }>(ALERTS_PATH, { advertiser_id: id, limit: ALERTS_LIMIT }),
+        ),
       );
       // ISO times in UTC order as text.
-      items.sort((x, y) => {
-        const a = text(x.fired_at) ?? "";
-        const b = text(y.fired_at) ?? "";
-        return a < b ? 1 : a > b ? -1 : 0;
-      });
+      const items = pages
+        .flatMap((page) => page.items)
+        .sort((x, y) => (x.fired_at < y.fired_at ? 1 : x.fired_at > y.fired_at ? -1 : 0));
       this.list.replaceChildren(
         ...items.map((alert) => {
           const li = document.createElement("li");
           li.textContent = describe(alert);
-          li.dataset.kind = text(alert.kind) ?? "";
-          li.dataset.advertiserId = text(alert.advertiser_id) ?? "";
+          li.dataset.kind = alert.kind;
+          li.dataset.thresholdPct = String(alert.threshold_pct);
+          li.dataset.period = alert.budget_period;
+          li.dataset.advertiserId = alert.advertiser_id;
           return li;
         }),
       );

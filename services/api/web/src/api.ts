@@ -6,6 +6,7 @@ import { type FieldProblem, fieldProblems, HttpError } from "./http-error.js";
 // The answers' types come from the API's route schemas (type-only: nothing of the server is bundled).
 export type {
   AdvertiserRow,
+  AlertItem,
   AuditEntry,
   AuditPage,
   BudgetChange,
