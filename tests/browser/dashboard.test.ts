@@ -3,16 +3,26 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { formatMicros } from "@adpipe/core";
+import { type AlerterService, loadAlerterConfig, startAlerterService } from "@adpipe/alerter";
+import { periodsToEvaluate } from "@adpipe/alerts";
+import { alertKeyOf, budgetPeriodOf, formatMicros } from "@adpipe/core";
 import { advertiserTotals, type SpendRollup } from "@adpipe/core/testing";
 import { advertiserKey } from "@adpipe/serving-client";
+import pg from "pg";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../../services/api/scripts/build-web.js";
+import { displayMoney } from "../../services/api/web/src/money.js";
 import { naturalSort } from "../../services/api/web/src/order.js";
 import { type ApiBench, call, READ_TOKEN, startApiBench, WRITE_TOKEN } from "../integration/api/harness.js";
 import { type PipelineRun, runGeneratedStream } from "../integration/api/pipeline-fixture.js";
-import { uniqueName } from "../support/index.js";
+import {
+  createTestTopic,
+  type TestTopic,
+  testServices,
+  uniqueIdentifier,
+  uniqueName,
+} from "../support/index.js";
 
 /**
  * Drives the dashboard in Debian's headless Chromium (apt-get install -y chromium) through playwright-core:
@@ -42,6 +52,11 @@ describe("Advertiser Spend Overview in a real browser", () => {
   let knownName: string;
   let listedAdvertisers: { advertiser_id: string; advertiser: string }[];
   let pipeline: PipelineRun;
+  let alerter: AlerterService | undefined;
+  let alertsTopic: TestTopic | undefined;
+  /** The alerter logs in as a member of adpipe_alerter only (migration 0017's least-privilege grants). */
+  const alerterRole = uniqueIdentifier("browser_alerter");
+  let alerterRoleCreated = false;
   const problems: string[] = [];
 
   beforeAll(async () => {
@@ -70,6 +85,32 @@ describe("Advertiser Spend Overview in a real browser", () => {
     listedAdvertisers = listed.body.items;
     knownName = listed.body.items.find((a) => a.advertiser_id === known.advertiserId)!.advertiser;
 
+    // The alerter, once the stream is in: its first pass sees the stream's final budgets, so it fires exactly
+    // the oracle's alerts (budgets moved during the stream; an alerter running meanwhile could fire more).
+    alertsTopic = await createTestTopic("browser-alerts", 3);
+    await bench.db.admin.query(
+      `CREATE ROLE ${pg.escapeIdentifier(alerterRole)} LOGIN IN ROLE adpipe_alerter`,
+    );
+    alerterRoleCreated = true;
+    const alerterUrl = new URL(bench.db.adminUrl);
+    alerterUrl.username = alerterRole;
+    alerterUrl.password = "";
+    alerter = await startAlerterService(
+      loadAlerterConfig({
+        DATABASE_URL: alerterUrl.toString(),
+        KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
+        ALERT_TOPIC: alertsTopic.topic,
+        ALERT_EVALUATE_INTERVAL_MS: "250",
+        ALERT_DISPATCH_INTERVAL_MS: "100",
+        BUDGET_PERIOD: "day",
+        BUDGET_TIME_ZONE: "UTC",
+        MIGRATE_ON_START: "false",
+        OPS_PORT: "0",
+        OPS_HOST: "127.0.0.1",
+        LOG_LEVEL: "error",
+      }),
+    );
+
     profileDir = await mkdtemp(join(tmpdir(), "adpipe-chromium-"));
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
@@ -88,8 +129,16 @@ describe("Advertiser Spend Overview in a real browser", () => {
   afterAll(async () => {
     await context?.close();
     if (profileDir !== undefined) await rm(profileDir, { recursive: true, force: true });
+    await alerter?.stop();
+    await alertsTopic?.delete();
     await pipeline?.stop();
     await bench?.close();
+    if (alerterRoleCreated) {
+      // After the bench's database is dropped, nothing is granted to the role any more.
+      const root = new pg.Client({ connectionString: testServices().databaseUrl });
+      await root.connect();
+      await root.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(alerterRole)}`).finally(() => root.end());
+    }
   });
 
   it("shows the right totals for a known advertiser after a generated stream, and saves a screenshot", async () => {
@@ -239,11 +288,50 @@ describe("Advertiser Spend Overview in a real browser", () => {
     expect(problems).toEqual([]);
   });
 
-  it("sets a budget and a mode, pauses and resumes from the advertiser's page, with its audit trail", async () => {
+  it("sets a budget and a mode, pauses and resumes from the advertiser's page, with its audit trail and alerts", async () => {
+    // The alerter's passes after the stream: exactly the oracle's alerts of the periods it evaluates.
+    const periods = periodsToEvaluate(Date.now(), "day", "UTC", 1);
+    const expectedAlerts = periods.flatMap((w) => pipeline.oracle.alertsAt(w.startMs));
+    expect(expectedAlerts.length).toBeGreaterThan(0);
+    const firedKeys = async () => {
+      const answer = await call<{
+        items: { advertiser_id: string; budget_period: string; kind: string; threshold_pct: number }[];
+      }>(bench.baseUrl, "GET", "/v1/alerts?limit=500", { token: READ_TOKEN });
+      return answer.body.items
+        .map((a) =>
+          alertKeyOf({
+            advertiserId: a.advertiser_id,
+            periodId: a.budget_period,
+            kind: a.kind as "budget_threshold",
+            thresholdPct: a.threshold_pct,
+          }),
+        )
+        .sort();
+    };
+    await expect
+      .poll(firedKeys, { timeout: 20_000, interval: 250 })
+      .toEqual(expectedAlerts.map(alertKeyOf).sort());
+
+    // Another advertiser, alone with its name, with spend this period and no alert yet: the page's changes
+    // below are what make its alerts fire.
+    const alerted = new Set(expectedAlerts.map((a) => a.advertiserId));
+    const spending = new Set(
+      pipeline.oracle
+        .servingStateAt(Date.now())
+        .filter((s) => s.netMicros >= 2)
+        .map((s) => s.advertiserId),
+    );
     const other = naturalSort(
-      listedAdvertisers.filter((a) => a.advertiser_id !== known.advertiserId),
+      listedAdvertisers.filter(
+        (a) =>
+          a.advertiser_id !== known.advertiserId &&
+          !alerted.has(a.advertiser_id) &&
+          spending.has(a.advertiser_id) &&
+          listedAdvertisers.filter((b) => b.advertiser === a.advertiser).length === 1,
+      ),
       (a) => a.advertiser,
     )[0]!;
+    expect(other).toBeDefined();
     const encodedId = encodeURIComponent(other.advertiser_id);
     await page.selectOption("#filter-advertiser", "");
     // The advertiser's name in the serving table opens its page.
@@ -310,6 +398,10 @@ describe("Advertiser Spend Overview in a real browser", () => {
     expect(await topCells.nth(3).textContent()).toMatch(/→ observe$/);
     expect(await topCells.nth(4).textContent()).toBe("alice");
     expect(await topCells.nth(5).textContent()).toBe("dashboard");
+    // The alerts list follows the advertiser in view: it has none (its budget is far above its spend).
+    expect(await page.isVisible("#alerts-card")).toBe(true);
+    await expect.poll(() => page.textContent("#alerts-caption"), { timeout: 10_000 }).toBe("none");
+    expect(await page.locator("#alerts-list li").count()).toBe(0);
 
     // Below the period's spend, in hard_cap: the tracker stops serving (budget_exhausted; no_budget for 0).
     const state = await call<{ net_micros: number }>(
@@ -330,6 +422,39 @@ describe("Advertiser Spend Overview in a real browser", () => {
     await expect.poll(() => servingRow.nth(2).textContent(), { timeout: 10_000 }).toBe("stopped");
     await expect.poll(() => top.getAttribute("data-new-budget"), { timeout: 10_000 }).toBe(formatMicros(low));
     expect(await topCells.nth(3).textContent()).toBe("observe → hard_cap");
+
+    // The period's net is twice the new budget: the alerter fires 50, 80 and 100 % for this period, against the
+    // budget set from the page, and the list shows them (this advertiser's only).
+    expect(low).toBeGreaterThan(0);
+    const period = budgetPeriodOf(Date.now(), "day", "UTC").id;
+    const alertRows = () =>
+      page.$$eval("#alerts-list li", (items) =>
+        items.map((li) => ({
+          advertiserId: li.getAttribute("data-advertiser-id"),
+          kind: li.getAttribute("data-kind"),
+          threshold: li.getAttribute("data-threshold-pct"),
+          period: li.getAttribute("data-period"),
+          text: li.textContent ?? "",
+        })),
+      );
+    await expect
+      .poll(
+        async () =>
+          (await alertRows())
+            .filter((r) => r.period === period)
+            .map((r) => r.threshold)
+            .sort(),
+        { timeout: 20_000, interval: 200 },
+      )
+      .toEqual(["100", "50", "80"]);
+    const rows = await alertRows();
+    expect(rows.every((r) => r.advertiserId === other.advertiser_id)).toBe(true);
+    for (const r of rows.filter((x) => x.period === period)) {
+      expect(r.kind).toBe("budget_threshold");
+      expect(r.text).toContain(`${other.advertiser} · budget_threshold ${r.threshold} % · period ${period}`);
+      expect(r.text).toContain(`of budget ${displayMoney(BigInt(low))}`);
+    }
+    expect(await page.textContent("#alerts-caption")).toBe(String(rows.length));
 
     // A budget the contract refuses: the 400 with the field it names; nothing sent.
     await page.fill("#act-amount", "1.1234567");
