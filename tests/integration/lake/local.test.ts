@@ -62,7 +62,8 @@ describe("Delta export to local disk, read back with Delta Kernel", () => {
 
   beforeAll(async () => {
     [db, lakeDir] = await Promise.all([createLakeDatabase(), tempDir("adpipe-lake-local-")]);
-    offsets = await fillWarehouse(db.pool, { seed: 7007, events: 5_000, topic: TOPIC });
+    // Some advertisers in hard_cap, so Silver and Gold hold over_cap amounts (migration 0014) to export.
+    offsets = await fillWarehouse(db.pool, { seed: 7007, events: 5_000, topic: TOPIC, hardCapShare: 0.5 });
   }, 300_000);
   afterAll(async () => {
     await db?.drop();
@@ -92,6 +93,13 @@ describe("Delta export to local disk, read back with Delta Kernel", () => {
     expect(byTable.bronze?.commits).toBeGreaterThan(3);
     expect(byTable.bronze?.lagRecords).toBe(0);
     expect(existsSync(join(lakeDir, "bronze/ad_click_events_raw/_delta_log/_last_checkpoint"))).toBe(true);
+    // The data exercises the hard_cap columns: Kernel's equality covers non-zero over_cap values.
+    const { rows: overCap } = await db.pool.query<{ silver: string; gold: string }>(
+      `SELECT (SELECT count(*) FROM silver.ad_click_events_clean WHERE contrib_over_cap_micros > 0)::text AS silver,
+              (SELECT count(*) FROM gold.advertiser_spend WHERE over_cap_spend > 0)::text AS gold`,
+    );
+    expect(Number(overCap[0]?.silver)).toBeGreaterThan(0);
+    expect(Number(overCap[0]?.gold)).toBeGreaterThan(0);
     for (const key of TABLES) await expectTableEqualsPostgres(db, lakeDir, key);
     console.log(
       `[lake] local export: ${reports.map((r) => `${r.table} ${r.rows} rows/${r.commits} commits`).join(", ")} in ${exportMs} ms`,
@@ -185,13 +193,15 @@ describe("Delta export to local disk, read back with Delta Kernel", () => {
         .table(EXPORT_TABLES.gold.spec)
         .files();
       const list = active.map((f) => `'${join(goldDir, f.path).replaceAll("'", "''")}'`).join(",");
-      const duckSum = (
-        await connection.runAndReadAll(`SELECT sum(gross_spend)::VARCHAR AS s FROM read_parquet([${list}])`)
-      ).getRowObjectsJson()[0]?.s;
-      const { rows } = await db.pool.query<{ s: string }>(
-        "SELECT sum(gross_spend)::text AS s FROM gold.advertiser_spend",
-      );
-      expect(Number(String(duckSum).replace(".", ""))).toBe(Number(rows[0]!.s.replace(".", "")));
+      for (const column of ["gross_spend", "over_cap_spend"]) {
+        const duckSum = (
+          await connection.runAndReadAll(`SELECT sum(${column})::VARCHAR AS s FROM read_parquet([${list}])`)
+        ).getRowObjectsJson()[0]?.s;
+        const { rows } = await db.pool.query<{ s: string }>(
+          `SELECT sum(${column})::text AS s FROM gold.advertiser_spend`,
+        );
+        expect(Number(String(duckSum).replace(".", ""))).toBe(Number(rows[0]!.s.replace(".", "")));
+      }
     } finally {
       connection.closeSync();
       duck.closeSync();
@@ -262,20 +272,20 @@ describe("Delta export to local disk, read back with Delta Kernel", () => {
   });
 });
 
-describe("a Gold Delta table written before a warehouse migration added a column", () => {
+describe("Delta tables written before a warehouse migration added a column", () => {
   let db: LakeTestDatabase;
   let lakeDir: string;
 
   beforeAll(async () => {
     [db, lakeDir] = await Promise.all([createLakeDatabase(), tempDir("adpipe-lake-evolve-")]);
-    await fillWarehouse(db.pool, { seed: 7011, events: 1_500, topic: "lake-evolve" });
+    await fillWarehouse(db.pool, { seed: 7011, events: 5_000, topic: "lake-evolve", hardCapShare: 0.5 });
   }, 300_000);
   afterAll(async () => {
     await db?.drop();
     if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
   });
 
-  it("gains the nullable column (budget_source, migration 0012) and has every day rewritten with it", {
+  it("Gold gains the nullable column (over_cap_spend, migration 0014) and has every day rewritten with it", {
     timeout: 300_000,
   }, async () => {
     const gold = EXPORT_TABLES.gold;
@@ -283,7 +293,7 @@ describe("a Gold Delta table written before a warehouse migration added a column
     // The table as the exporter wrote it before the column existed, holding a day Postgres no longer has.
     const before = sink.table({
       ...gold.spec,
-      columns: gold.spec.columns.filter((column) => column.name !== "budget_source"),
+      columns: gold.spec.columns.filter((column) => column.name !== "over_cap_spend"),
     });
     await before.create();
     const day = BigInt(Date.UTC(2020, 0, 1)) * 1000n;
@@ -310,9 +320,10 @@ describe("a Gold Delta table written before a warehouse migration added a column
           serving_reason: "no_budget",
           last_event_time: day,
           updated_at: day,
+          budget_source: null,
         },
       ],
-      { tags: { "adpipe.fingerprint": "before-0012" } },
+      { tags: { "adpipe.fingerprint": "before-0014" } },
     );
     const [report] = await new DeltaExporter({ pool: db.pool, sink, batchRows: 1_000 }).exportTables([
       "gold",
@@ -323,12 +334,40 @@ describe("a Gold Delta table written before a warehouse migration added a column
       "utf8",
     );
     expect(log).toContain('"operation":"ADD COLUMNS"');
-    // Schema with the column, the stale day gone, every row (and its budget_source) equal to Postgres.
+    expect(log).toContain('"columns":"[{\\"column\\":\\"over_cap_spend\\",\\"type\\":\\"decimal(20,6)\\"}]"');
+    // Schema with the column, the stale day gone, every row (and its over_cap_spend) equal to Postgres.
     await expectTableEqualsPostgres(db, lakeDir, "gold");
-    const sources = new Set((await postgresRows(db.pool, "gold")).map((row) => row.budget_source));
-    expect(sources.has("budget_update")).toBe(true);
+    const overCap = (await postgresRows(db.pool, "gold")).filter((row) => row.over_cap_spend !== "0.000000");
+    expect(overCap.length).toBeGreaterThan(0);
     // A column that is not nullable, or not at the end, is still refused.
     const reordered = sink.table({ ...gold.spec, columns: [...gold.spec.columns].reverse() });
     await expect(reordered.create()).rejects.toMatchObject({ code: "ADP_LAKE_SCHEMA_MISMATCH" });
+  });
+
+  it("Silver gains contrib_over_cap_micros (migration 0014): ADD COLUMNS, then rows exported with it", {
+    timeout: 300_000,
+  }, async () => {
+    const silver = EXPORT_TABLES.silver;
+    const sink = new DeltaLakeSink(new LocalObjectStore(lakeDir));
+    await sink
+      .table({
+        ...silver.spec,
+        columns: silver.spec.columns.filter((column) => column.name !== "contrib_over_cap_micros"),
+      })
+      .create();
+    const [report] = await new DeltaExporter({ pool: db.pool, sink, batchRows: 1_000 }).exportTables([
+      "silver",
+    ]);
+    expect(report?.caughtUp).toBe(true);
+    const log = readFileSync(
+      join(lakeDir, silver.spec.path, "_delta_log", `${"1".padStart(20, "0")}.json`),
+      "utf8",
+    );
+    expect(log).toContain('"operation":"ADD COLUMNS"');
+    await expectTableEqualsPostgres(db, lakeDir, "silver");
+    const overCap = (await postgresRows(db.pool, "silver")).filter(
+      (row) => row.contrib_over_cap_micros !== "0",
+    );
+    expect(overCap.length).toBeGreaterThan(0);
   });
 });

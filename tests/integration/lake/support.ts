@@ -69,6 +69,8 @@ export async function fillWarehouse(
     firstOffsets?: number[];
     /** Generation of the topic's log the records come from (after `adpipe offsets reset` of a new log). */
     generation?: number;
+    /** Share of advertisers in hard_cap (generateStream's hardCapShare): their clicks beyond budget are over_cap. */
+    hardCapShare?: number;
   },
 ): Promise<number[]> {
   const partitions = options.partitions ?? 3;
@@ -78,6 +80,7 @@ export async function fillWarehouse(
       events: options.events,
       advertisers: options.advertisers ?? 15,
       ...(options.startMs === undefined ? {} : { startMs: options.startMs }),
+      ...(options.hardCapShare === undefined ? {} : { hardCapShare: options.hardCapShare }),
     }),
   ];
   const split = partitionRecords(records, options.topic, partitions, options.firstOffsets);
@@ -269,7 +272,8 @@ const PG_ROWS: Record<"bronze" | "silver" | "gold", string> = {
       'contrib_valid_clicks', contrib_valid_clicks, 'contrib_invalid_clicks', contrib_invalid_clicks,
       'contrib_duplicate_clicks', contrib_duplicate_clicks, 'topic', topic, 'partition', "partition",
       'offset', "offset"::text, 'kafka_timestamp', ${TS("kafka_timestamp")},
-      'topic_generation', topic_generation) AS row
+      'topic_generation', topic_generation,
+      'contrib_over_cap_micros', contrib_over_cap_micros::text) AS row
     FROM silver.ad_click_events_clean ORDER BY topic, "partition", topic_generation, "offset"`,
   gold: `
     SELECT json_build_object(
@@ -281,7 +285,7 @@ const PG_ROWS: Record<"bronze" | "silver" | "gold", string> = {
       'duplicate_clicks', duplicate_clicks::text, 'budget_event_time', ${TS("budget_event_time")},
       'period_net_spend', period_net_spend::text, 'serving_reason', serving_reason,
       'last_event_time', ${TS("last_event_time")}, 'updated_at', ${TS("updated_at")},
-      'budget_source', budget_source) AS row
+      'budget_source', budget_source, 'over_cap_spend', over_cap_spend::text) AS row
     FROM gold.advertiser_spend ORDER BY advertiser_id, window_start`,
 };
 

@@ -17,7 +17,7 @@ SELECT g.advertiser, g.advertiser_id,
        g.period_net_spend::text AS period_net_spend, g.serving_reason,
        (extract(epoch FROM g.last_event_time) * 1000000)::int8::text AS last_event_time,
        (extract(epoch FROM g.updated_at) * 1000000)::int8::text AS updated_at,
-       g.budget_source,
+       g.budget_source, g.over_cap_spend::text AS over_cap_spend,
        g.window_start AS page_window_start
 FROM gold.advertiser_spend g
 WHERE g.spend_day = $1::timestamptz

@@ -16,7 +16,7 @@ SELECT c.event_type, c.click_id, c.advertiser, c.advertiser_id, c.ad_id,
        c.contrib_records, c.contrib_valid_clicks, c.contrib_invalid_clicks, c.contrib_duplicate_clicks,
        c.topic, c."partition", c."offset"::text AS "offset",
        (extract(epoch FROM c.kafka_timestamp) * 1000000)::int8::text AS kafka_timestamp,
-       c.topic_generation
+       c.topic_generation, c.contrib_over_cap_micros::text AS contrib_over_cap_micros
 FROM unnest($1::text[], $2::integer[], $3::bigint[], $5::integer[]) AS s(topic, "partition", next_offset, generation)
 CROSS JOIN LATERAL (
   SELECT r.*

@@ -101,6 +101,13 @@ const SILVER_COLUMNS: readonly Column[] = [
     true,
     "generation of the topic's log (a recreated topic restarts at 0)",
   ),
+  // Added by warehouse migration 0014: tables exported before it gain the column (nullable, at the end; null = 0).
+  c(
+    "contrib_over_cap_micros",
+    types.long(),
+    true,
+    "part of the click beyond a hard_cap budget: in Gold over_cap_spend, never in net",
+  ),
 ];
 
 const GOLD_COLUMNS: readonly Column[] = [
@@ -126,6 +133,13 @@ const GOLD_COLUMNS: readonly Column[] = [
   c("updated_at", types.timestamp(), false),
   // Added by warehouse migration 0012: tables exported before it gain the column (nullable, at the end).
   c("budget_source", types.string(), true),
+  // Added by warehouse migration 0014 (nullable, at the end; the day rewrite that follows fills it).
+  c(
+    "over_cap_spend",
+    MONEY,
+    true,
+    "valid spend beyond a hard_cap budget: in gross_spend, never in net_spend",
+  ),
 ];
 
 /** The three exported tables. Lake paths mirror the Postgres names: `<schema>/<table>`. */
