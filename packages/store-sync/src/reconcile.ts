@@ -1,4 +1,4 @@
-import type { BudgetSource } from "@adpipe/core";
+import type { BudgetMode, BudgetSource } from "@adpipe/core";
 import type { PartitionOffset, PeriodWindow, StoredState } from "@adpipe/spend-store";
 
 /** Period totals of one advertiser, from Redis or from the warehouse. */
@@ -10,6 +10,10 @@ export interface PeriodTotals {
   readonly budgetMicros: number | null;
   /** Where the budget in force came from; a different source is a difference even at the same amount. */
   readonly budgetSource: BudgetSource | null;
+  /** The period's valid spend beyond a hard_cap budget (in gross, never in net). */
+  readonly overCapMicros: number;
+  /** Budget mode in force; observe when no update ever set one. */
+  readonly mode: BudgetMode;
 }
 
 export interface AdvertiserDifference {
@@ -20,7 +24,9 @@ export interface AdvertiserDifference {
   readonly netDiffMicros: number;
   readonly grossDiffMicros: number;
   readonly clicksDiff: number;
+  readonly overCapDiffMicros: number;
   readonly budgetDiffers: boolean;
+  readonly modeDiffers: boolean;
 }
 
 export interface ReconcileReport {
@@ -31,6 +37,7 @@ export interface ReconcileReport {
   readonly netAbsDiffMicros: number;
   readonly grossAbsDiffMicros: number;
   readonly clicksAbsDiff: number;
+  readonly overCapAbsDiffMicros: number;
   /** Sum over partitions of |redis offset − warehouse offset|: a difference is only meaningful at 0. */
   readonly offsetsApart: number;
   /** Hashes already in a later period than the one compared (the tracker's clock is ahead): not compared. */
@@ -44,6 +51,8 @@ const ZERO = (advertiserId: string): PeriodTotals => ({
   clicks: 0,
   budgetMicros: null,
   budgetSource: null,
+  overCapMicros: 0,
+  mode: "observe",
 });
 
 /** Sum over partitions of the distance between two offset lists (a missing partition counts as offset 0). */
@@ -60,7 +69,8 @@ export function offsetDistance(a: readonly PartitionOffset[], b: readonly Partit
 /**
  * Compares Redis period state with the warehouse's totals for the same period. An advertiser missing on one
  * side counts as zero spend and no budget there (a missing hash means "unknown", which serves nobody); a
- * hash still in an earlier period holds zero for this one (the rollover sweep has not reached it yet).
+ * hash still in an earlier period holds zero for this one (the rollover sweep has not reached it yet), while its
+ * budget and mode carry over like the rollover carries them.
  */
 export function reconcileTotals(
   period: PeriodWindow,
@@ -83,6 +93,8 @@ export function reconcileTotals(
       clicks: current ? state.clicks : 0,
       budgetMicros: state.budgetMicros,
       budgetSource: state.budgetSource,
+      overCapMicros: current ? state.overCapMicros : 0,
+      mode: state.mode,
     });
   }
   const warehouse = new Map<string, PeriodTotals>();
@@ -92,6 +104,7 @@ export function reconcileTotals(
   let netAbsDiffMicros = 0;
   let grossAbsDiffMicros = 0;
   let clicksAbsDiff = 0;
+  let overCapAbsDiffMicros = 0;
   const ids = new Set([...redis.keys(), ...warehouse.keys()]);
   for (const advertiserId of ids) {
     const r = redis.get(advertiserId) ?? ZERO(advertiserId);
@@ -99,11 +112,21 @@ export function reconcileTotals(
     const netDiffMicros = r.netMicros - w.netMicros;
     const grossDiffMicros = r.grossMicros - w.grossMicros;
     const clicksDiff = r.clicks - w.clicks;
+    const overCapDiffMicros = r.overCapMicros - w.overCapMicros;
     const budgetDiffers = r.budgetMicros !== w.budgetMicros || r.budgetSource !== w.budgetSource;
+    const modeDiffers = r.mode !== w.mode;
     netAbsDiffMicros += Math.abs(netDiffMicros);
     grossAbsDiffMicros += Math.abs(grossDiffMicros);
     clicksAbsDiff += Math.abs(clicksDiff);
-    if (netDiffMicros !== 0 || grossDiffMicros !== 0 || clicksDiff !== 0 || budgetDiffers) {
+    overCapAbsDiffMicros += Math.abs(overCapDiffMicros);
+    if (
+      netDiffMicros !== 0 ||
+      grossDiffMicros !== 0 ||
+      clicksDiff !== 0 ||
+      overCapDiffMicros !== 0 ||
+      budgetDiffers ||
+      modeDiffers
+    ) {
       mismatched.push({
         advertiserId,
         redis: r,
@@ -111,7 +134,9 @@ export function reconcileTotals(
         netDiffMicros,
         grossDiffMicros,
         clicksDiff,
+        overCapDiffMicros,
         budgetDiffers,
+        modeDiffers,
       });
     }
   }
@@ -123,6 +148,7 @@ export function reconcileTotals(
     netAbsDiffMicros,
     grossAbsDiffMicros,
     clicksAbsDiff,
+    overCapAbsDiffMicros,
     offsetsApart: offsetDistance(offsets.redis, offsets.warehouse),
     skippedLaterPeriod,
   };

@@ -87,12 +87,14 @@ export async function loadWarehouseSnapshot(
       clicks: safeInt(row.clicks, "clicks"),
       budgetMicros: row.budgetMicros === null ? null : safeInt(row.budgetMicros, "budget micros"),
       budgetSource: row.budgetSource,
+      overCapMicros: safeInt(row.overCapMicros, "over_cap micros"),
+      // No explicit mode in the warehouse is observe, as Redis reads a hash without a mode field.
+      mode: row.mode ?? "observe",
     }));
     const advertisers: SnapshotAdvertiser[] = rows.map((row, i) => ({
       ...(totals[i] as PeriodTotals),
       budgetEventTimeMs:
         row.budgetEventTimeMs === null ? null : safeInt(row.budgetEventTimeMs, "budget time"),
-      overCapMicros: safeInt(row.overCapMicros, "over_cap micros"),
       mode: row.mode,
       modeEventTimeMs: row.modeEventTimeMs === null ? null : safeInt(row.modeEventTimeMs, "mode time"),
       clickIds: clickIds.get(row.advertiserId) ?? [],

@@ -40,6 +40,8 @@ describe("reconcileTotals", () => {
           clicks: 1,
           budgetMicros: 1_000_000,
           budgetSource: "api" as const,
+          overCapMicros: 0,
+          mode: "observe" as const,
         },
       ],
       { redis: [{ partition: 0, offset: 10 }], warehouse: [{ partition: 0, offset: 10 }] },
@@ -62,6 +64,8 @@ describe("reconcileTotals", () => {
           clicks: 0,
           budgetMicros: 1_000_000,
           budgetSource: "api" as const,
+          overCapMicros: 0,
+          mode: "observe" as const,
         },
         {
           advertiserId: "b",
@@ -70,6 +74,8 @@ describe("reconcileTotals", () => {
           clicks: 0,
           budgetMicros: 3,
           budgetSource: "api" as const,
+          overCapMicros: 0,
+          mode: "observe" as const,
         },
         {
           advertiserId: "c",
@@ -78,6 +84,8 @@ describe("reconcileTotals", () => {
           clicks: 1,
           budgetMicros: null,
           budgetSource: null,
+          overCapMicros: 0,
+          mode: "observe" as const,
         },
       ],
       {
@@ -109,11 +117,80 @@ describe("reconcileTotals", () => {
           clicks: 0,
           budgetMicros: 1_000_000,
           budgetSource: "api",
+          overCapMicros: 0,
+          mode: "observe",
         },
       ],
       { redis: [], warehouse: [] },
     );
     expect(report.mismatched.map((d) => [d.advertiserId, d.budgetDiffers])).toEqual([["a", true]]);
+  });
+
+  it("a different over_cap amount or budget mode is a difference, reported with both sides", () => {
+    const warehouse = (
+      advertiserId: string,
+      over: { overCapMicros: number; mode: "observe" | "hard_cap" },
+    ) => ({
+      advertiserId,
+      netMicros: 10,
+      grossMicros: 15,
+      clicks: 2,
+      budgetMicros: 1_000_000,
+      budgetSource: "api" as const,
+      ...over,
+    });
+    const report = reconcileTotals(
+      period,
+      [
+        state("agree", { netMicros: 10, grossMicros: 15, clicks: 2, mode: "hard_cap", overCapMicros: 5 }),
+        state("over", { netMicros: 10, grossMicros: 15, clicks: 2, mode: "hard_cap", overCapMicros: 7 }),
+        state("mode", { netMicros: 10, grossMicros: 15, clicks: 2, mode: "observe" }),
+      ],
+      [
+        warehouse("agree", { overCapMicros: 5, mode: "hard_cap" }),
+        warehouse("over", { overCapMicros: 5, mode: "hard_cap" }),
+        warehouse("mode", { overCapMicros: 0, mode: "hard_cap" }),
+      ],
+      { redis: [], warehouse: [] },
+    );
+    expect(
+      report.mismatched.map((d) => [
+        d.advertiserId,
+        d.overCapDiffMicros,
+        d.modeDiffers,
+        d.redis.mode,
+        d.warehouse.mode,
+        d.netDiffMicros,
+        d.budgetDiffers,
+      ]),
+    ).toEqual([
+      ["mode", 0, true, "observe", "hard_cap", 0, false],
+      ["over", 2, false, "hard_cap", "hard_cap", 0, false],
+    ]);
+    expect(report.overCapAbsDiffMicros).toBe(2);
+    expect(report.netAbsDiffMicros).toBe(0);
+  });
+
+  it("a hash in an earlier period keeps its mode (carried over) but holds no over_cap for this one", () => {
+    const report = reconcileTotals(
+      period,
+      [state("old", { periodStartMs: period.startMs - 86_400_000, mode: "hard_cap", overCapMicros: 9 })],
+      [
+        {
+          advertiserId: "old",
+          netMicros: 0,
+          grossMicros: 0,
+          clicks: 0,
+          budgetMicros: 1_000_000,
+          budgetSource: "api",
+          overCapMicros: 0,
+          mode: "hard_cap",
+        },
+      ],
+      { redis: [], warehouse: [] },
+    );
+    expect(report.mismatched).toEqual([]);
+    expect(report.overCapAbsDiffMicros).toBe(0);
   });
 
   it("treats a hash still in an earlier period as zero for this one and skips hashes in a later one", () => {

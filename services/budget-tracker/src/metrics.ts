@@ -123,7 +123,7 @@ export class TrackerMetrics {
     });
     this.reconcileAbsDiff = new Gauge({
       name: "budget_tracker_reconcile_abs_difference",
-      help: "Sum over advertisers of |Redis - Postgres| for the current period (net_micros, gross_micros, clicks); 0 in steady state",
+      help: "Sum over advertisers of |Redis - Postgres| for the current period (net_micros, gross_micros, clicks, over_cap_micros); 0 in steady state",
       labelNames: ["measure"],
       registers,
     });
@@ -143,6 +143,7 @@ export class TrackerMetrics {
     this.reconcileAbsDiff.set({ measure: "net_micros" }, report.netAbsDiffMicros);
     this.reconcileAbsDiff.set({ measure: "gross_micros" }, report.grossAbsDiffMicros);
     this.reconcileAbsDiff.set({ measure: "clicks" }, report.clicksAbsDiff);
+    this.reconcileAbsDiff.set({ measure: "over_cap_micros" }, report.overCapAbsDiffMicros);
     this.reconcileMismatched.set(report.mismatched.length);
     this.reconcileOffsetsApart.set(report.offsetsApart);
     this.reconcileRuns.inc({ result: report.mismatched.length === 0 ? "ok" : "mismatch" });

@@ -7,7 +7,7 @@ import {
 } from "@adpipe/budget-tracker";
 import { Oracle } from "@adpipe/core/testing";
 import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
-import { SpendStore } from "@adpipe/spend-store";
+import { SpendStore, spendKeys } from "@adpipe/spend-store";
 import { storedOffsets } from "@adpipe/warehouse";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -42,7 +42,15 @@ let reader: SpendStore;
 const ingestorGroup = uniqueName("rt-rebuild-ingestor");
 // Wall clock throughout (the CLI has no injected clock): the stream covers the last three hours.
 const spanMs = 3 * 3_600_000;
-const stream = generated({ seed: 41, events: 8_000, advertisers: 30, startMs: Date.now() - spanMs, spanMs });
+// Half the advertisers in hard_cap: the rebuild and reconciliation cover over_cap amounts and budget modes too.
+const stream = generated({
+  seed: 41,
+  events: 8_000,
+  advertisers: 30,
+  startMs: Date.now() - spanMs,
+  spanMs,
+  hardCapShare: 0.5,
+});
 const applied: AppliedBatch[] = [];
 
 beforeAll(async () => {
@@ -159,9 +167,37 @@ describe("rebuild after Redis lost the state", () => {
     expect(report?.mismatched).toEqual([]);
     expect(report?.netAbsDiffMicros).toBe(0);
     expect(report?.advertisers).toBeGreaterThan(10);
-    expect(await tracker.registry.metrics()).toMatch(
-      /budget_tracker_reconcile_abs_difference\{[^}]*measure="net_micros"[^}]*\} 0/,
+    const metrics = await tracker.registry.metrics();
+    expect(metrics).toMatch(/budget_tracker_reconcile_abs_difference\{[^}]*measure="net_micros"[^}]*\} 0/);
+    expect(metrics).toMatch(
+      /budget_tracker_reconcile_abs_difference\{[^}]*measure="over_cap_micros"[^}]*\} 0/,
     );
+  });
+
+  it("reconciliation reports an over_cap amount or a budget mode Redis holds differently from Postgres", async () => {
+    const states = [...(await reader.readStates()).values()];
+    const capped = states.find((state) => state.mode === "hard_cap" && state.overCapMicros > 0);
+    expect(capped, "the stream drives a hard_cap advertiser beyond its budget").toBeDefined();
+    const key = spendKeys(prefix).advertiser(capped!.advertiserId);
+    const original = await redis.hmget(key, "over_cap_micros", "mode");
+    try {
+      await redis.hset(key, "over_cap_micros", String(capped!.overCapMicros + 3), "mode", "observe");
+      const report = await tracker.tracker.reconcile();
+      expect(report?.offsetsApart).toBe(0);
+      expect(report?.mismatched).toHaveLength(1);
+      expect(report?.mismatched[0]).toMatchObject({
+        advertiserId: capped!.advertiserId,
+        overCapDiffMicros: 3,
+        modeDiffers: true,
+        netDiffMicros: 0,
+        redis: { mode: "observe" },
+        warehouse: { mode: "hard_cap", overCapMicros: capped!.overCapMicros },
+      });
+      expect(report?.overCapAbsDiffMicros).toBe(3);
+    } finally {
+      await redis.hset(key, "over_cap_micros", original[0]!, "mode", original[1]!);
+    }
+    expect((await tracker.tracker.reconcile())?.mismatched).toEqual([]);
   });
 
   it("`adpipe rebuild-redis` while the tracker runs: the tracker adopts the new state and stays exact", async () => {

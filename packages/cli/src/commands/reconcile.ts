@@ -15,7 +15,8 @@ function parseMs(value: string): number {
 function describe(report: ReconcileReport): string[] {
   const lines = [
     `period ${report.period.id}: ${report.advertisers} advertisers, ${report.mismatched.length} differ`,
-    `|redis - postgres|: net ${report.netAbsDiffMicros} micros, gross ${report.grossAbsDiffMicros} micros, clicks ${report.clicksAbsDiff}`,
+    `|redis - postgres|: net ${report.netAbsDiffMicros} micros, gross ${report.grossAbsDiffMicros} micros, clicks ${report.clicksAbsDiff}, ` +
+      `over_cap ${report.overCapAbsDiffMicros} micros`,
   ];
   if (report.offsetsApart > 0) {
     lines.push(
@@ -23,9 +24,13 @@ function describe(report: ReconcileReport): string[] {
     );
   }
   for (const d of report.mismatched.slice(0, 20)) {
+    const budget = d.budgetDiffers
+      ? `, budget redis ${d.redis.budgetMicros} (${d.redis.budgetSource ?? "no source"}) vs postgres ${d.warehouse.budgetMicros} (${d.warehouse.budgetSource ?? "no source"})`
+      : "";
+    const mode = d.modeDiffers ? `, mode redis ${d.redis.mode} vs postgres ${d.warehouse.mode}` : "";
     lines.push(
       `  ${d.advertiserId}: net ${d.netDiffMicros >= 0 ? "+" : ""}${d.netDiffMicros}, gross ${d.grossDiffMicros}, ` +
-        `clicks ${d.clicksDiff}${d.budgetDiffers ? `, budget redis ${d.redis.budgetMicros} (${d.redis.budgetSource ?? "no source"}) vs postgres ${d.warehouse.budgetMicros} (${d.warehouse.budgetSource ?? "no source"})` : ""}`,
+        `clicks ${d.clicksDiff}, over_cap ${d.overCapDiffMicros}${budget}${mode}`,
     );
   }
   if (report.mismatched.length > 20) lines.push(`  ... and ${report.mismatched.length - 20} more`);
@@ -41,7 +46,8 @@ export function register(program: Command): void {
   program
     .command("reconcile")
     .description(
-      "Compare Redis period spend with Postgres for the current budget period; exit 1 on a difference",
+      "Compare Redis period spend (net, gross, clicks, over_cap), budget and mode with Postgres for the current " +
+        "budget period; exit 1 on a difference",
     )
     .option(
       "--wait <ms>",
