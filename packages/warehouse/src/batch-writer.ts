@@ -73,6 +73,8 @@ export interface WriteBatchResult {
   readonly valid: number;
   readonly invalid: number;
   readonly duplicates: number;
+  /** Over_cap part of the written clicks (beyond a hard_cap budget, never billed), micros. */
+  readonly overCapMicros: number;
   /** Count per error code (rejection reasons and findings) among written records. */
   readonly errorCodes: Readonly<Record<string, number>>;
   readonly goldRows: number;
@@ -240,18 +242,20 @@ export function tally(
   records: readonly DerivedRecord[],
 ): Pick<
   WriteBatchResult,
-  "rejected" | "valid" | "invalid" | "duplicates" | "errorCodes" | "newestValidEventTimeMs"
+  "rejected" | "valid" | "invalid" | "duplicates" | "overCapMicros" | "errorCodes" | "newestValidEventTimeMs"
 > {
   let rejected = 0;
   let valid = 0;
   let invalid = 0;
   let duplicates = 0;
+  let overCapMicros = 0;
   let newest: number | null = null;
   const errorCodes: Record<string, number> = {};
   for (const r of records) {
     const c = r.contribution;
     if (c !== null && c.validClicks > 0)
       newest = newest === null ? c.eventTimeMs : Math.max(newest, c.eventTimeMs);
+    if (c !== null) overCapMicros += c.overCapMicros;
     if (!r.parse.ok) {
       rejected += 1;
       errorCodes[r.parse.reason] = (errorCodes[r.parse.reason] ?? 0) + 1;
@@ -262,7 +266,7 @@ export function tally(
     else invalid += 1;
     for (const code of r.parse.errors) errorCodes[code] = (errorCodes[code] ?? 0) + 1;
   }
-  return { rejected, valid, invalid, duplicates, errorCodes, newestValidEventTimeMs: newest };
+  return { rejected, valid, invalid, duplicates, overCapMicros, errorCodes, newestValidEventTimeMs: newest };
 }
 
 /**
@@ -291,6 +295,7 @@ export async function writeBatch(
       valid: 0,
       invalid: 0,
       duplicates: 0,
+      overCapMicros: 0,
       errorCodes: {},
       goldRows: 0,
       servingUpdates: 0,
@@ -340,6 +345,7 @@ export async function writeBatch(
         valid: 0,
         invalid: 0,
         duplicates: 0,
+        overCapMicros: 0,
         errorCodes: {},
         goldRows: 0,
         servingUpdates: 0,

@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 export class IngestorMetrics {
   readonly records: Counter<"outcome">;
   readonly recordErrors: Counter<"code">;
+  readonly overCapMicros: Counter;
   readonly batchRecords: Histogram;
   readonly batchSeconds: Histogram;
   readonly batchFailures: Counter;
@@ -26,6 +27,11 @@ export class IngestorMetrics {
       name: "ingestor_record_errors_total",
       help: "Data-quality findings and rejection reasons of written records, by code",
       labelNames: ["code"],
+      registers: [registry],
+    });
+    this.overCapMicros = new Counter({
+      name: "ingestor_over_cap_micros_total",
+      help: "Valid click spend written beyond hard_cap budgets (over_cap: in gross, never billed), micros",
       registers: [registry],
     });
     this.batchRecords = new Histogram({
@@ -95,6 +101,7 @@ export class IngestorMetrics {
     this.records.inc({ outcome: "duplicate" }, result.duplicates);
     this.records.inc({ outcome: "rejected" }, result.rejected);
     if (result.replayed > 0) this.records.inc({ outcome: "replayed" }, result.replayed);
+    if (result.overCapMicros > 0) this.overCapMicros.inc(result.overCapMicros);
     for (const [code, count] of Object.entries(result.errorCodes)) this.recordErrors.inc({ code }, count);
     for (const gap of result.gaps)
       this.offsetGaps.inc({ topic: gap.topic, partition: String(gap.partition) });

@@ -46,7 +46,8 @@ describe("ingestor (in-process) over the real broker and Postgres", () => {
   });
 
   it("streams a generated stream into exactly the oracle's Gold, Bronze and views; exposes health and metrics", async () => {
-    const records = [...generateStream({ seed: 11, events: 15_000, advertisers: 30 })];
+    // Some advertisers in hard_cap: their clicks beyond budget are over_cap (counted by the ingestor's metric).
+    const records = [...generateStream({ seed: 11, events: 15_000, advertisers: 30, hardCapShare: 0.3 })];
     const oracle = new Oracle({ keepOutcomes: true }).observeAll(records);
     const group = uniqueName("wh-ingestor-group");
     // Half before the ingestor starts, half while it runs.
@@ -72,6 +73,12 @@ describe("ingestor (in-process) over the real broker and Postgres", () => {
     const valid = /ingestor_records_total\{outcome="valid"[^}]*\} (\d+)/.exec(metrics);
     expect(Number(valid?.[1])).toBe(oracle.silver().valid);
     expect(metrics).toMatch(/ingestor_record_errors_total\{code="malformed_json"/);
+    const overCap = /ingestor_over_cap_micros_total(?:\{[^}]*\})? (\d+)/.exec(metrics);
+    const { rows } = await db.pool.query<{ micros: string }>(
+      "SELECT sum(contrib_over_cap_micros)::text AS micros FROM silver.ad_click_events_clean",
+    );
+    expect(Number(rows[0]?.micros)).toBeGreaterThan(0);
+    expect(Number(overCap?.[1])).toBe(Number(rows[0]?.micros));
     expect(metrics).toMatch(/ingestor_consumer_lag\{topic="[^"]+",partition="\d"/);
     expect(metrics).toMatch(/ingestor_gold_freshness_seconds/);
     expect(metrics).toMatch(/ingestor_batch_duration_seconds_bucket/);
