@@ -1,25 +1,8 @@
-import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
 import { Oracle } from "@adpipe/core/testing";
-import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
-import { SpendStore } from "@adpipe/spend-store";
-import { storedOffsets } from "@adpipe/warehouse";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { register as registerRebuild } from "../../../packages/cli/src/commands/rebuild-redis.js";
-import { buildProgram, runProgram } from "../../../packages/cli/src/program.js";
-import {
-  createTestTopic,
-  deleteRedisPrefix,
-  type TestTopic,
-  testRedis,
-  testServices,
-  uniqueName,
-  uniqueRedisPrefix,
-} from "../../support/index.js";
+import { describe, expect, it } from "vitest";
 import { expectedGold, readGold } from "../warehouse/support.js";
-import { endOffsets, eventually, produceRecords, trackerEnv, waitCaughtUp } from "./support/harness.js";
-import { diffAgainstOracle } from "./support/oracle-compare.js";
-import { createRealtimeDatabase, type RealtimeDatabase } from "./support/postgres.js";
+import { produceRecords, waitCaughtUp } from "./support/harness.js";
+import { redisDiffFromOracle, runRebuildRedis, useRealtimePipeline } from "./support/pipeline.js";
 import { generated } from "./support/stream.js";
 
 // Hard caps end to end: one generated stream with hard_cap advertisers among observe ones (mode switches,
@@ -28,14 +11,6 @@ import { generated } from "./support/stream.js";
 // (Redis). Gold (net and over_cap_spend), Silver's per-click split and the Redis hashes must equal the oracle
 // to the micro-unit; then `adpipe rebuild-redis` rebuilds Redis from the warehouse and it still does.
 
-let topic: TestTopic;
-let redis: Redis;
-let prefix: string;
-let database: RealtimeDatabase;
-let ingestor: IngestorService;
-let tracker: TrackerService;
-let reader: SpendStore;
-const ingestorGroup = uniqueName("rt-cap-ingestor");
 // Wall clock (the rebuild command has none injected): the stream ends now and spans more than a day.
 const spanMs = 26 * 3_600_000;
 const stream = generated({
@@ -50,76 +25,16 @@ const stream = generated({
 });
 const oracle = new Oracle().observeAll(stream);
 
-beforeAll(async () => {
-  topic = await createTestTopic("rt-cap-both", 3);
-  redis = testRedis();
-  prefix = uniqueRedisPrefix("rt-cap-both");
-  database = await createRealtimeDatabase();
-  ingestor = await startIngestorService(
-    loadIngestorConfig({
-      KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
-      KAFKA_TOPIC: topic.topic,
-      DATABASE_URL: database.url,
-      INGESTOR_GROUP_ID: ingestorGroup,
-      INGESTOR_MAX_BATCH_RECORDS: "500",
-      MIGRATE_ON_START: "false",
-      RETENTION_INTERVAL_MS: "0",
-      OPS_PORT: "0",
-      OPS_HOST: "127.0.0.1",
-      LOG_LEVEL: "error",
-    }),
-  );
-  const env = trackerEnv({
-    topic: topic.topic,
-    prefix,
-    databaseUrl: database.url,
-    extra: { WAREHOUSE_PIPELINE: ingestorGroup, RECONCILE_INTERVAL_MS: "0" },
-  });
-  tracker = await startTrackerService(loadTrackerConfig(env));
-  reader = new SpendStore({ redis, topic: topic.topic, prefix });
-}, 120_000);
-
-afterAll(async () => {
-  await tracker?.stop();
-  await ingestor?.stop();
-  await topic?.delete();
-  await database?.drop();
-  if (redis !== undefined) {
-    await deleteRedisPrefix(redis, prefix);
-    await redis.quit();
-  }
+const pipeline = useRealtimePipeline({
+  name: "rt-cap-both",
+  partitions: 3,
+  ingestor: { env: { INGESTOR_MAX_BATCH_RECORDS: "500" } },
+  tracker: { env: { RECONCILE_INTERVAL_MS: "0" } },
 });
-
-async function ingestorCaughtUp(): Promise<void> {
-  const target = await endOffsets(topic.kafka, topic.topic);
-  await eventually(
-    "ingestor caught up",
-    async () => {
-      const client = await database.pool.connect();
-      try {
-        const stored = await storedOffsets(client, { topic: topic.topic, pipeline: ingestorGroup });
-        const next = new Map(stored.map((o) => [o.partition, Number(o.offset)]));
-        return target.every(({ partition, offset }) => offset === 0 || (next.get(partition) ?? 0) >= offset);
-      } finally {
-        client.release();
-      }
-    },
-    120_000,
-  );
-}
 
 /** Redis equals the oracle now (retried for a few seconds in case a period rolls over between apply and check). */
 async function expectRedisExact(): Promise<void> {
-  let problems: string[] = [];
-  await eventually(
-    "Redis equals the oracle",
-    async () => {
-      problems = diffAgainstOracle(await reader.readStates(), oracle.servingStateAt(Date.now()));
-      return problems.length === 0;
-    },
-    5_000,
-  ).catch(() => undefined);
-  expect(problems).toEqual([]);
+  expect(await redisDiffFromOracle(pipeline.reader, oracle)).toEqual([]);
 }
 
 describe("hard_cap advertisers through Kafka into both stores", () => {
@@ -135,8 +50,12 @@ describe("hard_cap advertisers through Kafka into both stores", () => {
   });
 
   it("Gold, Silver and Redis equal the oracle to the micro-unit", async () => {
+    const { topic, reader, database } = pipeline;
     await produceRecords(topic.kafka, topic.topic, stream);
-    await Promise.all([waitCaughtUp(reader, topic.kafka, topic.topic, 120_000), ingestorCaughtUp()]);
+    await Promise.all([
+      waitCaughtUp(reader, topic.kafka, topic.topic, 120_000),
+      pipeline.ingestorCaughtUp(120_000),
+    ]);
 
     expect(await readGold(database.pool)).toEqual(expectedGold(oracle));
 
@@ -165,27 +84,7 @@ describe("hard_cap advertisers through Kafka into both stores", () => {
   });
 
   it("`adpipe rebuild-redis` replaces Redis with the warehouse's state (mode, over_cap included): still exact", async () => {
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      REDIS_URL: testServices().redisUrl,
-      KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
-      KAFKA_TOPIC: topic.topic,
-      DATABASE_URL: database.url,
-      REDIS_KEY_PREFIX: prefix,
-      WAREHOUSE_PIPELINE: ingestorGroup,
-    });
-    let code: number;
-    try {
-      code = await runProgram(buildProgram([registerRebuild]), [
-        "node",
-        "adpipe",
-        "rebuild-redis",
-        "--wait-lock",
-        "10000",
-      ]);
-    } finally {
-      process.env = saved;
-    }
+    const code = await runRebuildRedis(pipeline);
     expect(code).toBe(0);
     await expectRedisExact();
   });

@@ -1,54 +1,26 @@
-import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
 import { Oracle } from "@adpipe/core/testing";
 import { createServingClient } from "@adpipe/serving-client";
-import { SpendStore } from "@adpipe/spend-store";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createTestTopic,
-  deleteRedisPrefix,
-  type TestTopic,
-  testRedis,
-  uniqueRedisPrefix,
-} from "../../support/index.js";
-import { eventually, produceRecords, trackerEnv, waitCaughtUp } from "./support/harness.js";
+import { describe, expect, it } from "vitest";
+import { eventually, produceRecords, waitCaughtUp } from "./support/harness.js";
 import { diffAgainstOracle } from "./support/oracle-compare.js";
+import { useRealtimePipeline } from "./support/pipeline.js";
 import { generated } from "./support/stream.js";
 
 // Postgres unreachable (DATABASE_URL points at a closed port): the tracker still applies every click and ad
 // servers still get answers; only reconciliation fails (and says so in its metric).
 
-let topic: TestTopic;
-let redis: Redis;
-let prefix: string;
-let service: TrackerService;
-let reader: SpendStore;
-
-beforeAll(async () => {
-  topic = await createTestTopic("rt-pgdown", 2);
-  redis = testRedis();
-  prefix = uniqueRedisPrefix("rt-pgdown");
-  const env = trackerEnv({
-    topic: topic.topic,
-    prefix,
+const pipeline = useRealtimePipeline({
+  name: "rt-pgdown",
+  partitions: 2,
+  tracker: {
     databaseUrl: "postgres://postgres@127.0.0.1:1/unreachable",
-    extra: { RECONCILE_INTERVAL_MS: "200" },
-  });
-  service = await startTrackerService(loadTrackerConfig(env));
-  reader = new SpendStore({ redis, topic: topic.topic, prefix });
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await topic?.delete();
-  if (redis !== undefined) {
-    await deleteRedisPrefix(redis, prefix);
-    await redis.quit();
-  }
+    env: { RECONCILE_INTERVAL_MS: "200" },
+  },
 });
 
 describe("budget-tracker with Postgres unreachable", () => {
   it("keeps applying clicks and ad-server lookups keep answering", async () => {
+    const { topic, reader, redis, prefix, tracker: service } = pipeline;
     const spanMs = 3_600_000;
     const stream = generated({
       seed: 51,

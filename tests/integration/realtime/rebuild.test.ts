@@ -1,30 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  type AppliedBatch,
-  loadTrackerConfig,
-  startTrackerService,
-  type TrackerService,
-} from "@adpipe/budget-tracker";
+import type { AppliedBatch } from "@adpipe/budget-tracker";
 import { Oracle } from "@adpipe/core/testing";
-import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
-import { SpendStore, spendKeys } from "@adpipe/spend-store";
-import { storedOffsets } from "@adpipe/warehouse";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { register as registerRebuild } from "../../../packages/cli/src/commands/rebuild-redis.js";
-import { buildProgram, runProgram } from "../../../packages/cli/src/program.js";
-import {
-  createTestTopic,
-  deleteRedisPrefix,
-  type TestTopic,
-  testRedis,
-  testServices,
-  uniqueName,
-  uniqueRedisPrefix,
-} from "../../support/index.js";
-import { endOffsets, eventually, produceRecords, trackerEnv, waitCaughtUp } from "./support/harness.js";
-import { diffAgainstOracle } from "./support/oracle-compare.js";
-import { createRealtimeDatabase, type RealtimeDatabase } from "./support/postgres.js";
+import { spendKeys } from "@adpipe/spend-store";
+import { describe, expect, it } from "vitest";
+import { deleteRedisPrefix } from "../../support/index.js";
+import { eventually, produceRecords, waitCaughtUp } from "./support/harness.js";
+import { redisDiffFromOracle, runRebuildRedis, useRealtimePipeline } from "./support/pipeline.js";
 import { generated } from "./support/stream.js";
 
 // Redis loses the tracker's state in the middle of a run (the test deletes every key under its own prefix,
@@ -32,14 +13,6 @@ import { generated } from "./support/stream.js";
 // from Postgres (Silver, written by the real ingestor in a database of this test) and resumes from the
 // ingestor's offsets. The state must end exactly as the oracle says.
 
-let topic: TestTopic;
-let redis: Redis;
-let prefix: string;
-let database: RealtimeDatabase;
-let ingestor: IngestorService;
-let tracker: TrackerService;
-let reader: SpendStore;
-const ingestorGroup = uniqueName("rt-rebuild-ingestor");
 // Wall clock throughout (the CLI has no injected clock): the stream covers the last three hours.
 const spanMs = 3 * 3_600_000;
 // Half the advertisers in hard_cap: the rebuild and reconciliation cover over_cap amounts and budget modes too.
@@ -53,66 +26,15 @@ const stream = generated({
 });
 const applied: AppliedBatch[] = [];
 
-beforeAll(async () => {
-  topic = await createTestTopic("rt-rebuild", 3);
-  redis = testRedis();
-  prefix = uniqueRedisPrefix("rt-rebuild");
-  database = await createRealtimeDatabase();
-  ingestor = await startIngestorService(
-    loadIngestorConfig({
-      KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
-      KAFKA_TOPIC: topic.topic,
-      DATABASE_URL: database.url,
-      INGESTOR_GROUP_ID: ingestorGroup,
-      MIGRATE_ON_START: "false",
-      RETENTION_INTERVAL_MS: "0",
-      OPS_PORT: "0",
-      OPS_HOST: "127.0.0.1",
-      LOG_LEVEL: "error",
-    }),
-  );
-  const env = trackerEnv({
-    topic: topic.topic,
-    prefix,
-    databaseUrl: database.url,
-    extra: { WAREHOUSE_PIPELINE: ingestorGroup, STATE_CHECK_INTERVAL_MS: "300", RECONCILE_INTERVAL_MS: "0" },
-  });
-  tracker = await startTrackerService(loadTrackerConfig(env), { onBatchApplied: (b) => applied.push(b) });
-  reader = new SpendStore({ redis, topic: topic.topic, prefix });
-}, 120_000);
-
-afterAll(async () => {
-  await tracker?.stop();
-  await ingestor?.stop();
-  await topic?.delete();
-  await database?.drop();
-  if (redis !== undefined) {
-    await deleteRedisPrefix(redis, prefix);
-    await redis.quit();
-  }
+const pipeline = useRealtimePipeline({
+  name: "rt-rebuild",
+  partitions: 3,
+  ingestor: {},
+  tracker: {
+    env: { STATE_CHECK_INTERVAL_MS: "300", RECONCILE_INTERVAL_MS: "0" },
+    options: { onBatchApplied: (b) => applied.push(b) },
+  },
 });
-
-async function ingestorOffsets(): Promise<Map<number, number>> {
-  const client = await database.pool.connect();
-  try {
-    const stored = await storedOffsets(client, { topic: topic.topic, pipeline: ingestorGroup });
-    return new Map(stored.map((o) => [o.partition, Number(o.offset)]));
-  } finally {
-    client.release();
-  }
-}
-
-async function ingestorCaughtUp(): Promise<void> {
-  const target = await endOffsets(topic.kafka, topic.topic);
-  await eventually(
-    "ingestor caught up",
-    async () => {
-      const stored = await ingestorOffsets();
-      return target.every(({ partition, offset }) => offset === 0 || (stored.get(partition) ?? 0) >= offset);
-    },
-    90_000,
-  );
-}
 
 function oracleUpTo(count: number): Oracle {
   return new Oracle().observeAll(stream.slice(0, count));
@@ -123,24 +45,16 @@ function oracleUpTo(count: number): Oracle {
  * tracker's rollover sweep (every second) catches up: so the comparison is retried for a few seconds.
  */
 async function expectExact(oracle: Oracle): Promise<void> {
-  let problems: string[] = [];
-  await eventually(
-    "Redis equals the oracle",
-    async () => {
-      problems = diffAgainstOracle(await reader.readStates(), oracle.servingStateAt(Date.now()));
-      return problems.length === 0;
-    },
-    5_000,
-  ).catch(() => undefined);
-  expect(problems).toEqual([]);
+  expect(await redisDiffFromOracle(pipeline.reader, oracle)).toEqual([]);
 }
 
 describe("rebuild after Redis lost the state", () => {
   it("rebuilds from Postgres mid-run and ends exact", async () => {
+    const { topic, reader, redis, prefix, tracker } = pipeline;
     const firstPart = Math.floor(stream.length * 0.6);
     await produceRecords(topic.kafka, topic.topic, stream.slice(0, firstPart));
     await waitCaughtUp(reader, topic.kafka, topic.topic, 90_000);
-    await ingestorCaughtUp();
+    await pipeline.ingestorCaughtUp(90_000);
     await expectExact(oracleUpTo(firstPart));
 
     // The rest arrives while Redis loses everything.
@@ -160,7 +74,8 @@ describe("rebuild after Redis lost the state", () => {
   });
 
   it("reconciliation with Postgres finds no difference in steady state", async () => {
-    await ingestorCaughtUp();
+    const { tracker } = pipeline;
+    await pipeline.ingestorCaughtUp(90_000);
     const report = await tracker.tracker.reconcile();
     expect(report).not.toBeNull();
     expect(report?.offsetsApart).toBe(0);
@@ -175,6 +90,7 @@ describe("rebuild after Redis lost the state", () => {
   });
 
   it("reconciliation reports an over_cap amount or a budget mode Redis holds differently from Postgres", async () => {
+    const { reader, redis, prefix, tracker } = pipeline;
     const states = [...(await reader.readStates()).values()];
     const capped = states.find((state) => state.mode === "hard_cap" && state.overCapMicros > 0);
     expect(capped, "the stream drives a hard_cap advertiser beyond its budget").toBeDefined();
@@ -201,27 +117,8 @@ describe("rebuild after Redis lost the state", () => {
   });
 
   it("`adpipe rebuild-redis` while the tracker runs: the tracker adopts the new state and stays exact", async () => {
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      REDIS_URL: testServices().redisUrl,
-      KAFKA_BROKERS: testServices().kafkaBrokers.join(","),
-      KAFKA_TOPIC: topic.topic,
-      DATABASE_URL: database.url,
-      REDIS_KEY_PREFIX: prefix,
-      WAREHOUSE_PIPELINE: ingestorGroup,
-    });
-    let code: number;
-    try {
-      code = await runProgram(buildProgram([registerRebuild]), [
-        "node",
-        "adpipe",
-        "rebuild-redis",
-        "--wait-lock",
-        "10000",
-      ]);
-    } finally {
-      process.env = saved;
-    }
+    const { topic, reader } = pipeline;
+    const code = await runRebuildRedis(pipeline);
     expect(code).toBe(0);
     const before = applied.length;
     const extra = generated({

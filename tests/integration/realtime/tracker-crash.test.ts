@@ -1,54 +1,33 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Oracle } from "@adpipe/core/testing";
-import { SpendStore } from "@adpipe/spend-store";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createTestTopic,
-  deleteRedisPrefix,
-  type TestTopic,
-  testRedis,
-  uniqueName,
-  uniqueRedisPrefix,
-} from "../../support/index.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { uniqueName } from "../../support/index.js";
 import { spawnTracker, type TrackerProcess } from "./support/child.js";
 import { eventually, produceRecords, trackerEnv, waitCaughtUp } from "./support/harness.js";
 import { diffAgainstOracle } from "./support/oracle-compare.js";
+import { useRealtimePipeline } from "./support/pipeline.js";
 import { generated } from "./support/stream.js";
 
 // The real entry point (services/budget-tracker/src/main.ts) as a child process, killed with SIGKILL in the
 // middle of the run several times and restarted; it uses the wall clock, so the stream ends now.
 
-let topic: TestTopic;
-let redis: Redis;
-let prefix: string;
-let reader: SpendStore;
+const pipeline = useRealtimePipeline({ name: "rt-crash", partitions: 4, tracker: false });
 const children: TrackerProcess[] = [];
 
-beforeAll(async () => {
-  topic = await createTestTopic("rt-crash", 4);
-  redis = testRedis();
-  prefix = uniqueRedisPrefix("rt-crash");
-  reader = new SpendStore({ redis, topic: topic.topic, prefix });
-});
-
-afterAll(async () => {
+// Registered after the fixture's afterAll, so it runs first: no child still consumes when the topic goes.
+afterAll(() => {
   for (const child of children) child.child.kill("SIGKILL");
-  await topic?.delete();
-  if (redis !== undefined) {
-    await deleteRedisPrefix(redis, prefix);
-    await redis.quit();
-  }
 });
 
 /** Sum of the offsets recorded in Redis (how far the tracker got). */
 async function progress(): Promise<number> {
-  const meta = await reader.readMeta();
+  const meta = await pipeline.reader.readMeta();
   return (meta?.offsets ?? []).reduce((sum, { offset }) => sum + offset, 0);
 }
 
 describe("budget-tracker killed with SIGKILL mid-run", () => {
   it("is still exact after several kills and restarts", async () => {
+    const { topic, reader, prefix } = pipeline;
     const spanMs = 2 * 3_600_000;
     const stream = generated({
       seed: 31,

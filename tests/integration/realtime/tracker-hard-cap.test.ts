@@ -1,26 +1,12 @@
-import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
 import { Oracle } from "@adpipe/core/testing";
-import { SpendStore } from "@adpipe/spend-store";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createTestTopic,
-  deleteRedisPrefix,
-  type TestTopic,
-  testRedis,
-  uniqueRedisPrefix,
-} from "../../support/index.js";
-import { produceRecords, trackerEnv, waitCaughtUp } from "./support/harness.js";
+import { describe, expect, it } from "vitest";
+import { produceRecords, waitCaughtUp } from "./support/harness.js";
 import { diffAgainstOracle } from "./support/oracle-compare.js";
+import { useRealtimePipeline } from "./support/pipeline.js";
 import { generated } from "./support/stream.js";
 
 // The budget-tracker through Kafka: hard_cap advertisers among observe ones, budgets spent within the stream.
 
-let topic: TestTopic;
-let redis: Redis;
-let prefix: string;
-let service: TrackerService;
-let reader: SpendStore;
 const stream = generated({
   seed: 23,
   events: 4_000,
@@ -31,26 +17,15 @@ const stream = generated({
 });
 const now = stream.at(-1)?.timestampMs ?? 0;
 
-beforeAll(async () => {
-  topic = await createTestTopic("rt-hard-cap", 3);
-  redis = testRedis();
-  prefix = uniqueRedisPrefix("rt-hard-cap");
-  const config = loadTrackerConfig(trackerEnv({ topic: topic.topic, prefix }));
-  service = await startTrackerService(config, { clock: () => now });
-  reader = new SpendStore({ redis, topic: topic.topic, prefix });
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await topic?.delete();
-  if (redis !== undefined) {
-    await deleteRedisPrefix(redis, prefix);
-    await redis.quit();
-  }
+const pipeline = useRealtimePipeline({
+  name: "rt-hard-cap",
+  partitions: 3,
+  tracker: { options: { clock: () => now } },
 });
 
 describe("budget-tracker with hard_cap advertisers", () => {
   it("bills every hash as the oracle does, to the micro-unit: net within the cap, the rest over_cap", async () => {
+    const { topic, reader } = pipeline;
     await produceRecords(topic.kafka, topic.topic, stream);
     const oracle = new Oracle().observeAll(stream);
     await waitCaughtUp(reader, topic.kafka, topic.topic);

@@ -1,57 +1,25 @@
-import {
-  type AppliedBatch,
-  loadTrackerConfig,
-  startTrackerService,
-  type TrackerService,
-} from "@adpipe/budget-tracker";
+import type { AppliedBatch } from "@adpipe/budget-tracker";
 import { Oracle } from "@adpipe/core/testing";
-import { SpendStore } from "@adpipe/spend-store";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createTestTopic,
-  deleteRedisPrefix,
-  type TestTopic,
-  testRedis,
-  uniqueRedisPrefix,
-} from "../../support/index.js";
-import { eventually, produceRecords, trackerEnv, waitCaughtUp } from "./support/harness.js";
+import { describe, expect, it } from "vitest";
+import { eventually, produceRecords, waitCaughtUp } from "./support/harness.js";
 import { diffAgainstOracle } from "./support/oracle-compare.js";
+import { useRealtimePipeline } from "./support/pipeline.js";
 import { generated } from "./support/stream.js";
 
 // The budget-tracker in process against the real broker and Redis, with an injected clock: the stream is
 // the generator's default (21:00 to 03:00 UTC, across midnight) and the tracker's clock is the stream's.
 
-let topic: TestTopic;
-let redis: Redis;
-let prefix: string;
-let service: TrackerService;
-let reader: SpendStore;
 const applied: AppliedBatch[] = [];
 const stream = generated({ seed: 21, events: 5_000, advertisers: 25 });
 let now = stream.at(-1)?.timestampMs ?? 0;
 
-beforeAll(async () => {
-  topic = await createTestTopic("rt-tracker", 3);
-  redis = testRedis();
-  prefix = uniqueRedisPrefix("rt-tracker");
-  const config = loadTrackerConfig(
-    trackerEnv({ topic: topic.topic, prefix, extra: { ROLLOVER_CHECK_INTERVAL_MS: "100" } }),
-  );
-  service = await startTrackerService(config, {
-    clock: () => now,
-    onBatchApplied: (batch) => applied.push(batch),
-  });
-  reader = new SpendStore({ redis, topic: topic.topic, prefix });
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await topic?.delete();
-  if (redis !== undefined) {
-    await deleteRedisPrefix(redis, prefix);
-    await redis.quit();
-  }
+const pipeline = useRealtimePipeline({
+  name: "rt-tracker",
+  partitions: 3,
+  tracker: {
+    env: { ROLLOVER_CHECK_INTERVAL_MS: "100" },
+    options: { clock: () => now, onBatchApplied: (batch) => applied.push(batch) },
+  },
 });
 
 const record = (key: string, json: object, timestampMs: number) => ({
@@ -62,6 +30,7 @@ const record = (key: string, json: object, timestampMs: number) => ({
 
 describe("budget-tracker (in process)", () => {
   it("after a generated stream every advertiser hash equals the oracle to the micro-unit", async () => {
+    const { topic, reader, tracker: service } = pipeline;
     await produceRecords(topic.kafka, topic.topic, stream);
     const oracle = new Oracle().observeAll(stream);
     await waitCaughtUp(reader, topic.kafka, topic.topic);
@@ -79,6 +48,7 @@ describe("budget-tracker (in process)", () => {
   });
 
   it("a budget raise after exhaustion flips can_serve to 1 within one batch", async () => {
+    const { topic, reader, redis, prefix } = pipeline;
     const at = now;
     const base = {
       advertiser_id: "raise-1",
@@ -113,6 +83,7 @@ describe("budget-tracker (in process)", () => {
   });
 
   it("the period rollover re-enables serving with no new click (injected clock)", async () => {
+    const { topic, reader, redis, prefix } = pipeline;
     const at = now;
     const base = { advertiser_id: "roll-1", timestamp: new Date(at - 1_000).toISOString() };
     await produceRecords(topic.kafka, topic.topic, [
