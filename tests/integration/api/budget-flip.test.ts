@@ -1,9 +1,8 @@
-import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
-import { createLogger } from "@adpipe/telemetry";
+import type { TrackerService } from "@adpipe/budget-tracker";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testRedis, testServices, uniqueName } from "../../support/index.js";
-import { type ApiBench, call, READ_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
+import { testRedis } from "../../support/index.js";
+import { type ApiBench, call, READ_TOKEN, startApiBench, startBenchTracker, WRITE_TOKEN } from "./harness.js";
 
 interface Serving {
   known: boolean;
@@ -44,25 +43,10 @@ describe("a budget raise through the API flips serving on (API + Kafka + budget-
 
   beforeAll(async () => {
     bench = await startApiBench("flip", { partitions: 2 });
-    const services = testServices();
     subscriber = testRedis();
     await subscriber.subscribe(`${bench.prefix}serving-changes`);
     subscriber.on("message", (_channel: string, text: string) => messages.push(JSON.parse(text)));
-    tracker = await startTrackerService(
-      loadTrackerConfig({
-        KAFKA_BROKERS: services.kafkaBrokers.join(","),
-        KAFKA_TOPIC: bench.topic.topic,
-        REDIS_URL: services.redisUrl,
-        REDIS_KEY_PREFIX: bench.prefix,
-        TRACKER_GROUP_ID: uniqueName("api-flip-tracker"),
-        REBUILD_SOURCE: "replay",
-        RECONCILE_INTERVAL_MS: "0",
-        OPS_PORT: "0",
-        OPS_HOST: "127.0.0.1",
-        LOG_LEVEL: "warn",
-      }),
-      { logger: createLogger({ service: "budget-tracker", level: "warn" }) },
-    );
+    tracker = await startBenchTracker(bench, "flip");
   });
   afterAll(async () => {
     await tracker?.stop();

@@ -1,8 +1,6 @@
-import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
-import { createLogger } from "@adpipe/telemetry";
+import type { TrackerService } from "@adpipe/budget-tracker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testServices, uniqueName } from "../../support/index.js";
-import { type ApiBench, call, READ_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
+import { type ApiBench, call, READ_TOKEN, startApiBench, startBenchTracker, WRITE_TOKEN } from "./harness.js";
 
 interface Serving {
   known: boolean;
@@ -51,23 +49,7 @@ describe("a budget mode set through the API reaches the tracker's hash and the A
 
   beforeAll(async () => {
     bench = await startApiBench("mode-flow", { partitions: 2 });
-    const services = testServices();
-    // The tracker as it runs in production: its configuration from the environment, budget_mode read by default.
-    const config = loadTrackerConfig({
-      KAFKA_BROKERS: services.kafkaBrokers.join(","),
-      KAFKA_TOPIC: bench.topic.topic,
-      REDIS_URL: services.redisUrl,
-      REDIS_KEY_PREFIX: bench.prefix,
-      TRACKER_GROUP_ID: uniqueName("api-mode-flow-tracker"),
-      REBUILD_SOURCE: "replay",
-      RECONCILE_INTERVAL_MS: "0",
-      OPS_PORT: "0",
-      OPS_HOST: "127.0.0.1",
-      LOG_LEVEL: "warn",
-    });
-    tracker = await startTrackerService(config, {
-      logger: createLogger({ service: "budget-tracker", level: "warn" }),
-    });
+    tracker = await startBenchTracker(bench, "mode-flow");
   });
   afterAll(async () => {
     await tracker?.stop();

@@ -1,4 +1,6 @@
 import { type ApiConfig, type ApiRuntime, createApi, loadApiConfig } from "@adpipe/api";
+import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
+import { createLogger } from "@adpipe/telemetry";
 import { migrate } from "@adpipe/warehouse";
 import type { Redis } from "ioredis";
 import pg from "pg";
@@ -9,6 +11,7 @@ import {
   testRedis,
   testServices,
   uniqueIdentifier,
+  uniqueName,
   uniqueRedisPrefix,
 } from "../../support/index.js";
 
@@ -189,4 +192,27 @@ export async function call<T = Record<string, unknown>>(
     parsed = null;
   }
   return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+/**
+ * The budget-tracker as it runs in production (configuration from the environment, budget_mode read by
+ * default) on a bench's topic and Redis prefix, rebuilding by replay since a bench has no ingestor.
+ */
+export function startBenchTracker(bench: ApiBench, name: string): Promise<TrackerService> {
+  const services = testServices();
+  return startTrackerService(
+    loadTrackerConfig({
+      KAFKA_BROKERS: services.kafkaBrokers.join(","),
+      KAFKA_TOPIC: bench.topic.topic,
+      REDIS_URL: services.redisUrl,
+      REDIS_KEY_PREFIX: bench.prefix,
+      TRACKER_GROUP_ID: uniqueName(`api-${name}-tracker`),
+      REBUILD_SOURCE: "replay",
+      RECONCILE_INTERVAL_MS: "0",
+      OPS_PORT: "0",
+      OPS_HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+    }),
+    { logger: createLogger({ service: "budget-tracker", level: "warn" }) },
+  );
 }
