@@ -1,8 +1,14 @@
 import { parseEvent } from "@adpipe/core";
 import { advertiserKey } from "@adpipe/serving-client";
-import { SpendStore } from "@adpipe/spend-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiBench, call, READ_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
+import {
+  type ApiBench,
+  call,
+  createTrackerState,
+  READ_TOKEN,
+  startApiBench,
+  WRITE_TOKEN,
+} from "./harness.js";
 import { TopicReader } from "./topic-reader.js";
 
 interface BudgetBody {
@@ -38,9 +44,7 @@ describe("budget modes through the API", () => {
     bench = await startApiBench("budget-modes");
     reader = await TopicReader.start(bench.topic.kafka, bench.topic.topic);
     // The budget-tracker's state for this topic and prefix, as the tracker creates it on first start (pauses).
-    const store = new SpendStore({ redis: bench.redis, topic: bench.topic.topic, prefix: bench.prefix });
-    await store.loadScripts();
-    await store.createSentinel();
+    await createTrackerState(bench);
   });
   afterAll(async () => {
     await reader?.stop();

@@ -1,9 +1,16 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseEvent } from "@adpipe/core";
-import { SpendStore } from "@adpipe/spend-store";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiBench, call, OTHER_WRITE_TOKEN, READ_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
+import {
+  type ApiBench,
+  call,
+  createTrackerState,
+  OTHER_WRITE_TOKEN,
+  READ_TOKEN,
+  startApiBench,
+  WRITE_TOKEN,
+} from "./harness.js";
 import { TopicReader } from "./topic-reader.js";
 
 interface BudgetBody {
@@ -36,15 +43,12 @@ interface AuditBody {
 describe("budgets, pauses and their audit trail", () => {
   let bench: ApiBench;
   let reader: TopicReader;
-  let store: SpendStore;
 
   beforeAll(async () => {
     bench = await startApiBench("budgets");
     reader = await TopicReader.start(bench.topic.kafka, bench.topic.topic);
     // The budget-tracker's state for this topic and prefix, as the tracker creates it on first start.
-    store = new SpendStore({ redis: bench.redis, topic: bench.topic.topic, prefix: bench.prefix });
-    await store.loadScripts();
-    await store.createSentinel();
+    await createTrackerState(bench);
   });
   afterAll(async () => {
     await reader?.stop();

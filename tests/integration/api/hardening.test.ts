@@ -1,10 +1,16 @@
 import { request as httpRequest } from "node:http";
 import { REPORTS } from "@adpipe/api";
-import { SpendStore } from "@adpipe/spend-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../../../services/api/scripts/build-web.js";
 import { dependency } from "../../../services/api/src/dependency.js";
-import { type ApiBench, call, READ_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
+import {
+  type ApiBench,
+  call,
+  createTrackerState,
+  READ_TOKEN,
+  startApiBench,
+  WRITE_TOKEN,
+} from "./harness.js";
 import { TopicReader } from "./topic-reader.js";
 
 /**
@@ -69,9 +75,7 @@ describe("bad input is always a 4xx in the documented shape", () => {
     await buildDashboard();
     bench = await startApiBench("hardening", { env: { API_WRITE_RATE_LIMIT_PER_MINUTE: "0" } });
     reader = await TopicReader.start(bench.topic.kafka, bench.topic.topic);
-    const store = new SpendStore({ redis: bench.redis, topic: bench.topic.topic, prefix: bench.prefix });
-    await store.loadScripts();
-    await store.createSentinel();
+    await createTrackerState(bench);
   });
   afterAll(async () => {
     await reader?.stop();

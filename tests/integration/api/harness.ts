@@ -1,5 +1,6 @@
 import { type ApiConfig, type ApiRuntime, createApi, loadApiConfig } from "@adpipe/api";
 import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
+import { SpendStore } from "@adpipe/spend-store";
 import { createLogger } from "@adpipe/telemetry";
 import { migrate } from "@adpipe/warehouse";
 import type { Redis } from "ioredis";
@@ -215,4 +216,15 @@ export function startBenchTracker(bench: ApiBench, name: string): Promise<Tracke
     }),
     { logger: createLogger({ service: "budget-tracker", level: "warn" }) },
   );
+}
+
+/**
+ * The budget-tracker's Redis state for a bench's topic and prefix as the tracker creates it on first start
+ * (scripts loaded, sentinel written), for tests that need the store without running a tracker.
+ */
+export async function createTrackerState(bench: ApiBench): Promise<SpendStore> {
+  const store = new SpendStore({ redis: bench.redis, topic: bench.topic.topic, prefix: bench.prefix });
+  await store.loadScripts();
+  await store.createSentinel();
+  return store;
 }

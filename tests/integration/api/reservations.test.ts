@@ -1,7 +1,14 @@
 import { advertiserKey, reservationsKey } from "@adpipe/serving-client";
-import { SpendStore } from "@adpipe/spend-store";
+import type { SpendStore } from "@adpipe/spend-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiBench, call, READ_TOKEN, startApiBench, WRITE_TOKEN } from "./harness.js";
+import {
+  type ApiBench,
+  call,
+  createTrackerState,
+  READ_TOKEN,
+  startApiBench,
+  WRITE_TOKEN,
+} from "./harness.js";
 
 // POST /v1/reservations and /v1/reservations:release against real Redis, on state the real writer wrote.
 
@@ -13,9 +20,7 @@ beforeAll(async () => {
   bench = await startApiBench("resv", {
     env: { API_BODY_LIMIT_BYTES: String(BODY_LIMIT), API_MAX_BATCH_IDS: "20" },
   });
-  store = new SpendStore({ redis: bench.redis, topic: bench.topic.topic, prefix: bench.prefix });
-  await store.loadScripts();
-  await store.createSentinel();
+  store = await createTrackerState(bench);
   const now = Date.now();
   await store.applyBatch(
     ["capped", "open"].map((advertiserId, offset) => ({
