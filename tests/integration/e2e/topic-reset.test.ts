@@ -1,167 +1,20 @@
-/**
- * The topic is deleted and recreated under running services. New records must not be
- * taken for replays: both consumers stop (not ready, metric, ERROR), `adpipe status` exits 1 showing RESET, and
- * after `adpipe offsets reset --to earliest --yes` every new record is in Bronze/Silver/Gold and Redis exactly once
- * (checked against the oracle of @adpipe/core over old + new records), and `adpipe reconcile` exits 0.
- */
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadTrackerConfig, startTrackerService, type TrackerService } from "@adpipe/budget-tracker";
-import { type GeneratedRecord, generateStream } from "@adpipe/core";
-import { type IngestorService, loadIngestorConfig, startIngestorService } from "@adpipe/ingestor";
 import { ensureTopic } from "@adpipe/kafka";
-import { SpendStore } from "@adpipe/spend-store";
-import { createLogger } from "@adpipe/telemetry";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readTopic, type TopicRecord } from "../../integrity/support/kafka-tools.js";
 import { oracleOf } from "../../integrity/support/verify.js";
-import {
-  createTestDatabase,
-  createTestTopic,
-  deleteRedisPrefix,
-  REPO_ROOT,
-  type TestDatabase,
-  type TestTopic,
-  testRedis,
-  testServices,
-  uniqueName,
-  uniqueRedisPrefix,
-} from "../../support/index.js";
 import { eventually } from "../realtime/support/harness.js";
 import { diffAgainstOracle } from "../realtime/support/oracle-compare.js";
-import { endOffsets, expectedGold, produceRecords, readGold } from "../warehouse/support.js";
+import { expectedGold, produceRecords, readGold } from "../warehouse/support.js";
+import { live, metric, PARTITIONS, readyz, useTopicResetServices } from "./topic-reset-fixture.js";
 
-const PARTITIONS = 2;
-
-let db: TestDatabase;
-let topic: TestTopic;
-let redis: Redis;
-let prefix: string;
-let ingestor: IngestorService | undefined;
-let tracker: TrackerService | undefined;
-let reader: SpendStore;
-const ingestorGroup = uniqueName("reset-ingestor");
-const trackerGroup = uniqueName("reset-tracker");
-
-function live(seed: number, events: number, runId: string): GeneratedRecord[] {
-  return [...generateStream({ seed, events, advertisers: 12, startMs: Date.now(), intervalMs: 2, runId })];
-}
-
-function cliEnv(): Record<string, string> {
-  const services = testServices();
-  return {
-    PATH: process.env.PATH ?? "",
-    KAFKA_BROKERS: services.kafkaBrokers.join(","),
-    KAFKA_TOPIC: topic.topic,
-    DATABASE_URL: db.url,
-    REDIS_URL: services.redisUrl,
-    REDIS_KEY_PREFIX: prefix,
-    INGESTOR_GROUP_ID: ingestorGroup,
-    TRACKER_GROUP_ID: trackerGroup,
-    WAREHOUSE_PIPELINE: ingestorGroup,
-  };
-}
-
-function adpipe(...args: string[]): { status: number | null; out: string } {
-  const result = spawnSync(
-    process.execPath,
-    ["--conditions", "source", "--import", "tsx", join(REPO_ROOT, "packages/cli/src/main.ts"), ...args],
-    { cwd: REPO_ROOT, env: cliEnv(), encoding: "utf8", timeout: 120_000 },
-  );
-  return { status: result.status, out: `${result.stdout}${result.stderr}` };
-}
-
-/** /readyz of a service (status 0 when the request itself failed: polled again). */
-async function readyz(port: number): Promise<{ status: number; body: string }> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/readyz`);
-    return { status: response.status, body: await response.text() };
-  } catch (error) {
-    return { status: 0, body: String(error) };
-  }
-}
-
-async function metric(
-  service: { registry: { metrics(): Promise<string> } },
-  pattern: RegExp,
-): Promise<number> {
-  const match = pattern.exec(await service.registry.metrics());
-  return match === null ? 0 : Number(match[1]);
-}
-
-async function caughtUp(): Promise<boolean> {
-  const ends = await endOffsets(topic.kafka, topic.topic);
-  const { rows } = await db.pool.query<{ partition: number; next_offset: string }>(
-    'SELECT "partition", next_offset::text FROM ingest.consumer_offsets WHERE pipeline = $1 AND topic = $2',
-    [ingestorGroup, topic.topic],
-  );
-  const warehouse = new Map(rows.map((r) => [r.partition, r.next_offset]));
-  const meta = await reader.readMeta();
-  const redisAt = new Map((meta?.offsets ?? []).map((o) => [o.partition, String(o.offset)]));
-  return [...ends].every(
-    ([partition, end]) => end === "0" || (warehouse.get(partition) === end && redisAt.get(partition) === end),
-  );
-}
-
-beforeAll(async () => {
-  [db, topic] = await Promise.all([
-    createTestDatabase("topicreset"),
-    createTestTopic("topic-reset", PARTITIONS),
-  ]);
-  redis = testRedis();
-  prefix = uniqueRedisPrefix("topic-reset");
-  reader = new SpendStore({ redis, topic: topic.topic, prefix });
-  const services = testServices();
-  const common = {
-    KAFKA_BROKERS: services.kafkaBrokers.join(","),
-    KAFKA_TOPIC: topic.topic,
-    OPS_PORT: "0",
-    OPS_HOST: "127.0.0.1",
-    TOPIC_CHECK_INTERVAL_MS: "1000",
-    LOG_LEVEL: "error",
-  };
-  ingestor = await startIngestorService(
-    loadIngestorConfig({
-      ...common,
-      DATABASE_URL: db.url,
-      INGESTOR_GROUP_ID: ingestorGroup,
-      INGESTOR_SESSION_TIMEOUT_MS: "6000",
-      RETENTION_INTERVAL_MS: "0",
-    }),
-    { logger: createLogger({ service: "reset-ingestor", level: "error" }) },
-  );
-  tracker = await startTrackerService(
-    loadTrackerConfig({
-      ...common,
-      REDIS_URL: services.redisUrl,
-      REDIS_KEY_PREFIX: prefix,
-      TRACKER_GROUP_ID: trackerGroup,
-      DATABASE_URL: db.url,
-      WAREHOUSE_PIPELINE: ingestorGroup,
-      TRACKER_SESSION_TIMEOUT_MS: "6000",
-      TRACKER_MAX_WAIT_MS: "100",
-      STATE_CHECK_INTERVAL_MS: "1000",
-      RECONCILE_INTERVAL_MS: "0",
-    }),
-    { logger: createLogger({ service: "reset-tracker", level: "error" }) },
-  );
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.allSettled([ingestor?.stop(), tracker?.stop()]);
-  await Promise.allSettled([db?.drop(), topic?.delete()]);
-  if (redis !== undefined) {
-    await deleteRedisPrefix(redis, prefix).catch(() => 0);
-    await redis.quit();
-  }
-});
+const services = useTopicResetServices({ name: "topic-reset", database: "topicreset" });
 
 describe("a topic deleted and recreated under running services", () => {
   let before: TopicRecord[] = [];
 
   it("consumes the first log exactly", async () => {
+    const { topic, caughtUp } = services;
     await produceRecords(topic.kafka, topic.topic, live(151, 3_000, "reset-a"));
     await eventually("both paths consumed the first log", caughtUp, 90_000);
     before = await readTopic(topic.kafka, topic.topic);
@@ -169,6 +22,7 @@ describe("a topic deleted and recreated under running services", () => {
   }, 150_000);
 
   it("after the recreation: not ready, RESET in status and metrics, no record taken for a replay", async () => {
+    const { topic, db, reader, ingestor, tracker, adpipe } = services;
     const replayedBefore = {
       ingestor: await metric(ingestor!, /ingestor_records_total\{outcome="replayed"[^}]*\} (\d+)/),
       tracker: await metric(tracker!, /budget_tracker_replayed_skipped_total\{[^}]*\} (\d+)/),
@@ -229,6 +83,7 @@ describe("a topic deleted and recreated under running services", () => {
   }, 180_000);
 
   it("after `adpipe offsets reset --to earliest --yes` every new record is counted exactly once", async () => {
+    const { topic, db, reader, ingestor, tracker, caughtUp, adpipe } = services;
     const reset = adpipe(
       "offsets",
       "reset",
