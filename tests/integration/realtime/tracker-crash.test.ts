@@ -4,8 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../../support/index.js";
 import { spawnTracker, type TrackerProcess } from "./support/child.js";
 import { eventually, produceRecords, trackerEnv, waitCaughtUp } from "./support/harness.js";
-import { diffAgainstOracle } from "./support/oracle-compare.js";
-import { useRealtimePipeline } from "./support/pipeline.js";
+import { redisDiffFromOracle, useRealtimePipeline } from "./support/pipeline.js";
 import { generated } from "./support/stream.js";
 
 // The real entry point (services/budget-tracker/src/main.ts) as a child process, killed with SIGKILL in the
@@ -74,16 +73,7 @@ describe("budget-tracker killed with SIGKILL mid-run", () => {
     const oracle = new Oracle().observeAll(stream);
     // A budget period may end between the last apply and this check: then the tracker's rollover sweep
     // (every second) catches up, so the comparison is retried for a few seconds.
-    let problems: string[] = [];
-    await eventually(
-      "Redis equals the oracle",
-      async () => {
-        problems = diffAgainstOracle(await reader.readStates(), oracle.servingStateAt(Date.now()));
-        return problems.length === 0;
-      },
-      10_000,
-    ).catch(() => undefined);
-    expect(problems).toEqual([]);
+    expect(await redisDiffFromOracle(reader, oracle, 10_000)).toEqual([]);
     expect(kills).toBe(3);
 
     // SIGTERM: the batch in flight finishes and the process exits cleanly. The last restart may still be
