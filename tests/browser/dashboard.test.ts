@@ -32,6 +32,18 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const RESULTS_DIR = fileURLToPath(new URL("../../test-results/", import.meta.url));
 /** Advertisers of the generated stream: more than the budget trend's eight lines, names up to "Advertiser 12". */
 const ADVERTISERS = 12;
+/**
+ * A fixed-offset zone where it is now between 12:00 and 13:00: the stream's six hours before now fall within
+ * its current day at any UTC time of day (right after UTC midnight the UTC day would hold almost no spend, and
+ * the alert steps need spend in the current period). Etc/GMT zones invert the sign: Etc/GMT-5 is UTC+5.
+ */
+function middayTimeZone(nowMs: number): string {
+  const offsetHours = 12 - new Date(nowMs).getUTCHours();
+  if (offsetHours === 0) return "UTC";
+  return offsetHours > 0 ? `Etc/GMT-${offsetHours}` : `Etc/GMT+${-offsetHours}`;
+}
+/** BUDGET_TIME_ZONE of every service the test starts (ingestor, tracker, alerter) and of its period checks. */
+const BUDGET_TIME_ZONE = middayTimeZone(Date.now());
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -72,7 +84,12 @@ describe("Advertiser Spend Overview in a real browser", () => {
       env: { API_DASHBOARD_REFRESH_MS: "1000", API_LAG_GROUPS: `${groups.ingestor},${groups.tracker}` },
     });
     // The generated stream goes through Kafka into the real ingestor (Gold) and budget-tracker (Redis).
-    pipeline = await runGeneratedStream(bench, { seed: 11, events: 2_000, advertisers: ADVERTISERS }, groups);
+    pipeline = await runGeneratedStream(
+      bench,
+      { seed: 11, events: 2_000, advertisers: ADVERTISERS },
+      groups,
+      BUDGET_TIME_ZONE,
+    );
     // The busiest advertiser: its totals are the ones checked on the page.
     const totals = advertiserTotals(pipeline.oracle.goldRows());
     known = totals.reduce((best, t) => (t.grossMicros > best.grossMicros ? t : best));
@@ -103,7 +120,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
         ALERT_EVALUATE_INTERVAL_MS: "250",
         ALERT_DISPATCH_INTERVAL_MS: "100",
         BUDGET_PERIOD: "day",
-        BUDGET_TIME_ZONE: "UTC",
+        BUDGET_TIME_ZONE,
         MIGRATE_ON_START: "false",
         OPS_PORT: "0",
         OPS_HOST: "127.0.0.1",
@@ -290,7 +307,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
 
   it("sets a budget and a mode, pauses and resumes from the advertiser's page, with its audit trail and alerts", async () => {
     // The alerter's passes after the stream: exactly the oracle's alerts of the periods it evaluates.
-    const periods = periodsToEvaluate(Date.now(), "day", "UTC", 1);
+    const periods = periodsToEvaluate(Date.now(), "day", BUDGET_TIME_ZONE, 1);
     const expectedAlerts = periods.flatMap((w) => pipeline.oracle.alertsAt(w.startMs));
     expect(expectedAlerts.length).toBeGreaterThan(0);
     const firedKeys = async () => {
@@ -426,7 +443,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
     // The period's net is twice the new budget: the alerter fires 50, 80 and 100 % for this period, against the
     // budget set from the page, and the list shows them (this advertiser's only).
     expect(low).toBeGreaterThan(0);
-    const period = budgetPeriodOf(Date.now(), "day", "UTC").id;
+    const period = budgetPeriodOf(Date.now(), "day", BUDGET_TIME_ZONE).id;
     const alertRows = () =>
       page.$$eval("#alerts-list li", (items) =>
         items.map((li) => ({

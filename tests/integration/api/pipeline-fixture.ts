@@ -26,6 +26,8 @@ export async function runGeneratedStream(
   bench: ApiBench,
   options: { seed: number; events: number; advertisers: number },
   groups: { ingestor?: string; tracker?: string } = {},
+  /** BUDGET_TIME_ZONE of the ingestor, the tracker and the oracle (default UTC). */
+  timeZone = "UTC",
 ): Promise<PipelineRun> {
   const services = testServices();
   const silent = (service: string) => createLogger({ service, level: "warn" });
@@ -40,6 +42,7 @@ export async function runGeneratedStream(
       KAFKA_TOPIC: bench.topic.topic,
       DATABASE_URL: bench.db.adminUrl,
       INGESTOR_GROUP_ID: ingestorGroup,
+      BUDGET_TIME_ZONE: timeZone,
       MIGRATE_ON_START: "false",
       OPS_PORT: "0",
       OPS_HOST: "127.0.0.1",
@@ -55,6 +58,7 @@ export async function runGeneratedStream(
       REDIS_KEY_PREFIX: bench.prefix,
       TRACKER_GROUP_ID: groups.tracker ?? uniqueName("api-tracker"),
       REBUILD_SOURCE: "replay",
+      BUDGET_TIME_ZONE: timeZone,
       RECONCILE_INTERVAL_MS: "0",
       OPS_PORT: "0",
       OPS_HOST: "127.0.0.1",
@@ -110,6 +114,7 @@ export async function runGeneratedStream(
 
   const oracle = computeOracle(
     records.map((record) => ({ value: record.value, timestampMs: record.timestampMs, key: record.key })),
+    { timeZone },
   );
   return { records, oracle, stop };
 }
