@@ -23,6 +23,8 @@ export class TrackerMetrics {
   readonly topicResets: Counter<"policy">;
   readonly reservationsExpired: Counter;
   readonly appliedWatermark: Gauge;
+  readonly reservationSweepFailures: Counter;
+  readonly reservationSweepConsecutiveFailures: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -34,6 +36,16 @@ export class TrackerMetrics {
     this.appliedWatermark = new Gauge({
       name: "budget_tracker_applied_watermark_seconds",
       help: "Event-time watermark applied across the topic (epoch seconds) as of the last reservation sweep",
+      registers,
+    });
+    this.reservationSweepFailures = new Counter({
+      name: "budget_tracker_reservation_sweep_failures_total",
+      help: "Reservation sweeps that failed (Kafka log ends or Redis unreachable)",
+      registers,
+    });
+    this.reservationSweepConsecutiveFailures = new Gauge({
+      name: "budget_tracker_reservation_sweep_consecutive_failures",
+      help: "Reservation sweeps failed in a row (0 once one succeeds); from 5 on the tracker logs an error",
       registers,
     });
     this.topicResetDetected = new Gauge({

@@ -148,7 +148,7 @@ export class BudgetTracker {
     this.every(intervals.rolloverCheckMs, () => this.rollover.sweepIfDue(false));
     this.every(intervals.stateCheckMs, () => this.recovery.checkState());
     this.every(options.topicCheckMs ?? 10_000, () => this.watch.periodicCheck());
-    this.every(intervals.reservationSweepMs ?? 0, () => this.expiry.sweep());
+    this.every(intervals.reservationSweepMs ?? 0, () => this.expiry.turn());
     if (options.pool !== null)
       this.every(intervals.reconcileMs, () => this.reconcile().then(() => undefined));
   }
