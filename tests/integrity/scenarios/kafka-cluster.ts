@@ -51,14 +51,7 @@ export async function kafkaCluster(context: ScenarioContext): Promise<ScenarioRe
         }));
       });
     const layout = await partitions();
-    const minIsr = await withAdmin(kafka, async (admin) => {
-      const described = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ["min.insync.replicas"] }],
-      });
-      return described.resources[0]?.configEntries.find((e) => e.configName === "min.insync.replicas")
-        ?.configValue;
-    });
+    const minIsr = await topicMinInsyncReplicas(kafka, topic);
     monitor = new LagMonitor(pipeline);
     const records = liveStream({
       seed: profile.seed + 1_100,
@@ -203,5 +196,30 @@ export async function kafkaCluster(context: ScenarioContext): Promise<ScenarioRe
     monitor?.stop();
     await pipeline?.close().catch(() => undefined);
     await brokers.stop();
+  }
+}
+
+/**
+ * The topic's min.insync.replicas as the cluster reports it. Just after the topic is created the broker the admin
+ * asks may not know it yet (UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition", a
+ * retriable error): asked again until it answers, for at most 30 s; any other error fails at once.
+ */
+async function topicMinInsyncReplicas(kafka: Pipeline["kafka"], topic: string): Promise<string | undefined> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await withAdmin(kafka, async (admin) => {
+        const described = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ["min.insync.replicas"] }],
+        });
+        return described.resources[0]?.configEntries.find((e) => e.configName === "min.insync.replicas")
+          ?.configValue;
+      });
+    } catch (error) {
+      const retriable = (error as { type?: unknown }).type === "UNKNOWN_TOPIC_OR_PARTITION";
+      if (!retriable || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }
