@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { kafkaConnectionFromEnv } from "@adpipe/config";
+import { createKafka, withAdmin } from "@adpipe/kafka";
 import { REPO_ROOT } from "../../support/index.js";
 
 const run = promisify(execFile);
@@ -31,7 +33,33 @@ export class PrivateKafkaCluster {
     const cluster = new PrivateKafkaCluster(basePort, join(HOME, `kafka-cluster-${process.pid}-${basePort}`));
     mkdirSync(cluster.stateDir, { recursive: true });
     await cluster.script("start");
+    await cluster.waitUntilRegistered();
     return cluster;
+  }
+
+  /**
+   * Waits until the controller lists every broker. A broker answers on its port a little before it is
+   * registered, and a topic created meanwhile gets the replication factor of the brokers registered then (2,
+   * not 3: seen in CI), which is not the cluster the scenario means to test.
+   */
+  private async waitUntilRegistered(): Promise<void> {
+    const kafka = createKafka(
+      kafkaConnectionFromEnv({
+        KAFKA_BROKERS: this.brokers.join(","),
+        KAFKA_CLIENT_ID: "integrity-cluster-wait",
+      }),
+    );
+    const deadline = Date.now() + 60_000;
+    let registered = 0;
+    while (Date.now() < deadline) {
+      registered = await withAdmin(
+        kafka,
+        async (admin) => (await admin.describeCluster()).brokers.length,
+      ).catch(() => 0);
+      if (registered === BROKERS) return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`only ${registered} of ${BROKERS} brokers registered with the controller after 60 s`);
   }
 
   private script(...args: string[]): Promise<{ stdout: string; stderr: string }> {
