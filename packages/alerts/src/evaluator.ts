@@ -7,10 +7,14 @@ import {
   DEFAULT_ALERT_THRESHOLDS_PCT,
   DEFAULT_BUDGET_PERIOD,
   DEFAULT_TIME_ZONE,
+  EXHAUSTED_EARLY_DENOMINATOR,
+  EXHAUSTED_EARLY_NUMERATOR,
+  exhaustedEarlyInLog,
   LIFETIME_PERIOD,
+  type TimedSpend,
 } from "@adpipe/core";
 import { type PeriodSpend, periodSpendByAdvertiser } from "@adpipe/warehouse";
-import type { Pool } from "pg";
+import type { Pool, PoolClient } from "pg";
 import { AlertsError } from "./errors.js";
 import { queryConfig } from "./queries.js";
 
@@ -60,6 +64,47 @@ export function periodsToEvaluate(
 }
 
 /**
+ * The advertisers of `budgeted` whose exhausted_early alert the period's click log calls for (exhaustedEarlyInLog
+ * of @adpipe/core, against the budget in force) and has not fired yet. Lifetime budgets have no period to be
+ * early in.
+ */
+async function exhaustedEarlyAdvertisers(
+  client: PoolClient,
+  window: BudgetPeriodWindow,
+  budgeted: readonly PeriodSpend[],
+): Promise<Set<string>> {
+  const early = new Set<string>();
+  if (window.id === LIFETIME_PERIOD.id || budgeted.length === 0) return early;
+  const length = BigInt(window.endMs - window.startMs);
+  const num = BigInt(EXHAUSTED_EARLY_NUMERATOR);
+  const den = BigInt(EXHAUSTED_EARLY_DENOMINATOR);
+  const cutoffMs = window.startMs + Number((length * num + den - 1n) / den);
+  const { rows } = await client.query<{ advertiser_id: string; time_ms: string; net_micros: string }>(
+    queryConfig("exhausted_early_spend", [
+      window.id,
+      window.startMs,
+      cutoffMs,
+      budgeted.map((row) => row.advertiserId),
+    ]),
+  );
+  const logs = new Map<string, TimedSpend[]>();
+  for (const row of rows) {
+    let log = logs.get(row.advertiser_id);
+    if (log === undefined) {
+      log = [];
+      logs.set(row.advertiser_id, log);
+    }
+    log.push({ timeMs: Number(row.time_ms), netMicros: Number(row.net_micros) });
+  }
+  for (const row of budgeted) {
+    const log = logs.get(row.advertiserId);
+    if (log !== undefined && exhaustedEarlyInLog(log, row.budgetMicros, window.startMs, window.endMs))
+      early.add(row.advertiserId);
+  }
+  return early;
+}
+
+/**
  * Detects budget alerts from Postgres (Silver's period spend and Gold's budget in force: durable, the same
  * whatever the real-time tracker or Redis went through) and fires each at most once, with its deliveries queued
  * in the same statement (alerts_fire). Safe to run from several replicas at once.
@@ -96,6 +141,7 @@ export class AlertEvaluator {
     const client = await this.pool.connect();
     let spend: PeriodSpend[];
     let own: Map<string, number[]>;
+    let early: Set<string>;
     try {
       spend = await periodSpendByAdvertiser(client, {
         periodStartMs: window.startMs,
@@ -107,14 +153,17 @@ export class AlertEvaluator {
         queryConfig("alert_thresholds_read", [budgeted.map((row) => row.advertiserId)]),
       );
       own = new Map(rows.map((row) => [row.advertiser_id, row.thresholds_pct]));
+      early = await exhaustedEarlyAdvertisers(client, window, budgeted);
     } finally {
       client.release();
     }
-    const candidates = spend.flatMap((row) =>
+    const candidates: { row: PeriodSpend; kind: AlertKind; thresholdPct: number }[] = spend.flatMap((row) =>
       crossedThresholds(row.netMicros, row.budgetMicros, own.get(row.advertiserId) ?? this.defaults).map(
-        (thresholdPct) => ({ row, thresholdPct }),
+        (thresholdPct) => ({ row, kind: "budget_threshold" as const, thresholdPct }),
       ),
     );
+    for (const row of spend)
+      if (early.has(row.advertiserId)) candidates.push({ row, kind: "exhausted_early", thresholdPct: 0 });
     if (candidates.length === 0) return [];
     const { rows } = await this.pool.query<{
       event_id: string;
@@ -128,7 +177,7 @@ export class AlertEvaluator {
         window.endMs,
         candidates.map((c) => c.row.advertiserId),
         candidates.map((c) => c.row.advertiser),
-        candidates.map(() => "budget_threshold"),
+        candidates.map((c) => c.kind),
         candidates.map((c) => c.thresholdPct),
         candidates.map((c) => c.row.netMicros),
         candidates.map((c) => c.row.budgetMicros),

@@ -5,6 +5,7 @@ import { AlertsError } from "./errors.js";
 export const ALERTS_QUERY_NAMES = [
   "alert_thresholds_read",
   "alerts_fire",
+  "exhausted_early_spend",
   "outbox_claim",
   "outbox_delivered",
   "outbox_failed",

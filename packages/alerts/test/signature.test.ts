@@ -53,6 +53,6 @@ describe("periodsToEvaluate", () => {
 
 describe("alerts SQL", () => {
   it("loads every named statement with a valid header", () => {
-    expect(checkAlertsQueries()).toHaveLength(6);
+    expect(checkAlertsQueries()).toHaveLength(7);
   });
 });

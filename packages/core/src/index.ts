@@ -37,6 +37,17 @@ export * from "./contract.js";
 export { CORE_ERROR_CODES, CoreError, type CoreErrorCode, isCoreError } from "./errors.js";
 export { clickDedupKeyOf, EventEffect, eventEffect } from "./event-effect.js";
 export {
+  EXHAUSTED_EARLY_DENOMINATOR,
+  EXHAUSTED_EARLY_NUMERATOR,
+  exhaustedEarlyInLog,
+  FORECAST_MIN_WINDOW_DIVISOR,
+  type Forecast,
+  type ForecastInput,
+  forecastPeriod,
+  isExhaustedEarly,
+  type TimedSpend,
+} from "./forecast.js";
+export {
   DEFAULT_GENERATOR_SHARES,
   DEFAULT_GENERATOR_START_MS,
   GENERATED_KINDS,

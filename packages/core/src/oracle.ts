@@ -17,6 +17,7 @@ import {
 } from "./contract.js";
 import { CoreError } from "./errors.js";
 import { clickDedupKeyOf, EventEffect, eventEffect } from "./event-effect.js";
+import { exhaustedEarlyInLog, type Forecast, forecastPeriod } from "./forecast.js";
 import { addMicros } from "./money.js";
 import { ParseContext, parseEvent } from "./parse-event.js";
 import {
@@ -402,7 +403,7 @@ export class Oracle {
   }
 
   /**
-   * The budget_threshold alerts of the period containing nowMs, once every observed record is applied: per
+   * The budget_threshold and exhausted_early alerts of the period containing nowMs, once every observed record is applied: per
    * advertiser, each threshold its period net has reached against the budget in force (crossedThresholds).
    * What an alert evaluator firing once per key must have fired in total when the budget in force did not move
    * down during the period (a fired alert stays fired; docs/alerts.md).
@@ -413,16 +414,55 @@ export class Oracle {
     period: BudgetPeriod = this.budgetPeriod,
     timeZone = this.timeZone,
   ): AlertKey[] {
-    return this.servingStateAt(nowMs, period, timeZone).flatMap((state) =>
-      crossedThresholds(state.netMicros, state.budgetMicros, thresholdsOf(state.advertiserId)).map(
-        (thresholdPct) => ({
+    return this.servingStateAt(nowMs, period, timeZone).flatMap((state) => {
+      const alerts: AlertKey[] = crossedThresholds(
+        state.netMicros,
+        state.budgetMicros,
+        thresholdsOf(state.advertiserId),
+      ).map((thresholdPct) => ({
+        advertiserId: state.advertiserId,
+        periodId: state.period,
+        kind: "budget_threshold" as const,
+        thresholdPct,
+      }));
+      if (this.exhaustedEarly(state)) {
+        alerts.push({
           advertiserId: state.advertiserId,
           periodId: state.period,
-          kind: "budget_threshold" as const,
-          thresholdPct,
-        }),
-      ),
-    );
+          kind: "exhausted_early",
+          thresholdPct: 0,
+        });
+      }
+      return alerts;
+    });
+  }
+
+  /**
+   * Per advertiser (sorted by id), the forecast (forecastPeriod) of the period containing nowMs made at nowMs
+   * from the state servingStateAt gives: what the tracker's forecast refresh writes into the hash.
+   */
+  forecastAt(
+    nowMs: number,
+    period: BudgetPeriod = this.budgetPeriod,
+    timeZone = this.timeZone,
+  ): { readonly advertiserId: string; readonly forecast: Forecast }[] {
+    return this.servingStateAt(nowMs, period, timeZone).map((state) => ({
+      advertiserId: state.advertiserId,
+      forecast: forecastPeriod({
+        netMicros: state.netMicros,
+        budgetMicros: state.budgetMicros,
+        periodStartMs: state.periodStartMs,
+        periodEndMs: state.periodEndMs,
+        atMs: nowMs,
+      }),
+    }));
+  }
+
+  /** exhausted_early over the period's click log (event time, billable net) against the budget in force. */
+  private exhaustedEarly(state: ServingState): boolean {
+    const ledger = this.ledgerOf(state.advertiserId);
+    const spend = ledger.times.map((timeMs, i) => ({ timeMs, netMicros: ledger.net[i] as number }));
+    return exhaustedEarlyInLog(spend, state.budgetMicros, state.periodStartMs, state.periodEndMs);
   }
 
   private stateOf(advertiserId: string, window: BudgetPeriodWindow): ServingState {

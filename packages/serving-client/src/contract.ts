@@ -44,6 +44,8 @@ export const PUBLIC_FIELDS = [
   "budget_source",
   "mode",
   "over_cap_micros",
+  "forecast_exhausted_at",
+  "forecast_period_spend_micros",
 ] as const;
 export type PublicField = (typeof PUBLIC_FIELDS)[number];
 
@@ -68,6 +70,13 @@ export interface ServingState {
   readonly mode: BudgetMode;
   /** Spend of the period beyond a hard_cap budget (not billed, not in netMicros); 0 when the hash has none. */
   readonly overCapMicros: number;
+  /**
+   * Forecast (docs/realtime.md#forecasts): epoch ms at which the period's net is projected to reach the budget,
+   * null when not within the period (or not forecast yet).
+   */
+  readonly forecastExhaustedAtMs: number | null;
+  /** Forecast net at the period's end (micros); null when not forecast (lifetime periods, not refreshed yet). */
+  readonly forecastPeriodSpendMicros: number | null;
   readonly clicks: number;
   /** Epoch ms of the last change written by the tracker. */
   readonly updatedAtMs: number;
@@ -180,6 +189,19 @@ function integerField(advertiserId: string, field: PublicField, raw: string | nu
   return value;
 }
 
+/** An ISO-8601 UTC time field as epoch ms; null when absent or empty. */
+function timeField(advertiserId: string, field: string, value: string | null | undefined): number | null {
+  if (value === null || value === undefined || value === "") return null;
+  const ms = Date.parse(value);
+  if (!Number.isSafeInteger(ms)) {
+    throw new ServingClientError(
+      "malformed_state",
+      `advertiser ${advertiserId}: ${field} is ${JSON.stringify(value)}, expected an ISO time`,
+    );
+  }
+  return ms;
+}
+
 /**
  * Builds the typed state from HMGET values in PUBLIC_FIELDS order; null when the hash does not
  * exist (every field null), i.e. the advertiser is unknown.
@@ -189,7 +211,21 @@ export function parseServingState(
   values: readonly (string | null)[],
 ): ServingState | null {
   if (values.every((value) => value === null)) return null;
-  const [canServe, reason, period, net, gross, budget, clicks, updatedAt, source, mode, overCap] = values;
+  const [
+    canServe,
+    reason,
+    period,
+    net,
+    gross,
+    budget,
+    clicks,
+    updatedAt,
+    source,
+    mode,
+    overCap,
+    exhaustedAt,
+    spend,
+  ] = values;
   if (canServe !== "1" && canServe !== "0") {
     throw new ServingClientError(
       "malformed_state",
@@ -234,6 +270,11 @@ export function parseServingState(
       overCap === null || overCap === undefined || overCap === ""
         ? 0
         : integerField(advertiserId, "over_cap_micros", overCap),
+    forecastExhaustedAtMs: timeField(advertiserId, "forecast_exhausted_at", exhaustedAt),
+    forecastPeriodSpendMicros:
+      spend === null || spend === undefined || spend === ""
+        ? null
+        : integerField(advertiserId, "forecast_period_spend_micros", spend),
     clicks: integerField(advertiserId, "clicks", clicks ?? null),
     updatedAtMs: integerField(advertiserId, "updated_at", updatedAt ?? null),
   };

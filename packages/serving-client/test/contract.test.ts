@@ -50,6 +50,8 @@ describe("the Redis contract", () => {
         "api",
         "hard_cap",
         "4",
+        "2026-11-25T18:30:00.000Z",
+        "12000000",
       ]),
     ).toEqual({
       advertiserId: "a",
@@ -62,6 +64,8 @@ describe("the Redis contract", () => {
       budgetSource: "api",
       mode: "hard_cap",
       overCapMicros: 4,
+      forecastExhaustedAtMs: Date.UTC(2026, 10, 25, 18, 30),
+      forecastPeriodSpendMicros: 12_000_000,
       clicks: 3,
       updatedAtMs: 1_700_000_000_000,
     });
@@ -76,6 +80,10 @@ describe("the Redis contract", () => {
     expect(
       parseServingState("a", ["1", null, "2026-11-25", "0", "0", "5", "0", "1", "api", null, null]),
     ).toMatchObject({ mode: "observe", overCapMicros: 0 });
+    // No forecast yet (or none within the period): null.
+    expect(
+      parseServingState("a", ["1", null, "2026-11-25", "0", "0", "5", "0", "1", "api", null, null, "", "0"]),
+    ).toMatchObject({ forecastExhaustedAtMs: null, forecastPeriodSpendMicros: 0 });
   });
 
   it("refuses malformed states instead of guessing", () => {
@@ -91,6 +99,12 @@ describe("the Redis contract", () => {
     expect(() =>
       parseServingState("a", ["1", null, "p", "0", "0", "1", "0", "1", "api", "hard_cap", "x"]),
     ).toThrow(/over_cap_micros/);
+    expect(() =>
+      parseServingState("a", ["1", null, "p", "0", "0", "1", "0", "1", "api", "hard_cap", "0", "soon"]),
+    ).toThrow(/forecast_exhausted_at/);
+    expect(() =>
+      parseServingState("a", ["1", null, "p", "0", "0", "1", "0", "1", "api", "hard_cap", "0", "", "1.5"]),
+    ).toThrow(/forecast_period_spend_micros/);
   });
 
   it("parses change messages and ignores anything else, never throwing", () => {

@@ -131,6 +131,8 @@ if cur_start == nil or now_start > cur_start then
     now_start .. "|over_cap")
   redis.call("HSET", hash, "period", now_period, "_period_start", now_start,
     "net_micros", early[1] or "0", "gross_micros", early[2] or "0", "clicks", early[3] or "0")
+  -- The last period's forecast says nothing about this one (set_forecast writes the new one).
+  redis.call("HDEL", hash, "forecast_exhausted_at", "forecast_period_spend_micros")
   if early[4] and tonumber(early[4]) ~= 0 then
     redis.call("HSET", hash, "over_cap_micros", early[4])
   else

@@ -1,5 +1,6 @@
 export { type SpendStoreEnv, spendStoreEnvSchema } from "./env.js";
 export { SPEND_STORE_ERROR_CODES, SpendStoreError, type SpendStoreErrorCode } from "./errors.js";
+export { type ForecastRefreshOutcome, forecastFields } from "./forecast-refresh.js";
 export { type RecordPosition, spendRecordOf } from "./from-event.js";
 export { type SpendKeys, spendKeys } from "./keys.js";
 export { withRebuildLock } from "./rebuild-lock.js";

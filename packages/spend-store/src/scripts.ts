@@ -13,6 +13,7 @@ export const SCRIPT_NAMES = [
   "record_detection",
   "drop_sentinel",
   "expire_reservations",
+  "set_forecast",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -1,6 +1,7 @@
 import type { BudgetPeriod } from "@adpipe/core";
 import { applySlices } from "./apply-batch.js";
 import { SpendStoreError } from "./errors.js";
+import { type ForecastRefreshOutcome, refreshForecasts } from "./forecast-refresh.js";
 import type { SpendKeys } from "./keys.js";
 import * as metaHash from "./meta-hash.js";
 import { pauseAdvertiser } from "./pause.js";
@@ -158,6 +159,14 @@ export class SpendStore {
   /** Period rollover of every advertiser hash whose period is over (see sweep.ts). */
   async sweep(): Promise<SweepOutcome> {
     return sweep(this.context, this.requireEpoch());
+  }
+
+  /**
+   * Recomputes every hash's forecast fields at the store's clock (see forecast-refresh.ts). Needs no epoch: it
+   * writes only into hashes whose spend, budget and period are still those it read.
+   */
+  refreshForecasts(): Promise<ForecastRefreshOutcome> {
+    return refreshForecasts(this.context);
   }
 
   /**

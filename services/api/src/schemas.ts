@@ -104,6 +104,19 @@ export const servingStateSchema = z.object({
     .describe(
       "spend of the period beyond a hard_cap budget: not billed, not in net_micros; null when unknown",
     ),
+  forecast_exhausted_at: z
+    .string()
+    .nullable()
+    .describe(
+      "ISO time at which the period's net is forecast to reach the budget (docs/realtime.md, forecasts); null when not forecast within the period, without a budget or spend, or unknown",
+    ),
+  forecast_period_spend_micros: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      "forecast net at the end of the period (micros); null for lifetime periods, before the tracker's first forecast refresh, or unknown",
+    ),
   clicks: z.number().int().nullable(),
   updated_at: z.string().nullable().describe("ISO time of the tracker's last write"),
 });

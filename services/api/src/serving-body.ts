@@ -20,6 +20,8 @@ export function servingBody(
       budget_source: null,
       mode: null,
       over_cap_micros: null,
+      forecast_exhausted_at: null,
+      forecast_period_spend_micros: null,
       clicks: null,
       updated_at: null,
     };
@@ -36,6 +38,9 @@ export function servingBody(
     budget_source: state.budgetSource,
     mode: state.mode,
     over_cap_micros: state.overCapMicros,
+    forecast_exhausted_at:
+      state.forecastExhaustedAtMs === null ? null : new Date(state.forecastExhaustedAtMs).toISOString(),
+    forecast_period_spend_micros: state.forecastPeriodSpendMicros,
     clicks: state.clicks,
     updated_at: new Date(state.updatedAtMs).toISOString(),
   };

@@ -42,6 +42,8 @@ export const trackerEnvSchema = z.object({
    * log-end read and a SCAN of the reservation keys). 0 = never.
    */
   RESERVATION_SWEEP_INTERVAL_MS: envVar.integer(0, 3_600_000).default(1_000),
+  /** How often every hash's forecast fields are recomputed (a SCAN of the advertiser hashes). 0 = never. */
+  FORECAST_REFRESH_INTERVAL_MS: envVar.integer(0, 3_600_000).default(10_000),
   /** How often Redis period spend is compared with Postgres (needs DATABASE_URL). 0 = never. */
   RECONCILE_INTERVAL_MS: envVar.integer(0, 86_400_000).default(60_000),
   /**

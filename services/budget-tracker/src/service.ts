@@ -116,6 +116,7 @@ export async function startTrackerService(
         stateCheckMs: env.STATE_CHECK_INTERVAL_MS,
         reconcileMs: env.RECONCILE_INTERVAL_MS,
         reservationSweepMs: env.RESERVATION_SWEEP_INTERVAL_MS,
+        forecastRefreshMs: env.FORECAST_REFRESH_INTERVAL_MS,
       },
       maxWaitTimeInMs: env.TRACKER_MAX_WAIT_MS,
       sessionTimeoutMs: env.TRACKER_SESSION_TIMEOUT_MS,

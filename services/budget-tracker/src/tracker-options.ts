@@ -29,6 +29,8 @@ export interface TrackerIntervals {
   readonly reconcileMs: number;
   /** Release reservations expired by the applied watermark; 0 or absent = never. */
   readonly reservationSweepMs?: number;
+  /** Recompute every hash's forecast fields; 0 or absent = never. */
+  readonly forecastRefreshMs?: number;
 }
 
 export interface BudgetTrackerOptions {

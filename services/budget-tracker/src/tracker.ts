@@ -149,6 +149,7 @@ export class BudgetTracker {
     this.every(intervals.stateCheckMs, () => this.recovery.checkState());
     this.every(options.topicCheckMs ?? 10_000, () => this.watch.periodicCheck());
     this.every(intervals.reservationSweepMs ?? 0, () => this.expiry.turn());
+    this.every(intervals.forecastRefreshMs ?? 0, () => this.refreshForecasts());
     if (options.pool !== null)
       this.every(intervals.reconcileMs, () => this.reconcile().then(() => undefined));
   }
@@ -163,6 +164,15 @@ export class BudgetTracker {
     await this.recovery.running?.catch(() => undefined);
     await this.watch.close();
     await this.expiry.close();
+  }
+
+  /**
+   * Recomputes every hash's forecast fields at the store's clock, so they keep moving when clicks stop (skipped
+   * while a rebuild runs: the next turn covers the rebuilt hashes).
+   */
+  async refreshForecasts(): Promise<void> {
+    if (this.recovery.running !== null) return;
+    await this.barrier.shared(() => this.store.refreshForecasts());
   }
 
   /** Compares Redis with Postgres for the current period; a failure (Postgres down) never stops applying. */

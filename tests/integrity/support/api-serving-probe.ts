@@ -133,6 +133,9 @@ export class ApiServingProbe {
       clicks: result.clicks ?? Number.NaN,
       mode: result.mode ?? "observe",
       overCapMicros: result.over_cap_micros ?? 0,
+      // The decision is judged, not the forecast.
+      forecastExhaustedAtMs: null,
+      forecastPeriodSpendMicros: null,
       updatedAtMs: result.updated_at === null ? 0 : Date.parse(result.updated_at),
     };
     const problem = this.valid.check(state);

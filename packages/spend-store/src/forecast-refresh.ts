@@ -1,0 +1,93 @@
+import { forecastPeriod, formatIsoUtc } from "@adpipe/core";
+import { execByNode } from "@adpipe/serving-client";
+import { scanKeys } from "./redis-scan.js";
+import { toInt } from "./redis-values.js";
+import { evalsha, runScripts, throwFirstError } from "./script-runner.js";
+import { luaScript } from "./scripts.js";
+import type { StoreContext } from "./store-context.js";
+
+/** Advertiser hashes read per pipeline (and asked of SCAN per step). */
+const REFRESH_CHUNK = 500;
+
+const READ_FIELDS = [
+  "period",
+  "_period_start",
+  "net_micros",
+  "budget_micros",
+  "forecast_exhausted_at",
+  "forecast_period_spend_micros",
+] as const;
+
+export interface ForecastRefreshOutcome {
+  /** Advertiser hashes read. */
+  readonly scanned: number;
+  /** Hashes whose forecast fields changed (written). */
+  readonly written: number;
+}
+
+/** The two public forecast fields of a state at an instant, as the hash stores them ("" = none). */
+export function forecastFields(
+  netMicros: number,
+  budgetMicros: number | null,
+  period: { readonly startMs: number; readonly endMs: number },
+  nowMs: number,
+): { readonly exhaustedAt: string; readonly periodSpendMicros: string } {
+  const forecast = forecastPeriod({
+    netMicros,
+    budgetMicros,
+    periodStartMs: period.startMs,
+    periodEndMs: period.endMs,
+    atMs: nowMs,
+  });
+  return {
+    exhaustedAt: forecast.exhaustedAtMs === null ? "" : formatIsoUtc(forecast.exhaustedAtMs),
+    periodSpendMicros: forecast.periodSpendMicros === null ? "" : String(forecast.periodSpendMicros),
+  };
+}
+
+/**
+ * Recomputes `forecast_exhausted_at` and `forecast_period_spend_micros` of every advertiser hash at the store's
+ * clock (forecastPeriod of @adpipe/core) and writes those that changed: SCAN, one pipelined HMGET per chunk, then
+ * one set_forecast per changed hash (it skips a hash whose spend, budget or period moved since the read). The
+ * tracker calls it every FORECAST_REFRESH_INTERVAL_MS, so forecasts keep moving when clicks stop.
+ */
+export async function refreshForecasts(context: StoreContext): Promise<ForecastRefreshOutcome> {
+  const nowMs = context.clock();
+  const script = luaScript("set_forecast");
+  let scanned = 0;
+  let written = 0;
+  for await (const keys of scanKeys(context.redis, context.keys.patterns.advertiser, REFRESH_CHUNK)) {
+    const replies = await execByNode(
+      context.redis,
+      keys.map((key) => ({ key, command: "HMGET", args: [key, ...READ_FIELDS] })),
+    );
+    throwFirstError(replies);
+    const writes = keys.flatMap((key, i) => {
+      const v = (replies[i]?.[1] ?? null) as (string | null)[] | null;
+      if (v === null || v[0] === null || v[0] === undefined) return [];
+      scanned++;
+      const startMs = toInt(v[1]);
+      if (startMs === null) return [];
+      const net = toInt(v[2]) ?? 0;
+      const budget = toInt(v[3]);
+      const fields = forecastFields(net, budget, context.periodOf(startMs), nowMs);
+      if (fields.exhaustedAt === (v[4] ?? null) && fields.periodSpendMicros === (v[5] ?? null)) return [];
+      return [
+        evalsha([
+          script.sha,
+          1,
+          key,
+          v[0],
+          v[2] ?? "0",
+          v[3] ?? "",
+          fields.exhaustedAt,
+          fields.periodSpendMicros,
+        ]),
+      ];
+    });
+    if (writes.length === 0) continue;
+    const results = await runScripts(context.redis, writes);
+    for (const [, value] of results) if (value === 1) written++;
+  }
+  return { scanned, written };
+}
