@@ -14,6 +14,8 @@ interface ServingBody {
   budget_source: string | null;
   mode: string | null;
   over_cap_micros: number | null;
+  forecast_exhausted_at: string | null;
+  forecast_period_spend_micros: number | null;
   clicks: number | null;
   updated_at: string | null;
 }
@@ -31,6 +33,7 @@ async function seedState(
     source?: string;
     mode?: string;
     overCap?: number;
+    forecast?: { exhaustedAt: string; spend: string };
     clicks: number;
   },
 ): Promise<void> {
@@ -44,6 +47,12 @@ async function seedState(
     ...(fields.source === undefined ? {} : { budget_source: fields.source }),
     ...(fields.mode === undefined ? {} : { mode: fields.mode }),
     ...(fields.overCap === undefined ? {} : { over_cap_micros: String(fields.overCap) }),
+    ...(fields.forecast === undefined
+      ? {}
+      : {
+          forecast_exhausted_at: fields.forecast.exhaustedAt,
+          forecast_period_spend_micros: fields.forecast.spend,
+        }),
     clicks: String(fields.clicks),
     updated_at: String(Date.UTC(2026, 10, 25, 12, 0, 0)),
   });
@@ -60,6 +69,7 @@ describe("serving lookups (Redis)", () => {
       gross: 2_000_000,
       budget: 10_000_000,
       source: "api",
+      forecast: { exhaustedAt: "2026-11-25T20:00:00.000Z", spend: "12000000" },
       clicks: 3,
     });
     await seedState(bench, "adv-off", {
@@ -111,6 +121,8 @@ describe("serving lookups (Redis)", () => {
       // No mode in the hash: no explicit budget ever set one, so observe, and nothing over a cap.
       mode: "observe",
       over_cap_micros: 0,
+      forecast_exhausted_at: "2026-11-25T20:00:00.000Z",
+      forecast_period_spend_micros: 12_000_000,
       clicks: 3,
       updated_at: "2026-11-25T12:00:00.000Z",
     });
@@ -136,6 +148,18 @@ describe("serving lookups (Redis)", () => {
     expect(batch.body.results.map((r) => [r.advertiser_id, r.mode, r.over_cap_micros])).toEqual([
       ["adv-capped", "hard_cap", 2_500_000],
       ["adv-on", "observe", 0],
+      ["never-seen", null, null],
+    ]);
+    // Forecasts in the batch too; a hash not refreshed yet (or with no forecast within the period) has none.
+    expect(
+      batch.body.results.map((r) => [
+        r.advertiser_id,
+        r.forecast_exhausted_at,
+        r.forecast_period_spend_micros,
+      ]),
+    ).toEqual([
+      ["adv-capped", null, null],
+      ["adv-on", "2026-11-25T20:00:00.000Z", 12_000_000],
       ["never-seen", null, null],
     ]);
   });
@@ -179,6 +203,8 @@ describe("serving lookups (Redis)", () => {
       budget_source: null,
       mode: null,
       over_cap_micros: null,
+      forecast_exhausted_at: null,
+      forecast_period_spend_micros: null,
       clicks: null,
       updated_at: null,
     });

@@ -80,6 +80,9 @@ describe("serving client", () => {
       budgetSource: "budget_update",
       mode: "observe",
       overCapMicros: 0,
+      // Written by the tracker's forecast refresh only.
+      forecastExhaustedAtMs: null,
+      forecastPeriodSpendMicros: null,
       clicks: 1,
       updatedAtMs: now,
     });

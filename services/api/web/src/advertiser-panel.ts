@@ -32,6 +32,8 @@ const ui = {
   modeNow: element<HTMLElement>("act-mode-now"),
   source: element<HTMLElement>("act-source"),
   net: element<HTMLElement>("act-net"),
+  forecastSpend: element<HTMLElement>("act-forecast-spend"),
+  forecastExhausted: element<HTMLElement>("act-forecast-exhausted"),
   writeToken: element<HTMLInputElement>("write-token"),
   forget: element<HTMLButtonElement>("write-token-forget"),
   hint: element<HTMLParagraphElement>("act-hint"),
@@ -85,6 +87,13 @@ function auditRow(entry: AuditEntry): HTMLTableRowElement {
   const exact = entry.new_budget_micros;
   if (exact !== null) tr.dataset.newBudget = microsToDecimal(BigInt(exact));
   return tr;
+}
+
+/** When the budget runs out at the current pace: a UTC time, "not this period", or "—" before any forecast. */
+function forecastText(s: ServingRow | undefined): string {
+  if (s?.forecast_exhausted_at != null)
+    return `${s.forecast_exhausted_at.slice(0, 16).replace("T", " ")} UTC`;
+  return s?.forecast_period_spend_micros == null ? "—" : "not this period";
 }
 
 /**
@@ -197,6 +206,10 @@ export class AdvertiserPanel {
     ui.modeNow.textContent = s?.mode ?? "—";
     ui.source.textContent = s?.budget_source ?? "—";
     ui.net.textContent = money(s?.net_micros ?? null);
+    // The tracker's forecast at the period's pace so far (docs/realtime.md#forecasts).
+    ui.forecastSpend.textContent = money(s?.forecast_period_spend_micros ?? null);
+    ui.forecastExhausted.textContent = forecastText(s);
+    ui.forecastExhausted.dataset.at = s?.forecast_exhausted_at ?? "";
     ui.mode.options[0]!.textContent = `unchanged (${s?.mode ?? "observe"})`;
     if (this.prefilledFor !== id && s !== undefined && document.activeElement !== ui.amount) {
       ui.amount.value = s.budget_micros == null ? "" : microsToDecimal(BigInt(s.budget_micros));
