@@ -405,6 +405,11 @@ describe("Advertiser Spend Overview in a real browser", () => {
       .poll(() => page.getAttribute("#act-serving", "data-can-serve"), { timeout: 10_000 })
       .toBe("true");
     expect(await page.textContent("#act-source")).toBe("api");
+    // The tracker's forecast on the tile (refreshed every 10 s): far under such a budget, with the period's spend.
+    await expect
+      .poll(() => page.textContent("#act-forecast-exhausted"), { timeout: 30_000, interval: 250 })
+      .toBe("not this period");
+    expect(await page.textContent("#act-forecast-spend")).not.toBe("—");
     await expect.poll(() => servingRow.nth(2).textContent(), { timeout: 10_000 }).toBe("serving");
     const top = page.locator("#audit-rows tr").first();
     await expect
