@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { ApiDeps } from "../context.js";
 import { dependency } from "../dependency.js";
 import { ApiError } from "../errors.js";
+import { coalesceLookups } from "../lookup-coalescer.js";
 import {
   advertiserIdSchema,
   advertiserParamsSchema,
@@ -32,6 +33,9 @@ export function servingRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     return { results: ids.map((id) => servingBody(id, states.get(id) ?? null, deps.serveWhenUnknown)) };
   };
 
+  // The single lookup is the hot route: lookups of one event-loop turn share one Redis round trip.
+  const lookupOne = coalesceLookups((ids) => deps.serving.getMany(ids));
+
   return async (app) => {
     app.get(
       "/v1/advertisers/:id/serving",
@@ -52,8 +56,8 @@ export function servingRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        const states = await dependency("redis", () => deps.serving.getMany([request.params.id]));
-        return servingBody(request.params.id, states.get(request.params.id) ?? null, deps.serveWhenUnknown);
+        const state = await dependency("redis", () => lookupOne(request.params.id));
+        return servingBody(request.params.id, state ?? null, deps.serveWhenUnknown);
       },
     );
 
