@@ -12,6 +12,8 @@ export interface TokenSet {
   readonly isEmpty: boolean;
   /** The identity of the presented token, or null. Compares against every entry in constant time. */
   identify(presented: string): string | null;
+  /** identify for a token already hashed (its SHA-256): one hash per request for several sets. */
+  identifyDigest(digest: Buffer): string | null;
 }
 
 const NAMED_TOKEN = /^([A-Za-z0-9_.-]{1,64}):(.+)$/;
@@ -40,9 +42,11 @@ export function parseTokenList(list: string | undefined): TokenSet {
   return {
     isEmpty: entries.length === 0,
     identify(presented) {
+      return this.identifyDigest(sha256(presented));
+    },
+    identifyDigest(digest) {
       // Hashing first gives equal-length buffers, so timingSafeEqual never throws and the time
       // taken does not depend on how much of a secret the caller guessed. Every entry is compared.
-      const digest = sha256(presented);
       let found: string | null = null;
       for (const entry of entries) {
         if (timingSafeEqual(digest, entry.digest) && found === null) found = entry.identity;
@@ -76,9 +80,11 @@ export function requireToken(
     });
   }
   // Every set is asked (each compares in constant time): which set knew the token does not show in the timing.
+  // The token is hashed once for all of them.
+  const digest = sha256(presented);
   let identity: string | null = null;
   for (const set of Array.isArray(tokens) ? tokens : [tokens as TokenSet]) {
-    const found = set.identify(presented);
+    const found = set.identifyDigest(digest);
     identity ??= found;
   }
   if (identity === null) {
@@ -123,7 +129,7 @@ export function authorize(policy: AccessPolicy, level: AuthLevel, header: string
       if (policy.publicReads) {
         const presented = bearerToken(header);
         if (presented === null) return null;
-        return policy.readTokens.identify(presented) ?? policy.writeTokens.identify(presented);
+        return identifyAny(policy, presented);
       }
       return requireToken([policy.readTokens, policy.writeTokens], header, "reading");
     }
@@ -134,5 +140,11 @@ export function authorize(policy: AccessPolicy, level: AuthLevel, header: string
 export function knownCaller(policy: AccessPolicy, header: string | undefined): string | null {
   const presented = bearerToken(header);
   if (presented === null) return null;
-  return policy.readTokens.identify(presented) ?? policy.writeTokens.identify(presented);
+  return identifyAny(policy, presented);
+}
+
+/** The identity a read or a write token gives, the token hashed once. */
+function identifyAny(policy: AccessPolicy, presented: string): string | null {
+  const digest = sha256(presented);
+  return policy.readTokens.identifyDigest(digest) ?? policy.writeTokens.identifyDigest(digest);
 }
