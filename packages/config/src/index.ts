@@ -51,7 +51,7 @@ export {
   type OpsEnv,
   opsEnvSchema,
 } from "./ops.js";
-export { REDACTED, redact, redactUrl, sanitizeAzureError } from "./redact.js";
+export { REDACTED, redact, redactUrl, sanitizeAzureError, urlPasswordSecrets } from "./redact.js";
 export {
   DEFAULT_REDIS_URL,
   describeRedisConnection,

@@ -82,3 +82,17 @@ export function sanitizeAzureError(error: unknown): unknown {
       : { authenticationErrorDetail: details.authenticationErrorDetail }),
   });
 }
+
+/**
+ * The password of a connection URL (percent-decoded) as a one-element list to spread into a logger's literal
+ * secrets, so it is removed even where it appears outside the URL; an empty list when there is none or the URL
+ * does not parse.
+ */
+export function urlPasswordSecrets(url: string): string[] {
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    return password === "" ? [] : [password];
+  } catch {
+    return [];
+  }
+}

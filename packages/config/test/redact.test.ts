@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { REDACTED, redact, redactUrl } from "../src/redact.js";
+import { REDACTED, redact, redactUrl, urlPasswordSecrets } from "../src/redact.js";
 
 describe("redact", () => {
   it("removes SharedAccessKey values and keeps the rest of the connection string", () => {
@@ -125,5 +125,23 @@ describe("redactUrl", () => {
 
   it("falls back to text redaction for strings that are not URLs", () => {
     expect(redactUrl("not a url password=x")).toBe(`not a url password="${REDACTED}"`);
+  });
+});
+
+describe("urlPasswordSecrets", () => {
+  it("gives the decoded password of a URL, nothing when there is none or the URL does not parse", () => {
+    expect(urlPasswordSecrets("postgres://app:p%40ss%2Fword@db:5432/x")).toEqual(["p@ss/word"]);
+    expect(urlPasswordSecrets("postgres://app@db:5432/x")).toEqual([]);
+    expect(urlPasswordSecrets("not a url")).toEqual([]);
+  });
+
+  it("the password it gives is removed by redact wherever it stands", () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9._~-]{4,20}$/), (password) => {
+        const secrets = urlPasswordSecrets(`postgres://app:${password}@db/x`);
+        expect(secrets).toEqual([password]);
+        expect(redact(`auth failed for ${password}`, secrets)).not.toContain(password);
+      }),
+    );
   });
 });

@@ -48,6 +48,7 @@ export { type NamedQuery, namedQuery, namedQueryNames, queryConfig } from "./que
 export type { KafkaRecord, RecordLineage } from "./records.js";
 export { type ReplayBatchOptions, type ReplayBatchResult, replayBatch } from "./replay.js";
 export { type ReprocessOptions, type ReprocessResult, reprocess } from "./reprocess.js";
+export { openServicePool, postgresReadiness, type ServicePoolOptions } from "./service-pool.js";
 export {
   type WarehouseRules,
   type WarehouseRulesEnv,

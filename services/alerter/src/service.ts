@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   AlertEvaluator,
   type AlertSenders,
@@ -7,16 +6,17 @@ import {
   OutboxDispatcher,
   webhookSender,
 } from "@adpipe/alerts";
-import { kafkaConnectionSecrets, redactUrl } from "@adpipe/config";
+import { kafkaConnectionSecrets, redactUrl, urlPasswordSecrets } from "@adpipe/config";
 import { createKafka, ensureTopic, WHOLE_SEND_PRODUCER } from "@adpipe/kafka";
 import {
   backoffDelayMs,
   createLogger,
   createMetricsRegistry,
   type Logger,
+  pauseUnlessAborted,
   ResourceStack,
 } from "@adpipe/telemetry";
-import { createPool, migrate } from "@adpipe/warehouse";
+import { openServicePool, postgresReadiness } from "@adpipe/warehouse";
 import type { AlerterConfig } from "./config.js";
 import { createAlerterMetrics } from "./metrics.js";
 
@@ -28,41 +28,25 @@ export interface AlerterService {
   stop(): Promise<void>;
 }
 
-async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  await sleep(ms, undefined, { signal }).catch((error: unknown) => {
-    if (!signal.aborted) throw error;
-  });
-}
-
-function passwordOf(url: string): string[] {
-  try {
-    const password = decodeURIComponent(new URL(url).password);
-    return password === "" ? [] : [password];
-  } catch {
-    return [];
-  }
-}
-
 /** Builds the evaluator and the dispatcher from the configuration and starts both loops and the ops endpoints. */
 export async function startAlerterService(config: AlerterConfig): Promise<AlerterService> {
   const logger = createLogger({
     service: "alerter",
     level: config.LOG_LEVEL,
     secrets: [
-      ...passwordOf(config.DATABASE_URL),
+      ...urlPasswordSecrets(config.DATABASE_URL),
       ...(config.ALERT_WEBHOOK_SECRET === undefined ? [] : [config.ALERT_WEBHOOK_SECRET]),
       ...(config.kafka === null ? [] : kafkaConnectionSecrets(config.kafka)),
     ],
   });
   const resources = new ResourceStack(logger);
-  const pool = createPool({
-    connectionString: config.DATABASE_URL,
-    max: config.PG_POOL_MAX,
-    applicationName: "adpipe-alerter",
-  });
-  resources.defer("postgres", () => pool.end());
   try {
-    if (config.MIGRATE_ON_START) await migrate(pool);
+    const pool = await openServicePool(resources, {
+      connectionString: config.DATABASE_URL,
+      max: config.PG_POOL_MAX,
+      applicationName: "adpipe-alerter",
+      migrateOnStart: config.MIGRATE_ON_START,
+    });
     const targets: DeliveryTarget[] = [];
     let kafkaSend: AlertSenders["kafka"] = async () => {
       throw new Error("Kafka delivery is off (ALERT_KAFKA=false)");
@@ -120,9 +104,7 @@ export async function startAlerterService(config: AlerterConfig): Promise<Alerte
       registry,
       logger,
       checks: {
-        postgres: async () => {
-          await pool.query("SELECT 1");
-        },
+        postgres: postgresReadiness(pool),
         evaluate: async () => {
           if (lastError.evaluate !== null) throw new Error("the last evaluation pass failed (see logs)");
         },
@@ -166,7 +148,7 @@ export async function startAlerterService(config: AlerterConfig): Promise<Alerte
           failures++;
           waitMs = backoffDelayMs(failures, retry);
         }
-        if (waitMs > 0) await pause(waitMs, controller.signal);
+        if (waitMs > 0) await pauseUnlessAborted(waitMs, controller.signal);
       }
     };
     const evaluating = loop("evaluate", async () => {

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import { redactUrl } from "@adpipe/config";
+import { redactUrl, urlPasswordSecrets } from "@adpipe/config";
 import { type DetectedReset, describeReset } from "@adpipe/core";
 import { DeltaExporter, type LakeSink, openLakeSink, type TableExportReport } from "@adpipe/lake";
 import {
@@ -7,9 +6,15 @@ import {
   createLogger,
   createMetricsRegistry,
   type Logger,
+  pauseUnlessAborted,
   ResourceStack,
 } from "@adpipe/telemetry";
-import { clearResetDetections, createPool, migrate, recordResetDetections } from "@adpipe/warehouse";
+import {
+  clearResetDetections,
+  openServicePool,
+  postgresReadiness,
+  recordResetDetections,
+} from "@adpipe/warehouse";
 import type { DeltaExporterConfig } from "./config.js";
 import { createExporterMetrics } from "./metrics.js";
 
@@ -22,39 +27,22 @@ export interface DeltaExporterService {
   stop(): Promise<void>;
 }
 
-/** Waits `ms`, or less when the signal aborts (stop() ends the wait between passes at once). */
-async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  await sleep(ms, undefined, { signal }).catch((error: unknown) => {
-    if (!signal.aborted) throw error;
-  });
-}
-
-function passwordOf(url: string): string[] {
-  try {
-    const password = decodeURIComponent(new URL(url).password);
-    return password === "" ? [] : [password];
-  } catch {
-    return [];
-  }
-}
-
 /** Builds the exporter from its configuration and starts its loop and ops endpoints. */
 export async function startDeltaExporterService(config: DeltaExporterConfig): Promise<DeltaExporterService> {
   const { env, lake } = config;
   const logger = createLogger({
     service: "delta-exporter",
     level: env.LOG_LEVEL,
-    secrets: [...lake.secrets, ...passwordOf(lake.databaseUrl)],
+    secrets: [...lake.secrets, ...urlPasswordSecrets(lake.databaseUrl)],
   });
   const resources = new ResourceStack(logger);
-  const pool = createPool({
-    connectionString: lake.databaseUrl,
-    max: env.PG_POOL_MAX,
-    applicationName: "adpipe-delta-exporter",
-  });
-  resources.defer("postgres", () => pool.end());
   try {
-    if (env.MIGRATE_ON_START) await migrate(pool);
+    const pool = await openServicePool(resources, {
+      connectionString: lake.databaseUrl,
+      max: env.PG_POOL_MAX,
+      applicationName: "adpipe-delta-exporter",
+      migrateOnStart: env.MIGRATE_ON_START,
+    });
     const sink = await openLakeSink(lake, logger);
     const registry = createMetricsRegistry("delta-exporter");
     const metrics = createExporterMetrics(registry);
@@ -115,9 +103,7 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
       registry,
       logger,
       checks: {
-        postgres: async () => {
-          await pool.query("SELECT 1");
-        },
+        postgres: postgresReadiness(pool),
         export: async () => {
           if (lastError !== null) throw new Error("the last export pass failed (see logs)");
         },
@@ -152,14 +138,14 @@ export async function startDeltaExporterService(config: DeltaExporterConfig): Pr
           lastError = null;
           failures = 0;
           if (env.DELTA_EXPORT_MODE === "once" || controller.signal.aborted) return { failed: false };
-          await pause(env.DELTA_EXPORT_INTERVAL_MS, controller.signal);
+          await pauseUnlessAborted(env.DELTA_EXPORT_INTERVAL_MS, controller.signal);
         } catch (error) {
           lastError = error;
           metrics.failed();
           logger.error({ err: error }, "export pass failed");
           if (env.DELTA_EXPORT_MODE === "once") return { failed: true };
           failures++;
-          await pause(backoffDelayMs(failures, retry), controller.signal);
+          await pauseUnlessAborted(backoffDelayMs(failures, retry), controller.signal);
         }
         if (controller.signal.aborted) return { failed: false };
       }
