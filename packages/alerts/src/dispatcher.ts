@@ -1,8 +1,9 @@
-import { type AlertEvent, type AlertKind, alertEventSchema } from "@adpipe/core";
+import { type AlertEvent, alertEventSchema } from "@adpipe/core";
 import { backoffDelayMs } from "@adpipe/telemetry";
 import type { Pool } from "pg";
 import { AlertsError } from "./errors.js";
 import { queryConfig } from "./queries.js";
+import { alertEventFields, type StoredAlert } from "./stored-alert.js";
 
 /** Sends one channel's alerts; rejects when they were not all accepted (the whole group is retried). */
 export interface AlertSenders {
@@ -34,39 +35,15 @@ export interface DispatchReport {
   readonly dead: number;
 }
 
-interface ClaimedRow {
+interface ClaimedRow extends StoredAlert {
   id: string;
   channel: "kafka" | "webhook";
   destination: string;
   attempts: number;
-  event_id: string;
-  kind: AlertKind;
-  advertiser_id: string;
-  advertiser: string | null;
-  period_id: string;
-  period_start: Date;
-  period_end: Date;
-  threshold_pct: number;
-  period_net_micros: string;
-  budget_micros: string;
-  fired_at: Date;
 }
 
 function eventOf(row: ClaimedRow): AlertEvent {
-  return alertEventSchema.parse({
-    schema_version: 1,
-    event_id: row.event_id,
-    kind: row.kind,
-    advertiser_id: row.advertiser_id,
-    advertiser: row.advertiser,
-    budget_period: row.period_id,
-    period_start: row.period_start.toISOString(),
-    period_end: row.period_end.toISOString(),
-    threshold_pct: row.threshold_pct,
-    period_net_micros: row.period_net_micros,
-    budget_micros: row.budget_micros,
-    fired_at: row.fired_at.toISOString(),
-  });
+  return alertEventSchema.parse({ schema_version: 1, ...alertEventFields(row) });
 }
 
 /** What is recorded of a failure: its message cut short (senders never put secrets in messages). */

@@ -21,4 +21,5 @@ export {
   TIMESTAMP_HEADER,
   verifyWebhookSignature,
 } from "./signature.js";
+export { alertEventFields, type StoredAlert } from "./stored-alert.js";
 export { type WebhookSenderOptions, webhookSender } from "./webhook.js";

@@ -1,3 +1,4 @@
+import { alertEventFields, type StoredAlert } from "@adpipe/alerts";
 import { alertThresholdsSchema } from "@adpipe/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -49,18 +50,7 @@ const thresholdsResponseSchema = z.object({
   updated_by: z.string().nullable(),
 });
 
-interface AlertRow {
-  event_id: string;
-  kind: z.output<typeof alertItemSchema>["kind"];
-  advertiser_id: string;
-  advertiser: string | null;
-  period_id: string;
-  period_start: Date;
-  period_end: Date;
-  threshold_pct: number;
-  period_net_micros: string;
-  budget_micros: string;
-  fired_at: Date;
+interface AlertRow extends StoredAlert {
   deliveries: z.output<typeof deliverySchema>[];
 }
 
@@ -103,20 +93,7 @@ export function alertRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         const page = rows.slice(0, limit);
         const last = page.at(-1);
         return {
-          items: page.map((row) => ({
-            event_id: row.event_id,
-            kind: row.kind,
-            advertiser_id: row.advertiser_id,
-            advertiser: row.advertiser,
-            budget_period: row.period_id,
-            period_start: row.period_start.toISOString(),
-            period_end: row.period_end.toISOString(),
-            threshold_pct: row.threshold_pct,
-            period_net_micros: row.period_net_micros,
-            budget_micros: row.budget_micros,
-            fired_at: row.fired_at.toISOString(),
-            deliveries: row.deliveries,
-          })),
+          items: page.map((row) => ({ ...alertEventFields(row), deliveries: row.deliveries })),
           next_before:
             rows.length > limit && last !== undefined
               ? `${last.fired_at.toISOString()}_${last.event_id}`
