@@ -1,8 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "@adpipe/telemetry";
 import type { Admin, ITopicConfig, Kafka } from "kafkajs";
-import { AdpipeKafka } from "./client.js";
+import { AdpipeKafka, stderrLogger } from "./client.js";
 import { isAuthenticationError, KafkaError } from "./errors.js";
-import { type TopicReplication, topicReplication } from "./replication.js";
+import {
+  MAX_DEFAULT_REPLICATION_FACTOR,
+  replicationShortfall,
+  type TopicReplication,
+  topicReplication,
+  unregisteredReplicaBrokers,
+} from "./replication.js";
 
 /** A client (an admin is connected and disconnected around the call) or an already connected admin. */
 export type AdminTarget = Kafka | Admin;
@@ -15,6 +22,11 @@ export interface TopicSpec {
    * up the topic also gets min.insync.replicas = factor - 1 (see topicReplication).
    */
   replicationFactor?: number;
+  /**
+   * Where a default replication factor below 3 is reported. Default: the AdpipeKafka client's logger; without one
+   * the warning of a broker outage goes to stderr.
+   */
+  logger?: Logger;
   /** Topic configs, e.g. { "retention.ms": "86400000" }; win over the derived min.insync.replicas. Applied only when the topic is created. */
   configEntries?: Record<string, string>;
 }
@@ -62,18 +74,86 @@ async function partitionCount(admin: Admin, topic: string): Promise<number | und
   return metadata.topics.find((entry) => entry.name === topic)?.partitions.length;
 }
 
+function loggerOf(target: AdminTarget): Logger | undefined {
+  return target instanceof AdpipeKafka ? target.pipelineLogger : undefined;
+}
+
 function configuredFactor(target: AdminTarget): number | undefined {
   return target instanceof AdpipeKafka ? target.connection.replicationFactor : undefined;
 }
 
-async function replicationFor(admin: Admin, requested: number | undefined): Promise<TopicReplication> {
-  if (requested !== undefined) return topicReplication(0, requested);
+interface ChosenReplication extends TopicReplication {
+  /** Registered brokers when the factor was chosen from them; undefined for a requested factor. */
+  registeredBrokers?: number[];
+  /** Brokers existing partitions are assigned to that are not registered (see unregisteredReplicaBrokers). */
+  missingBrokers: number[];
+}
+
+/** Every broker id the metadata of the existing topics names as a replica (empty when it cannot be read). */
+async function assignedReplicas(admin: Admin): Promise<number[]> {
   try {
-    return topicReplication((await admin.describeCluster()).brokers.length);
+    const topics = await admin.listTopics();
+    if (topics.length === 0) return [];
+    const metadata = await admin.fetchTopicMetadata({ topics });
+    return metadata.topics.flatMap((topic) =>
+      topic.partitions.flatMap((partition) => [...partition.replicas, ...(partition.offlineReplicas ?? [])]),
+    );
+  } catch {
+    // Only the warning below depends on it: a topic deleted meanwhile must not fail the creation.
+    return [];
+  }
+}
+
+async function replicationFor(admin: Admin, requested: number | undefined): Promise<ChosenReplication> {
+  if (requested !== undefined) return { ...topicReplication(0, requested), missingBrokers: [] };
+  let registeredBrokers: number[];
+  try {
+    registeredBrokers = (await admin.describeCluster()).brokers.map((broker) => broker.nodeId);
   } catch (error) {
     throw new KafkaError("admin_failed", "cannot read the cluster's brokers to choose a replication factor", {
       cause: error,
     });
+  }
+  const replication = topicReplication(registeredBrokers.length);
+  const missingBrokers =
+    replication.replicationFactor < MAX_DEFAULT_REPLICATION_FACTOR
+      ? unregisteredReplicaBrokers(registeredBrokers, await assignedReplicas(admin))
+      : [];
+  return { ...replication, registeredBrokers, missingBrokers };
+}
+
+/**
+ * Says how a created topic's default replication factor fell below 3: a warning (to stderr when no logger was
+ * given) when brokers the cluster has were not registered at that moment, since the topic keeps the lower factor
+ * after they are back; an info line, only to a logger given, on a cluster that is that small.
+ */
+function reportReplication(
+  logger: Logger | undefined,
+  topic: string,
+  requested: number | undefined,
+  chosen: ChosenReplication,
+): void {
+  const shortfall = replicationShortfall(chosen, requested, chosen.missingBrokers);
+  if (shortfall === undefined) return;
+  const fields = {
+    topic,
+    replicationFactor: chosen.replicationFactor,
+    registeredBrokers: chosen.registeredBrokers,
+    missingBrokers: chosen.missingBrokers,
+  };
+  if (shortfall === "brokers_missing") {
+    (logger ?? stderrLogger).warn(
+      {
+        ...fields,
+        action: `bring brokers ${chosen.missingBrokers.join(", ")} back, then raise the replication factor of topic ${topic} to ${MAX_DEFAULT_REPLICATION_FACTOR} with kafka-reassign-partitions.sh; set KAFKA_REPLICATION_FACTOR=${MAX_DEFAULT_REPLICATION_FACTOR} so a topic is never created with fewer copies (see docs/operations.md)`,
+      },
+      `topic "${topic}" created with replication factor ${chosen.replicationFactor} only: ${chosen.registeredBrokers?.length ?? 0} brokers were registered while brokers ${chosen.missingBrokers.join(", ")} hold replicas of other topics`,
+    );
+  } else {
+    logger?.info(
+      fields,
+      `topic "${topic}" created with replication factor ${chosen.replicationFactor}: the cluster has ${chosen.registeredBrokers?.length ?? 0} broker(s) (set KAFKA_REPLICATION_FACTOR to choose it)`,
+    );
   }
 }
 
@@ -128,7 +208,8 @@ export async function ensureTopic(target: AdminTarget, spec: TopicSpec): Promise
           `event hub "${spec.topic}" does not exist; create it in Azure (portal, CLI or Bicep) with ${spec.partitions} partitions: Event Hubs cannot create hubs through the Kafka API`,
         );
       }
-      const replication = await replicationFor(admin, spec.replicationFactor ?? configuredFactor(target));
+      const requested = spec.replicationFactor ?? configuredFactor(target);
+      const replication = await replicationFor(admin, requested);
       const configEntries = {
         ...(replication.minInsyncReplicas === undefined
           ? {}
@@ -148,6 +229,7 @@ export async function ensureTopic(target: AdminTarget, spec: TopicSpec): Promise
       } catch (error) {
         throw new KafkaError("admin_failed", `cannot create topic "${spec.topic}"`, { cause: error });
       }
+      if (created) reportReplication(spec.logger ?? loggerOf(target), spec.topic, requested, replication);
       partitions = created ? spec.partitions : await partitionCount(admin, spec.topic);
     }
     if (partitions === undefined || partitions < spec.partitions) {

@@ -67,7 +67,8 @@ export interface CreateKafkaOptions {
   onTokenRefresh?: (info: { expiresOnMs: number; refreshAtMs: number }) => void;
 }
 
-const stderrLogger: Logger = {
+/** JSON lines on stderr: the log of a client created without a logger. */
+export const stderrLogger: Logger = {
   error: (object, message) => writeStderr("error", object, message),
   warn: (object, message) => writeStderr("warn", object, message),
   info: (object, message) => writeStderr("info", object, message),
@@ -155,10 +156,13 @@ export function kafkaClientConfig(
  */
 export class AdpipeKafka extends Kafka {
   readonly connection: KafkaConnection;
+  /** CreateKafkaOptions.logger: where the admin helpers called with this client report (undefined: stderr). */
+  readonly pipelineLogger: Logger | undefined;
 
   constructor(connection: KafkaConnection, options: CreateKafkaOptions = {}) {
     super(kafkaClientConfig(connection, options));
     this.connection = connection;
+    this.pipelineLogger = options.logger;
   }
 
   override producer(config: ProducerConfig = {}): Producer {

@@ -36,7 +36,13 @@ export {
   oauthBearerMechanism,
   tokenClaimsForDiagnosis,
 } from "./oauth.js";
-export { MAX_DEFAULT_REPLICATION_FACTOR, type TopicReplication, topicReplication } from "./replication.js";
+export {
+  MAX_DEFAULT_REPLICATION_FACTOR,
+  replicationShortfall,
+  type TopicReplication,
+  topicReplication,
+  unregisteredReplicaBrokers,
+} from "./replication.js";
 export { inspectTopicLog, resolveResetTargets, type TopicLog, TopicLogReader } from "./topic-log.js";
 export { resetCommand, TopicResetGuard, type TopicResetGuardOptions } from "./topic-reset-guard.js";
 export { type SendWholeOptions, sendWhole, WHOLE_SEND_PRODUCER } from "./whole-send.js";

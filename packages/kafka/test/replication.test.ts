@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MAX_DEFAULT_REPLICATION_FACTOR, topicReplication } from "../src/replication.js";
+import {
+  MAX_DEFAULT_REPLICATION_FACTOR,
+  replicationShortfall,
+  topicReplication,
+  unregisteredReplicaBrokers,
+} from "../src/replication.js";
 
 describe("topicReplication", () => {
   it("copies a topic to every broker up to three, and never asks for fewer than one copy", () => {
@@ -30,5 +35,50 @@ describe("topicReplication", () => {
         },
       ),
     );
+  });
+});
+
+describe("unregisteredReplicaBrokers", () => {
+  it("names the brokers holding replicas that are not registered, once each, ascending", () => {
+    expect(unregisteredReplicaBrokers([1, 2], [1, 2, 3, 3, 1, 5])).toEqual([3, 5]);
+    expect(unregisteredReplicaBrokers([1, 2, 3], [3, 1, 2])).toEqual([]);
+    expect(unregisteredReplicaBrokers([], [])).toEqual([]);
+  });
+
+  it("gives exactly the assigned brokers outside the registered set", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(20)), fc.array(fc.nat(20)), (registered, assigned) => {
+        const missing = unregisteredReplicaBrokers(registered, assigned);
+        const expected = [...new Set(assigned)]
+          .filter((id) => !registered.includes(id))
+          .sort((a, b) => a - b);
+        expect(missing).toEqual(expected);
+      }),
+    );
+  });
+});
+
+describe("replicationShortfall", () => {
+  it("is loud only when a default factor below 3 was chosen while brokers were missing", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(10),
+        fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
+        fc.array(fc.nat(10), { maxLength: 3 }),
+        (brokers, requested, missing) => {
+          const replication = topicReplication(brokers, requested);
+          const shortfall = replicationShortfall(replication, requested, missing);
+          if (requested !== undefined || replication.replicationFactor >= MAX_DEFAULT_REPLICATION_FACTOR)
+            expect(shortfall).toBeUndefined();
+          else expect(shortfall).toBe(missing.length > 0 ? "brokers_missing" : "small_cluster");
+        },
+      ),
+    );
+  });
+
+  it("reports an outage of one broker of three, not a requested factor of 1", () => {
+    expect(replicationShortfall(topicReplication(2), undefined, [3])).toBe("brokers_missing");
+    expect(replicationShortfall(topicReplication(1), undefined, [])).toBe("small_cluster");
+    expect(replicationShortfall(topicReplication(2, 1), 1, [3])).toBeUndefined();
   });
 });

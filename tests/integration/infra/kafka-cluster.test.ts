@@ -77,6 +77,8 @@ describe("a three-broker KRaft cluster (scripts/kafka.sh, KAFKA_BROKERS_COUNT=3)
   const topic = uniqueName("infra-cluster");
   const brokerList = Array.from({ length: BROKERS }, (_, i) => `127.0.0.1:${basePort + 10 * i}`);
   let kafka: AdpipeKafka;
+  // The broker the SIGKILL test stops (its node id), for the replication warning test after it.
+  let killedBroker: number | undefined;
 
   beforeAll(async () => {
     await script("start");
@@ -142,6 +144,7 @@ describe("a three-broker KRaft cluster (scripts/kafka.sh, KAFKA_BROKERS_COUNT=3)
         return metadata.topics[0]?.partitions.find((partition) => partition.partitionId === 0)?.leader;
       });
       expect(leader).toBeGreaterThanOrEqual(1);
+      killedBroker = leader;
       const { stdout } = await script("pid", String((leader ?? 1) - 1));
       process.kill(Number(stdout.trim()), "SIGKILL");
 
@@ -156,4 +159,41 @@ describe("a three-broker KRaft cluster (scripts/kafka.sh, KAFKA_BROKERS_COUNT=3)
       await publisher.close();
     }
   }, 150_000);
+
+  it("warns with what to do when a topic is created while a broker is not registered", async () => {
+    expect(killedBroker, "the SIGKILL test stopped a broker").toBeDefined();
+    // The controller fences the killed broker after its session times out; until then it is still registered.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const registered = await withAdmin(kafka, async (admin) => (await admin.describeCluster()).brokers);
+      if (registered.length < BROKERS) break;
+      if (Date.now() > deadline) throw new Error("the killed broker is still registered after 60 s");
+      await sleep(500);
+    }
+    const warnings: Array<{ object: Record<string, unknown>; message: string | undefined }> = [];
+    const logger = {
+      error: () => undefined,
+      warn: (object: object, message?: string) =>
+        warnings.push({ object: object as Record<string, unknown>, message }),
+      info: () => undefined,
+      debug: () => undefined,
+    };
+    const outageTopic = uniqueName("infra-cluster-outage");
+    expect(await ensureTopic(kafka, { topic: outageTopic, partitions: 1, logger })).toEqual({
+      created: true,
+      partitions: 1,
+    });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.object).toMatchObject({
+      topic: outageTopic,
+      replicationFactor: BROKERS - 1,
+      missingBrokers: [killedBroker],
+    });
+    expect(String(warnings[0]?.object.action)).toContain("KAFKA_REPLICATION_FACTOR=3");
+    const replicas = await withAdmin(kafka, async (admin) => {
+      const metadata = await admin.fetchTopicMetadata({ topics: [outageTopic] });
+      return metadata.topics[0]?.partitions[0]?.replicas;
+    });
+    expect(replicas).toHaveLength(BROKERS - 1);
+  }, 120_000);
 });
