@@ -1,27 +1,13 @@
 import { execFile } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { REPO_ROOT } from "./paths.js";
+import { freePort } from "./ports.js";
 import type { TestIdentityProvider } from "./test-idp.js";
 
 const run = promisify(execFile);
 const SCRIPT = join(REPO_ROOT, "scripts", "kafka-oauth.sh");
-
-/** A port that was free a moment ago on 127.0.0.1 (the OS picks it, so parallel runs do not collide). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))));
-    });
-  });
-}
 
 /** A private broker of scripts/kafka-oauth.sh: SASL_SSL OAUTHBEARER validated against a test IdP's JWKS. */
 export interface OAuthKafka {

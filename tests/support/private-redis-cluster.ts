@@ -1,14 +1,16 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Cluster } from "ioredis";
+import { ownedStateDir, sweepOrphanedDirs } from "./owned-dirs.js";
 import { REPO_ROOT } from "./paths.js";
+import { freeBasePort } from "./ports.js";
 
 const run = promisify(execFile);
 const SCRIPT = join(REPO_ROOT, "scripts", "redis-cluster.sh");
 const HOME = join(REPO_ROOT, ".cache", "private-redis-clusters");
+const DIR_PREFIX = "redis-cluster";
 const HOST = "127.0.0.1";
 const NODES = 6;
 /** Private clusters live on PORT..PORT+5 (cluster bus +10000) in this range, away from the shared 7000-7005. */
@@ -38,10 +40,20 @@ export class PrivateRedisCluster {
   ) {}
 
   static async start(): Promise<PrivateRedisCluster> {
-    await sweepLeftoverClusters();
-    const basePort = await freeBasePort();
-    const cluster = new PrivateRedisCluster(basePort, join(HOME, `redis-cluster-${process.pid}-${basePort}`));
-    mkdirSync(cluster.stateDir, { recursive: true });
+    await sweepOrphanedDirs(HOME, DIR_PREFIX, (port, dir) =>
+      run("bash", [SCRIPT, "stop"], {
+        env: { ...process.env, REDIS_CLUSTER_PORT: String(port), REDIS_CLUSTER_STATE_DIR: dir },
+        timeout: 60_000,
+      }),
+    );
+    const basePort = await freeBasePort({
+      ...PORT_RANGE,
+      step: 10,
+      // Six node ports and their cluster-bus ports (+10000).
+      portsOf: (base) => Array.from({ length: NODES }, (_, i) => base + i).flatMap((p) => [p, p + 10_000]),
+      what: "a private Redis Cluster",
+    });
+    const cluster = new PrivateRedisCluster(basePort, ownedStateDir(HOME, DIR_PREFIX, basePort));
     await cluster.script("start");
     return cluster;
   }
@@ -210,45 +222,4 @@ export function parseClusterNodes(text: string): ClusterNode[] {
     });
   }
   return nodes;
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A first port whose six node ports and six cluster-bus ports (+10000) are all free. */
-async function freeBasePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = PORT_RANGE.from + 10 * Math.floor(Math.random() * ((PORT_RANGE.to - PORT_RANGE.from) / 10));
-    const ports = Array.from({ length: NODES }, (_, i) => base + i).flatMap((p) => [p, p + 10_000]);
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
-  }
-  throw new Error("no free range of ports for a private Redis Cluster");
-}
-
-/** Clusters of runs that were killed: their owner pid is gone; stopped through the script, then deleted. */
-async function sweepLeftoverClusters(): Promise<void> {
-  if (!existsSync(HOME)) return;
-  for (const name of readdirSync(HOME)) {
-    const match = /^redis-cluster-(\d+)-(\d+)$/.exec(name);
-    if (match === null) continue;
-    const owner = Number(match[1]);
-    try {
-      process.kill(owner, 0);
-      continue;
-    } catch {
-      // the owner is gone
-    }
-    const dir = join(HOME, name);
-    await run("bash", [SCRIPT, "stop"], {
-      env: { ...process.env, REDIS_CLUSTER_PORT: match[2], REDIS_CLUSTER_STATE_DIR: dir },
-      timeout: 60_000,
-    }).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

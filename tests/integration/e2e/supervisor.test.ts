@@ -26,6 +26,7 @@ import {
   uniqueName,
   uniqueRedisPrefix,
 } from "../../support/index.js";
+import { processAlive } from "../../support/processes.js";
 import { diffAgainstOracle } from "../realtime/support/oracle-compare.js";
 import { createTestDatabase, expectedGold, readGold, type TestDatabase } from "../warehouse/support.js";
 
@@ -100,15 +101,6 @@ function processesOfThisRun(): number[] {
     }
   }
   return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(async () => {
@@ -330,12 +322,12 @@ describe("npm start's supervisor, headless", () => {
     );
     // The simulator has ended by itself after its --count; the services keep running until the signal.
     const services = state.children.filter((child) => child.name !== "simulator").map((child) => child.pid);
-    expect([supervisor.pid, ...services].every((pid) => pid !== undefined && alive(pid))).toBe(true);
+    expect([supervisor.pid, ...services].every((pid) => pid !== undefined && processAlive(pid))).toBe(true);
     supervisor.kill("SIGTERM");
     const code = await Promise.race([exited, sleep(90_000).then(() => "timeout" as const)]);
     expect(code, output.slice(-30).join("\n")).toBe(0);
     await sleep(200);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter((pid) => processAlive(pid))).toEqual([]);
     expect(processesOfThisRun()).toEqual([]);
     expect(output.some((line) => line.includes("[supervisor]") && line.includes("stopped"))).toBe(true);
   }, 480_000);

@@ -3,11 +3,11 @@ import { API_ERROR_CODES, createApi, loadApiConfig, type RouteEntry } from "@adp
 import fc from "fast-check";
 import pg from "pg";
 import { testServices, uniqueIdentifier } from "../../support/index.js";
+import { freePort } from "../../support/ports.js";
 import { ODD_NAMES } from "../support/hostile.js";
 import { readTopic } from "../support/kafka-tools.js";
 import { LagMonitor } from "../support/lag-monitor.js";
 import { Pipeline } from "../support/pipeline.js";
-import { freePort } from "../support/ports.js";
 import { type RawResponse, rawHttp } from "../support/raw-http.js";
 import type { ScenarioResult } from "../support/results.js";
 import { type ScenarioContext, scenarioResult, stopGracefully } from "../support/scenario.js";

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import pg from "pg";
 import { testServices } from "../../support/index.js";
+import { processAlive } from "../../support/processes.js";
 import { deleteGroups, suiteKafka } from "./kafka-tools.js";
 
 /**
@@ -12,12 +13,7 @@ function creatorAlive(name: string, separator: "-" | "_"): boolean {
   const parts = name.split(separator);
   const pid = Number.parseInt(parts.at(-4) ?? "", 36);
   if (!Number.isSafeInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return processAlive(pid);
 }
 
 export async function removeLeftovers(): Promise<{

@@ -6,10 +6,10 @@ import { SpendStore } from "@adpipe/spend-store";
 import { type Cluster, Redis } from "ioredis";
 import type { Admin } from "kafkajs";
 import { deleteRedisPrefix, testServices, uniqueName, uniqueRedisPrefix } from "../../support/index.js";
+import { freePort } from "../../support/ports.js";
 import { ChildGroup, type ServiceChild } from "./children.js";
 import { createScenarioDatabase, ingestorProgress, type ScenarioDatabase } from "./database.js";
 import { createTopic, deleteGroups, dropTopic, suiteKafka } from "./kafka-tools.js";
-import { freePort } from "./ports.js";
 import type { FaultRecord } from "./results.js";
 import { eventually } from "./wait.js";
 

@@ -1,15 +1,18 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { kafkaConnectionFromEnv } from "@adpipe/config";
 import { createKafka, withAdmin } from "@adpipe/kafka";
 import { REPO_ROOT } from "../../support/index.js";
+import { ownedStateDir, sweepOrphanedDirs } from "../../support/owned-dirs.js";
+import { freeBasePort } from "../../support/ports.js";
+import { processAlive } from "../../support/processes.js";
 
 const run = promisify(execFile);
 const SCRIPT = join(REPO_ROOT, "scripts", "kafka.sh");
 const HOME = join(REPO_ROOT, ".cache", "integrity");
+const DIR_PREFIX = "kafka-cluster";
 const HOST = "127.0.0.1";
 const BROKERS = 3;
 /** scripts/kafka/cluster.sh: broker i listens on the configured ports + 10 * i. */
@@ -28,10 +31,19 @@ export class PrivateKafkaCluster {
   ) {}
 
   static async start(): Promise<PrivateKafkaCluster> {
-    await sweepLeftoverClusters();
-    const basePort = await freeBasePort();
-    const cluster = new PrivateKafkaCluster(basePort, join(HOME, `kafka-cluster-${process.pid}-${basePort}`));
-    mkdirSync(cluster.stateDir, { recursive: true });
+    await sweepOrphanedDirs(HOME, DIR_PREFIX, (port, dir) =>
+      run("bash", [SCRIPT, "stop"], { env: scriptEnv(port, dir), timeout: 120_000 }),
+    );
+    // A base in 22000-29900 (below Linux' ephemeral ports) whose nine listener ports are all free.
+    const basePort = await freeBasePort({
+      from: 22_000,
+      to: 30_000,
+      step: 100,
+      portsOf: (base) =>
+        Array.from({ length: BROKERS }, (_, i) => [0, 1, 2].map((d) => base + STRIDE * i + d)).flat(),
+      what: "a private Kafka cluster",
+    });
+    const cluster = new PrivateKafkaCluster(basePort, ownedStateDir(HOME, DIR_PREFIX, basePort));
     await cluster.script("start");
     await cluster.waitUntilRegistered();
     return cluster;
@@ -88,11 +100,7 @@ export class PrivateKafkaCluster {
   async kill(pid: number): Promise<void> {
     process.kill(pid, "SIGKILL");
     for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        return;
-      }
+      if (!processAlive(pid)) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`broker pid ${pid} still runs 10 s after SIGKILL`);
@@ -120,45 +128,4 @@ function scriptEnv(basePort: number, stateDir: string): NodeJS.ProcessEnv {
     KAFKA_CONTROLLER_PORT: String(basePort + 2),
     KAFKA_START_TIMEOUT_SECONDS: "240",
   };
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A base in 22000-29900 (below Linux' ephemeral ports) whose nine listener ports are all free. */
-async function freeBasePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 22_000 + 100 * Math.floor(Math.random() * 80);
-    const ports = Array.from({ length: BROKERS }, (_, i) =>
-      [0, 1, 2].map((d) => base + STRIDE * i + d),
-    ).flat();
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
-  }
-  throw new Error("no free range of ports for a private Kafka cluster");
-}
-
-/** Clusters of runs that were killed: their owner pid is gone; stopped through the script, then deleted. */
-async function sweepLeftoverClusters(): Promise<void> {
-  if (!existsSync(HOME)) return;
-  for (const name of readdirSync(HOME)) {
-    const match = /^kafka-cluster-(\d+)-(\d+)$/.exec(name);
-    if (match === null) continue;
-    try {
-      process.kill(Number(match[1]), 0);
-      continue;
-    } catch {
-      // the owner is gone
-    }
-    const dir = join(HOME, name);
-    await run("bash", [SCRIPT, "stop"], { env: scriptEnv(Number(match[2]), dir), timeout: 120_000 }).catch(
-      () => undefined,
-    );
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import { REPO_ROOT } from "../../support/index.js";
-import { freePort } from "./ports.js";
+import { freePort } from "../../support/ports.js";
+import { processAlive } from "../../support/processes.js";
 import { eventually } from "./wait.js";
 
 const run = promisify(execFile);
@@ -199,7 +200,7 @@ function sweepLeftoverBrokers(): void {
     if (!name.startsWith("kafka-")) continue;
     const dir = join(HOME, name);
     const owner = Number(name.split("-")[1]);
-    if (Number.isInteger(owner) && isAlive(owner)) continue;
+    if (Number.isInteger(owner) && processAlive(owner)) continue;
     const pid = Number(readFileOr(join(dir, "broker.pid"), ""));
     if (
       Number.isInteger(pid) &&
@@ -209,15 +210,6 @@ function sweepLeftoverBrokers(): void {
       process.kill(pid, "SIGKILL");
     }
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { freePort } from "./ports.js";
+import { freePort } from "../../support/ports.js";
 import { registerSecret } from "./secrets.js";
 import { eventually } from "./wait.js";
 
