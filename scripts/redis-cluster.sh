@@ -11,6 +11,7 @@
 #   bash scripts/redis-cluster.sh status   exit 0 when every node answers and reports cluster_state:ok
 #   bash scripts/redis-cluster.sh nodes    print the REDIS_CLUSTER_NODES value (host:port,...)
 #   bash scripts/redis-cluster.sh pid PORT print the pid of the node on PORT (fault-injection tests kill it)
+#   bash scripts/redis-cluster.sh owned-by PID  exit 0 when the running nodes were started (or adopted) for PID
 #
 # The nodes keep no data across restarts (no RDB, no AOF): they are test fixtures; a node restarted empty is
 # exactly the loss the tracker must detect.
@@ -21,6 +22,9 @@
 #   REDIS_CLUSTER_STATE_DIR   config, logs and pids of the nodes (default .cache/redis-cluster-<PORT>)
 #   REDIS_CLUSTER_TIMEOUT_SECONDS  how long start waits for the cluster (default 60)
 #   REDIS_CLUSTER_NODE_TIMEOUT_MS  cluster-node-timeout: how fast a dead master is failed over (default 2000)
+#   REDIS_CLUSTER_OWNER_PID   pid of the process that owns the nodes this call starts (scripts/test.sh sets it):
+#                             recorded in <state>/owner, so that process stops them at the end (`owned-by`) and
+#                             leaves a cluster another run started alone; nodes whose owner died are adopted
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -63,6 +67,39 @@ owned_pid() {
 }
 
 port_answers() { [[ "$(cli "$1" ping 2>/dev/null)" == "PONG" ]]; }
+
+OWNER_FILE="$STATE/owner"
+
+# "pid:starttime" identifies a process even after its pid is reused (as in scripts/kafka.sh).
+process_identity() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  # Field 22 (starttime), counted after the ")" that closes the command name.
+  printf '%s:%s\n' "$1" "$(awk '{print $20}' <<<"${stat##*) }")"
+}
+
+# True when the owner recorded in the state directory has exited (its run was killed). Nodes without a recorded
+# owner were started by hand: they are nobody's to adopt.
+owner_gone() {
+  local recorded
+  recorded="$(cat "$OWNER_FILE" 2>/dev/null)" || return 1
+  [[ "$(process_identity "${recorded%%:*}" 2>/dev/null || true)" != "$recorded" ]]
+}
+
+# Makes REDIS_CLUSTER_OWNER_PID the owner (without it: no owner, the nodes are nobody's to stop automatically).
+record_owner() {
+  if [[ -n "${REDIS_CLUSTER_OWNER_PID:-}" ]]; then
+    process_identity "$REDIS_CLUSTER_OWNER_PID" >"$OWNER_FILE" || rm -f "$OWNER_FILE"
+  else
+    rm -f "$OWNER_FILE"
+  fi
+}
+
+any_node_running() {
+  local port
+  for port in $(ports); do owned_pid "$port" >/dev/null && return 0; done
+  return 1
+}
 
 start_node() {
   local port="$1" dir
@@ -113,6 +150,14 @@ cmd_start() {
   exec 9>"$STATE/lock"
   flock 9
   local port
+  # This call owns the nodes when it starts them all, or when the run that started them has died; nodes a live
+  # run started stay that run's (it stops them at its end), even when this call starts some that were missing.
+  if ! any_node_running; then
+    record_owner
+  elif owner_gone; then
+    log "adopting nodes left running by a run that has exited"
+    record_owner
+  fi
   for port in $(ports); do start_node "$port"; done
   wait_until "the nodes to answer" all_answer
   # A node that already belongs to the cluster (nodes.conf kept from an earlier start) rejoins by itself.
@@ -144,6 +189,7 @@ cmd_stop() {
     kill -0 "$pid" 2>/dev/null && die "node $port (pid $pid) did not stop"
     rm -f "$(pid_file "$port")"
   done
+  rm -f "$OWNER_FILE"
   log "stopped $stopped node(s)"
 }
 
@@ -156,13 +202,17 @@ case "${1:-}" in
     ;;
   status) all_ok ;;
   nodes) nodes_value ;;
+  owned-by)
+    [[ -n "${2:-}" ]] || die "usage: $0 owned-by PID"
+    any_node_running && [[ "$(cat "$OWNER_FILE" 2>/dev/null)" == "$(process_identity "$2" 2>/dev/null)" ]]
+    ;;
   pid)
     [[ -n "${2:-}" ]] || die "usage: $0 pid PORT"
     owned_pid "$2" || die "no node of $STATE runs on port $2"
     echo
     ;;
   *)
-    echo "usage: $0 start|stop|reset|status|nodes|pid PORT" >&2
+    echo "usage: $0 start|stop|reset|status|nodes|pid PORT|owned-by PID" >&2
     exit 2
     ;;
 esac

@@ -32,8 +32,6 @@ INFRA_RECORD="$(mktemp "${TMPDIR:-/tmp}/adpipe-infra.XXXXXX")"
 FAILED=()
 TIMINGS=()
 CHILD=""
-# Set when this run started the local Redis Cluster, which it then stops at the end.
-REDIS_CLUSTER_STARTED_FILE="$(mktemp "${TMPDIR:-/tmp}/adpipe-redis-cluster.XXXXXX")"
 
 # The local broker unless KAFKA_BROKERS names another cluster. With KAFKA_PLAINTEXT_PORT (see kafka.sh) the local
 # broker runs on other ports, and the tests are pointed at it through KAFKA_BROKERS.
@@ -53,11 +51,11 @@ cleanup() {
     step "stopping the Kafka broker this run started"
     bash scripts/kafka.sh stop || true
   fi
-  if [[ -s "$REDIS_CLUSTER_STARTED_FILE" ]]; then
+  # Likewise redis-cluster.sh records the run that started its nodes: a cluster another run started stays up.
+  if [[ -z "${REDIS_CLUSTER_NODES:-}" ]] && bash scripts/redis-cluster.sh owned-by $$ 2>/dev/null; then
     step "stopping the Redis Cluster this run started"
     bash scripts/redis-cluster.sh stop || true
   fi
-  rm -f "$REDIS_CLUSTER_STARTED_FILE"
   if [[ -s "$INFRA_RECORD" ]]; then
     step "stopping services this run started: $(tr '\n' ' ' <"$INFRA_RECORD")"
     # shellcheck disable=SC2046 # one service name per line
@@ -119,9 +117,12 @@ start_redis_cluster() {
     echo "(the Redis Cluster was already running: it is left running at the end)"
     return 0
   fi
-  # Recorded before the start, so an interrupted start is stopped too.
-  echo started >"$REDIS_CLUSTER_STARTED_FILE"
-  bash scripts/redis-cluster.sh start >/dev/null && echo "(this run started the Redis Cluster and will stop it at the end)"
+  REDIS_CLUSTER_OWNER_PID=$$ bash scripts/redis-cluster.sh start >/dev/null || return 1
+  if bash scripts/redis-cluster.sh owned-by $$; then
+    echo "(this run started the Redis Cluster and will stop it at the end)"
+  else
+    echo "(another run started the Redis Cluster: it is left running at the end)"
+  fi
 }
 
 type_check() {
