@@ -1,13 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { testServices } from "../../support/index.js";
-import { producePaced } from "../support/kafka-tools.js";
 import { LagMonitor } from "../support/lag-monitor.js";
 import { Pipeline } from "../support/pipeline.js";
-import { PrefixStates } from "../support/prefix-states.js";
+import { closeProbedRun, type ProbedRun, settleProbedRun, startProbedRun } from "../support/probed-run.js";
 import type { FaultRecord, ScenarioResult } from "../support/results.js";
 import { type ScenarioContext, scenarioResult, stopGracefully } from "../support/scenario.js";
-import { ServingProbe } from "../support/serving-probe.js";
-import { liveStream } from "../support/streams.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 import { verifyPipeline } from "../support/verify.js";
 import { eventually } from "../support/wait.js";
@@ -26,21 +23,15 @@ export async function postgresOutage(context: ScenarioContext): Promise<Scenario
   const proxy = await TcpProxy.start({ host: server.hostname, port: Number(server.port || 5432) });
   const pipeline = await Pipeline.create({ scenario: "pgoutage", partitions: 4, databaseVia: proxy });
   const monitor = new LagMonitor(pipeline);
-  let probe: ServingProbe | null = null;
+  let run: ProbedRun | null = null;
   try {
-    const records = liveStream({
+    run = await startProbedRun(pipeline, monitor, {
       seed: profile.seed + 200,
       events: settings.events,
-      advertisers: 40,
       runId: `pg${profile.seed}`,
       ratePerSecond: settings.ratePerSecond,
     });
-    const valid = new PrefixStates(records, Date.now());
-    const ingestor = await pipeline.startIngestor();
-    const tracker = await pipeline.startTracker();
-    monitor.start();
-    probe = await new ServingProbe(pipeline.redisUrl, pipeline.prefix, valid.advertiserIds(), valid).start();
-    const production = producePaced(pipeline.kafka, pipeline.topic, records, settings.ratePerSecond);
+    const { records, ingestor, tracker, probe, production } = run;
     await eventually(
       "a quarter of the stream is in both stores",
       async () =>
@@ -95,11 +86,7 @@ export async function postgresOutage(context: ScenarioContext): Promise<Scenario
       `ingestor committed again ${(fault.recoveredAtMs ?? Number.NaN) - fault.endedAtMs} ms after the outage`,
     );
 
-    await production.done;
-    await pipeline.waitCaughtUp(600_000);
-    monitor.stop();
-    const lookups = await probe.stop();
-    probe = null;
+    const lookups = await settleProbedRun(pipeline, monitor, run);
     const batchFailures = await ingestor.metric("ingestor_batch_failures_total").catch(() => Number.NaN);
     const verification = await verifyPipeline(pipeline);
     const crashed = pipeline.children.crashed().map((c) => `${c.label} exit ${JSON.stringify(c.exit)}`);
@@ -130,9 +117,7 @@ export async function postgresOutage(context: ScenarioContext): Promise<Scenario
       },
     });
   } finally {
-    monitor.stop();
-    await probe?.stop();
-    await pipeline.close();
+    await closeProbedRun(pipeline, monitor, run);
     await proxy.close();
   }
 }

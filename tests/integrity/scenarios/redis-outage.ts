@@ -1,13 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { producePaced } from "../support/kafka-tools.js";
 import { LagMonitor } from "../support/lag-monitor.js";
 import { Pipeline } from "../support/pipeline.js";
-import { PrefixStates } from "../support/prefix-states.js";
 import { PrivateRedis } from "../support/private-redis.js";
+import { closeProbedRun, type ProbedRun, settleProbedRun, startProbedRun } from "../support/probed-run.js";
 import type { FaultRecord, ScenarioResult } from "../support/results.js";
 import { type ScenarioContext, scenarioResult, stopGracefully } from "../support/scenario.js";
-import { ServingProbe } from "../support/serving-probe.js";
-import { liveStream } from "../support/streams.js";
 import { verifyPipeline } from "../support/verify.js";
 import { eventually } from "../support/wait.js";
 
@@ -25,21 +22,15 @@ export async function redisOutage(context: ScenarioContext): Promise<ScenarioRes
   const redis = await PrivateRedis.start();
   const pipeline = await Pipeline.create({ scenario: "redisloss", partitions: 4, redisUrl: redis.url });
   const monitor = new LagMonitor(pipeline);
-  let probe: ServingProbe | null = null;
+  let run: ProbedRun | null = null;
   try {
-    const records = liveStream({
+    run = await startProbedRun(pipeline, monitor, {
       seed: profile.seed + 300,
       events: settings.events,
-      advertisers: 40,
       runId: `rd${profile.seed}`,
       ratePerSecond: settings.ratePerSecond,
     });
-    const valid = new PrefixStates(records, Date.now());
-    await pipeline.startIngestor();
-    const tracker = await pipeline.startTracker();
-    monitor.start();
-    probe = await new ServingProbe(pipeline.redisUrl, pipeline.prefix, valid.advertiserIds(), valid).start();
-    const production = producePaced(pipeline.kafka, pipeline.topic, records, settings.ratePerSecond);
+    const { records, tracker, probe, production } = run;
     const faults: FaultRecord[] = [];
     const gaps: { unknownAnswers: number; failedLookups: number }[] = [];
     let burstRounds = 0;
@@ -87,11 +78,7 @@ export async function redisOutage(context: ScenarioContext): Promise<ScenarioRes
         `redis restart ${index + 1} (${fault.detail}): tracker committed again ${(fault.recoveredAtMs ?? Number.NaN) - fault.endedAtMs} ms after; ${JSON.stringify(gaps.at(-1))}`,
       );
     }
-    await production.done;
-    await pipeline.waitCaughtUp(600_000);
-    monitor.stop();
-    const lookups = await probe.stop();
-    probe = null;
+    const lookups = await settleProbedRun(pipeline, monitor, run);
     const rebuilds = await tracker.metric("budget_tracker_rebuilds_total").catch(() => Number.NaN);
     const recoveries = await tracker.metric("budget_tracker_state_recoveries_total").catch(() => Number.NaN);
     const verification = await verifyPipeline(pipeline);
@@ -117,9 +104,7 @@ export async function redisOutage(context: ScenarioContext): Promise<ScenarioRes
       },
     });
   } finally {
-    monitor.stop();
-    await probe?.stop();
-    await pipeline.close();
+    await closeProbedRun(pipeline, monitor, run);
     await redis.stop();
   }
 }
