@@ -11,9 +11,9 @@ import {
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { AZURE_AUTH_MODES, azureAuthFromEnv, createAzureCredential } from "../src/azure-auth.js";
-import { ConfigError } from "../src/errors.js";
 import { parseEventHubsNamespace } from "../src/event-hubs.js";
 import { kafkaConnectionFromEnv, kafkaConnectionSecrets } from "../src/kafka.js";
+import { configError } from "./config-error.js";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT = "0f3b5a4c-1d2e-4f60-8a9b-0c1d2e3f4a5b";
@@ -23,16 +23,6 @@ const dir = mkdtempSync(join(tmpdir(), "adpipe-azure-auth-test-"));
 const tokenFile = join(dir, "azure-identity-token");
 writeFileSync(tokenFile, "a.federated.token");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 const WORKLOAD = {
   AZURE_AUTH: "workload-identity",

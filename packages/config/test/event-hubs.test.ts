@@ -1,17 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../src/errors.js";
+import type { ConfigError } from "../src/errors.js";
 import { parseEventHubsConnectionString } from "../src/event-hubs.js";
+import { configError } from "./config-error.js";
 
 const KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY=";
 
 function failure(text: string): ConfigError {
-  try {
-    parseEventHubsConnectionString(text);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
+  return configError(() => parseEventHubsConnectionString(text));
 }
 
 describe("parseEventHubsConnectionString", () => {

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../src/errors.js";
 import { kafkaConnection, kafkaConnectionFromConfig, kafkaConnectionFromEnv } from "../src/kafka.js";
+import { configError } from "./config-error.js";
 
 const KEY = "bG9jYWwtdGVzdC1rZXktdGhhdC1pcy1ub3QtcmVhbDE=";
 const AZURE = `Endpoint=sb://my-ns.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=${KEY};EntityPath=clicks`;
@@ -17,16 +17,6 @@ writeFileSync(caFile, PEM);
 const notPem = join(dir, "not.pem");
 writeFileSync(notPem, "hello");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("kafkaConnectionFromEnv: plain Kafka", () => {
   it("defaults to the local broker and the ad-clicks topic", () => {

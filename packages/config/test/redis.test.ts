@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../src/errors.js";
 import { describeRedisConnection, redisConnectionFromEnv, redisConnectionSecrets } from "../src/redis.js";
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { configError } from "./config-error.js";
 
 describe("redisConnectionFromEnv", () => {
   it("defaults to the local standalone server", () => {
