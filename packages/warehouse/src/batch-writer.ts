@@ -18,6 +18,7 @@ import { PartitionCache } from "./partitions.js";
 import { PgBinaryArray, pgBinaryArray } from "./pg-binary-array.js";
 import { queryConfig } from "./queries.js";
 import type { KafkaRecord } from "./records.js";
+import { copySilver } from "./silver-copy.js";
 import { writeBatchParams } from "./write-params.js";
 
 export interface ServingRules {
@@ -379,6 +380,7 @@ export async function writeBatch(
     const gold = aggregateGold(derived);
     const maxStoredPayloadBytes = options.maxStoredPayloadBytes ?? DEFAULT_MAX_STORED_PAYLOAD_BYTES;
     await copyBronze(client, derived, maxStoredPayloadBytes);
+    await copySilver(client, derived);
     const { rows } = await client.query<{ gold: number }>(
       queryConfig(
         "write_batch",
@@ -388,6 +390,7 @@ export async function writeBatch(
           pipeline: batch.pipeline,
           nextOffsets: [...nextOffsets.values()],
           writeBronze: false,
+          writeSilver: false,
           maxStoredPayloadBytes,
         }),
       ),

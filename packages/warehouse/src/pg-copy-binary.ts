@@ -18,6 +18,8 @@ const NUMERIC_NEG = 0x4000;
 const NUMERIC_GROUPS = new Uint16Array(6);
 /** Scale of every money column (NUMERIC(20,6)): values are integer micros. */
 const MICROS_SCALE = 6;
+/** OID of text, the element type of text[] fields. */
+const TEXT_OID = 25;
 
 /** Builds one COPY data stream; append rows in order (`row(n)` then n fields), then build() once. */
 export class PgCopyBinary {
@@ -123,6 +125,42 @@ export class PgCopyBinary {
     this.buffer.writeInt32BE(1, this.offset);
     this.buffer[this.offset + 4] = value ? 1 : 0;
     this.offset += 5;
+  }
+
+  /**
+   * A one-dimensional text[] (array_recv's binary form, as pg-binary-array.ts writes it): ndim 0 when empty,
+   * else int32 ndim 1, has-null 0, element OID 25, length, lower bound 1, then each element by length.
+   */
+  textArray(values: readonly string[] | null | undefined): void {
+    if (values === null || values === undefined) {
+      this.null();
+      return;
+    }
+    if (values.length === 0) {
+      this.reserve(16);
+      this.buffer.writeInt32BE(12, this.offset);
+      this.buffer.writeInt32BE(0, this.offset + 4);
+      this.buffer.writeInt32BE(0, this.offset + 8);
+      this.buffer.writeInt32BE(TEXT_OID, this.offset + 12);
+      this.offset += 16;
+      return;
+    }
+    const start = this.offset;
+    this.reserve(24);
+    this.buffer.writeInt32BE(1, start + 4);
+    this.buffer.writeInt32BE(0, start + 8);
+    this.buffer.writeInt32BE(TEXT_OID, start + 12);
+    this.buffer.writeInt32BE(values.length, start + 16);
+    this.buffer.writeInt32BE(1, start + 20);
+    this.offset = start + 24;
+    for (const value of values) {
+      this.reserve(4 + value.length * 3);
+      const written = this.buffer.write(value, this.offset + 4, "utf8");
+      this.buffer.writeInt32BE(written, this.offset);
+      this.offset += 4 + written;
+    }
+    // The field's length, known now (reserve() may have moved the buffer, not the offsets).
+    this.buffer.writeInt32BE(this.offset - start - 4, start);
   }
 
   /**

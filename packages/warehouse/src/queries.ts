@@ -26,6 +26,8 @@ export const WAREHOUSE_QUERY_NAMES = [
   "period_spend_by_advertiser",
   "prune_click_registry",
   "reprocess_remove_silver",
+  "silver_clean_copy",
+  "silver_duplicate_copy",
   "stored_offsets",
   "topic_generation_lock",
   "topic_generation_read",

@@ -20,6 +20,7 @@ import { WarehouseError } from "./errors.js";
 import { PartitionCache } from "./partitions.js";
 import { queryConfig } from "./queries.js";
 import type { KafkaRecord } from "./records.js";
+import { copySilver } from "./silver-copy.js";
 import { readTopicGeneration } from "./topic-resets.js";
 import { writeBatchParams } from "./write-params.js";
 
@@ -187,6 +188,7 @@ export async function replayBatch(
     const gold = aggregateGold(derived);
     const maxStoredPayloadBytes = options.maxStoredPayloadBytes ?? DEFAULT_MAX_STORED_PAYLOAD_BYTES;
     await copyBronze(client, derived, maxStoredPayloadBytes);
+    await copySilver(client, derived);
     const { rows } = await client.query<{ gold: number }>(
       queryConfig(
         "write_batch",
@@ -196,6 +198,7 @@ export async function replayBatch(
           pipeline: "",
           nextOffsets: [],
           writeBronze: false,
+          writeSilver: false,
           maxStoredPayloadBytes,
         }),
       ),

@@ -14,10 +14,16 @@ export function writeBatchParams(options: {
   pipeline: string;
   nextOffsets: readonly { topic: string; partition: number; offset: bigint }[];
   writeBronze: boolean;
+  /**
+   * Whether the statement writes Silver (default true). False when the caller wrote it by COPY (silver-copy.ts):
+   * the per-record arrays ($1-$37, $62, $63, $65) then stay empty, and only budget observations, Gold and the
+   * offsets are written. Bronze needs the per-record arrays, so writeBronze requires writeSilver.
+   */
+  writeSilver?: boolean;
   maxStoredPayloadBytes: number;
 }): unknown[] {
   const { records, gold, nextOffsets } = options;
-  const n = records.length;
+  const n = (options.writeSilver ?? true) ? records.length : 0;
   const col = (type: PgElementType, bytesPerRecord = 8) => new PgBinaryArray(type, n * bytesPerRecord);
   const topics = col("text");
   const partitions = col("int4");
@@ -72,7 +78,7 @@ export function writeBatchParams(options: {
     "int8",
     "int8",
   ];
-  const budgetColumns = budgetTypes.map((type) => new PgBinaryArray(type, n * 16));
+  const budgetColumns = budgetTypes.map((type) => new PgBinaryArray(type, records.length * 16));
   const [
     bAdvertiserIds,
     bAdvertisers,
@@ -98,7 +104,23 @@ export function writeBatchParams(options: {
   // Columns only Bronze reads stay empty when Bronze is written elsewhere (bronze_copy, or reprocessing, which
   // keeps it): unnest pads them with NULLs, and the payloads need not travel twice.
   const bronze = options.writeBronze;
+  const perRecord = options.writeSilver ?? true;
+  if (bronze && !perRecord) throw new RangeError("writing Bronze through write_batch needs writeSilver");
   for (const r of records) {
+    if (r.budget !== null) {
+      bAdvertiserIds.text(r.budget.advertiserId);
+      bAdvertisers.text(r.parse.ok ? r.parse.advertiser : null);
+      bEventMs.integer(r.budget.eventTimeMs);
+      bBudgets.integer(r.budget.budgetMicros);
+      bSources.text(r.budget.source);
+      bTopics.text(r.topic);
+      bPartitions.integer(r.partition);
+      bOffsets.bigint(r.offset);
+      bKafkaMs.integer(r.kafkaMs);
+      bGenerations.integer(r.generation);
+      bModes.text(r.budgetMode);
+    }
+    if (!perRecord) continue;
     topics.text(r.topic);
     partitions.integer(r.partition);
     offsets.bigint(r.offset);
@@ -127,19 +149,6 @@ export function writeBatchParams(options: {
     generations.integer(r.generation);
     firstGenerations.integer(first?.generation);
     silverKinds.text(r.silver);
-    if (r.budget !== null) {
-      bAdvertiserIds.text(r.budget.advertiserId);
-      bAdvertisers.text(r.parse.ok ? r.parse.advertiser : null);
-      bEventMs.integer(r.budget.eventTimeMs);
-      bBudgets.integer(r.budget.budgetMicros);
-      bSources.text(r.budget.source);
-      bTopics.text(r.topic);
-      bPartitions.integer(r.partition);
-      bOffsets.bigint(r.offset);
-      bKafkaMs.integer(r.kafkaMs);
-      bGenerations.integer(r.generation);
-      bModes.text(r.budgetMode);
-    }
     if (!r.parse.ok) {
       if (bronze) {
         rejectionReasons.text(r.parse.reason);

@@ -45,11 +45,13 @@ describe("SQL assets", () => {
         used: expected,
       });
     }
-    // Every query but bronze_copy (its rows follow as COPY data) and gold_freshness (measured against the
-    // database's own clock) takes parameters; a few counts pinned from their callers.
+    // Every query but the COPY statements (their rows follow as COPY data) and gold_freshness (measured
+    // against the database's own clock) takes parameters; a few counts pinned from their callers.
     expect(names.filter((name) => namedQuery(name).paramCount === 0)).toEqual([
       "bronze_copy",
       "gold_freshness",
+      "silver_clean_copy",
+      "silver_duplicate_copy",
     ]);
     expect(namedQuery("stored_offsets").paramCount).toBe(2);
     expect(namedQuery("offsets_lock").paramCount).toBe(3);

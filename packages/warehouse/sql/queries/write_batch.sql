@@ -3,7 +3,8 @@
 -- returns: bronze integer, silver integer, duplicates integer, budgets integer, gold integer, offsets integer (rows written)
 --
 -- Writes one batch (already filtered against the stored offsets and deduplicated) in a single statement:
--- Bronze (every record, when $61), Silver clean/duplicate rows ($20 = 'clean' | 'duplicate' | NULL for rejected),
+-- Bronze (every record, when $61), Silver clean/duplicate rows ($20 = 'clean' | 'duplicate' | NULL for rejected;
+-- the ingestor and replay write both by COPY, bronze_copy and silver_*_copy, and pass empty per-record arrays),
 -- budget observations ($52 = their source, api | budget_update | click; the event type follows from it; $67 the
 -- budget mode an explicit update set, NULL = unchanged), Gold delta upserts (amounts and counts added; $39 = the batch's last non-null advertiser
 -- name of the window in partition order, NULL keeps the stored one) and the new offsets. Arrays $1-$37 are
