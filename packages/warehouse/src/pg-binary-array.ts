@@ -10,6 +10,8 @@
  * binary form: int4/int8 big-endian two's complement, bool one byte, text UTF-8, bytea the bytes.
  */
 
+import { writeUtf8 } from "./pg-copy-binary.js";
+
 export const PG_ELEMENT_TYPES = {
   bool: 16,
   bytea: 17,
@@ -58,7 +60,7 @@ export class PgBinaryArray {
     }
     // UTF-8 needs at most 3 bytes per UTF-16 code unit.
     this.reserve(4 + value.length * 3);
-    const written = this.buffer.write(value, this.offset + 4, "utf8");
+    const written = writeUtf8(this.buffer, value, this.offset + 4);
     this.buffer.writeInt32BE(written, this.offset);
     this.offset += 4 + written;
     this.count += 1;

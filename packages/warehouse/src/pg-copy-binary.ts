@@ -21,6 +21,29 @@ const MICROS_SCALE = 6;
 /** OID of text, the element type of text[] fields. */
 const TEXT_OID = 25;
 
+/** Strings up to this many UTF-16 units are tried byte by byte before Buffer#write. */
+const SHORT_TEXT = 64;
+
+/**
+ * Writes `value` as UTF-8 at `at` (room for 3 bytes per UTF-16 unit reserved) and returns the bytes written. A
+ * short ASCII string (ids, codes, topic names: most text of the write path) is copied unit by unit: Buffer#write
+ * costs more per call in its argument handling than such a string takes to copy (the largest self time of the
+ * ingestor's profile after GC, docs/performance.md). Anything else goes through Buffer#write.
+ */
+export function writeUtf8(buffer: Buffer, value: string, at: number): number {
+  const length = value.length;
+  if (length <= SHORT_TEXT) {
+    let i = 0;
+    for (; i < length; i++) {
+      const unit = value.charCodeAt(i);
+      if (unit >= 0x80) break;
+      buffer[at + i] = unit;
+    }
+    if (i === length) return length;
+  }
+  return buffer.write(value, at, "utf8");
+}
+
 /** Builds one COPY data stream; append rows in order (`row(n)` then n fields), then build() once. */
 export class PgCopyBinary {
   private buffer: Buffer;
@@ -68,7 +91,7 @@ export class PgCopyBinary {
     }
     // UTF-8 needs at most 3 bytes per UTF-16 code unit.
     this.reserve(4 + value.length * 3);
-    const written = this.buffer.write(value, this.offset + 4, "utf8");
+    const written = writeUtf8(this.buffer, value, this.offset + 4);
     this.buffer.writeInt32BE(written, this.offset);
     this.offset += 4 + written;
   }
@@ -155,7 +178,7 @@ export class PgCopyBinary {
     this.offset = start + 24;
     for (const value of values) {
       this.reserve(4 + value.length * 3);
-      const written = this.buffer.write(value, this.offset + 4, "utf8");
+      const written = writeUtf8(this.buffer, value, this.offset + 4);
       this.buffer.writeInt32BE(written, this.offset);
       this.offset += 4 + written;
     }
