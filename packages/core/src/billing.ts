@@ -1,3 +1,4 @@
+import { supersedesSetting } from "./budget-calendar.js";
 import type { BudgetMode } from "./contract.js";
 
 /**
@@ -42,7 +43,7 @@ export interface ModeObservation {
  * mode. Without any observation the mode is `observe`.
  */
 export function supersedesMode(current: ModeObservation | null, candidate: ModeObservation): boolean {
-  return current === null || candidate.eventTimeMs >= current.eventTimeMs;
+  return supersedesSetting(current, candidate);
 }
 
 /** The mode in force after `observations` (given in partition order): `observe` when there is none. */

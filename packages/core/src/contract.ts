@@ -38,6 +38,9 @@ export const ERROR_CODES = [
   "timestamp_too_late",
   // Added with the implementation: a non-zero budget_value smaller than half a micro-unit (it would round to 0).
   "budget_too_precise",
+  // Added with per-advertiser calendars: a budget_update's budget_period / time_zone that is not one.
+  "budget_period_invalid",
+  "time_zone_invalid",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -127,6 +130,13 @@ export interface ParsedEvent {
    * (absent or null, or any click): the mode in force then stays as it was.
    */
   readonly budgetMode?: BudgetMode | undefined;
+  /**
+   * The budget period a valid-shaped budget_update sets (`budget_period`); undefined: the period in force
+   * stays (see clickPeriodOf). Like budgetMode, never read on clicks.
+   */
+  readonly budgetPeriod?: BudgetPeriod | undefined;
+  /** The IANA time zone a budget_update sets (`time_zone`, canonical name); undefined: the zone stays. */
+  readonly timeZone?: string | undefined;
   /** Event time, epoch ms UTC; null when missing or unreadable. */
   readonly eventTimeMs: number | null;
   readonly errors: readonly ErrorCode[];

@@ -1,4 +1,4 @@
-import type { BudgetMode, BudgetSource, ParsedEvent } from "./contract.js";
+import type { BudgetMode, BudgetPeriod, BudgetSource, ParsedEvent } from "./contract.js";
 import { windowStartOf } from "./time-buckets.js";
 
 /**
@@ -59,6 +59,12 @@ export class EventEffect {
    * supersedesMode); null: the mode in force stays as it is. Billing by mode: billableMicros.
    */
   budgetMode: BudgetMode | null = null;
+  /**
+   * The budget period / IANA time zone the event sets (same observations as budgetMode; see clickPeriodOf);
+   * null: that setting stays as it is.
+   */
+  budgetPeriod: BudgetPeriod | null = null;
+  timeZone: string | null = null;
 }
 
 /** Fills `out` with the effect of `event` (see EventEffect) and returns it. Allocates nothing. */
@@ -85,7 +91,10 @@ export function eventEffect(event: ParsedEvent, out: EventEffect): EventEffect {
   out.clicks = spends ? 1 : 0;
   out.budgetSource = budgetSource;
   out.budgetMicros = budgetSource === null ? 0 : (event.budgetMicros as number);
-  out.budgetMode = budgetSource !== null && budgetSource !== "click" ? (event.budgetMode ?? null) : null;
+  const explicit = budgetSource !== null && budgetSource !== "click";
+  out.budgetMode = explicit ? (event.budgetMode ?? null) : null;
+  out.budgetPeriod = explicit ? (event.budgetPeriod ?? null) : null;
+  out.timeZone = explicit ? (event.timeZone ?? null) : null;
   return out;
 }
 

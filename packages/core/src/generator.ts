@@ -1,3 +1,4 @@
+import type { BudgetCalendar } from "./budget-calendar.js";
 import { formatIsoUtc, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND } from "./civil.js";
 import { CoreError } from "./errors.js";
 import { formatMicros, MICROS_PER_UNIT, microsToNumberString } from "./money.js";
@@ -96,6 +97,12 @@ export interface GeneratorOptions {
    * observe, streams the same as before modes existed.
    */
   hardCapShare?: number;
+  /**
+   * Share of advertisers with a calendar of their own: every budget_update of theirs carries a `budget_period`
+   * and an IANA `time_zone` (fixed per advertiser, from GENERATOR_CALENDARS: DST and half-hour zones). Default
+   * 0: every advertiser on the service-wide calendar, streams the same as before calendars existed.
+   */
+  calendarShare?: number;
   /** Prefix of click ids, so that streams of different runs never share a click_id. Default `s<seed>`. */
   runId?: string;
   /** The parse limits the stream is crafted against (lateness, skew, size, amount). Defaults: parseEvent's. */
@@ -113,6 +120,17 @@ export const DEFAULT_GENERATOR_SHARES: Readonly<GeneratorShares> = Object.freeze
   outOfOrder: 0.1,
 });
 
+/** The calendars calendarShare's advertisers get, by advertiser index: DST zones, half-hour offsets, every period. */
+export const GENERATOR_CALENDARS: readonly BudgetCalendar[] = Object.freeze([
+  { period: "day", timeZone: "America/New_York" },
+  { period: "day", timeZone: "Europe/Berlin" },
+  { period: "day", timeZone: "Asia/Kolkata" },
+  { period: "hour", timeZone: "Asia/Kolkata" },
+  { period: "month", timeZone: "America/New_York" },
+  { period: "lifetime", timeZone: "UTC" },
+  { period: "hour", timeZone: "UTC" },
+]);
+
 export const DEFAULT_GENERATOR_START_MS = Date.UTC(2026, 10, 25, 21, 0, 0);
 
 interface Advertiser {
@@ -126,6 +144,8 @@ interface Advertiser {
   budgetMicros: number;
   /** In hard_cap (hardCapShare): its budget updates carry a budget_mode. */
   hardCap?: boolean;
+  /** Its own calendar (calendarShare): the budget_period / time_zone fields of its budget updates. */
+  calendarJson?: string;
 }
 
 const encoder = new TextEncoder();
@@ -272,6 +292,15 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
     return !initial && rng.chance(0.1) ? `,"budget_mode":"observe"` : `,"budget_mode":"hard_cap"`;
   };
 
+  const calendarShare = options.calendarShare ?? 0;
+  checkShare("calendarShare", calendarShare);
+  for (const adv of advertisers) {
+    if (((adv.index + 1) * 0.414_213_562_37) % 1 >= calendarShare) continue;
+    const calendar = GENERATOR_CALENDARS[adv.index % GENERATOR_CALENDARS.length] as BudgetCalendar;
+    adv.calendarJson = `,"budget_period":"${calendar.period}","time_zone":"${calendar.timeZone}"`;
+  }
+  const calendarJson = (adv: Advertiser): string => adv.calendarJson ?? "";
+
   const ring: GeneratedRecord[] = [];
   let ringNext = 0;
   let clickSeq = 0;
@@ -348,7 +377,7 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
     const eventMs = initial
       ? ts - Math.min(outOfOrderMaxMs + MS_PER_MINUTE, lagLimitMs)
       : ts - rng.int(0, smallLagMs);
-    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(adv.budgetMicros)}${modeJson(adv, initial)},"timestamp":${timestampJson(adv, eventMs)}}`;
+    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(adv.budgetMicros)}${modeJson(adv, initial)}${calendarJson(adv)},"timestamp":${timestampJson(adv, eventMs)}}`;
     return record(adv.id, json, ts, "budget_update");
   };
 
@@ -357,7 +386,7 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
     const micros = rng.chance(0.05) ? 0 : rng.int(budget.min, budget.max);
     const eventMs = ts - rng.int(0, smallLagMs);
     const source = rng.chance(0.5) ? `,"budget_source":"api"` : "";
-    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(micros)}${source}${modeJson(adv, false)},"timestamp":${timestampJson(adv, eventMs)}}`;
+    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(micros)}${source}${modeJson(adv, false)}${calendarJson(adv)},"timestamp":${timestampJson(adv, eventMs)}}`;
     return record(adv.id, json, ts, "budget_update");
   };
 

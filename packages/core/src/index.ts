@@ -14,6 +14,16 @@ export {
 } from "./alerts.js";
 export { billableMicros, type ModeObservation, modeInForce, supersedesMode } from "./billing.js";
 export {
+  type BudgetCalendar,
+  type CalendarState,
+  calendarInForce,
+  clickPeriodOf,
+  emptyCalendarState,
+  observeCalendar,
+  type SettingObservation,
+  supersedesSetting,
+} from "./budget-calendar.js";
+export {
   type BudgetPeriodWindow,
   budgetPeriodOf,
   canonicalTimeZone,
@@ -51,6 +61,7 @@ export {
   DEFAULT_GENERATOR_SHARES,
   DEFAULT_GENERATOR_START_MS,
   GENERATED_KINDS,
+  GENERATOR_CALENDARS,
   type GeneratedKind,
   type GeneratedRecord,
   type GeneratorOptions,

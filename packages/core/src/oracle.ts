@@ -1,5 +1,13 @@
 import { type AlertKey, crossedThresholds, DEFAULT_ALERT_THRESHOLDS_PCT } from "./alerts.js";
 import { billableMicros, type ModeObservation, supersedesMode } from "./billing.js";
+import {
+  type BudgetCalendar,
+  type CalendarState,
+  calendarInForce,
+  clickPeriodOf,
+  emptyCalendarState,
+  observeCalendar,
+} from "./budget-calendar.js";
 import { type BudgetPeriodWindow, budgetPeriodOf, canonicalTimeZone } from "./budget-period.js";
 import {
   type BudgetMode,
@@ -43,9 +51,12 @@ export interface OracleRecord {
 export interface OracleOptions {
   /** parseEvent limits (referenceTimeMs always comes from each record's timestamp). */
   readonly parseOptions?: Omit<ParseOptions, "referenceTimeMs">;
-  /** Budget period of Gold's can_serve and of servingStateAt's default. Default "day". */
+  /**
+   * Service-wide budget period (BUDGET_PERIOD): that of advertisers that never set their own `budget_period`,
+   * of Gold's can_serve and of servingStateAt's default. Default "day".
+   */
   readonly budgetPeriod?: BudgetPeriod;
-  /** IANA zone of the budget period. Default "UTC". */
+  /** Service-wide IANA zone of budget periods (BUDGET_TIME_ZONE) for advertisers without their own. Default "UTC". */
   readonly timeZone?: string;
   /** Keep every record's outcome (memory grows with the stream; for tests that check Silver row by row). */
   readonly keepOutcomes?: boolean;
@@ -130,6 +141,11 @@ export interface ServingState {
   readonly budgetSource: BudgetSource | null;
   /** Budget mode in force over all mode observations (supersedesMode); observe when none. */
   readonly mode: BudgetMode;
+  /**
+   * The advertiser's own calendar in force (budget_period / time_zone it set; clickPeriodOf), null when it
+   * never set one (the service-wide setting applies and the period is the one asked for).
+   */
+  readonly calendar: BudgetCalendar | null;
   /** Non-duplicate clicks with event time in the period, valid + invalid (the sum of Gold record_count). */
   readonly clicks: number;
   readonly validClicks: number;
@@ -158,13 +174,17 @@ interface AdvertiserLedger {
   net: number[];
   overCap: number[];
   valid: boolean[];
+  /** Start of the budget period each contribution was assigned to (clickPeriodOf at its place in the log). */
+  periodStarts: number[];
+  /** The advertiser's own calendar settings in force at the current place in the log. */
+  calendar: CalendarState;
   /** Budget observations in observation (partition) order. */
   budgets: BudgetObservation[];
   /** The budget and mode in force at the current place in the log (what a click is billed against). */
   budget: BudgetObservation | null;
   mode: ModeObservation | null;
-  /** Billable net so far per budget period id, in partition order (the clamp's running total). */
-  billableByPeriod: Map<string, number>;
+  /** Billable net so far per budget period start, in partition order (the clamp's running total). */
+  billableByPeriod: Map<number, number>;
 }
 
 function zeroCounts<K extends string>(codes: readonly K[]): Record<K, number> {
@@ -186,6 +206,7 @@ export class Oracle {
   private readonly parseLimits: Omit<ParseOptions, "referenceTimeMs">;
   readonly budgetPeriod: BudgetPeriod;
   readonly timeZone: string;
+  private readonly defaults: BudgetCalendar;
   private readonly keepOutcomes: boolean;
 
   private records = 0;
@@ -210,6 +231,7 @@ export class Oracle {
     this.parseLimits = options.parseOptions ?? {};
     this.budgetPeriod = options.budgetPeriod ?? "day";
     this.timeZone = canonicalTimeZone(options.timeZone ?? "UTC");
+    this.defaults = { period: this.budgetPeriod, timeZone: this.timeZone };
     this.keepOutcomes = options.keepOutcomes ?? false;
   }
 
@@ -254,6 +276,7 @@ export class Oracle {
             const mode = { mode: effect.budgetMode, eventTimeMs: effect.eventTimeMs };
             if (supersedesMode(ledger.mode, mode)) ledger.mode = mode;
           }
+          observeCalendar(ledger.calendar, effect.eventTimeMs, effect.budgetPeriod, effect.timeZone);
         }
       }
       if (effect.spends && effect.advertiserId !== null) {
@@ -262,7 +285,8 @@ export class Oracle {
         if (duplicate) row.duplicateClicks++;
         else {
           const ledger = this.ledgerOf(effect.advertiserId);
-          const billable = this.bill(ledger, effect.eventTimeMs, effect.netMicros);
+          const periodStartMs = clickPeriodOf(effect.eventTimeMs, ledger.calendar, this.defaults).startMs;
+          const billable = this.bill(ledger, periodStartMs, effect.netMicros);
           const overCap = effect.netMicros - billable;
           row.grossMicros = addMicros(row.grossMicros, effect.grossMicros);
           row.netMicros = addMicros(row.netMicros, billable);
@@ -274,6 +298,7 @@ export class Oracle {
           ledger.net.push(billable);
           ledger.overCap.push(overCap);
           ledger.valid.push(effect.valid);
+          ledger.periodStarts.push(periodStartMs);
         }
       }
     }
@@ -291,12 +316,11 @@ export class Oracle {
    * The billable part of a click's net by billableMicros, against the budget and mode in force at this place
    * in the log and the billable net of the click's budget period so far; records it in the running total.
    */
-  private bill(ledger: AdvertiserLedger, eventTimeMs: number, netMicros: number): number {
-    const periodId = budgetPeriodOf(eventTimeMs, this.budgetPeriod, this.timeZone).id;
-    const sofar = ledger.billableByPeriod.get(periodId) ?? 0;
+  private bill(ledger: AdvertiserLedger, periodStartMs: number, netMicros: number): number {
+    const sofar = ledger.billableByPeriod.get(periodStartMs) ?? 0;
     const mode = ledger.mode?.mode ?? "observe";
     const billable = billableMicros(mode, ledger.budget?.budgetMicros ?? null, sofar, netMicros);
-    ledger.billableByPeriod.set(periodId, addMicros(sofar, billable));
+    ledger.billableByPeriod.set(periodStartMs, addMicros(sofar, billable));
     return billable;
   }
 
@@ -346,7 +370,7 @@ export class Oracle {
       const timeline = this.timelineOf(advertiserId);
       for (const row of rows) {
         const buckets = timeBuckets(row.windowStartMs);
-        const period = budgetPeriodOf(row.windowStartMs, this.budgetPeriod, this.timeZone);
+        const period = clickPeriodOf(row.windowStartMs, this.ledgerOf(advertiserId).calendar, this.defaults);
         const periodNetMicros = timeline.netBetween(
           period.startMs,
           Math.min(buckets.windowEndMs, period.endMs),
@@ -391,7 +415,9 @@ export class Oracle {
   /**
    * Per advertiser (sorted by id), the state of the budget period containing nowMs: what the real-time store
    * must hold once it has applied every observed record. Spend counts by event time within the period;
-   * the budget is the one in force over all observations (supersedesBudget).
+   * the budget is the one in force over all observations (supersedesBudget). `period` and `timeZone` judge the
+   * advertisers that never set a calendar of their own; one that did is judged in its calendar in force
+   * (clickPeriodOf), counting the clicks assigned to a period starting where the period of nowMs starts.
    */
   servingStateAt(
     nowMs: number,
@@ -399,7 +425,11 @@ export class Oracle {
     timeZone = this.timeZone,
   ): ServingState[] {
     const window = budgetPeriodOf(nowMs, period, timeZone);
-    return this.advertisers().map((advertiserId) => this.stateOf(advertiserId, window));
+    return this.advertisers().map((advertiserId) => {
+      const own = this.ownCalendar(advertiserId);
+      if (own === null) return this.stateOf(advertiserId, window, null);
+      return this.stateOf(advertiserId, budgetPeriodOf(nowMs, own.period, own.timeZone), own);
+    });
   }
 
   /**
@@ -465,7 +495,18 @@ export class Oracle {
     return exhaustedEarlyInLog(spend, state.budgetMicros, state.periodStartMs, state.periodEndMs);
   }
 
-  private stateOf(advertiserId: string, window: BudgetPeriodWindow): ServingState {
+  /** The advertiser's calendar in force when it set any part of it, else null. */
+  private ownCalendar(advertiserId: string): BudgetCalendar | null {
+    const state = this.ledgerOf(advertiserId).calendar;
+    if (state.period === null && state.timeZone === null) return null;
+    return calendarInForce(state, this.defaults);
+  }
+
+  private stateOf(
+    advertiserId: string,
+    window: BudgetPeriodWindow,
+    calendar: BudgetCalendar | null,
+  ): ServingState {
     const ledger = this.ledgerOf(advertiserId);
     let net = 0;
     let gross = 0;
@@ -474,7 +515,12 @@ export class Oracle {
     let invalidClicks = 0;
     for (let i = 0; i < ledger.times.length; i++) {
       const t = ledger.times[i] as number;
-      if (t < window.startMs || t >= window.endMs) continue;
+      if (
+        calendar === null
+          ? t < window.startMs || t >= window.endMs
+          : ledger.periodStarts[i] !== window.startMs
+      )
+        continue;
       net = addMicros(net, ledger.net[i] as number);
       gross = addMicros(gross, ledger.gross[i] as number);
       overCap = addMicros(overCap, ledger.overCap[i] as number);
@@ -495,6 +541,7 @@ export class Oracle {
       budgetMicros,
       budgetSource: budget?.source ?? null,
       mode: ledger.mode?.mode ?? "observe",
+      calendar,
       clicks: validClicks + invalidClicks,
       validClicks,
       invalidClicks,
@@ -513,6 +560,8 @@ export class Oracle {
         net: [],
         overCap: [],
         valid: [],
+        periodStarts: [],
+        calendar: emptyCalendarState(),
         budgets: [],
         budget: null,
         mode: null,

@@ -1,14 +1,17 @@
-import type {
-  BudgetMode,
-  BudgetSource,
-  ErrorCode,
-  EventType,
-  ParsedEvent,
-  ParseOptions,
-  ParseResult,
-  RejectedEvent,
-  RejectionCode,
-  WarningCode,
+import { canonicalTimeZone } from "./budget-period.js";
+import {
+  BUDGET_PERIODS,
+  type BudgetMode,
+  type BudgetPeriod,
+  type BudgetSource,
+  type ErrorCode,
+  type EventType,
+  type ParsedEvent,
+  type ParseOptions,
+  type ParseResult,
+  type RejectedEvent,
+  type RejectionCode,
+  type WarningCode,
 } from "./contract.js";
 import { CoreError } from "./errors.js";
 import { hasBadIdChars, MAX_ADVERTISER_ID_LENGTH } from "./ids.js";
@@ -45,6 +48,8 @@ export const KNOWN_FIELDS = [
   "budget_source",
   "budget_mode",
   "reservation_id",
+  "budget_period",
+  "time_zone",
 ] as const;
 
 const NO_CODES: readonly never[] = Object.freeze([]);
@@ -140,6 +145,8 @@ class RawFields {
   budgetSource: unknown = undefined;
   budgetMode: unknown = undefined;
   reservationId: unknown = undefined;
+  budgetPeriod: unknown = undefined;
+  timeZone: unknown = undefined;
   unknownFields = false;
   /** Set by the fast path: every string is printable ASCII, so ids need no character check. */
   printableAscii = false;
@@ -156,6 +163,8 @@ class RawFields {
     this.budgetSource = undefined;
     this.budgetMode = undefined;
     this.reservationId = undefined;
+    this.budgetPeriod = undefined;
+    this.timeZone = undefined;
     this.unknownFields = false;
     this.printableAscii = false;
   }
@@ -195,6 +204,12 @@ class RawFields {
         break;
       case "reservation_id":
         this.reservationId = value;
+        break;
+      case "budget_period":
+        this.budgetPeriod = value;
+        break;
+      case "time_zone":
+        this.timeZone = value;
         break;
       default:
         // Includes "__proto__" and "constructor": plain unknown fields, never merged into anything.
@@ -284,6 +299,8 @@ const KEY_TIMESTAMP = 8;
 const KEY_BUDGET_SOURCE = 9;
 const KEY_BUDGET_MODE = 10;
 const KEY_RESERVATION_ID = 11;
+const KEY_BUDGET_PERIOD = 12;
+const KEY_TIME_ZONE = 13;
 const KEY_UNKNOWN = 0;
 
 /** Whether s[start, start + name.length) spells `name` (a JIT-friendly loop instead of a builtin call). */
@@ -304,7 +321,8 @@ function keyAt(s: string, start: number, end: number): number {
     case 8:
       return spells(s, start, "click_id") ? KEY_CLICK_ID : KEY_UNKNOWN;
     case 9:
-      return spells(s, start, "timestamp") ? KEY_TIMESTAMP : KEY_UNKNOWN;
+      if (s.charCodeAt(start + 4) === 115) return spells(s, start, "timestamp") ? KEY_TIMESTAMP : KEY_UNKNOWN;
+      return spells(s, start, "time_zone") ? KEY_TIME_ZONE : KEY_UNKNOWN;
     case 10:
       if (s.charCodeAt(start) === 101) return spells(s, start, "event_type") ? KEY_EVENT_TYPE : KEY_UNKNOWN;
       return spells(s, start, "advertiser") ? KEY_ADVERTISER : KEY_UNKNOWN;
@@ -313,8 +331,11 @@ function keyAt(s: string, start: number, end: number): number {
     case 12:
       return spells(s, start, "budget_value") ? KEY_BUDGET : KEY_UNKNOWN;
     case 13:
-      if (s.charCodeAt(start) === 98)
+      if (s.charCodeAt(start) === 98) {
+        if (s.charCodeAt(start + 7) === 112)
+          return spells(s, start, "budget_period") ? KEY_BUDGET_PERIOD : KEY_UNKNOWN;
         return spells(s, start, "budget_source") ? KEY_BUDGET_SOURCE : KEY_UNKNOWN;
+      }
       return spells(s, start, "advertiser_id") ? KEY_ADVERTISER_ID : KEY_UNKNOWN;
     case 14:
       return spells(s, start, "reservation_id") ? KEY_RESERVATION_ID : KEY_UNKNOWN;
@@ -401,6 +422,12 @@ function scanFlatObject(s: string, raw: RawFields): boolean {
       case KEY_RESERVATION_ID:
         raw.reservationId = value;
         break;
+      case KEY_BUDGET_PERIOD:
+        raw.budgetPeriod = value;
+        break;
+      case KEY_TIME_ZONE:
+        raw.timeZone = value;
+        break;
       default:
         raw.unknownFields = true;
     }
@@ -473,6 +500,21 @@ function add<T>(list: T[] | null, code: T): T[] {
   return list;
 }
 
+/**
+ * A time_zone value as stored: the name as given when it is a valid IANA name (links such as Asia/Kolkata stay
+ * as written; ICU would answer Asia/Calcutta), with the zone's own capitalisation when it differs only in case;
+ * null when it is not a zone.
+ */
+function timeZoneName(value: unknown): string | null {
+  if (typeof value !== "string" || value.length === 0 || value.length > 64) return null;
+  try {
+    const canonical = canonicalTimeZone(value);
+    return canonical.toLowerCase() === value.toLowerCase() ? canonical : value;
+  } catch {
+    return null;
+  }
+}
+
 function validateFields(context: ParseContext, options: ParseOptions): ParsedEvent {
   const raw = context.fields;
   const referenceTimeMs = options.referenceTimeMs;
@@ -493,6 +535,8 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
   const rawBudgetSource = raw.budgetSource;
   const rawBudgetMode = raw.budgetMode;
   const rawReservationId = raw.reservationId;
+  const rawBudgetPeriod = raw.budgetPeriod;
+  const rawTimeZone = raw.timeZone;
   const unknownFields = raw.unknownFields;
   const ascii = raw.printableAscii;
 
@@ -598,6 +642,24 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
     else errors = add(errors, "field_invalid");
   }
 
+  // Read on budget_update only, like budget_mode: the advertiser's own calendar (clickPeriodOf).
+  let budgetPeriod: BudgetPeriod | undefined;
+  let timeZone: string | undefined;
+  if (eventType === "budget_update") {
+    if (rawBudgetPeriod !== undefined && rawBudgetPeriod !== null) {
+      if (
+        typeof rawBudgetPeriod === "string" &&
+        (BUDGET_PERIODS as readonly string[]).includes(rawBudgetPeriod)
+      )
+        budgetPeriod = rawBudgetPeriod as BudgetPeriod;
+      else errors = add(errors, "budget_period_invalid");
+    }
+    if (rawTimeZone !== undefined && rawTimeZone !== null) {
+      timeZone = timeZoneName(rawTimeZone) ?? undefined;
+      if (timeZone === undefined) errors = add(errors, "time_zone_invalid");
+    }
+  }
+
   let eventTimeMs: number | null = null;
   if (rawTimestamp === undefined || rawTimestamp === null || rawTimestamp === "") {
     errors = add(errors, "timestamp_missing");
@@ -639,6 +701,8 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
     budgetMicros,
     budgetSource,
     budgetMode,
+    budgetPeriod,
+    timeZone,
     eventTimeMs,
     errors: errors ?? NO_CODES,
     warnings: warnings ?? NO_CODES,

@@ -175,6 +175,8 @@ describe("eventEffect", () => {
       budgetSource: null,
       budgetMicros: 0,
       budgetMode: null,
+      budgetPeriod: null,
+      timeZone: null,
     });
   });
 });

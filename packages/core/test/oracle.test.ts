@@ -196,6 +196,7 @@ describe("Oracle on a hand-computed stream", () => {
       budgetMicros: 20_000_000,
       budgetSource: "budget_update",
       mode: "observe",
+      calendar: null,
       clicks: 7,
       validClicks: 6,
       invalidClicks: 1,

@@ -487,6 +487,7 @@ describe("parseEvent: findings on event objects", () => {
   });
 
   it("every documented code can be produced", () => {
+    const BUDGET_SHAPE = { event_type: "budget_update", advertiser_id: "a", budget_value: 1, timestamp: NOW };
     const seen = new Set<string>();
     const samples: Array<Uint8Array | string | null> = [
       null,
@@ -504,6 +505,7 @@ describe("parseEvent: findings on event objects", () => {
       JSON.stringify({ ...CLICK, amount: 1e6, budget_value: 1e12, timestamp: 0 }),
       JSON.stringify({ ...CLICK, amount: 1e-9, budget_value: 1e-9, extra: 1 }),
       JSON.stringify({ event_type: "budget_update", advertiser: "a", timestamp: "2024-01-01T12:00:00" }),
+      JSON.stringify({ ...BUDGET_SHAPE, budget_period: "week", time_zone: "Mars/Olympus" }),
     ];
     for (const sample of samples) {
       const result = parseEvent(sample, OPTIONS);

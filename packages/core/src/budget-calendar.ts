@@ -1,0 +1,95 @@
+import { type BudgetPeriodWindow, budgetPeriodOf } from "./budget-period.js";
+import type { BudgetPeriod } from "./contract.js";
+
+/** An advertiser's budget calendar: the period its budget spans and the IANA zone its periods follow. */
+export interface BudgetCalendar {
+  readonly period: BudgetPeriod;
+  readonly timeZone: string;
+}
+
+/** One calendar setting an explicit budget update set, with the event time that orders it. */
+export interface SettingObservation<T> {
+  readonly value: T;
+  readonly eventTimeMs: number;
+}
+
+/**
+ * The calendar settings in force for one advertiser at a place in the log; null: never set (the service-wide
+ * default, BUDGET_PERIOD / BUDGET_TIME_ZONE, applies). Each setting moves on its own: an update may set the
+ * period only, the zone only, or both.
+ */
+export interface CalendarState {
+  period: SettingObservation<BudgetPeriod> | null;
+  timeZone: SettingObservation<string> | null;
+}
+
+/**
+ * Whether `candidate` replaces `current` as a setting in force (budget mode, budget period, time zone): the
+ * later event time wins, and on equal event times the later record in partition order (callers feed
+ * observations in partition order). supersedesMode is this rule.
+ */
+export function supersedesSetting(
+  current: { readonly eventTimeMs: number } | null,
+  candidate: { readonly eventTimeMs: number },
+): boolean {
+  return current === null || candidate.eventTimeMs >= current.eventTimeMs;
+}
+
+export function emptyCalendarState(): CalendarState {
+  return { period: null, timeZone: null };
+}
+
+/**
+ * Applies the period and/or zone a budget update sets (undefined: that setting stays) to `state`, in place, by
+ * supersedesSetting. Returns whether anything in force changed.
+ */
+export function observeCalendar(
+  state: CalendarState,
+  eventTimeMs: number,
+  period: BudgetPeriod | null | undefined,
+  timeZone: string | null | undefined,
+): boolean {
+  let changed = false;
+  if (period !== null && period !== undefined) {
+    const candidate = { value: period, eventTimeMs };
+    if (supersedesSetting(state.period, candidate)) {
+      changed = state.period?.value !== period;
+      state.period = candidate;
+    }
+  }
+  if (timeZone !== null && timeZone !== undefined) {
+    const candidate = { value: timeZone, eventTimeMs };
+    if (supersedesSetting(state.timeZone, candidate)) {
+      changed = changed || state.timeZone?.value !== timeZone;
+      state.timeZone = candidate;
+    }
+  }
+  return changed;
+}
+
+/** The calendar in force: the advertiser's own settings, each falling back to the service-wide default. */
+export function calendarInForce(state: CalendarState | null, defaults: BudgetCalendar): BudgetCalendar {
+  if (state === null || (state.period === null && state.timeZone === null)) return defaults;
+  return {
+    period: state.period?.value ?? defaults.period,
+    timeZone: state.timeZone?.value ?? defaults.timeZone,
+  };
+}
+
+/**
+ * THE period rule of per-advertiser calendars (both stores and the oracle): a click belongs to the budget
+ * period of its event time in the calendar in force at its place in the log. A change of period or time zone
+ * therefore takes effect from the next record on; it never moves clicks already counted. The period in force
+ * at an instant is the window of that instant in the calendar in force now, and its spend is that of the
+ * clicks assigned to a period starting where it starts (clicks counted under the previous calendar stay in
+ * the window they were assigned). For an advertiser that never changes its calendar this is the plain
+ * "event time within the window" rule.
+ */
+export function clickPeriodOf(
+  eventTimeMs: number,
+  state: CalendarState | null,
+  defaults: BudgetCalendar,
+): BudgetPeriodWindow {
+  const calendar = calendarInForce(state, defaults);
+  return budgetPeriodOf(eventTimeMs, calendar.period, calendar.timeZone);
+}

@@ -1,0 +1,232 @@
+import fc from "fast-check";
+import { describe, expect, it, vi } from "vitest";
+import { supersedesMode } from "../src/billing.js";
+import {
+  type BudgetCalendar,
+  calendarInForce,
+  clickPeriodOf,
+  emptyCalendarState,
+  observeCalendar,
+  supersedesSetting,
+} from "../src/budget-calendar.js";
+import { budgetPeriodOf } from "../src/budget-period.js";
+import { MS_PER_HOUR } from "../src/civil.js";
+import { BUDGET_MODES, BUDGET_PERIODS } from "../src/contract.js";
+import { generateStream } from "../src/generator.js";
+import { Oracle } from "../src/oracle.js";
+import { parseEvent } from "../src/parse-event.js";
+
+vi.setConfig({ testTimeout: 60_000 });
+
+const RUNS = { numRuns: 500 };
+const ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu"] as const;
+const DEFAULTS: BudgetCalendar = { period: "day", timeZone: "UTC" };
+const time = fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2027, 0, 1) });
+const setting = fc.record({
+  eventTimeMs: time,
+  period: fc.option(fc.constantFrom(...BUDGET_PERIODS), { nil: undefined }),
+  timeZone: fc.option(fc.constantFrom(...ZONES), { nil: undefined }),
+});
+
+describe("supersedesSetting: one rule for mode, period and time zone", () => {
+  it("is supersedesMode, and the later event time (ties: the later record) wins", () => {
+    fc.assert(
+      fc.property(
+        fc.option(time, { nil: null }),
+        time,
+        fc.constantFrom(...BUDGET_MODES),
+        (current, t, mode) => {
+          const cur = current === null ? null : { mode, eventTimeMs: current };
+          const candidate = { mode, eventTimeMs: t };
+          expect(supersedesSetting(cur, candidate)).toBe(supersedesMode(cur, candidate));
+          expect(supersedesSetting(cur, candidate)).toBe(current === null || t >= current);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it("the calendar in force does not depend on the order of updates with distinct times", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(setting, { selector: (s) => s.eventTimeMs, maxLength: 8 }), (updates) => {
+        const forward = emptyCalendarState();
+        for (const u of updates) observeCalendar(forward, u.eventTimeMs, u.period, u.timeZone);
+        const backward = emptyCalendarState();
+        for (const u of [...updates].reverse())
+          observeCalendar(backward, u.eventTimeMs, u.period, u.timeZone);
+        expect(calendarInForce(backward, DEFAULTS)).toEqual(calendarInForce(forward, DEFAULTS));
+        // Each setting is that of the latest update that set it, else the default.
+        const latest = <K extends "period" | "timeZone">(key: K) =>
+          [...updates].filter((u) => u[key] !== undefined).sort((a, b) => b.eventTimeMs - a.eventTimeMs)[0]?.[
+            key
+          ];
+        expect(calendarInForce(forward, DEFAULTS)).toEqual({
+          period: latest("period") ?? DEFAULTS.period,
+          timeZone: latest("timeZone") ?? DEFAULTS.timeZone,
+        });
+      }),
+      RUNS,
+    );
+  });
+
+  it("an advertiser that never set a calendar gets exactly the service-wide period", () => {
+    fc.assert(
+      fc.property(
+        time,
+        fc.constantFrom(...BUDGET_PERIODS),
+        fc.constantFrom(...ZONES),
+        (t, period, timeZone) => {
+          const defaults = { period, timeZone };
+          expect(clickPeriodOf(t, null, defaults)).toEqual(budgetPeriodOf(t, period, timeZone));
+          expect(clickPeriodOf(t, emptyCalendarState(), defaults)).toEqual(
+            budgetPeriodOf(t, period, timeZone),
+          );
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it("a click's period is that of the calendar in force at its place in the log", () => {
+    fc.assert(
+      fc.property(fc.array(setting, { maxLength: 6 }), time, (updates, t) => {
+        const state = emptyCalendarState();
+        for (const u of updates) observeCalendar(state, u.eventTimeMs, u.period, u.timeZone);
+        const calendar = calendarInForce(state, DEFAULTS);
+        const window = clickPeriodOf(t, state, DEFAULTS);
+        expect(window).toEqual(budgetPeriodOf(t, calendar.period, calendar.timeZone));
+        expect(t >= window.startMs && t < window.endMs).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe("budget_update calendar fields", () => {
+  const NOW = Date.UTC(2026, 2, 8, 12);
+  const update = (extra: object) =>
+    parseEvent(
+      JSON.stringify({
+        event_type: "budget_update",
+        advertiser_id: "a",
+        budget_value: 5,
+        timestamp: NOW,
+        ...extra,
+      }),
+      { referenceTimeMs: NOW },
+    );
+
+  it("reads budget_period and a canonical time_zone; null or absent leaves them unset", () => {
+    expect(update({ budget_period: "hour", time_zone: "Asia/Kolkata" })).toMatchObject({
+      isValid: true,
+      budgetPeriod: "hour",
+      timeZone: "Asia/Kolkata",
+    });
+    expect(update({ time_zone: "europe/berlin" })).toMatchObject({
+      isValid: true,
+      timeZone: "Europe/Berlin",
+    });
+    expect(update({ time_zone: "utc" })).toMatchObject({ isValid: true, timeZone: "UTC" });
+    expect(update({ budget_period: null, time_zone: null })).toMatchObject({
+      isValid: true,
+      budgetPeriod: undefined,
+      timeZone: undefined,
+    });
+  });
+
+  it("rejects unknown periods and zones with their own codes", () => {
+    expect(update({ budget_period: "week" })).toMatchObject({
+      isValid: false,
+      errors: ["budget_period_invalid"],
+    });
+    expect(update({ budget_period: 1 })).toMatchObject({ errors: ["budget_period_invalid"] });
+    expect(update({ time_zone: "Mars/Olympus" })).toMatchObject({ errors: ["time_zone_invalid"] });
+    expect(update({ time_zone: "" })).toMatchObject({ errors: ["time_zone_invalid"] });
+    expect(update({ time_zone: 5 })).toMatchObject({ errors: ["time_zone_invalid"] });
+    expect(update({ time_zone: "x".repeat(65) })).toMatchObject({ errors: ["time_zone_invalid"] });
+  });
+
+  it("ignores the fields on clicks (like budget_mode)", () => {
+    const click = parseEvent(
+      JSON.stringify({
+        event_type: "ad_click",
+        click_id: "c",
+        advertiser_id: "a",
+        amount: 1,
+        timestamp: NOW,
+        time_zone: "nope",
+        budget_period: "week",
+      }),
+      { referenceTimeMs: NOW },
+    );
+    expect(click).toMatchObject({ isValid: true, budgetPeriod: undefined, timeZone: undefined });
+  });
+
+  it("the fast path and JSON.parse agree on the new keys", () => {
+    const compact = update({ budget_period: "month", time_zone: "America/New_York" });
+    const spaced = parseEvent(
+      `{ "event_type" : "budget_update", "advertiser_id": "a", "budget_value": 5, "timestamp": ${NOW}, "budget_period": "month", "time_zone": "America\\/New_York" }`,
+      { referenceTimeMs: NOW },
+    );
+    expect(spaced).toEqual(compact);
+  });
+});
+
+describe("Oracle with per-advertiser calendars", () => {
+  const H = MS_PER_HOUR;
+  // 2026-03-08: America/New_York springs forward (a 23-hour day, 05:00Z to 04:00Z next day).
+  const NY_DAY_START = Date.UTC(2026, 2, 8, 5);
+  const rec = (value: object, t: number) => ({ value: JSON.stringify(value), timestampMs: t });
+
+  it("counts a New York day of 23 hours, and the change of calendar takes effect from the next click", () => {
+    const oracle = new Oracle();
+    const t0 = NY_DAY_START + H;
+    oracle.observe(
+      rec({ event_type: "budget_update", advertiser_id: "a", budget_value: 100, timestamp: t0 }, t0),
+    );
+    // Before the calendar change: UTC day 2026-03-08.
+    oracle.observe(
+      rec({ event_type: "ad_click", click_id: "c1", advertiser_id: "a", amount: 1, timestamp: t0 }, t0),
+    );
+    const t1 = t0 + H;
+    oracle.observe(
+      rec(
+        {
+          event_type: "budget_update",
+          advertiser_id: "a",
+          budget_value: 100,
+          budget_period: "day",
+          time_zone: "America/New_York",
+          timestamp: t1,
+        },
+        t1,
+      ),
+    );
+    for (let i = 0; i < 3; i++) {
+      const t = t1 + i * 10 * H;
+      oracle.observe(
+        rec({ event_type: "ad_click", click_id: `n${i}`, advertiser_id: "a", amount: 2, timestamp: t }, t),
+      );
+    }
+    // n0 (07:00Z) and n1 (17:00Z) are in the NY day of 2026-03-08; n2 (03:00Z on the 9th) too: 23 hours.
+    const [state] = oracle.servingStateAt(NY_DAY_START + 22 * H);
+    expect(state).toMatchObject({
+      period: "2026-03-08",
+      periodStartMs: NY_DAY_START,
+      periodEndMs: NY_DAY_START + 23 * H,
+      netMicros: 6_000_000,
+      clicks: 3,
+      calendar: { period: "day", timeZone: "America/New_York" },
+    });
+  });
+
+  it("a generated stream with calendarShare 0 is byte-identical to one without the option", () => {
+    const plain = [...generateStream({ seed: 7, events: 400 })];
+    const zero = [...generateStream({ seed: 7, events: 400, calendarShare: 0 })];
+    expect(zero.map((r) => r.value)).toEqual(plain.map((r) => r.value));
+    const mixed = [...generateStream({ seed: 7, events: 400, calendarShare: 1 })];
+    expect(
+      mixed.some((r) => new TextDecoder().decode(r.value).includes('"time_zone":"America/New_York"')),
+    ).toBe(true);
+  });
+});
