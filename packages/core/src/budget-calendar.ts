@@ -78,12 +78,12 @@ export function calendarInForce(state: CalendarState | null, defaults: BudgetCal
 
 /**
  * THE period rule of per-advertiser calendars (both stores and the oracle): a click belongs to the budget
- * period of its event time in the calendar in force at its place in the log. A change of period or time zone
- * therefore takes effect from the next record on; it never moves clicks already counted. The period in force
- * at an instant is the window of that instant in the calendar in force now, and its spend is that of the
- * clicks assigned to a period starting where it starts (clicks counted under the previous calendar stay in
- * the window they were assigned). For an advertiser that never changes its calendar this is the plain
- * "event time within the window" rule.
+ * period of its event time in the calendar in force at its place in the log. A change of the calendar in
+ * force (period or zone; re-stating the same one is no change) takes effect from the next record on and
+ * restarts the period: the period in force at an instant is the window of that instant in the calendar in
+ * force now, and its spend is that of the clicks assigned to that window since the last change. Clicks
+ * counted before a change never move to the new calendar's periods (a store cannot re-bucket them). For an
+ * advertiser that never changes its calendar this is the plain "event time within the window" rule.
  */
 export function clickPeriodOf(
   eventTimeMs: number,
@@ -92,4 +92,9 @@ export function clickPeriodOf(
 ): BudgetPeriodWindow {
   const calendar = calendarInForce(state, defaults);
   return budgetPeriodOf(eventTimeMs, calendar.period, calendar.timeZone);
+}
+
+/** Whether two calendars are the same (a budget update re-stating the calendar in force changes nothing). */
+export function sameCalendar(a: BudgetCalendar, b: BudgetCalendar): boolean {
+  return a.period === b.period && a.timeZone === b.timeZone;
 }

@@ -21,6 +21,7 @@ export {
   emptyCalendarState,
   observeCalendar,
   type SettingObservation,
+  sameCalendar,
   supersedesSetting,
 } from "./budget-calendar.js";
 export {

@@ -7,6 +7,7 @@ import {
   clickPeriodOf,
   emptyCalendarState,
   observeCalendar,
+  sameCalendar,
 } from "./budget-calendar.js";
 import { type BudgetPeriodWindow, budgetPeriodOf, canonicalTimeZone } from "./budget-period.js";
 import {
@@ -178,13 +179,17 @@ interface AdvertiserLedger {
   periodStarts: number[];
   /** The advertiser's own calendar settings in force at the current place in the log. */
   calendar: CalendarState;
+  /** How many times the calendar in force changed (clickPeriodOf: each change restarts the period). */
+  calendarChanges: number;
+  /** calendarChanges when each contribution was assigned its period. */
+  periodEpochs: number[];
   /** Budget observations in observation (partition) order. */
   budgets: BudgetObservation[];
   /** The budget and mode in force at the current place in the log (what a click is billed against). */
   budget: BudgetObservation | null;
   mode: ModeObservation | null;
-  /** Billable net so far per budget period start, in partition order (the clamp's running total). */
-  billableByPeriod: Map<number, number>;
+  /** Billable net so far per `<calendarChanges>|<period start>`, in partition order (the clamp's running total). */
+  billableByPeriod: Map<string, number>;
 }
 
 function zeroCounts<K extends string>(codes: readonly K[]): Record<K, number> {
@@ -276,7 +281,10 @@ export class Oracle {
             const mode = { mode: effect.budgetMode, eventTimeMs: effect.eventTimeMs };
             if (supersedesMode(ledger.mode, mode)) ledger.mode = mode;
           }
+          const before = calendarInForce(ledger.calendar, this.defaults);
           observeCalendar(ledger.calendar, effect.eventTimeMs, effect.budgetPeriod, effect.timeZone);
+          if (!sameCalendar(before, calendarInForce(ledger.calendar, this.defaults)))
+            ledger.calendarChanges++;
         }
       }
       if (effect.spends && effect.advertiserId !== null) {
@@ -286,7 +294,7 @@ export class Oracle {
         else {
           const ledger = this.ledgerOf(effect.advertiserId);
           const periodStartMs = clickPeriodOf(effect.eventTimeMs, ledger.calendar, this.defaults).startMs;
-          const billable = this.bill(ledger, periodStartMs, effect.netMicros);
+          const billable = this.bill(ledger, `${ledger.calendarChanges}|${periodStartMs}`, effect.netMicros);
           const overCap = effect.netMicros - billable;
           row.grossMicros = addMicros(row.grossMicros, effect.grossMicros);
           row.netMicros = addMicros(row.netMicros, billable);
@@ -299,6 +307,7 @@ export class Oracle {
           ledger.overCap.push(overCap);
           ledger.valid.push(effect.valid);
           ledger.periodStarts.push(periodStartMs);
+          ledger.periodEpochs.push(ledger.calendarChanges);
         }
       }
     }
@@ -316,11 +325,11 @@ export class Oracle {
    * The billable part of a click's net by billableMicros, against the budget and mode in force at this place
    * in the log and the billable net of the click's budget period so far; records it in the running total.
    */
-  private bill(ledger: AdvertiserLedger, periodStartMs: number, netMicros: number): number {
-    const sofar = ledger.billableByPeriod.get(periodStartMs) ?? 0;
+  private bill(ledger: AdvertiserLedger, periodKey: string, netMicros: number): number {
+    const sofar = ledger.billableByPeriod.get(periodKey) ?? 0;
     const mode = ledger.mode?.mode ?? "observe";
     const billable = billableMicros(mode, ledger.budget?.budgetMicros ?? null, sofar, netMicros);
-    ledger.billableByPeriod.set(periodStartMs, addMicros(sofar, billable));
+    ledger.billableByPeriod.set(periodKey, addMicros(sofar, billable));
     return billable;
   }
 
@@ -417,7 +426,8 @@ export class Oracle {
    * must hold once it has applied every observed record. Spend counts by event time within the period;
    * the budget is the one in force over all observations (supersedesBudget). `period` and `timeZone` judge the
    * advertisers that never set a calendar of their own; one that did is judged in its calendar in force
-   * (clickPeriodOf), counting the clicks assigned to a period starting where the period of nowMs starts.
+   * (clickPeriodOf), counting the clicks assigned since its last calendar change to a period starting where
+   * the period of nowMs starts.
    */
   servingStateAt(
     nowMs: number,
@@ -515,12 +525,11 @@ export class Oracle {
     let invalidClicks = 0;
     for (let i = 0; i < ledger.times.length; i++) {
       const t = ledger.times[i] as number;
-      if (
+      const counts =
         calendar === null
-          ? t < window.startMs || t >= window.endMs
-          : ledger.periodStarts[i] !== window.startMs
-      )
-        continue;
+          ? t >= window.startMs && t < window.endMs
+          : ledger.periodStarts[i] === window.startMs && ledger.periodEpochs[i] === ledger.calendarChanges;
+      if (!counts) continue;
       net = addMicros(net, ledger.net[i] as number);
       gross = addMicros(gross, ledger.gross[i] as number);
       overCap = addMicros(overCap, ledger.overCap[i] as number);
@@ -562,6 +571,8 @@ export class Oracle {
         valid: [],
         periodStarts: [],
         calendar: emptyCalendarState(),
+        calendarChanges: 0,
+        periodEpochs: [],
         budgets: [],
         budget: null,
         mode: null,
