@@ -31,6 +31,12 @@ then     the E events packed in one binary string (one argument instead of nine 
            bytes (length 0: the reservation is the one named by the click id). Every value is an integer
            (offsets and amounts checked safe integers by the caller), so exact as a double.
          Events are in offset order per partition.
+then     the advertiser's calendar (clickPeriodOf in @adpipe/core), "" = leave the stored one as it is (sweep,
+           pause, restore): "<budget_period>|<time_zone>|<period ts>|<zone ts>|<restart>", the calendar in force
+           after the slice (the service-wide one for settings never set, whose ts part is then empty), and
+           restart 1 when the slice changed the calendar in force. A change restarts the period: the hash rolls
+           to ARGV[4] even when that starts earlier than the stored period, from zero (pending spend was
+           bucketed in the previous calendar), unless the hash already holds this calendar (a replay).
 
 Output: { status, applied, duplicates, replayed, closed_period, flipped, can_serve }
   status         1 done; 0 unknown advertiser left unknown (ARGV[7] = 0); -1 refused: the hash or the guard
@@ -95,6 +101,7 @@ for i = 1, n_periods do
 end
 local n_events = tonumber(ARGV[at])
 at = at + 1
+local calendar = ARGV[at + 1] or ""
 
 if not exists and not create then
   return { 0, 0, 0, 0, 0, 0, -1 }
@@ -123,10 +130,34 @@ end
 if hash_epoch ~= epoch then redis.call("HSET", hash, "_epoch", ARGV[8]) end
 local stats = { applied = 0, duplicates = 0, replayed = 0, closed = 0 }
 
+-- The advertiser's calendar: the public fields say the calendar in force; a change restarts the period.
+local restart = false
+if calendar ~= "" then
+  local cal_period, cal_zone, cal_period_ts, cal_zone_ts, cal_restart =
+    string.match(calendar, "^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([01])$")
+  local stored_calendar = redis.call("HMGET", hash, "budget_period", "time_zone", "_period_ts", "_tz_ts")
+  local differs = stored_calendar[1] ~= cal_period or stored_calendar[2] ~= cal_zone
+  restart = cal_restart == "1" and differs
+  if differs then redis.call("HSET", hash, "budget_period", cal_period, "time_zone", cal_zone) end
+  if cal_period_ts ~= "" and stored_calendar[3] ~= cal_period_ts then
+    redis.call("HSET", hash, "_period_ts", cal_period_ts)
+  end
+  if cal_zone_ts ~= "" and stored_calendar[4] ~= cal_zone_ts then
+    redis.call("HSET", hash, "_tz_ts", cal_zone_ts)
+  end
+end
+
 -- Roll the period: the current period's spend starts from what already arrived for it early
 -- (clicks within the allowed clock skew of the previous period), and older pending periods are dropped.
 local cur_start = tonumber(redis.call("HGET", hash, "_period_start"))
-if cur_start == nil or now_start > cur_start then
+if restart then
+  redis.call("DEL", pending)
+  redis.call("HSET", hash, "period", now_period, "_period_start", now_start, "net_micros", "0", "gross_micros", "0",
+    "clicks", "0")
+  redis.call("HDEL", hash, "over_cap_micros")
+  cur_start = now_start
+  changed = true
+elseif cur_start == nil or now_start > cur_start then
   local early = redis.call("HMGET", pending, now_start .. "|net", now_start .. "|gross", now_start .. "|clicks",
     now_start .. "|over_cap")
   redis.call("HSET", hash, "period", now_period, "_period_start", now_start,

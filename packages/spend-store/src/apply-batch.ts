@@ -1,3 +1,5 @@
+import { clickPeriodOf } from "@adpipe/core";
+import { calendarArgument } from "./calendars.js";
 import { SpendStoreError } from "./errors.js";
 import { readMeta } from "./meta-hash.js";
 import { type CommitOffsetsReply, decodeApplySlice, decodeCommitOffsets } from "./script-replies.js";
@@ -30,13 +32,16 @@ export async function applySlices(
   const nowMs = context.clock();
   const sliceWriter: SliceWriter = { epoch: writer.epoch, nowMs, channel: context.channel };
   const slices: SliceCall[] = [];
+  const defaults = batch.defaults;
   for (const slice of batch.slices.values()) {
+    const at = Math.max(nowMs, slice.maxTimestampMs);
     slices.push({
       advertiserId: slice.advertiserId,
-      currentPeriod: context.periodOf(Math.max(nowMs, slice.maxTimestampMs)),
+      currentPeriod: defaults === null ? context.periodOf(at) : clickPeriodOf(at, slice.calendar, defaults),
       buckets: slice.buckets,
       events: slice.events,
       packed: slice.bytes.subarray(0, slice.length),
+      calendar: defaults === null ? "" : calendarArgument(slice.calendar, defaults, slice.calendarChanged),
     });
   }
   const commitArgs: (string | number)[] = [

@@ -44,6 +44,8 @@ export function spendRecordOf(event: ParsedEvent, position: RecordPosition): Spe
             eventTimeMs: effect.eventTimeMs,
             source: effect.budgetSource,
             mode: effect.budgetMode ?? undefined,
+            budgetPeriod: effect.budgetPeriod ?? undefined,
+            timeZone: effect.timeZone ?? undefined,
           },
   };
 }

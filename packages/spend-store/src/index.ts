@@ -1,3 +1,4 @@
+export { CALENDAR_FIELDS, CalendarMemory, calendarStateOf } from "./calendars.js";
 export { type SpendStoreEnv, spendStoreEnvSchema } from "./env.js";
 export { SPEND_STORE_ERROR_CODES, SpendStoreError, type SpendStoreErrorCode } from "./errors.js";
 export { type ForecastRefreshOutcome, forecastFields } from "./forecast-refresh.js";
@@ -16,6 +17,7 @@ export { loadScripts, luaScript, SCRIPT_NAMES, type ScriptName } from "./scripts
 export {
   BUDGET_MODE_CODES,
   BUDGET_SOURCE_CODES,
+  CLOSED_PERIOD_START_MS,
   dedupTtlSeconds,
   type PackedBucket,
   type PackedSlice,

@@ -1,3 +1,5 @@
+import { clickPeriodOf } from "@adpipe/core";
+import { readCalendars } from "./calendars.js";
 import { SpendStoreError } from "./errors.js";
 import { readMeta } from "./meta-hash.js";
 import { decodeApplySlice } from "./script-replies.js";
@@ -29,7 +31,9 @@ export async function pauseAdvertiser(
       );
     }
     const nowMs = context.clock();
-    const slice = emptySlice(advertiserId, context.periodOf(nowMs));
+    const own = (await readCalendars(context, [advertiserId])).get(advertiserId) ?? null;
+    const defaults = { period: context.budgetPeriod, timeZone: context.timeZone };
+    const slice = emptySlice(advertiserId, clickPeriodOf(nowMs, own, defaults));
     const writer = { epoch: meta.epoch, nowMs, channel: context.channel };
     const replies = await runScripts(context.redis, [
       { key, command: "HSET", args: [key, "_paused", paused ? "1" : "0"] },

@@ -1,4 +1,4 @@
-import type { BudgetMode, BudgetSource } from "@adpipe/core";
+import type { BudgetMode, BudgetPeriod, BudgetSource } from "@adpipe/core";
 
 /**
  * What the tracker applies per Kafka record, after @adpipe/core has parsed and classified it.
@@ -39,6 +39,9 @@ export interface BudgetObservation {
   readonly source: BudgetSource;
   /** The budget mode an explicit observation sets (supersedesMode); absent: the mode stays as it is. */
   readonly mode?: BudgetMode | undefined;
+  /** The budget period / IANA zone an explicit observation sets (clickPeriodOf); absent: it stays. */
+  readonly budgetPeriod?: BudgetPeriod | undefined;
+  readonly timeZone?: string | undefined;
 }
 
 /** A period window as returned by budgetPeriodOf in @adpipe/core. */

@@ -12,6 +12,8 @@ export interface SliceCall {
   readonly events: number;
   /** The packed events ("" when there are none: the call then stays a plain string command). */
   readonly packed: Buffer | string;
+  /** The advertiser's calendar to record (calendarArgument); absent or "": the stored one stays. */
+  readonly calendar?: string;
 }
 
 /** Who writes a slice, and when. */
@@ -68,6 +70,6 @@ export function applySliceArgs(
       dedupTtlSeconds(bucket.dedupStartMs, bucket.dedupEndMs, writer.nowMs, context.dedupHorizonMs),
     );
   }
-  args.push(slice.events, slice.packed);
+  args.push(slice.events, slice.packed, slice.calendar ?? "");
   return args;
 }

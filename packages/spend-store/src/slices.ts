@@ -1,4 +1,18 @@
-import { type BudgetMode, type BudgetSource, EventEffect } from "@adpipe/core";
+import {
+  type BudgetCalendar,
+  type BudgetMode,
+  type BudgetSource,
+  budgetPeriodOf,
+  type CalendarState,
+  calendarInForce,
+  MS_PER_DAY as DAY_MS,
+  EventEffect,
+  emptyCalendarState,
+  MIN_EVENT_TIME_MS,
+  observeCalendar,
+  sameCalendar,
+} from "@adpipe/core";
+import type { CalendarMemory } from "./calendars.js";
 import { SpendStoreError } from "./errors.js";
 import type { PeriodOf, PeriodWindow, SpendRecord } from "./records.js";
 
@@ -27,7 +41,16 @@ export interface SliceGrouping {
   readonly periodOf: PeriodOf;
   /** True for lifetime budgets: dedup by UTC day of the event instead of by period. */
   readonly dedupByDay: boolean;
+  /**
+   * The advertisers' own calendars (clickPeriodOf of @adpipe/core): when given, each click's period is that of
+   * its advertiser's calendar in force at its place in the batch, and periodOf / dedupByDay are unused.
+   * Advertisers it does not know are packed with the service-wide calendar and listed in `unknown`.
+   */
+  readonly calendars?: CalendarMemory;
 }
+
+/** A period start before every real one: apply_slice treats the bucket as a closed period (never counted). */
+export const CLOSED_PERIOD_START_MS = MIN_EVENT_TIME_MS - DAY_MS;
 
 export interface SliceOptions extends SliceGrouping {
   /** Dedup sets live until their bucket ends plus this long (duplicates later than that are not caught). */
@@ -98,6 +121,12 @@ export interface PackedSlice {
   bytes: Buffer;
   view: DataView;
   length: number;
+  /** With calendars: the advertiser's calendar settings after the slice's records (a working copy). */
+  readonly calendar: CalendarState;
+  /** Whether the slice changed the calendar in force (the advertiser's period restarts; clickPeriodOf). */
+  calendarChanged: boolean;
+  /** The period window last used for this slice (consecutive clicks mostly share it). */
+  lastPeriod: PeriodWindow | null;
 }
 
 function viewOf(bytes: Buffer): DataView {
@@ -130,10 +159,26 @@ export class SliceBatch {
   private lastDay: PeriodWindow | null = null;
   /** addRecord's view of a SpendRecord as an effect, reused from record to record. */
   private readonly recordEffect = new EventEffect();
+  private readonly calendars: CalendarMemory | null;
+  /** Advertisers whose calendar the memory did not know (packed with the service-wide one). */
+  readonly unknown = new Set<string>();
 
   constructor(grouping: SliceGrouping) {
     this.periodOf = grouping.periodOf;
     this.dedupByDay = grouping.dedupByDay;
+    this.calendars = grouping.calendars ?? null;
+  }
+
+  /** The service-wide calendar (with calendars), for slices of advertisers that never set their own. */
+  get defaults(): BudgetCalendar | null {
+    return this.calendars?.defaults ?? null;
+  }
+
+  /** Records the slices' calendars in the memory (after the batch was applied). */
+  rememberCalendars(): void {
+    const calendars = this.calendars;
+    if (calendars === null) return;
+    for (const slice of this.slices.values()) calendars.set(slice.advertiserId, slice.calendar);
   }
 
   /** A SpendRecord, through the same packing as add (tests, and batches built from records). */
@@ -152,6 +197,8 @@ export class SliceBatch {
     effect.budgetSource = budget === null ? null : budget.source;
     effect.budgetMicros = budget === null ? 0 : budget.budgetMicros;
     effect.budgetMode = budget?.mode ?? null;
+    effect.budgetPeriod = budget?.budgetPeriod ?? null;
+    effect.timeZone = budget?.timeZone ?? null;
     // A SpendRecord may carry its budget observation at another time than its spend.
     this.pack(effect, record.partition, record.offset, record.timestampMs, budget?.eventTimeMs ?? 0);
   }
@@ -179,6 +226,8 @@ export class SliceBatch {
     let slice = this.slices.get(advertiserId);
     if (slice === undefined) {
       const bytes = Buffer.allocUnsafe(FIRST_SLICE_BYTES);
+      const known = this.calendars?.get(advertiserId);
+      if (this.calendars !== null && known === undefined) this.unknown.add(advertiserId);
       slice = {
         advertiserId,
         maxTimestampMs: timestampMs,
@@ -187,9 +236,32 @@ export class SliceBatch {
         bytes,
         view: viewOf(bytes),
         length: 0,
+        calendar: known === undefined ? emptyCalendarState() : { ...known },
+        calendarChanged: false,
+        lastPeriod: null,
       };
       this.slices.set(advertiserId, slice);
     } else if (timestampMs > slice.maxTimestampMs) slice.maxTimestampMs = timestampMs;
+
+    // A budget update's calendar comes before anything later in the log (the event itself never spends).
+    const calendars = this.calendars;
+    if (
+      calendars !== null &&
+      effect.budgetSource !== null &&
+      (effect.budgetPeriod !== null || effect.timeZone !== null)
+    ) {
+      const before = calendarInForce(slice.calendar, calendars.defaults);
+      observeCalendar(slice.calendar, budgetTimeMs, effect.budgetPeriod, effect.timeZone);
+      if (!sameCalendar(before, calendarInForce(slice.calendar, calendars.defaults))) {
+        // The period restarts: clicks packed so far belong to the previous calendar's periods, which no
+        // longer count once the script rolls to the new one.
+        slice.calendarChanged = true;
+        slice.lastPeriod = null;
+        for (let i = 0; i < slice.buckets.length; i++) {
+          slice.buckets[i] = { ...(slice.buckets[i] as PackedBucket), periodStartMs: CLOSED_PERIOD_START_MS };
+        }
+      }
+    }
 
     let bucket = 0;
     let id = "";
@@ -203,7 +275,7 @@ export class SliceBatch {
       clicks = effect.clicks;
       assertSafe(grossMicros, "gross micros");
       assertSafe(netMicros, "net micros");
-      bucket = this.bucketOf(slice.buckets, effect.eventTimeMs) + 1;
+      bucket = this.bucketOf(slice, effect.eventTimeMs) + 1;
       if (effect.dedupClickId !== null) id = effect.dedupClickId;
       const reservationId = effect.reservationId;
       if (reservationId !== null && reservationId !== id) reservation = reservationId;
@@ -242,14 +314,28 @@ export class SliceBatch {
   }
 
   /** Index of the bucket of an event time in a slice's bucket list, added when new. */
-  private bucketOf(buckets: PackedBucket[], timeMs: number): number {
-    let period = this.lastPeriod;
-    if (period === null || timeMs < period.startMs || timeMs >= period.endMs) {
-      period = this.periodOf(timeMs);
-      this.lastPeriod = period;
+  private bucketOf(slice: PackedSlice, timeMs: number): number {
+    const buckets = slice.buckets;
+    const calendars = this.calendars;
+    let period: PeriodWindow | null;
+    let dedupByDay = this.dedupByDay;
+    if (calendars === null) {
+      period = this.lastPeriod;
+      if (period === null || timeMs < period.startMs || timeMs >= period.endMs) {
+        period = this.periodOf(timeMs);
+        this.lastPeriod = period;
+      }
+    } else {
+      const calendar = calendarInForce(slice.calendar, calendars.defaults);
+      dedupByDay = calendar.period === "lifetime";
+      period = slice.lastPeriod;
+      if (period === null || timeMs < period.startMs || timeMs >= period.endMs) {
+        period = budgetPeriodOf(timeMs, calendar.period, calendar.timeZone);
+        slice.lastPeriod = period;
+      }
     }
     let dedup = period;
-    if (this.dedupByDay) {
+    if (dedupByDay) {
       const day = this.lastDay;
       if (day === null || timeMs < day.startMs || timeMs >= day.endMs) {
         dedup = utcDay(timeMs);

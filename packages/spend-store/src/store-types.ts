@@ -87,6 +87,9 @@ export interface StoredState {
   readonly mode: BudgetMode;
   /** The period's valid spend beyond a hard_cap budget (billableMicros): in gross, never in net. */
   readonly overCapMicros: number;
+  /** The calendar the period follows (hash fields budget_period, time_zone); null in hashes written before them. */
+  readonly budgetPeriod: string | null;
+  readonly timeZone: string | null;
   readonly canServe: boolean;
   readonly reason: string | null;
   readonly paused: boolean;

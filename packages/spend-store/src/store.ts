@@ -1,5 +1,6 @@
 import type { BudgetPeriod } from "@adpipe/core";
 import { applySlices } from "./apply-batch.js";
+import { CalendarMemory, readCalendars } from "./calendars.js";
 import { SpendStoreError } from "./errors.js";
 import { type ForecastRefreshOutcome, refreshForecasts } from "./forecast-refresh.js";
 import type { SpendKeys } from "./keys.js";
@@ -47,9 +48,15 @@ export class SpendStore {
   readonly dedupHorizonMs: number;
   private readonly context: StoreContext;
   private readonly position: StorePosition = { epoch: null, generation: 0 };
+  /** The advertisers' calendars as the applied batches left them (see CalendarMemory). */
+  private readonly calendars: CalendarMemory;
 
   constructor(options: SpendStoreOptions) {
     this.context = storeContext(options, this.position);
+    this.calendars = new CalendarMemory({
+      period: this.context.budgetPeriod,
+      timeZone: this.context.timeZone,
+    });
     this.keys = this.context.keys;
     this.topic = this.context.topic;
     this.budgetPeriod = this.context.budgetPeriod;
@@ -92,6 +99,31 @@ export class SpendStore {
   adopt(meta: MetaState): void {
     this.position.epoch = meta.epoch;
     this.position.generation = meta.generation;
+    this.calendars.forget();
+  }
+
+  /**
+   * Forgets the advertisers' calendars (read again from their hashes as batches need them): after a rebalance,
+   * when another tracker may have applied updates to advertisers this one now owns.
+   */
+  forgetCalendars(): void {
+    this.calendars.forget();
+  }
+
+  /**
+   * Reads the calendars of the advertisers a filled batch did not know (one round trip; none when it knew
+   * them all). Returns true when one of them has a calendar of its own: the batch was packed with the
+   * service-wide one and must be filled again.
+   */
+  async learnCalendars(batch: SliceBatch): Promise<boolean> {
+    if (batch.unknown.size === 0) return false;
+    const stored = await readCalendars(this.context, [...batch.unknown]);
+    let refill = false;
+    for (const [id, state] of stored) {
+      this.calendars.set(id, state);
+      if (state.period !== null || state.timeZone !== null) refill = true;
+    }
+    return refill;
   }
 
   /** The sentinel and recorded offsets; null when the sentinel is missing. Does not adopt the epoch. */
@@ -133,6 +165,7 @@ export class SpendStore {
     return new SliceBatch({
       periodOf: (timeMs) => this.periodOf(timeMs),
       dedupByDay: this.budgetPeriod === "lifetime",
+      calendars: this.calendars,
     });
   }
 
@@ -145,15 +178,22 @@ export class SpendStore {
     records: readonly SpendRecord[],
     progress: readonly PartitionOffset[],
   ): Promise<BatchOutcome> {
-    const batch = this.newBatch();
+    let batch = this.newBatch();
     for (const record of records) batch.addRecord(record);
+    if (await this.learnCalendars(batch)) {
+      batch = this.newBatch();
+      for (const record of records) batch.addRecord(record);
+    }
     return this.applySlices(batch, progress);
   }
 
   /** applyBatch for a batch filled with newBatch() (records added in offset order per partition). */
   async applySlices(batch: SliceBatch, progress: readonly PartitionOffset[]): Promise<BatchOutcome> {
     const writer = { epoch: this.requireEpoch(), generation: this.position.generation };
-    return applySlices(this.context, batch, progress, writer);
+    const outcome = await applySlices(this.context, batch, progress, writer);
+    if (outcome.status === "applied") batch.rememberCalendars();
+    else this.calendars.forget();
+    return outcome;
   }
 
   /** Period rollover of every advertiser hash whose period is over (see sweep.ts). */

@@ -24,6 +24,8 @@ const STATE_FIELDS = [
   "budget_source",
   "mode",
   "over_cap_micros",
+  "budget_period",
+  "time_zone",
 ] as const;
 
 /** The stored state of one advertiser; null when it has no hash. */
@@ -74,6 +76,8 @@ function storedState(advertiserId: string, v: readonly (string | null)[] | null)
     budgetSource: budgetSourceOf(v[10]),
     mode: modeOf(v[11]),
     overCapMicros: toInt(v[12]) ?? 0,
+    budgetPeriod: v[13] ?? null,
+    timeZone: v[14] ?? null,
     canServe: v[7] === "1",
     reason: v[8] ?? null,
     paused: v[9] === "1",

@@ -1,4 +1,6 @@
+import { clickPeriodOf } from "@adpipe/core";
 import { advertiserIdFromKey } from "@adpipe/serving-client";
+import { readCalendars } from "./calendars.js";
 import { scanKeys } from "./redis-scan.js";
 import { decodeApplySlice } from "./script-replies.js";
 import { evalsha, replyValue, runScripts } from "./script-runner.js";
@@ -11,7 +13,7 @@ import type { ServingFlip, SweepOutcome } from "./store-types.js";
 const SWEEP_CHUNK = 500;
 
 /**
- * Period rollover: moves every advertiser hash whose period is over into the current period (spend
+ * Period rollover: moves every advertiser hash whose period (in its own calendar) is over into the current period (spend
  * restarts from zero, or from clicks that arrived early for it) and recomputes can_serve, so an
  * advertiser that ran out yesterday serves again at the boundary without a new click.
  */
@@ -30,10 +32,17 @@ export async function sweep(context: StoreContext, epoch: number): Promise<Sweep
     for (const id of ids) seen.add(id);
     if (ids.length === 0) continue;
     scanned += ids.length;
+    // Each advertiser rolls by its own calendar (clickPeriodOf), as stored in its hash.
+    const calendars = await readCalendars(context, ids);
+    const defaults = { period: context.budgetPeriod, timeZone: context.timeZone };
     const replies = await runScripts(
       context.redis,
       // create = false: a hash deleted since the SCAN stays deleted.
-      ids.map((id) => evalsha(applySliceArgs(context, emptySlice(id, period), writer, false))),
+      ids.map((id) => {
+        const own = calendars.get(id) ?? null;
+        const window = own === null ? period : clickPeriodOf(nowMs, own, defaults);
+        return evalsha(applySliceArgs(context, emptySlice(id, window), writer, false));
+      }),
     );
     let guardMissing = false;
     ids.forEach((id, i) => {

@@ -17,6 +17,8 @@ function state(advertiserId: string, over: Partial<StoredState> = {}): StoredSta
     budgetSource: "api",
     mode: "observe",
     overCapMicros: 0,
+    budgetPeriod: "day",
+    timeZone: "UTC",
     canServe: true,
     reason: null,
     paused: false,

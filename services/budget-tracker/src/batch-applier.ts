@@ -1,5 +1,5 @@
 import { EventEffect, eventEffect, ParseContext, type ParseOptions, parseEvent } from "@adpipe/core";
-import type { BatchOutcome, SpendStore } from "@adpipe/spend-store";
+import type { BatchOutcome, SliceBatch, SpendStore } from "@adpipe/spend-store";
 import type { EachBatchPayload } from "kafkajs";
 import type { BatchBarrier } from "./barrier.js";
 import type { TrackerMetrics } from "./metrics.js";
@@ -46,34 +46,17 @@ export class BatchApplier {
     if (last === undefined || recovery.running !== null || this.deps.stopping() || watch.blocked) return;
     if (await this.logEndsBeforePosition(batch.partition, batch.highWatermark)) return;
 
-    const slices = store.newBatch();
     const partition = batch.partition;
-    const timestamps: number[] = [];
-    let watermarkMs = -1;
-    const counts: RecordCounts = { spend: 0, budget: 0, noEffect: 0, rejected: 0 };
-    // One options object per batch, its reference time set per record: an object spread per record was a
-    // visible share of the tracker's CPU (bench profile).
-    const parseOptions = { ...this.deps.parseOptions, referenceTimeMs: 0 };
-    const parseContext = new ParseContext();
-    const effect = new EventEffect();
-    for (const message of messages) {
-      const timestampMs = Number(message.timestamp);
-      timestamps.push(timestampMs);
-      if (timestampMs > watermarkMs) watermarkMs = timestampMs;
-      parseOptions.referenceTimeMs = timestampMs;
-      const parsed = parseEvent(message.value, parseOptions, parseContext);
-      if (!parsed.ok) {
-        counts.rejected++;
-        continue;
-      }
-      eventEffect(parsed, effect);
-      if (!slices.add(effect, partition, Number(message.offset), timestampMs)) counts.noEffect++;
-      else if (effect.spends) counts.spend++;
-      else counts.budget++;
+    let slices = store.newBatch();
+    let { timestamps, watermarkMs, counts } = this.fill(slices, messages, partition);
+    // Advertisers whose calendar the tracker did not know: read from their hashes (one round trip); packed
+    // again when one has a calendar of its own (their clicks' periods depend on it).
+    if (await store.learnCalendars(slices)) {
+      slices = store.newBatch();
+      ({ timestamps, watermarkMs, counts } = this.fill(slices, messages, partition));
     }
     const lastOffset = Number(last.offset);
     const progress = [{ partition, offset: lastOffset + 1, watermarkMs }];
-
     const startedAt = performance.now();
     const outcome = await this.deps.barrier.shared(() =>
       recovery.running !== null ? Promise.resolve(null) : store.applySlices(slices, progress),
@@ -109,6 +92,38 @@ export class BatchApplier {
       appliedAtMs,
       outcome,
     });
+  }
+
+  /** Parses a batch's records into `slices` (in offset order); what the metrics need of them. */
+  private fill(
+    slices: SliceBatch,
+    messages: EachBatchPayload["batch"]["messages"],
+    partition: number,
+  ): { timestamps: number[]; watermarkMs: number; counts: RecordCounts } {
+    const timestamps: number[] = [];
+    let watermarkMs = -1;
+    const counts: RecordCounts = { spend: 0, budget: 0, noEffect: 0, rejected: 0 };
+    // One options object per batch, its reference time set per record: an object spread per record was a
+    // visible share of the tracker's CPU (bench profile).
+    const parseOptions = { ...this.deps.parseOptions, referenceTimeMs: 0 };
+    const parseContext = new ParseContext();
+    const effect = new EventEffect();
+    for (const message of messages) {
+      const timestampMs = Number(message.timestamp);
+      timestamps.push(timestampMs);
+      if (timestampMs > watermarkMs) watermarkMs = timestampMs;
+      parseOptions.referenceTimeMs = timestampMs;
+      const parsed = parseEvent(message.value, parseOptions, parseContext);
+      if (!parsed.ok) {
+        counts.rejected++;
+        continue;
+      }
+      eventEffect(parsed, effect);
+      if (!slices.add(effect, partition, Number(message.offset), timestampMs)) counts.noEffect++;
+      else if (effect.spends) counts.spend++;
+      else counts.budget++;
+    }
+    return { timestamps, watermarkMs, counts };
   }
 
   /**

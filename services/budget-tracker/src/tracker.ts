@@ -215,6 +215,8 @@ export class BudgetTracker {
   /** Where each assigned partition resumes: the offsets recorded in Redis (0 when none: nothing applied yet). */
   private async onAssigned(assignments: TopicPartition[]): Promise<TopicPartitionOffset[]> {
     this.positions.assign(assignments);
+    // Another tracker may have applied calendar updates of advertisers this one now owns.
+    this.store.forgetCalendars();
     await this.recovery.running;
     let meta = await this.store.readMeta();
     if (meta === null || meta.epoch !== this.store.epoch || meta.generation !== this.store.generation) {
