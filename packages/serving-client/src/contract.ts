@@ -46,6 +46,8 @@ export const PUBLIC_FIELDS = [
   "over_cap_micros",
   "forecast_exhausted_at",
   "forecast_period_spend_micros",
+  "budget_period",
+  "time_zone",
 ] as const;
 export type PublicField = (typeof PUBLIC_FIELDS)[number];
 
@@ -77,6 +79,13 @@ export interface ServingState {
   readonly forecastExhaustedAtMs: number | null;
   /** Forecast net at the period's end (micros); null when not forecast (lifetime periods, not refreshed yet). */
   readonly forecastPeriodSpendMicros: number | null;
+  /**
+   * The advertiser's budget calendar: the period its budget spans (hour, day, month, lifetime) and the IANA
+   * zone `period` follows; the service-wide ones unless the advertiser set its own. null in a hash written
+   * before calendars existed (the service-wide BUDGET_PERIOD / BUDGET_TIME_ZONE then apply).
+   */
+  readonly budgetPeriod: string | null;
+  readonly timeZone: string | null;
   readonly clicks: number;
   /** Epoch ms of the last change written by the tracker. */
   readonly updatedAtMs: number;
@@ -225,6 +234,8 @@ export function parseServingState(
     overCap,
     exhaustedAt,
     spend,
+    budgetPeriod,
+    zone,
   ] = values;
   if (canServe !== "1" && canServe !== "0") {
     throw new ServingClientError(
@@ -275,6 +286,8 @@ export function parseServingState(
       spend === null || spend === undefined || spend === ""
         ? null
         : integerField(advertiserId, "forecast_period_spend_micros", spend),
+    budgetPeriod: budgetPeriod === undefined || budgetPeriod === "" ? null : budgetPeriod,
+    timeZone: zone === undefined || zone === "" ? null : zone,
     clicks: integerField(advertiserId, "clicks", clicks ?? null),
     updatedAtMs: integerField(advertiserId, "updated_at", updatedAt ?? null),
   };

@@ -52,6 +52,8 @@ describe("the Redis contract", () => {
         "4",
         "2026-11-25T18:30:00.000Z",
         "12000000",
+        "hour",
+        "Asia/Kolkata",
       ]),
     ).toEqual({
       advertiserId: "a",
@@ -66,6 +68,8 @@ describe("the Redis contract", () => {
       overCapMicros: 4,
       forecastExhaustedAtMs: Date.UTC(2026, 10, 25, 18, 30),
       forecastPeriodSpendMicros: 12_000_000,
+      budgetPeriod: "hour",
+      timeZone: "Asia/Kolkata",
       clicks: 3,
       updatedAtMs: 1_700_000_000_000,
     });
@@ -79,7 +83,7 @@ describe("the Redis contract", () => {
     // No mode field: the advertiser is in observe (no explicit budget ever set one), nothing over the cap.
     expect(
       parseServingState("a", ["1", null, "2026-11-25", "0", "0", "5", "0", "1", "api", null, null]),
-    ).toMatchObject({ mode: "observe", overCapMicros: 0 });
+    ).toMatchObject({ mode: "observe", overCapMicros: 0, budgetPeriod: null, timeZone: null });
     // No forecast yet (or none within the period): null.
     expect(
       parseServingState("a", ["1", null, "2026-11-25", "0", "0", "5", "0", "1", "api", null, null, "", "0"]),

@@ -1,3 +1,4 @@
+import type { BudgetPeriod } from "@adpipe/core";
 import type { BudgetMode } from "@adpipe/serving-client";
 import type { Pool, PoolClient } from "pg";
 import type { AuditEntryBody } from "./schemas.js";
@@ -15,6 +16,11 @@ export interface AuditRecord {
   readonly oldMode: BudgetMode | null;
   /** The mode a budget change set (null = none set: the mode stayed as it was; pause and resume). */
   readonly newMode: BudgetMode | null;
+  /** The tracker's calendar when the change was asked (null = unknown), and what the change set (null = none). */
+  readonly oldBudgetPeriod: string | null;
+  readonly newBudgetPeriod: string | null;
+  readonly oldTimeZone: string | null;
+  readonly newTimeZone: string | null;
   readonly period: string | null;
   /** The token identity that asked. */
   readonly actor: string;
@@ -32,6 +38,10 @@ interface AuditRow {
   new_budget_micros: string | null;
   old_mode: BudgetMode | null;
   new_mode: BudgetMode | null;
+  old_budget_period: BudgetPeriod | null;
+  new_budget_period: BudgetPeriod | null;
+  old_time_zone: string | null;
+  new_time_zone: string | null;
   period: string | null;
   actor: string;
   source: string;
@@ -55,6 +65,10 @@ export async function insertAudit(client: PoolClient, record: AuditRecord): Prom
       record.note,
       record.oldMode,
       record.newMode,
+      record.oldBudgetPeriod,
+      record.newBudgetPeriod,
+      record.oldTimeZone,
+      record.newTimeZone,
     ]),
   );
   const row = rows[0];
@@ -85,6 +99,10 @@ export async function listAudit(
       new_budget_micros: micros(row.new_budget_micros),
       old_mode: row.old_mode,
       new_mode: row.new_mode,
+      old_budget_period: row.old_budget_period,
+      new_budget_period: row.new_budget_period,
+      old_time_zone: row.old_time_zone,
+      new_time_zone: row.new_time_zone,
       period: row.period,
       actor: row.actor,
       source: row.source,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type BudgetMode, microsToNumberString } from "@adpipe/core";
+import { type BudgetMode, type BudgetPeriod, microsToNumberString } from "@adpipe/core";
 
 export interface BudgetUpdateInput {
   readonly advertiserId: string;
@@ -8,6 +8,9 @@ export interface BudgetUpdateInput {
   readonly budgetMicros: number;
   /** The mode to set (`budget_mode`); undefined leaves the mode in force as it is (the field is omitted). */
   readonly budgetMode?: BudgetMode | undefined;
+  /** The advertiser's budget period / IANA zone to set; undefined leaves the one in force (field omitted). */
+  readonly budgetPeriod?: BudgetPeriod | undefined;
+  readonly timeZone?: string | undefined;
   readonly atMs: number;
 }
 
@@ -23,8 +26,8 @@ export interface BuiltEvent {
  * where the budget came from (an explicit budget: click-carried budget_value never overrides it). budget_value is written as a JSON number with at
  * most 15 significant digits (budgets are capped far below that), which every JSON reader parses back
  * to the same decimal, so the pipelines read exactly the micros the API was given. The budget period is
- * pipeline-wide (BUDGET_PERIOD), not part of the event contract, so the event does not carry one. `budget_mode`
- * is written only when the request sets a mode: absent, the pipelines keep the mode in force.
+ * per advertiser: `budget_period` and `time_zone` (like `budget_mode`) are written only when the request sets
+ * them; absent, the pipelines keep the setting in force (the service-wide one for advertisers that never set it).
  */
 export function budgetUpdateEvent(input: BudgetUpdateInput): BuiltEvent {
   const eventId = `budget-${randomUUID()}`;
@@ -36,6 +39,8 @@ export function budgetUpdateEvent(input: BudgetUpdateInput): BuiltEvent {
     budget_value: Number(microsToNumberString(input.budgetMicros)),
     budget_source: "api",
     ...(input.budgetMode === undefined ? {} : { budget_mode: input.budgetMode }),
+    ...(input.budgetPeriod === undefined ? {} : { budget_period: input.budgetPeriod }),
+    ...(input.timeZone === undefined ? {} : { time_zone: input.timeZone }),
     timestamp: new Date(input.atMs).toISOString(),
   };
   return { eventId, json: JSON.stringify(event) };

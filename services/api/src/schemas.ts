@@ -117,6 +117,18 @@ export const servingStateSchema = z.object({
     .describe(
       "forecast net at the end of the period (micros); null for lifetime periods, before the tracker's first forecast refresh, or unknown",
     ),
+  budget_period: z
+    .string()
+    .nullable()
+    .describe(
+      "the period the advertiser's budget spans (hour, day, month, lifetime): its own, else BUDGET_PERIOD; null when unknown",
+    ),
+  time_zone: z
+    .string()
+    .nullable()
+    .describe(
+      "the IANA time zone `period` follows: the advertiser's own, else BUDGET_TIME_ZONE; null when unknown",
+    ),
   clicks: z.number().int().nullable(),
   updated_at: z.string().nullable().describe("ISO time of the tracker's last write"),
 });
@@ -215,9 +227,24 @@ export const budgetPutBodySchema = z
     mode: budgetModeSchema
       .optional()
       .describe("budget mode to set (published as budget_mode); omitted: the mode in force stays as it is"),
+    budget_period: budgetPeriodSchema
+      .optional()
+      .describe(
+        "the advertiser's budget period to set (published as budget_period); omitted: the period in force stays (BUDGET_PERIOD for advertisers that never set one)",
+      ),
+    time_zone: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        "the IANA time zone of the advertiser's periods to set, e.g. America/New_York (published as time_zone); omitted: the zone in force stays (BUDGET_TIME_ZONE for advertisers that never set one)",
+      ),
     period: budgetPeriodSchema
       .optional()
-      .describe("must equal the pipeline-wide BUDGET_PERIOD (default day) when given"),
+      .describe(
+        "legacy check: must equal budget_period when both are given, else the pipeline-wide BUDGET_PERIOD",
+      ),
     advertiser: singleLineTextSchema(FIELD_MAX_LENGTH.advertiser)
       .optional()
       .describe("display name; defaults to the id"),
@@ -237,6 +264,20 @@ export const budgetChangeResponseSchema = z.object({
   new_mode: budgetModeSchema
     .nullable()
     .describe("the mode set by this change; null when the request set none"),
+  old_budget_period: budgetPeriodSchema
+    .nullable()
+    .describe("the tracker's budget period when the change was asked; null when unknown"),
+  new_budget_period: budgetPeriodSchema
+    .nullable()
+    .describe("the budget period set by this change; null when it set none (the period in force stayed)"),
+  old_time_zone: z
+    .string()
+    .nullable()
+    .describe("the tracker's IANA time zone when the change was asked; null when unknown"),
+  new_time_zone: z
+    .string()
+    .nullable()
+    .describe("the IANA time zone set by this change; null when it set none (the zone in force stayed)"),
   budget_source: z
     .literal("api")
     .describe("the new budget's source: explicit, so budget_value on later clicks does not override it"),
@@ -273,6 +314,20 @@ export const auditEntrySchema = z.object({
   new_mode: budgetModeSchema
     .nullable()
     .describe("the mode this budget change set; null when it set none (the mode stayed) and on pause/resume"),
+  old_budget_period: budgetPeriodSchema
+    .nullable()
+    .describe("the tracker's budget period when the change was asked; null when unknown"),
+  new_budget_period: budgetPeriodSchema
+    .nullable()
+    .describe("the budget period set by this change; null when it set none (the period in force stayed)"),
+  old_time_zone: z
+    .string()
+    .nullable()
+    .describe("the tracker's IANA time zone when the change was asked; null when unknown"),
+  new_time_zone: z
+    .string()
+    .nullable()
+    .describe("the IANA time zone set by this change; null when it set none (the zone in force stayed)"),
   period: z.string().nullable(),
   actor: z.string(),
   source: z.string(),

@@ -22,6 +22,8 @@ export function servingBody(
       over_cap_micros: null,
       forecast_exhausted_at: null,
       forecast_period_spend_micros: null,
+      budget_period: null,
+      time_zone: null,
       clicks: null,
       updated_at: null,
     };
@@ -41,6 +43,8 @@ export function servingBody(
     forecast_exhausted_at:
       state.forecastExhaustedAtMs === null ? null : new Date(state.forecastExhaustedAtMs).toISOString(),
     forecast_period_spend_micros: state.forecastPeriodSpendMicros,
+    budget_period: state.budgetPeriod,
+    time_zone: state.timeZone,
     clicks: state.clicks,
     updated_at: new Date(state.updatedAtMs).toISOString(),
   };

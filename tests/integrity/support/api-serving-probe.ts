@@ -16,6 +16,8 @@ interface ServingResult {
   clicks: number | null;
   mode: ServingState["mode"] | null;
   over_cap_micros: number | null;
+  budget_period?: string | null;
+  time_zone?: string | null;
   reason: ServingState["reason"];
   updated_at: string | null;
 }
@@ -136,6 +138,8 @@ export class ApiServingProbe {
       // The decision is judged, not the forecast.
       forecastExhaustedAtMs: null,
       forecastPeriodSpendMicros: null,
+      budgetPeriod: result.budget_period ?? null,
+      timeZone: result.time_zone ?? null,
       updatedAtMs: result.updated_at === null ? 0 : Date.parse(result.updated_at),
     };
     const problem = this.valid.check(state);

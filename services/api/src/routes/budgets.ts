@@ -1,4 +1,10 @@
-import { formatMicros, parseEvent, parseExactMoneyToMicros } from "@adpipe/core";
+import {
+  BUDGET_PERIODS,
+  type BudgetPeriod,
+  formatMicros,
+  parseEvent,
+  parseExactMoneyToMicros,
+} from "@adpipe/core";
 import type { BudgetMode, BudgetSource } from "@adpipe/serving-client";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { insertAudit, inTransaction, listAudit } from "../audit.js";
@@ -37,24 +43,36 @@ const writeErrors = {
  * tracker apply them in order with the clicks; the audit row is written in the same Postgres
  * transaction that is committed only after the broker acknowledged the event.
  */
+interface CurrentBudget {
+  readonly micros: number | null;
+  readonly source: BudgetSource | null;
+  readonly mode: BudgetMode | null;
+  readonly budgetPeriod: BudgetPeriod | null;
+  readonly timeZone: string | null;
+}
+
+function asBudgetPeriod(value: string | null): BudgetPeriod | null {
+  return (BUDGET_PERIODS as readonly (string | null)[]).includes(value) ? (value as BudgetPeriod) : null;
+}
+
 export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   const now = deps.clock ?? Date.now;
 
   /** Current budget, its source and the mode from the tracker's state, for the audit's "old" values; unknown → nulls. */
-  const currentBudget = async (
-    advertiserId: string,
-  ): Promise<{ micros: number | null; source: BudgetSource | null; mode: BudgetMode | null }> => {
+  const currentBudget = async (advertiserId: string): Promise<CurrentBudget> => {
     try {
       const state = (await deps.serving.getMany([advertiserId])).get(advertiserId);
       return {
         micros: state?.budgetMicros ?? null,
         source: state?.budgetSource ?? null,
         mode: state?.mode ?? null,
+        budgetPeriod: asBudgetPeriod(state?.budgetPeriod ?? null),
+        timeZone: state?.timeZone ?? null,
       };
     } catch (error) {
       // The audit still records the change; only the old value is unknown while Redis is away.
       deps.logger.warn({ err: error, advertiserId }, "could not read the current budget from redis");
-      return { micros: null, source: null, mode: null };
+      return { micros: null, source: null, mode: null, budgetPeriod: null, timeZone: null };
     }
   };
 
@@ -79,6 +97,10 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             newBudgetMicros: budget,
             oldMode: current.mode,
             newMode: null,
+            oldBudgetPeriod: current.budgetPeriod,
+            newBudgetPeriod: null,
+            oldTimeZone: current.timeZone,
+            newTimeZone: null,
             period: null,
             actor,
             source,
@@ -129,12 +151,15 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             details: [{ path: ["amount"], message: "negative" }],
           });
         }
-        const period = request.body.period ?? deps.budgetPeriod;
-        if (period !== deps.budgetPeriod) {
+        const budgetPeriod = request.body.budget_period;
+        const expected = budgetPeriod ?? deps.budgetPeriod;
+        if (request.body.period !== undefined && request.body.period !== expected) {
           throw new ApiError(
             "bad_request",
-            `budgets are per ${deps.budgetPeriod} for every advertiser (BUDGET_PERIOD); per-advertiser periods are not supported`,
-            { details: [{ path: ["period"], message: "period_not_supported" }] },
+            budgetPeriod === undefined
+              ? `period must equal the pipeline-wide BUDGET_PERIOD (${deps.budgetPeriod}); set budget_period to give the advertiser its own`
+              : "period and budget_period differ: send budget_period only",
+            { details: [{ path: ["period"], message: "period_mismatch" }] },
           );
         }
         const atMs = now();
@@ -144,11 +169,18 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           advertiser: request.body.advertiser ?? id,
           budgetMicros: money.micros,
           budgetMode: mode,
+          budgetPeriod,
+          timeZone: request.body.time_zone,
           atMs,
         });
         // The event is judged by the same contract the pipelines apply, against the record timestamp. The schemas
         // already hold the id, the name and the mode to the contract's rule: what is left is the amount.
         const parsed = parseEvent(event.json, { referenceTimeMs: atMs });
+        if (parsed.ok && parsed.errors.includes("time_zone_invalid")) {
+          throw new ApiError("bad_request", `time_zone is not an IANA time zone: ${request.body.time_zone}`, {
+            details: [{ path: ["time_zone"], message: "time_zone_invalid" }],
+          });
+        }
         if (
           !parsed.ok ||
           !parsed.isValid ||
@@ -162,6 +194,9 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           });
         }
         const oldBudget = await currentBudget(id);
+        const newTimeZone = parsed.timeZone ?? null;
+        // The period in force after the change, as the audit and the answer report it.
+        const period = budgetPeriod ?? oldBudget.budgetPeriod ?? deps.budgetPeriod;
         const { advertiser, source } = request.body;
         const audit = await dependency(
           "postgres",
@@ -174,6 +209,10 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
                 newBudgetMicros: money.micros,
                 oldMode: oldBudget.mode,
                 newMode: mode ?? null,
+                oldBudgetPeriod: oldBudget.budgetPeriod,
+                newBudgetPeriod: budgetPeriod ?? null,
+                oldTimeZone: oldBudget.timeZone,
+                newTimeZone,
                 period,
                 actor: request.identity ?? "anonymous",
                 source: request.body.source ?? DEFAULT_SOURCE,
@@ -196,6 +235,10 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           new_budget_micros: money.micros,
           old_mode: oldBudget.mode,
           new_mode: mode ?? null,
+          old_budget_period: oldBudget.budgetPeriod,
+          new_budget_period: budgetPeriod ?? null,
+          old_time_zone: oldBudget.timeZone,
+          new_time_zone: newTimeZone,
           budget_source: "api" as const,
           amount: formatMicros(money.micros),
           period,
