@@ -57,6 +57,30 @@ describe("adpipe budget (through the HTTP API)", () => {
     await bench?.close();
   });
 
+  it("sets --period and --time-zone: published, audited and shown", async () => {
+    const run = await adpipe(
+      ["set", "cli-zoned", "12", "--period", "month", "--time-zone", "Europe/Berlin"],
+      env,
+    );
+    expect(run.err).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^cli-zoned: budget 12\.000000 per month/);
+    expect(run.out).toContain("budget period month (was unknown)");
+    expect(run.out).toContain("time zone Europe/Berlin (was unknown)");
+    const eventId = /published (budget-[0-9a-f-]+)/.exec(run.out)?.[1];
+    const record = await reader.waitFor((r) => r.value.includes(eventId!));
+    expect(JSON.parse(record.value)).toMatchObject({ budget_period: "month", time_zone: "Europe/Berlin" });
+    const show = await adpipe(["show", "cli-zoned"], env);
+    expect(show.code).toBe(0);
+    expect(show.out).toContain("period unknown -> month zone unknown -> Europe/Berlin");
+
+    const bad = await adpipe(["set", "cli-zoned", "12", "--time-zone", "Mars/Olympus"], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/time_zone/);
+    const badPeriod = await adpipe(["set", "cli-zoned", "12", "--period", "week"], env);
+    expect(badPeriod.code).not.toBe(0);
+  });
+
   it("sets a budget with --mode: published with budget_mode, audited with the caller and the mode", async () => {
     const run = await adpipe(["set", "cli-adv", "42.5", "--mode", "hard_cap", "--advertiser", "CLI Co"], env);
     expect(run.err).toBe("");

@@ -1,4 +1,11 @@
-import { BUDGET_MODES, type BudgetMode, formatMicros, parseExactMoneyToMicros } from "@adpipe/core";
+import {
+  BUDGET_MODES,
+  BUDGET_PERIODS,
+  type BudgetMode,
+  type BudgetPeriod,
+  formatMicros,
+  parseExactMoneyToMicros,
+} from "@adpipe/core";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { EXIT } from "../exit-codes.js";
 import { CommandFailure } from "./warehouse-support.js";
@@ -162,6 +169,10 @@ export interface BudgetChange {
   new_budget_micros: number;
   old_mode: BudgetMode | null;
   new_mode: BudgetMode | null;
+  old_budget_period?: string | null;
+  new_budget_period?: string | null;
+  old_time_zone?: string | null;
+  new_time_zone?: string | null;
   amount: string;
   period: string;
   audit_id: string;
@@ -179,6 +190,8 @@ export interface ServingAnswer {
   budget_source: string | null;
   mode: BudgetMode | null;
   over_cap_micros: number | null;
+  budget_period?: string | null;
+  time_zone?: string | null;
   clicks: number | null;
   updated_at: string | null;
 }
@@ -190,6 +203,10 @@ export interface AuditEntry {
   new_budget_micros: number | null;
   old_mode: BudgetMode | null;
   new_mode: BudgetMode | null;
+  old_budget_period?: string | null;
+  new_budget_period?: string | null;
+  old_time_zone?: string | null;
+  new_time_zone?: string | null;
   actor: string;
   source: string;
   note: string | null;
@@ -204,8 +221,19 @@ export function formatBudgetChange(change: BudgetChange): string[] {
     change.new_mode === null
       ? `  mode unchanged (${change.old_mode ?? "unknown"} in the tracker)`
       : `  mode ${change.new_mode} (was ${change.old_mode ?? "unknown"})`,
+    ...calendarChange(change),
     `  published ${change.event_id}, audit ${change.audit_id}; the budget-tracker applies it with its next batch`,
   ];
+  return lines;
+}
+
+/** The calendar lines of a change: only for the settings it set. */
+function calendarChange(change: BudgetChange): string[] {
+  const lines: string[] = [];
+  if (change.new_budget_period !== null && change.new_budget_period !== undefined)
+    lines.push(`  budget period ${change.new_budget_period} (was ${change.old_budget_period ?? "unknown"})`);
+  if (change.new_time_zone !== null && change.new_time_zone !== undefined)
+    lines.push(`  time zone ${change.new_time_zone} (was ${change.old_time_zone ?? "unknown"})`);
   return lines;
 }
 
@@ -217,7 +245,7 @@ export function formatBudgetShow(serving: ServingAnswer, audit: readonly AuditEn
     );
   } else {
     lines.push(
-      `${serving.advertiser_id}: ${serving.can_serve ? "serving" : `not serving (${serving.reason ?? "?"})`}, period ${serving.period ?? "?"}`,
+      `${serving.advertiser_id}: ${serving.can_serve ? "serving" : `not serving (${serving.reason ?? "?"})`}, period ${serving.period ?? "?"}${serving.budget_period === null || serving.budget_period === undefined ? "" : ` (per ${serving.budget_period}, ${serving.time_zone ?? "?"})`}`,
       `  budget ${money(serving.budget_micros)}${serving.budget_source === null ? "" : ` (source ${serving.budget_source})`}, mode ${serving.mode ?? "observe"}`,
       `  net ${money(serving.net_micros)}, gross ${money(serving.gross_micros)}, over cap ${money(serving.over_cap_micros ?? 0)}, clicks ${serving.clicks ?? 0}`,
       `  updated ${serving.updated_at ?? "?"}`,
@@ -231,9 +259,17 @@ export function formatBudgetShow(serving: ServingAnswer, audit: readonly AuditEn
           ? ` ${money(entry.old_budget_micros)} -> ${money(entry.new_budget_micros)}`
           : "";
       const mode = entry.new_mode === null ? "" : ` mode ${entry.old_mode ?? "unknown"} -> ${entry.new_mode}`;
+      const period =
+        entry.new_budget_period === null || entry.new_budget_period === undefined
+          ? ""
+          : ` period ${entry.old_budget_period ?? "unknown"} -> ${entry.new_budget_period}`;
+      const zone =
+        entry.new_time_zone === null || entry.new_time_zone === undefined
+          ? ""
+          : ` zone ${entry.old_time_zone ?? "unknown"} -> ${entry.new_time_zone}`;
       const note = entry.note === null ? "" : ` "${entry.note}"`;
       lines.push(
-        `  ${entry.id} ${entry.created_at} ${entry.action}${budget}${mode} by ${entry.actor} (${entry.source})${note}`,
+        `  ${entry.id} ${entry.created_at} ${entry.action}${budget}${mode}${period}${zone} by ${entry.actor} (${entry.source})${note}`,
       );
     }
   }
@@ -245,7 +281,9 @@ const advertiserPath = (id: string) => `/v1/advertisers/${encodeURIComponent(id)
 export function register(program: Command): void {
   const budget = program
     .command("budget")
-    .description("Set or show an advertiser's budget and budget mode through the HTTP API (audited)");
+    .description(
+      "Set or show an advertiser's budget, budget mode, period and time zone through the HTTP API (audited)",
+    );
 
   budget
     .command("set")
@@ -264,6 +302,16 @@ export function register(program: Command): void {
         "budget mode: observe (the budget decides serving only) or hard_cap (billing stops at the budget); omitted: unchanged",
       ).choices(BUDGET_MODES),
     )
+    .addOption(
+      new Option(
+        "--period <period>",
+        "the advertiser's own budget period (published as budget_period); omitted: unchanged (BUDGET_PERIOD until set)",
+      ).choices(BUDGET_PERIODS),
+    )
+    .option(
+      "--time-zone <zone>",
+      "the advertiser's IANA time zone, e.g. Europe/Berlin (published as time_zone); omitted: unchanged (BUDGET_TIME_ZONE until set)",
+    )
     .option("--advertiser <name>", "display name (default: the id)")
     .option("--source <source>", "who or what asks, recorded in the audit", "adpipe-cli")
     .option("--api-url <url>", "the API's base URL (default: ADPIPE_API_URL)")
@@ -272,7 +320,15 @@ export function register(program: Command): void {
       async (
         advertiserId: string,
         amount: string,
-        options: { mode?: BudgetMode; advertiser?: string; source: string; apiUrl?: string; json?: boolean },
+        options: {
+          mode?: BudgetMode;
+          period?: BudgetPeriod;
+          timeZone?: string;
+          advertiser?: string;
+          source: string;
+          apiUrl?: string;
+          json?: boolean;
+        },
       ) => {
         const target = apiTargetFromEnv(process.env, {
           needToken: true,
@@ -282,6 +338,8 @@ export function register(program: Command): void {
           amount,
           source: options.source,
           ...(options.mode === undefined ? {} : { mode: options.mode }),
+          ...(options.period === undefined ? {} : { budget_period: options.period }),
+          ...(options.timeZone === undefined ? {} : { time_zone: options.timeZone }),
           ...(options.advertiser === undefined ? {} : { advertiser: options.advertiser }),
         });
         console.log(
