@@ -34,9 +34,10 @@ then     the E events packed in one binary string (one argument instead of nine 
 then     the advertiser's calendar (clickPeriodOf in @adpipe/core), "" = leave the stored one as it is (sweep,
            pause, restore): "<budget_period>|<time_zone>|<period ts>|<zone ts>|<restart>", the calendar in force
            after the slice (the service-wide one for settings never set, whose ts part is then empty), and
-           restart 1 when the slice changed the calendar in force. A change restarts the period: the hash rolls
-           to ARGV[4] even when that starts earlier than the stored period, from zero (pending spend was
-           bucketed in the previous calendar), unless the hash already holds this calendar (a replay).
+           restart "<partition>:<offset>" of the record that last changed the calendar in force in the slice
+           ("" = none). A change restarts the period: the hash rolls to ARGV[4] even when that starts earlier
+           than the stored period, from zero (pending spend was bucketed in the previous calendar), unless that
+           record is a replay (at or below the hash's offset of its partition).
 
 Output: { status, applied, duplicates, replayed, closed_period, flipped, can_serve }
   status         1 done; 0 unknown advertiser left unknown (ARGV[7] = 0); -1 refused: the hash or the guard
@@ -134,10 +135,14 @@ local stats = { applied = 0, duplicates = 0, replayed = 0, closed = 0 }
 local restart = false
 if calendar ~= "" then
   local cal_period, cal_zone, cal_period_ts, cal_zone_ts, cal_restart =
-    string.match(calendar, "^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([01])$")
+    string.match(calendar, "^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$")
   local stored_calendar = redis.call("HMGET", hash, "budget_period", "time_zone", "_period_ts", "_tz_ts")
   local differs = stored_calendar[1] ~= cal_period or stored_calendar[2] ~= cal_zone
-  restart = cal_restart == "1" and differs
+  if cal_restart ~= "" then
+    local restart_partition, restart_offset = string.match(cal_restart, "^(%d+):(%d+)$")
+    local applied = tonumber(redis.call("HGET", hash, "_off:" .. topic .. ":" .. restart_partition)) or -1
+    restart = tonumber(restart_offset) > applied
+  end
   if differs then redis.call("HSET", hash, "budget_period", cal_period, "time_zone", cal_zone) end
   if cal_period_ts ~= "" and stored_calendar[3] ~= cal_period_ts then
     redis.call("HSET", hash, "_period_ts", cal_period_ts)
@@ -247,9 +252,14 @@ for _ = 1, n_events do
     local period = periods[period_index]
     local counts = true
     if period ~= nil and period.start < cur_start then
-      -- A closed period: its spend can no longer change today's decision.
+      -- A closed period: its spend can no longer change today's decision. Its click id is still recorded, so
+      -- that a duplicate is caught in a later period too (after a change of calendar: clickPeriodOf).
       stats.closed = stats.closed + 1
       counts = false
+      if click_id ~= "" then
+        touched_sets[period_index] = true
+        redis.call("SADD", period.key, click_id)
+      end
     elseif period ~= nil and click_id ~= "" then
       touched_sets[period_index] = true
       if redis.call("SADD", period.key, click_id) == 0 then

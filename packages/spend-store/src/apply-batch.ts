@@ -41,7 +41,7 @@ export async function applySlices(
       buckets: slice.buckets,
       events: slice.events,
       packed: slice.bytes.subarray(0, slice.length),
-      calendar: defaults === null ? "" : calendarArgument(slice.calendar, defaults, slice.calendarChanged),
+      calendar: defaults === null ? "" : calendarArgument(slice.calendar, defaults, slice.calendarChangedAt),
     });
   }
   const commitArgs: (string | number)[] = [

@@ -34,13 +34,19 @@ export function calendarStateOf(values: readonly (string | null)[] | null): Cale
 
 /**
  * apply_slice's calendar argument: `<period>|<time zone>|<period ts>|<zone ts>|<restart>`; the ts parts are
- * empty for settings never set; restart 1 when the slice changed the calendar in force (the period restarts).
+ * empty for settings never set; restart is `<partition>:<offset>` of the record that last changed the calendar in
+ * force in the slice (the period restarts unless that record is a replay), empty when none did.
  */
-export function calendarArgument(state: CalendarState, defaults: BudgetCalendar, restart: boolean): string {
+export function calendarArgument(
+  state: CalendarState,
+  defaults: BudgetCalendar,
+  restartAt: { readonly partition: number; readonly offset: number } | null,
+): string {
   const calendar = calendarInForce(state, defaults);
   const periodTs = state.period === null ? "" : String(state.period.eventTimeMs);
   const zoneTs = state.timeZone === null ? "" : String(state.timeZone.eventTimeMs);
-  return `${calendar.period}|${calendar.timeZone}|${periodTs}|${zoneTs}|${restart ? "1" : "0"}`;
+  const restart = restartAt === null ? "" : `${restartAt.partition}:${restartAt.offset}`;
+  return `${calendar.period}|${calendar.timeZone}|${periodTs}|${zoneTs}|${restart}`;
 }
 
 /**

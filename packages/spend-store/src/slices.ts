@@ -123,8 +123,12 @@ export interface PackedSlice {
   length: number;
   /** With calendars: the advertiser's calendar settings after the slice's records (a working copy). */
   readonly calendar: CalendarState;
-  /** Whether the slice changed the calendar in force (the advertiser's period restarts; clickPeriodOf). */
-  calendarChanged: boolean;
+  /**
+   * Where the slice last changed the calendar in force (the advertiser's period restarts; clickPeriodOf): the
+   * record's partition and offset, so that the script restarts only when that record is not a replay; null: no
+   * change.
+   */
+  calendarChangedAt: { readonly partition: number; readonly offset: number } | null;
   /** The period window last used for this slice (consecutive clicks mostly share it). */
   lastPeriod: PeriodWindow | null;
 }
@@ -237,7 +241,7 @@ export class SliceBatch {
         view: viewOf(bytes),
         length: 0,
         calendar: known === undefined ? emptyCalendarState() : { ...known },
-        calendarChanged: false,
+        calendarChangedAt: null,
         lastPeriod: null,
       };
       this.slices.set(advertiserId, slice);
@@ -255,7 +259,7 @@ export class SliceBatch {
       if (!sameCalendar(before, calendarInForce(slice.calendar, calendars.defaults))) {
         // The period restarts: clicks packed so far belong to the previous calendar's periods, which no
         // longer count once the script rolls to the new one.
-        slice.calendarChanged = true;
+        slice.calendarChangedAt = { partition, offset };
         slice.lastPeriod = null;
         for (let i = 0; i < slice.buckets.length; i++) {
           slice.buckets[i] = { ...(slice.buckets[i] as PackedBucket), periodStartMs: CLOSED_PERIOD_START_MS };
@@ -327,7 +331,10 @@ export class SliceBatch {
       }
     } else {
       const calendar = calendarInForce(slice.calendar, calendars.defaults);
-      dedupByDay = calendar.period === "lifetime";
+      // An advertiser with a calendar of its own dedups by UTC day whatever its calendar, so that a duplicate
+      // is caught across a change of calendar (the oracle dedups over the whole log).
+      const own = slice.calendar.period !== null || slice.calendar.timeZone !== null;
+      dedupByDay = calendar.period === "lifetime" || own;
       period = slice.lastPeriod;
       if (period === null || timeMs < period.startMs || timeMs >= period.endMs) {
         period = budgetPeriodOf(timeMs, calendar.period, calendar.timeZone);
