@@ -1,5 +1,6 @@
-import { forecastPeriod, formatIsoUtc } from "@adpipe/core";
+import { clickPeriodOf, forecastPeriod, formatIsoUtc } from "@adpipe/core";
 import { execByNode } from "@adpipe/serving-client";
+import { CALENDAR_FIELDS, calendarStateOf } from "./calendars.js";
 import { scanKeys } from "./redis-scan.js";
 import { toInt } from "./redis-values.js";
 import { evalsha, runScripts, throwFirstError } from "./script-runner.js";
@@ -16,6 +17,7 @@ const READ_FIELDS = [
   "budget_micros",
   "forecast_exhausted_at",
   "forecast_period_spend_micros",
+  ...CALENDAR_FIELDS,
 ] as const;
 
 export interface ForecastRefreshOutcome {
@@ -54,6 +56,7 @@ export function forecastFields(
 export async function refreshForecasts(context: StoreContext): Promise<ForecastRefreshOutcome> {
   const nowMs = context.clock();
   const script = luaScript("set_forecast");
+  const defaults = { period: context.budgetPeriod, timeZone: context.timeZone };
   let scanned = 0;
   let written = 0;
   for await (const keys of scanKeys(context.redis, context.keys.patterns.advertiser, REFRESH_CHUNK)) {
@@ -70,7 +73,9 @@ export async function refreshForecasts(context: StoreContext): Promise<ForecastR
       if (startMs === null) return [];
       const net = toInt(v[2]) ?? 0;
       const budget = toInt(v[3]);
-      const fields = forecastFields(net, budget, context.periodOf(startMs), nowMs);
+      // The period of the hash, in the advertiser's own calendar (clickPeriodOf).
+      const calendar = calendarStateOf(v.slice(6));
+      const fields = forecastFields(net, budget, clickPeriodOf(startMs, calendar, defaults), nowMs);
       if (fields.exhaustedAt === (v[4] ?? null) && fields.periodSpendMicros === (v[5] ?? null)) return [];
       return [
         evalsha([

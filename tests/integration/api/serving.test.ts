@@ -123,6 +123,9 @@ describe("serving lookups (Redis)", () => {
       over_cap_micros: 0,
       forecast_exhausted_at: "2026-11-25T20:00:00.000Z",
       forecast_period_spend_micros: 12_000_000,
+      // No calendar in the hash (written before calendars): unknown here, the service-wide one applies.
+      budget_period: null,
+      time_zone: null,
       clicks: 3,
       updated_at: "2026-11-25T12:00:00.000Z",
     });
@@ -205,6 +208,8 @@ describe("serving lookups (Redis)", () => {
       over_cap_micros: null,
       forecast_exhausted_at: null,
       forecast_period_spend_micros: null,
+      budget_period: null,
+      time_zone: null,
       clicks: null,
       updated_at: null,
     });

@@ -83,6 +83,9 @@ describe("serving client", () => {
       // Written by the tracker's forecast refresh only.
       forecastExhaustedAtMs: null,
       forecastPeriodSpendMicros: null,
+      // The tracker records the calendar in force: the service-wide one here.
+      budgetPeriod: "day",
+      timeZone: "UTC",
       clicks: 1,
       updatedAtMs: now,
     });
