@@ -68,6 +68,10 @@ describe("apply_slice and per-advertiser calendars", () => {
           const store = new SpendStore({ redis, topic: "clicks", prefix, clock: () => START - 24 * H });
           await store.loadScripts();
           await store.createSentinel();
+          // A second tracker that redelivers every batch after the first applied it: its calendar memory lags
+          // by one batch (a redelivery after a lost reply), so it packs a calendar change already applied.
+          const lagging = new SpendStore({ redis, topic: "clicks", prefix, clock: () => START - 24 * H });
+          lagging.adopt((await lagging.readMeta()) ?? expect.fail("no meta"));
           const id = `cal-${run++}`;
           let t = START;
           const values: { value: string; timestampMs: number }[] = [];
@@ -121,11 +125,8 @@ describe("apply_slice and per-advertiser calendars", () => {
             const last = batch.at(-1) as SpendRecord;
             const progress = [{ partition: 0, offset: last.offset + 1 }];
             expect((await store.applyBatch(batch, progress)).status).toBe("applied");
-            // A redelivery of the same batch (a fresh tracker: nothing in memory) changes nothing.
-            if (replay) {
-              store.forgetCalendars();
-              expect((await store.applyBatch(batch, progress)).status).toBe("applied");
-            }
+            // A redelivery of the same batch changes nothing.
+            if (replay) expect((await lagging.applyBatch(batch, progress)).status).toBe("applied");
           }
           const oracle = new Oracle().observeAll(values);
           const expected = oracle.servingStateAt(t).filter((s) => s.advertiserId === id);
