@@ -81,6 +81,14 @@ export type BudgetSource = (typeof BUDGET_SOURCES)[number];
 export const BUDGET_MODES = ["observe", "hard_cap"] as const;
 export type BudgetMode = (typeof BUDGET_MODES)[number];
 
+/**
+ * How spend is spread over the budget period (docs/realtime.md, "Pacing"): `asap` serves while budget is left
+ * (the default); `even` follows budget x elapsed fraction of the period; `shaped` follows the advertiser's own
+ * hourly traffic shape. Set by explicit budget updates only (`pacing`); see decidePacing.
+ */
+export const PACING_MODES = ["asap", "even", "shaped"] as const;
+export type PacingMode = (typeof PACING_MODES)[number];
+
 /** Options for parseEvent. All times are epoch milliseconds, UTC. */
 export interface ParseOptions {
   /**
@@ -137,6 +145,8 @@ export interface ParsedEvent {
   readonly budgetPeriod?: BudgetPeriod | undefined;
   /** The IANA time zone a budget_update sets (`time_zone`, canonical name); undefined: the zone stays. */
   readonly timeZone?: string | undefined;
+  /** The pacing a valid-shaped budget_update sets (`pacing`); undefined when it sets none. */
+  readonly pacing?: PacingMode | undefined;
   /** Event time, epoch ms UTC; null when missing or unreadable. */
   readonly eventTimeMs: number | null;
   readonly errors: readonly ErrorCode[];
@@ -170,7 +180,7 @@ export interface TimeBuckets {
 }
 
 /** Why an advertiser is not served. */
-export const NOT_SERVING_REASONS = ["budget_exhausted", "no_budget", "paused"] as const;
+export const NOT_SERVING_REASONS = ["budget_exhausted", "no_budget", "paused", "ahead_of_pace"] as const;
 export type NotServingReason = (typeof NOT_SERVING_REASONS)[number];
 
 export interface ServingDecision {

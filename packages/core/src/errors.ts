@@ -8,6 +8,7 @@ export const CORE_ERROR_CODES = [
   "invalid_time_zone",
   "invalid_period",
   "invalid_options",
+  "invalid_pacing",
 ] as const;
 export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];
 

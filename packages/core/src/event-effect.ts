@@ -1,4 +1,4 @@
-import type { BudgetMode, BudgetPeriod, BudgetSource, ParsedEvent } from "./contract.js";
+import type { BudgetMode, BudgetPeriod, BudgetSource, PacingMode, ParsedEvent } from "./contract.js";
 import { windowStartOf } from "./time-buckets.js";
 
 /**
@@ -65,6 +65,8 @@ export class EventEffect {
    */
   budgetPeriod: BudgetPeriod | null = null;
   timeZone: string | null = null;
+  /** The pacing the event sets (like budgetMode: explicit observations only); null: it stays as it is. */
+  pacing: PacingMode | null = null;
 }
 
 /** Fills `out` with the effect of `event` (see EventEffect) and returns it. Allocates nothing. */
@@ -95,6 +97,7 @@ export function eventEffect(event: ParsedEvent, out: EventEffect): EventEffect {
   out.budgetMode = explicit ? (event.budgetMode ?? null) : null;
   out.budgetPeriod = explicit ? (event.budgetPeriod ?? null) : null;
   out.timeZone = explicit ? (event.timeZone ?? null) : null;
+  out.pacing = explicit ? (event.pacing ?? null) : null;
   return out;
 }
 

@@ -93,6 +93,21 @@ export {
   unitsToMicros,
 } from "./money.js";
 export {
+  DEFAULT_PACING_TOLERANCE_BP,
+  decidePacedServing,
+  decidePacing,
+  formatServeFraction,
+  type PacedServingDecision,
+  type PacedServingInput,
+  type PacingDecision,
+  type PacingInput,
+  pacingTargetFraction,
+  SERVE_FRACTION_SCALE,
+  SHAPE_HOURS,
+  toleranceBpOfPct,
+  usableShape,
+} from "./pacing.js";
+export {
   DEFAULT_PARSE_OPTIONS,
   FIELD_MAX_LENGTH,
   KNOWN_FIELDS,

@@ -6,6 +6,7 @@ import {
   type BudgetSource,
   type ErrorCode,
   type EventType,
+  type PacingMode,
   type ParsedEvent,
   type ParseOptions,
   type ParseResult,
@@ -50,6 +51,7 @@ export const KNOWN_FIELDS = [
   "reservation_id",
   "budget_period",
   "time_zone",
+  "pacing",
 ] as const;
 
 const NO_CODES: readonly never[] = Object.freeze([]);
@@ -147,6 +149,7 @@ class RawFields {
   reservationId: unknown = undefined;
   budgetPeriod: unknown = undefined;
   timeZone: unknown = undefined;
+  pacing: unknown = undefined;
   unknownFields = false;
   /** Set by the fast path: every string is printable ASCII, so ids need no character check. */
   printableAscii = false;
@@ -165,6 +168,7 @@ class RawFields {
     this.reservationId = undefined;
     this.budgetPeriod = undefined;
     this.timeZone = undefined;
+    this.pacing = undefined;
     this.unknownFields = false;
     this.printableAscii = false;
   }
@@ -210,6 +214,9 @@ class RawFields {
         break;
       case "time_zone":
         this.timeZone = value;
+        break;
+      case "pacing":
+        this.pacing = value;
         break;
       default:
         // Includes "__proto__" and "constructor": plain unknown fields, never merged into anything.
@@ -301,6 +308,7 @@ const KEY_BUDGET_MODE = 10;
 const KEY_RESERVATION_ID = 11;
 const KEY_BUDGET_PERIOD = 12;
 const KEY_TIME_ZONE = 13;
+const KEY_PACING = 14;
 const KEY_UNKNOWN = 0;
 
 /** Whether s[start, start + name.length) spells `name` (a JIT-friendly loop instead of a builtin call). */
@@ -317,6 +325,7 @@ function keyAt(s: string, start: number, end: number): number {
     case 5:
       return spells(s, start, "ad_id") ? KEY_AD_ID : KEY_UNKNOWN;
     case 6:
+      if (s.charCodeAt(start) === 112) return spells(s, start, "pacing") ? KEY_PACING : KEY_UNKNOWN;
       return spells(s, start, "amount") ? KEY_AMOUNT : KEY_UNKNOWN;
     case 8:
       return spells(s, start, "click_id") ? KEY_CLICK_ID : KEY_UNKNOWN;
@@ -428,6 +437,9 @@ function scanFlatObject(s: string, raw: RawFields): boolean {
       case KEY_TIME_ZONE:
         raw.timeZone = value;
         break;
+      case KEY_PACING:
+        raw.pacing = value;
+        break;
       default:
         raw.unknownFields = true;
     }
@@ -537,6 +549,7 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
   const rawReservationId = raw.reservationId;
   const rawBudgetPeriod = raw.budgetPeriod;
   const rawTimeZone = raw.timeZone;
+  const rawPacing = raw.pacing;
   const unknownFields = raw.unknownFields;
   const ascii = raw.printableAscii;
 
@@ -641,6 +654,12 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
     if (rawBudgetMode === "observe" || rawBudgetMode === "hard_cap") budgetMode = rawBudgetMode;
     else errors = add(errors, "field_invalid");
   }
+  // Pacing likewise: read on budget_update only; absent or null leaves the pacing in force unchanged.
+  let pacing: PacingMode | undefined;
+  if (eventType === "budget_update" && rawPacing !== undefined && rawPacing !== null) {
+    if (rawPacing === "asap" || rawPacing === "even" || rawPacing === "shaped") pacing = rawPacing;
+    else errors = add(errors, "field_invalid");
+  }
 
   // Read on budget_update only, like budget_mode: the advertiser's own calendar (clickPeriodOf).
   let budgetPeriod: BudgetPeriod | undefined;
@@ -703,6 +722,7 @@ function validateFields(context: ParseContext, options: ParseOptions): ParsedEve
     budgetMode,
     budgetPeriod,
     timeZone,
+    ...(pacing === undefined ? {} : { pacing }),
     eventTimeMs,
     errors: errors ?? NO_CODES,
     warnings: warnings ?? NO_CODES,

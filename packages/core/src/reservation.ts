@@ -14,6 +14,7 @@ export const RESERVATION_REFUSALS = [
   "insufficient_budget",
   "unknown",
   "unavailable",
+  "ahead_of_pace",
 ] as const;
 export type ReservationRefusal = (typeof RESERVATION_REFUSALS)[number];
 
@@ -27,6 +28,11 @@ export interface ReservationState {
   readonly netMicros: number;
   /** Sum of maxCostMicros of the outstanding (granted, neither settled nor released nor expired) reservations. */
   readonly reservedMicros: number;
+  /**
+   * What pacing allows spent by now (decidePacing's allowedMicros at the tracker's last evaluation, `_pace_allowed`
+   * in the hash); null or absent: no pacing (asap).
+   */
+  readonly paceAllowedMicros?: number | null;
 }
 
 export type ReservationDecision =
@@ -41,6 +47,7 @@ const REFUSED: Readonly<Record<ReservationRefusal, ReservationDecision>> = Objec
   insufficient_budget: { granted: false, reason: "insufficient_budget" },
   unknown: { granted: false, reason: "unknown" },
   unavailable: { granted: false, reason: "unavailable" },
+  ahead_of_pace: { granted: false, reason: "ahead_of_pace" },
 });
 
 /**
@@ -48,6 +55,9 @@ const REFUSED: Readonly<Record<ReservationRefusal, ReservationDecision>> = Objec
  * bench use it). `observe`: the serving decision (decideServing) alone, nothing is accounted. `hard_cap`:
  * granted only if `net + outstanding reservations + maxCost <= budget`, so the clicks of every granted
  * reservation fit under the budget together, whatever order they settle in.
+ * Pacing composes with both: net >= the pace allowance refuses `ahead_of_pace`, and in hard_cap a reservation
+ * that fits the budget but not the pace allowance (net + outstanding + maxCost > allowed) is refused
+ * `ahead_of_pace` too.
  * `maxCostMicros` is a positive safe integer (callers validate it). Pure; allocates nothing.
  */
 export function mayReserve(state: ReservationState, maxCostMicros: number): ReservationDecision {
@@ -57,10 +67,12 @@ export function mayReserve(state: ReservationState, maxCostMicros: number): Rese
     paused: state.paused,
   });
   if (serving.reason !== null) return REFUSED[serving.reason];
+  const paceAllowed = state.paceAllowedMicros ?? null;
+  if (paceAllowed !== null && state.netMicros >= paceAllowed) return REFUSED.ahead_of_pace;
   if (state.mode !== "hard_cap") return GRANTED;
-  if (state.netMicros + state.reservedMicros + maxCostMicros > (state.budgetMicros as number)) {
-    return REFUSED.insufficient_budget;
-  }
+  const committed = state.netMicros + state.reservedMicros + maxCostMicros;
+  if (committed > (state.budgetMicros as number)) return REFUSED.insufficient_budget;
+  if (paceAllowed !== null && committed > paceAllowed) return REFUSED.ahead_of_pace;
   return GRANTED;
 }
 

@@ -194,6 +194,26 @@ describe("parseEvent: the seed's contract", () => {
     expect(click({ budget_mode: "junk" })).toMatchObject({ isValid: true, warnings: [] });
   });
 
+  it("reads pacing on budget_update events (absent or null: the pacing in force stays)", () => {
+    const update = (extra: string) =>
+      parsed(
+        `{"event_type":"budget_update","advertiser_id":"adv-1","budget_value":1${extra},"timestamp":"2024-01-01T12:00:00Z"}`,
+        OPTIONS,
+      );
+    for (const pacing of ["asap", "even", "shaped"]) {
+      expect(update(`,"pacing":"${pacing}"`)).toMatchObject({ pacing, isValid: true, warnings: [] });
+    }
+    expect(update(',"pacing":"ev\u0065n"')).toMatchObject({ pacing: "even", isValid: true });
+    expect(update("").pacing).toBeUndefined();
+    expect(update(',"pacing":null')).toMatchObject({ isValid: true, warnings: [] });
+    expect(update(',"pacing":null').pacing).toBeUndefined();
+    for (const junk of ['"EVEN"', '"fast"', '""', "1", "true"]) {
+      expect(update(`,"pacing":${junk}`).errors).toEqual(["field_invalid"]);
+    }
+    expect(click({ pacing: "even" })).toMatchObject({ isValid: true, warnings: [] });
+    expect(click({ pacing: "even" }).pacing).toBeUndefined();
+  });
+
   it("normalises numeric ids to decimal strings", () => {
     const event = click({ advertiser_id: 12345, click_id: 987, ad_id: 0 });
     expect(event).toMatchObject({ advertiserId: "12345", clickId: "987", adId: "0", isValid: true });

@@ -2,6 +2,8 @@
 reserve.lua: admission by reservation. Grants a reservation of one click's most possible cost only if the
 advertiser may serve it, by mayReserve of @adpipe/core (a test holds this script to it):
   observe   the serving decision alone (paused / no_budget / budget_exhausted); nothing is recorded.
+  paced     (_pace_allowed present: the pace allowance apply_slice computed last) net_micros >= _pace_allowed
+            refuses ahead_of_pace; in hard_cap so does net + reserved + maxCost beyond it (after the budget check).
   hard_cap  also net_micros + reserved_micros + maxCost <= budget_micros; the reservation is recorded and
             counts until the click that carries it is applied (apply_slice settles it), it is released, or it
             expires by the tracker's applied watermark (expire_reservations.lua).
@@ -21,7 +23,8 @@ ARGV[3]  ttlMs: the click reaches the log within this long of now (Redis TIME), 
 
 Output: { granted, reason, remaining }
   granted    1 granted, 0 refused
-  reason     "" when granted; else paused, no_budget, budget_exhausted, insufficient_budget, unknown (no hash),
+  reason     "" when granted; else paused, no_budget, budget_exhausted, ahead_of_pace, insufficient_budget,
+             unknown (no hash),
              unavailable (guard missing: Redis lost the state or a rebuild is replacing it; or the hold above)
   remaining  reservableMicros after the call (budget - net - reserved in hard_cap, budget - net in observe,
              never below 0); -1 when there is none (no budget, unknown, unavailable)
@@ -37,12 +40,13 @@ local guard = redis.call("HMGET", KEYS[4], "epoch", "reserve_hold_until")
 if not guard[1] then return { 0, "unavailable", -1 } end
 
 local state = redis.call("HMGET", hash, "can_serve", "net_micros", "budget_micros", "_paused", "mode",
-  "reserved_micros")
+  "reserved_micros", "_pace_allowed")
 if not state[1] then return { 0, "unknown", -1 } end
 local net = tonumber(state[2]) or 0
 local budget = tonumber(state[3])
 local mode = state[5] or "observe"
 local reserved = tonumber(state[6]) or 0
+local pace_allowed = tonumber(state[7])
 
 local function remaining(extra)
   if budget == nil then return -1 end
@@ -68,8 +72,12 @@ elseif budget == nil or budget <= 0 then
   reason = "no_budget"
 elseif net >= budget then
   reason = "budget_exhausted"
+elseif pace_allowed ~= nil and net >= pace_allowed then
+  reason = "ahead_of_pace"
 elseif mode == "hard_cap" and net + reserved + max_cost > budget then
   reason = "insufficient_budget"
+elseif mode == "hard_cap" and pace_allowed ~= nil and net + reserved + max_cost > pace_allowed then
+  reason = "ahead_of_pace"
 end
 if reason ~= "" then return { 0, reason, remaining(0) } end
 

@@ -12,7 +12,7 @@ export const DEFAULT_KEY_PREFIX = "adspend:";
 export const MAX_ADVERTISER_ID_LENGTH = 128;
 
 /** Why an advertiser is not served; mirrors NOT_SERVING_REASONS in @adpipe/core (a test keeps them equal). */
-export const NOT_SERVING_REASONS = ["budget_exhausted", "no_budget", "paused"] as const;
+export const NOT_SERVING_REASONS = ["budget_exhausted", "no_budget", "paused", "ahead_of_pace"] as const;
 export type NotServingReason = (typeof NOT_SERVING_REASONS)[number];
 
 /**
@@ -31,6 +31,13 @@ export type BudgetSource = (typeof BUDGET_SOURCES)[number];
 export const BUDGET_MODES = ["observe", "hard_cap"] as const;
 export type BudgetMode = (typeof BUDGET_MODES)[number];
 
+/**
+ * How spend is spread over the period; mirrors PACING_MODES in @adpipe/core (a test keeps them equal). asap (the
+ * default, also when the hash has no `pacing`), even, shaped: see docs/realtime.md "Pacing".
+ */
+export const PACING_MODES = ["asap", "even", "shaped"] as const;
+export type PacingMode = (typeof PACING_MODES)[number];
+
 /** Public fields of the advertiser hash, in the order the client reads them with HMGET. */
 export const PUBLIC_FIELDS = [
   "can_serve",
@@ -48,6 +55,8 @@ export const PUBLIC_FIELDS = [
   "forecast_period_spend_micros",
   "budget_period",
   "time_zone",
+  "pacing",
+  "serve_fraction",
 ] as const;
 export type PublicField = (typeof PUBLIC_FIELDS)[number];
 
@@ -86,6 +95,15 @@ export interface ServingState {
    */
   readonly budgetPeriod: string | null;
   readonly timeZone: string | null;
+  /** The pacing in force; asap when the hash has none. */
+  readonly pacing: PacingMode;
+  /**
+   * Share of requests to serve (0..1) for ad servers that throttle probabilistically: 1 on or below the pacing
+   * target, falling linearly to 0 across the tolerance band; 0 whenever canServe is false. Without a
+   * `serve_fraction` field (never-paced advertisers): 1 when serving, else 0. Note: a cached state is refreshed
+   * on can_serve changes, so with the local cache serveFraction may lag by up to the cache TTL.
+   */
+  readonly serveFraction: number;
   readonly clicks: number;
   /** Epoch ms of the last change written by the tracker. */
   readonly updatedAtMs: number;
@@ -236,6 +254,8 @@ export function parseServingState(
     spend,
     budgetPeriod,
     zone,
+    pacing,
+    fraction,
   ] = values;
   if (canServe !== "1" && canServe !== "0") {
     throw new ServingClientError(
@@ -264,9 +284,30 @@ export function parseServingState(
       `advertiser ${advertiserId}: unknown mode ${JSON.stringify(budgetMode)}`,
     );
   }
+  const pacingMode = pacing === null || pacing === undefined || pacing === "" ? "asap" : pacing;
+  if (!(PACING_MODES as readonly string[]).includes(pacingMode)) {
+    throw new ServingClientError(
+      "malformed_state",
+      `advertiser ${advertiserId}: unknown pacing ${JSON.stringify(pacingMode)}`,
+    );
+  }
+  const serveFraction =
+    fraction === null || fraction === undefined || fraction === ""
+      ? canServe === "1"
+        ? 1
+        : 0
+      : Number(fraction);
+  if (!(serveFraction >= 0 && serveFraction <= 1)) {
+    throw new ServingClientError(
+      "malformed_state",
+      `advertiser ${advertiserId}: serve_fraction is ${JSON.stringify(fraction)}, expected 0..1`,
+    );
+  }
   return {
     advertiserId,
     canServe: canServe === "1",
+    pacing: pacingMode as PacingMode,
+    serveFraction,
     reason: parsedReason,
     period: period ?? "",
     netMicros: integerField(advertiserId, "net_micros", net ?? null),

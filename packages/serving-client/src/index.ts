@@ -21,6 +21,8 @@ export {
   MAX_ADVERTISER_ID_LENGTH,
   NOT_SERVING_REASONS,
   type NotServingReason,
+  PACING_MODES,
+  type PacingMode,
   PUBLIC_FIELDS,
   type PublicField,
   parseServingChangeMessage,

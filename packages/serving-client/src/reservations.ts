@@ -16,6 +16,7 @@ export const RESERVATION_REFUSALS = [
   "insufficient_budget",
   "unknown",
   "unavailable",
+  "ahead_of_pace",
 ] as const;
 export type ReservationRefusal = (typeof RESERVATION_REFUSALS)[number];
 

@@ -25,7 +25,8 @@ then     the E events packed in one binary string (one argument instead of nine 
            twelve little-endian doubles (struct "<dddddddddddd"):
              partition, offset, period index (1..P; 0 = no spend), gross micros, net micros, clicks,
              budget kind (0 = none; else the observation's source: 1 click, 2 budget_update, 3 api),
-             budget micros, budget event time ms, budget mode (0 = unchanged, 1 observe, 2 hard_cap),
+             budget micros, budget event time ms, budget mode and pacing (mode + 4 x pacing; mode 0 =
+             unchanged, 1 observe, 2 hard_cap; pacing 0 = unchanged, 1 asap, 2 even, 3 shaped),
              click id byte length, reservation id byte length
            then the click id bytes (length 0: the click takes no part in dedup), then the reservation id
            bytes (length 0: the reservation is the one named by the click id). Every value is an integer
@@ -38,6 +39,7 @@ then     the advertiser's calendar (clickPeriodOf in @adpipe/core), "" = leave t
            ("" = none). A change restarts the period: the hash rolls to ARGV[4] even when that starts earlier
            than the stored period, from zero (pending spend was bucketed in the previous calendar), unless that
            record is a replay (at or below the hash's offset of its partition).
+then     end (epoch ms) of the current period, and the pacing tolerance in basis points of the budget
 
 Output: { status, applied, duplicates, replayed, closed_period, flipped, can_serve }
   status         1 done; 0 unknown advertiser left unknown (ARGV[7] = 0); -1 refused: the hash or the guard
@@ -55,6 +57,12 @@ The budget in force (budget_micros, _budget_ts, budget_source) follows supersede
 explicit budget (api, budget_update) outranks any click-carried one; within a rank the later event time wins,
 on equal times the later record. A hash written before budget sources existed (budget_micros without
 budget_source) ranks as click-carried until the next explicit budget or a rebuild from the warehouse.
+
+Pacing (pacing, _pacing_ts; absent = asap) is set like the mode (the later event time wins, on equal times the
+later record). The serving decision is decidePacedServing of @adpipe/core at now (ARGV[6]): paused, no_budget,
+budget_exhausted, then ahead_of_pace. For an advertiser whose pacing was ever set, serve_fraction ("1", "0" or
+"0.dddd") and, unless asap, _pace_allowed (what may be spent by now, which reserve.lua checks) are written too;
+shaped pacing reads the hourly weights from _shape (24 comma-separated integers), else paces even.
 
 The budget mode (mode, _mode_ts; absent = observe) follows supersedesMode: the later event time wins, on equal
 times the later record. Billing follows billableMicros in @adpipe/core: each counted click is billed, in
@@ -103,6 +111,8 @@ end
 local n_events = tonumber(ARGV[at])
 at = at + 1
 local calendar = ARGV[at + 1] or ""
+local period_end = tonumber(ARGV[at + 2])
+local tolerance_bp = tonumber(ARGV[at + 3])
 
 if not exists and not create then
   return { 0, 0, 0, 0, 0, 0, -1 }
@@ -200,7 +210,8 @@ local function budget_rank(source)
   if source == "click" then return 0 end
   return 1
 end
-local stored_budget = redis.call("HMGET", hash, "_budget_ts", "budget_source", "budget_micros", "mode", "_mode_ts")
+local stored_budget = redis.call("HMGET", hash, "_budget_ts", "budget_source", "budget_micros", "mode", "_mode_ts",
+  "_pacing_ts")
 local budget_ts = tonumber(stored_budget[1])
 local budget_source = stored_budget[2] or "click"
 local new_budget, new_budget_ts, new_budget_source = nil, nil, nil
@@ -210,6 +221,9 @@ local BUDGET_MODES = { "observe", "hard_cap" }
 local mode_now = stored_budget[4] or "observe"
 local mode_ts = tonumber(stored_budget[5])
 local new_mode = nil
+local PACING_MODES = { "asap", "even", "shaped" }
+local pacing_ts = tonumber(stored_budget[6])
+local new_pacing = nil
 local sums = {}            -- period index -> { net, gross, clicks, over_cap, billed }
 local touched_sets = {}    -- period index -> true
 
@@ -282,6 +296,12 @@ for _ = 1, n_events do
         budget_now = budget
         observed = true
       end
+      local pacing_code = math.floor(mode_code / 4)
+      mode_code = mode_code - 4 * pacing_code
+      if pacing_code ~= 0 and (pacing_ts == nil or budget_time >= pacing_ts) then
+        new_pacing, pacing_ts = PACING_MODES[pacing_code], budget_time
+        observed = true
+      end
       -- supersedesMode: the later event time wins; equal times: the later record.
       if mode_code ~= 0 and (mode_ts == nil or budget_time >= mode_ts) then
         new_mode, mode_ts, mode_now = BUDGET_MODES[mode_code], budget_time, BUDGET_MODES[mode_code]
@@ -349,6 +369,11 @@ if new_mode ~= nil then
   changed = true
 end
 
+if new_pacing ~= nil then
+  redis.call("HSET", hash, "pacing", new_pacing, "_pacing_ts", string.format("%d", pacing_ts))
+  changed = true
+end
+
 if settled_micros ~= 0 then
   redis.call("HINCRBY", hash, "reserved_micros", string.format("%d", -settled_micros))
   changed = true
@@ -358,11 +383,45 @@ for partition, offset in pairs(last_offset) do
   redis.call("HSET", hash, "_off:" .. topic .. ":" .. string.format("%d", partition), string.format("%d", offset))
 end
 
--- The serving decision: the same rule as decideServing in @adpipe/core (a test compares them).
-local state = redis.call("HMGET", hash, "net_micros", "budget_micros", "_paused", "can_serve", "reason")
+-- pacingTargetFraction of @adpipe/core, the same double operations in the same order.
+local MS_PER_HOUR = 3600000
+local function shape_weight(shape, elapsed)
+  local day = 0
+  for h = 1, 24 do day = day + shape[h] end
+  local hours = math.floor(elapsed / MS_PER_HOUR)
+  local weight = math.floor(hours / 24) * day
+  local hour_of_day = hours % 24
+  for h = 1, hour_of_day do weight = weight + shape[h] end
+  return weight + shape[hour_of_day + 1] * ((elapsed - hours * MS_PER_HOUR) / MS_PER_HOUR)
+end
+local function target_fraction(pacing, start, stop, now, shape_field)
+  if pacing == "asap" then return 1 end
+  local length = stop - start
+  if length <= 0 or now >= stop then return 1 end
+  if now <= start then return 0 end
+  local elapsed = now - start
+  if pacing == "shaped" and shape_field then
+    local shape, total = {}, 0
+    for weight in string.gmatch(shape_field, "[^,]+") do
+      shape[#shape + 1] = tonumber(weight) or 0
+      total = total + shape[#shape]
+    end
+    if #shape == 24 and total > 0 then
+      local whole = shape_weight(shape, length)
+      if whole > 0 then return math.min(1, shape_weight(shape, elapsed) / whole) end
+    end
+  end
+  return elapsed / length
+end
+
+-- The serving decision: the same rule as decidePacedServing in @adpipe/core (tests compare them).
+local state = redis.call("HMGET", hash, "net_micros", "budget_micros", "_paused", "can_serve", "reason", "pacing",
+  "_period_start", "_shape")
 local net_total = tonumber(state[1]) or 0
 local budget_total = tonumber(state[2])
+local pacing = state[6]
 local can_serve, reason
+local serve_bp, pace_allowed = 0, nil
 if state[3] == "1" then
   can_serve, reason = "0", "paused"
 elseif budget_total == nil or budget_total <= 0 then
@@ -371,6 +430,29 @@ elseif net_total >= budget_total then
   can_serve, reason = "0", "budget_exhausted"
 else
   can_serve, reason = "1", ""
+  serve_bp = 10000
+  if pacing ~= nil and pacing ~= "asap" and period_end ~= nil then
+    local fraction = target_fraction(pacing, tonumber(state[7]), period_end, tonumber(now_ms), state[8])
+    local target = math.min(budget_total, math.floor(budget_total * fraction))
+    pace_allowed = math.min(budget_total, target + math.floor((budget_total * tolerance_bp) / 10000))
+    if net_total >= pace_allowed then
+      can_serve, reason, serve_bp = "0", "ahead_of_pace", 0
+    elseif net_total > target then
+      serve_bp = math.floor((10000 * (pace_allowed - net_total)) / (pace_allowed - target))
+    end
+  end
+end
+if pacing ~= nil then
+  local serve_fraction = "0"
+  if serve_bp >= 10000 then serve_fraction = "1" elseif serve_bp > 0 then
+    serve_fraction = "0." .. string.format("%04d", serve_bp)
+  end
+  redis.call("HSET", hash, "serve_fraction", serve_fraction)
+  if pace_allowed ~= nil then
+    redis.call("HSET", hash, "_pace_allowed", string.format("%d", pace_allowed))
+  else
+    redis.call("HDEL", hash, "_pace_allowed")
+  end
 end
 local old_can_serve = state[4] or ""
 local old_reason = state[5] or ""

@@ -25,6 +25,11 @@ export const spendStoreEnvSchema = z.object({
    * refused (`unavailable`) this long: a lost reservation's click may still arrive until its TTL ends. Must be
    * at least the longest ttlMs the ad servers reserve with.
    */
+  /**
+   * Pacing (`even`, `shaped`): how far above the target curve spend may run before the advertiser is held back
+   * (reason ahead_of_pace), in percent of the budget (0..100, up to two decimals). Default 5.
+   */
+  PACING_TOLERANCE_PCT: z.coerce.number().min(0).max(100).default(5),
   RESERVATION_HOLD_MS: envVar.integer(0, MAX_RESERVATION_TTL_MS).default(MAX_RESERVATION_TTL_MS),
 });
 export type SpendStoreEnv = z.output<typeof spendStoreEnvSchema>;

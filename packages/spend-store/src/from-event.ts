@@ -46,6 +46,7 @@ export function spendRecordOf(event: ParsedEvent, position: RecordPosition): Spe
             mode: effect.budgetMode ?? undefined,
             budgetPeriod: effect.budgetPeriod ?? undefined,
             timeZone: effect.timeZone ?? undefined,
+            pacing: effect.pacing ?? undefined,
           },
   };
 }

@@ -1,4 +1,4 @@
-import type { BudgetMode, BudgetPeriod, BudgetSource } from "@adpipe/core";
+import type { BudgetMode, BudgetPeriod, BudgetSource, PacingMode } from "@adpipe/core";
 
 /**
  * What the tracker applies per Kafka record, after @adpipe/core has parsed and classified it.
@@ -42,6 +42,8 @@ export interface BudgetObservation {
   /** The budget period / IANA zone an explicit observation sets (clickPeriodOf); absent: it stays. */
   readonly budgetPeriod?: BudgetPeriod | undefined;
   readonly timeZone?: string | undefined;
+  /** The pacing an explicit observation sets (like mode); absent: the pacing stays as it is. */
+  readonly pacing?: PacingMode | undefined;
 }
 
 /** A period window as returned by budgetPeriodOf in @adpipe/core. */

@@ -70,6 +70,12 @@ export function applySliceArgs(
       dedupTtlSeconds(bucket.dedupStartMs, bucket.dedupEndMs, writer.nowMs, context.dedupHorizonMs),
     );
   }
-  args.push(slice.events, slice.packed, slice.calendar ?? "");
+  args.push(
+    slice.events,
+    slice.packed,
+    slice.calendar ?? "",
+    slice.currentPeriod.endMs,
+    context.pacingToleranceBp,
+  );
   return args;
 }

@@ -10,6 +10,7 @@ import {
   emptyCalendarState,
   MIN_EVENT_TIME_MS,
   observeCalendar,
+  type PacingMode,
   sameCalendar,
 } from "@adpipe/core";
 import type { CalendarMemory } from "./calendars.js";
@@ -36,6 +37,17 @@ export const BUDGET_MODE_CODES: Readonly<Record<BudgetMode, number>> = Object.fr
   observe: 1,
   hard_cap: 2,
 });
+
+/**
+ * The pacing an observation sets travels in the same "budget mode" double: mode code + PACING_CODE_FACTOR x
+ * pacing code (0 = the pacing stays as it is). apply_slice.lua splits them (its PACING_MODES table).
+ */
+export const PACING_CODES: Readonly<Record<PacingMode, number>> = Object.freeze({
+  asap: 1,
+  even: 2,
+  shaped: 3,
+});
+export const PACING_CODE_FACTOR = 4;
 
 export interface SliceGrouping {
   readonly periodOf: PeriodOf;
@@ -105,7 +117,7 @@ const FIRST_SLICE_BYTES = 512;
  * twelve little-endian doubles
  *   partition, offset, bucket (1-based; 0 = no spend), gross, net, clicks,
  *   budget kind (0 = none, else BUDGET_SOURCE_CODES of its source), budget micros, budget event time,
- *   budget mode (0 = none, else BUDGET_MODE_CODES), click id byte length, reservation id byte length
+ *   budget mode and pacing (BUDGET_MODE_CODES + PACING_CODE_FACTOR x PACING_CODES; 0 = none), click id byte length, reservation id byte length
  * then the click id's UTF-8 bytes (none when the click cannot be deduplicated), then the reservation id's
  * (none when the click settles the reservation named by its click id, the default, or settles none). Offsets and amounts are
  * checked safe integers, so exact as doubles (as are times and counts). One binary argument per advertiser instead of nine string arguments per
@@ -203,6 +215,7 @@ export class SliceBatch {
     effect.budgetMode = budget?.mode ?? null;
     effect.budgetPeriod = budget?.budgetPeriod ?? null;
     effect.timeZone = budget?.timeZone ?? null;
+    effect.pacing = budget?.pacing ?? null;
     // A SpendRecord may carry its budget observation at another time than its spend.
     this.pack(effect, record.partition, record.offset, record.timestampMs, budget?.eventTimeMs ?? 0);
   }
@@ -307,7 +320,10 @@ export class SliceBatch {
     view.setFloat64(at + 56, budgetMicros, true);
     view.setFloat64(at + 64, budgetSource === null ? 0 : budgetTimeMs, true);
     const budgetMode = budgetSource === null ? null : effect.budgetMode;
-    view.setFloat64(at + 72, budgetMode === null ? 0 : BUDGET_MODE_CODES[budgetMode], true);
+    const pacing = budgetSource === null ? null : effect.pacing;
+    const modeCode = budgetMode === null ? 0 : BUDGET_MODE_CODES[budgetMode];
+    const pacingCode = pacing === null ? 0 : PACING_CODES[pacing];
+    view.setFloat64(at + 72, modeCode + PACING_CODE_FACTOR * pacingCode, true);
     const idBytes = id.length === 0 ? 0 : writeUtf8(slice.bytes, at + EVENT_FIXED_BYTES, id);
     view.setFloat64(at + 80, idBytes, true);
     const reservationBytes =

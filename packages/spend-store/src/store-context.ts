@@ -1,4 +1,9 @@
-import { type BudgetPeriod, budgetPeriodOf, generationTopic } from "@adpipe/core";
+import {
+  type BudgetPeriod,
+  budgetPeriodOf,
+  DEFAULT_PACING_TOLERANCE_BP,
+  generationTopic,
+} from "@adpipe/core";
 import {
   DEFAULT_KEY_PREFIX,
   isRedisCluster,
@@ -32,6 +37,8 @@ export interface SpendStoreOptions {
   clock?: () => number;
   /** Publish can_serve changes on `<prefix>serving-changes`. Default true. */
   publishChanges?: boolean;
+  /** Pacing tolerance above the target curve, basis points of the budget. Default 500 (5 %). */
+  pacingToleranceBp?: number;
 }
 
 /**
@@ -55,6 +62,8 @@ export interface StoreContext {
   readonly clock: () => number;
   /** Where can_serve changes are published; "" = not published. */
   readonly channel: string;
+  /** Pacing tolerance above the target curve, basis points of the budget (decidePacing). */
+  readonly pacingToleranceBp: number;
   /** The budget period containing an instant (epoch ms), in the store's zone. */
   periodOf(timeMs: number): PeriodWindow;
   /**
@@ -86,6 +95,7 @@ export function storeContext(options: SpendStoreOptions, position: StorePosition
     reservationHoldMs: options.reservationHoldMs ?? MAX_RESERVATION_TTL_MS,
     clock,
     channel: options.publishChanges === false ? "" : servingChangesChannel(keys.prefix),
+    pacingToleranceBp: options.pacingToleranceBp ?? DEFAULT_PACING_TOLERANCE_BP,
     periodOf,
     lineageTopic: () => generationTopic(options.topic, position.generation),
   };

@@ -1,5 +1,6 @@
 import {
   BUDGET_MODES as CORE_MODES,
+  PACING_MODES as CORE_PACING_MODES,
   NOT_SERVING_REASONS as CORE_REASONS,
   RESERVATION_REFUSALS as CORE_REFUSALS,
   BUDGET_SOURCES as CORE_SOURCES,
@@ -11,6 +12,7 @@ import {
   BUDGET_SOURCES,
   isValidAdvertiserId as clientRule,
   NOT_SERVING_REASONS,
+  PACING_MODES,
   RESERVATION_REFUSALS,
 } from "@adpipe/serving-client";
 import fc from "fast-check";
@@ -95,6 +97,7 @@ describe("spendKeys", () => {
     expect([...NOT_SERVING_REASONS]).toEqual([...CORE_REASONS]);
     expect([...BUDGET_SOURCES]).toEqual([...CORE_SOURCES]);
     expect([...BUDGET_MODES]).toEqual([...CORE_MODES]);
+    expect([...PACING_MODES]).toEqual([...CORE_PACING_MODES]);
     expect([...RESERVATION_REFUSALS]).toEqual([...CORE_REFUSALS]);
   });
 });

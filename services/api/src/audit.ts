@@ -1,5 +1,5 @@
 import type { BudgetPeriod } from "@adpipe/core";
-import type { BudgetMode } from "@adpipe/serving-client";
+import type { BudgetMode, PacingMode } from "@adpipe/serving-client";
 import type { Pool, PoolClient } from "pg";
 import type { AuditEntryBody } from "./schemas.js";
 import { apiQueries } from "./sql.js";
@@ -21,6 +21,10 @@ export interface AuditRecord {
   readonly newBudgetPeriod: string | null;
   readonly oldTimeZone: string | null;
   readonly newTimeZone: string | null;
+  /** The tracker's pacing when the change was asked (null = unknown). */
+  readonly oldPacing: PacingMode | null;
+  /** The pacing a budget change set (null = none set: the pacing stayed as it was; pause and resume). */
+  readonly newPacing: PacingMode | null;
   readonly period: string | null;
   /** The token identity that asked. */
   readonly actor: string;
@@ -42,6 +46,8 @@ interface AuditRow {
   new_budget_period: BudgetPeriod | null;
   old_time_zone: string | null;
   new_time_zone: string | null;
+  old_pacing: PacingMode | null;
+  new_pacing: PacingMode | null;
   period: string | null;
   actor: string;
   source: string;
@@ -69,6 +75,8 @@ export async function insertAudit(client: PoolClient, record: AuditRecord): Prom
       record.newBudgetPeriod,
       record.oldTimeZone,
       record.newTimeZone,
+      record.oldPacing,
+      record.newPacing,
     ]),
   );
   const row = rows[0];
@@ -103,6 +111,8 @@ export async function listAudit(
       new_budget_period: row.new_budget_period,
       old_time_zone: row.old_time_zone,
       new_time_zone: row.new_time_zone,
+      old_pacing: row.old_pacing,
+      new_pacing: row.new_pacing,
       period: row.period,
       actor: row.actor,
       source: row.source,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type BudgetMode, type BudgetPeriod, microsToNumberString } from "@adpipe/core";
+import { type BudgetMode, type BudgetPeriod, microsToNumberString, type PacingMode } from "@adpipe/core";
 
 export interface BudgetUpdateInput {
   readonly advertiserId: string;
@@ -11,6 +11,8 @@ export interface BudgetUpdateInput {
   /** The advertiser's budget period / IANA zone to set; undefined leaves the one in force (field omitted). */
   readonly budgetPeriod?: BudgetPeriod | undefined;
   readonly timeZone?: string | undefined;
+  /** The pacing to set (`pacing`); undefined leaves the pacing in force as it is (the field is omitted). */
+  readonly pacing?: PacingMode | undefined;
   readonly atMs: number;
 }
 
@@ -41,6 +43,7 @@ export function budgetUpdateEvent(input: BudgetUpdateInput): BuiltEvent {
     ...(input.budgetMode === undefined ? {} : { budget_mode: input.budgetMode }),
     ...(input.budgetPeriod === undefined ? {} : { budget_period: input.budgetPeriod }),
     ...(input.timeZone === undefined ? {} : { time_zone: input.timeZone }),
+    ...(input.pacing === undefined ? {} : { pacing: input.pacing }),
     timestamp: new Date(input.atMs).toISOString(),
   };
   return { eventId, json: JSON.stringify(event) };

@@ -10,6 +10,7 @@ import {
   BUDGET_SOURCES,
   MAX_RESERVATION_TTL_MS,
   NOT_SERVING_REASONS,
+  PACING_MODES,
   RESERVATION_REFUSALS,
 } from "@adpipe/serving-client";
 import { z } from "zod";
@@ -84,6 +85,12 @@ export const budgetModeSchema = z
     "observe (the default): every valid click is billed, the budget decides can_serve only; hard_cap: billing stops at the budget, the rest is over_cap (docs/core.md, budget modes)",
   );
 
+export const pacingSchema = z
+  .enum(PACING_MODES)
+  .describe(
+    "asap (the default): serve while budget is left; even: spend follows budget x elapsed fraction of the period plus a tolerance; shaped: the advertiser's hourly traffic shape of the last 7 days (docs/realtime.md, pacing)",
+  );
+
 export const servingStateSchema = z.object({
   advertiser_id: z.string(),
   known: z.boolean().describe("false when the tracker has no state for this advertiser"),
@@ -128,6 +135,17 @@ export const servingStateSchema = z.object({
     .nullable()
     .describe(
       "the IANA time zone `period` follows: the advertiser's own, else BUDGET_TIME_ZONE; null when unknown",
+    ),
+  pacing: pacingSchema
+    .nullable()
+    .describe("the pacing in force (asap when none was ever set); null when unknown"),
+  serve_fraction: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .describe(
+      "share of requests to serve for ad servers that throttle probabilistically: 1 on or below the pacing target, falling linearly to 0 across the tolerance; 0 when can_serve is false; null when unknown",
     ),
   clicks: z.number().int().nullable(),
   updated_at: z.string().nullable().describe("ISO time of the tracker's last write"),
@@ -240,6 +258,9 @@ export const budgetPutBodySchema = z
       .describe(
         "the IANA time zone of the advertiser's periods to set, e.g. America/New_York (published as time_zone); omitted: the zone in force stays (BUDGET_TIME_ZONE for advertisers that never set one)",
       ),
+    pacing: pacingSchema
+      .optional()
+      .describe("pacing to set (published as pacing); omitted: the pacing in force stays"),
     period: budgetPeriodSchema
       .optional()
       .describe(
@@ -278,6 +299,12 @@ export const budgetChangeResponseSchema = z.object({
     .string()
     .nullable()
     .describe("the IANA time zone set by this change; null when it set none (the zone in force stayed)"),
+  old_pacing: pacingSchema
+    .nullable()
+    .describe("the tracker's pacing when the change was asked; null when unknown"),
+  new_pacing: pacingSchema
+    .nullable()
+    .describe("the pacing set by this change; null when the request set none"),
   budget_source: z
     .literal("api")
     .describe("the new budget's source: explicit, so budget_value on later clicks does not override it"),
@@ -328,6 +355,14 @@ export const auditEntrySchema = z.object({
     .string()
     .nullable()
     .describe("the IANA time zone set by this change; null when it set none (the zone in force stayed)"),
+  old_pacing: pacingSchema
+    .nullable()
+    .describe("the tracker's pacing when the change was asked; null when unknown"),
+  new_pacing: pacingSchema
+    .nullable()
+    .describe(
+      "the pacing this budget change set; null when it set none (the pacing stayed) and on pause/resume",
+    ),
   period: z.string().nullable(),
   actor: z.string(),
   source: z.string(),

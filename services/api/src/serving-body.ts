@@ -24,6 +24,8 @@ export function servingBody(
       forecast_period_spend_micros: null,
       budget_period: null,
       time_zone: null,
+      pacing: null,
+      serve_fraction: null,
       clicks: null,
       updated_at: null,
     };
@@ -45,6 +47,8 @@ export function servingBody(
     forecast_period_spend_micros: state.forecastPeriodSpendMicros,
     budget_period: state.budgetPeriod,
     time_zone: state.timeZone,
+    pacing: state.pacing,
+    serve_fraction: state.serveFraction,
     clicks: state.clicks,
     updated_at: new Date(state.updatedAtMs).toISOString(),
   };

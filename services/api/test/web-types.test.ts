@@ -18,7 +18,7 @@ describe("dashboard types", () => {
 
   it("read serving states and pages as the route schemas declare them", () => {
     expectTypeOf<ServingRow["reason"]>().toEqualTypeOf<
-      "budget_exhausted" | "no_budget" | "paused" | "unknown_advertiser" | null
+      "budget_exhausted" | "no_budget" | "paused" | "ahead_of_pace" | "unknown_advertiser" | null
     >();
     expectTypeOf<Page<TotalRow>>().toHaveProperty("next_offset").toEqualTypeOf<number | null>();
   });

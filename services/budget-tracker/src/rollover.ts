@@ -26,8 +26,11 @@ export class PeriodRollover {
     this.sweptPeriod = periodId;
   }
 
-  /** Sweeps every hash into the current period when the period changed since the last sweep (or `force`). */
-  async sweepIfDue(force: boolean): Promise<void> {
+  /**
+   * Sweeps every hash into the current period when the period changed since the last sweep (or `force`: the
+   * pacing check, since a paced advertiser's allowance grows with time).
+   */
+  async sweepIfDue(force: boolean, why: "rollover" | "pacing" = "rollover"): Promise<void> {
     const { store, logger, metrics } = this.deps;
     const period = store.currentPeriod();
     if (!force && period.id === this.sweptPeriod) return;
@@ -40,9 +43,8 @@ export class PeriodRollover {
       return;
     }
     this.sweptPeriod = outcome.period.id;
-    logger.info(
-      { period: outcome.period.id, advertisers: outcome.scanned, flips: outcome.flips.length },
-      "period rollover sweep",
-    );
+    const fields = { period: outcome.period.id, advertisers: outcome.scanned, flips: outcome.flips.length };
+    if (why === "rollover") logger.info(fields, "period rollover sweep");
+    else logger.debug(fields, "pacing sweep");
   }
 }

@@ -5,6 +5,7 @@ import {
   redactUrl,
   redisConnectionSecrets,
 } from "@adpipe/config";
+import { toleranceBpOfPct } from "@adpipe/core";
 import { createKafka } from "@adpipe/kafka";
 import { createRedisClient } from "@adpipe/serving-client";
 import { SpendStore } from "@adpipe/spend-store";
@@ -12,7 +13,7 @@ import { createLogger, createMetricsRegistry, type Logger, ResourceStack } from 
 import { createPool } from "@adpipe/warehouse";
 import type { Pool } from "pg";
 import type { Registry } from "prom-client";
-import type { TrackerConfig } from "./config.js";
+import { budgetClockOf, scaledClockAt, type TrackerConfig } from "./config.js";
 import { TrackerMetrics } from "./metrics.js";
 import { type AppliedBatch, BudgetTracker } from "./tracker.js";
 
@@ -89,6 +90,10 @@ export async function startTrackerService(
           });
     if (pool !== null) resources.defer("postgres", () => pool.end());
 
+    const scaledClock = budgetClockOf(env);
+    if (scaledClock !== null) logger.warn({ scaledClock }, "TEST ONLY: the budget clock is scaled");
+    const clock =
+      options.clock ?? (scaledClock === null ? undefined : () => scaledClockAt(scaledClock, Date.now()));
     const store = new SpendStore({
       redis,
       topic: config.kafka.topic,
@@ -98,7 +103,8 @@ export async function startTrackerService(
       dedupHorizonMs: env.DEDUP_HORIZON_MS,
       reservationHoldMs: env.RESERVATION_HOLD_MS,
       publishChanges: env.PUBLISH_CHANGES,
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      pacingToleranceBp: toleranceBpOfPct(env.PACING_TOLERANCE_PCT),
+      ...(clock === undefined ? {} : { clock }),
     });
     const tracker = new BudgetTracker({
       kafka: createKafka(config.kafka, { logger }),
@@ -113,6 +119,7 @@ export async function startTrackerService(
       rebuildSource: env.REBUILD_SOURCE,
       intervals: {
         rolloverCheckMs: env.ROLLOVER_CHECK_INTERVAL_MS,
+        pacingCheckMs: env.PACING_CHECK_INTERVAL_MS,
         stateCheckMs: env.STATE_CHECK_INTERVAL_MS,
         reconcileMs: env.RECONCILE_INTERVAL_MS,
         reservationSweepMs: env.RESERVATION_SWEEP_INTERVAL_MS,

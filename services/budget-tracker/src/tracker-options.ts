@@ -23,6 +23,8 @@ export interface AppliedBatch {
 export interface TrackerIntervals {
   /** Check for a new budget period (then sweep every hash); 0 = never. */
   readonly rolloverCheckMs: number;
+  /** Re-evaluate paced advertisers (a sweep of every hash); 0 or absent = never. */
+  readonly pacingCheckMs?: number;
   /** Check the sentinel and the epoch; 0 = never. */
   readonly stateCheckMs: number;
   /** Compare Redis with Postgres; 0 = never (also when no pool is given). */

@@ -146,6 +146,7 @@ export class BudgetTracker {
     this.healthy = true;
     const { intervals } = options;
     this.every(intervals.rolloverCheckMs, () => this.rollover.sweepIfDue(false));
+    this.every(intervals.pacingCheckMs ?? 0, () => this.rollover.sweepIfDue(true, "pacing"));
     this.every(intervals.stateCheckMs, () => this.recovery.checkState());
     this.every(options.topicCheckMs ?? 10_000, () => this.watch.periodicCheck());
     this.every(intervals.reservationSweepMs ?? 0, () => this.expiry.turn());

@@ -18,6 +18,8 @@ interface ServingResult {
   over_cap_micros: number | null;
   budget_period?: string | null;
   time_zone?: string | null;
+  pacing?: ServingState["pacing"] | null;
+  serve_fraction?: number | null;
   reason: ServingState["reason"];
   updated_at: string | null;
 }
@@ -140,6 +142,8 @@ export class ApiServingProbe {
       forecastPeriodSpendMicros: null,
       budgetPeriod: result.budget_period ?? null,
       timeZone: result.time_zone ?? null,
+      pacing: result.pacing ?? "asap",
+      serveFraction: result.serve_fraction ?? (result.can_serve ? 1 : 0),
       updatedAtMs: result.updated_at === null ? 0 : Date.parse(result.updated_at),
     };
     const problem = this.valid.check(state);

@@ -5,7 +5,7 @@ import {
   parseEvent,
   parseExactMoneyToMicros,
 } from "@adpipe/core";
-import type { BudgetMode, BudgetSource } from "@adpipe/serving-client";
+import type { BudgetMode, BudgetSource, PacingMode } from "@adpipe/serving-client";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { insertAudit, inTransaction, listAudit } from "../audit.js";
 import type { ApiDeps } from "../context.js";
@@ -49,6 +49,7 @@ interface CurrentBudget {
   readonly mode: BudgetMode | null;
   readonly budgetPeriod: BudgetPeriod | null;
   readonly timeZone: string | null;
+  readonly pacing: PacingMode | null;
 }
 
 function asBudgetPeriod(value: string | null): BudgetPeriod | null {
@@ -68,11 +69,12 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         mode: state?.mode ?? null,
         budgetPeriod: asBudgetPeriod(state?.budgetPeriod ?? null),
         timeZone: state?.timeZone ?? null,
+        pacing: state?.pacing ?? null,
       };
     } catch (error) {
       // The audit still records the change; only the old value is unknown while Redis is away.
       deps.logger.warn({ err: error, advertiserId }, "could not read the current budget from redis");
-      return { micros: null, source: null, mode: null, budgetPeriod: null, timeZone: null };
+      return { micros: null, source: null, mode: null, budgetPeriod: null, timeZone: null, pacing: null };
     }
   };
 
@@ -101,6 +103,8 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             newBudgetPeriod: null,
             oldTimeZone: current.timeZone,
             newTimeZone: null,
+            oldPacing: current.pacing,
+            newPacing: null,
             period: null,
             actor,
             source,
@@ -164,6 +168,7 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         }
         const atMs = now();
         const mode = request.body.mode;
+        const pacing = request.body.pacing;
         const event = budgetUpdateEvent({
           advertiserId: id,
           advertiser: request.body.advertiser ?? id,
@@ -171,6 +176,7 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           budgetMode: mode,
           budgetPeriod,
           timeZone: request.body.time_zone,
+          pacing,
           atMs,
         });
         // The event is judged by the same contract the pipelines apply, against the record timestamp. The schemas
@@ -186,7 +192,8 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           !parsed.isValid ||
           parsed.budgetMicros !== money.micros ||
           parsed.budgetSource !== "api" ||
-          parsed.budgetMode !== mode
+          parsed.budgetMode !== mode ||
+          parsed.pacing !== pacing
         ) {
           const errors = parsed.ok ? parsed.errors : [parsed.reason];
           throw new ApiError("bad_request", "the budget is outside what the event contract accepts", {
@@ -213,6 +220,8 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
                 newBudgetPeriod: budgetPeriod ?? null,
                 oldTimeZone: oldBudget.timeZone,
                 newTimeZone,
+                oldPacing: oldBudget.pacing,
+                newPacing: pacing ?? null,
                 period,
                 actor: request.identity ?? "anonymous",
                 source: request.body.source ?? DEFAULT_SOURCE,
@@ -239,6 +248,8 @@ export function budgetRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           new_budget_period: budgetPeriod ?? null,
           old_time_zone: oldBudget.timeZone,
           new_time_zone: newTimeZone,
+          old_pacing: oldBudget.pacing,
+          new_pacing: pacing ?? null,
           budget_source: "api" as const,
           amount: formatMicros(money.micros),
           period,

@@ -1,0 +1,263 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  decidePacedServing,
+  decidePacing,
+  formatServeFraction,
+  isCoreError,
+  mayReserve,
+  type PacingMode,
+  pacingTargetFraction,
+  SERVE_FRACTION_SCALE,
+  SHAPE_HOURS,
+  toleranceBpOfPct,
+} from "../src/index.js";
+
+const DAY = 86_400_000;
+const START = Date.UTC(2026, 11, 6);
+
+const budget = fc.integer({ min: 1, max: 2 ** 53 - 1 });
+const moderateBudget = fc.integer({ min: 1, max: 1_000_000_000_000 });
+const net = fc.integer({ min: -1_000_000, max: 2_000_000_000_000 });
+const tolerance = fc.integer({ min: 0, max: SERVE_FRACTION_SCALE });
+const offset = fc.integer({ min: -DAY, max: 2 * DAY });
+const paced = fc.constantFrom<PacingMode>("even", "shaped");
+const shape = fc.option(fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 24, maxLength: 24 }), {
+  nil: null,
+});
+
+describe("decidePacing", () => {
+  it("asap never holds back", () => {
+    fc.assert(
+      fc.property(budget, net, offset, tolerance, (budgetMicros, netMicros, at, toleranceBp) => {
+        const decision = decidePacing({
+          pacing: "asap",
+          budgetMicros,
+          netMicros,
+          periodStartMs: START,
+          periodEndMs: START + DAY,
+          nowMs: START + at,
+          toleranceBp,
+        });
+        expect(decision.aheadOfPace).toBe(false);
+        expect(decision.allowedMicros).toBe(budgetMicros);
+      }),
+    );
+  });
+
+  it("even: 0 at the start, the budget at the end, never decreasing, allowed = target + tolerance <= budget", () => {
+    fc.assert(
+      fc.property(
+        moderateBudget,
+        fc.integer({ min: 0, max: DAY }),
+        fc.integer({ min: 0, max: DAY }),
+        tolerance,
+        (budgetMicros, a, b, toleranceBp) => {
+          const at = (nowMs: number) =>
+            decidePacing({
+              pacing: "even",
+              budgetMicros,
+              netMicros: 0,
+              periodStartMs: START,
+              periodEndMs: START + DAY,
+              nowMs,
+              toleranceBp,
+            });
+          const [early, late] = [at(START + Math.min(a, b)), at(START + Math.max(a, b))];
+          expect(early.targetMicros).toBeLessThanOrEqual(late.targetMicros);
+          expect(at(START).targetMicros).toBe(0);
+          expect(at(START + DAY).targetMicros).toBe(budgetMicros);
+          const tol = Math.floor((budgetMicros * toleranceBp) / SERVE_FRACTION_SCALE);
+          expect(early.allowedMicros).toBe(Math.min(budgetMicros, early.targetMicros + tol));
+          // The even target is the budget times the elapsed fraction, floored.
+          expect(Math.abs(early.targetMicros - (budgetMicros * Math.min(a, b)) / DAY)).toBeLessThanOrEqual(1);
+        },
+      ),
+    );
+  });
+
+  it("ahead of pace exactly when allowed <= net < budget; serve_fraction falls from 1 to 0 across the band", () => {
+    fc.assert(
+      fc.property(
+        paced,
+        shape,
+        moderateBudget,
+        net,
+        net,
+        offset,
+        tolerance,
+        (pacing, weights, budgetMicros, n1, n2, at, toleranceBp) => {
+          const decide = (netMicros: number) =>
+            decidePacing({
+              pacing,
+              budgetMicros,
+              netMicros,
+              periodStartMs: START,
+              periodEndMs: START + DAY,
+              nowMs: START + at,
+              toleranceBp,
+              shape: weights,
+            });
+          const d = decide(n1);
+          expect(d.aheadOfPace).toBe(n1 >= d.allowedMicros && n1 < budgetMicros);
+          expect(d.targetMicros).toBeLessThanOrEqual(d.allowedMicros);
+          expect(d.allowedMicros).toBeLessThanOrEqual(budgetMicros);
+          expect(d.serveFractionBp).toBeGreaterThanOrEqual(0);
+          expect(d.serveFractionBp).toBeLessThanOrEqual(SERVE_FRACTION_SCALE);
+          if (n1 <= d.targetMicros) expect(d.serveFractionBp).toBe(SERVE_FRACTION_SCALE);
+          if (n1 >= d.allowedMicros) expect(d.serveFractionBp).toBe(0);
+          // More spend never serves more.
+          const [low, high] = n1 <= n2 ? [n1, n2] : [n2, n1];
+          expect(decide(high).serveFractionBp).toBeLessThanOrEqual(decide(low).serveFractionBp);
+        },
+      ),
+    );
+  });
+
+  it("shaped without a usable shape is even; a flat shape paces like even to the micro (within rounding)", () => {
+    fc.assert(
+      fc.property(
+        moderateBudget,
+        fc.integer({ min: 0, max: DAY }),
+        fc.constantFrom(null, new Array(SHAPE_HOURS).fill(0), [1, 2, 3]),
+        fc.integer({ min: 1, max: 1000 }),
+        (budgetMicros, at, unusable, flat) => {
+          const input = {
+            budgetMicros,
+            netMicros: 0,
+            periodStartMs: START,
+            periodEndMs: START + DAY,
+            nowMs: START + at,
+            toleranceBp: 500,
+          };
+          const even = decidePacing({ ...input, pacing: "even" });
+          expect(decidePacing({ ...input, pacing: "shaped", shape: unusable })).toEqual(even);
+          const flatShape = new Array(SHAPE_HOURS).fill(flat);
+          const shaped = decidePacing({ ...input, pacing: "shaped", shape: flatShape });
+          expect(Math.abs(shaped.targetMicros - even.targetMicros)).toBeLessThanOrEqual(1);
+        },
+      ),
+    );
+  });
+
+  it("shaped follows the shape: nothing is allowed beyond tolerance before the first weighted hour", () => {
+    const weights = new Array(SHAPE_HOURS).fill(0);
+    weights[12] = 1;
+    const fraction = (hour: number) =>
+      pacingTargetFraction("shaped", START, START + DAY, START + hour * 3_600_000, weights);
+    expect(fraction(6)).toBe(0);
+    expect(fraction(12.5)).toBeCloseTo(0.5, 12);
+    expect(fraction(13)).toBe(1);
+  });
+
+  it("refuses inputs outside its contract with a core error", () => {
+    const base = {
+      pacing: "even" as const,
+      budgetMicros: 100,
+      netMicros: 0,
+      periodStartMs: START,
+      periodEndMs: START + DAY,
+      nowMs: START,
+      toleranceBp: 500,
+    };
+    for (const bad of [
+      { budgetMicros: 0 },
+      { netMicros: 0.5 },
+      { toleranceBp: 10_001 },
+      { toleranceBp: -1 },
+    ]) {
+      let error: unknown;
+      try {
+        decidePacing({ ...base, ...bad });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isCoreError(error)).toBe(true);
+    }
+  });
+});
+
+describe("decidePacedServing", () => {
+  it("paused, no_budget and budget_exhausted come before ahead_of_pace; serve_fraction is 0 whenever not serving", () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: 1_000_000 }), { nil: null }),
+        fc.integer({ min: 0, max: 2_000_000 }),
+        fc.constantFrom<PacingMode>("asap", "even", "shaped"),
+        offset,
+        (paused, budgetMicros, periodNetMicros, pacing, at) => {
+          const pace = {
+            pacing,
+            periodStartMs: START,
+            periodEndMs: START + DAY,
+            nowMs: START + at,
+            toleranceBp: 500,
+          };
+          const decision = decidePacedServing({ paused, budgetMicros, periodNetMicros, pace });
+          if (paused) expect(decision.reason).toBe("paused");
+          else if (budgetMicros === null || budgetMicros === 0) expect(decision.reason).toBe("no_budget");
+          else if (periodNetMicros >= budgetMicros) expect(decision.reason).toBe("budget_exhausted");
+          else if (pacing === "asap") expect(decision.reason).toBeNull();
+          else {
+            const pacingDecision = decidePacing({ ...pace, budgetMicros, netMicros: periodNetMicros });
+            expect(decision.reason).toBe(pacingDecision.aheadOfPace ? "ahead_of_pace" : null);
+            expect(decision.paceAllowedMicros).toBe(pacingDecision.allowedMicros);
+          }
+          expect(decision.canServe).toBe(decision.reason === null);
+          if (!decision.canServe) expect(decision.serveFractionBp).toBe(0);
+        },
+      ),
+    );
+  });
+});
+
+describe("pacing and reservations (mayReserve)", () => {
+  it("refuses ahead_of_pace at or beyond the allowance, and hard_cap reservations that would pass it", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("observe" as const, "hard_cap" as const),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        (mode, budgetMicros, netMicros, reservedMicros, paceAllowedMicros, maxCost) => {
+          const state = { mode, paused: false, budgetMicros, netMicros, reservedMicros, paceAllowedMicros };
+          const decision = mayReserve(state, maxCost);
+          const unpaced = mayReserve({ ...state, paceAllowedMicros: null }, maxCost);
+          if (!unpaced.granted) {
+            // Pacing never turns a budget refusal into another one, except ahead_of_pace before the budget check.
+            if (decision.reason !== "ahead_of_pace") expect(decision).toEqual(unpaced);
+            return;
+          }
+          const beyond =
+            netMicros >= paceAllowedMicros ||
+            (mode === "hard_cap" && netMicros + reservedMicros + maxCost > paceAllowedMicros);
+          expect(decision.granted).toBe(!beyond);
+          if (beyond) expect(decision.reason).toBe("ahead_of_pace");
+        },
+      ),
+    );
+  });
+});
+
+describe("formatting and settings", () => {
+  it("serve_fraction reads 1, 0 or 0.dddd", () => {
+    expect(formatServeFraction(10_000)).toBe("1");
+    expect(formatServeFraction(0)).toBe("0");
+    expect(formatServeFraction(5)).toBe("0.0005");
+    expect(formatServeFraction(9_999)).toBe("0.9999");
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000 }), (bp) => {
+        expect(Math.round(Number(formatServeFraction(bp)) * 10_000)).toBe(bp);
+      }),
+    );
+  });
+
+  it("PACING_TOLERANCE_PCT becomes basis points", () => {
+    expect(toleranceBpOfPct(5)).toBe(500);
+    expect(toleranceBpOfPct(0.25)).toBe(25);
+    expect(() => toleranceBpOfPct(101)).toThrow();
+  });
+});
