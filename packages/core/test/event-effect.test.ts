@@ -177,6 +177,7 @@ describe("eventEffect", () => {
       budgetMode: null,
       budgetPeriod: null,
       timeZone: null,
+      pacing: null,
     });
   });
 });

@@ -10,7 +10,7 @@ describe("the API's named queries", () => {
       alert_thresholds_get: 1,
       alert_thresholds_put: 3,
       alerts_list: 5,
-      audit_insert: 16,
+      audit_insert: 18,
       audit_list: 3,
       ping: 0,
       topic_resets: 1,
