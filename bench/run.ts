@@ -9,6 +9,7 @@
  *   npm run bench -- warehouse --service-env INGESTOR_PARTITIONS_CONCURRENTLY=4
  *   npm run bench:mixed -- --mixed-rates 5000,10000 --mixed-seconds 120   # both paths together, rate search
  *   npm run bench:overspend -- --quick             # observe vs hard_cap, scaled down (about a minute)
+ *   npm run bench:pacing                           # even pacing over a 10-minute budget day (--quick: 2 minutes)
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -18,12 +19,19 @@ import { BenchContext, type BenchPart } from "./lib/context.js";
 import { loadAverage, machineInfo } from "./lib/machine.js";
 import { BenchReport } from "./lib/report.js";
 import type { RunMode } from "./lib/services.js";
-import { type BenchSettings, DEFAULT_SETTINGS, QUICK_OVERSPEND, settingsWith } from "./lib/settings.js";
+import {
+  type BenchSettings,
+  DEFAULT_SETTINGS,
+  QUICK_OVERSPEND,
+  QUICK_PACING,
+  settingsWith,
+} from "./lib/settings.js";
 import { ceilingsPart } from "./parts/ceilings.js";
 import { freshnessPart } from "./parts/freshness.js";
 import { lookupPart } from "./parts/lookup.js";
 import { mixedPart } from "./parts/mixed.js";
 import { overspendPart } from "./parts/overspend.js";
+import { pacingPart } from "./parts/pacing.js";
 import { realtimePart } from "./parts/realtime.js";
 import { warehousePart } from "./parts/warehouse.js";
 
@@ -35,6 +43,7 @@ export const PARTS: readonly BenchPart[] = [
   mixedPart,
   lookupPart,
   overspendPart,
+  pacingPart,
 ];
 
 /** Names that stand for several parts. */
@@ -54,6 +63,7 @@ const PART_ORDER = [
   "lookup",
   "resources",
   "overspend",
+  "pacing",
 ];
 
 function positiveInt(value: string): number {
@@ -286,7 +296,17 @@ async function main(argv: readonly string[]): Promise<void> {
     )
     .option(
       "--quick",
-      "overspend scaled down: 20 advertisers, 2,000 offers/s, budgets of 600 (explicit --overspend-* win)",
+      "overspend and pacing scaled down: overspend 20 advertisers, 2,000 offers/s, budgets of 600 (explicit --overspend-* win); pacing 20 advertisers, a 2-minute day",
+    )
+    .addOption(
+      new Option("--pacing-advertisers <n>", "even-paced advertisers of the pacing part")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.pacingAdvertisers),
+    )
+    .addOption(
+      new Option("--pacing-day-seconds <n>", "wall seconds one budget day lasts in the pacing part")
+        .argParser(positiveInt)
+        .default(DEFAULT_SETTINGS.pacingDaySeconds),
     )
     .addOption(
       new Option("--profile-events <n>", "events of the extra CPU-profiled run")
@@ -330,6 +350,8 @@ async function main(argv: readonly string[]): Promise<void> {
     overspendRate: number;
     overspendSeconds: number;
     quick?: boolean;
+    pacingAdvertisers: number;
+    pacingDaySeconds: number;
     profileEvents: number;
     profile: boolean;
     mode: RunMode;
@@ -357,7 +379,13 @@ async function main(argv: readonly string[]): Promise<void> {
     httpRate: o.httpRate,
     httpSeconds: o.httpSeconds,
     lookupSeconds: o.lookupSeconds,
-    ...(o.quick === true ? QUICK_OVERSPEND : {}),
+    ...(o.quick === true ? { ...QUICK_OVERSPEND, ...QUICK_PACING } : {}),
+    ...(program.getOptionValueSource("pacingAdvertisers") === "cli"
+      ? { pacingAdvertisers: o.pacingAdvertisers }
+      : {}),
+    ...(program.getOptionValueSource("pacingDaySeconds") === "cli"
+      ? { pacingDaySeconds: o.pacingDaySeconds }
+      : {}),
     ...(program.getOptionValueSource("overspendRate") === "cli" ? { overspendRate: o.overspendRate } : {}),
     ...(program.getOptionValueSource("overspendSeconds") === "cli"
       ? { overspendSeconds: o.overspendSeconds }

@@ -56,6 +56,18 @@ export interface BenchSettings {
   /** A served impression's click comes 0–this much later. */
   readonly overspendClickDelayMs: number;
   readonly overspendReservationTtlMs: number;
+  /** Pacing part: advertisers with `even` pacing, each with pacingBudgetMicros a day. */
+  readonly pacingAdvertisers: number;
+  readonly pacingBudgetMicros: number;
+  /** Wall seconds one budget day lasts (BUDGET_CLOCK_SCALE = 86,400 / this; test-only clock). */
+  readonly pacingDaySeconds: number;
+  /** Mean offered impressions per wall second over the day (front-loaded: 2× at the start, 0.5× at the end). */
+  readonly pacingRate: number;
+  /** Click costs, uniform in [min, max]. */
+  readonly pacingMinCostMicros: number;
+  readonly pacingMaxCostMicros: number;
+  /** PACING_TOLERANCE_PCT of the tracker under test. */
+  readonly pacingTolerancePct: number;
   /** CPU-profile one extra (unmeasured) run of the ingestor and the tracker. */
   readonly profile: boolean;
   readonly profileEvents: number;
@@ -110,6 +122,15 @@ export const DEFAULT_SETTINGS: Omit<BenchSettings, "tag"> = {
   overspendPauseSeconds: 10,
   overspendClickDelayMs: 2_000,
   overspendReservationTtlMs: 10_000,
+  // 100 advertisers, a day of 10 minutes, 600 offers/s on average at 1 unit: the day offers each advertiser about
+  // 3,600 units, 3.6× its budget of 1,000 (6× the even rate at the start, 1.5× at the end).
+  pacingAdvertisers: 100,
+  pacingBudgetMicros: 1_000_000_000,
+  pacingDaySeconds: 600,
+  pacingRate: 600,
+  pacingMinCostMicros: 500_000,
+  pacingMaxCostMicros: 1_500_000,
+  pacingTolerancePct: 5,
   profile: true,
   profileEvents: 150_000,
   kafkaBrokers: process.env.KAFKA_BROKERS ?? "127.0.0.1:9092",
@@ -129,6 +150,14 @@ export const QUICK_OVERSPEND = {
   overspendSettleSeconds: 5,
   overspendSeconds: 90,
   overspendPauseSeconds: 4,
+} as const satisfies Partial<BenchSettings>;
+
+/** `--quick` for the pacing part: 20 advertisers, a day of 2 minutes (same demand shape). */
+export const QUICK_PACING = {
+  pacingAdvertisers: 20,
+  pacingDaySeconds: 120,
+  pacingRate: 120,
+  pacingBudgetMicros: 200_000_000,
 } as const satisfies Partial<BenchSettings>;
 
 export function newTag(): string {

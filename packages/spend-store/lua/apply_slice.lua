@@ -419,7 +419,7 @@ local state = redis.call("HMGET", hash, "net_micros", "budget_micros", "_paused"
   "_period_start", "_shape")
 local net_total = tonumber(state[1]) or 0
 local budget_total = tonumber(state[2])
-local pacing = state[6]
+local pacing = state[6] or nil -- HMGET gives false for a missing field
 local can_serve, reason
 local serve_bp, pace_allowed = 0, nil
 if state[3] == "1" then

@@ -45,11 +45,13 @@ export const trackerEnvSchema = z.object({
   /**
    * TEST ONLY (benchmarks): budget-clock speed-up. The tracker's budget clock reads
    * BUDGET_CLOCK_ORIGIN_MS + (wall clock - BUDGET_CLOCK_ANCHOR_MS) x BUDGET_CLOCK_SCALE, so with 144 a day lasts
-   * 10 minutes. Refused unless BUDGET_CLOCK_TEST_ONLY=true: a production tracker must never run on it.
+   * 10 minutes; BUDGET_CLOCK_STOP_MS stops it there (a benchmark reads the state of a period that has ended in
+   * no other way). Refused unless BUDGET_CLOCK_TEST_ONLY=true: a production tracker must never run on it.
    */
   BUDGET_CLOCK_SCALE: z.coerce.number().min(1).max(100_000).default(1),
   BUDGET_CLOCK_ORIGIN_MS: envVar.integer(0, 253_402_300_799_999).optional(),
   BUDGET_CLOCK_ANCHOR_MS: envVar.integer(0, 253_402_300_799_999).optional(),
+  BUDGET_CLOCK_STOP_MS: envVar.integer(0, 253_402_300_799_999).optional(),
   BUDGET_CLOCK_TEST_ONLY: envVar.boolean().default(false),
   /** How often the tracker checks that Redis still has its state (sentinel) and the epoch it knows. 0 = never. */
   STATE_CHECK_INTERVAL_MS: envVar.integer(0, 3_600_000).default(5_000),
@@ -97,25 +99,40 @@ export interface ScaledClock {
   readonly scale: number;
   readonly originMs: number;
   readonly anchorMs: number;
+  /** The clock stands still from this reading on; undefined: it never stops. */
+  readonly stopMs?: number | undefined;
 }
 
 /** The scaled clock's reading at wall-clock time `wallMs` (integer epoch ms). */
 export function scaledClockAt(clock: ScaledClock, wallMs: number): number {
-  return clock.originMs + Math.floor((wallMs - clock.anchorMs) * clock.scale);
+  const reading = clock.originMs + Math.floor((wallMs - clock.anchorMs) * clock.scale);
+  return clock.stopMs === undefined ? reading : Math.min(clock.stopMs, reading);
 }
 
 /** The BUDGET_CLOCK_* settings as a clock; null when the budget clock is the wall clock (scale 1, no origin). */
 export function budgetClockOf(env: TrackerEnv): ScaledClock | null {
-  if (env.BUDGET_CLOCK_SCALE === 1 && env.BUDGET_CLOCK_ORIGIN_MS === undefined) return null;
+  if (!scaledClockAsked(env)) return null;
   const anchorMs = env.BUDGET_CLOCK_ANCHOR_MS ?? Date.now();
-  return { scale: env.BUDGET_CLOCK_SCALE, originMs: env.BUDGET_CLOCK_ORIGIN_MS ?? anchorMs, anchorMs };
+  return {
+    scale: env.BUDGET_CLOCK_SCALE,
+    originMs: env.BUDGET_CLOCK_ORIGIN_MS ?? anchorMs,
+    anchorMs,
+    stopMs: env.BUDGET_CLOCK_STOP_MS,
+  };
+}
+
+function scaledClockAsked(env: TrackerEnv): boolean {
+  return (
+    env.BUDGET_CLOCK_SCALE !== 1 ||
+    env.BUDGET_CLOCK_ORIGIN_MS !== undefined ||
+    env.BUDGET_CLOCK_STOP_MS !== undefined
+  );
 }
 
 /** Loads and checks every setting; throws ConfigError naming each bad variable (never its value). */
 export function loadTrackerConfig(env: NodeJS.ProcessEnv = process.env): TrackerConfig {
   const parsed = loadEnv(trackerEnvSchema, env);
-  const scaled = parsed.BUDGET_CLOCK_SCALE !== 1 || parsed.BUDGET_CLOCK_ORIGIN_MS !== undefined;
-  if (scaled && !parsed.BUDGET_CLOCK_TEST_ONLY) {
+  if (scaledClockAsked(parsed) && !parsed.BUDGET_CLOCK_TEST_ONLY) {
     throw new ConfigError("invalid_env", [
       {
         variable: "BUDGET_CLOCK_SCALE",

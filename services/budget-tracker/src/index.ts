@@ -1,7 +1,10 @@
 export {
+  budgetClockOf,
   loadTrackerConfig,
   REBUILD_SOURCES,
   type RebuildSource,
+  type ScaledClock,
+  scaledClockAt,
   type TrackerConfig,
   type TrackerEnv,
   trackerEnvSchema,

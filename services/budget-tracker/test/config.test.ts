@@ -1,6 +1,6 @@
 import { ConfigError } from "@adpipe/config";
 import { describe, expect, it } from "vitest";
-import { loadTrackerConfig } from "../src/config.js";
+import { budgetClockOf, loadTrackerConfig, scaledClockAt } from "../src/config.js";
 
 describe("loadTrackerConfig", () => {
   it("has defaults for everything but needs no Postgres", () => {
@@ -54,5 +54,29 @@ describe("loadTrackerConfig", () => {
       expect(message).toMatch(/DATABASE_URL/);
       expect(message).not.toMatch(/secret/);
     }
+  });
+
+  it("refuses a scaled budget clock unless explicitly enabled as test only, and reads it when enabled", () => {
+    for (const env of [
+      { BUDGET_CLOCK_SCALE: "144" },
+      { BUDGET_CLOCK_ORIGIN_MS: "0" },
+      { BUDGET_CLOCK_STOP_MS: "5" },
+    ]) {
+      expect(() => loadTrackerConfig(env)).toThrow(/BUDGET_CLOCK_TEST_ONLY/);
+    }
+    expect(budgetClockOf(loadTrackerConfig({}).env)).toBeNull();
+    const config = loadTrackerConfig({
+      BUDGET_CLOCK_SCALE: "144",
+      BUDGET_CLOCK_ORIGIN_MS: "1000000",
+      BUDGET_CLOCK_ANCHOR_MS: "500",
+      BUDGET_CLOCK_STOP_MS: "2000000",
+      BUDGET_CLOCK_TEST_ONLY: "true",
+    });
+    const clock = budgetClockOf(config.env);
+    expect(clock).not.toBeNull();
+    if (clock === null) return;
+    expect(scaledClockAt(clock, 500)).toBe(1_000_000);
+    expect(scaledClockAt(clock, 1_500)).toBe(1_144_000);
+    expect(scaledClockAt(clock, 1_000_000)).toBe(2_000_000);
   });
 });

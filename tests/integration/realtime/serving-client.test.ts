@@ -86,6 +86,8 @@ describe("serving client", () => {
       // The tracker records the calendar in force: the service-wide one here.
       budgetPeriod: "day",
       timeZone: "UTC",
+      pacing: "asap",
+      serveFraction: 1,
       clicks: 1,
       updatedAtMs: now,
     });
