@@ -4,6 +4,8 @@ import {
   type BudgetMode,
   type BudgetPeriod,
   formatMicros,
+  PACING_MODES,
+  type PacingMode,
   parseExactMoneyToMicros,
 } from "@adpipe/core";
 import { type Command, InvalidArgumentError, Option } from "commander";
@@ -173,6 +175,8 @@ export interface BudgetChange {
   new_budget_period?: string | null;
   old_time_zone?: string | null;
   new_time_zone?: string | null;
+  old_pacing?: PacingMode | null;
+  new_pacing?: PacingMode | null;
   amount: string;
   period: string;
   audit_id: string;
@@ -192,6 +196,8 @@ export interface ServingAnswer {
   over_cap_micros: number | null;
   budget_period?: string | null;
   time_zone?: string | null;
+  pacing?: PacingMode | null;
+  serve_fraction?: number | null;
   clicks: number | null;
   updated_at: string | null;
 }
@@ -207,6 +213,8 @@ export interface AuditEntry {
   new_budget_period?: string | null;
   old_time_zone?: string | null;
   new_time_zone?: string | null;
+  old_pacing?: PacingMode | null;
+  new_pacing?: PacingMode | null;
   actor: string;
   source: string;
   note: string | null;
@@ -222,6 +230,9 @@ export function formatBudgetChange(change: BudgetChange): string[] {
       ? `  mode unchanged (${change.old_mode ?? "unknown"} in the tracker)`
       : `  mode ${change.new_mode} (was ${change.old_mode ?? "unknown"})`,
     ...calendarChange(change),
+    (change.new_pacing ?? null) === null
+      ? `  pacing unchanged (${change.old_pacing ?? "unknown"} in the tracker)`
+      : `  pacing ${change.new_pacing} (was ${change.old_pacing ?? "unknown"})`,
     `  published ${change.event_id}, audit ${change.audit_id}; the budget-tracker applies it with its next batch`,
   ];
   return lines;
@@ -237,6 +248,13 @@ function calendarChange(change: BudgetChange): string[] {
   return lines;
 }
 
+/** `, pacing even (serve fraction 0.5)` for a paced advertiser; nothing for asap (today's output unchanged). */
+function pacingOf(serving: ServingAnswer): string {
+  const pacing = serving.pacing ?? "asap";
+  if (pacing === "asap") return "";
+  return `, pacing ${pacing} (serve fraction ${serving.serve_fraction ?? (serving.can_serve ? 1 : 0)})`;
+}
+
 export function formatBudgetShow(serving: ServingAnswer, audit: readonly AuditEntry[]): string[] {
   const lines: string[] = [];
   if (!serving.known) {
@@ -246,7 +264,7 @@ export function formatBudgetShow(serving: ServingAnswer, audit: readonly AuditEn
   } else {
     lines.push(
       `${serving.advertiser_id}: ${serving.can_serve ? "serving" : `not serving (${serving.reason ?? "?"})`}, period ${serving.period ?? "?"}${serving.budget_period === null || serving.budget_period === undefined ? "" : ` (per ${serving.budget_period}, ${serving.time_zone ?? "?"})`}`,
-      `  budget ${money(serving.budget_micros)}${serving.budget_source === null ? "" : ` (source ${serving.budget_source})`}, mode ${serving.mode ?? "observe"}`,
+      `  budget ${money(serving.budget_micros)}${serving.budget_source === null ? "" : ` (source ${serving.budget_source})`}, mode ${serving.mode ?? "observe"}${pacingOf(serving)}`,
       `  net ${money(serving.net_micros)}, gross ${money(serving.gross_micros)}, over cap ${money(serving.over_cap_micros ?? 0)}, clicks ${serving.clicks ?? 0}`,
       `  updated ${serving.updated_at ?? "?"}`,
     );
@@ -267,9 +285,11 @@ export function formatBudgetShow(serving: ServingAnswer, audit: readonly AuditEn
         entry.new_time_zone === null || entry.new_time_zone === undefined
           ? ""
           : ` zone ${entry.old_time_zone ?? "unknown"} -> ${entry.new_time_zone}`;
+      const newPacing = entry.new_pacing ?? null;
+      const pacing = newPacing === null ? "" : ` pacing ${entry.old_pacing ?? "unknown"} -> ${newPacing}`;
       const note = entry.note === null ? "" : ` "${entry.note}"`;
       lines.push(
-        `  ${entry.id} ${entry.created_at} ${entry.action}${budget}${mode}${period}${zone} by ${entry.actor} (${entry.source})${note}`,
+        `  ${entry.id} ${entry.created_at} ${entry.action}${budget}${mode}${period}${zone}${pacing} by ${entry.actor} (${entry.source})${note}`,
       );
     }
   }
@@ -312,6 +332,12 @@ export function register(program: Command): void {
       "--time-zone <zone>",
       "the advertiser's IANA time zone, e.g. Europe/Berlin (published as time_zone); omitted: unchanged (BUDGET_TIME_ZONE until set)",
     )
+    .addOption(
+      new Option(
+        "--pacing <pacing>",
+        "pacing: asap (serve while budget is left), even (follow budget x elapsed share of the period) or shaped; omitted: unchanged",
+      ).choices(PACING_MODES),
+    )
     .option("--advertiser <name>", "display name (default: the id)")
     .option("--source <source>", "who or what asks, recorded in the audit", "adpipe-cli")
     .option("--api-url <url>", "the API's base URL (default: ADPIPE_API_URL)")
@@ -324,6 +350,7 @@ export function register(program: Command): void {
           mode?: BudgetMode;
           period?: BudgetPeriod;
           timeZone?: string;
+          pacing?: PacingMode;
           advertiser?: string;
           source: string;
           apiUrl?: string;
@@ -340,6 +367,7 @@ export function register(program: Command): void {
           ...(options.mode === undefined ? {} : { mode: options.mode }),
           ...(options.period === undefined ? {} : { budget_period: options.period }),
           ...(options.timeZone === undefined ? {} : { time_zone: options.timeZone }),
+          ...(options.pacing === undefined ? {} : { pacing: options.pacing }),
           ...(options.advertiser === undefined ? {} : { advertiser: options.advertiser }),
         });
         console.log(

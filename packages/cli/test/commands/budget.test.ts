@@ -6,6 +6,7 @@ import {
   describeApiError,
   exitCodeForStatus,
   formatBudgetChange,
+  formatBudgetShow,
   parseAmount,
 } from "../../src/commands/budget.js";
 
@@ -62,6 +63,28 @@ describe("adpipe budget", () => {
     expect([400, 401, 404, 413, 429, 500, 503].map(exitCodeForStatus)).toEqual([2, 2, 2, 2, 69, 1, 69]);
   });
 
+  test("shows pacing and serve fraction for a paced advertiser only", () => {
+    const serving = {
+      advertiser_id: "p",
+      known: true,
+      can_serve: true,
+      reason: null,
+      period: "2026-11-25",
+      net_micros: 1,
+      gross_micros: 1,
+      budget_micros: 10,
+      budget_source: "api",
+      mode: "observe" as const,
+      over_cap_micros: 0,
+      clicks: 1,
+      updated_at: "2026-11-25T12:00:00.000Z",
+    };
+    expect(formatBudgetShow(serving, [])[1]).toBe("  budget 0.000010 (source api), mode observe");
+    expect(formatBudgetShow({ ...serving, pacing: "even", serve_fraction: 0.5 }, [])[1]).toBe(
+      "  budget 0.000010 (source api), mode observe, pacing even (serve fraction 0.5)",
+    );
+  });
+
   test("says whether the mode changed", () => {
     const change = {
       advertiser_id: "a",
@@ -78,8 +101,12 @@ describe("adpipe budget", () => {
     expect(formatBudgetChange(change)).toEqual([
       "a: budget 2.000000 per day (was 1.000000, source click)",
       "  mode unchanged (observe in the tracker)",
+      "  pacing unchanged (unknown in the tracker)",
       "  published budget-1, audit 3; the budget-tracker applies it with its next batch",
     ]);
     expect(formatBudgetChange({ ...change, new_mode: "hard_cap" })[1]).toBe("  mode hard_cap (was observe)");
+    expect(formatBudgetChange({ ...change, old_pacing: "asap", new_pacing: "even" })[2]).toBe(
+      "  pacing even (was asap)",
+    );
   });
 });
