@@ -101,9 +101,11 @@ export {
   type PacedServingInput,
   type PacingDecision,
   type PacingInput,
+  type PacingObservation,
   pacingTargetFraction,
   SERVE_FRACTION_SCALE,
   SHAPE_HOURS,
+  supersedesPacing,
   toleranceBpOfPct,
   usableShape,
 } from "./pacing.js";

@@ -28,6 +28,13 @@ import { CoreError } from "./errors.js";
 import { clickDedupKeyOf, EventEffect, eventEffect } from "./event-effect.js";
 import { exhaustedEarlyInLog, type Forecast, forecastPeriod } from "./forecast.js";
 import { addMicros } from "./money.js";
+import {
+  DEFAULT_PACING_TOLERANCE_BP,
+  decidePacedServing,
+  type PacedServingDecision,
+  type PacingObservation,
+  supersedesPacing,
+} from "./pacing.js";
 import { ParseContext, parseEvent } from "./parse-event.js";
 import {
   type BudgetObservation,
@@ -188,6 +195,8 @@ interface AdvertiserLedger {
   /** The budget and mode in force at the current place in the log (what a click is billed against). */
   budget: BudgetObservation | null;
   mode: ModeObservation | null;
+  /** The pacing in force over all pacing observations (supersedesPacing); null: never set (asap). */
+  pacing: PacingObservation | null;
   /** Billable net so far per `<calendarChanges>|<period start>`, in partition order (the clamp's running total). */
   billableByPeriod: Map<string, number>;
 }
@@ -285,6 +294,10 @@ export class Oracle {
           observeCalendar(ledger.calendar, effect.eventTimeMs, effect.budgetPeriod, effect.timeZone);
           if (!sameCalendar(before, calendarInForce(ledger.calendar, this.defaults)))
             ledger.calendarChanges++;
+          if (effect.pacing !== null) {
+            const pacing = { pacing: effect.pacing, eventTimeMs: effect.eventTimeMs };
+            if (supersedesPacing(ledger.pacing, pacing)) ledger.pacing = pacing;
+          }
         }
       }
       if (effect.spends && effect.advertiserId !== null) {
@@ -512,6 +525,40 @@ export class Oracle {
     return calendarInForce(state, this.defaults);
   }
 
+  /**
+   * Per advertiser (sorted by id), the paced serving decision at instant nowMs once every observed record is
+   * applied (decidePacedServing with the period containing nowMs and the pacing in force; asap when none): what
+   * the tracker's hash says (can_serve, reason, serve_fraction) after its next evaluation at nowMs. `shapes`:
+   * the hourly weights of shaped advertisers (none: they pace even).
+   */
+  pacingDecisionsAt(
+    nowMs: number,
+    toleranceBp: number = DEFAULT_PACING_TOLERANCE_BP,
+    shapes: ReadonlyMap<string, readonly number[]> = new Map(),
+    period: BudgetPeriod = this.budgetPeriod,
+    timeZone = this.timeZone,
+  ): { advertiserId: string; pacing: PacingObservation["pacing"] | null; decision: PacedServingDecision }[] {
+    return this.servingStateAt(nowMs, period, timeZone).map((state) => {
+      const pacing = this.ledgerOf(state.advertiserId).pacing?.pacing ?? null;
+      const decision = decidePacedServing({
+        periodNetMicros: state.netMicros,
+        budgetMicros: state.budgetMicros,
+        pace:
+          pacing === null
+            ? null
+            : {
+                pacing,
+                periodStartMs: state.periodStartMs,
+                periodEndMs: state.periodEndMs,
+                nowMs,
+                toleranceBp,
+                shape: shapes.get(state.advertiserId) ?? null,
+              },
+      });
+      return { advertiserId: state.advertiserId, pacing, decision };
+    });
+  }
+
   private stateOf(
     advertiserId: string,
     window: BudgetPeriodWindow,
@@ -576,6 +623,7 @@ export class Oracle {
         budgets: [],
         budget: null,
         mode: null,
+        pacing: null,
         billableByPeriod: new Map(),
       };
       this.ledgers.set(advertiserId, ledger);

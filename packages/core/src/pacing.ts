@@ -138,6 +138,21 @@ export function toleranceBpOfPct(pct: number): number {
   return Math.round(pct * 100);
 }
 
+/** A pacing an explicit budget observation set, at its event time. */
+export interface PacingObservation {
+  readonly pacing: PacingMode;
+  readonly eventTimeMs: number;
+}
+
+/**
+ * Whether `candidate` replaces `current` as the pacing in force: the later event time wins, on equal times the
+ * later record (callers feed observations in partition order). The rule of the mode (supersedesMode), which
+ * apply_slice.lua applies to `pacing`/`_pacing_ts`.
+ */
+export function supersedesPacing(current: PacingObservation | null, candidate: PacingObservation): boolean {
+  return current === null || candidate.eventTimeMs >= current.eventTimeMs;
+}
+
 /** The serving decision of a paced advertiser at an instant: decideServing's inputs plus the pacing window. */
 export interface PacedServingInput extends ServingInput {
   /** null or absent: no pacing set (asap). */

@@ -12,6 +12,7 @@ import {
   SHAPE_HOURS,
   toleranceBpOfPct,
 } from "../src/index.js";
+import { Oracle } from "../src/testing.js";
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 11, 6);
@@ -259,5 +260,62 @@ describe("formatting and settings", () => {
     expect(toleranceBpOfPct(5)).toBe(500);
     expect(toleranceBpOfPct(0.25)).toBe(25);
     expect(() => toleranceBpOfPct(101)).toThrow();
+  });
+});
+
+describe("the oracle's pacing decisions", () => {
+  it("predicts ahead_of_pace from the pacing in force (later event time wins) and the period net", () => {
+    const at = START + 6 * 3_600_000;
+    const json = (value: object) => JSON.stringify(value);
+    const oracle = new Oracle().observeAll([
+      {
+        value: json({
+          event_type: "budget_update",
+          advertiser_id: "a",
+          budget_value: 100,
+          pacing: "even",
+          timestamp: at,
+        }),
+        timestampMs: at,
+      },
+      // An older pacing event arriving later does not replace the newer one.
+      {
+        value: json({
+          event_type: "budget_update",
+          advertiser_id: "a",
+          budget_value: 100,
+          pacing: "asap",
+          timestamp: at - 1,
+        }),
+        timestampMs: at,
+      },
+      {
+        value: json({
+          event_type: "ad_click",
+          click_id: "c1",
+          advertiser_id: "a",
+          amount: 40,
+          timestamp: at + 1,
+        }),
+        timestampMs: at + 1,
+      },
+      {
+        value: json({ event_type: "budget_update", advertiser_id: "b", budget_value: 100, timestamp: at }),
+        timestampMs: at,
+      },
+    ]);
+    const [a, b] = oracle.pacingDecisionsAt(at + 2, 500);
+    expect(a).toMatchObject({
+      advertiserId: "a",
+      pacing: "even",
+      decision: { canServe: false, reason: "ahead_of_pace" },
+    });
+    expect(b).toMatchObject({
+      advertiserId: "b",
+      pacing: null,
+      decision: { canServe: true, serveFractionBp: 10_000 },
+    });
+    const [later] = oracle.pacingDecisionsAt(START + 12 * 3_600_000, 500);
+    expect(later?.decision).toMatchObject({ canServe: true, reason: null, serveFractionBp: 10_000 });
   });
 });

@@ -5,6 +5,7 @@ import {
   mayReserve,
   type PacingMode,
 } from "@adpipe/core";
+import { Oracle } from "@adpipe/core/testing";
 import { advertiserKey, createServingClient, type ServingClient } from "@adpipe/serving-client";
 import { type SpendRecord, SpendStore } from "@adpipe/spend-store";
 import fc from "fast-check";
@@ -190,6 +191,7 @@ describe("budget-tracker pacing through Kafka", () => {
 
   it("holds an even-paced advertiser back (ahead_of_pace) and serves it again as the day goes on, without clicks", async () => {
     const { topic, reader, redis, prefix } = pipeline;
+    const key = advertiserKey("paced", prefix);
     const at = new Date(now).toISOString();
     const clicks = Array.from({ length: 4 }, (_, i) =>
       record(
@@ -203,7 +205,7 @@ describe("budget-tracker pacing through Kafka", () => {
         now + i + 1,
       ),
     );
-    await produceRecords(topic.kafka, topic.topic, [
+    const records = [
       record(
         {
           event_type: "budget_update",
@@ -215,9 +217,22 @@ describe("budget-tracker pacing through Kafka", () => {
         now,
       ),
       ...clicks,
-    ]);
+    ];
+    await produceRecords(topic.kafka, topic.topic, records);
+    // The oracle predicts the hash at any instant from the same records (decidePacedServing).
+    const oracle = new Oracle().observeAll(records);
+    const predicted = async () => {
+      const [prediction] = oracle.pacingDecisionsAt(now, 500);
+      const [canServe, reason, fraction] = await redis.hmget(key, "can_serve", "reason", "serve_fraction");
+      return (
+        prediction !== undefined &&
+        prediction.pacing === "even" &&
+        canServe === (prediction.decision.canServe ? "1" : "0") &&
+        (reason ?? null) === prediction.decision.reason &&
+        fraction === formatServeFraction(prediction.decision.serveFractionBp)
+      );
+    };
     await waitCaughtUp(reader, topic.kafka, topic.topic);
-    const key = advertiserKey("paced", prefix);
     // A quarter of the day: target 25, allowance 30 of the 100 budget; 40 spent.
     await eventually("ahead_of_pace", async () => (await redis.hget(key, "reason")) === "ahead_of_pace");
     expect(await redis.hmget(key, "can_serve", "pacing", "serve_fraction", "net_micros")).toEqual([
@@ -226,6 +241,7 @@ describe("budget-tracker pacing through Kafka", () => {
       "0",
       "40000000",
     ]);
+    await eventually("the oracle's prediction at 06:00", predicted);
     const client = createServingClient({ redis, prefix, topic: topic.topic });
     try {
       expect(await client.get("paced")).toMatchObject({
@@ -240,6 +256,7 @@ describe("budget-tracker pacing through Kafka", () => {
         "serve_fraction 0.5",
         async () => (await redis.hget(key, "serve_fraction")) === "0.5000",
       );
+      await eventually("the oracle's prediction at 09:00", predicted);
       // Noon: target 50 > 40 spent: served fully.
       now = DAY_START + 12 * HOUR;
       await eventually("serve_fraction 1", async () => (await redis.hget(key, "serve_fraction")) === "1");
