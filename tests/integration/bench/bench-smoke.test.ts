@@ -232,6 +232,53 @@ describe("bench smoke (tiny sizes, no timed assertions)", () => {
     );
   });
 
+  it("pacing --quick: prints the deviation and spent lines with figures in range", {
+    timeout: 300_000,
+  }, async () => {
+    const services = testServices();
+    const run = await runCommand(
+      process.execPath,
+      [
+        "--conditions=source",
+        "--import",
+        "tsx",
+        "bench/run.ts",
+        "pacing",
+        "--quick",
+        "--pacing-advertisers",
+        "5",
+        "--pacing-day-seconds",
+        "40",
+        "--mode",
+        "source",
+        "--results-dir",
+        resultsDir,
+      ],
+      {
+        KAFKA_BROKERS: services.kafkaBrokers.join(","),
+        REDIS_URL: services.redisUrl,
+        DATABASE_URL: services.databaseUrl,
+      },
+    );
+    expect(run.code, run.output.slice(-4_000)).toBe(0);
+    const deviation =
+      /^pacing max deviation: p50 (\d+\.\d{2}) p99 (\d+\.\d{2}) max (\d+\.\d{2}) % of budget \(goal <= 5 %\)$/m.exec(
+        run.output,
+      );
+    const spent = /^pacing spent at period end: min (\d+\.\d{2}) p50 (\d+\.\d{2}) % \(goal >= 97 %\)$/m.exec(
+      run.output,
+    );
+    expect(deviation, run.output.slice(-2_000)).not.toBeNull();
+    expect(spent, run.output.slice(-2_000)).not.toBeNull();
+    const [p50, p99, max] = (deviation ?? []).slice(1).map(Number);
+    expect(p50).toBeLessThanOrEqual(p99 as number);
+    expect(p99).toBeLessThanOrEqual(max as number);
+    // Paced and served: every advertiser spent something.
+    const [min, median] = (spent ?? []).slice(1).map(Number);
+    expect(min).toBeGreaterThan(0);
+    expect(min).toBeLessThanOrEqual(median as number);
+  });
+
   it("overspend --quick: one line per mode and scenario, and every hard_cap line says 0 micros", {
     timeout: 420_000,
   }, async () => {
