@@ -110,6 +110,8 @@ describe("the Redis contract", () => {
         "api",
         null,
         null,
+        null,
+        null,
         "shaped",
         "0",
       ]),
