@@ -126,6 +126,9 @@ describe("serving lookups (Redis)", () => {
       // No calendar in the hash (written before calendars): unknown here, the service-wide one applies.
       budget_period: null,
       time_zone: null,
+      // No pacing in the hash: asap, served in full.
+      pacing: "asap",
+      serve_fraction: 1,
       clicks: 3,
       updated_at: "2026-11-25T12:00:00.000Z",
     });
@@ -210,6 +213,8 @@ describe("serving lookups (Redis)", () => {
       forecast_period_spend_micros: null,
       budget_period: null,
       time_zone: null,
+      pacing: null,
+      serve_fraction: null,
       clicks: null,
       updated_at: null,
     });
