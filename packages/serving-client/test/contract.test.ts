@@ -112,6 +112,8 @@ describe("the Redis contract", () => {
         null,
         null,
         null,
+        null,
+        null,
         "shaped",
         "0",
       ]),
