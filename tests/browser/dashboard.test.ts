@@ -410,6 +410,12 @@ describe("Advertiser Spend Overview in a real browser", () => {
       .poll(() => page.textContent("#act-forecast-exhausted"), { timeout: 30_000, interval: 250 })
       .toBe("not this period");
     expect(await page.textContent("#act-forecast-spend")).not.toBe("—");
+    // …and on the overview: the forecast tile and the serving table's forecast columns.
+    await expect
+      .poll(() => page.textContent("#kpi-forecast-exhausted"), { timeout: 10_000 })
+      .toBe("runs out: not this period");
+    expect(await page.getAttribute("#kpi-forecast", "data-exact")).toMatch(/^\d+\.\d{6}$/);
+    expect(await servingRow.nth(12).textContent()).toBe("not this period");
     await expect.poll(() => servingRow.nth(2).textContent(), { timeout: 10_000 }).toBe("serving");
     const top = page.locator("#audit-rows tr").first();
     await expect
@@ -418,8 +424,8 @@ describe("Advertiser Spend Overview in a real browser", () => {
     expect(await top.getAttribute("data-action")).toBe("set_budget");
     const topCells = top.locator("td");
     expect(await topCells.nth(3).textContent()).toMatch(/→ observe$/);
-    expect(await topCells.nth(4).textContent()).toBe("alice");
-    expect(await topCells.nth(5).textContent()).toBe("dashboard");
+    expect(await topCells.nth(6).textContent()).toBe("alice");
+    expect(await topCells.nth(7).textContent()).toBe("dashboard");
     // The alerts list follows the advertiser in view: it has none (its budget is far above its spend).
     expect(await page.isVisible("#alerts-card")).toBe(true);
     await expect.poll(() => page.textContent("#alerts-caption"), { timeout: 10_000 }).toBe("none");
@@ -464,15 +470,18 @@ describe("Advertiser Spend Overview in a real browser", () => {
         async () =>
           (await alertRows())
             .filter((r) => r.period === period)
-            .map((r) => r.threshold)
+            .map((r) => `${r.kind} ${r.threshold}`)
             .sort(),
         { timeout: 20_000, interval: 200 },
       )
-      .toEqual(["100", "50", "80"]);
+      // The period's net passed the new budget at a click before 80 % of the period: exhausted_early too.
+      .toEqual(["budget_threshold 100", "budget_threshold 50", "budget_threshold 80", "exhausted_early 0"]);
     const rows = await alertRows();
     expect(rows.every((r) => r.advertiserId === other.advertiser_id)).toBe(true);
-    for (const r of rows.filter((x) => x.period === period)) {
-      expect(r.kind).toBe("budget_threshold");
+    expect(rows.find((r) => r.kind === "exhausted_early")?.text).toContain(
+      `${other.advertiser} · exhausted_early · period ${period}`,
+    );
+    for (const r of rows.filter((x) => x.period === period && x.kind === "budget_threshold")) {
       expect(r.text).toContain(`${other.advertiser} · budget_threshold ${r.threshold} % · period ${period}`);
       expect(r.text).toContain(`of budget ${displayMoney(BigInt(low))}`);
     }
@@ -491,6 +500,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
     await expect
       .poll(() => page.getAttribute("#act-serving", "data-can-serve"), { timeout: 20_000, interval: 200 })
       .toBe("true");
+
     await page.fill("#act-note", "paused from the browser test");
     await page.click("#act-pause");
     await expect
@@ -499,7 +509,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
     expect(await page.textContent("#act-reason")).toBe("paused");
     await expect.poll(() => servingRow.nth(3).textContent(), { timeout: 10_000 }).toBe("paused");
     await expect.poll(() => top.getAttribute("data-action"), { timeout: 10_000 }).toBe("pause");
-    expect(await topCells.nth(6).textContent()).toBe("paused from the browser test");
+    expect(await topCells.nth(8).textContent()).toBe("paused from the browser test");
     await page.click("#act-resume");
     await expect
       .poll(() => page.getAttribute("#act-serving", "data-can-serve"), { timeout: 10_000, interval: 100 })

@@ -1,6 +1,5 @@
 import {
   type ApiClient,
-  type AuditEntry,
   type AuditPage,
   type BudgetChange,
   describeHttpError,
@@ -8,8 +7,11 @@ import {
   type PauseChange,
   type ServingRow,
 } from "./api.js";
+import { auditRow } from "./audit-rows.js";
 import { element } from "./dom.js";
+import { forecastText } from "./forecast.js";
 import { displayMoney, microsToDecimal } from "./money.js";
+import { PaceChart } from "./pace-chart.js";
 
 /** The write token lives in this tab's sessionStorage (like the read token): never in the URL, never logged. */
 const WRITE_TOKEN_KEY = "adpipe.writeToken";
@@ -34,6 +36,9 @@ const ui = {
   net: element<HTMLElement>("act-net"),
   forecastSpend: element<HTMLElement>("act-forecast-spend"),
   forecastExhausted: element<HTMLElement>("act-forecast-exhausted"),
+  pacingNow: element<HTMLElement>("act-pacing-now"),
+  serveFraction: element<HTMLElement>("act-serve-fraction"),
+  calendarNow: element<HTMLElement>("act-calendar-now"),
   writeToken: element<HTMLInputElement>("write-token"),
   forget: element<HTMLButtonElement>("write-token-forget"),
   hint: element<HTMLParagraphElement>("act-hint"),
@@ -41,6 +46,10 @@ const ui = {
   form: element<HTMLFormElement>("act-budget-form"),
   amount: element<HTMLInputElement>("act-amount"),
   mode: element<HTMLSelectElement>("act-mode"),
+  pacing: element<HTMLSelectElement>("act-pacing"),
+  period: element<HTMLSelectElement>("act-period"),
+  timeZone: element<HTMLInputElement>("act-time-zone"),
+  timeZones: element<HTMLDataListElement>("act-time-zones"),
   note: element<HTMLInputElement>("act-note"),
   pause: element<HTMLButtonElement>("act-pause"),
   resume: element<HTMLButtonElement>("act-resume"),
@@ -50,50 +59,20 @@ const ui = {
   auditCaption: element<HTMLParagraphElement>("audit-caption"),
 };
 
-function cell(text: string, className?: string): HTMLTableCellElement {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className !== undefined) td.className = className;
-  return td;
-}
-
 function money(micros: number | null): string {
   return micros === null ? "—" : displayMoney(BigInt(micros));
 }
 
-function change<T>(before: T | null, after: T | null, show: (value: T) => string): string {
-  if (after === null) return before === null ? "—" : show(before);
-  if (before === null) return `→ ${show(after)}`;
-  return `${show(before)} → ${show(after)}`;
-}
-
-function auditRow(entry: AuditEntry): HTMLTableRowElement {
-  const tr = document.createElement("tr");
-  tr.dataset.auditId = entry.id;
-  tr.dataset.action = entry.action;
-  tr.append(
-    cell(new Date(entry.created_at).toLocaleString()),
-    cell(entry.action, `action ${entry.action}`),
-    cell(
-      entry.action === "set_budget"
-        ? change(entry.old_budget_micros, entry.new_budget_micros, (m) => displayMoney(BigInt(m)))
-        : money(entry.new_budget_micros),
-    ),
-    cell(change(entry.old_mode, entry.new_mode, (m) => m)),
-    cell(entry.actor),
-    cell(entry.source),
-    cell(entry.note ?? ""),
+/** The IANA zones this browser knows, offered as suggestions (the API decides what it accepts). */
+function fillTimeZones(list: HTMLDataListElement): void {
+  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  list.replaceChildren(
+    ...["UTC", ...zones].map((zone) => {
+      const option = document.createElement("option");
+      option.value = zone;
+      return option;
+    }),
   );
-  const exact = entry.new_budget_micros;
-  if (exact !== null) tr.dataset.newBudget = microsToDecimal(BigInt(exact));
-  return tr;
-}
-
-/** When the budget runs out at the current pace: a UTC time, "not this period", or "—" before any forecast. */
-function forecastText(s: ServingRow | undefined): string {
-  if (s?.forecast_exhausted_at != null)
-    return `${s.forecast_exhausted_at.slice(0, 16).replace("T", " ")} UTC`;
-  return s?.forecast_period_spend_micros == null ? "—" : "not this period";
 }
 
 /**
@@ -109,6 +88,7 @@ export class AdvertiserPanel {
   /** The advertiser whose budget was last copied into the amount field (not again while the person edits it). */
   private prefilledFor: string | null = null;
   private busy = false;
+  private readonly pace: PaceChart;
 
   constructor(
     private readonly reads: ApiClient,
@@ -116,6 +96,8 @@ export class AdvertiserPanel {
     private readonly onChanged: () => void,
   ) {
     this.writes = makeClient(() => ui.writeToken.value.trim());
+    this.pace = new PaceChart(reads);
+    fillTimeZones(ui.timeZones);
     ui.writeToken.value = sessionStorage.getItem(WRITE_TOKEN_KEY) ?? "";
     ui.writeToken.addEventListener("input", () => {
       const token = ui.writeToken.value.trim();
@@ -159,6 +141,7 @@ export class AdvertiserPanel {
         "pick an advertiser above, or click one in the serving table, to change its budget";
       ui.auditRows.replaceChildren();
       this.prefilledFor = null;
+      void this.pace.show(null, undefined);
       return;
     }
     if (changed) {
@@ -177,6 +160,8 @@ export class AdvertiserPanel {
       this.showError(null);
     }
     this.renderState();
+    const id = this.advertiserId;
+    void this.pace.show(id, id === null ? undefined : this.serving.get(id));
   }
 
   /** A can_serve flip from the changes stream. */
@@ -210,7 +195,18 @@ export class AdvertiserPanel {
     ui.forecastSpend.textContent = money(s?.forecast_period_spend_micros ?? null);
     ui.forecastExhausted.textContent = forecastText(s);
     ui.forecastExhausted.dataset.at = s?.forecast_exhausted_at ?? "";
+    ui.pacingNow.textContent = s?.pacing ?? "—";
+    ui.serveFraction.textContent = s?.serve_fraction == null ? "—" : String(s.serve_fraction);
+    ui.calendarNow.textContent =
+      s?.budget_period == null && s?.time_zone == null
+        ? (s?.period ?? "—")
+        : `${s.budget_period ?? "?"}, ${s.time_zone ?? "?"} (${s.period ?? "—"})`;
+    ui.calendarNow.dataset.budgetPeriod = s?.budget_period ?? "";
+    ui.calendarNow.dataset.timeZone = s?.time_zone ?? "";
     ui.mode.options[0]!.textContent = `unchanged (${s?.mode ?? "observe"})`;
+    ui.pacing.options[0]!.textContent = `unchanged (${s?.pacing ?? "asap"})`;
+    ui.period.options[0]!.textContent = `unchanged (${s?.budget_period ?? "service default"})`;
+    ui.timeZone.placeholder = `unchanged (${s?.time_zone ?? "service default"})`;
     if (this.prefilledFor !== id && s !== undefined && document.activeElement !== ui.amount) {
       ui.amount.value = s.budget_micros == null ? "" : microsToDecimal(BigInt(s.budget_micros));
       this.prefilledFor = id;
@@ -255,18 +251,30 @@ export class AdvertiserPanel {
     const id = this.advertiserId;
     const selection = this.selection;
     if (id === null || selection === null) return;
-    const mode = ui.mode.value;
+    // Only what the person picked is sent: an empty choice leaves the value in force as it is.
+    const optional = {
+      mode: ui.mode.value,
+      pacing: ui.pacing.value,
+      budget_period: ui.period.value,
+      time_zone: ui.timeZone.value.trim(),
+    };
+    const chosen = Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== ""));
     await this.act(async () => {
       const answer = await this.writes.put<BudgetChange>(`/v1/advertisers/${encodeURIComponent(id)}/budget`, {
         amount: ui.amount.value.trim(),
-        ...(mode === "" ? {} : { mode }),
+        ...chosen,
         // The budget_update event names the advertiser: keep its display name rather than the id.
         advertiser: selection.name,
         source: "dashboard",
       });
-      ui.mode.value = "";
+      for (const control of [ui.mode, ui.pacing, ui.period, ui.timeZone]) control.value = "";
+      const changes = [
+        answer.new_mode == null ? "" : `, mode ${answer.new_mode}`,
+        answer.new_pacing == null ? "" : `, pacing ${answer.new_pacing}`,
+        answer.new_time_zone == null ? "" : `, time zone ${answer.new_time_zone}`,
+      ].join("");
       return (
-        `budget ${answer.amount} per ${answer.period}${answer.new_mode === null ? "" : `, mode ${answer.new_mode}`} ` +
+        `budget ${answer.amount} per ${answer.period}${changes} ` +
         `sent (audit ${answer.audit_id}); serving follows once the budget-tracker applies it`
       );
     });

@@ -1,15 +1,17 @@
 /** Typed fetches of the API's own endpoints (same origin). */
 
-import type { Page as PageOf } from "../../src/web-types.js";
+import type {
+  AuditEntry as AuditEntryOf,
+  BudgetChange as BudgetChangeOf,
+  Page as PageOf,
+  ServingRow as ServingRowOf,
+} from "../../src/web-types.js";
 import { type FieldProblem, fieldProblems, HttpError } from "./http-error.js";
 
 // The answers' types come from the API's route schemas (type-only: nothing of the server is bundled).
 export type {
   AdvertiserRow,
   AlertItem,
-  AuditEntry,
-  AuditPage,
-  BudgetChange,
   BudgetTrendRow,
   CombinedRow,
   DailyRow,
@@ -19,9 +21,41 @@ export type {
   Page,
   PauseChange,
   PipelineHealth,
-  ServingRow,
   TotalRow,
 } from "../../src/web-types.js";
+
+/** Pacing values of PUT …/budget and the serving answers (docs/api.md). */
+export const PACING_MODES = ["asap", "even", "shaped"] as const;
+export type PacingMode = (typeof PACING_MODES)[number];
+/** Budget periods an advertiser can have (docs/api.md). */
+export const BUDGET_PERIODS = ["day", "month", "lifetime", "hour"] as const;
+export type BudgetPeriodName = (typeof BUDGET_PERIODS)[number];
+
+/**
+ * Pacing and the advertiser's own calendar (issue 18), optional: the page also reads an API that predates them
+ * and shows "—" for what it does not answer.
+ */
+interface CalendarAndPacing {
+  pacing: PacingMode | null;
+  serve_fraction: number | null;
+  budget_period: string | null;
+  time_zone: string | null;
+}
+interface CalendarAndPacingChange {
+  old_pacing: PacingMode | null;
+  new_pacing: PacingMode | null;
+  old_budget_period: string | null;
+  new_budget_period: string | null;
+  old_time_zone: string | null;
+  new_time_zone: string | null;
+}
+export type ServingRow = ServingRowOf & Partial<CalendarAndPacing>;
+export type AuditEntry = AuditEntryOf & Partial<CalendarAndPacingChange>;
+export type BudgetChange = BudgetChangeOf & Partial<CalendarAndPacingChange>;
+export interface AuditPage {
+  items: AuditEntry[];
+  next_before_id: string | null;
+}
 export { describeHttpError, type FieldProblem, HttpError } from "./http-error.js";
 
 export class ApiClient {

@@ -30,6 +30,7 @@ import {
   type TotalRow,
 } from "./api.js";
 import { element } from "./dom.js";
+import { forecastText, renderForecastTile } from "./forecast.js";
 import { decimalToMicros, displayMoney, microsToDecimal, microsToNumber } from "./money.js";
 import { naturalCompare, naturalSort, type Series, topWithOthers } from "./order.js";
 
@@ -462,6 +463,12 @@ function renderServing(advertisers: AdvertiserRow[], serving: ServingRow[], gold
         cell(flip === undefined ? "—" : new Date(flip).toLocaleString(), "last-flip"),
         cell(s?.updated_at == null ? "—" : new Date(s.updated_at).toLocaleString()),
         cell(goldHour.get(a.advertiser) == null ? "—" : hourLabel(goldHour.get(a.advertiser)!)),
+        cell(
+          s?.forecast_period_spend_micros == null
+            ? "—"
+            : displayMoney(BigInt(s.forecast_period_spend_micros)),
+        ),
+        cell(forecastText(s), "forecast-exhausted"),
       );
       setServingCells(tr, s?.can_serve, s?.reason ?? null);
       return tr;
@@ -577,6 +584,7 @@ async function refresh(): Promise<void> {
   renderBudgetTrend(trend.items, trend.complete);
   renderDonut(current.advertiser, combined.day, combined.rows);
   renderServing(listed, servingBatch.results, goldStatus.items);
+  renderForecastTile(servingBatch.results);
   renderHealth(health);
   const selection: Selection | null =
     current.advertiser === "" ? null : { name: current.advertiser, ids: listed.map((a) => a.advertiser_id) };

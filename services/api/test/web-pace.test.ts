@@ -1,0 +1,69 @@
+import { BUDGET_PERIODS, budgetPeriodOf } from "@adpipe/core";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { currentPeriod, periodKindOfId, targetFraction } from "../web/src/pace.js";
+
+const ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Etc/GMT-5"];
+/** 2000-01-01 .. 2100-01-01 */
+const instant = fc.integer({ min: 946_684_800_000, max: 4_102_444_800_000 });
+
+describe("the pace chart's period and target", () => {
+  it("reads the kind of every period id core makes back from the id", () => {
+    fc.assert(
+      fc.property(
+        instant,
+        fc.constantFrom(...BUDGET_PERIODS),
+        fc.constantFrom(...ZONES),
+        (at, kind, zone) => {
+          expect(periodKindOfId(budgetPeriodOf(at, kind, zone).id)).toBe(kind);
+        },
+      ),
+    );
+    expect(periodKindOfId("")).toBeNull();
+    expect(periodKindOfId("next week")).toBeNull();
+  });
+
+  it("finds the advertiser's current period in its own calendar, else from the period id in UTC", () => {
+    fc.assert(
+      fc.property(
+        instant,
+        fc.constantFrom("day", "month", "hour" as const),
+        fc.constantFrom(...ZONES),
+        (at, kind, zone) => {
+          const own = budgetPeriodOf(at, kind, zone);
+          const found = currentPeriod({ period: own.id, budget_period: kind, time_zone: zone }, at);
+          expect(found).toEqual({ startMs: own.startMs, endMs: own.endMs, kind });
+          expect(found!.startMs <= at && at < found!.endMs).toBe(true);
+          // An API without the calendar fields: the kind from the id, UTC.
+          const utc = budgetPeriodOf(at, kind, "UTC");
+          expect(currentPeriod({ period: utc.id }, at)).toEqual({
+            startMs: utc.startMs,
+            endMs: utc.endMs,
+            kind,
+          });
+        },
+      ),
+    );
+    expect(currentPeriod({ period: "lifetime" }, Date.now())).toBeNull();
+    expect(currentPeriod({ period: null }, Date.now())).toBeNull();
+    expect(
+      currentPeriod({ period: "2026-11-25", budget_period: "day", time_zone: "Not/AZone" }, Date.now()),
+    ).toBeNull();
+  });
+
+  it("draws the even target from 0 at the start to the whole budget at the end, never decreasing", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10 ** 10 }), fc.integer(), fc.integer(), (length, a, b) => {
+        const [x, y] = a <= b ? [a, b] : [b, a];
+        const fx = targetFraction(x, length);
+        const fy = targetFraction(y, length);
+        expect(fx).toBeGreaterThanOrEqual(0);
+        expect(fy).toBeLessThanOrEqual(1);
+        expect(fx).toBeLessThanOrEqual(fy);
+      }),
+    );
+    expect(targetFraction(0, 86_400_000)).toBe(0);
+    expect(targetFraction(43_200_000, 86_400_000)).toBe(0.5);
+    expect(targetFraction(86_400_000, 86_400_000)).toBe(1);
+  });
+});

@@ -1,0 +1,42 @@
+/** The pace chart's arithmetic, pure (no DOM): the advertiser's current period and the target fraction. */
+import { type BudgetPeriod, budgetPeriodOf } from "@adpipe/core";
+
+/** What the serving answer says about the advertiser's calendar (period id, and its own period and zone). */
+export interface CalendarFields {
+  readonly period: string | null;
+  readonly budget_period?: string | null;
+  readonly time_zone?: string | null;
+}
+
+/** The kind of a period from its id (docs/core.md): `2026-11-25` day, `2026-11-25T13…` hour, `2026-11` month. */
+export function periodKindOfId(id: string): BudgetPeriod | null {
+  if (id === "lifetime") return "lifetime";
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}/.test(id)) return "hour";
+  if (/^\d{4}-\d{2}-\d{2}$/.test(id)) return "day";
+  if (/^\d{4}-\d{2}$/.test(id)) return "month";
+  return null;
+}
+
+/** The advertiser's current period: its own calendar where the API names it, else read from the period id. */
+export function currentPeriod(
+  s: CalendarFields,
+  nowMs: number,
+): { startMs: number; endMs: number; kind: BudgetPeriod } | null {
+  const kind = (s.budget_period as BudgetPeriod | null | undefined) ?? periodKindOfId(s.period ?? "");
+  if (kind === null || kind === "lifetime") return null;
+  try {
+    const window = budgetPeriodOf(nowMs, kind, s.time_zone ?? "UTC");
+    return { startMs: window.startMs, endMs: window.endMs, kind };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The share of the budget the target curve allows `elapsed` into a period of `length`: `even` spreads it
+ * evenly; `shaped` follows a traffic shape the API does not serve, so it is drawn as `even`, the curve shaped
+ * pacing falls back to.
+ */
+export function targetFraction(elapsedMs: number, lengthMs: number): number {
+  return Math.min(1, Math.max(0, elapsedMs / lengthMs));
+}
