@@ -30,9 +30,13 @@ import {
   type TotalRow,
 } from "./api.js";
 import { element } from "./dom.js";
-import { forecastText, renderForecastTile } from "./forecast.js";
+import { renderForecastTile } from "./forecast.js";
+import { renderHealth } from "./health.js";
+import { hourLabel, monthLabel } from "./labels.js";
 import { decimalToMicros, displayMoney, microsToDecimal, microsToNumber } from "./money.js";
 import { naturalCompare, naturalSort, type Series, topWithOthers } from "./order.js";
+import { readEvents } from "./server-events.js";
+import { applyServingChange, renderServing, type ServingChange } from "./serving-table.js";
 
 Chart.register(
   ArcElement,
@@ -68,11 +72,6 @@ const ui = {
   token: element<HTMLInputElement>("token"),
   error: element<HTMLParagraphElement>("error"),
   updated: element<HTMLSpanElement>("updated"),
-  rate: element<HTMLSpanElement>("health-rate"),
-  lag: element<HTMLSpanElement>("health-lag"),
-  freshness: element<HTMLSpanElement>("health-freshness"),
-  reset: element<HTMLSpanElement>("health-reset"),
-  servingRows: element<HTMLTableSectionElement>("serving-rows"),
   donutCaption: element<HTMLElement>("donut-caption"),
   trendCaption: element<HTMLElement>("trend-caption"),
   servingCaption: element<HTMLElement>("serving-caption"),
@@ -187,14 +186,6 @@ function fillSelect(
     }),
   );
   select.value = options.some((o) => o.value === current) ? current : "";
-}
-
-function monthLabel(iso: string): string {
-  return iso.slice(0, 7);
-}
-
-function hourLabel(iso: string): string {
-  return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
 }
 
 /** Bars of gross vs net per advertiser for the selected period; KPIs from the same rows. */
@@ -382,56 +373,6 @@ function renderDonut(advertiser: string, day: string | null, combined: CombinedR
   charts.donut.update("none");
 }
 
-function cell(text: string, className?: string): HTMLTableCellElement {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className !== undefined) td.className = className;
-  return td;
-}
-
-/** can_serve flips announced on the changes stream since the page opened: advertiser_id → epoch ms. */
-const lastFlip = new Map<string, number>();
-
-function setServingCells(
-  tr: HTMLTableRowElement,
-  canServe: boolean | undefined,
-  reason: string | null,
-): void {
-  const [, , servingCell, reasonCell] = tr.cells;
-  if (servingCell === undefined || reasonCell === undefined) return;
-  servingCell.textContent = canServe === undefined ? "—" : canServe ? "serving" : "stopped";
-  servingCell.className = canServe === undefined ? "" : canServe ? "on" : "off";
-  reasonCell.textContent = reason ?? "";
-}
-
-/** The budget mode, and the period's spend beyond a hard_cap budget (not billed) when there is any. */
-function modeCell(s: ServingRow | undefined): HTMLTableCellElement {
-  if (s?.mode == null) return cell("—");
-  const overCap = s.over_cap_micros ?? 0;
-  const td = cell(
-    overCap > 0 ? `${s.mode} (${displayMoney(BigInt(overCap))} over cap)` : s.mode,
-    `mode ${s.mode}`,
-  );
-  td.dataset.overCapMicros = String(overCap);
-  return td;
-}
-
-/** The advertiser's name as a button: a click opens its page (the advertiser filter). */
-function advertiserCell(name: string): HTMLTableCellElement {
-  const td = document.createElement("td");
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "link";
-  button.textContent = name;
-  button.title = `show ${name}: its totals, budget controls and audit trail`;
-  button.addEventListener("click", () => {
-    ui.advertiser.value = name;
-    void tick();
-  });
-  td.append(button);
-  return td;
-}
-
 /** The advertisers the filter selects (all without one), in natural order of name, then id. */
 function selectedAdvertisers(advertisers: readonly AdvertiserRow[], f: Filters): AdvertiserRow[] {
   return [...advertisers]
@@ -440,92 +381,6 @@ function selectedAdvertisers(advertisers: readonly AdvertiserRow[], f: Filters):
       (x, y) =>
         naturalCompare(x.advertiser, y.advertiser) || naturalCompare(x.advertiser_id, y.advertiser_id),
     );
-}
-
-function renderServing(advertisers: AdvertiserRow[], serving: ServingRow[], gold: GoldStatusRow[]): void {
-  const live = new Map(serving.map((s) => [s.advertiser_id, s]));
-  const goldHour = new Map(gold.map((g) => [g.advertiser, g.latest_hour]));
-  ui.servingRows.replaceChildren(
-    ...advertisers.map((a) => {
-      const s = live.get(a.advertiser_id);
-      const tr = document.createElement("tr");
-      tr.dataset.advertiserId = a.advertiser_id;
-      const flip = lastFlip.get(a.advertiser_id);
-      tr.append(
-        advertiserCell(a.advertiser),
-        cell(a.advertiser_id),
-        cell(""),
-        cell(""),
-        cell(s?.net_micros == null ? "—" : displayMoney(BigInt(s.net_micros))),
-        cell(s?.budget_micros == null ? "—" : displayMoney(BigInt(s.budget_micros))),
-        cell(s?.budget_source ?? "—", s?.budget_source == null ? undefined : `source ${s.budget_source}`),
-        modeCell(s),
-        cell(flip === undefined ? "—" : new Date(flip).toLocaleString(), "last-flip"),
-        cell(s?.updated_at == null ? "—" : new Date(s.updated_at).toLocaleString()),
-        cell(goldHour.get(a.advertiser) == null ? "—" : hourLabel(goldHour.get(a.advertiser)!)),
-        cell(
-          s?.forecast_period_spend_micros == null
-            ? "—"
-            : displayMoney(BigInt(s.forecast_period_spend_micros)),
-        ),
-        cell(forecastText(s), "forecast-exhausted"),
-      );
-      setServingCells(tr, s?.can_serve, s?.reason ?? null);
-      return tr;
-    }),
-  );
-}
-
-/** A topic reset stops consumption: shown in red until `adpipe offsets reset` (docs/operations.md). */
-function renderReset(health: PipelineHealth | null): void {
-  const resets = health?.topic_resets ?? [];
-  ui.reset.hidden = resets.length === 0;
-  if (resets.length === 0) return;
-  const first = resets[0]!;
-  ui.reset.textContent =
-    `RESET ${health?.topic ?? ""} p${first.partition}: stored ${first.stored_offset ?? "?"} > end ${first.log_end_offset ?? "?"}` +
-    (resets.length > 1 ? ` (+${resets.length - 1})` : "");
-  ui.reset.title = `${resets
-    .map(
-      (r) =>
-        `${r.service} partition ${r.partition}: RESET (stored ${r.stored_offset ?? "?"} > end ${r.log_end_offset ?? "?"})`,
-    )
-    .join(
-      "\n",
-    )}\nThe topic was deleted and recreated: consumption stopped. Run adpipe offsets reset --topic ${health?.topic ?? "<topic>"} --to earliest --yes (docs/operations.md).`;
-}
-
-function renderHealth(health: PipelineHealth | null): void {
-  renderReset(health);
-  if (health === null) {
-    ui.rate.textContent = "events/s n/a";
-    return;
-  }
-  ui.rate.textContent =
-    health.events_per_second === null ? "events/s —" : `${health.events_per_second.toFixed(1)} events/s`;
-  const lag = health.consumer_groups.map((g) => `${g.group}: ${g.lag ?? "—"}`).join(", ");
-  ui.lag.textContent = `lag ${lag === "" ? "—" : lag}`;
-  const maxLag = Math.max(0, ...health.consumer_groups.map((g) => g.lag ?? 0));
-  ui.lag.classList.toggle("warn", maxLag > 10_000);
-  // Freshness counts only events not dated in the future; future-dated ones are a warning of their own.
-  const fresh = health.gold_freshness_seconds;
-  const future = health.gold_future_events;
-  const ahead = future?.warning === true ? future : null;
-  ui.freshness.textContent =
-    (fresh === null ? "freshness —" : `Gold freshness ${formatDuration(fresh)}`) +
-    (ahead === null ? "" : ` · ${ahead.rows} rows dated up to ${formatDuration(ahead.ahead_seconds)} ahead`);
-  ui.freshness.title =
-    ahead === null
-      ? "now minus the newest event time in Gold (events dated in the future excluded)"
-      : `events dated up to ${ahead.latest_event_at} are in Gold: a producer's clock or time zone is wrong`;
-  ui.freshness.classList.toggle("warn", (fresh !== null && fresh > 300) || ahead !== null);
-}
-
-function formatDuration(seconds: number): string {
-  if (seconds < 120) return `${seconds.toFixed(1)} s`;
-  if (seconds < 7_200) return `${(seconds / 60).toFixed(0)} min`;
-  if (seconds < 172_800) return `${(seconds / 3_600).toFixed(0)} h`;
-  return `${(seconds / 86_400).toFixed(0)} d`;
 }
 
 async function refresh(): Promise<void> {
@@ -583,7 +438,10 @@ async function refresh(): Promise<void> {
   ]);
   renderBudgetTrend(trend.items, trend.complete);
   renderDonut(current.advertiser, combined.day, combined.rows);
-  renderServing(listed, servingBatch.results, goldStatus.items);
+  renderServing(listed, servingBatch.results, goldStatus.items, (name) => {
+    ui.advertiser.value = name;
+    void tick();
+  });
   renderForecastTile(servingBatch.results);
   renderHealth(health);
   const selection: Selection | null =
@@ -648,49 +506,6 @@ async function tick(): Promise<void> {
   }
 }
 
-interface ServingChange {
-  type: "serving_change";
-  advertiserId: string;
-  canServe: boolean;
-  reason: string | null;
-  updatedAt: number;
-}
-
-function applyServingChange(change: ServingChange): void {
-  lastFlip.set(change.advertiserId, change.updatedAt);
-  panel.applyServing(change.advertiserId, change.canServe, change.reason);
-  const row = ui.servingRows.querySelector<HTMLTableRowElement>(
-    `tr[data-advertiser-id="${CSS.escape(change.advertiserId)}"]`,
-  );
-  if (row === null) return;
-  setServingCells(row, change.canServe, change.reason);
-  const flipCell = row.querySelector<HTMLTableCellElement>("td.last-flip");
-  if (flipCell !== null) flipCell.textContent = new Date(change.updatedAt).toLocaleString();
-}
-
-/** Reads Server-Sent Events (`event:` and `data:` lines, blocks separated by a blank line) until the stream ends. */
-async function readEvents(body: ReadableStream<Uint8Array>, onEvent: (type: string, data: string) => void) {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let type = "message";
-      let data = "";
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event: ")) type = line.slice(7);
-        else if (line.startsWith("data: ")) data += line.slice(6);
-      }
-      if (data !== "") onEvent(type, data);
-    }
-  }
-}
-
 /**
  * Flips arrive on the changes stream the moment the tracker makes them; polling still refreshes the rest (and
  * covers anything the at-most-once stream missed). The stream is read with fetch, not EventSource, so it can
@@ -706,8 +521,11 @@ async function followServingChanges(): Promise<void> {
         if (response.ok && response.body !== null) {
           ui.servingCaption.textContent = "live from the budget-tracker (streaming)";
           await readEvents(response.body, (type, data) => {
-            if (type === "serving_change") applyServingChange(JSON.parse(data) as ServingChange);
-            else if (type === "reset") void tick();
+            if (type === "serving_change") {
+              const change = JSON.parse(data) as ServingChange;
+              applyServingChange(change);
+              panel.applyServing(change.advertiserId, change.canServe, change.reason);
+            } else if (type === "reset") void tick();
           });
         } else await response.body?.cancel();
       } catch {

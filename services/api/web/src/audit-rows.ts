@@ -1,12 +1,6 @@
 import type { AuditEntry } from "./api.js";
+import { cell } from "./dom.js";
 import { displayMoney, microsToDecimal } from "./money.js";
-
-export function cell(text: string, className?: string): HTMLTableCellElement {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className !== undefined) td.className = className;
-  return td;
-}
 
 /** "old → new" of a change; "→ new" when the old value is unknown; the old value alone when nothing was set. */
 function change<T>(

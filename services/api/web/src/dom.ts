@@ -4,3 +4,11 @@ export function element<T extends HTMLElement>(id: string): T {
   if (found === null) throw new Error(`missing #${id}`);
   return found as T;
 }
+
+/** A table cell with this text (and class). */
+export function cell(text: string, className?: string): HTMLTableCellElement {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className !== undefined) td.className = className;
+  return td;
+}
