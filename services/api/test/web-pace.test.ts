@@ -1,7 +1,7 @@
 import { BUDGET_PERIODS, budgetPeriodOf } from "@adpipe/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { currentPeriod, periodKindOfId, targetFraction } from "../web/src/pace.js";
+import { currentPeriod, periodKindOfId, targetCurve, targetMicros } from "../web/src/pace.js";
 
 const ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Etc/GMT-5"];
 /** 2000-01-01 .. 2100-01-01 */
@@ -53,17 +53,30 @@ describe("the pace chart's period and target", () => {
 
   it("draws the even target from 0 at the start to the whole budget at the end, never decreasing", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10 ** 10 }), fc.integer(), fc.integer(), (length, a, b) => {
-        const [x, y] = a <= b ? [a, b] : [b, a];
-        const fx = targetFraction(x, length);
-        const fy = targetFraction(y, length);
-        expect(fx).toBeGreaterThanOrEqual(0);
-        expect(fy).toBeLessThanOrEqual(1);
-        expect(fx).toBeLessThanOrEqual(fy);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.integer({ min: 1, max: 10 ** 10 }),
+        fc.integer({ min: 1, max: 2 ** 45 }),
+        fc.integer({ min: 1, max: 200 }),
+        fc.constantFrom("even", "shaped"),
+        (startMs, length, budget, samples, pacing) => {
+          const period = { startMs, endMs: startMs + length };
+          const curve = targetCurve(pacing, budget, period, samples);
+          expect(curve).toHaveLength(samples + 1);
+          expect(curve[0]).toEqual({ atMs: startMs, micros: 0 });
+          expect(curve.at(-1)).toEqual({ atMs: period.endMs, micros: budget });
+          for (let i = 1; i < curve.length; i++) {
+            expect(curve[i]!.atMs).toBeGreaterThanOrEqual(curve[i - 1]!.atMs);
+            expect(curve[i]!.micros).toBeGreaterThanOrEqual(curve[i - 1]!.micros);
+            expect(curve[i]!.micros).toBeLessThanOrEqual(budget);
+          }
+        },
+      ),
     );
-    expect(targetFraction(0, 86_400_000)).toBe(0);
-    expect(targetFraction(43_200_000, 86_400_000)).toBe(0.5);
-    expect(targetFraction(86_400_000, 86_400_000)).toBe(1);
+    const day = { startMs: 0, endMs: 86_400_000 };
+    expect(targetMicros("even", 1_000_000, day, 43_200_000)).toBe(500_000);
+    expect(targetMicros("even", 1_000_000, day, 21_600_000)).toBe(250_000);
+    // asap: no curve to follow, the budget is the only limit.
+    expect(targetMicros("asap", 1_000_000, day, 1)).toBe(1_000_000);
   });
 });

@@ -2,7 +2,7 @@ import { Chart } from "chart.js";
 import type { ApiClient, Page, ServingRow } from "./api.js";
 import { element } from "./dom.js";
 import { decimalToMicros, displayMoney, microsToNumber } from "./money.js";
-import { currentPeriod, targetFraction } from "./pace.js";
+import { currentPeriod, targetCurve, targetMicros } from "./pace.js";
 
 const SPEND = "#16a37f";
 const TARGET = "#3b6fd8";
@@ -99,7 +99,6 @@ export class PaceChart {
     if (s.net_micros != null) spend.push({ x: hours(nowMs), y: microsToNumber(BigInt(s.net_micros)) });
 
     const pacing = s.pacing ?? "asap";
-    const length = period.endMs - period.startMs;
     const end = hours(period.endMs);
     const budgetLine = {
       label: "budget",
@@ -122,13 +121,10 @@ export class PaceChart {
       budgetLine,
     ];
     if (pacing !== "asap") {
-      const target = Array.from({ length: TARGET_SAMPLES + 1 }, (_, i) => {
-        const elapsed = (length * i) / TARGET_SAMPLES;
-        return {
-          x: hours(period.startMs + elapsed),
-          y: microsToNumber(budget) * targetFraction(elapsed, length),
-        };
-      });
+      const target = targetCurve(pacing, s.budget_micros, period, TARGET_SAMPLES).map((p) => ({
+        x: hours(p.atMs),
+        y: microsToNumber(BigInt(p.micros)),
+      }));
       datasets.splice(1, 0, {
         label: pacing === "shaped" ? "target (shaped, drawn as even)" : "target (even)",
         data: target,
@@ -141,8 +137,7 @@ export class PaceChart {
     this.box.hidden = false;
     this.caption.dataset.pacing = pacing;
     this.caption.dataset.points = String(spend.length);
-    // floor(budget × fraction): the target as the tracker computes it.
-    const targetNow = BigInt(Math.floor(s.budget_micros * targetFraction(nowMs - period.startMs, length)));
+    const targetNow = BigInt(targetMicros(pacing, s.budget_micros, period, nowMs));
     this.caption.textContent =
       `${pacing} pacing, ${period.kind} from ${new Date(period.startMs).toISOString().slice(0, 16).replace("T", " ")} UTC` +
       (pacing === "asap" ? "" : ` · target now ${displayMoney(targetNow)}`) +

@@ -32,11 +32,43 @@ export function currentPeriod(
   }
 }
 
+export interface PeriodBounds {
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
 /**
- * The share of the budget the target curve allows `elapsed` into a period of `length`: `even` spreads it
- * evenly; `shaped` follows a traffic shape the API does not serve, so it is drawn as `even`, the curve shaped
- * pacing falls back to.
+ * The share of the budget the target curve allows by `atMs`: `asap` the whole budget, `even` the elapsed fraction
+ * of the period; `shaped` follows a traffic shape the API does not serve, so it is drawn as `even`, the curve
+ * shaped pacing falls back to.
  */
-export function targetFraction(elapsedMs: number, lengthMs: number): number {
-  return Math.min(1, Math.max(0, elapsedMs / lengthMs));
+export function targetFraction(pacing: string, period: PeriodBounds, atMs: number): number {
+  if (pacing === "asap") return 1;
+  const length = period.endMs - period.startMs;
+  if (length <= 0 || atMs >= period.endMs) return 1;
+  return atMs <= period.startMs ? 0 : (atMs - period.startMs) / length;
+}
+
+/** The target at `atMs` in micros: floor(budget × fraction), as the tracker computes it. */
+export function targetMicros(
+  pacing: string,
+  budgetMicros: number,
+  period: PeriodBounds,
+  atMs: number,
+): number {
+  return Math.min(budgetMicros, Math.floor(budgetMicros * targetFraction(pacing, period, atMs)));
+}
+
+/** The target curve across the period: `samples` + 1 evenly spaced instants, from the start to the end. */
+export function targetCurve(
+  pacing: string,
+  budgetMicros: number,
+  period: PeriodBounds,
+  samples: number,
+): { atMs: number; micros: number }[] {
+  const length = period.endMs - period.startMs;
+  return Array.from({ length: samples + 1 }, (_, i) => {
+    const atMs = i === samples ? period.endMs : period.startMs + Math.floor((length * i) / samples);
+    return { atMs, micros: targetMicros(pacing, budgetMicros, period, atMs) };
+  });
 }
