@@ -305,7 +305,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
     expect(problems).toEqual([]);
   });
 
-  it("sets a budget and a mode, pauses and resumes from the advertiser's page, with its audit trail and alerts", async () => {
+  it("sets a budget, mode and calendar, pauses and resumes from the advertiser's page, with its audit and alerts", async () => {
     // The alerter's passes after the stream: exactly the oracle's alerts of the periods it evaluates.
     const periods = periodsToEvaluate(Date.now(), "day", BUDGET_TIME_ZONE, 1);
     const expectedAlerts = periods.flatMap((w) => pipeline.oracle.alertsAt(w.startMs));
@@ -501,6 +501,25 @@ describe("Advertiser Spend Overview in a real browser", () => {
       .poll(() => page.getAttribute("#act-serving", "data-can-serve"), { timeout: 20_000, interval: 200 })
       .toBe("true");
 
+    // A large budget in another time zone: serving, the new calendar shown and audited
+    // (a new calendar restarts the period).
+    await page.fill("#act-amount", "1000000000");
+    await page.selectOption("#act-period", "day");
+    await page.fill("#act-time-zone", "Asia/Kolkata");
+    await page.click("#act-set-budget");
+    await expect
+      .poll(() => page.getAttribute("#act-serving", "data-can-serve"), { timeout: 20_000, interval: 200 })
+      .toBe("true");
+    await expect
+      .poll(() => page.getAttribute("#act-calendar-now", "data-time-zone"), { timeout: 10_000 })
+      .toBe("Asia/Kolkata");
+    expect(await page.getAttribute("#act-calendar-now", "data-budget-period")).toBe("day");
+    await expect.poll(() => top.getAttribute("data-new-time-zone"), { timeout: 10_000 }).toBe("Asia/Kolkata");
+    expect(await topCells.nth(5).textContent()).toMatch(/→ day Asia\/Kolkata$/);
+    await expect
+      .poll(() => page.getAttribute("#pace-caption", "data-pacing"), { timeout: 10_000 })
+      .toBe("asap");
+
     await page.fill("#act-note", "paused from the browser test");
     await page.click("#act-pause");
     await expect
@@ -517,12 +536,13 @@ describe("Advertiser Spend Overview in a real browser", () => {
     await expect.poll(() => servingRow.nth(2).textContent(), { timeout: 10_000 }).toBe("serving");
     await expect.poll(() => top.getAttribute("data-action"), { timeout: 10_000 }).toBe("resume");
 
-    // The audit as the API lists it: this test's three budget changes, its pause and its resume, newest first.
+    // The audit as the API lists it: this test's five budget changes, its pause and its resume, newest first.
     const trail = await auditTrail();
-    expect(trail.body.items).toHaveLength(auditBefore + 5);
-    expect(trail.body.items.slice(0, 5).map((e) => e.action)).toEqual([
+    expect(trail.body.items).toHaveLength(auditBefore + 6);
+    expect(trail.body.items.slice(0, 6).map((e) => e.action)).toEqual([
       "resume",
       "pause",
+      "set_budget",
       "set_budget",
       "set_budget",
       "set_budget",

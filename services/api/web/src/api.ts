@@ -25,33 +25,20 @@ export type {
 } from "../../src/web-types.js";
 
 /** Pacing values of PUT …/budget and the serving answers (docs/api.md). */
-export const PACING_MODES = ["asap", "even", "shaped"] as const;
-export type PacingMode = (typeof PACING_MODES)[number];
-/** Budget periods an advertiser can have (docs/api.md). */
-export const BUDGET_PERIODS = ["day", "month", "lifetime", "hour"] as const;
-export type BudgetPeriodName = (typeof BUDGET_PERIODS)[number];
+export type PacingMode = "asap" | "even" | "shaped";
 
-/**
- * Pacing and the advertiser's own calendar (issue 18), optional: the page also reads an API that predates them
- * and shows "—" for what it does not answer.
- */
-interface CalendarAndPacing {
+/** Pacing (issue 18), optional: the page also reads an API that predates it and shows "—" for it. */
+interface Pacing {
   pacing: PacingMode | null;
   serve_fraction: number | null;
-  budget_period: string | null;
-  time_zone: string | null;
 }
-interface CalendarAndPacingChange {
+interface PacingChange {
   old_pacing: PacingMode | null;
   new_pacing: PacingMode | null;
-  old_budget_period: string | null;
-  new_budget_period: string | null;
-  old_time_zone: string | null;
-  new_time_zone: string | null;
 }
-export type ServingRow = ServingRowOf & Partial<CalendarAndPacing>;
-export type AuditEntry = AuditEntryOf & Partial<CalendarAndPacingChange>;
-export type BudgetChange = BudgetChangeOf & Partial<CalendarAndPacingChange>;
+export type ServingRow = ServingRowOf & Partial<Pacing>;
+export type AuditEntry = AuditEntryOf & Partial<PacingChange>;
+export type BudgetChange = BudgetChangeOf & Partial<PacingChange>;
 export interface AuditPage {
   items: AuditEntry[];
   next_before_id: string | null;
