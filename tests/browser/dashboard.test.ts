@@ -305,7 +305,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
     expect(problems).toEqual([]);
   });
 
-  it("sets a budget, mode and calendar, pauses and resumes from the advertiser's page, with its audit and alerts", async () => {
+  it("sets a budget, mode, pacing and calendar, pauses and resumes from the advertiser's page, with its audit and alerts", async () => {
     // The alerter's passes after the stream: exactly the oracle's alerts of the periods it evaluates.
     const periods = periodsToEvaluate(Date.now(), "day", BUDGET_TIME_ZONE, 1);
     const expectedAlerts = periods.flatMap((w) => pipeline.oracle.alertsAt(w.startMs));
@@ -501,9 +501,38 @@ describe("Advertiser Spend Overview in a real browser", () => {
       .poll(() => page.getAttribute("#act-serving", "data-can-serve"), { timeout: 20_000, interval: 200 })
       .toBe("true");
 
-    // A large budget in another time zone: serving, the new calendar shown and audited
+    // Even pacing with a budget the period's net is ahead of: at this zone's midday the even target (budget ×
+    // elapsed fraction, about half) plus the 5 % tolerance is below the net (0.8 of the budget), which is still
+    // under the budget: the tracker stops serving for pace, not for the budget. Audited with the pacing set.
+    const net = (
+      await call<{ net_micros: number }>(bench.baseUrl, "GET", `/v1/advertisers/${encodedId}/serving`, {
+        token: READ_TOKEN,
+      })
+    ).body.net_micros;
+    const paced = Math.ceil((net * 5) / 4);
+    expect(paced).toBeGreaterThan(net);
+    await page.fill("#act-amount", formatMicros(paced));
+    await page.selectOption("#act-pacing", "even");
+    await page.click("#act-set-budget");
+    await expect
+      .poll(() => page.textContent("#act-reason"), { timeout: 20_000, interval: 200 })
+      .toBe("ahead_of_pace");
+    expect(await page.getAttribute("#act-serving", "data-can-serve")).toBe("false");
+    await expect.poll(() => page.textContent("#act-pacing-now"), { timeout: 10_000 }).toBe("even");
+    await expect.poll(() => servingRow.nth(3).textContent(), { timeout: 10_000 }).toBe("ahead_of_pace");
+    await expect.poll(() => top.getAttribute("data-new-pacing"), { timeout: 10_000 }).toBe("even");
+    expect(await topCells.nth(4).textContent()).toMatch(/→ even$/);
+    // The pace chart: the period's cumulative spend against the even target curve.
+    await expect
+      .poll(() => page.getAttribute("#pace-caption", "data-pacing"), { timeout: 10_000 })
+      .toBe("even");
+    expect(await page.isVisible("#chart-pace")).toBe(true);
+    expect(await page.textContent("#pace-caption")).toMatch(/^even pacing, day from .* · target now /);
+
+    // Back to asap under a large budget, in another time zone: serving again, the new calendar shown and audited
     // (a new calendar restarts the period).
     await page.fill("#act-amount", "1000000000");
+    await page.selectOption("#act-pacing", "asap");
     await page.selectOption("#act-period", "day");
     await page.fill("#act-time-zone", "Asia/Kolkata");
     await page.click("#act-set-budget");
@@ -515,6 +544,7 @@ describe("Advertiser Spend Overview in a real browser", () => {
       .toBe("Asia/Kolkata");
     expect(await page.getAttribute("#act-calendar-now", "data-budget-period")).toBe("day");
     await expect.poll(() => top.getAttribute("data-new-time-zone"), { timeout: 10_000 }).toBe("Asia/Kolkata");
+    expect(await top.getAttribute("data-new-pacing")).toBe("asap");
     expect(await topCells.nth(5).textContent()).toMatch(/→ day Asia\/Kolkata$/);
     await expect
       .poll(() => page.getAttribute("#pace-caption", "data-pacing"), { timeout: 10_000 })
@@ -538,10 +568,11 @@ describe("Advertiser Spend Overview in a real browser", () => {
 
     // The audit as the API lists it: this test's five budget changes, its pause and its resume, newest first.
     const trail = await auditTrail();
-    expect(trail.body.items).toHaveLength(auditBefore + 6);
-    expect(trail.body.items.slice(0, 6).map((e) => e.action)).toEqual([
+    expect(trail.body.items).toHaveLength(auditBefore + 7);
+    expect(trail.body.items.slice(0, 7).map((e) => e.action)).toEqual([
       "resume",
       "pause",
+      "set_budget",
       "set_budget",
       "set_budget",
       "set_budget",

@@ -1,17 +1,15 @@
 /** Typed fetches of the API's own endpoints (same origin). */
 
-import type {
-  AuditEntry as AuditEntryOf,
-  BudgetChange as BudgetChangeOf,
-  Page as PageOf,
-  ServingRow as ServingRowOf,
-} from "../../src/web-types.js";
+import type { Page } from "../../src/web-types.js";
 import { type FieldProblem, fieldProblems, HttpError } from "./http-error.js";
 
 // The answers' types come from the API's route schemas (type-only: nothing of the server is bundled).
 export type {
   AdvertiserRow,
   AlertItem,
+  AuditEntry,
+  AuditPage,
+  BudgetChange,
   BudgetTrendRow,
   CombinedRow,
   DailyRow,
@@ -21,28 +19,10 @@ export type {
   Page,
   PauseChange,
   PipelineHealth,
+  ServingRow,
   TotalRow,
 } from "../../src/web-types.js";
 
-/** Pacing values of PUT …/budget and the serving answers (docs/api.md). */
-export type PacingMode = "asap" | "even" | "shaped";
-
-/** Pacing (issue 18), optional: the page also reads an API that predates it and shows "—" for it. */
-interface Pacing {
-  pacing: PacingMode | null;
-  serve_fraction: number | null;
-}
-interface PacingChange {
-  old_pacing: PacingMode | null;
-  new_pacing: PacingMode | null;
-}
-export type ServingRow = ServingRowOf & Partial<Pacing>;
-export type AuditEntry = AuditEntryOf & Partial<PacingChange>;
-export type BudgetChange = BudgetChangeOf & Partial<PacingChange>;
-export interface AuditPage {
-  items: AuditEntry[];
-  next_before_id: string | null;
-}
 export { describeHttpError, type FieldProblem, HttpError } from "./http-error.js";
 
 export class ApiClient {
@@ -94,7 +74,7 @@ export class ApiClient {
     const items: T[] = [];
     let offset: number | null = 0;
     for (let page = 0; page < maxPages && offset !== null; page += 1) {
-      const answer: PageOf<T> = await this.get<PageOf<T>>(path, { ...query, offset: String(offset) });
+      const answer: Page<T> = await this.get<Page<T>>(path, { ...query, offset: String(offset) });
       items.push(...answer.items);
       offset = answer.next_offset;
     }

@@ -1,5 +1,5 @@
 /** The pace chart's arithmetic, pure (no DOM): the advertiser's current period and the target fraction. */
-import { type BudgetPeriod, budgetPeriodOf } from "@adpipe/core";
+import { type BudgetPeriod, budgetPeriodOf, type PacingMode, pacingTargetFraction } from "@adpipe/core";
 
 /** What the serving answer says about the advertiser's calendar (period id, and its own period and zone). */
 export interface CalendarFields {
@@ -38,20 +38,17 @@ export interface PeriodBounds {
 }
 
 /**
- * The share of the budget the target curve allows by `atMs`: `asap` the whole budget, `even` the elapsed fraction
- * of the period; `shaped` follows a traffic shape the API does not serve, so it is drawn as `even`, the curve
+ * The share of the budget the target curve allows by `atMs`: core's pacingTargetFraction (the tracker's rule).
+ * The API does not serve a `shaped` advertiser's traffic shape, so it is drawn without one: as `even`, the curve
  * shaped pacing falls back to.
  */
-export function targetFraction(pacing: string, period: PeriodBounds, atMs: number): number {
-  if (pacing === "asap") return 1;
-  const length = period.endMs - period.startMs;
-  if (length <= 0 || atMs >= period.endMs) return 1;
-  return atMs <= period.startMs ? 0 : (atMs - period.startMs) / length;
+export function targetFraction(pacing: PacingMode, period: PeriodBounds, atMs: number): number {
+  return pacingTargetFraction(pacing, period.startMs, period.endMs, atMs, null);
 }
 
 /** The target at `atMs` in micros: floor(budget × fraction), as the tracker computes it. */
 export function targetMicros(
-  pacing: string,
+  pacing: PacingMode,
   budgetMicros: number,
   period: PeriodBounds,
   atMs: number,
@@ -61,7 +58,7 @@ export function targetMicros(
 
 /** The target curve across the period: `samples` + 1 evenly spaced instants, from the start to the end. */
 export function targetCurve(
-  pacing: string,
+  pacing: PacingMode,
   budgetMicros: number,
   period: PeriodBounds,
   samples: number,
