@@ -98,3 +98,35 @@ export function clickPeriodOf(
 export function sameCalendar(a: BudgetCalendar, b: BudgetCalendar): boolean {
   return a.period === b.period && a.timeZone === b.timeZone;
 }
+
+/** One explicit calendar setting as a log holds it (a budget update that set a period and/or a zone). */
+export interface CalendarObservation<P> {
+  readonly eventTimeMs: number;
+  /** The period / zone the update set; null or undefined: it left that setting as it was. */
+  readonly period?: BudgetPeriod | null | undefined;
+  readonly timeZone?: string | null | undefined;
+  /** Where the record sits in the log (a partition and offset, say): reported back for the last change. */
+  readonly position: P;
+}
+
+/**
+ * Folds an advertiser's calendar observations, in log order, by observeCalendar: the settings in force after
+ * them all, and the position of the last record that changed the calendar in force (clickPeriodOf: the period
+ * restarts there; null when none did, i.e. the defaults were never left or only re-stated). A rebuild counts
+ * the current period's spend from after that record, as the tracker did.
+ */
+export function foldCalendar<P>(
+  observations: Iterable<CalendarObservation<P>>,
+  defaults: BudgetCalendar,
+): { state: CalendarState; lastChange: P | null } {
+  const state = emptyCalendarState();
+  let lastChange: P | null = null;
+  let inForce = defaults;
+  for (const observation of observations) {
+    observeCalendar(state, observation.eventTimeMs, observation.period, observation.timeZone);
+    const next = calendarInForce(state, defaults);
+    if (!sameCalendar(next, inForce)) lastChange = observation.position;
+    inForce = next;
+  }
+  return { state, lastChange };
+}

@@ -15,10 +15,12 @@ export {
 export { billableMicros, type ModeObservation, modeInForce, supersedesMode } from "./billing.js";
 export {
   type BudgetCalendar,
+  type CalendarObservation,
   type CalendarState,
   calendarInForce,
   clickPeriodOf,
   emptyCalendarState,
+  foldCalendar,
   observeCalendar,
   type SettingObservation,
   sameCalendar,

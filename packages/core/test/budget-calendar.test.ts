@@ -6,7 +6,9 @@ import {
   calendarInForce,
   clickPeriodOf,
   emptyCalendarState,
+  foldCalendar,
   observeCalendar,
+  sameCalendar,
   supersedesSetting,
 } from "../src/budget-calendar.js";
 import { budgetPeriodOf } from "../src/budget-period.js";
@@ -228,5 +230,30 @@ describe("Oracle with per-advertiser calendars", () => {
     expect(
       mixed.some((r) => new TextDecoder().decode(r.value).includes('"time_zone":"America/New_York"')),
     ).toBe(true);
+  });
+});
+
+describe("foldCalendar (the rebuild's replay of a calendar history)", () => {
+  it("ends in observeCalendar's state, and the last change is the last record after which the calendar in force differs", () => {
+    fc.assert(
+      fc.property(fc.array(setting, { maxLength: 12 }), (settings) => {
+        const observations = settings.map((s, position) => ({ ...s, position }));
+        const { state, lastChange } = foldCalendar(observations, DEFAULTS);
+        const expected = emptyCalendarState();
+        let last: number | null = null;
+        for (const o of observations) {
+          const before = calendarInForce(expected, DEFAULTS);
+          observeCalendar(expected, o.eventTimeMs, o.period, o.timeZone);
+          if (!sameCalendar(before, calendarInForce(expected, DEFAULTS))) last = o.position;
+        }
+        expect(state).toEqual(expected);
+        expect(lastChange).toBe(last);
+        // After the last change the calendar in force is the final one; no change at all keeps the defaults.
+        const tail = foldCalendar(observations.slice(0, (lastChange ?? -1) + 1), DEFAULTS);
+        expect(calendarInForce(tail.state, DEFAULTS)).toEqual(calendarInForce(state, DEFAULTS));
+        if (lastChange === null) expect(calendarInForce(state, DEFAULTS)).toEqual(DEFAULTS);
+      }),
+      RUNS,
+    );
   });
 });

@@ -43,6 +43,7 @@ export type {
   RestoreSnapshot,
   ServingFlip,
   SnapshotAdvertiser,
+  SnapshotCalendar,
   StoredState,
   SweepOutcome,
   TrackerResetDetection,

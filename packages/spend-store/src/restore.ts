@@ -70,11 +70,13 @@ export async function restore(
     const commands: RoutedCommand[] = [];
     for (const advertiser of chunk) {
       const isPaused = paused.has(advertiser.advertiserId);
-      const args = restoreArgs(context, writer, advertiser, period, snapshot.offsets, isPaused, overflow);
+      // An advertiser with its own calendar is restored in its own period (the snapshot's totals cover it).
+      const own = advertiser.calendar?.window ?? period;
+      const args = restoreArgs(context, writer, advertiser, own, snapshot.offsets, isPaused, overflow);
       commands.push(evalsha(args));
       // restore_advertiser leaves can_serve to an apply_slice call with no events (same slot: kept in order).
       commands.push(
-        evalsha(applySliceArgs(context, emptySlice(advertiser.advertiserId, period), writer, false)),
+        evalsha(applySliceArgs(context, emptySlice(advertiser.advertiserId, own), writer, false)),
       );
     }
     const replies = await runScripts(redis, commands);
@@ -173,11 +175,23 @@ function restoreArgs(
   for (const { partition, offset } of offsets)
     fields.push(`_off:${context.lineageTopic()}:${partition}`, offset - 1);
   if (paused) fields.push("_paused", "1");
+  const calendar = advertiser.calendar;
+  if (calendar !== undefined) {
+    // As apply_slice.lua writes them: the calendar in force, and the event times of the settings ever set.
+    fields.push("budget_period", calendar.period, "time_zone", calendar.timeZone);
+    if (calendar.periodEventTimeMs !== null) fields.push("_period_ts", calendar.periodEventTimeMs);
+    if (calendar.zoneEventTimeMs !== null) fields.push("_tz_ts", calendar.zoneEventTimeMs);
+  } else {
+    // The public fields name the calendar in force for every advertiser: the service-wide one here.
+    fields.push("budget_period", context.budgetPeriod, "time_zone", context.timeZone);
+  }
 
-  // Group the click ids by dedup bucket (the period; the UTC day for lifetime budgets).
+  // Group the click ids by dedup bucket (the period; the UTC day for lifetime budgets and for advertisers
+  // with a calendar of their own, as the tracker's slices do).
+  const byDay = context.budgetPeriod === "lifetime" || calendar !== undefined;
   const buckets = new Map<string, { ttl: number; ids: string[] }>();
   for (const { clickId, eventTimeMs } of advertiser.clickIds) {
-    const window = context.budgetPeriod === "lifetime" ? utcDay(eventTimeMs) : context.periodOf(eventTimeMs);
+    const window = byDay ? utcDay(eventTimeMs) : context.periodOf(eventTimeMs);
     let bucket = buckets.get(window.id);
     if (bucket === undefined) {
       const ttl = dedupTtlSeconds(window.startMs, window.endMs, writer.nowMs, context.dedupHorizonMs);

@@ -1,4 +1,4 @@
-import type { BudgetMode, BudgetSource } from "@adpipe/core";
+import type { BudgetMode, BudgetPeriod, BudgetSource } from "@adpipe/core";
 import type { PeriodWindow } from "./records.js";
 
 /** A partition and the next offset to consume in it (last applied + 1), as Kafka commits them. */
@@ -111,6 +111,23 @@ export interface SnapshotAdvertiser {
   readonly modeEventTimeMs?: number | null;
   /** click_ids already counted in the period, with their event times (they pick the dedup bucket). */
   readonly clickIds: readonly { readonly clickId: string; readonly eventTimeMs: number }[];
+  /**
+   * The advertiser's own calendar (some update set its period or zone; absent: the service-wide one): written
+   * to budget_period, time_zone, _period_ts, _tz_ts, and its `window` replaces the snapshot's period. Its
+   * click ids are deduplicated by UTC day, as the tracker does for such advertisers.
+   */
+  readonly calendar?: SnapshotCalendar;
+}
+
+/** An advertiser's own calendar in a snapshot (see SnapshotAdvertiser.calendar). */
+export interface SnapshotCalendar {
+  readonly period: BudgetPeriod;
+  readonly timeZone: string;
+  /** Event times of the updates that set the period / zone; null: that setting was never set. */
+  readonly periodEventTimeMs: number | null;
+  readonly zoneEventTimeMs: number | null;
+  /** Its current period (clickPeriodOf at the rebuild's instant): what the totals cover. */
+  readonly window: PeriodWindow;
 }
 
 export interface RestoreSnapshot {

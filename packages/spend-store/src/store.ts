@@ -73,6 +73,11 @@ export class SpendStore {
     return this.context.periodOf(timeMs);
   }
 
+  /** The store's clock (epoch ms): Date.now unless a clock was injected. */
+  now(): number {
+    return this.context.clock();
+  }
+
   currentPeriod(): PeriodWindow {
     return this.periodOf(this.context.clock());
   }

@@ -23,13 +23,15 @@ export async function rebuildState(
   source: RebuildSource,
   onProgress?: (done: number, total: number) => void,
 ): Promise<RebuildOutcome> {
-  const period = store.currentPeriod();
+  const nowMs = store.now();
+  const period = store.periodOf(nowMs);
   const snapshot: RestoreSnapshot =
     source.kind === "replay"
       ? { period, advertisers: [], offsets: [] }
       : await loadWarehouseSnapshot(source.pool, {
           topic: store.topic,
           period,
+          calendars: { defaults: { period: store.budgetPeriod, timeZone: store.timeZone }, nowMs },
           ...(source.pipeline === undefined ? {} : { pipeline: source.pipeline }),
         });
   const outcome = await store.restore(snapshot, onProgress);

@@ -12,12 +12,14 @@ export async function reconcileWithWarehouse(
   pool: Pool,
   options: { pipeline?: string } = {},
 ): Promise<ReconcileReport> {
-  const period = store.currentPeriod();
+  const nowMs = store.now();
+  const period = store.periodOf(nowMs);
   const before = await store.readMeta();
   const snapshot = await loadWarehouseSnapshot(pool, {
     topic: store.topic,
     period,
     withClickIds: false,
+    calendars: { defaults: { period: store.budgetPeriod, timeZone: store.timeZone }, nowMs },
     ...(options.pipeline === undefined ? {} : { pipeline: options.pipeline }),
   });
   const states = await store.readStates();

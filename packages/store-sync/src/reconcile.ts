@@ -14,6 +14,11 @@ export interface PeriodTotals {
   readonly overCapMicros: number;
   /** Budget mode in force; observe when no update ever set one. */
   readonly mode: BudgetMode;
+  /**
+   * Start of the period these totals cover when it is the advertiser's own (a calendar of its own); absent:
+   * the compared period. Its hash is compared against its own period.
+   */
+  readonly periodStartMs?: number;
 }
 
 export interface AdvertiserDifference {
@@ -78,14 +83,17 @@ export function reconcileTotals(
   warehouseTotals: Iterable<PeriodTotals>,
   offsets: { redis: readonly PartitionOffset[]; warehouse: readonly PartitionOffset[] },
 ): ReconcileReport {
+  const warehouse = new Map<string, PeriodTotals>();
+  for (const totals of warehouseTotals) warehouse.set(totals.advertiserId, totals);
   const redis = new Map<string, PeriodTotals>();
   let skippedLaterPeriod = 0;
   for (const state of redisStates) {
-    if (state.periodStartMs > period.startMs) {
+    const startMs = warehouse.get(state.advertiserId)?.periodStartMs ?? period.startMs;
+    if (state.periodStartMs > startMs) {
       skippedLaterPeriod++;
       continue;
     }
-    const current = state.periodStartMs === period.startMs;
+    const current = state.periodStartMs === startMs;
     redis.set(state.advertiserId, {
       advertiserId: state.advertiserId,
       netMicros: current ? state.netMicros : 0,
@@ -97,8 +105,6 @@ export function reconcileTotals(
       mode: state.mode,
     });
   }
-  const warehouse = new Map<string, PeriodTotals>();
-  for (const totals of warehouseTotals) warehouse.set(totals.advertiserId, totals);
 
   const mismatched: AdvertiserDifference[] = [];
   let netAbsDiffMicros = 0;

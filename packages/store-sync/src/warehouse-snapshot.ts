@@ -1,3 +1,4 @@
+import type { BudgetCalendar } from "@adpipe/core";
 import {
   type PartitionOffset,
   type PeriodWindow,
@@ -7,6 +8,7 @@ import {
 } from "@adpipe/spend-store";
 import {
   periodClickIds,
+  periodClickIdsInWindows,
   periodSpendByAdvertiser,
   readTopicGeneration,
   storedOffsets,
@@ -28,7 +30,15 @@ export interface WarehouseSnapshotOptions {
   readonly pipeline?: string;
   /** Also read the click_ids of the period (needed for a rebuild, not for reconciliation). Default true. */
   readonly withClickIds?: boolean;
+  /**
+   * Advertisers with a calendar of their own get their own period of `nowMs` (clickPeriodOf), its totals
+   * counted from their last change of calendar, and their calendar fields. Absent: every advertiser is read in
+   * `period` and no calendar is restored.
+   */
+  readonly calendars?: { readonly defaults: BudgetCalendar; readonly nowMs: number };
 }
+
+const DAY_MS = 86_400_000;
 
 function safeInt(text: string | number | null, what: string): number {
   const value = Number(text);
@@ -59,16 +69,36 @@ export async function loadWarehouseSnapshot(
     const rows = await periodSpendByAdvertiser(client, {
       periodStartMs: period.startMs,
       periodEndMs: period.endMs,
+      ...(options.calendars === undefined ? {} : { calendars: options.calendars }),
     });
     const stored = await storedOffsets(
       client,
       options.pipeline === undefined ? { topic } : { topic, pipeline: options.pipeline },
     );
     const { generation } = await readTopicGeneration(client, topic);
+    // Advertisers with their own calendar dedup by UTC day (as the tracker does): the click ids of the UTC days
+    // their own period touches.
+    const ownWindows = rows.flatMap((row) =>
+      row.calendar === undefined
+        ? []
+        : [
+            {
+              advertiserId: row.advertiserId,
+              startMs: Math.floor(row.calendar.window.startMs / DAY_MS) * DAY_MS,
+              endMs: Math.ceil(row.calendar.window.endMs / DAY_MS) * DAY_MS,
+            },
+          ],
+    );
+    const own = new Set(ownWindows.map((w) => w.advertiserId));
     const clickRows =
       options.withClickIds === false
         ? []
-        : await periodClickIds(client, { periodStartMs: period.startMs, periodEndMs: period.endMs });
+        : [
+            ...(
+              await periodClickIds(client, { periodStartMs: period.startMs, periodEndMs: period.endMs })
+            ).filter((row) => !own.has(row.advertiser_id)),
+            ...(await periodClickIdsInWindows(client, ownWindows)),
+          ];
     await client.query("COMMIT");
 
     const clickIds = new Map<string, { clickId: string; eventTimeMs: number }[]>();
@@ -90,6 +120,7 @@ export async function loadWarehouseSnapshot(
       overCapMicros: safeInt(row.overCapMicros, "over_cap micros"),
       // No explicit mode in the warehouse is observe, as Redis reads a hash without a mode field.
       mode: row.mode ?? "observe",
+      ...(row.calendar === undefined ? {} : { periodStartMs: row.calendar.window.startMs }),
     }));
     const advertisers: SnapshotAdvertiser[] = rows.map((row, i) => ({
       ...(totals[i] as PeriodTotals),
@@ -98,6 +129,17 @@ export async function loadWarehouseSnapshot(
       mode: row.mode,
       modeEventTimeMs: row.modeEventTimeMs === null ? null : safeInt(row.modeEventTimeMs, "mode time"),
       clickIds: clickIds.get(row.advertiserId) ?? [],
+      ...(row.calendar === undefined
+        ? {}
+        : {
+            calendar: {
+              period: row.calendar.period,
+              timeZone: row.calendar.timeZone,
+              periodEventTimeMs: row.calendar.periodEventTimeMs,
+              zoneEventTimeMs: row.calendar.zoneEventTimeMs,
+              window: row.calendar.window,
+            },
+          }),
     }));
     const offsets: PartitionOffset[] = stored.map((entry) => ({
       partition: entry.partition,

@@ -1,6 +1,7 @@
 import {
   type BudgetMode,
   type BudgetObservation,
+  type BudgetPeriod,
   clickDedupKeyOf,
   EventEffect,
   eventEffect,
@@ -71,6 +72,9 @@ export interface DerivedRecord extends ParsedRecord {
   readonly budget: BudgetObservation | null;
   /** The budget mode the observation set (explicit budget updates only); null leaves the mode unchanged. */
   readonly budgetMode: BudgetMode | null;
+  /** The budget period / IANA time zone the observation set (explicit updates only); null leaves it unchanged. */
+  readonly budgetPeriod: BudgetPeriod | null;
+  readonly timeZone: string | null;
 }
 
 export function toOffset(offset: string | number | bigint): bigint {
@@ -163,6 +167,8 @@ export function deriveRecords(
     contribution: GoldContribution | null,
     budget: BudgetObservation | null,
     budgetMode: BudgetMode | null,
+    budgetPeriod: BudgetPeriod | null,
+    timeZone: string | null,
   ): DerivedRecord => ({
     topic: r.topic,
     partition: r.partition,
@@ -179,10 +185,12 @@ export function deriveRecords(
     contribution,
     budget,
     budgetMode,
+    budgetPeriod,
+    timeZone,
   });
   const effect = new EventEffect();
   return parsed.map((record) => {
-    if (!record.parse.ok) return derive(record, null, null, null, null, null);
+    if (!record.parse.ok) return derive(record, null, null, null, null, null, null, null);
     const first = record.dedupKey === null ? null : firstOf(record);
     const duplicate = first !== null;
     eventEffect(record.parse, effect);
@@ -194,6 +202,8 @@ export function deriveRecords(
       // Duplicates never move the budget (core: callers skip duplicates).
       duplicate ? null : observationOf(effect),
       duplicate ? null : effect.budgetMode,
+      duplicate ? null : effect.budgetPeriod,
+      duplicate ? null : effect.timeZone,
     );
   });
 }

@@ -76,10 +76,15 @@ export {
   type WarehouseResetStep,
 } from "./topic-resets.js";
 export {
+  type AdvertiserCalendar,
+  advertiserCalendars,
+  type CalendarOptions,
   DEFAULT_PIPELINE,
+  type LogPosition,
   type PeriodClickIdRow,
   type PeriodSpend,
   periodClickIds,
+  periodClickIdsInWindows,
   periodSpendByAdvertiser,
   readRebuildSnapshot,
   storedOffsets,

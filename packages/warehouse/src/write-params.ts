@@ -67,6 +67,8 @@ export function writeBatchParams(options: {
   const bGenerations = col("int4", 4);
   const cOverCap = col("int8");
   const bModes = col("text");
+  const bPeriods = col("text");
+  const bZones = col("text");
   const budgetTypes: PgElementType[] = [
     "text",
     "text",
@@ -119,6 +121,8 @@ export function writeBatchParams(options: {
       bKafkaMs.integer(r.kafkaMs);
       bGenerations.integer(r.generation);
       bModes.text(r.budgetMode);
+      bPeriods.text(r.budgetPeriod);
+      bZones.text(r.timeZone);
     }
     if (!perRecord) continue;
     topics.text(r.topic);
@@ -251,6 +255,8 @@ export function writeBatchParams(options: {
     cOverCap.build(),
     goldColumn("int8", (b, d) => b.integer(d.overCapMicros)),
     bModes.build(),
+    bPeriods.build(),
+    bZones.build(),
   );
   return arrays;
 }

@@ -45,10 +45,12 @@ describe("SQL assets", () => {
         used: expected,
       });
     }
-    // Every query but the COPY statements (their rows follow as COPY data) and gold_freshness (measured
-    // against the database's own clock) takes parameters; a few counts pinned from their callers.
+    // Every query but the COPY statements (their rows follow as COPY data), gold_freshness (measured
+    // against the database's own clock) and calendar_observations (all of them, few) takes parameters; a few
+    // counts pinned from their callers.
     expect(names.filter((name) => namedQuery(name).paramCount === 0)).toEqual([
       "bronze_copy",
+      "calendar_observations",
       "gold_freshness",
       "silver_clean_copy",
       "silver_duplicate_copy",
@@ -56,9 +58,11 @@ describe("SQL assets", () => {
     expect(namedQuery("stored_offsets").paramCount).toBe(2);
     expect(namedQuery("offsets_lock").paramCount).toBe(3);
     expect(namedQuery("bronze_page").paramCount).toBe(7);
-    expect(namedQuery("write_batch").paramCount).toBe(67);
+    expect(namedQuery("write_batch").paramCount).toBe(69);
     expect(namedQuery("billing_state").paramCount).toBe(6);
     expect(namedQuery("topic_offsets_move").paramCount).toBe(7);
+    expect(namedQuery("period_spend_windows").paramCount).toBe(7);
+    expect(namedQuery("period_click_ids_windows").paramCount).toBe(3);
   });
 
   it("queryConfig prepares under a stable name and rejects a wrong number of values", () => {

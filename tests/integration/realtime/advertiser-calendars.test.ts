@@ -1,10 +1,12 @@
 import type { GeneratedRecord } from "@adpipe/core";
 import { Oracle } from "@adpipe/core/testing";
+import { SpendStore, withRebuildLock } from "@adpipe/spend-store";
+import { rebuildState } from "@adpipe/store-sync";
 import { describe, expect, it } from "vitest";
 import { readGold } from "../warehouse/support.js";
 import { produceRecords, waitCaughtUp } from "./support/harness.js";
 import { diffAgainstOracle } from "./support/oracle-compare.js";
-import { useRealtimePipeline } from "./support/pipeline.js";
+import { runRebuildRedis, useRealtimePipeline } from "./support/pipeline.js";
 
 // Per-advertiser budget calendars end to end: advertisers set their own budget_period and IANA time_zone with
 // budget_update events, and their clicks run through the real broker into BOTH stores. The DST days are the
@@ -256,5 +258,40 @@ describe("per-advertiser budget periods and time zones through Kafka into both s
     expect(hourly(await readGold(database.pool))).toEqual(
       hourly(oracle.goldRows() as unknown as Record<string, unknown>[]),
     );
+  });
+
+  it("a rebuild from the warehouse restores each calendar and its own period's spend (DST days included)", async () => {
+    const { topic, redis, prefix, database, ingestorGroup } = pipeline;
+    // `adpipe rebuild-redis` (the wall clock's periods): every hash gets its calendar back.
+    expect(await runRebuildRedis(pipeline)).toBe(0);
+    const rebuilt = await pipeline.reader.readStates();
+    for (const s of SCENARIOS) {
+      const want = {
+        budgetPeriod: s.calendar.budget_period ?? "day",
+        timeZone: s.calendar.time_zone ?? "UTC",
+      };
+      expect(rebuilt.get(s.id), s.id).toMatchObject(want);
+    }
+    expect(rebuilt.get("switcher")).toMatchObject({ budgetPeriod: "day", timeZone: "Europe/Berlin" });
+    // berlin-fall set its zone only (at its budget update, 2 h before its period): the period was never set.
+    const berlinFall = SCENARIOS.find((s) => s.id === "berlin-fall") as Scenario;
+    const hash = await redis.hmget(pipeline.reader.keys.advertiser("berlin-fall"), "_period_ts", "_tz_ts");
+    expect(hash).toEqual([null, String(berlinFall.startMs - 2 * H)]);
+
+    // The same rebuild at each advertiser's last record (the store's clock): its hash equals the oracle's
+    // state there, in its own local period (23- and 25-hour days, Kolkata's half hours, the switcher's restart).
+    for (const want of expectedStates()) {
+      const at = lastRecordMs.get(want.advertiserId) as number;
+      const store = new SpendStore({ redis, topic: topic.topic, prefix, clock: () => at });
+      await store.loadScripts();
+      await withRebuildLock(
+        store,
+        () => rebuildState(store, { kind: "warehouse", pool: database.pool, pipeline: ingestorGroup }),
+        { waitMs: 10_000 },
+      );
+      const states = await store.readStates();
+      const got = new Map([...states].filter(([id]) => id === want.advertiserId));
+      expect(diffAgainstOracle(got, [want]), want.advertiserId).toEqual([]);
+    }
   });
 });
