@@ -1,4 +1,5 @@
 import type { BudgetPeriod } from "@adpipe/core";
+import { DEFAULT_TIME_ZONE } from "@adpipe/core";
 import type { ClientBase } from "pg";
 import { billBatch } from "./billing.js";
 import { copyBronze } from "./bronze-copy.js";
@@ -392,6 +393,7 @@ export async function writeBatch(
           writeBronze: false,
           writeSilver: false,
           maxStoredPayloadBytes,
+          timeZone: options.timeZone ?? DEFAULT_TIME_ZONE,
         }),
       ),
     );

@@ -1,3 +1,4 @@
+import { DEFAULT_TIME_ZONE } from "@adpipe/core";
 import type { ClientBase } from "pg";
 import {
   claimClicks,
@@ -200,6 +201,7 @@ export async function replayBatch(
           writeBronze: false,
           writeSilver: false,
           maxStoredPayloadBytes,
+          timeZone: options.timeZone ?? DEFAULT_TIME_ZONE,
         }),
       ),
     );

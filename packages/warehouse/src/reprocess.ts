@@ -1,3 +1,4 @@
+import { DEFAULT_TIME_ZONE } from "@adpipe/core";
 import type { Pool } from "pg";
 import { claimClicks, reevaluateServingScope, type ServingRules } from "./batch-writer.js";
 import { billBatch } from "./billing.js";
@@ -137,6 +138,7 @@ export async function reprocess(pool: Pool, options: ReprocessOptions): Promise<
             nextOffsets: [],
             writeBronze: false,
             maxStoredPayloadBytes: DEFAULT_MAX_STORED_PAYLOAD_BYTES,
+            timeZone: options.timeZone ?? DEFAULT_TIME_ZONE,
           }),
         ),
       );

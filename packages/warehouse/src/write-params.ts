@@ -21,6 +21,8 @@ export function writeBatchParams(options: {
    */
   writeSilver?: boolean;
   maxStoredPayloadBytes: number;
+  /** The service-wide BUDGET_TIME_ZONE: Gold's local_spend_day for advertisers that never set their own (UTC). */
+  timeZone?: string;
 }): unknown[] {
   const { records, gold, nextOffsets } = options;
   const n = (options.writeSilver ?? true) ? records.length : 0;
@@ -257,6 +259,7 @@ export function writeBatchParams(options: {
     bModes.build(),
     bPeriods.build(),
     bZones.build(),
+    options.timeZone ?? "UTC",
   );
   return arrays;
 }

@@ -258,6 +258,36 @@ describe("per-advertiser budget periods and time zones through Kafka into both s
     expect(hourly(await readGold(database.pool))).toEqual(
       hourly(oracle.goldRows() as unknown as Record<string, unknown>[]),
     );
+
+    // Each hour's local_spend_day is the local date of its start in the zone in force then; spend_day stays UTC.
+    const zoneAt = (id: string, hourMs: number): string => {
+      if (id === "switcher") return hourMs >= Date.UTC(2027, 2, 28, 10, 30) ? "Europe/Berlin" : "UTC";
+      return SCENARIOS.find((s) => s.id === id)?.calendar.time_zone ?? "UTC";
+    };
+    const localDate = (ms: number, timeZone: string) =>
+      new Intl.DateTimeFormat("en-CA", {
+        timeZone,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+      }).format(ms);
+    const { rows } = await database.pool.query<{ id: string; ws: string; local: string; utc: string }>(
+      `SELECT advertiser_id AS id, (extract(epoch FROM window_start) * 1000)::bigint::text AS ws,
+              local_spend_day::text AS local, (spend_day AT TIME ZONE 'UTC')::date::text AS utc
+       FROM gold.advertiser_spend ORDER BY advertiser_id, window_start`,
+    );
+    expect(rows.length).toBeGreaterThan(100);
+    for (const row of rows) {
+      const ws = Number(row.ws);
+      expect([row.id, ws, row.local, row.utc]).toEqual([
+        row.id,
+        ws,
+        localDate(ws, zoneAt(row.id, ws)),
+        localDate(ws, "UTC"),
+      ]);
+    }
+    // The DST days and Kolkata's half hour move the local date away from the UTC one.
+    expect(rows.filter((row) => row.local !== row.utc).length).toBeGreaterThan(10);
   });
 
   it("a rebuild from the warehouse restores each calendar and its own period's spend (DST days included)", async () => {

@@ -8,6 +8,10 @@
 --  * budget_history.budget_period / time_zone: the setting this update set (NULL: it left that setting as it
 --    was; click-carried observations never set one). The setting in force is that of the latest such row by
 --    event time, ties the later lineage (supersedesSetting of @adpipe/core), period and zone each on its own.
+--  * gold.advertiser_spend.local_spend_day: the local date, in the advertiser's time zone in force at the hour's
+--    start (by event time, among the settings the warehouse knew when it wrote the hour; BUDGET_TIME_ZONE when
+--    none), of the hour's start. Gold keeps its UTC hours and its UTC spend_day (the views' contract, seed
+--    columns) unchanged. NULL on hours written before this migration.
 -- Existing rows set no calendar (none could before 0018's API): nothing to backfill. Nullable columns without
 -- defaults: no table rewrite.
 
@@ -23,3 +27,13 @@ COMMENT ON COLUMN gold.budget_history.time_zone IS
 CREATE INDEX budget_history_calendar_idx
   ON gold.budget_history (advertiser_id, topic_generation, topic, "partition", "offset")
   WHERE budget_period IS NOT NULL OR time_zone IS NOT NULL;
+
+-- "The zone in force before t" (Gold's local_spend_day): one probe per Gold key of a batch.
+CREATE INDEX budget_history_zone_idx
+  ON gold.budget_history (advertiser_id, event_time, topic, "partition", "offset")
+  WHERE time_zone IS NOT NULL;
+
+ALTER TABLE gold.advertiser_spend
+  ADD COLUMN local_spend_day date;
+COMMENT ON COLUMN gold.advertiser_spend.local_spend_day IS
+  'Local date of the hour''s start in the advertiser''s time zone in force then (BUDGET_TIME_ZONE when it set none); spend_day stays the UTC day.';

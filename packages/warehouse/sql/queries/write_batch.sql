@@ -1,5 +1,5 @@
 -- name: write_batch
--- params: $1 topics text[], $2 partitions integer[], $3 offsets bigint[], $4 kafka_ms bigint[], $5 record_keys bytea[], $6 payloads bytea[], $7 payload_bytes integer[], $8 payload_truncated boolean[], $9 rejection_reasons text[], $10 rejection_details text[], $11 event_types text[], $12 click_ids text[], $13 advertisers text[], $14 raw_advertiser_ids text[], $15 advertiser_ids text[], $16 ad_ids text[], $17 amount_micros bigint[], $18 budget_micros bigint[], $19 event_ms bigint[], $20 silver_kinds text[], $21 is_valid boolean[], $22 error_codes text[], $23 warnings text[], $24 ingest_years integer[], $25 ingest_months integer[], $26 ingest_days integer[], $27 ingest_hours integer[], $28 gold_window_ms bigint[], $29 c_gross bigint[], $30 c_net bigint[], $31 c_records integer[], $32 c_valid integer[], $33 c_invalid integer[], $34 c_duplicate integer[], $35 first_topics text[], $36 first_partitions integer[], $37 first_offsets bigint[], $38 g_advertiser_ids text[], $39 g_advertisers text[], $40 g_window_ms bigint[], $41 g_gross bigint[], $42 g_net bigint[], $43 g_records bigint[], $44 g_valid bigint[], $45 g_invalid bigint[], $46 g_duplicate bigint[], $47 g_last_event_ms bigint[], $48 b_advertiser_ids text[], $49 b_advertisers text[], $50 b_event_ms bigint[], $51 b_budget_micros bigint[], $52 b_sources text[], $53 b_topics text[], $54 b_partitions integer[], $55 b_offsets bigint[], $56 b_kafka_ms bigint[], $57 pipeline text, $58 o_topics text[], $59 o_partitions integer[], $60 o_next_offsets bigint[], $61 write_bronze boolean, $62 generations integer[], $63 first_generations integer[], $64 b_generations integer[], $65 c_over_cap bigint[], $66 g_over_cap bigint[], $67 b_modes text[], $68 b_periods text[], $69 b_time_zones text[]
+-- params: $1 topics text[], $2 partitions integer[], $3 offsets bigint[], $4 kafka_ms bigint[], $5 record_keys bytea[], $6 payloads bytea[], $7 payload_bytes integer[], $8 payload_truncated boolean[], $9 rejection_reasons text[], $10 rejection_details text[], $11 event_types text[], $12 click_ids text[], $13 advertisers text[], $14 raw_advertiser_ids text[], $15 advertiser_ids text[], $16 ad_ids text[], $17 amount_micros bigint[], $18 budget_micros bigint[], $19 event_ms bigint[], $20 silver_kinds text[], $21 is_valid boolean[], $22 error_codes text[], $23 warnings text[], $24 ingest_years integer[], $25 ingest_months integer[], $26 ingest_days integer[], $27 ingest_hours integer[], $28 gold_window_ms bigint[], $29 c_gross bigint[], $30 c_net bigint[], $31 c_records integer[], $32 c_valid integer[], $33 c_invalid integer[], $34 c_duplicate integer[], $35 first_topics text[], $36 first_partitions integer[], $37 first_offsets bigint[], $38 g_advertiser_ids text[], $39 g_advertisers text[], $40 g_window_ms bigint[], $41 g_gross bigint[], $42 g_net bigint[], $43 g_records bigint[], $44 g_valid bigint[], $45 g_invalid bigint[], $46 g_duplicate bigint[], $47 g_last_event_ms bigint[], $48 b_advertiser_ids text[], $49 b_advertisers text[], $50 b_event_ms bigint[], $51 b_budget_micros bigint[], $52 b_sources text[], $53 b_topics text[], $54 b_partitions integer[], $55 b_offsets bigint[], $56 b_kafka_ms bigint[], $57 pipeline text, $58 o_topics text[], $59 o_partitions integer[], $60 o_next_offsets bigint[], $61 write_bronze boolean, $62 generations integer[], $63 first_generations integer[], $64 b_generations integer[], $65 c_over_cap bigint[], $66 g_over_cap bigint[], $67 b_modes text[], $68 b_periods text[], $69 b_time_zones text[], $70 default_time_zone text
 -- returns: bronze integer, silver integer, duplicates integer, budgets integer, gold integer, offsets integer (rows written)
 --
 -- Writes one batch (already filtered against the stored offsets and deduplicated) in a single statement:
@@ -12,6 +12,9 @@
 -- part, too); $38-$47 and $66 per Gold key; $48-$56, $64 and $67 per budget observation; $58-$60 per partition. Money arrives as integer micros and becomes NUMERIC(20,6)
 -- exactly (micros * 0.000001); c_net / g_net are the billable net and c_over_cap / g_over_cap the rest (the
 -- billing clamp, applied by the caller with billableMicros of @adpipe/core); times arrive as epoch ms and become timestamptz exactly (epoch + ms * 1 ms).
+-- Gold's local_spend_day: the local date of the hour's start in the advertiser's time zone in force at that start
+-- (the latest time_zone setting by event time, ties the later lineage, among budget_history and this batch's own
+-- updates; $70 = BUDGET_TIME_ZONE when none), recomputed on every upsert of the hour.
 -- No ON CONFLICT on the lineage keys: the offsets row lock and filter already drop replays, so a conflict would
 -- be a bug, and it fails the batch loudly instead of being skipped; the speculative insertion a DO NOTHING needs
 -- cost Postgres ~5 µs per record. Reprocessing deletes the rows of its range before writing them again.
@@ -97,15 +100,34 @@ budget_rows AS (
               topic_generation, budget_mode, budget_period, time_zone)
   RETURNING 1
 ),
+batch_zones AS (
+  SELECT z.advertiser_id, 'epoch'::timestamptz + z.event_ms * interval '1 millisecond' AS event_time, z.time_zone,
+         z.topic, z."partition", z."offset"
+  FROM unnest($48::text[], $50::bigint[], $69::text[], $53::text[], $54::integer[], $55::bigint[])
+         AS z(advertiser_id, event_ms, time_zone, topic, "partition", "offset")
+  WHERE z.time_zone IS NOT NULL
+),
 gold_rows AS (
   INSERT INTO gold.advertiser_spend AS g (
     advertiser, advertiser_id, gross_spend, net_spend, record_count, window_start, window_end,
     spend_hour, spend_day, spend_month, valid_clicks, invalid_clicks, duplicate_clicks, last_event_time,
-    over_cap_spend)
+    over_cap_spend, local_spend_day)
   SELECT d.advertiser, d.advertiser_id, d.gross * 0.000001, d.net * 0.000001, d.records,
          w.ws, w.ws + interval '1 hour', w.ws, date_trunc('day', w.ws, 'UTC'), date_trunc('month', w.ws, 'UTC'),
          d.valid, d.invalid, d.duplicate,
-         'epoch'::timestamptz + d.last_event_ms * interval '1 millisecond', d.over_cap * 0.000001
+         'epoch'::timestamptz + d.last_event_ms * interval '1 millisecond', d.over_cap * 0.000001,
+         (w.ws AT TIME ZONE coalesce(
+           (SELECT z.time_zone
+            FROM (SELECT h.time_zone, h.event_time, h.topic, h."partition", h."offset"
+                  FROM gold.budget_history h
+                  WHERE h.advertiser_id = d.advertiser_id AND h.time_zone IS NOT NULL AND h.event_time <= w.ws
+                  UNION ALL
+                  SELECT b.time_zone, b.event_time, b.topic, b."partition", b."offset"
+                  FROM batch_zones b
+                  WHERE b.advertiser_id = d.advertiser_id AND b.event_time <= w.ws) z
+            ORDER BY z.event_time DESC, z.topic DESC, z."partition" DESC, z."offset" DESC
+            LIMIT 1),
+           $70::text))::date
   FROM unnest($38::text[], $39::text[], $40::bigint[], $41::bigint[], $42::bigint[], $43::bigint[], $44::bigint[],
               $45::bigint[], $46::bigint[], $47::bigint[], $66::bigint[])
          AS d(advertiser_id, advertiser, window_ms, gross, net, records, valid, invalid, duplicate, last_event_ms,
@@ -122,6 +144,7 @@ gold_rows AS (
     invalid_clicks   = g.invalid_clicks + EXCLUDED.invalid_clicks,
     duplicate_clicks = g.duplicate_clicks + EXCLUDED.duplicate_clicks,
     last_event_time  = greatest(g.last_event_time, EXCLUDED.last_event_time),
+    local_spend_day  = EXCLUDED.local_spend_day,
     updated_at       = now()
   RETURNING 1
 ),
