@@ -3,7 +3,7 @@
 -- returns: advertiser_id text, event_ms text (bigint), budget_period text, time_zone text, topic text, generation integer, partition integer, offset text (bigint)
 --
 -- Every explicit calendar setting (budget_history rows that set a budget_period and/or time_zone, migration
--- 0019), per advertiser in log order (topic generation, topic, partition, offset): the rebuild folds them with
+-- 0020), per advertiser in log order (topic generation, topic, partition, offset): the rebuild folds them with
 -- foldCalendar of @adpipe/core into the calendar in force and the record after which its period restarted.
 -- Operators' decisions: few rows (partial index budget_history_calendar_idx).
 SELECT h.advertiser_id,

@@ -1,5 +1,5 @@
--- version: 0019
--- previous: 0018
+-- version: 0020
+-- previous: 0019
 -- name: budget_calendars
 --
 -- Per-advertiser budget calendars in the warehouse (docs/core.md, "Per-advertiser budget period and time zone";
