@@ -118,9 +118,11 @@ export function decidePacing(input: PacingInput): PacingDecision {
   };
 }
 
+// Held back first: with no tolerance band (allowed = target) spend exactly at the target is held back, as
+// apply_slice.lua decides it.
 function serveFraction(net: number, target: number, allowed: number): number {
-  if (net <= target) return SERVE_FRACTION_SCALE;
   if (net >= allowed) return 0;
+  if (net <= target) return SERVE_FRACTION_SCALE;
   return Math.floor((SERVE_FRACTION_SCALE * (allowed - net)) / (allowed - target));
 }
 

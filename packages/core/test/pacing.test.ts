@@ -105,7 +105,8 @@ describe("decidePacing", () => {
           expect(d.allowedMicros).toBeLessThanOrEqual(budgetMicros);
           expect(d.serveFractionBp).toBeGreaterThanOrEqual(0);
           expect(d.serveFractionBp).toBeLessThanOrEqual(SERVE_FRACTION_SCALE);
-          if (n1 <= d.targetMicros) expect(d.serveFractionBp).toBe(SERVE_FRACTION_SCALE);
+          if (n1 <= d.targetMicros && n1 < d.allowedMicros)
+            expect(d.serveFractionBp).toBe(SERVE_FRACTION_SCALE);
           if (n1 >= d.allowedMicros) expect(d.serveFractionBp).toBe(0);
           // More spend never serves more.
           const [low, high] = n1 <= n2 ? [n1, n2] : [n2, n1];
