@@ -79,7 +79,11 @@ export async function copyBronze(
   maxStoredPayloadBytes: number,
 ): Promise<number> {
   if (records.length === 0) return 0;
-  const data = bronzeCopyRows(records, maxStoredPayloadBytes);
+  return copyBronzeRows(client, bronzeCopyRows(records, maxStoredPayloadBytes));
+}
+
+/** Writes Bronze rows already built by bronzeCopyRows with one binary COPY (inside the caller's transaction). */
+export async function copyBronzeRows(client: ClientBase, data: Buffer): Promise<number> {
   const stream = client.query(copyFrom(namedQuery("bronze_copy").text));
   await new Promise<void>((resolve, reject) => {
     stream.once("finish", resolve);

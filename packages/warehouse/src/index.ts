@@ -1,5 +1,8 @@
 export {
   type PartitionOffset,
+  type PreparedBatch,
+  prepareBatch,
+  prepareBatchInSlices,
   reevaluateServing,
   reevaluateServingScope,
   type ServingRules,
@@ -7,6 +10,7 @@ export {
   type WriteBatchOptions,
   type WriteBatchResult,
   writeBatch,
+  writePreparedBatch,
 } from "./batch-writer.js";
 export { type HourlyCounts, hourlyCounts, MAX_COUNT_HOURS } from "./counts.js";
 export {
