@@ -1,9 +1,8 @@
-import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { BudgetPeriod } from "@adpipe/core";
 import { DEFAULT_TIME_ZONE } from "@adpipe/core";
 import type { ClientBase } from "pg";
 import { billBatch } from "./billing.js";
-import { bronzeCopyRows, copyBronzeRows } from "./bronze-copy.js";
+import { copyBronze } from "./bronze-copy.js";
 import {
   aggregateGold,
   DEFAULT_MAX_STORED_PAYLOAD_BYTES,
@@ -282,70 +281,12 @@ export function tally(
  * twice (crash before the Kafka commit, rebalance, seek race) writes nothing twice. The client must not be in a
  * transaction. Throws WarehouseError("batch_write_failed") after rolling back; the caller retries the batch.
  */
-export function writeBatch(
+export async function writeBatch(
   client: ClientBase,
   batch: WriteBatch,
   options: WriteBatchOptions = {},
 ): Promise<WriteBatchResult> {
-  return writePreparedBatch(client, prepareBatch(batch, options), options);
-}
-
-/**
- * A batch parsed, in offset order, with the Bronze COPY rows of all its records built: the part of writeBatch
- * that needs no Postgres. Depends only on the records, the generation and the options (parsing takes each
- * record's own timestamp as reference, never the clock), so it can be prepared while an earlier batch commits
- * and be written again unchanged on a retry. Not to be mutated.
- */
-export interface PreparedBatch {
-  readonly batch: WriteBatch;
-  readonly parsed: readonly ParsedRecord[];
-  /** Bronze rows of every record of `parsed` (null when there are none). */
-  readonly bronzeRows: Buffer | null;
-  readonly maxStoredPayloadBytes: number;
-}
-
-function preparedOf(batch: WriteBatch, unordered: ParsedRecord[], options: WriteBatchOptions): PreparedBatch {
-  const parsed = orderRecords(unordered);
-  const maxStoredPayloadBytes = options.maxStoredPayloadBytes ?? DEFAULT_MAX_STORED_PAYLOAD_BYTES;
-  const bronzeRows = parsed.length === 0 ? null : bronzeCopyRows(parsed, maxStoredPayloadBytes);
-  return { batch, parsed, bronzeRows, maxStoredPayloadBytes };
-}
-
-/** Parses and orders a batch and builds its Bronze rows (writeBatch's Node-only part), synchronously. */
-export function prepareBatch(batch: WriteBatch, options: WriteBatchOptions = {}): PreparedBatch {
-  return preparedOf(batch, parseRecords(batch.records, options.parseLimits, batch.generation ?? 0), options);
-}
-
-/**
- * prepareBatch in slices of `sliceRecords` records with a turn of the event loop between them, so that a batch
- * being written meanwhile on the same thread gets its round trips answered within one slice's parse and Postgres
- * works on it while this one is parsed (the ingestor overlaps a partition's next batch with the current commit).
- * Gives the same PreparedBatch as prepareBatch.
- */
-export async function prepareBatchInSlices(
-  batch: WriteBatch,
-  options: WriteBatchOptions = {},
-  sliceRecords = 500,
-): Promise<PreparedBatch> {
-  const { records } = batch;
-  const generation = batch.generation ?? 0;
-  const parsed: ParsedRecord[] = [];
-  for (let start = 0; start < records.length; start += sliceRecords) {
-    if (start > 0) await yieldToLoop();
-    const slice = parseRecords(records.slice(start, start + sliceRecords), options.parseLimits, generation);
-    for (const record of slice) parsed.push(record);
-  }
-  await yieldToLoop();
-  return preparedOf(batch, parsed, options);
-}
-
-/** writeBatch of a prepared batch (see writeBatch); a failed attempt may be retried with the same one. */
-export async function writePreparedBatch(
-  client: ClientBase,
-  prepared: PreparedBatch,
-  options: WriteBatchOptions = {},
-): Promise<WriteBatchResult> {
-  const { batch, parsed, maxStoredPayloadBytes } = prepared;
+  const parsed = orderRecords(parseRecords(batch.records, options.parseLimits, batch.generation ?? 0));
   const received = batch.records.length;
   if (parsed.length === 0) {
     return {
@@ -438,13 +379,8 @@ export async function writePreparedBatch(
     const firstOf = await claimClicks(client, fresh);
     const derived = await billBatch(client, deriveRecords(fresh, firstOf), options);
     const gold = aggregateGold(derived);
-    // Bronze rows depend on the parse alone: the prepared ones serve unless replays were dropped.
-    await copyBronzeRows(
-      client,
-      fresh.length === parsed.length && prepared.bronzeRows !== null
-        ? prepared.bronzeRows
-        : bronzeCopyRows(fresh, maxStoredPayloadBytes),
-    );
+    const maxStoredPayloadBytes = options.maxStoredPayloadBytes ?? DEFAULT_MAX_STORED_PAYLOAD_BYTES;
+    await copyBronze(client, derived, maxStoredPayloadBytes);
     await copySilver(client, derived);
     const { rows } = await client.query<{ gold: number }>(
       queryConfig(

@@ -79,11 +79,7 @@ export async function copyBronze(
   maxStoredPayloadBytes: number,
 ): Promise<number> {
   if (records.length === 0) return 0;
-  return copyBronzeRows(client, bronzeCopyRows(records, maxStoredPayloadBytes));
-}
-
-/** Writes Bronze rows already built by bronzeCopyRows with one binary COPY (inside the caller's transaction). */
-export async function copyBronzeRows(client: ClientBase, data: Buffer): Promise<number> {
+  const data = bronzeCopyRows(records, maxStoredPayloadBytes);
   const stream = client.query(copyFrom(namedQuery("bronze_copy").text));
   await new Promise<void>((resolve, reject) => {
     stream.once("finish", resolve);

@@ -1,8 +1,5 @@
 export {
   type PartitionOffset,
-  type PreparedBatch,
-  prepareBatch,
-  prepareBatchInSlices,
   reevaluateServing,
   reevaluateServingScope,
   type ServingRules,
@@ -10,7 +7,6 @@ export {
   type WriteBatchOptions,
   type WriteBatchResult,
   writeBatch,
-  writePreparedBatch,
 } from "./batch-writer.js";
 export { type HourlyCounts, hourlyCounts, MAX_COUNT_HOURS } from "./counts.js";
 export {

@@ -10,8 +10,6 @@ import {
   type KafkaRecord,
   markOffsetReset,
   PartitionCache,
-  type PreparedBatch,
-  prepareBatchInSlices,
   readTopicGeneration,
   readWarehousePositions,
   recordResetDetections,
@@ -20,7 +18,7 @@ import {
   type WarehouseMove,
   type WriteBatchOptions,
   type WriteBatchResult,
-  writePreparedBatch,
+  writeBatch,
 } from "@adpipe/warehouse";
 import type { EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Pool } from "pg";
@@ -398,37 +396,13 @@ export class Ingestor {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const max = this.options.maxBatchRecords ?? 5_000;
     const logEnds = [{ topic: batch.topic, partition: batch.partition, endOffset: batch.highWatermark }];
-    const prepare = (start: number): Promise<PreparedBatch> => {
-      const prepared = prepareBatchInSlices(
-        {
-          pipeline: this.options.groupId,
-          records: batch.messages
-            .slice(start, start + max)
-            .map((message) => toRecord(batch.topic, batch.partition, message)),
-          generation: this.generation,
-          logEnds,
-        },
-        this.options.write,
-      );
-      // A slice dropped unwritten (the loop stopped) must not surface as an unhandled rejection.
-      prepared.catch(() => undefined);
-      return prepared;
-    };
-    // Overlap: while one transaction of this partition commits, the next slice of the fetch is parsed and its
-    // Bronze rows built (in slices, so the transaction's round trips are not held up). Writes stay one at a
-    // time and in offset order; a prepared slice depends on nothing Postgres holds, and is dropped unwritten
-    // when the loop stops early.
-    let upcoming: Promise<PreparedBatch> | null = batch.messages.length > 0 ? prepare(0) : null;
     for (let start = 0; start < batch.messages.length; start += max) {
-      if (upcoming === null || !isRunning() || isStale() || this.guard.blocked || this.resync !== null)
-        return;
-      const prepared = await upcoming;
       if (!isRunning() || isStale() || this.guard.blocked || this.resync !== null) return;
-      const writing = this.writeWithRetry(prepared, { heartbeat, isRunning, isStale });
-      upcoming = start + max < batch.messages.length ? prepare(start + max) : null;
-      const written = await writing;
+      const messages = batch.messages.slice(start, start + max);
+      const records = messages.map((message) => toRecord(batch.topic, batch.partition, message));
+      const written = await this.writeWithRetry(records, logEnds, { heartbeat, isRunning, isStale });
       if (written === null) return;
-      const last = batch.messages[Math.min(start + max, batch.messages.length) - 1];
+      const last = messages.at(-1);
       if (last !== undefined) resolveOffset(last.offset);
       // Kafka's committed offset trails Postgres: it only feeds lag monitoring, resuming uses Postgres.
       await commitOffsetsIfNecessary();
@@ -444,21 +418,22 @@ export class Ingestor {
   }
 
   private async writeWithRetry(
-    prepared: PreparedBatch,
+    records: KafkaRecord[],
+    logEnds: { topic: string; partition: number; endOffset: string }[],
     control: { heartbeat: () => Promise<void>; isRunning: () => boolean; isStale: () => boolean },
   ): Promise<WriteBatchResult | null> {
     const { logger, metrics } = this.options;
-    const records = prepared.batch.records;
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       try {
         const client = await this.options.pool.connect();
         let result: WriteBatchResult;
         try {
-          result = await writePreparedBatch(client, prepared, {
-            ...this.options.write,
-            partitions: this.partitions,
-          });
+          result = await writeBatch(
+            client,
+            { pipeline: this.options.groupId, records, generation: this.generation, logEnds },
+            { ...this.options.write, partitions: this.partitions },
+          );
         } finally {
           client.release();
         }
