@@ -190,9 +190,21 @@ describe("a three-broker KRaft cluster (scripts/kafka.sh, KAFKA_BROKERS_COUNT=3)
       missingBrokers: [killedBroker],
     });
     expect(String(warnings[0]?.object.action)).toContain("KAFKA_REPLICATION_FACTOR=3");
+    // The broker answering may not know the new topic yet (UNKNOWN_TOPIC_OR_PARTITION): ask again for a while.
     const replicas = await withAdmin(kafka, async (admin) => {
-      const metadata = await admin.fetchTopicMetadata({ topics: [outageTopic] });
-      return metadata.topics[0]?.partitions[0]?.replicas;
+      const until = Date.now() + 30_000;
+      for (;;) {
+        try {
+          const metadata = await admin.fetchTopicMetadata({ topics: [outageTopic] });
+          const found = metadata.topics[0]?.partitions[0]?.replicas;
+          if (found !== undefined) return found;
+        } catch (error) {
+          if ((error as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION" || Date.now() > until)
+            throw error;
+        }
+        if (Date.now() > until) return undefined;
+        await sleep(250);
+      }
     });
     expect(replicas).toHaveLength(BROKERS - 1);
   }, 120_000);
