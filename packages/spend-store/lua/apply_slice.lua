@@ -169,7 +169,8 @@ if restart then
   redis.call("DEL", pending)
   redis.call("HSET", hash, "period", now_period, "_period_start", now_start, "net_micros", "0", "gross_micros", "0",
     "clicks", "0")
-  redis.call("HDEL", hash, "over_cap_micros")
+  -- A restarted period has neither over_cap nor a forecast yet (set_forecast writes the new one).
+  redis.call("HDEL", hash, "over_cap_micros", "forecast_exhausted_at", "forecast_period_spend_micros")
   cur_start = now_start
   changed = true
 elseif cur_start == nil or now_start > cur_start then

@@ -138,4 +138,50 @@ describe("apply_slice and per-advertiser calendars", () => {
       { numRuns: 150 },
     );
   });
+
+  it("a calendar change drops the old period's forecast with its spend", async () => {
+    const prefix = uniqueRedisPrefix("rt-cal-fc");
+    prefixes.push(prefix);
+    const store = new SpendStore({ redis, topic: "clicks", prefix, clock: () => START - 24 * H });
+    await store.loadScripts();
+    await store.createSentinel();
+    const id = "cal-forecast";
+    const values = [
+      { event_type: "budget_update", advertiser_id: id, click_id: "u0", budget_value: 10, timestamp: START },
+      { event_type: "ad_click", advertiser_id: id, click_id: "c0", amount: 2, timestamp: START + H },
+      {
+        event_type: "budget_update",
+        advertiser_id: id,
+        click_id: "u1",
+        budget_value: 10,
+        time_zone: "Asia/Kolkata",
+        timestamp: START + 2 * H,
+      },
+    ].map((value, offset) => {
+      const parsed = parseEvent(JSON.stringify(value), { referenceTimeMs: value.timestamp });
+      if (!parsed.ok) throw new Error(parsed.detail);
+      return spendRecordOf(parsed, { partition: 0, offset, timestampMs: value.timestamp }) as SpendRecord;
+    });
+    expect((await store.applyBatch(values.slice(0, 2), [{ partition: 0, offset: 2 }])).status).toBe(
+      "applied",
+    );
+    const key = `${prefix}adv:{${id}}`;
+    // What the forecast refresh would have written for the period that is about to restart.
+    await redis.hset(
+      key,
+      "forecast_exhausted_at",
+      "2027-03-13T20:00:00.000Z",
+      "forecast_period_spend_micros",
+      "9",
+    );
+    expect((await store.applyBatch(values.slice(2), [{ partition: 0, offset: 3 }])).status).toBe("applied");
+    const [net, exhaustedAt, periodSpend] = await redis.hmget(
+      key,
+      "net_micros",
+      "forecast_exhausted_at",
+      "forecast_period_spend_micros",
+    );
+    expect(net).toBe("0");
+    expect([exhaustedAt, periodSpend]).toEqual([null, null]);
+  });
 });
