@@ -168,3 +168,13 @@ export {
   storesOnOldLog,
   targetOffset,
 } from "./topic-reset.js";
+export {
+  formatShape,
+  type HourlySpend,
+  localHourIndex,
+  parseShape,
+  SHAPE_HISTORY_DAYS,
+  SHAPE_MIN_ACTIVE_DAYS,
+  SHAPE_WEIGHT_TOTAL,
+  trafficShapeOf,
+} from "./traffic-shape.js";
