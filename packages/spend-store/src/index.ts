@@ -14,6 +14,7 @@ export type {
 } from "./records.js";
 export type { ReservationExpiryOutcome } from "./reservation-expiry.js";
 export { loadScripts, luaScript, SCRIPT_NAMES, type ScriptName } from "./scripts.js";
+export type { ShapeHistorySource, ShapeRefreshOutcome } from "./shape-refresh.js";
 export {
   BUDGET_MODE_CODES,
   BUDGET_SOURCE_CODES,

@@ -14,6 +14,7 @@ export const SCRIPT_NAMES = [
   "drop_sentinel",
   "expire_reservations",
   "set_forecast",
+  "set_shape",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

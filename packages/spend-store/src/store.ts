@@ -11,6 +11,7 @@ import type { PeriodWindow, SpendRecord } from "./records.js";
 import { expireReservations, type ReservationExpiryOutcome } from "./reservation-expiry.js";
 import { restore } from "./restore.js";
 import { loadScripts } from "./scripts.js";
+import { refreshShapes, type ShapeHistorySource, type ShapeRefreshOutcome } from "./shape-refresh.js";
 import { SliceBatch } from "./slices.js";
 import {
   type SpendStoreOptions,
@@ -212,6 +213,14 @@ export class SpendStore {
    */
   refreshForecasts(): Promise<ForecastRefreshOutcome> {
     return refreshForecasts(this.context);
+  }
+
+  /**
+   * Refreshes `_shape` of every `shaped` advertiser from `source` (Gold's last 7 days; see shape-refresh.ts).
+   * Needs no epoch: set_shape writes only into hashes that still exist and still pace shaped.
+   */
+  refreshShapes(source: ShapeHistorySource): Promise<ShapeRefreshOutcome> {
+    return refreshShapes(this.context, source);
   }
 
   /**

@@ -55,6 +55,7 @@ export {
   warehouseRulesEnvSchema,
   warehouseRulesFromEnv,
 } from "./settings.js";
+export { shapeHistory } from "./shape-history.js";
 export {
   applyWarehouseReset,
   clearResetDetections,

@@ -16,6 +16,7 @@ export const WAREHOUSE_QUERY_NAMES = [
   "ensure_day_partitions",
   "gold_finish_rebuild",
   "gold_freshness",
+  "gold_hourly_spend_shape",
   "gold_reevaluate_serving",
   "hourly_counts",
   "offset_reset_mark",

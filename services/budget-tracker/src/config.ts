@@ -62,6 +62,11 @@ export const trackerEnvSchema = z.object({
   RESERVATION_SWEEP_INTERVAL_MS: envVar.integer(0, 3_600_000).default(1_000),
   /** How often every hash's forecast fields are recomputed (a SCAN of the advertiser hashes). 0 = never. */
   FORECAST_REFRESH_INTERVAL_MS: envVar.integer(0, 3_600_000).default(10_000),
+  /**
+   * How often `shaped` advertisers' traffic shapes (`_shape`) are learnt again from Gold's last 7 days (a SCAN of
+   * the advertiser hashes, one Postgres query, one pipelined write; needs DATABASE_URL). 0 = never (shaped = even).
+   */
+  PACING_SHAPE_REFRESH_INTERVAL_MS: envVar.integer(0, 86_400_000).default(600_000),
   /** How often Redis period spend is compared with Postgres (needs DATABASE_URL). 0 = never. */
   RECONCILE_INTERVAL_MS: envVar.integer(0, 86_400_000).default(60_000),
   /**

@@ -124,6 +124,7 @@ export async function startTrackerService(
         reconcileMs: env.RECONCILE_INTERVAL_MS,
         reservationSweepMs: env.RESERVATION_SWEEP_INTERVAL_MS,
         forecastRefreshMs: env.FORECAST_REFRESH_INTERVAL_MS,
+        shapeRefreshMs: env.PACING_SHAPE_REFRESH_INTERVAL_MS,
       },
       maxWaitTimeInMs: env.TRACKER_MAX_WAIT_MS,
       sessionTimeoutMs: env.TRACKER_SESSION_TIMEOUT_MS,

@@ -33,6 +33,8 @@ export interface TrackerIntervals {
   readonly reservationSweepMs?: number;
   /** Recompute every hash's forecast fields; 0 or absent = never. */
   readonly forecastRefreshMs?: number;
+  /** Learn shaped advertisers' traffic shapes from Gold; 0 or absent = never (also when no pool is given). */
+  readonly shapeRefreshMs?: number;
 }
 
 export interface BudgetTrackerOptions {

@@ -1,7 +1,8 @@
 import { ConsumerRunner, type TopicPartition, type TopicPartitionOffset } from "@adpipe/kafka";
-import type { SpendStore } from "@adpipe/spend-store";
+import type { ShapeRefreshOutcome, SpendStore } from "@adpipe/spend-store";
 import type { ReconcileReport } from "@adpipe/store-sync";
 import type { Logger } from "@adpipe/telemetry";
+import { shapeHistory } from "@adpipe/warehouse";
 import { BatchBarrier } from "./barrier.js";
 import { BatchApplier } from "./batch-applier.js";
 import { groupHasCommittedOffsets } from "./group-offsets.js";
@@ -151,8 +152,10 @@ export class BudgetTracker {
     this.every(options.topicCheckMs ?? 10_000, () => this.watch.periodicCheck());
     this.every(intervals.reservationSweepMs ?? 0, () => this.expiry.turn());
     this.every(intervals.forecastRefreshMs ?? 0, () => this.refreshForecasts());
-    if (options.pool !== null)
+    if (options.pool !== null) {
       this.every(intervals.reconcileMs, () => this.reconcile().then(() => undefined));
+      this.every(intervals.shapeRefreshMs ?? 0, () => this.refreshShapes().then(() => undefined));
+    }
   }
 
   /** Finishes the batch in flight, leaves the group, waits for Redis writes to settle. Idempotent. */
@@ -174,6 +177,19 @@ export class BudgetTracker {
   async refreshForecasts(): Promise<void> {
     if (this.recovery.running !== null) return;
     await this.barrier.shared(() => this.store.refreshForecasts());
+  }
+
+  /**
+   * Learns every `shaped` advertiser's traffic shape from Gold's last 7 days into `_shape` (one Postgres query,
+   * one pipelined Redis write); the next pacing sweep or batch paces by it. Skipped while a rebuild runs and
+   * without a pool (null).
+   */
+  async refreshShapes(): Promise<ShapeRefreshOutcome | null> {
+    const pool = this.options.pool;
+    if (pool === null || this.recovery.running !== null) return null;
+    return this.barrier.shared(() =>
+      this.store.refreshShapes((ids, endMs) => shapeHistory(pool, ids, endMs)),
+    );
   }
 
   /** Compares Redis with Postgres for the current period; a failure (Postgres down) never stops applying. */
