@@ -36,7 +36,24 @@ export interface AlertEvaluatorOptions {
    * toward it, so its alerts may fire after it ended.
    */
   readonly lookbackPeriods?: number;
+  /**
+   * Advertisers held back for pacing now (the tracker's Redis hashes with reason ahead_of_pace: readAheadOfPace of
+   * @adpipe/spend-store). Absent: no ahead_of_pace alerts.
+   */
+  readonly aheadOfPace?: AheadOfPaceSource;
 }
+
+/** An advertiser currently ahead of pace, in its own budget period (pacing state lives in Redis only). */
+export interface AheadOfPaceCandidate {
+  readonly advertiserId: string;
+  readonly periodId: string;
+  readonly periodStartMs: number;
+  readonly periodEndMs: number;
+  readonly netMicros: number;
+  readonly budgetMicros: number;
+}
+
+export type AheadOfPaceSource = () => Promise<readonly AheadOfPaceCandidate[]>;
 
 /** One alert fired by a pass. */
 export interface FiredAlert {
@@ -116,6 +133,7 @@ export class AlertEvaluator {
   private readonly period: BudgetPeriod;
   private readonly timeZone: string;
   private readonly lookback: number;
+  private readonly aheadOfPace: AheadOfPaceSource | null;
 
   constructor(options: AlertEvaluatorOptions) {
     this.pool = options.pool;
@@ -124,6 +142,7 @@ export class AlertEvaluator {
     this.period = options.budgetPeriod ?? DEFAULT_BUDGET_PERIOD;
     this.timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
     this.lookback = options.lookbackPeriods ?? 1;
+    this.aheadOfPace = options.aheadOfPace ?? null;
     if (!Number.isInteger(this.lookback) || this.lookback < 0 || this.lookback > 31)
       throw new AlertsError("options_invalid", "lookbackPeriods must be an integer in 0..31");
   }
@@ -134,7 +153,83 @@ export class AlertEvaluator {
     for (const window of periodsToEvaluate(nowMs, this.period, this.timeZone, this.lookback)) {
       fired.push(...(await this.evaluatePeriod(window)));
     }
+    if (this.aheadOfPace !== null) fired.push(...(await this.evaluateAheadOfPace(this.aheadOfPace)));
     return fired;
+  }
+
+  /**
+   * ahead_of_pace: one alert per advertiser and period (threshold 0) the first time a pass sees it held back for
+   * pacing; the fired_once key makes every later sighting (this period, any replica, after restarts or Redis
+   * rebuilds) a no-op. Grouped by period, since each advertiser's hash carries its own calendar.
+   */
+  private async evaluateAheadOfPace(source: AheadOfPaceSource): Promise<FiredAlert[]> {
+    const byPeriod = new Map<string, AheadOfPaceCandidate[]>();
+    for (const candidate of await source()) {
+      const key = `${candidate.periodId}\u0000${candidate.periodStartMs}\u0000${candidate.periodEndMs}`;
+      const group = byPeriod.get(key);
+      if (group === undefined) byPeriod.set(key, [candidate]);
+      else group.push(candidate);
+    }
+    const fired: FiredAlert[] = [];
+    for (const group of byPeriod.values()) {
+      const first = group[0] as AheadOfPaceCandidate;
+      fired.push(
+        ...(await this.fire(
+          { id: first.periodId, startMs: first.periodStartMs, endMs: first.periodEndMs },
+          group.map((c) => ({
+            advertiserId: c.advertiserId,
+            advertiser: null,
+            kind: "ahead_of_pace" as const,
+            thresholdPct: 0,
+            netMicros: c.netMicros,
+            budgetMicros: c.budgetMicros,
+          })),
+        )),
+      );
+    }
+    return fired;
+  }
+
+  /** Fires the candidates of one period not fired before, queueing their deliveries (alerts_fire). */
+  private async fire(
+    window: BudgetPeriodWindow,
+    candidates: readonly {
+      advertiserId: string;
+      advertiser: string | null;
+      kind: AlertKind;
+      thresholdPct: number;
+      netMicros: number;
+      budgetMicros: number | null;
+    }[],
+  ): Promise<FiredAlert[]> {
+    if (candidates.length === 0) return [];
+    const { rows } = await this.pool.query<{
+      event_id: string;
+      advertiser_id: string;
+      kind: AlertKind;
+      threshold_pct: number;
+    }>(
+      queryConfig("alerts_fire", [
+        window.id,
+        window.startMs,
+        window.endMs,
+        candidates.map((c) => c.advertiserId),
+        candidates.map((c) => c.advertiser),
+        candidates.map((c) => c.kind),
+        candidates.map((c) => c.thresholdPct),
+        candidates.map((c) => c.netMicros),
+        candidates.map((c) => c.budgetMicros),
+        this.targets.map((t) => t.channel),
+        this.targets.map((t) => t.destination),
+      ]),
+    );
+    return rows.map((row) => ({
+      eventId: row.event_id,
+      advertiserId: row.advertiser_id,
+      periodId: window.id,
+      kind: row.kind,
+      thresholdPct: row.threshold_pct,
+    }));
   }
 
   private async evaluatePeriod(window: BudgetPeriodWindow): Promise<FiredAlert[]> {
@@ -164,33 +259,16 @@ export class AlertEvaluator {
     );
     for (const row of spend)
       if (early.has(row.advertiserId)) candidates.push({ row, kind: "exhausted_early", thresholdPct: 0 });
-    if (candidates.length === 0) return [];
-    const { rows } = await this.pool.query<{
-      event_id: string;
-      advertiser_id: string;
-      kind: AlertKind;
-      threshold_pct: number;
-    }>(
-      queryConfig("alerts_fire", [
-        window.id,
-        window.startMs,
-        window.endMs,
-        candidates.map((c) => c.row.advertiserId),
-        candidates.map((c) => c.row.advertiser),
-        candidates.map((c) => c.kind),
-        candidates.map((c) => c.thresholdPct),
-        candidates.map((c) => c.row.netMicros),
-        candidates.map((c) => c.row.budgetMicros),
-        this.targets.map((t) => t.channel),
-        this.targets.map((t) => t.destination),
-      ]),
+    return this.fire(
+      window,
+      candidates.map((c) => ({
+        advertiserId: c.row.advertiserId,
+        advertiser: c.row.advertiser,
+        kind: c.kind,
+        thresholdPct: c.thresholdPct,
+        netMicros: c.row.netMicros,
+        budgetMicros: c.row.budgetMicros,
+      })),
     );
-    return rows.map((row) => ({
-      eventId: row.event_id,
-      advertiserId: row.advertiser_id,
-      periodId: window.id,
-      kind: row.kind,
-      thresholdPct: row.threshold_pct,
-    }));
   }
 }

@@ -6,6 +6,8 @@ export {
 } from "./dispatcher.js";
 export { ALERTS_ERROR_CODES, AlertsError, type AlertsErrorCode } from "./errors.js";
 export {
+  type AheadOfPaceCandidate,
+  type AheadOfPaceSource,
   AlertEvaluator,
   type AlertEvaluatorOptions,
   type DeliveryTarget,

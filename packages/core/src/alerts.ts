@@ -4,7 +4,8 @@ import { CoreError } from "./errors.js";
 /**
  * Budget alerts (docs/alerts.md). Each kind fires at most once per advertiser, budget period and threshold.
  *  * `budget_threshold`: the period's billable net reached `threshold_pct` % of the budget in force.
- *  * `ahead_of_pace`, `exhausted_early`: reserved for pacing and forecasts (not emitted yet); their threshold is 0.
+ *  * `ahead_of_pace`: the tracker held the advertiser back for pacing (read from Redis); threshold 0.
+ *  * `exhausted_early`: exhaustion forecast before 80 % of the period; threshold 0.
  */
 export const ALERT_KINDS = ["budget_threshold", "ahead_of_pace", "exhausted_early"] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
