@@ -7,8 +7,12 @@ import {
   loadEnv,
   opsEnvSchema,
   postgresEnvSchema,
+  type RedisConnection,
+  redisConnection,
+  redisEnvSchema,
 } from "@adpipe/config";
 import { alertThresholdsSchema, DEFAULT_ALERT_THRESHOLDS_PCT } from "@adpipe/core";
+import { DEFAULT_KEY_PREFIX } from "@adpipe/serving-client";
 import { z } from "zod";
 
 /** The alerts topic unless ALERT_TOPIC names another. */
@@ -21,6 +25,18 @@ export const alerterEnvSchema = z
     ...postgresEnvSchema.shape,
     ...kafkaEnvSchema.shape,
     ...budgetPeriodEnvSchema.shape,
+    ...redisEnvSchema.shape,
+    /**
+     * Read the tracker's Redis hashes for ahead_of_pace alerts (pacing state lives in Redis only). false: no
+     * ahead_of_pace alerts, and the alerter never connects to Redis.
+     */
+    ALERT_PACING_REDIS: envVar.boolean().default(false),
+    /** The tracker's REDIS_KEY_PREFIX (where its advertiser hashes are). */
+    REDIS_KEY_PREFIX: z
+      .string()
+      .max(64)
+      .regex(/^[A-Za-z0-9:_.-]*$/, "expected letters, digits and : _ . -")
+      .default(DEFAULT_KEY_PREFIX),
     /** Topic the alert events are published to. */
     ALERT_TOPIC: z
       .string()
@@ -76,6 +92,8 @@ export type AlerterEnv = z.output<typeof alerterEnvSchema>;
 export type AlerterConfig = AlerterEnv & {
   /** The Kafka connection (null with ALERT_KAFKA=false: no Kafka delivery). */
   readonly kafka: KafkaConnection | null;
+  /** The tracker's Redis (null with ALERT_PACING_REDIS=false: no ahead_of_pace alerts). */
+  readonly redis: RedisConnection | null;
 };
 
 /** Loads and checks every setting; throws ConfigError naming each bad variable (never its value). */
@@ -84,5 +102,6 @@ export function loadAlerterConfig(env: NodeJS.ProcessEnv = process.env): Alerter
   return {
     ...parsed,
     kafka: parsed.ALERT_KAFKA ? kafkaConnectionFromConfig(parsed, { clientId: "adpipe-alerter" }) : null,
+    redis: parsed.ALERT_PACING_REDIS ? redisConnection(parsed) : null,
   };
 }

@@ -1,4 +1,5 @@
 import {
+  type AheadOfPaceSource,
   AlertEvaluator,
   type AlertSenders,
   type DeliveryTarget,
@@ -6,8 +7,16 @@ import {
   OutboxDispatcher,
   webhookSender,
 } from "@adpipe/alerts";
-import { kafkaConnectionSecrets, redactUrl, urlPasswordSecrets } from "@adpipe/config";
+import {
+  kafkaConnectionSecrets,
+  redact,
+  redactUrl,
+  redisConnectionSecrets,
+  urlPasswordSecrets,
+} from "@adpipe/config";
 import { createKafka, ensureTopic, WHOLE_SEND_PRODUCER } from "@adpipe/kafka";
+import { createRedisClient } from "@adpipe/serving-client";
+import { readAheadOfPace } from "@adpipe/spend-store";
 import {
   backoffDelayMs,
   createLogger,
@@ -30,15 +39,13 @@ export interface AlerterService {
 
 /** Builds the evaluator and the dispatcher from the configuration and starts both loops and the ops endpoints. */
 export async function startAlerterService(config: AlerterConfig): Promise<AlerterService> {
-  const logger = createLogger({
-    service: "alerter",
-    level: config.LOG_LEVEL,
-    secrets: [
-      ...urlPasswordSecrets(config.DATABASE_URL),
-      ...(config.ALERT_WEBHOOK_SECRET === undefined ? [] : [config.ALERT_WEBHOOK_SECRET]),
-      ...(config.kafka === null ? [] : kafkaConnectionSecrets(config.kafka)),
-    ],
-  });
+  const secrets = [
+    ...urlPasswordSecrets(config.DATABASE_URL),
+    ...(config.ALERT_WEBHOOK_SECRET === undefined ? [] : [config.ALERT_WEBHOOK_SECRET]),
+    ...(config.kafka === null ? [] : kafkaConnectionSecrets(config.kafka)),
+    ...(config.redis === null ? [] : redisConnectionSecrets(config.redis)),
+  ];
+  const logger = createLogger({ service: "alerter", level: config.LOG_LEVEL, secrets });
   const resources = new ResourceStack(logger);
   try {
     const pool = await openServicePool(resources, {
@@ -78,7 +85,29 @@ export async function startAlerterService(config: AlerterConfig): Promise<Alerte
           }
         : webhookSender({ secret: config.ALERT_WEBHOOK_SECRET, timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS });
 
+    let aheadOfPace: AheadOfPaceSource | undefined;
+    if (config.redis !== null) {
+      const connection = config.redis;
+      const redis = await resources.acquire(
+        "redis",
+        async () => {
+          const client = createRedisClient(connection, {
+            connectionName: "adpipe-alerter",
+            lazyConnect: true,
+          });
+          client.on("error", (error: Error) =>
+            logger.warn({ err: redact(error.message, secrets) }, "redis connection error"),
+          );
+          await client.connect();
+          return client;
+        },
+        (client) => client.quit(),
+      );
+      const defaults = { period: config.BUDGET_PERIOD, timeZone: config.BUDGET_TIME_ZONE };
+      aheadOfPace = () => readAheadOfPace(redis, config.REDIS_KEY_PREFIX, defaults);
+    }
     const evaluator = new AlertEvaluator({
+      ...(aheadOfPace === undefined ? {} : { aheadOfPace }),
       pool,
       targets,
       defaultThresholdsPct: config.ALERT_THRESHOLDS_PCT,

@@ -27,6 +27,20 @@ describe("alerter configuration", () => {
     expect(config.kafka?.brokers.length).toBeGreaterThan(0);
   });
 
+  it("reads the tracker's Redis only with ALERT_PACING_REDIS=true (ahead_of_pace alerts)", () => {
+    expect(loadAlerterConfig({}).redis).toBeNull();
+    const config = loadAlerterConfig({
+      ALERT_PACING_REDIS: "true",
+      REDIS_URL: "redis://127.0.0.1:6390",
+      REDIS_KEY_PREFIX: "t1:",
+    });
+    expect(config.redis).toEqual({ mode: "standalone", url: "redis://127.0.0.1:6390" });
+    expect(config.REDIS_KEY_PREFIX).toBe("t1:");
+    expect(problemsOf({ ALERT_PACING_REDIS: "true", REDIS_KEY_PREFIX: "bad prefix" })).toContain(
+      "REDIS_KEY_PREFIX",
+    );
+  });
+
   it("reads webhooks with their secret, thresholds sorted, and no Kafka with ALERT_KAFKA=false", () => {
     const config = loadAlerterConfig({
       ALERT_WEBHOOK_URLS: "https://hooks.example.com/a, http://127.0.0.1:9000/b",
