@@ -262,7 +262,13 @@ export class LocalPipeline {
         ...(readToken === undefined ? {} : { API_READ_TOKENS: `dashboard:${readToken}` }),
       },
       // Budget alerts from the warehouse to the ad-budget-alerts topic (docs/alerts.md); migrations ran above.
-      alerter: { ...shared, OPS_PORT: String(ports.alerter), MIGRATE_ON_START: "false" },
+      // ahead_of_pace alerts read the tracker's Redis (the same REDIS_URL / prefix): on unless the caller says.
+      alerter: {
+        ALERT_PACING_REDIS: "true",
+        ...shared,
+        OPS_PORT: String(ports.alerter),
+        MIGRATE_ON_START: "false",
+      },
       simulator: { ...shared, OPS_PORT: String(ports.simulator) },
     };
 
