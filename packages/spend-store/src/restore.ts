@@ -172,6 +172,10 @@ function restoreArgs(
   if (advertiser.mode !== undefined && advertiser.mode !== null) {
     fields.push("mode", advertiser.mode, "_mode_ts", advertiser.modeEventTimeMs ?? 0);
   }
+  // Pacing only once an update set one (apply_slice.lua then writes serve_fraction with can_serve).
+  if (advertiser.pacing !== undefined && advertiser.pacing !== null) {
+    fields.push("pacing", advertiser.pacing, "_pacing_ts", advertiser.pacingEventTimeMs ?? 0);
+  }
   for (const { partition, offset } of offsets)
     fields.push(`_off:${context.lineageTopic()}:${partition}`, offset - 1);
   if (paused) fields.push("_paused", "1");

@@ -1,4 +1,4 @@
-import type { BudgetMode, BudgetPeriod, BudgetSource } from "@adpipe/core";
+import type { BudgetMode, BudgetPeriod, BudgetSource, PacingMode } from "@adpipe/core";
 import type { PeriodWindow } from "./records.js";
 
 /** A partition and the next offset to consume in it (last applied + 1), as Kafka commits them. */
@@ -109,6 +109,9 @@ export interface SnapshotAdvertiser {
   /** Budget mode in force and the event time that set it; absent or null = no mode set (observe). */
   readonly mode?: BudgetMode | null;
   readonly modeEventTimeMs?: number | null;
+  /** Pacing in force and the event time that set it; absent or null = none set (asap). */
+  readonly pacing?: PacingMode | null;
+  readonly pacingEventTimeMs?: number | null;
   /** click_ids already counted in the period, with their event times (they pick the dedup bucket). */
   readonly clickIds: readonly { readonly clickId: string; readonly eventTimeMs: number }[];
   /**

@@ -128,6 +128,9 @@ export async function loadWarehouseSnapshot(
         row.budgetEventTimeMs === null ? null : safeInt(row.budgetEventTimeMs, "budget time"),
       mode: row.mode,
       modeEventTimeMs: row.modeEventTimeMs === null ? null : safeInt(row.modeEventTimeMs, "mode time"),
+      pacing: row.pacing,
+      pacingEventTimeMs:
+        row.pacingEventTimeMs === null ? null : safeInt(row.pacingEventTimeMs, "pacing time"),
       clickIds: clickIds.get(row.advertiserId) ?? [],
       ...(row.calendar === undefined
         ? {}

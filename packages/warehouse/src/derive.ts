@@ -6,6 +6,7 @@ import {
   EventEffect,
   eventEffect,
   observationOf,
+  type PacingMode,
   ParseContext,
   type ParsedEvent,
   type ParseOptions,
@@ -75,6 +76,8 @@ export interface DerivedRecord extends ParsedRecord {
   /** The budget period / IANA time zone the observation set (explicit updates only); null leaves it unchanged. */
   readonly budgetPeriod: BudgetPeriod | null;
   readonly timeZone: string | null;
+  /** The pacing the observation set (explicit updates only); null leaves it unchanged. */
+  readonly pacing: PacingMode | null;
 }
 
 export function toOffset(offset: string | number | bigint): bigint {
@@ -169,6 +172,7 @@ export function deriveRecords(
     budgetMode: BudgetMode | null,
     budgetPeriod: BudgetPeriod | null,
     timeZone: string | null,
+    pacing: PacingMode | null,
   ): DerivedRecord => ({
     topic: r.topic,
     partition: r.partition,
@@ -187,10 +191,11 @@ export function deriveRecords(
     budgetMode,
     budgetPeriod,
     timeZone,
+    pacing,
   });
   const effect = new EventEffect();
   return parsed.map((record) => {
-    if (!record.parse.ok) return derive(record, null, null, null, null, null, null, null);
+    if (!record.parse.ok) return derive(record, null, null, null, null, null, null, null, null);
     const first = record.dedupKey === null ? null : firstOf(record);
     const duplicate = first !== null;
     eventEffect(record.parse, effect);
@@ -204,6 +209,7 @@ export function deriveRecords(
       duplicate ? null : effect.budgetMode,
       duplicate ? null : effect.budgetPeriod,
       duplicate ? null : effect.timeZone,
+      duplicate ? null : effect.pacing,
     );
   });
 }

@@ -12,6 +12,8 @@ import {
   calendarInForce,
   clickPeriodOf,
   foldCalendar,
+  PACING_MODES,
+  type PacingMode,
 } from "@adpipe/core";
 import type { ClientBase, Pool } from "pg";
 import { WarehouseError } from "./errors.js";
@@ -36,6 +38,9 @@ export interface PeriodSpend {
   /** Budget mode in force over all observations (supersedesMode); null when no update set one (observe). */
   readonly mode: BudgetMode | null;
   readonly modeEventTimeMs: number | null;
+  /** Pacing in force over all observations (supersedesSetting); null when no update set one (asap). */
+  readonly pacing: PacingMode | null;
+  readonly pacingEventTimeMs: number | null;
   /**
    * The advertiser's own calendar (set when asked for with `calendars` and some update set a period or zone):
    * the calendar in force, the event times that set each setting (null: never set, the default applies) and
@@ -92,6 +97,13 @@ function budgetModeOf(text: string | null): BudgetMode | null {
   return text as BudgetMode;
 }
 
+function pacingOf(text: string | null): PacingMode | null {
+  if (text === null) return null;
+  if (!(PACING_MODES as readonly string[]).includes(text))
+    throw new WarehouseError("query_invalid", `unknown pacing: ${text}`);
+  return text as PacingMode;
+}
+
 /**
  * Per advertiser, the spend of the budget period [periodStartMs, periodEndMs) from Silver and the budget in force.
  * For a rebuild consistent with storedOffsets, call both inside one REPEATABLE READ transaction (see
@@ -116,6 +128,8 @@ export async function periodSpendByAdvertiser(
     over_cap_micros: string;
     budget_mode: string | null;
     mode_event_ms: string | null;
+    pacing: string | null;
+    pacing_event_ms: string | null;
   }>(queryConfig("period_spend_by_advertiser", [range.periodStartMs, range.periodEndMs]));
   const spend: PeriodSpend[] = rows.map((row) => ({
     advertiserId: row.advertiser_id,
@@ -129,6 +143,8 @@ export async function periodSpendByAdvertiser(
     overCapMicros: safeInteger(row.over_cap_micros, "over_cap_micros") ?? 0,
     mode: budgetModeOf(row.budget_mode),
     modeEventTimeMs: safeInteger(row.mode_event_ms, "mode_event_ms"),
+    pacing: pacingOf(row.pacing),
+    pacingEventTimeMs: safeInteger(row.pacing_event_ms, "pacing_event_ms"),
   }));
   if (range.calendars === undefined) return spend;
   const calendars = await advertiserCalendars(client, range.calendars);

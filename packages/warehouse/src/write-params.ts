@@ -71,6 +71,7 @@ export function writeBatchParams(options: {
   const bModes = col("text");
   const bPeriods = col("text");
   const bZones = col("text");
+  const bPacings = col("text");
   const budgetTypes: PgElementType[] = [
     "text",
     "text",
@@ -125,6 +126,7 @@ export function writeBatchParams(options: {
       bModes.text(r.budgetMode);
       bPeriods.text(r.budgetPeriod);
       bZones.text(r.timeZone);
+      bPacings.text(r.pacing);
     }
     if (!perRecord) continue;
     topics.text(r.topic);
@@ -260,6 +262,7 @@ export function writeBatchParams(options: {
     bPeriods.build(),
     bZones.build(),
     options.timeZone ?? "UTC",
+    bPacings.build(),
   );
   return arrays;
 }

@@ -58,7 +58,7 @@ describe("SQL assets", () => {
     expect(namedQuery("stored_offsets").paramCount).toBe(2);
     expect(namedQuery("offsets_lock").paramCount).toBe(3);
     expect(namedQuery("bronze_page").paramCount).toBe(7);
-    expect(namedQuery("write_batch").paramCount).toBe(70);
+    expect(namedQuery("write_batch").paramCount).toBe(71);
     expect(namedQuery("billing_state").paramCount).toBe(6);
     expect(namedQuery("topic_offsets_move").paramCount).toBe(7);
     expect(namedQuery("period_spend_windows").paramCount).toBe(7);

@@ -1,6 +1,6 @@
 -- name: period_spend_by_advertiser
 -- params: $1 period_start_ms bigint, $2 period_end_ms bigint
--- returns: advertiser_id text, advertiser text, net_micros text, gross_micros text, clicks text, budget_micros text, budget_event_ms text, budget_source text, over_cap_micros text, budget_mode text, mode_event_ms text
+-- returns: advertiser_id text, advertiser text, net_micros text, gross_micros text, clicks text, budget_micros text, budget_event_ms text, budget_source text, over_cap_micros text, budget_mode text, mode_event_ms text, pacing text, pacing_event_ms text
 --
 -- Period totals per advertiser from Silver, for the real-time tracker's Redis rebuild: the contributions of the
 -- non-duplicate events (ad_click_events_clean; duplicates never add spend) with event time in
@@ -8,7 +8,7 @@
 -- net = their billable net, over_cap = the rest of hard_cap clicks (the billing clamp, as the writer stored it).
 -- Budget in force = gold.budget_in_force over all of the advertiser's observations (supersedesBudget: explicit
 -- api/budget_update first, then event time, then lineage), with its source; mode in force = gold.mode_in_force
--- (supersedesMode; NULL when no update set one: observe).
+-- (supersedesMode; NULL when no update set one: observe); pacing in force = gold.pacing_in_force (NULL: asap).
 -- Every advertiser with a Gold row or a budget is listed (zero spend when none in the period); the name is the
 -- latest Gold row's.
 WITH spend AS (
@@ -44,7 +44,9 @@ SELECT ids.advertiser_id,
        b.source AS budget_source,
        coalesce(s.over_cap_micros, 0)::text AS over_cap_micros,
        m.budget_mode,
-       (extract(epoch FROM m.event_time) * 1000)::bigint::text AS mode_event_ms
+       (extract(epoch FROM m.event_time) * 1000)::bigint::text AS mode_event_ms,
+       pc.pacing,
+       (extract(epoch FROM pc.event_time) * 1000)::bigint::text AS pacing_event_ms
 FROM (
   SELECT advertiser_id FROM spend
   UNION SELECT advertiser_id FROM budget_ids
@@ -53,4 +55,5 @@ FROM (
 LEFT JOIN spend s ON s.advertiser_id = ids.advertiser_id
 LEFT JOIN LATERAL gold.budget_in_force(ids.advertiser_id, 'infinity'::timestamptz) b ON true
 LEFT JOIN LATERAL gold.mode_in_force(ids.advertiser_id, 'infinity'::timestamptz) m ON true
+LEFT JOIN LATERAL gold.pacing_in_force(ids.advertiser_id, 'infinity'::timestamptz) pc ON true
 ORDER BY ids.advertiser_id;

@@ -1,12 +1,12 @@
 -- name: write_batch
--- params: $1 topics text[], $2 partitions integer[], $3 offsets bigint[], $4 kafka_ms bigint[], $5 record_keys bytea[], $6 payloads bytea[], $7 payload_bytes integer[], $8 payload_truncated boolean[], $9 rejection_reasons text[], $10 rejection_details text[], $11 event_types text[], $12 click_ids text[], $13 advertisers text[], $14 raw_advertiser_ids text[], $15 advertiser_ids text[], $16 ad_ids text[], $17 amount_micros bigint[], $18 budget_micros bigint[], $19 event_ms bigint[], $20 silver_kinds text[], $21 is_valid boolean[], $22 error_codes text[], $23 warnings text[], $24 ingest_years integer[], $25 ingest_months integer[], $26 ingest_days integer[], $27 ingest_hours integer[], $28 gold_window_ms bigint[], $29 c_gross bigint[], $30 c_net bigint[], $31 c_records integer[], $32 c_valid integer[], $33 c_invalid integer[], $34 c_duplicate integer[], $35 first_topics text[], $36 first_partitions integer[], $37 first_offsets bigint[], $38 g_advertiser_ids text[], $39 g_advertisers text[], $40 g_window_ms bigint[], $41 g_gross bigint[], $42 g_net bigint[], $43 g_records bigint[], $44 g_valid bigint[], $45 g_invalid bigint[], $46 g_duplicate bigint[], $47 g_last_event_ms bigint[], $48 b_advertiser_ids text[], $49 b_advertisers text[], $50 b_event_ms bigint[], $51 b_budget_micros bigint[], $52 b_sources text[], $53 b_topics text[], $54 b_partitions integer[], $55 b_offsets bigint[], $56 b_kafka_ms bigint[], $57 pipeline text, $58 o_topics text[], $59 o_partitions integer[], $60 o_next_offsets bigint[], $61 write_bronze boolean, $62 generations integer[], $63 first_generations integer[], $64 b_generations integer[], $65 c_over_cap bigint[], $66 g_over_cap bigint[], $67 b_modes text[], $68 b_periods text[], $69 b_time_zones text[], $70 default_time_zone text
+-- params: $1 topics text[], $2 partitions integer[], $3 offsets bigint[], $4 kafka_ms bigint[], $5 record_keys bytea[], $6 payloads bytea[], $7 payload_bytes integer[], $8 payload_truncated boolean[], $9 rejection_reasons text[], $10 rejection_details text[], $11 event_types text[], $12 click_ids text[], $13 advertisers text[], $14 raw_advertiser_ids text[], $15 advertiser_ids text[], $16 ad_ids text[], $17 amount_micros bigint[], $18 budget_micros bigint[], $19 event_ms bigint[], $20 silver_kinds text[], $21 is_valid boolean[], $22 error_codes text[], $23 warnings text[], $24 ingest_years integer[], $25 ingest_months integer[], $26 ingest_days integer[], $27 ingest_hours integer[], $28 gold_window_ms bigint[], $29 c_gross bigint[], $30 c_net bigint[], $31 c_records integer[], $32 c_valid integer[], $33 c_invalid integer[], $34 c_duplicate integer[], $35 first_topics text[], $36 first_partitions integer[], $37 first_offsets bigint[], $38 g_advertiser_ids text[], $39 g_advertisers text[], $40 g_window_ms bigint[], $41 g_gross bigint[], $42 g_net bigint[], $43 g_records bigint[], $44 g_valid bigint[], $45 g_invalid bigint[], $46 g_duplicate bigint[], $47 g_last_event_ms bigint[], $48 b_advertiser_ids text[], $49 b_advertisers text[], $50 b_event_ms bigint[], $51 b_budget_micros bigint[], $52 b_sources text[], $53 b_topics text[], $54 b_partitions integer[], $55 b_offsets bigint[], $56 b_kafka_ms bigint[], $57 pipeline text, $58 o_topics text[], $59 o_partitions integer[], $60 o_next_offsets bigint[], $61 write_bronze boolean, $62 generations integer[], $63 first_generations integer[], $64 b_generations integer[], $65 c_over_cap bigint[], $66 g_over_cap bigint[], $67 b_modes text[], $68 b_periods text[], $69 b_time_zones text[], $70 default_time_zone text, $71 b_pacings text[]
 -- returns: bronze integer, silver integer, duplicates integer, budgets integer, gold integer, offsets integer (rows written)
 --
 -- Writes one batch (already filtered against the stored offsets and deduplicated) in a single statement:
 -- Bronze (every record, when $61), Silver clean/duplicate rows ($20 = 'clean' | 'duplicate' | NULL for rejected;
 -- the ingestor and replay write both by COPY, bronze_copy and silver_*_copy, and pass empty per-record arrays),
 -- budget observations ($52 = their source, api | budget_update | click; the event type follows from it; $67 the
--- budget mode an explicit update set, $68/$69 its budget period / time zone, NULL = unchanged), Gold delta upserts (amounts and counts added; $39 = the batch's last non-null advertiser
+-- budget mode an explicit update set, $68/$69 its budget period / time zone, $71 its pacing, NULL = unchanged), Gold delta upserts (amounts and counts added; $39 = the batch's last non-null advertiser
 -- name of the window in partition order, NULL keeps the stored one) and the new offsets. Arrays $1-$37 are
 -- aligned per record ($62, $63: the topic generation of the record and of its first occurrence, $65 its over_cap
 -- part, too); $38-$47 and $66 per Gold key; $48-$56, $64 and $67 per budget observation; $58-$60 per partition. Money arrives as integer micros and becomes NUMERIC(20,6)
@@ -88,16 +88,16 @@ duplicate_rows AS (
 budget_rows AS (
   INSERT INTO gold.budget_history (
     advertiser_id, advertiser, event_time, budget_value, event_type, source, topic, "partition", "offset",
-    kafka_timestamp, topic_generation, budget_mode, budget_period, time_zone)
+    kafka_timestamp, topic_generation, budget_mode, budget_period, time_zone, pacing)
   SELECT b.advertiser_id, b.advertiser, 'epoch'::timestamptz + b.event_ms * interval '1 millisecond',
          b.budget_micros * 0.000001, CASE WHEN b.source = 'click' THEN 'ad_click' ELSE 'budget_update' END,
          b.source, b.topic, b."partition", b."offset",
          'epoch'::timestamptz + b.kafka_ms * interval '1 millisecond', b.topic_generation, b.budget_mode,
-         b.budget_period, b.time_zone
+         b.budget_period, b.time_zone, b.pacing
   FROM unnest($48::text[], $49::text[], $50::bigint[], $51::bigint[], $52::text[], $53::text[], $54::integer[],
-              $55::bigint[], $56::bigint[], $64::integer[], $67::text[], $68::text[], $69::text[])
+              $55::bigint[], $56::bigint[], $64::integer[], $67::text[], $68::text[], $69::text[], $71::text[])
          AS b(advertiser_id, advertiser, event_ms, budget_micros, source, topic, "partition", "offset", kafka_ms,
-              topic_generation, budget_mode, budget_period, time_zone)
+              topic_generation, budget_mode, budget_period, time_zone, pacing)
   RETURNING 1
 ),
 batch_zones AS (
