@@ -1,15 +1,7 @@
-import { parseEvent } from "@adpipe/core";
 import { advertiserKey } from "@adpipe/serving-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type ApiBench,
-  call,
-  createTrackerState,
-  READ_TOKEN,
-  startApiBench,
-  WRITE_TOKEN,
-} from "./harness.js";
-import { TopicReader } from "./topic-reader.js";
+import { describe, expect, it } from "vitest";
+import { useBudgetApi } from "./budget-api.js";
+import { call, READ_TOKEN, WRITE_TOKEN } from "./harness.js";
 
 interface BudgetBody {
   event_id: string;
@@ -20,54 +12,18 @@ interface BudgetBody {
   new_time_zone: string | null;
 }
 
-interface AuditBody {
-  items: {
-    action: string;
-    old_budget_period: string | null;
-    new_budget_period: string | null;
-    old_time_zone: string | null;
-    new_time_zone: string | null;
-    period: string | null;
-  }[];
-}
-
-interface ErrorBody {
-  error: { code: string; message: string; details?: { path: string[]; message: string }[] };
+interface AuditItem {
+  action: string;
+  old_budget_period: string | null;
+  new_budget_period: string | null;
+  old_time_zone: string | null;
+  new_time_zone: string | null;
+  period: string | null;
 }
 
 /** Per-advertiser budget period and time zone through PUT /v1/advertisers/{id}/budget: published, audited, validated. */
 describe("budget calendars through the API", () => {
-  let bench: ApiBench;
-  let reader: TopicReader;
-
-  beforeAll(async () => {
-    bench = await startApiBench("budget-calendars");
-    reader = await TopicReader.start(bench.topic.kafka, bench.topic.topic);
-    await createTrackerState(bench);
-  });
-  afterAll(async () => {
-    await reader?.stop();
-    await bench?.close();
-  });
-
-  const put = (id: string, body: unknown, token: string | null = WRITE_TOKEN) =>
-    call<BudgetBody & ErrorBody>(bench.baseUrl, "PUT", `/v1/advertisers/${encodeURIComponent(id)}/budget`, {
-      body,
-      ...(token === null ? {} : { token }),
-    });
-  const audit = async (id: string) =>
-    (
-      await call<AuditBody>(bench.baseUrl, "GET", `/v1/advertisers/${encodeURIComponent(id)}/budget/audit`, {
-        token: READ_TOKEN,
-      })
-    ).body.items;
-  const published = async (eventId: string) => {
-    const record = await reader.waitFor((r) => r.value.includes(eventId));
-    return {
-      event: JSON.parse(record.value) as Record<string, unknown>,
-      parsed: parseEvent(record.value, { referenceTimeMs: record.timestampMs }),
-    };
-  };
+  const { ctx, put, audit, published } = useBudgetApi<BudgetBody, AuditItem>("budget-calendars");
 
   it("publishes budget_period and time_zone, audits old and new, and omits them when not given", async () => {
     const set = await put("zoned", { amount: "50", budget_period: "hour", time_zone: "Asia/Kolkata" });
@@ -93,7 +49,7 @@ describe("budget calendars through the API", () => {
     });
 
     // The tracker applied it (its hash as apply_slice.lua writes it): the next change audits it as old.
-    await bench.redis.hset(advertiserKey("zoned", bench.prefix), {
+    await ctx.bench.redis.hset(advertiserKey("zoned", ctx.bench.prefix), {
       can_serve: "1",
       period: "2026-12-06T05+05:30",
       net_micros: "0",
@@ -127,13 +83,15 @@ describe("budget calendars through the API", () => {
 
     // The serving state shows the hash's calendar.
     const serving = await call<{ budget_period: string | null; time_zone: string | null }>(
-      bench.baseUrl,
+      ctx.bench.baseUrl,
       "GET",
       "/v1/advertisers/zoned/serving",
       { token: READ_TOKEN },
     );
     expect(serving.body).toMatchObject({ budget_period: "hour", time_zone: "Asia/Kolkata" });
-    const paused = await call(bench.baseUrl, "POST", "/v1/advertisers/zoned/pause", { token: WRITE_TOKEN });
+    const paused = await call(ctx.bench.baseUrl, "POST", "/v1/advertisers/zoned/pause", {
+      token: WRITE_TOKEN,
+    });
     expect(paused.status).toBe(200);
     expect(
       (await audit("zoned")).map((i) => [
@@ -171,6 +129,6 @@ describe("budget calendars through the API", () => {
       ).toBe(true);
     }
     expect(await audit("bad-calendar")).toEqual([]);
-    expect(reader.records.some((r) => r.key === "bad-calendar")).toBe(false);
+    expect(ctx.reader.records.some((r) => r.key === "bad-calendar")).toBe(false);
   });
 });

@@ -1,15 +1,7 @@
-import { parseEvent } from "@adpipe/core";
 import { advertiserKey } from "@adpipe/serving-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type ApiBench,
-  call,
-  createTrackerState,
-  READ_TOKEN,
-  startApiBench,
-  WRITE_TOKEN,
-} from "./harness.js";
-import { TopicReader } from "./topic-reader.js";
+import { describe, expect, it } from "vitest";
+import { useBudgetApi } from "./budget-api.js";
+import { call, READ_TOKEN, WRITE_TOKEN } from "./harness.js";
 
 interface BudgetBody {
   event_id: string;
@@ -20,56 +12,18 @@ interface BudgetBody {
   audit_id: string;
 }
 
-interface AuditBody {
-  items: {
-    id: string;
-    action: string;
-    new_budget_micros: number | null;
-    old_mode: string | null;
-    new_mode: string | null;
-    event_id: string | null;
-  }[];
-}
-
-interface ErrorBody {
-  error: { code: string; message: string; details?: { path: string[]; message: string }[] };
+interface AuditItem {
+  id: string;
+  action: string;
+  new_budget_micros: number | null;
+  old_mode: string | null;
+  new_mode: string | null;
+  event_id: string | null;
 }
 
 /** Budget modes through PUT /v1/advertisers/{id}/budget (issue 17): published, audited, validated, shown. */
 describe("budget modes through the API", () => {
-  let bench: ApiBench;
-  let reader: TopicReader;
-
-  beforeAll(async () => {
-    bench = await startApiBench("budget-modes");
-    reader = await TopicReader.start(bench.topic.kafka, bench.topic.topic);
-    // The budget-tracker's state for this topic and prefix, as the tracker creates it on first start (pauses).
-    await createTrackerState(bench);
-  });
-  afterAll(async () => {
-    await reader?.stop();
-    await bench?.close();
-  });
-
-  /** token null: anonymous. */
-  const put = (id: string, body: unknown, token: string | null = WRITE_TOKEN) =>
-    call<BudgetBody & ErrorBody>(bench.baseUrl, "PUT", `/v1/advertisers/${encodeURIComponent(id)}/budget`, {
-      body,
-      ...(token === null ? {} : { token }),
-    });
-  const audit = async (id: string) =>
-    (
-      await call<AuditBody>(bench.baseUrl, "GET", `/v1/advertisers/${encodeURIComponent(id)}/budget/audit`, {
-        token: READ_TOKEN,
-      })
-    ).body.items;
-  const published = async (eventId: string) => {
-    const record = await reader.waitFor((r) => r.value.includes(eventId));
-    return {
-      event: JSON.parse(record.value) as Record<string, unknown>,
-      parsed: parseEvent(record.value, { referenceTimeMs: record.timestampMs }),
-    };
-  };
+  const { ctx, put, audit, published } = useBudgetApi<BudgetBody, AuditItem>("budget-modes");
 
   it("publishes budget_mode with each mode, audits old and new mode, and omits it when no mode is given", async () => {
     const capped = await put("moded", { amount: "100", mode: "hard_cap" });
@@ -97,7 +51,7 @@ describe("budget modes through the API", () => {
     });
 
     // The tracker applied it (its hash as apply_slice.lua writes it): the next change audits hard_cap as old.
-    await bench.redis.hset(advertiserKey("moded", bench.prefix), {
+    await ctx.bench.redis.hset(advertiserKey("moded", ctx.bench.prefix), {
       can_serve: "1",
       reason: "",
       period: "2026-11-25",
@@ -124,7 +78,9 @@ describe("budget modes through the API", () => {
     expect(plain.parsed.ok && plain.parsed.budgetMode).toBeUndefined();
 
     // The trail, newest first; a pause records the mode in force and sets none.
-    const paused = await call(bench.baseUrl, "POST", "/v1/advertisers/moded/pause", { token: WRITE_TOKEN });
+    const paused = await call(ctx.bench.baseUrl, "POST", "/v1/advertisers/moded/pause", {
+      token: WRITE_TOKEN,
+    });
     expect(paused.status).toBe(200);
     expect(
       (await audit("moded")).map((item) => [
@@ -162,7 +118,7 @@ describe("budget modes through the API", () => {
       }
     }
     expect(await audit("bad-mode")).toEqual([]);
-    expect(reader.records.some((r) => r.key === "bad-mode")).toBe(false);
+    expect(ctx.reader.records.some((r) => r.key === "bad-mode")).toBe(false);
   });
 
   it("needs a write token to set a mode", async () => {
@@ -175,7 +131,7 @@ describe("budget modes through the API", () => {
     const doc = await call<{
       components?: unknown;
       paths: Record<string, { put?: { requestBody?: { content: Record<string, { schema: unknown }> } } }>;
-    }>(bench.baseUrl, "GET", "/openapi.json");
+    }>(ctx.bench.baseUrl, "GET", "/openapi.json");
     const schema = JSON.stringify(
       doc.body.paths["/v1/advertisers/{id}/budget"]?.put?.requestBody?.content["application/json"]?.schema,
     );
