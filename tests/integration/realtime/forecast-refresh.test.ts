@@ -1,9 +1,9 @@
 import { forecastPeriod, formatIsoUtc } from "@adpipe/core";
 import { Oracle } from "@adpipe/core/testing";
-import { luaScript, SpendStore } from "@adpipe/spend-store";
+import { luaScript, type SpendStore } from "@adpipe/spend-store";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteRedisPrefix, testRedis, uniqueRedisPrefix } from "../../support/index.js";
+import { closeRedisStore, openRedisStore } from "./support/redis-store.js";
 import { generated, placeRecords, toSpendRecords } from "./support/stream.js";
 
 // The forecast refresh of the spend store against real Redis (no Kafka): it writes forecastPeriod of every
@@ -16,17 +16,10 @@ let now = 0;
 let store: SpendStore;
 
 beforeAll(async () => {
-  redis = testRedis();
-  prefix = uniqueRedisPrefix("rt-forecast");
-  store = new SpendStore({ redis, topic: "clicks", prefix, clock: () => now });
-  await store.loadScripts();
-  await store.createSentinel();
+  ({ redis, prefix, store } = await openRedisStore("rt-forecast", { clock: () => now }));
 });
 
-afterAll(async () => {
-  await deleteRedisPrefix(redis, prefix);
-  await redis.quit();
-});
+afterAll(() => closeRedisStore(redis, prefix));
 
 describe("forecast refresh", () => {
   it("writes every hash's forecast at the clock, only what changed, and moves with the clock", async () => {

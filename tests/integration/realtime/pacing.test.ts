@@ -7,13 +7,13 @@ import {
 } from "@adpipe/core";
 import { Oracle } from "@adpipe/core/testing";
 import { advertiserKey, createServingClient, type ServingClient } from "@adpipe/serving-client";
-import { type SpendRecord, SpendStore } from "@adpipe/spend-store";
+import type { SpendRecord, SpendStore } from "@adpipe/spend-store";
 import fc from "fast-check";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteRedisPrefix, testRedis, uniqueRedisPrefix } from "../../support/index.js";
 import { eventually, produceRecords, waitCaughtUp } from "./support/harness.js";
 import { useRealtimePipeline } from "./support/pipeline.js";
+import { closeRedisStore, openRedisStore, servingClientOf } from "./support/redis-store.js";
 
 // Pacing (decidePacedServing of @adpipe/core) in apply_slice.lua and reserve.lua against a real Redis, and
 // through Kafka -> budget-tracker -> Redis with an injected clock: ahead_of_pace, then serving again as time passes.
@@ -32,25 +32,16 @@ describe("apply_slice.lua pacing = decidePacedServing of @adpipe/core", () => {
   let offset = 0;
 
   beforeAll(async () => {
-    redis = testRedis();
-    prefix = uniqueRedisPrefix("rt-pacing");
-    store = new SpendStore({
-      redis,
+    const opened = await openRedisStore("rt-pacing", {
       topic: TOPIC,
-      prefix,
       clock: () => clock,
       pacingToleranceBp: TOLERANCE_BP,
     });
-    await store.loadScripts();
-    await store.createSentinel();
-    client = createServingClient({ redis, prefix, topic: TOPIC });
+    ({ redis, prefix, store } = opened);
+    client = servingClientOf(opened, TOPIC);
   });
 
-  afterAll(async () => {
-    await client.close();
-    await deleteRedisPrefix(redis, prefix);
-    await redis.quit();
-  });
+  afterAll(() => closeRedisStore(redis, prefix, client));
 
   /** A budget_update setting budget, pacing (and mode) at the clock's instant, applied through the store. */
   async function setBudget(

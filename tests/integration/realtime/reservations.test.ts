@@ -11,8 +11,9 @@ import { type SpendRecord, SpendStore } from "@adpipe/spend-store";
 import fc from "fast-check";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteRedisPrefix, testRedis, uniqueRedisPrefix } from "../../support/index.js";
+import { deleteRedisPrefix, uniqueRedisPrefix } from "../../support/index.js";
 import { eventually } from "./support/harness.js";
+import { closeRedisStore, openRedisStore, servingClientOf } from "./support/redis-store.js";
 
 // Admission by reservation (reserve.lua / release.lua through @adpipe/serving-client) against a real Redis,
 // on state written by the real writer (SpendStore's apply_slice).
@@ -26,19 +27,12 @@ let offset = 0;
 const now = Date.now();
 
 beforeAll(async () => {
-  redis = testRedis();
-  prefix = uniqueRedisPrefix("rt-reserve");
-  store = new SpendStore({ redis, topic: TOPIC, prefix, clock: () => now });
-  await store.loadScripts();
-  await store.createSentinel();
-  client = createServingClient({ redis, prefix, topic: TOPIC });
+  const opened = await openRedisStore("rt-reserve", { topic: TOPIC, clock: () => now });
+  ({ redis, prefix, store } = opened);
+  client = servingClientOf(opened, TOPIC);
 });
 
-afterAll(async () => {
-  await client.close();
-  await deleteRedisPrefix(redis, prefix);
-  await redis.quit();
-});
+afterAll(() => closeRedisStore(redis, prefix, client));
 
 async function apply(
   advertiserId: string,

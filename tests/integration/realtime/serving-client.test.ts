@@ -1,9 +1,9 @@
 import { createServingClient } from "@adpipe/serving-client";
-import { type SpendRecord, SpendStore } from "@adpipe/spend-store";
+import type { SpendRecord, SpendStore } from "@adpipe/spend-store";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteRedisPrefix, testRedis, uniqueRedisPrefix } from "../../support/index.js";
 import { eventually } from "./support/harness.js";
+import { closeRedisStore, openRedisStore } from "./support/redis-store.js";
 
 // The ad servers' client against state written by the real writer (SpendStore's Lua scripts).
 
@@ -14,17 +14,10 @@ let offset = 0;
 const now = Date.UTC(2026, 10, 25, 12);
 
 beforeAll(async () => {
-  redis = testRedis();
-  prefix = uniqueRedisPrefix("rt-client");
-  store = new SpendStore({ redis, topic: "clicks", prefix, clock: () => now });
-  await store.loadScripts();
-  await store.createSentinel();
+  ({ redis, prefix, store } = await openRedisStore("rt-client", { clock: () => now }));
 });
 
-afterAll(async () => {
-  await deleteRedisPrefix(redis, prefix);
-  await redis.quit();
-});
+afterAll(() => closeRedisStore(redis, prefix));
 
 async function apply(
   advertiserId: string,
