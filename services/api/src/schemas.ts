@@ -273,18 +273,8 @@ export const budgetPutBodySchema = z
   })
   .strict();
 
-export const budgetChangeResponseSchema = z.object({
-  advertiser_id: z.string(),
-  event_id: z.string().describe("click_id of the budget_update event on the topic"),
-  old_budget_micros: z.number().int().nullable(),
-  old_budget_source: budgetSourceSchema,
-  new_budget_micros: z.number().int(),
-  old_mode: budgetModeSchema
-    .nullable()
-    .describe("the tracker's mode when the change was asked; null when unknown"),
-  new_mode: budgetModeSchema
-    .nullable()
-    .describe("the mode set by this change; null when the request set none"),
+/** Old and new budget period and time zone of a budget change: in its response and in its audit entry. */
+const calendarChangeFields = {
   old_budget_period: budgetPeriodSchema
     .nullable()
     .describe("the tracker's budget period when the change was asked; null when unknown"),
@@ -299,6 +289,21 @@ export const budgetChangeResponseSchema = z.object({
     .string()
     .nullable()
     .describe("the IANA time zone set by this change; null when it set none (the zone in force stayed)"),
+};
+
+export const budgetChangeResponseSchema = z.object({
+  advertiser_id: z.string(),
+  event_id: z.string().describe("click_id of the budget_update event on the topic"),
+  old_budget_micros: z.number().int().nullable(),
+  old_budget_source: budgetSourceSchema,
+  new_budget_micros: z.number().int(),
+  old_mode: budgetModeSchema
+    .nullable()
+    .describe("the tracker's mode when the change was asked; null when unknown"),
+  new_mode: budgetModeSchema
+    .nullable()
+    .describe("the mode set by this change; null when the request set none"),
+  ...calendarChangeFields,
   old_pacing: pacingSchema
     .nullable()
     .describe("the tracker's pacing when the change was asked; null when unknown"),
@@ -341,20 +346,7 @@ export const auditEntrySchema = z.object({
   new_mode: budgetModeSchema
     .nullable()
     .describe("the mode this budget change set; null when it set none (the mode stayed) and on pause/resume"),
-  old_budget_period: budgetPeriodSchema
-    .nullable()
-    .describe("the tracker's budget period when the change was asked; null when unknown"),
-  new_budget_period: budgetPeriodSchema
-    .nullable()
-    .describe("the budget period set by this change; null when it set none (the period in force stayed)"),
-  old_time_zone: z
-    .string()
-    .nullable()
-    .describe("the tracker's IANA time zone when the change was asked; null when unknown"),
-  new_time_zone: z
-    .string()
-    .nullable()
-    .describe("the IANA time zone set by this change; null when it set none (the zone in force stayed)"),
+  ...calendarChangeFields,
   old_pacing: pacingSchema
     .nullable()
     .describe("the tracker's pacing when the change was asked; null when unknown"),
