@@ -4,10 +4,28 @@ import {
   advertiserIdFromKey,
   advertiserKey,
   PUBLIC_FIELDS,
+  type PublicField,
   parseServingChangeMessage,
   parseServingState,
   servingChangesChannel,
 } from "../src/contract.js";
+
+/** HMGET values in PUBLIC_FIELDS order: the given fields, null for the others. */
+function hmgetOf(fields: Partial<Record<PublicField, string>>): (string | null)[] {
+  return PUBLIC_FIELDS.map((field) => fields[field] ?? null);
+}
+
+/** A serving advertiser with an api budget of 5 and no mode, forecast or calendar fields. */
+const SERVED = {
+  can_serve: "1",
+  period: "d",
+  net_micros: "0",
+  gross_micros: "0",
+  budget_micros: "5",
+  clicks: "0",
+  updated_at: "1",
+  budget_source: "api",
+} as const;
 
 describe("the Redis contract", () => {
   it("names the hash adspend:adv:{id} and the channel adspend:serving-changes by default", () => {
@@ -77,89 +95,29 @@ describe("the Redis contract", () => {
     });
     // Pacing and serve_fraction as the tracker writes them; a malformed fraction is refused.
     expect(
-      parseServingState("a", [
-        "1",
-        null,
-        "d",
-        "0",
-        "0",
-        "5",
-        "0",
-        "1",
-        "api",
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        "even",
-        "0.2500",
-      ]),
+      parseServingState("a", hmgetOf({ ...SERVED, pacing: "even", serve_fraction: "0.2500" })),
     ).toMatchObject({ canServe: true, pacing: "even", serveFraction: 0.25 });
     expect(
-      parseServingState("a", [
-        "0",
-        "ahead_of_pace",
-        "d",
-        "3",
-        "3",
-        "5",
-        "1",
-        "1",
-        "api",
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        "shaped",
-        "0",
-      ]),
+      parseServingState(
+        "a",
+        hmgetOf({
+          ...SERVED,
+          can_serve: "0",
+          reason: "ahead_of_pace",
+          net_micros: "3",
+          gross_micros: "3",
+          clicks: "1",
+          pacing: "shaped",
+          serve_fraction: "0",
+        }),
+      ),
     ).toMatchObject({ canServe: false, reason: "ahead_of_pace", pacing: "shaped", serveFraction: 0 });
     expect(() =>
-      parseServingState("a", [
-        "1",
-        null,
-        "d",
-        "0",
-        "0",
-        "5",
-        "0",
-        "1",
-        "api",
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        "even",
-        "1.5",
-      ]),
+      parseServingState("a", hmgetOf({ ...SERVED, pacing: "even", serve_fraction: "1.5" })),
     ).toThrow(/serve_fraction/);
-    expect(() =>
-      parseServingState("a", [
-        "1",
-        null,
-        "d",
-        "0",
-        "0",
-        "5",
-        "0",
-        "1",
-        "api",
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        "fast",
-        "1",
-      ]),
-    ).toThrow(/pacing/);
+    expect(() => parseServingState("a", hmgetOf({ ...SERVED, pacing: "fast", serve_fraction: "1" }))).toThrow(
+      /pacing/,
+    );
     // A hash written before budget sources were recorded has none.
     expect(
       parseServingState("a", ["1", null, "2026-11-25", "0", "0", "5", "0", "1", null])?.budgetSource,
