@@ -47,6 +47,35 @@ function runCommand(
   });
 }
 
+/**
+ * The command an operator runs: `bench/run.ts <part> --quick <args>` through tsx (as `npm run bench:<part>` does),
+ * from source, against the test services, writing into resultsDir.
+ */
+function runBenchCommand(part: string, args: readonly string[] = []) {
+  const services = testServices();
+  return runCommand(
+    process.execPath,
+    [
+      "--conditions=source",
+      "--import",
+      "tsx",
+      "bench/run.ts",
+      part,
+      "--quick",
+      ...args,
+      "--mode",
+      "source",
+      "--results-dir",
+      resultsDir,
+    ],
+    {
+      KAFKA_BROKERS: services.kafkaBrokers.join(","),
+      REDIS_URL: services.redisUrl,
+      DATABASE_URL: services.databaseUrl,
+    },
+  );
+}
+
 function tinySettings(overrides: Partial<BenchSettings> = {}): BenchSettings {
   const services = testServices();
   return settingsWith({
@@ -235,31 +264,7 @@ describe("bench smoke (tiny sizes, no timed assertions)", () => {
   it("pacing --quick: prints the deviation and spent lines with figures in range", {
     timeout: 300_000,
   }, async () => {
-    const services = testServices();
-    const run = await runCommand(
-      process.execPath,
-      [
-        "--conditions=source",
-        "--import",
-        "tsx",
-        "bench/run.ts",
-        "pacing",
-        "--quick",
-        "--pacing-advertisers",
-        "5",
-        "--pacing-day-seconds",
-        "40",
-        "--mode",
-        "source",
-        "--results-dir",
-        resultsDir,
-      ],
-      {
-        KAFKA_BROKERS: services.kafkaBrokers.join(","),
-        REDIS_URL: services.redisUrl,
-        DATABASE_URL: services.databaseUrl,
-      },
-    );
+    const run = await runBenchCommand("pacing", ["--pacing-advertisers", "5", "--pacing-day-seconds", "40"]);
     expect(run.code, run.output.slice(-4_000)).toBe(0);
     const deviation =
       /^pacing max deviation: p50 (\d+\.\d{2}) p99 (\d+\.\d{2}) max (\d+\.\d{2}) % of budget \(goal <= 5 %\)$/m.exec(
@@ -282,28 +287,7 @@ describe("bench smoke (tiny sizes, no timed assertions)", () => {
   it("overspend --quick: one line per mode and scenario, and every hard_cap line says 0 micros", {
     timeout: 420_000,
   }, async () => {
-    const services = testServices();
-    // The command an operator runs (bench/run.ts through tsx, as `npm run bench:overspend` does), from source.
-    const run = await runCommand(
-      process.execPath,
-      [
-        "--conditions=source",
-        "--import",
-        "tsx",
-        "bench/run.ts",
-        "overspend",
-        "--quick",
-        "--mode",
-        "source",
-        "--results-dir",
-        resultsDir,
-      ],
-      {
-        KAFKA_BROKERS: services.kafkaBrokers.join(","),
-        REDIS_URL: services.redisUrl,
-        DATABASE_URL: services.databaseUrl,
-      },
-    );
+    const run = await runBenchCommand("overspend");
     expect(run.code, run.output.slice(-4_000)).toBe(0);
     // The result lines (the table after them has rows of part "overspend" too, in columns).
     const lines = run.output.split("\n").filter((line) => /^overspend (observe|hard_cap) /.test(line));
