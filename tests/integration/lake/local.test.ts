@@ -293,7 +293,11 @@ describe("Delta tables written before a warehouse migration added a column", () 
     // The table as the exporter wrote it before the column existed, holding a day Postgres no longer has.
     const before = sink.table({
       ...gold.spec,
-      columns: gold.spec.columns.filter((column) => column.name !== "over_cap_spend"),
+      // Every column before over_cap_spend (the later ones, local_spend_day of 0020, are added with it).
+      columns: gold.spec.columns.slice(
+        0,
+        gold.spec.columns.findIndex((column) => column.name === "over_cap_spend"),
+      ),
     });
     await before.create();
     const day = BigInt(Date.UTC(2020, 0, 1)) * 1000n;
@@ -334,7 +338,9 @@ describe("Delta tables written before a warehouse migration added a column", () 
       "utf8",
     );
     expect(log).toContain('"operation":"ADD COLUMNS"');
-    expect(log).toContain('"columns":"[{\\"column\\":\\"over_cap_spend\\",\\"type\\":\\"decimal(20,6)\\"}]"');
+    expect(log).toContain(
+      '"columns":"[{\\"column\\":\\"over_cap_spend\\",\\"type\\":\\"decimal(20,6)\\"},{\\"column\\":\\"local_spend_day\\",\\"type\\":\\"date\\"}]"',
+    );
     // Schema with the column, the stale day gone, every row (and its over_cap_spend) equal to Postgres.
     await expectTableEqualsPostgres(db, lakeDir, "gold");
     const overCap = (await postgresRows(db.pool, "gold")).filter((row) => row.over_cap_spend !== "0.000000");

@@ -285,7 +285,8 @@ const PG_ROWS: Record<"bronze" | "silver" | "gold", string> = {
       'duplicate_clicks', duplicate_clicks::text, 'budget_event_time', ${TS("budget_event_time")},
       'period_net_spend', period_net_spend::text, 'serving_reason', serving_reason,
       'last_event_time', ${TS("last_event_time")}, 'updated_at', ${TS("updated_at")},
-      'budget_source', budget_source, 'over_cap_spend', over_cap_spend::text) AS row
+      'budget_source', budget_source, 'over_cap_spend', over_cap_spend::text,
+      'local_spend_day', to_char(local_spend_day, 'YYYY-MM-DD')) AS row
     FROM gold.advertiser_spend ORDER BY advertiser_id, window_start`,
 };
 

@@ -2,7 +2,8 @@
 -- params: $1 spend_day timestamptz, $2 after_advertiser_id text (NULL = from the start), $3 after_window_start timestamptz, $4 page_size integer
 -- returns: the next page of one UTC day of gold.advertiser_spend in (advertiser_id, window_start) order
 --          (keyset pagination on the (spend_day, advertiser_id) index; memory bounded by page_size).
--- Encodings: numeric as text, timestamptz as microseconds since the epoch (text), bigint as text.
+-- Encodings: numeric as text, timestamptz as microseconds since the epoch (text), bigint as text, date as days
+-- since the epoch.
 SELECT g.advertiser, g.advertiser_id,
        g.gross_spend::text AS gross_spend, g.net_spend::text AS net_spend, g.record_count::text AS record_count,
        g.budget_value::text AS budget_value, g.can_serve,
@@ -18,6 +19,7 @@ SELECT g.advertiser, g.advertiser_id,
        (extract(epoch FROM g.last_event_time) * 1000000)::int8::text AS last_event_time,
        (extract(epoch FROM g.updated_at) * 1000000)::int8::text AS updated_at,
        g.budget_source, g.over_cap_spend::text AS over_cap_spend,
+       (g.local_spend_day - DATE '1970-01-01') AS local_spend_day,
        g.window_start AS page_window_start
 FROM gold.advertiser_spend g
 WHERE g.spend_day = $1::timestamptz

@@ -140,6 +140,13 @@ const GOLD_COLUMNS: readonly Column[] = [
     true,
     "valid spend beyond a hard_cap budget: in gross_spend, never in net_spend",
   ),
+  // Added by warehouse migration 0020 (nullable, at the end; NULL on hours written before it).
+  c(
+    "local_spend_day",
+    types.date(),
+    true,
+    "local date of the hour's start in the advertiser's time zone; spend_day stays the UTC day",
+  ),
 ];
 
 /** The three exported tables. Lake paths mirror the Postgres names: `<schema>/<table>`. */
