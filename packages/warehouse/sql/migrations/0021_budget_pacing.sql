@@ -32,4 +32,5 @@ AS $$
   LIMIT 1
 $$;
 REVOKE ALL ON FUNCTION gold.pacing_in_force(text, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION gold.pacing_in_force(text, timestamptz) TO adpipe_reader, adpipe_writer;
+-- Every role that reads period_spend_by_advertiser, which calls it (the tracker's rebuild, the alerter).
+GRANT EXECUTE ON FUNCTION gold.pacing_in_force(text, timestamptz) TO adpipe_reader, adpipe_writer, adpipe_alerter;
