@@ -59,7 +59,9 @@ async function portIsFree(port: number): Promise<boolean> {
 /** A base port with `count` free consecutive ports after it (ops ports are base, base+1, base+2). */
 async function freePorts(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    // Below Linux' ephemeral range (32768-60999): an outbound connection of a parallel test never takes a port
+    // between this check and the service binding it (an alerter once failed with EADDRINUSE that way).
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
     const free = await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)));
     if (free.every(Boolean)) return base;
   }
