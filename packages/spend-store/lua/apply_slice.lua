@@ -225,7 +225,9 @@ local new_mode = nil
 local PACING_MODES = { "asap", "even", "shaped" }
 local pacing_ts = tonumber(stored_budget[6])
 local new_pacing = nil
-local sums = {}            -- period index -> { net, gross, clicks, over_cap, billed }
+-- Per period start (several buckets of a slice may share a period: a lifetime budget dedups by UTC day), so
+-- that a hard_cap click is billed against everything billed before it in its period, whatever its bucket.
+local sums = {}            -- period start -> { start, ttl, net, gross, clicks, over_cap, billed }
 local touched_sets = {}    -- period index -> true
 
 local packed = ARGV[at] or ""
@@ -310,10 +312,12 @@ for _ = 1, n_events do
       end
     end
     if counts and period ~= nil then
-      local sum = sums[period_index]
+      local sum = sums[period.start]
       if sum == nil then
-        sum = { net = 0, gross = 0, clicks = 0, over_cap = 0, billed = nil }
-        sums[period_index] = sum
+        sum = { start = period.start, ttl = period.ttl, net = 0, gross = 0, clicks = 0, over_cap = 0, billed = nil }
+        sums[period.start] = sum
+      elseif period.ttl > sum.ttl then
+        sum.ttl = period.ttl
       end
       -- billableMicros: a refund (net <= 0) is never clamped; hard_cap bills what fits under the budget.
       local billable = net
@@ -338,9 +342,8 @@ for period_index in pairs(touched_sets) do
   if redis.call("TTL", period.key) < period.ttl then redis.call("EXPIRE", period.key, period.ttl) end
 end
 
-for period_index, sum in pairs(sums) do
-  local period = periods[period_index]
-  if period.start == cur_start then
+for _, sum in pairs(sums) do
+  if sum.start == cur_start then
     redis.call("HINCRBY", hash, "net_micros", string.format("%d", sum.net))
     redis.call("HINCRBY", hash, "gross_micros", string.format("%d", sum.gross))
     redis.call("HINCRBY", hash, "clicks", string.format("%d", sum.clicks))
@@ -348,13 +351,13 @@ for period_index, sum in pairs(sums) do
       redis.call("HINCRBY", hash, "over_cap_micros", string.format("%d", sum.over_cap))
     end
   else
-    redis.call("HINCRBY", pending, period.start .. "|net", string.format("%d", sum.net))
-    redis.call("HINCRBY", pending, period.start .. "|gross", string.format("%d", sum.gross))
-    redis.call("HINCRBY", pending, period.start .. "|clicks", string.format("%d", sum.clicks))
+    redis.call("HINCRBY", pending, sum.start .. "|net", string.format("%d", sum.net))
+    redis.call("HINCRBY", pending, sum.start .. "|gross", string.format("%d", sum.gross))
+    redis.call("HINCRBY", pending, sum.start .. "|clicks", string.format("%d", sum.clicks))
     if sum.over_cap ~= 0 then
-      redis.call("HINCRBY", pending, period.start .. "|over_cap", string.format("%d", sum.over_cap))
+      redis.call("HINCRBY", pending, sum.start .. "|over_cap", string.format("%d", sum.over_cap))
     end
-    if redis.call("TTL", pending) < period.ttl then redis.call("EXPIRE", pending, period.ttl) end
+    if redis.call("TTL", pending) < sum.ttl then redis.call("EXPIRE", pending, sum.ttl) end
   end
   changed = true
 end

@@ -135,7 +135,33 @@ describe("apply_slice and per-advertiser calendars", () => {
           await deleteRedisPrefix(redis, prefix);
         },
       ),
-      { numRuns: 150 },
+      {
+        numRuns: 150,
+        examples: [
+          // A lifetime hard_cap budget: the slice's clicks fall in two dedup days (two buckets) of one period,
+          // and the second day's click must be billed after the first day's.
+          [
+            [
+              {
+                kind: "update",
+                step: 0,
+                budget_period: "lifetime",
+                time_zone: undefined,
+                budget_mode: "hard_cap",
+                budget: 1,
+              },
+              { kind: "click", step: 3931024, lag: 0, cents: 1, duplicateOf: undefined },
+              { kind: "click", step: 8240857, lag: 0, cents: 1, duplicateOf: 0 },
+              { kind: "click", step: 8062666, lag: 0, cents: 1, duplicateOf: 0 },
+              { kind: "click", step: 3874942, lag: 0, cents: 1, duplicateOf: undefined },
+              { kind: "click", step: 10160171, lag: 0, cents: 1, duplicateOf: 0 },
+              { kind: "click", step: 8930340, lag: 0, cents: 99, duplicateOf: undefined },
+            ],
+            4,
+            false,
+          ],
+        ],
+      },
     );
   });
 
