@@ -1,13 +1,13 @@
 import { clickPeriodOf, forecastPeriod, formatIsoUtc } from "@adpipe/core";
 import { execByNode } from "@adpipe/serving-client";
 import { CALENDAR_FIELDS, calendarStateOf } from "./calendars.js";
-import { scanKeys } from "./redis-scan.js";
+import { chunked } from "./keyspace-pass.js";
 import { toInt } from "./redis-values.js";
 import { evalsha, runScripts, throwFirstError } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
 import type { StoreContext } from "./store-context.js";
 
-/** Advertiser hashes read per pipeline (and asked of SCAN per step). */
+/** Advertiser hashes read per pipeline. */
 const REFRESH_CHUNK = 500;
 
 const READ_FIELDS = [
@@ -49,7 +49,8 @@ export function forecastFields(
 
 /**
  * Recomputes `forecast_exhausted_at` and `forecast_period_spend_micros` of every advertiser hash at the store's
- * clock (forecastPeriod of @adpipe/core) and writes those that changed: SCAN, one pipelined HMGET per chunk, then
+ * clock (forecastPeriod of @adpipe/core) and writes those that changed: the shared SCAN pass (keyspace-pass.ts),
+ * one pipelined HMGET per chunk, then
  * one set_forecast per changed hash (it skips a hash whose spend, budget or period moved since the read). The
  * tracker calls it every FORECAST_REFRESH_INTERVAL_MS, so forecasts keep moving when clicks stop.
  */
@@ -59,7 +60,8 @@ export async function refreshForecasts(context: StoreContext): Promise<ForecastR
   const defaults = { period: context.budgetPeriod, timeZone: context.timeZone };
   let scanned = 0;
   let written = 0;
-  for await (const keys of scanKeys(context.redis, context.keys.patterns.advertiser, REFRESH_CHUNK)) {
+  const { advertiserKeys } = await context.pass.listing();
+  for (const keys of chunked(advertiserKeys, REFRESH_CHUNK)) {
     const replies = await execByNode(
       context.redis,
       keys.map((key) => ({ key, command: "HMGET", args: [key, ...READ_FIELDS] })),

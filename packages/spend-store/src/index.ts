@@ -5,6 +5,12 @@ export { SPEND_STORE_ERROR_CODES, SpendStoreError, type SpendStoreErrorCode } fr
 export { type ForecastRefreshOutcome, forecastFields } from "./forecast-refresh.js";
 export { type RecordPosition, spendRecordOf } from "./from-event.js";
 export { type SpendKeys, spendKeys } from "./keys.js";
+export {
+  chunked,
+  type KeyspaceListing,
+  KeyspacePass,
+  type KeyspacePassStats,
+} from "./keyspace-pass.js";
 export { withRebuildLock } from "./rebuild-lock.js";
 export type {
   BudgetObservation,

@@ -34,6 +34,11 @@ export interface SpendKeys {
    * in that slot, where apply_slice can check it together with the advertiser's keys.
    */
   slotGuard(tag: string): string;
+  /**
+   * The SCAN pattern of the periodic jobs' shared pass (keyspace-pass.ts): it matches the advertiser hashes and
+   * the reservation keys (`adv:`, `resv:`, `resvexp:`) and no other key of the store.
+   */
+  readonly listingPattern: string;
   /** SCAN patterns for every key of the store. */
   readonly patterns: {
     readonly advertiser: string;
@@ -61,6 +66,7 @@ export function spendKeys(prefix: string = DEFAULT_KEY_PREFIX): SpendKeys {
     meta: (topic) => metaKey(prefix, topic),
     rebuildLock: (topic) => `${prefix}lock:{${topic}}`,
     slotGuard: (tag) => slotGuardKey(prefix, tag),
+    listingPattern: `${glob}[ar][de][sv]*:{*}`,
     patterns: {
       advertiser: `${glob}adv:{*}`,
       pending: `${glob}pending:{*}`,

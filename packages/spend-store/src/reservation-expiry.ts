@@ -1,9 +1,9 @@
-import { scanKeys } from "./redis-scan.js";
+import { chunked } from "./keyspace-pass.js";
 import { evalsha, replyValue, runScripts } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
 import type { StoreContext } from "./store-context.js";
 
-/** Advertisers' reservation keys expired per pipeline (and asked of SCAN per step). */
+/** Advertisers' reservation keys expired per pipeline. */
 const EXPIRY_CHUNK = 500;
 
 export interface ReservationExpiryOutcome {
@@ -17,7 +17,8 @@ export interface ReservationExpiryOutcome {
 /**
  * Releases every reservation whose expiry lies before `watermarkMs`, the event-time watermark the tracker has
  * applied across the topic (appliedWatermark of @adpipe/core): expire_reservations.lua per advertiser with
- * outstanding reservations (found by SCAN of `<prefix>resvexp:{*}`), pipelined in chunks.
+ * outstanding reservations (its `<prefix>resvexp:{<id>}` key found by the shared SCAN pass, keyspace-pass.ts),
+ * pipelined in chunks.
  */
 export async function expireReservations(
   context: StoreContext,
@@ -25,19 +26,12 @@ export async function expireReservations(
 ): Promise<ReservationExpiryOutcome> {
   const { keys } = context;
   const head = `${keys.prefix}resvexp:`;
-  const seen = new Set<string>();
   let advertisers = 0;
   let expired = 0;
   let releasedMicros = 0;
-  for await (const found of scanKeys(context.redis, keys.patterns.reservationExpiries, EXPIRY_CHUNK)) {
-    // The expiries key carries the advertiser's hash tag; the other two keys are named from it.
-    const tags = found
-      .filter((key) => key.startsWith(head) && !seen.has(key))
-      .map((key) => {
-        seen.add(key);
-        return key.slice(head.length);
-      });
-    if (tags.length === 0) continue;
+  // The expiries key carries the advertiser's hash tag; the other two keys are named from it.
+  const { reservationTags } = await context.pass.listing();
+  for (const tags of chunked(reservationTags, EXPIRY_CHUNK)) {
     advertisers += tags.length;
     const replies = await runScripts(
       context.redis,

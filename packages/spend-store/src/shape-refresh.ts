@@ -1,12 +1,12 @@
 import { formatShape, type HourlySpend, MS_PER_HOUR, trafficShapeOf } from "@adpipe/core";
 import { advertiserIdFromKey, execByNode } from "@adpipe/serving-client";
 import { CALENDAR_FIELDS, calendarStateOf } from "./calendars.js";
-import { scanKeys } from "./redis-scan.js";
+import { chunked } from "./keyspace-pass.js";
 import { evalsha, runScripts, throwFirstError } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
 import type { StoreContext } from "./store-context.js";
 
-/** Advertiser hashes read per pipeline (and asked of SCAN per step). */
+/** Advertiser hashes read per pipeline. */
 const SCAN_CHUNK = 500;
 
 const READ_FIELDS = ["pacing", "_shape", ...CALENDAR_FIELDS] as const;
@@ -27,7 +27,7 @@ export interface ShapeRefreshOutcome {
 }
 
 /**
- * Refreshes `_shape` of every `shaped` advertiser: SCAN with one pipelined HMGET per chunk (pacing, calendar),
+ * Refreshes `_shape` of every `shaped` advertiser: the shared SCAN pass (keyspace-pass.ts), one pipelined HMGET per chunk (pacing, calendar),
  * then ONE history query for all of them (the source), then ONE pipelined round of set_shape (it skips hashes
  * gone or no longer shaped since the read). The shape is trafficShapeOf of the history in the advertiser's time
  * zone (the tracker's default when the hash has none); without enough history `_shape` is removed (pace even).
@@ -40,7 +40,8 @@ export async function refreshShapes(
 ): Promise<ShapeRefreshOutcome> {
   const nowMs = context.clock();
   const shaped: { key: string; id: string; timeZone: string; current: string }[] = [];
-  for await (const keys of scanKeys(context.redis, context.keys.patterns.advertiser, SCAN_CHUNK)) {
+  const { advertiserKeys } = await context.pass.listing();
+  for (const keys of chunked(advertiserKeys, SCAN_CHUNK)) {
     const replies = await execByNode(
       context.redis,
       keys.map((key) => ({ key, command: "HMGET", args: [key, ...READ_FIELDS] })),

@@ -12,6 +12,7 @@ import {
 } from "@adpipe/serving-client";
 import type { Cluster, Redis } from "ioredis";
 import { type SpendKeys, spendKeys } from "./keys.js";
+import { KeyspacePass } from "./keyspace-pass.js";
 import type { PeriodWindow } from "./records.js";
 
 export const DEFAULT_DEDUP_HORIZON_MS = 3_600_000;
@@ -39,6 +40,11 @@ export interface SpendStoreOptions {
   publishChanges?: boolean;
   /** Pacing tolerance above the target curve, basis points of the budget. Default 500 (5 %). */
   pacingToleranceBp?: number;
+  /**
+   * How long one SCAN pass over the advertiser and reservation keys is shared by the periodic jobs (sweep,
+   * forecast and shape refresh, reservation expiry; keyspace-pass.ts). Default 0: every job scans anew.
+   */
+  scanReuseMs?: number;
 }
 
 /**
@@ -64,6 +70,8 @@ export interface StoreContext {
   readonly channel: string;
   /** Pacing tolerance above the target curve, basis points of the budget (decidePacing). */
   readonly pacingToleranceBp: number;
+  /** The periodic jobs' one shared SCAN of the advertiser and reservation keys. */
+  readonly pass: KeyspacePass;
   /** The budget period containing an instant (epoch ms), in the store's zone. */
   periodOf(timeMs: number): PeriodWindow;
   /**
@@ -96,6 +104,7 @@ export function storeContext(options: SpendStoreOptions, position: StorePosition
     clock,
     channel: options.publishChanges === false ? "" : servingChangesChannel(keys.prefix),
     pacingToleranceBp: options.pacingToleranceBp ?? DEFAULT_PACING_TOLERANCE_BP,
+    pass: new KeyspacePass(options.redis, keys, options.scanReuseMs ?? 0),
     periodOf,
     lineageTopic: () => generationTopic(options.topic, position.generation),
   };

@@ -4,6 +4,7 @@ import { CalendarMemory, readCalendars } from "./calendars.js";
 import { SpendStoreError } from "./errors.js";
 import { type ForecastRefreshOutcome, refreshForecasts } from "./forecast-refresh.js";
 import type { SpendKeys } from "./keys.js";
+import type { KeyspacePassStats } from "./keyspace-pass.js";
 import * as metaHash from "./meta-hash.js";
 import { pauseAdvertiser } from "./pause.js";
 import { acquireRebuildLock, isRebuildLocked } from "./rebuild-lock.js";
@@ -106,6 +107,13 @@ export class SpendStore {
     this.position.epoch = meta.epoch;
     this.position.generation = meta.generation;
     this.calendars.forget();
+    // A rebuild (here or elsewhere) rewrote the keyspace: the next periodic job scans it again.
+    this.context.pass.forget();
+  }
+
+  /** SCAN passes run by the periodic jobs' shared pass so far, and their SCAN calls (keyspace-pass.ts). */
+  keyspacePassStats(): Readonly<KeyspacePassStats> {
+    return { ...this.context.pass.stats };
   }
 
   /**
@@ -202,9 +210,12 @@ export class SpendStore {
     return outcome;
   }
 
-  /** Period rollover of every advertiser hash whose period is over (see sweep.ts). */
-  async sweep(): Promise<SweepOutcome> {
-    return sweep(this.context, this.requireEpoch());
+  /**
+   * Period rollover of every advertiser hash whose period is over (see sweep.ts). `freshListing`: SCAN now
+   * rather than reuse the periodic jobs' shared pass (the rollover at a period boundary).
+   */
+  async sweep(freshListing = false): Promise<SweepOutcome> {
+    return sweep(this.context, this.requireEpoch(), freshListing);
   }
 
   /**
@@ -252,7 +263,7 @@ export class SpendStore {
 
   /** Deletes every key of the store under the prefix (advertiser hashes, pending, dedup sets, the meta). */
   wipe(): Promise<number> {
-    return wipe(this.context);
+    return wipe(this.context).finally(() => this.context.pass.forget());
   }
 
   /** Takes the rebuild lock; returns a release handle, or null when someone else holds it. */
@@ -272,7 +283,10 @@ export class SpendStore {
     snapshot: RestoreSnapshot,
     onProgress?: (done: number, total: number) => void,
   ): Promise<RestoreOutcome> {
-    return restore(this.context, this.position, snapshot, onProgress);
+    // Restored hashes are new keys: the periodic jobs must not go on with a pass from before the restore.
+    return restore(this.context, this.position, snapshot, onProgress).finally(() =>
+      this.context.pass.forget(),
+    );
   }
 
   private requireEpoch(): number {

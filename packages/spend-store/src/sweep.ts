@@ -1,7 +1,7 @@
 import { clickPeriodOf } from "@adpipe/core";
 import { advertiserIdFromKey } from "@adpipe/serving-client";
 import { readCalendars } from "./calendars.js";
-import { scanKeys } from "./redis-scan.js";
+import { chunked } from "./keyspace-pass.js";
 import { decodeApplySlice } from "./script-replies.js";
 import { evalsha, replyValue, runScripts } from "./script-runner.js";
 import { applySliceArgs, emptySlice, type SliceWriter } from "./slice-call.js";
@@ -9,27 +9,32 @@ import { dropSentinel } from "./state-guards.js";
 import type { StoreContext } from "./store-context.js";
 import type { ServingFlip, SweepOutcome } from "./store-types.js";
 
-/** Advertiser hashes swept per pipeline (and asked of SCAN per step). */
+/** Advertiser hashes swept per pipeline. */
 const SWEEP_CHUNK = 500;
 
 /**
  * Period rollover: moves every advertiser hash whose period (in its own calendar) is over into the current period (spend
  * restarts from zero, or from clicks that arrived early for it) and recomputes can_serve, so an
- * advertiser that ran out yesterday serves again at the boundary without a new click.
+ * advertiser that ran out yesterday serves again at the boundary without a new click. `freshListing`: from a
+ * SCAN pass started now, not a shared one that may predate a hash created just before the boundary.
  */
-export async function sweep(context: StoreContext, epoch: number): Promise<SweepOutcome> {
+export async function sweep(
+  context: StoreContext,
+  epoch: number,
+  freshListing = false,
+): Promise<SweepOutcome> {
   const nowMs = context.clock();
   const period = context.periodOf(nowMs);
   const writer: SliceWriter = { epoch, nowMs, channel: context.channel };
   let scanned = 0;
   let epochChanged = false;
   const flips: ServingFlip[] = [];
-  const seen = new Set<string>();
-  for await (const keys of scanKeys(context.redis, context.keys.patterns.advertiser, SWEEP_CHUNK)) {
+  // The shared pass (keyspace-pass.ts) lists each key once.
+  const { advertiserKeys } = await context.pass.listing(freshListing);
+  for (const keys of chunked(advertiserKeys, SWEEP_CHUNK)) {
     const ids = keys
       .map((key) => advertiserIdFromKey(key, context.keys.prefix))
-      .filter((id): id is string => id !== null && !seen.has(id));
-    for (const id of ids) seen.add(id);
+      .filter((id): id is string => id !== null);
     if (ids.length === 0) continue;
     scanned += ids.length;
     // Each advertiser rolls by its own calendar (clickPeriodOf), as stored in its hash.

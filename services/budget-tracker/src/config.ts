@@ -67,6 +67,13 @@ export const trackerEnvSchema = z.object({
    * the advertiser hashes, one Postgres query, one pipelined write; needs DATABASE_URL). 0 = never (shaped = even).
    */
   PACING_SHAPE_REFRESH_INTERVAL_MS: envVar.integer(0, 86_400_000).default(600_000),
+  /**
+   * How long one SCAN pass over the advertiser and reservation keys is shared by the pacing/rollover sweep, the
+   * forecast and shape refreshes and the reservation sweep (each used to scan the whole keyspace on its own).
+   * A key created since the pass is seen by the next one, at most this much later. Unset = the shortest of
+   * those jobs' intervals (no job works from a listing older than one turn of the most frequent job).
+   */
+  KEYSPACE_SCAN_REUSE_MS: envVar.integer(0, 3_600_000).optional(),
   /** How often Redis period spend is compared with Postgres (needs DATABASE_URL). 0 = never. */
   RECONCILE_INTERVAL_MS: envVar.integer(0, 86_400_000).default(60_000),
   /**
@@ -152,4 +159,28 @@ export function loadTrackerConfig(env: NodeJS.ProcessEnv = process.env): Tracker
     redis: redisConnection(parsed),
     parseOptions: parseLimitsFromEnv(parsed),
   };
+}
+
+/**
+ * How long the periodic jobs share one SCAN pass (SpendStore scanReuseMs): KEYSPACE_SCAN_REUSE_MS, else the
+ * shortest interval of the jobs that list keys (0 = off intervals ignored; all off: no reuse).
+ */
+export function keyspaceScanReuseMs(
+  env: Pick<
+    TrackerEnv,
+    | "KEYSPACE_SCAN_REUSE_MS"
+    | "PACING_CHECK_INTERVAL_MS"
+    | "FORECAST_REFRESH_INTERVAL_MS"
+    | "RESERVATION_SWEEP_INTERVAL_MS"
+    | "PACING_SHAPE_REFRESH_INTERVAL_MS"
+  >,
+): number {
+  if (env.KEYSPACE_SCAN_REUSE_MS !== undefined) return env.KEYSPACE_SCAN_REUSE_MS;
+  const intervals = [
+    env.PACING_CHECK_INTERVAL_MS,
+    env.FORECAST_REFRESH_INTERVAL_MS,
+    env.RESERVATION_SWEEP_INTERVAL_MS,
+    env.PACING_SHAPE_REFRESH_INTERVAL_MS,
+  ].filter((ms) => ms > 0);
+  return intervals.length === 0 ? 0 : Math.min(...intervals);
 }

@@ -35,7 +35,8 @@ export class PeriodRollover {
     const period = store.currentPeriod();
     if (!force && period.id === this.sweptPeriod) return;
     if (this.deps.recovering()) return;
-    const outcome = await this.deps.barrier.shared(() => store.sweep());
+    // The rollover lists the keys anew: a shared pass could predate a hash created just before the boundary.
+    const outcome = await this.deps.barrier.shared(() => store.sweep(!force));
     metrics.sweeps.inc();
     for (const flip of outcome.flips) metrics.flips.inc({ to: flip.canServe ? "1" : "0" });
     if (outcome.epochChanged) {

@@ -13,7 +13,7 @@ import { createLogger, createMetricsRegistry, type Logger, ResourceStack } from 
 import { createPool } from "@adpipe/warehouse";
 import type { Pool } from "pg";
 import type { Registry } from "prom-client";
-import { budgetClockOf, scaledClockAt, type TrackerConfig } from "./config.js";
+import { budgetClockOf, keyspaceScanReuseMs, scaledClockAt, type TrackerConfig } from "./config.js";
 import { TrackerMetrics } from "./metrics.js";
 import { type AppliedBatch, BudgetTracker } from "./tracker.js";
 
@@ -104,6 +104,7 @@ export async function startTrackerService(
       reservationHoldMs: env.RESERVATION_HOLD_MS,
       publishChanges: env.PUBLISH_CHANGES,
       pacingToleranceBp: toleranceBpOfPct(env.PACING_TOLERANCE_PCT),
+      scanReuseMs: keyspaceScanReuseMs(env),
       ...(clock === undefined ? {} : { clock }),
     });
     const tracker = new BudgetTracker({

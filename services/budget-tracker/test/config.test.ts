@@ -1,6 +1,7 @@
 import { ConfigError } from "@adpipe/config";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { budgetClockOf, loadTrackerConfig, scaledClockAt } from "../src/config.js";
+import { budgetClockOf, keyspaceScanReuseMs, loadTrackerConfig, scaledClockAt } from "../src/config.js";
 
 describe("loadTrackerConfig", () => {
   it("has defaults for everything but needs no Postgres", () => {
@@ -78,5 +79,34 @@ describe("loadTrackerConfig", () => {
     expect(scaledClockAt(clock, 500)).toBe(1_000_000);
     expect(scaledClockAt(clock, 1_500)).toBe(1_144_000);
     expect(scaledClockAt(clock, 1_000_000)).toBe(2_000_000);
+  });
+});
+
+describe("keyspaceScanReuseMs", () => {
+  it("is 1 s at the defaults (the reservation sweep's interval)", () => {
+    expect(keyspaceScanReuseMs(loadTrackerConfig({}).env)).toBe(1_000);
+    expect(keyspaceScanReuseMs(loadTrackerConfig({ KEYSPACE_SCAN_REUSE_MS: "5000" }).env)).toBe(5_000);
+  });
+
+  it("unset, is the shortest interval of the jobs that are on; 0 when all are off (property)", () => {
+    const interval = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3_600_000 }));
+    fc.assert(
+      fc.property(interval, interval, interval, interval, (pacing, forecast, reservations, shape) => {
+        const reuse = keyspaceScanReuseMs({
+          KEYSPACE_SCAN_REUSE_MS: undefined,
+          PACING_CHECK_INTERVAL_MS: pacing,
+          FORECAST_REFRESH_INTERVAL_MS: forecast,
+          RESERVATION_SWEEP_INTERVAL_MS: reservations,
+          PACING_SHAPE_REFRESH_INTERVAL_MS: shape,
+        });
+        const on = [pacing, forecast, reservations, shape].filter((ms) => ms > 0);
+        if (on.length === 0) expect(reuse).toBe(0);
+        else {
+          // No job ever works from a listing older than one of its own turns.
+          for (const ms of on) expect(reuse).toBeLessThanOrEqual(ms);
+          expect(on).toContain(reuse);
+        }
+      }),
+    );
   });
 });
