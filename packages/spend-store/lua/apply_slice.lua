@@ -64,6 +64,11 @@ budget_exhausted, then ahead_of_pace. For an advertiser whose pacing was ever se
 "0.dddd") and, unless asap, _pace_allowed (what may be spent by now, which reserve.lua checks) are written too;
 shaped pacing reads the hourly weights from _shape (24 comma-separated integers), else paces even.
 
+The first time in a period the decision is ahead_of_pace, _ahead_seen records it,
+"<period id>|<period start ms>|<net micros>|<budget micros>" at that moment, and keeps it when the advertiser
+catches up (until the next period's first ahead_of_pace replaces it): readAheadOfPace (the alerter) fires
+episodes shorter than its pass from it.
+
 The budget mode (mode, _mode_ts; absent = observe) follows supersedesMode: the later event time wins, on equal
 times the later record. Billing follows billableMicros in @adpipe/core: each counted click is billed, in
 offset order, against the mode and budget in force at its place in the log and its period's billable net so far
@@ -456,6 +461,16 @@ if pacing ~= nil then
     redis.call("HSET", hash, "_pace_allowed", string.format("%d", pace_allowed))
   else
     redis.call("HDEL", hash, "_pace_allowed")
+  end
+end
+-- The first ahead_of_pace of the hash's period stays recorded after the episode ends, so the alerter (which reads
+-- the hashes on its own pass) still sees an episode shorter than that pass: one alert per advertiser and period.
+if reason == "ahead_of_pace" then
+  local seen = redis.call("HMGET", hash, "period", "_ahead_seen")
+  local period_id = seen[1] or ""
+  if not seen[2] or string.sub(seen[2], 1, #period_id + 1) ~= period_id .. "|" then
+    redis.call("HSET", hash, "_ahead_seen", period_id .. "|" .. (state[7] or "") .. "|" ..
+      string.format("%d", net_total) .. "|" .. string.format("%d", budget_total))
   end
 end
 local old_can_serve = state[4] or ""

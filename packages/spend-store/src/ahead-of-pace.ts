@@ -15,6 +15,7 @@ const READ_FIELDS = [
   "_period_start",
   "net_micros",
   "budget_micros",
+  "_ahead_seen",
   ...CALENDAR_FIELDS,
 ] as const;
 
@@ -29,9 +30,11 @@ export interface AheadOfPaceState {
 }
 
 /**
- * Every advertiser hash whose `reason` is `ahead_of_pace` (SCAN, one pipelined HMGET per 500 hashes), with the
- * budget period of the hash in the advertiser's own calendar (clickPeriodOf; `defaults` for settings never set).
- * Read-only: the alerter's source of ahead_of_pace alerts (pacing state lives in Redis only).
+ * Every advertiser hash whose `reason` is `ahead_of_pace`, and every ahead_of_pace episode the hash recorded
+ * (`_ahead_seen`, kept after the advertiser caught up, so an episode shorter than the alerter's pass is not
+ * missed), one per advertiser and period (SCAN, one pipelined HMGET per 500 hashes), with the budget period in
+ * the advertiser's own calendar (clickPeriodOf; `defaults` for settings never set). Read-only: the alerter's
+ * source of ahead_of_pace alerts (pacing state lives in Redis only); alerts.fired makes re-reads no-ops.
  */
 export async function readAheadOfPace(
   redis: Redis | Cluster,
@@ -47,12 +50,19 @@ export async function readAheadOfPace(
     throwFirstError(replies);
     keys.forEach((key, i) => {
       const v = (replies[i]?.[1] ?? null) as (string | null)[] | null;
-      if (v === null || v[0] !== "ahead_of_pace") return;
       const id = advertiserIdFromKey(key, prefix);
+      if (v === null || id === null) return;
+      const calendar = calendarStateOf(v.slice(6));
+      const seen = parseAheadSeen(v[5] ?? null);
+      if (seen !== null) {
+        const window = clickPeriodOf(seen.periodStartMs, calendar, defaults);
+        states.push({ ...seen, advertiserId: id, periodStartMs: window.startMs, periodEndMs: window.endMs });
+      }
+      if (v[0] !== "ahead_of_pace") return;
       const startMs = toInt(v[2] ?? null);
       const budget = toInt(v[4] ?? null);
-      if (id === null || v[1] === null || v[1] === undefined || startMs === null || budget === null) return;
-      const window = clickPeriodOf(startMs, calendarStateOf(v.slice(5)), defaults);
+      if (v[1] === null || v[1] === undefined || startMs === null || budget === null) return;
+      const window = clickPeriodOf(startMs, calendar, defaults);
       states.push({
         advertiserId: id,
         periodId: v[1],
@@ -63,6 +73,30 @@ export async function readAheadOfPace(
       });
     });
   }
-  // SCAN may return a key twice.
-  return [...new Map(states.map((s) => [s.advertiserId, s])).values()];
+  // SCAN may return a key twice; an episode recorded and still going is one candidate (the recorded one first:
+  // its amounts are those of the moment the advertiser first went ahead).
+  const unique = new Map<string, AheadOfPaceState>();
+  for (const state of states) {
+    const key = `${state.advertiserId}\u0000${state.periodId}`;
+    if (!unique.has(key)) unique.set(key, state);
+  }
+  return [...unique.values()];
+}
+
+/**
+ * `_ahead_seen` of a hash (apply_slice.lua): "<period id>|<period start ms>|<net micros>|<budget micros>" of the
+ * first ahead_of_pace decision in that period; null when absent or malformed.
+ */
+export function parseAheadSeen(
+  field: string | null,
+): { periodId: string; periodStartMs: number; netMicros: number; budgetMicros: number } | null {
+  if (field === null) return null;
+  const parts = field.split("|");
+  if (parts.length !== 4) return null;
+  const [periodId, start, net, budget] = parts as [string, string, string, string];
+  const periodStartMs = toInt(start);
+  const netMicros = toInt(net);
+  const budgetMicros = toInt(budget);
+  if (periodId === "" || periodStartMs === null || netMicros === null || budgetMicros === null) return null;
+  return { periodId, periodStartMs, netMicros, budgetMicros };
 }

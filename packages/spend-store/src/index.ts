@@ -1,4 +1,4 @@
-export { type AheadOfPaceState, readAheadOfPace } from "./ahead-of-pace.js";
+export { type AheadOfPaceState, parseAheadSeen, readAheadOfPace } from "./ahead-of-pace.js";
 export { CALENDAR_FIELDS, CalendarMemory, calendarStateOf } from "./calendars.js";
 export { type SpendStoreEnv, spendStoreEnvSchema } from "./env.js";
 export { SPEND_STORE_ERROR_CODES, SpendStoreError, type SpendStoreErrorCode } from "./errors.js";

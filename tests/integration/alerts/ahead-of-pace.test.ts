@@ -121,4 +121,33 @@ describe("ahead_of_pace alerts from the tracker's Redis hashes", () => {
       { advertiser_id: "fast", period_id: "2026-07-02", threshold_pct: 0 },
     ]);
   });
+
+  it("fires an episode that began and ended between two alerter passes, once", async () => {
+    const { topic, reader, redis, prefix, database } = pipeline;
+    const source = () => readAheadOfPace(redis, prefix, { period: "day", timeZone: "UTC" });
+    const evaluator = new AlertEvaluator({
+      pool: database.pool,
+      targets: [{ channel: "kafka", destination: "alerts-test" }],
+      aheadOfPace: source,
+    });
+    const key = advertiserKey("brief", prefix);
+    // Day 2, 07:00: 40 of 100 spent at 06:00 is ahead of the even allowance (34)...
+    now = DAY_START + DAY + 7 * HOUR;
+    await produceRecords(topic.kafka, topic.topic, burst("brief", now - HOUR, "b1"));
+    await waitCaughtUp(reader, topic.kafka, topic.topic);
+    await eventually("brief is held back", async () => (await redis.hget(key, "reason")) === "ahead_of_pace");
+    // ...and by 12:00 (allowance 55) it caught up: the pacing sweep serves it again before any alerter pass.
+    now = DAY_START + DAY + 12 * HOUR;
+    await eventually("brief serves again", async () => (await redis.hget(key, "reason")) === null);
+
+    const alerts = [...(await evaluator.evaluate(now)), ...(await evaluator.evaluate(now))];
+    expect(alerts.filter((a) => a.advertiserId === "brief" && a.kind === "ahead_of_pace")).toEqual([
+      expect.objectContaining({ kind: "ahead_of_pace", periodId: "2026-07-02", thresholdPct: 0 }),
+    ]);
+    const rows = await database.pool.query<{ period_net_micros: string }>(
+      "SELECT period_net_micros FROM alerts.fired WHERE kind = 'ahead_of_pace' AND advertiser_id = 'brief'",
+    );
+    // The amounts of the moment it went ahead.
+    expect(rows.rows.map((r) => Number(r.period_net_micros))).toEqual([40_000_000]);
+  });
 });
