@@ -9,8 +9,9 @@
  *           (one set on one server; on a cluster one per slot: 16,384 keys, read with pipelined SSCANs).
  *
  * Keys per advertiser: its hash, one dedup set, and for 1 % a reservation + expiries key, under a private prefix
- * (deleted after). Runs before/after/index alternated, `rounds` times; SCAN walks every key of the server, so
- * other tenants of a shared Redis add to the time (quote results as noisy).
+ * (deleted after). Runs before/after/index alternated, `rounds` times; prints the SCAN/SSCAN calls, the wall time
+ * and Redis's own time for them (INFO commandstats deltas). SCAN walks every key of the server, so other tenants
+ * of a shared Redis add to the time, and their SCANs to the Redis time (quote results as noisy).
  *
  *   node --conditions=source --import tsx bench/realtime-keyspace-scan.ts [advertisers=100000] [rounds=3] [cluster]
  */
@@ -83,10 +84,21 @@ async function readIndex(): Promise<number> {
   return calls;
 }
 
-async function timed(run: () => Promise<number>): Promise<{ ms: number; calls: number }> {
+/** Server-side time of SCAN and SSCAN summed over the masters (INFO commandstats; other clients' calls too). */
+async function serverUsec(): Promise<number> {
+  let usec = 0;
+  for (const node of masters()) {
+    const info = await node.info("commandstats");
+    for (const match of info.matchAll(/cmdstat_s?scan:calls=\d+,usec=(\d+)/g)) usec += Number(match[1]);
+  }
+  return usec;
+}
+
+async function timed(run: () => Promise<number>): Promise<{ ms: number; calls: number; serverMs: number }> {
   const start = performance.now();
+  const usec = await serverUsec();
   const calls = await run();
-  return { ms: performance.now() - start, calls };
+  return { ms: performance.now() - start, calls, serverMs: ((await serverUsec()) - usec) / 1000 };
 }
 
 async function cleanup(): Promise<void> {
@@ -127,8 +139,8 @@ async function main(): Promise<void> {
         return pass.stats.scanCalls - start;
       });
       const index = await timed(readIndex);
-      const row = (name: string, r: { ms: number; calls: number }) =>
-        `${name} ${r.calls} calls ${Math.round(r.ms)} ms`;
+      const row = (name: string, r: { ms: number; calls: number; serverMs: number }) =>
+        `${name} ${r.calls} calls ${Math.round(r.ms)} ms (Redis ${Math.round(r.serverMs)} ms)`;
       console.log(
         `round ${round}: ${row("before(13 passes)", before)} | ${row("after reuse 1s (10)", after)} | ` +
           `${row("after reuse 5s (2)", after5)} | ${row("index read x1", index)}`,
