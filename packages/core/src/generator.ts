@@ -1,5 +1,6 @@
 import type { BudgetCalendar } from "./budget-calendar.js";
 import { formatIsoUtc, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND } from "./civil.js";
+import type { PacingMode } from "./contract.js";
 import { CoreError } from "./errors.js";
 import { formatMicros, MICROS_PER_UNIT, microsToNumberString } from "./money.js";
 import { DEFAULT_PARSE_OPTIONS, FIELD_MAX_LENGTH } from "./parse-event.js";
@@ -103,6 +104,13 @@ export interface GeneratorOptions {
    * 0: every advertiser on the service-wide calendar, streams the same as before calendars existed.
    */
   calendarShare?: number;
+  /**
+   * Share of advertisers that pace: every budget_update of theirs (operators' included) carries `"pacing"`, the
+   * advertiser's own mode from GENERATOR_PACINGS (by index: even, shaped, asap), except one in ten of the later
+   * ones, which switches to another mode (until the next). Default 0: no pacing field anywhere, streams the same
+   * as before pacing existed.
+   */
+  pacingShare?: number;
   /** Prefix of click ids, so that streams of different runs never share a click_id. Default `s<seed>`. */
   runId?: string;
   /** The parse limits the stream is crafted against (lateness, skew, size, amount). Defaults: parseEvent's. */
@@ -131,6 +139,9 @@ export const GENERATOR_CALENDARS: readonly BudgetCalendar[] = Object.freeze([
   { period: "hour", timeZone: "UTC" },
 ]);
 
+/** The pacing modes pacingShare's advertisers get, by advertiser index. */
+export const GENERATOR_PACINGS: readonly PacingMode[] = Object.freeze(["even", "shaped", "asap"]);
+
 export const DEFAULT_GENERATOR_START_MS = Date.UTC(2026, 10, 25, 21, 0, 0);
 
 interface Advertiser {
@@ -146,6 +157,8 @@ interface Advertiser {
   hardCap?: boolean;
   /** Its own calendar (calendarShare): the budget_period / time_zone fields of its budget updates. */
   calendarJson?: string;
+  /** Its own pacing mode (pacingShare): the `pacing` field of its budget updates. */
+  pacing?: PacingMode;
 }
 
 const encoder = new TextEncoder();
@@ -301,6 +314,20 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
   }
   const calendarJson = (adv: Advertiser): string => adv.calendarJson ?? "";
 
+  const pacingShare = options.pacingShare ?? 0;
+  checkShare("pacingShare", pacingShare);
+  for (const adv of advertisers) {
+    if (((adv.index + 1) * 0.732_050_807_57) % 1 < pacingShare)
+      adv.pacing = GENERATOR_PACINGS[adv.index % GENERATOR_PACINGS.length] as PacingMode;
+  }
+  /** The pacing field of an advertiser's budget update ("" for advertisers that never pace). */
+  const pacingJson = (adv: Advertiser, initial: boolean): string => {
+    if (adv.pacing === undefined) return "";
+    const own = adv.pacing;
+    const pacing = !initial && rng.chance(0.1) ? rng.pick(GENERATOR_PACINGS.filter((p) => p !== own)) : own;
+    return `,"pacing":"${pacing}"`;
+  };
+
   const ring: GeneratedRecord[] = [];
   let ringNext = 0;
   let clickSeq = 0;
@@ -377,7 +404,7 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
     const eventMs = initial
       ? ts - Math.min(outOfOrderMaxMs + MS_PER_MINUTE, lagLimitMs)
       : ts - rng.int(0, smallLagMs);
-    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(adv.budgetMicros)}${modeJson(adv, initial)}${calendarJson(adv)},"timestamp":${timestampJson(adv, eventMs)}}`;
+    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(adv.budgetMicros)}${modeJson(adv, initial)}${calendarJson(adv)}${pacingJson(adv, initial)},"timestamp":${timestampJson(adv, eventMs)}}`;
     return record(adv.id, json, ts, "budget_update");
   };
 
@@ -386,7 +413,7 @@ export function* generateStream(options: GeneratorOptions): Generator<GeneratedR
     const micros = rng.chance(0.05) ? 0 : rng.int(budget.min, budget.max);
     const eventMs = ts - rng.int(0, smallLagMs);
     const source = rng.chance(0.5) ? `,"budget_source":"api"` : "";
-    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(micros)}${source}${modeJson(adv, false)}${calendarJson(adv)},"timestamp":${timestampJson(adv, eventMs)}}`;
+    const json = `{"event_type":"budget_update",${advertiserFields(adv)},"budget_value":${budgetJson(micros)}${source}${modeJson(adv, false)}${calendarJson(adv)}${pacingJson(adv, false)},"timestamp":${timestampJson(adv, eventMs)}}`;
     return record(adv.id, json, ts, "budget_update");
   };
 

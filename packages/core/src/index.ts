@@ -65,6 +65,7 @@ export {
   DEFAULT_GENERATOR_START_MS,
   GENERATED_KINDS,
   GENERATOR_CALENDARS,
+  GENERATOR_PACINGS,
   type GeneratedKind,
   type GeneratedRecord,
   type GeneratorOptions,
@@ -176,5 +177,6 @@ export {
   SHAPE_HISTORY_DAYS,
   SHAPE_MIN_ACTIVE_DAYS,
   SHAPE_WEIGHT_TOTAL,
+  shapeHistoryEndMs,
   trafficShapeOf,
 } from "./traffic-shape.js";

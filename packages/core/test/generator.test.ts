@@ -1,9 +1,11 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MS_PER_DAY } from "../src/civil.js";
 import type { ParsedEvent } from "../src/contract.js";
 import { CoreError } from "../src/errors.js";
 import {
   DEFAULT_GENERATOR_START_MS,
+  GENERATOR_PACINGS,
   type GeneratedKind,
   type GeneratedRecord,
   type GeneratorOptions,
@@ -251,5 +253,98 @@ describe("pythonUtcIsoformat", () => {
     expect(pythonUtcIsoformat(Date.UTC(2024, 0, 1, 12, 0, 0, 123), 456)).toBe("2024-01-01T12:00:00.123456");
     expect(pythonUtcIsoformat(Date.UTC(2024, 0, 1, 12, 0, 0, 0), 0)).toBe("2024-01-01T12:00:00");
     expect(pythonUtcIsoformat(Date.UTC(2024, 0, 1, 12, 0, 0, 0), 7)).toBe("2024-01-01T12:00:00.000007");
+  });
+});
+
+describe("generateStream pacingShare", () => {
+  const pacingOf = (r: GeneratedRecord): string | null => {
+    const event = parseEvent(r.value, { referenceTimeMs: r.timestampMs });
+    return event.ok && event.eventType === "budget_update" ? (event.pacing ?? null) : null;
+  };
+
+  it("pacingShare 0 leaves every stream byte-identical to one without the option (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (seed, advertisers, hardCapShare, calendarShare) => {
+          const base = {
+            seed,
+            events: 300,
+            advertisers,
+            hardCapShare,
+            calendarShare,
+            shares: { budgetUpdate: 0.05 },
+          };
+          expect(generate({ ...base, pacingShare: 0 })).toEqual(generate(base));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("pacing advertisers state their own mode first, switch now and then; the others never carry pacing (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (seed, advertisers, pacingShare) => {
+          const stream = generate({
+            seed,
+            events: 600,
+            advertisers,
+            pacingShare,
+            shares: { budgetUpdate: 0.05, operatorBudget: 0.02 },
+          });
+          const firstPacing = new Map<string, string | null>();
+          const modes = new Map<string, Set<string | null>>();
+          for (const r of stream) {
+            if (r.kind !== "budget_update" || r.key === null) continue;
+            const pacing = pacingOf(r);
+            if (!firstPacing.has(r.key)) firstPacing.set(r.key, pacing);
+            const seen = modes.get(r.key) ?? new Set();
+            seen.add(pacing);
+            modes.set(r.key, seen);
+          }
+          // The initial budget_update of advertiser i (the i-th record) carries GENERATOR_PACINGS[i % 3] or none.
+          const initial = stream.slice(0, Math.min(600, advertisers));
+          initial.forEach((r, index) => {
+            const pacing = pacingOf(r);
+            if (pacing !== null) expect(pacing).toBe(GENERATOR_PACINGS[index % GENERATOR_PACINGS.length]);
+          });
+          const pacedCount = initial.filter((r) => pacingOf(r) !== null).length;
+          if (pacingShare === 0) expect(pacedCount).toBe(0);
+          if (pacingShare === 1) expect(pacedCount).toBe(initial.length);
+          // An advertiser paces on every one of its updates or on none.
+          for (const [key, seen] of modes) {
+            if (firstPacing.get(key) === null) expect([...seen], key).toEqual([null]);
+            else expect(seen.has(null), key).toBe(false);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("a mixed stream has every mode, switches among them and leaves some advertisers unpaced", () => {
+    const stream = generate({ seed: 3, events: 20_000, advertisers: 12, pacingShare: 0.7 });
+    const counts = new Map<string | null, number>();
+    for (const r of stream) {
+      if (r.kind !== "budget_update") continue;
+      const pacing = pacingOf(r);
+      counts.set(pacing, (counts.get(pacing) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).toEqual(["asap", "even", null, "shaped"].sort());
+  });
+
+  it("rejects a pacingShare outside [0, 1]", () => {
+    for (const pacingShare of [-0.1, 1.5, Number.NaN]) {
+      expect(() => generate({ seed: 1, events: 10, pacingShare })).toThrowError(
+        expect.objectContaining({ code: "ADP_CORE_INVALID_OPTIONS" }),
+      );
+    }
   });
 });

@@ -4,10 +4,12 @@ import {
   decidePacedServing,
   decidePacing,
   formatServeFraction,
+  generateStream,
   isCoreError,
   mayReserve,
   type PacingMode,
   pacingTargetFraction,
+  parseEvent,
   SERVE_FRACTION_SCALE,
   SHAPE_HOURS,
   toleranceBpOfPct,
@@ -318,5 +320,131 @@ describe("the oracle's pacing decisions", () => {
     });
     const [later] = oracle.pacingDecisionsAt(START + 12 * 3_600_000, 500);
     expect(later?.decision).toMatchObject({ canServe: true, reason: null, serveFractionBp: 10_000 });
+  });
+});
+
+/** The mixed stream tests/integration/realtime/pacing-mixed.test.ts also runs through Kafka into Redis. */
+const MIXED_PACING_STREAM = {
+  seed: 13,
+  events: 3_000,
+  advertisers: 20,
+  startMs: Date.UTC(2027, 2, 14),
+  spanMs: 8 * 3_600_000,
+  pacingShare: 0.8,
+  calendarShare: 0.4,
+  budgetMicros: { min: 50_000_000, max: 800_000_000 },
+} as const;
+
+describe("the oracle's pacing decisions over generated mixed streams", () => {
+  const HOUR = 3_600_000;
+
+  it("each is decidePacedServing of the serving state and the pacing of the latest budget_update (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 0, max: 30 * HOUR }),
+        tolerance,
+        (seed, advertisers, pacingShare, calendarShare, after, toleranceBp) => {
+          const startMs = Date.UTC(2027, 2, 13, 20);
+          const records = [
+            ...generateStream({
+              seed,
+              events: 800,
+              advertisers,
+              startMs,
+              spanMs: 8 * HOUR,
+              pacingShare,
+              calendarShare,
+              budgetMicros: { min: 20_000_000, max: 400_000_000 },
+              shares: { budgetUpdate: 0.03, operatorBudget: 0.01 },
+            }),
+          ];
+          const oracle = new Oracle().observeAll(records);
+          // An independent recount of the pacing in force: latest event time, the later record on ties.
+          const latest = new Map<string, { pacing: PacingMode; at: number }>();
+          const seen = new Set<string>();
+          for (const r of records) {
+            const event = parseEvent(r.value, { referenceTimeMs: r.timestampMs });
+            if (!event.ok || event.advertiserId === null) continue;
+            if (event.eventType === "ad_click" && event.clickId !== null) {
+              const key = `${event.advertiserId}|${event.clickId}`;
+              if (seen.has(key)) continue;
+              seen.add(key);
+            }
+            if (!event.isValid || event.pacing === undefined || event.eventTimeMs === null) continue;
+            const current = latest.get(event.advertiserId);
+            if (current === undefined || event.eventTimeMs >= current.at)
+              latest.set(event.advertiserId, { pacing: event.pacing, at: event.eventTimeMs });
+          }
+          const nowMs = startMs + 8 * HOUR + after;
+          // Shapes for some shaped advertisers: a morning-heavy one (hour 0..5 of the day only).
+          const shapes = new Map<string, number[]>();
+          for (const id of oracle.advertisers())
+            if (id.length % 2 === 0)
+              shapes.set(
+                id,
+                Array.from({ length: 24 }, (_, h) => (h < 6 ? 5 : 0)),
+              );
+          const states = new Map(oracle.servingStateAt(nowMs).map((s) => [s.advertiserId, s]));
+          for (const { advertiserId, pacing, decision } of oracle.pacingDecisionsAt(
+            nowMs,
+            toleranceBp,
+            shapes,
+          )) {
+            expect(pacing).toBe(latest.get(advertiserId)?.pacing ?? null);
+            const state = states.get(advertiserId);
+            if (state === undefined) throw new Error(`no state for ${advertiserId}`);
+            expect(decision).toEqual(
+              decidePacedServing({
+                periodNetMicros: state.netMicros,
+                budgetMicros: state.budgetMicros,
+                pace:
+                  pacing === null
+                    ? null
+                    : {
+                        pacing,
+                        periodStartMs: state.periodStartMs,
+                        periodEndMs: state.periodEndMs,
+                        nowMs,
+                        toleranceBp,
+                        shape: shapes.get(advertiserId) ?? null,
+                      },
+              }),
+            );
+            // Pacing only ever holds back what the budget alone would serve; asap and unpaced never.
+            if (decision.reason === "ahead_of_pace") {
+              expect(state.canServe).toBe(true);
+              expect(pacing === "even" || pacing === "shaped").toBe(true);
+              expect(state.netMicros).toBeGreaterThanOrEqual(decision.paceAllowedMicros ?? Infinity);
+            } else expect(decision.canServe).toBe(state.canServe);
+            if (pacing === null || pacing === "asap") expect(decision.paceAllowedMicros).toBeNull();
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
+  }, 60_000);
+
+  it("a generated mixed stream gives every decision across a day: served, throttled, ahead_of_pace, exhausted", () => {
+    const startMs = Date.UTC(2027, 2, 14);
+    const records = [...generateStream(MIXED_PACING_STREAM)];
+    const oracle = new Oracle().observeAll(records);
+    const kinds = new Set<string>();
+    const byInstant = [8, 10, 13, 22].map((hour) => oracle.pacingDecisionsAt(startMs + hour * HOUR, 500));
+    for (const decisions of byInstant) {
+      for (const { pacing, decision } of decisions) {
+        const served = decision.serveFractionBp === 10_000 ? "served" : "throttled";
+        kinds.add(`${pacing ?? "unpaced"}:${decision.reason ?? served}`);
+      }
+    }
+    for (const kind of ["even:ahead_of_pace", "shaped:ahead_of_pace", "even:throttled", "even:served"])
+      expect(kinds).toContain(kind);
+    for (const kind of ["shaped:served", "asap:served", "asap:budget_exhausted", "unpaced:served"])
+      expect(kinds).toContain(kind);
+    // As the day goes on, advertisers held back are served again.
+    expect(byInstant[0]).not.toEqual(byInstant[3]);
   });
 });
