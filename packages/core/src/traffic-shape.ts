@@ -17,6 +17,14 @@ export interface HourlySpend {
 }
 
 /**
+ * The end of the history window a shape learnt at `nowMs` reads: the start of the UTC hour in progress (that hour
+ * is not complete in Gold yet). The tracker's shape refresh and the rebuild both learn shapes up to it.
+ */
+export function shapeHistoryEndMs(nowMs: number): number {
+  return Math.floor(nowMs / MS_PER_HOUR) * MS_PER_HOUR;
+}
+
+/**
  * The hour of the local day an instant falls in, counted from the local day's start (budgetPeriodOf "day"), as
  * pacing reads a shape: index h = whole hours since the period's day start. On a 25-hour day (clocks fall back)
  * the 25th hour counts as hour 23 (late evening); on a 23-hour day the skipped hour gets no history that day.

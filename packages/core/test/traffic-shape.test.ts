@@ -10,6 +10,7 @@ import {
   SHAPE_HOURS,
   SHAPE_MIN_ACTIVE_DAYS,
   SHAPE_WEIGHT_TOTAL,
+  shapeHistoryEndMs,
   trafficShapeOf,
   usableShape,
 } from "../src/index.js";
@@ -148,5 +149,17 @@ describe("trafficShapeOf", () => {
 
   it("rejects unknown time zones", () => {
     expect(() => trafficShapeOf([{ hourStartMs: END - HOUR, netMicros: 1 }], "Mars/Olympus", END)).toThrow();
+  });
+});
+
+describe("shapeHistoryEndMs", () => {
+  it("is the start of the UTC hour in progress: complete Gold hours only (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4_102_444_800_000 }), (nowMs) => {
+        const end = shapeHistoryEndMs(nowMs);
+        expect(end % HOUR).toBe(0);
+        expect(end <= nowMs && nowMs < end + HOUR).toBe(true);
+      }),
+    );
   });
 });

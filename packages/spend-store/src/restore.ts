@@ -2,6 +2,7 @@
  * Rebuild after Redis lost its data: the whole state replaced with a snapshot from the warehouse (or a
  * replay), under a new epoch that refuses writes from trackers that missed the rebuild.
  */
+import { formatShape, usableShape } from "@adpipe/core";
 import { SpendStoreError } from "./errors.js";
 import type { PeriodWindow } from "./records.js";
 import { toInt } from "./redis-values.js";
@@ -175,6 +176,9 @@ function restoreArgs(
   // Pacing only once an update set one (apply_slice.lua then writes serve_fraction with can_serve).
   if (advertiser.pacing !== undefined && advertiser.pacing !== null) {
     fields.push("pacing", advertiser.pacing, "_pacing_ts", advertiser.pacingEventTimeMs ?? 0);
+    // As set_shape.lua writes it: only on shaped advertisers, only a usable shape.
+    if (advertiser.pacing === "shaped" && usableShape(advertiser.shape))
+      fields.push("_shape", formatShape(advertiser.shape));
   }
   for (const { partition, offset } of offsets)
     fields.push(`_off:${context.lineageTopic()}:${partition}`, offset - 1);

@@ -112,6 +112,12 @@ export interface SnapshotAdvertiser {
   /** Pacing in force and the event time that set it; absent or null = none set (asap). */
   readonly pacing?: PacingMode | null;
   readonly pacingEventTimeMs?: number | null;
+  /**
+   * A `shaped` advertiser's traffic shape (trafficShapeOf of Gold's last 7 days at the rebuild's instant),
+   * written to `_shape` so the restored hash paces by it at once; absent or null: none (it paces even until the
+   * tracker's shape refresh learns one). Ignored unless the pacing is `shaped`.
+   */
+  readonly shape?: readonly number[] | null;
   /** click_ids already counted in the period, with their event times (they pick the dedup bucket). */
   readonly clickIds: readonly { readonly clickId: string; readonly eventTimeMs: number }[];
   /**

@@ -16,7 +16,9 @@ export interface RebuildOutcome extends RestoreOutcome {
 
 /**
  * Rebuilds the whole Redis state for the current period. Callers hold the rebuild lock (withRebuildLock)
- * so that tracker instances and the CLI never rebuild at the same time.
+ * so that tracker instances and the CLI never rebuild at the same time. From the warehouse, `shaped`
+ * advertisers get their traffic shape (`_shape`) learnt from Gold at once, so they never pace even until the
+ * tracker's next shape refresh.
  */
 export async function rebuildState(
   store: SpendStore,
@@ -32,6 +34,7 @@ export async function rebuildState(
           topic: store.topic,
           period,
           calendars: { defaults: { period: store.budgetPeriod, timeZone: store.timeZone }, nowMs },
+          shapes: { atMs: nowMs, timeZone: store.timeZone },
           ...(source.pipeline === undefined ? {} : { pipeline: source.pipeline }),
         });
   const outcome = await store.restore(snapshot, onProgress);

@@ -1,4 +1,4 @@
-import type { BudgetCalendar } from "@adpipe/core";
+import { type BudgetCalendar, shapeHistoryEndMs, trafficShapeOf } from "@adpipe/core";
 import {
   type PartitionOffset,
   type PeriodWindow,
@@ -11,6 +11,7 @@ import {
   periodClickIdsInWindows,
   periodSpendByAdvertiser,
   readTopicGeneration,
+  shapeHistory,
   storedOffsets,
 } from "@adpipe/warehouse";
 import type { Pool, PoolClient } from "pg";
@@ -36,6 +37,12 @@ export interface WarehouseSnapshotOptions {
    * `period` and no calendar is restored.
    */
   readonly calendars?: { readonly defaults: BudgetCalendar; readonly nowMs: number };
+  /**
+   * Learn the traffic shape of every `shaped` advertiser as of `atMs` (Gold's last 7 days, in its own time zone,
+   * else `timeZone`), as the tracker's shape refresh does, so a rebuilt hash paces by its shape at once. Absent:
+   * no shapes (reconciliation).
+   */
+  readonly shapes?: { readonly atMs: number; readonly timeZone: string };
 }
 
 const DAY_MS = 86_400_000;
@@ -99,6 +106,20 @@ export async function loadWarehouseSnapshot(
             ).filter((row) => !own.has(row.advertiser_id)),
             ...(await periodClickIdsInWindows(client, ownWindows)),
           ];
+    const shapes = new Map<string, number[] | null>();
+    if (options.shapes !== undefined) {
+      const shaped = rows.filter((row) => row.pacing === "shaped");
+      const endMs = shapeHistoryEndMs(options.shapes.atMs);
+      const history = await shapeHistory(
+        client,
+        shaped.map((row) => row.advertiserId),
+        endMs,
+      );
+      for (const row of shaped) {
+        const timeZone = row.calendar?.timeZone ?? options.shapes.timeZone;
+        shapes.set(row.advertiserId, trafficShapeOf(history.get(row.advertiserId) ?? [], timeZone, endMs));
+      }
+    }
     await client.query("COMMIT");
 
     const clickIds = new Map<string, { clickId: string; eventTimeMs: number }[]>();
@@ -132,6 +153,7 @@ export async function loadWarehouseSnapshot(
       pacingEventTimeMs:
         row.pacingEventTimeMs === null ? null : safeInt(row.pacingEventTimeMs, "pacing time"),
       clickIds: clickIds.get(row.advertiserId) ?? [],
+      ...(shapes.has(row.advertiserId) ? { shape: shapes.get(row.advertiserId) ?? null } : {}),
       ...(row.calendar === undefined
         ? {}
         : {
