@@ -528,6 +528,17 @@ describe("Advertiser Spend Overview in a real browser", () => {
       .toBe("even");
     expect(await page.isVisible("#chart-pace")).toBe(true);
     expect(await page.textContent("#pace-caption")).toMatch(/^even pacing, day from .* · target now /);
+    expect(await page.getAttribute("#pace-caption", "data-target")).toBe("even");
+    // Shaped with a learnt shape (written as the tracker's shape refresh writes `_shape`): the API serves it as
+    // traffic_shape and the chart's target follows it (a morning shape: the whole budget on target by 06:00).
+    await bench.redis.hset(advertiserKey(other.advertiser_id, bench.prefix), {
+      pacing: "shaped",
+      _shape: Array.from({ length: 24 }, (_, h) => (h < 6 ? 1_000 : 0)).join(","),
+    });
+    await expect
+      .poll(() => page.getAttribute("#pace-caption", "data-target"), { timeout: 10_000 })
+      .toBe("shaped");
+    expect(await page.getAttribute("#pace-caption", "data-pacing")).toBe("shaped");
 
     // Back to asap under a large budget, in another time zone: serving again, the new calendar shown and audited
     // (a new calendar restarts the period).

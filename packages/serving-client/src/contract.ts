@@ -38,7 +38,10 @@ export type BudgetMode = (typeof BUDGET_MODES)[number];
 export const PACING_MODES = ["asap", "even", "shaped"] as const;
 export type PacingMode = (typeof PACING_MODES)[number];
 
-/** Public fields of the advertiser hash, in the order the client reads them with HMGET. */
+/**
+ * Public fields of the advertiser hash, in the order the client reads them with HMGET; last `_shape`, internal
+ * (the tracker's learnt traffic shape), read for ServingState.trafficShape (the dashboard's shaped target curve).
+ */
 export const PUBLIC_FIELDS = [
   "can_serve",
   "reason",
@@ -57,6 +60,7 @@ export const PUBLIC_FIELDS = [
   "time_zone",
   "pacing",
   "serve_fraction",
+  "_shape",
 ] as const;
 export type PublicField = (typeof PUBLIC_FIELDS)[number];
 
@@ -104,6 +108,12 @@ export interface ServingState {
    * on can_serve changes, so with the local cache serveFraction may lag by up to the cache TTL.
    */
   readonly serveFraction: number;
+  /**
+   * `shaped` pacing only: the traffic shape the tracker learnt (`_shape`: 24 non-negative integer weights, one per
+   * hour since the period's local day start), as pacing reads it; null when not shaped, not learnt yet or not 24
+   * integers (core's parseShape; the advertiser then paces even).
+   */
+  readonly trafficShape: readonly number[] | null;
   readonly clicks: number;
   /** Epoch ms of the last change written by the tracker. */
   readonly updatedAtMs: number;
@@ -256,6 +266,7 @@ export function parseServingState(
     zone,
     pacing,
     fraction,
+    shape,
   ] = values;
   if (canServe !== "1" && canServe !== "0") {
     throw new ServingClientError(
@@ -308,6 +319,7 @@ export function parseServingState(
     canServe: canServe === "1",
     pacing: pacingMode as PacingMode,
     serveFraction,
+    trafficShape: pacingMode === "shaped" ? parseShapeField(shape) : null,
     reason: parsedReason,
     period: period ?? "",
     netMicros: integerField(advertiserId, "net_micros", net ?? null),
@@ -332,6 +344,18 @@ export function parseServingState(
     clicks: integerField(advertiserId, "clicks", clicks ?? null),
     updatedAtMs: integerField(advertiserId, "updated_at", updatedAt ?? null),
   };
+}
+
+/** Hours in a traffic shape (SHAPE_HOURS of @adpipe/core). */
+const SHAPE_HOURS = 24;
+
+/** `_shape` as core's parseShape reads it (mirrored: ad servers use this package without core; a test keeps them equal). */
+export function parseShapeField(field: string | null | undefined): number[] | null {
+  if (field === null || field === undefined || field === "") return null;
+  const parts = field.split(",");
+  if (parts.length !== SHAPE_HOURS) return null;
+  const weights = parts.map(Number);
+  return weights.every((w) => Number.isSafeInteger(w) && w >= 0) ? weights : null;
 }
 
 /** Parses a message from the changes channel; null for anything that is not a known message. */

@@ -27,6 +27,7 @@ export {
   type PublicField,
   parseServingChangeMessage,
   parseServingState,
+  parseShapeField,
   type ServingChangeMessage,
   type ServingState,
   servingChangesChannel,

@@ -90,6 +90,7 @@ describe("the Redis contract", () => {
       timeZone: "Asia/Kolkata",
       pacing: "asap",
       serveFraction: 0,
+      trafficShape: null,
       clicks: 3,
       updatedAtMs: 1_700_000_000_000,
     });
@@ -112,6 +113,18 @@ describe("the Redis contract", () => {
         }),
       ),
     ).toMatchObject({ canServe: false, reason: "ahead_of_pace", pacing: "shaped", serveFraction: 0 });
+    // A shaped advertiser's learnt shape (`_shape`); none when not shaped, malformed or not learnt yet.
+    const shape = Array.from({ length: 24 }, (_, h) => (h < 12 ? 800 : 33));
+    expect(
+      parseServingState("a", hmgetOf({ ...SERVED, pacing: "shaped", _shape: shape.join(",") }))?.trafficShape,
+    ).toEqual(shape);
+    expect(
+      parseServingState("a", hmgetOf({ ...SERVED, pacing: "even", _shape: shape.join(",") }))?.trafficShape,
+    ).toBeNull();
+    expect(
+      parseServingState("a", hmgetOf({ ...SERVED, pacing: "shaped", _shape: "1,2,3" }))?.trafficShape,
+    ).toBeNull();
+    expect(parseServingState("a", hmgetOf({ ...SERVED, pacing: "shaped" }))?.trafficShape).toBeNull();
     expect(() =>
       parseServingState("a", hmgetOf({ ...SERVED, pacing: "even", serve_fraction: "1.5" })),
     ).toThrow(/serve_fraction/);

@@ -5,6 +5,8 @@ import {
   RESERVATION_REFUSALS as CORE_REFUSALS,
   BUDGET_SOURCES as CORE_SOURCES,
   isValidAdvertiserId as coreRule,
+  formatShape,
+  parseShape,
 } from "@adpipe/core";
 import {
   advertiserIdFromKey,
@@ -13,6 +15,7 @@ import {
   isValidAdvertiserId as clientRule,
   NOT_SERVING_REASONS,
   PACING_MODES,
+  parseShapeField,
   RESERVATION_REFUSALS,
 } from "@adpipe/serving-client";
 import fc from "fast-check";
@@ -99,5 +102,24 @@ describe("spendKeys", () => {
     expect([...BUDGET_MODES]).toEqual([...CORE_MODES]);
     expect([...PACING_MODES]).toEqual([...CORE_PACING_MODES]);
     expect([...RESERVATION_REFUSALS]).toEqual([...CORE_REFUSALS]);
+  });
+
+  it("the client reads `_shape` as core's parseShape does (property)", () => {
+    const weights = fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: 23, maxLength: 25 });
+    const field = fc.oneof(
+      weights.map((w) => formatShape(w)),
+      weights.map((w) => `${formatShape(w)},`),
+      fc
+        .array(fc.constantFrom("1", "-1", "1.5", "x", "", " 2", "1e3"), { minLength: 24, maxLength: 24 })
+        .map((parts) => parts.join(",")),
+      fc.string(),
+      fc.constant(null),
+    );
+    fc.assert(
+      fc.property(field, (text) => {
+        expect(parseShapeField(text)).toEqual(parseShape(text));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });

@@ -147,6 +147,13 @@ export const servingStateSchema = z.object({
     .describe(
       "share of requests to serve for ad servers that throttle probabilistically: 1 on or below the pacing target, falling linearly to 0 across the tolerance; 0 when can_serve is false; null when unknown",
     ),
+  traffic_shape: z
+    .array(z.number().int().min(0))
+    .length(24)
+    .nullable()
+    .describe(
+      "shaped pacing only: the traffic shape the tracker learnt from Gold's last 7 days, 24 weights (one per hour since the period's local day start) that the target curve follows (docs/realtime.md, traffic shapes); null when the pacing is not shaped, without enough history (it then paces even) or unknown",
+    ),
   clicks: z.number().int().nullable(),
   updated_at: z.string().nullable().describe("ISO time of the tracker's last write"),
 });

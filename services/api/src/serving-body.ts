@@ -26,6 +26,7 @@ export function servingBody(
       time_zone: null,
       pacing: null,
       serve_fraction: null,
+      traffic_shape: null,
       clicks: null,
       updated_at: null,
     };
@@ -49,6 +50,7 @@ export function servingBody(
     time_zone: state.timeZone,
     pacing: state.pacing,
     serve_fraction: state.serveFraction,
+    traffic_shape: state.trafficShape === null ? null : [...state.trafficShape],
     clicks: state.clicks,
     updated_at: new Date(state.updatedAtMs).toISOString(),
   };

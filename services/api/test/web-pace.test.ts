@@ -1,7 +1,7 @@
-import { BUDGET_PERIODS, budgetPeriodOf } from "@adpipe/core";
+import { BUDGET_PERIODS, budgetPeriodOf, pacingTargetFraction } from "@adpipe/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { currentPeriod, periodKindOfId, targetCurve, targetMicros } from "../web/src/pace.js";
+import { currentPeriod, drawsShape, periodKindOfId, targetCurve, targetMicros } from "../web/src/pace.js";
 
 const ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Etc/GMT-5"];
 /** 2000-01-01 .. 2100-01-01 */
@@ -78,5 +78,41 @@ describe("the pace chart's period and target", () => {
     expect(targetMicros("even", 1_000_000, day, 21_600_000)).toBe(250_000);
     // asap: no curve to follow, the budget is the only limit.
     expect(targetMicros("asap", 1_000_000, day, 1)).toBe(1_000_000);
+  });
+
+  it("draws a shaped advertiser's target by its traffic shape, as the tracker paces it (core's rule)", () => {
+    const weights = fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: 24, maxLength: 24 });
+    fc.assert(
+      fc.property(
+        instant,
+        fc.integer({ min: 1, max: 2 ** 45 }),
+        weights,
+        fc.integer({ min: 0, max: 86_400_000 }),
+        fc.constantFrom(...ZONES),
+        (at, budget, shape, offset, zone) => {
+          const day = budgetPeriodOf(at, "day", zone);
+          const t = day.startMs + Math.min(offset, day.endMs - day.startMs);
+          const fraction = pacingTargetFraction("shaped", day.startMs, day.endMs, t, shape);
+          expect(targetMicros("shaped", budget, day, t, shape)).toBe(
+            Math.min(budget, Math.floor(budget * fraction)),
+          );
+          const curve = targetCurve("shaped", budget, day, 24, shape);
+          expect(curve.at(-1)?.micros).toBe(budget);
+          for (let i = 1; i < curve.length; i++)
+            expect(curve[i]!.micros).toBeGreaterThanOrEqual(curve[i - 1]!.micros);
+          // Without a usable shape (none learnt yet) it is the even curve shaped pacing falls back to.
+          const even = targetCurve("even", budget, day, 24);
+          expect(targetCurve("shaped", budget, day, 24, null)).toEqual(even);
+          expect(drawsShape("shaped", shape)).toBe(shape.some((w) => w > 0));
+          if (!drawsShape("shaped", shape)) expect(curve).toEqual(even);
+        },
+      ),
+    );
+    // A morning advertiser (all its traffic 00:00-06:00): by 06:00 its whole budget is on target, even's 25 %.
+    const morning = Array.from({ length: 24 }, (_, h) => (h < 6 ? 1_000 : 0));
+    const day = { startMs: 0, endMs: 86_400_000 };
+    expect(targetMicros("shaped", 1_000_000, day, 6 * 3_600_000, morning)).toBe(1_000_000);
+    expect(targetMicros("shaped", 1_000_000, day, 6 * 3_600_000, null)).toBe(250_000);
+    expect(drawsShape("even", morning)).toBe(false);
   });
 });

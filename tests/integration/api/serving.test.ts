@@ -129,9 +129,31 @@ describe("serving lookups (Redis)", () => {
       // No pacing in the hash: asap, served in full.
       pacing: "asap",
       serve_fraction: 1,
+      traffic_shape: null,
       clicks: 3,
       updated_at: "2026-11-25T12:00:00.000Z",
     });
+  });
+
+  it("serves a shaped advertiser's traffic shape (the dashboard's target curve), null for other pacings", async () => {
+    const shape = Array.from({ length: 24 }, (_, h) => (h < 6 ? 1_500 : h === 6 ? 1_000 : 0));
+    await seedState(bench, "adv-shaped", { canServe: true, net: 1, gross: 1, budget: 10_000_000, clicks: 1 });
+    const key = advertiserKey("adv-shaped", bench.prefix);
+    await bench.redis.hset(key, { pacing: "shaped", serve_fraction: "1", _shape: shape.join(",") });
+    const lookup = () =>
+      call<ServingBody & { traffic_shape: number[] | null }>(
+        bench.baseUrl,
+        "GET",
+        "/v1/advertisers/adv-shaped/serving",
+        { token: READ_TOKEN },
+      );
+    const res = await lookup();
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ pacing: "shaped", serve_fraction: 1, traffic_shape: shape });
+    // Not shaped any more (or no shape learnt): null.
+    await bench.redis.hset(key, "pacing", "even");
+    expect((await lookup()).body.traffic_shape).toBeNull();
+    await bench.redis.del(key);
   });
 
   it("shows a hard_cap advertiser's mode and its spend beyond the cap, single and batched", async () => {
@@ -215,6 +237,7 @@ describe("serving lookups (Redis)", () => {
       time_zone: null,
       pacing: null,
       serve_fraction: null,
+      traffic_shape: null,
       clicks: null,
       updated_at: null,
     });

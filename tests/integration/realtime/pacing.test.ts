@@ -124,6 +124,8 @@ describe("apply_slice.lua pacing = decidePacedServing of @adpipe/core", () => {
           const answer = await client.get(id);
           expect(answer?.serveFraction).toBe(expected.serveFractionBp / 10_000);
           expect(answer?.pacing).toBe(pacing ?? "asap");
+          // ...and, for shaped advertisers, the shape it paces by (the dashboard's target curve).
+          expect(answer?.trafficShape ?? null).toEqual(pacing === "shaped" ? shape : null);
           await redis.del(key);
         },
       ),

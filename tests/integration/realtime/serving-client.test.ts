@@ -81,6 +81,7 @@ describe("serving client", () => {
       timeZone: "UTC",
       pacing: "asap",
       serveFraction: 1,
+      trafficShape: null,
       clicks: 1,
       updatedAtMs: now,
     });

@@ -20,6 +20,7 @@ interface ServingResult {
   time_zone?: string | null;
   pacing?: ServingState["pacing"] | null;
   serve_fraction?: number | null;
+  traffic_shape?: number[] | null;
   reason: ServingState["reason"];
   updated_at: string | null;
 }
@@ -144,6 +145,7 @@ export class ApiServingProbe {
       timeZone: result.time_zone ?? null,
       pacing: result.pacing ?? "asap",
       serveFraction: result.serve_fraction ?? (result.can_serve ? 1 : 0),
+      trafficShape: result.traffic_shape ?? null,
       updatedAtMs: result.updated_at === null ? 0 : Date.parse(result.updated_at),
     };
     const problem = this.valid.check(state);

@@ -2,7 +2,7 @@ import { Chart } from "chart.js";
 import type { ApiClient, Page, ServingRow } from "./api.js";
 import { element } from "./dom.js";
 import { decimalToMicros, displayMoney, microsToNumber } from "./money.js";
-import { currentPeriod, targetCurve, targetMicros } from "./pace.js";
+import { currentPeriod, drawsShape, targetCurve, targetMicros } from "./pace.js";
 
 const SPEND = "#16a37f";
 const TARGET = "#3b6fd8";
@@ -19,8 +19,9 @@ interface HourlyRow {
 
 /**
  * Pace vs target: the cumulative net spend of the advertiser's current period (Gold's hourly spend, then the
- * tracker's live net at now) against its pacing target curve (budget × elapsed fraction for even and shaped)
- * and its budget (the only limit of asap). x: hours into the period.
+ * tracker's live net at now) against its pacing target curve (core's pacingTargetFraction: budget × elapsed
+ * fraction for even, the learnt traffic shape for shaped, even while it has none) and its budget (the only limit
+ * of asap). x: hours into the period.
  */
 export class PaceChart {
   private readonly chart: Chart;
@@ -51,6 +52,7 @@ export class PaceChart {
     this.box.hidden = true;
     this.caption.textContent = reason;
     this.caption.dataset.pacing = "";
+    this.caption.dataset.target = "";
     this.chart.data.datasets = [];
     this.chart.update("none");
   }
@@ -99,6 +101,8 @@ export class PaceChart {
     if (s.net_micros != null) spend.push({ x: hours(nowMs), y: microsToNumber(BigInt(s.net_micros)) });
 
     const pacing = s.pacing ?? "asap";
+    const shape = s.traffic_shape ?? null;
+    const shaped = drawsShape(pacing, shape);
     const end = hours(period.endMs);
     const budgetLine = {
       label: "budget",
@@ -121,12 +125,16 @@ export class PaceChart {
       budgetLine,
     ];
     if (pacing !== "asap") {
-      const target = targetCurve(pacing, s.budget_micros, period, TARGET_SAMPLES).map((p) => ({
+      const target = targetCurve(pacing, s.budget_micros, period, TARGET_SAMPLES, shape).map((p) => ({
         x: hours(p.atMs),
         y: microsToNumber(BigInt(p.micros)),
       }));
       datasets.splice(1, 0, {
-        label: pacing === "shaped" ? "target (shaped, drawn as even)" : "target (even)",
+        label: shaped
+          ? "target (shaped)"
+          : pacing === "shaped"
+            ? "target (shaped: no shape yet, even)"
+            : "target (even)",
         data: target,
         borderColor: TARGET,
         backgroundColor: TARGET,
@@ -136,8 +144,9 @@ export class PaceChart {
     this.chart.data.datasets = datasets;
     this.box.hidden = false;
     this.caption.dataset.pacing = pacing;
+    this.caption.dataset.target = pacing === "asap" ? "" : shaped ? "shaped" : "even";
     this.caption.dataset.points = String(spend.length);
-    const targetNow = BigInt(targetMicros(pacing, s.budget_micros, period, nowMs));
+    const targetNow = BigInt(targetMicros(pacing, s.budget_micros, period, nowMs, shape));
     this.caption.textContent =
       `${pacing} pacing, ${period.kind} from ${new Date(period.startMs).toISOString().slice(0, 16).replace("T", " ")} UTC` +
       (pacing === "asap" ? "" : ` · target now ${displayMoney(targetNow)}`) +

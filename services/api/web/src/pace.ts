@@ -1,5 +1,11 @@
 /** The pace chart's arithmetic, pure (no DOM): the advertiser's current period and the target fraction. */
-import { type BudgetPeriod, budgetPeriodOf, type PacingMode, pacingTargetFraction } from "@adpipe/core";
+import {
+  type BudgetPeriod,
+  budgetPeriodOf,
+  type PacingMode,
+  pacingTargetFraction,
+  usableShape,
+} from "@adpipe/core";
 
 /** What the serving answer says about the advertiser's calendar (period id, and its own period and zone). */
 export interface CalendarFields {
@@ -39,11 +45,21 @@ export interface PeriodBounds {
 
 /**
  * The share of the budget the target curve allows by `atMs`: core's pacingTargetFraction (the tracker's rule).
- * The API does not serve a `shaped` advertiser's traffic shape, so it is drawn without one: as `even`, the curve
- * shaped pacing falls back to.
+ * `shape`: a `shaped` advertiser's traffic shape as the API serves it (`traffic_shape`); null or unusable (none
+ * learnt yet) draws `even`, the curve shaped pacing then falls back to.
  */
-export function targetFraction(pacing: PacingMode, period: PeriodBounds, atMs: number): number {
-  return pacingTargetFraction(pacing, period.startMs, period.endMs, atMs, null);
+export function targetFraction(
+  pacing: PacingMode,
+  period: PeriodBounds,
+  atMs: number,
+  shape: readonly number[] | null = null,
+): number {
+  return pacingTargetFraction(pacing, period.startMs, period.endMs, atMs, shape);
+}
+
+/** Whether the chart draws a shaped curve (else even): the pacing is shaped and the shape usable. */
+export function drawsShape(pacing: PacingMode, shape: readonly number[] | null | undefined): boolean {
+  return pacing === "shaped" && usableShape(shape);
 }
 
 /** The target at `atMs` in micros: floor(budget × fraction), as the tracker computes it. */
@@ -52,8 +68,9 @@ export function targetMicros(
   budgetMicros: number,
   period: PeriodBounds,
   atMs: number,
+  shape: readonly number[] | null = null,
 ): number {
-  return Math.min(budgetMicros, Math.floor(budgetMicros * targetFraction(pacing, period, atMs)));
+  return Math.min(budgetMicros, Math.floor(budgetMicros * targetFraction(pacing, period, atMs, shape)));
 }
 
 /** The target curve across the period: `samples` + 1 evenly spaced instants, from the start to the end. */
@@ -62,10 +79,11 @@ export function targetCurve(
   budgetMicros: number,
   period: PeriodBounds,
   samples: number,
+  shape: readonly number[] | null = null,
 ): { atMs: number; micros: number }[] {
   const length = period.endMs - period.startMs;
   return Array.from({ length: samples + 1 }, (_, i) => {
     const atMs = i === samples ? period.endMs : period.startMs + Math.floor((length * i) / samples);
-    return { atMs, micros: targetMicros(pacing, budgetMicros, period, atMs) };
+    return { atMs, micros: targetMicros(pacing, budgetMicros, period, atMs, shape) };
   });
 }
