@@ -1,4 +1,4 @@
-import { formatShape, type HourlySpend, MS_PER_HOUR, trafficShapeOf } from "@adpipe/core";
+import { formatShape, type HourlySpend, shapeHistoryEndMs, trafficShapeOf } from "@adpipe/core";
 import { advertiserIdFromKey, execByNode } from "@adpipe/serving-client";
 import { CALENDAR_FIELDS, calendarStateOf } from "./calendars.js";
 import { chunked } from "./keyspace-pass.js";
@@ -58,7 +58,7 @@ export async function refreshShapes(
   }
   if (shaped.length === 0) return { shaped: 0, withShape: 0, written: 0 };
   // Whole hours only: the hour in progress is not complete in Gold yet.
-  const endMs = Math.floor(nowMs / MS_PER_HOUR) * MS_PER_HOUR;
+  const endMs = shapeHistoryEndMs(nowMs);
   const history = await source(
     shaped.map((s) => s.id),
     endMs,
