@@ -91,6 +91,25 @@ export function budgetPeriodOf(
   return zone.periodOf(eventTimeMs, period);
 }
 
+/**
+ * The budget periods an alert pass at nowMs evaluates in a calendar: the one containing nowMs, then `lookback`
+ * before it, latest first (late clicks of a period just ended still count toward it). Lifetime: the one period.
+ */
+export function periodsToEvaluate(
+  nowMs: number,
+  period: BudgetPeriod,
+  timeZone: string,
+  lookback: number,
+): BudgetPeriodWindow[] {
+  if (period === "lifetime") return [LIFETIME_PERIOD];
+  const windows = [budgetPeriodOf(nowMs, period, timeZone)];
+  for (let i = 0; i < lookback; i++) {
+    const earliest = windows[windows.length - 1] as BudgetPeriodWindow;
+    windows.push(budgetPeriodOf(earliest.startMs - 1, period, timeZone));
+  }
+  return windows;
+}
+
 /** Checks a time zone name; returns its canonical IANA name ("UTC" for the UTC aliases). */
 export function canonicalTimeZone(timeZone: string): string {
   const zone = resolveZone(timeZone);

@@ -33,6 +33,7 @@ export {
   DEFAULT_BUDGET_PERIOD,
   DEFAULT_TIME_ZONE,
   LIFETIME_PERIOD,
+  periodsToEvaluate,
 } from "./budget-period.js";
 export {
   type CivilDate,

@@ -9,7 +9,12 @@ import {
   observeCalendar,
   sameCalendar,
 } from "./budget-calendar.js";
-import { type BudgetPeriodWindow, budgetPeriodOf, canonicalTimeZone } from "./budget-period.js";
+import {
+  type BudgetPeriodWindow,
+  budgetPeriodOf,
+  canonicalTimeZone,
+  periodsToEvaluate,
+} from "./budget-period.js";
 import {
   type BudgetMode,
   type BudgetPeriod,
@@ -26,7 +31,7 @@ import {
 } from "./contract.js";
 import { CoreError } from "./errors.js";
 import { clickDedupKeyOf, EventEffect, eventEffect } from "./event-effect.js";
-import { exhaustedEarlyInLog, type Forecast, forecastPeriod } from "./forecast.js";
+import { exhaustedEarlyInLog, type Forecast, forecastPeriod, type TimedSpend } from "./forecast.js";
 import { addMicros } from "./money.js";
 import {
   DEFAULT_PACING_TOLERANCE_BP,
@@ -467,26 +472,56 @@ export class Oracle {
     period: BudgetPeriod = this.budgetPeriod,
     timeZone = this.timeZone,
   ): AlertKey[] {
-    return this.servingStateAt(nowMs, period, timeZone).flatMap((state) => {
-      const alerts: AlertKey[] = crossedThresholds(
-        state.netMicros,
-        state.budgetMicros,
-        thresholdsOf(state.advertiserId),
-      ).map((thresholdPct) => ({
+    return this.servingStateAt(nowMs, period, timeZone).flatMap((state) =>
+      this.alertsOf(state, thresholdsOf),
+    );
+  }
+
+  /** The alerts a period's state calls for: crossedThresholds of its net, and exhausted_early of its click log. */
+  private alertsOf(
+    state: ServingState,
+    thresholdsOf: (advertiserId: string) => readonly number[],
+  ): AlertKey[] {
+    const alerts: AlertKey[] = crossedThresholds(
+      state.netMicros,
+      state.budgetMicros,
+      thresholdsOf(state.advertiserId),
+    ).map((thresholdPct) => ({
+      advertiserId: state.advertiserId,
+      periodId: state.period,
+      kind: "budget_threshold" as const,
+      thresholdPct,
+    }));
+    if (this.exhaustedEarly(state)) {
+      alerts.push({
         advertiserId: state.advertiserId,
         periodId: state.period,
-        kind: "budget_threshold" as const,
-        thresholdPct,
-      }));
-      if (this.exhaustedEarly(state)) {
-        alerts.push({
-          advertiserId: state.advertiserId,
-          periodId: state.period,
-          kind: "exhausted_early",
-          thresholdPct: 0,
-        });
-      }
-      return alerts;
+        kind: "exhausted_early",
+        thresholdPct: 0,
+      });
+    }
+    return alerts;
+  }
+
+  /**
+   * The budget_threshold and exhausted_early alerts one evaluator pass at nowMs fires at most, once every observed
+   * record is applied: per advertiser, in its own calendar when it set one (else `period` / `timeZone`), the
+   * periods periodsToEvaluate gives (the one of nowMs and `lookback` before it), each judged as alertsAt judges
+   * the period of nowMs (own calendars count the clicks assigned since the last calendar change).
+   */
+  alertsEvaluatedAt(
+    nowMs: number,
+    lookback = 1,
+    thresholdsOf: (advertiserId: string) => readonly number[] = () => DEFAULT_ALERT_THRESHOLDS_PCT,
+    period: BudgetPeriod = this.budgetPeriod,
+    timeZone = this.timeZone,
+  ): AlertKey[] {
+    return this.advertisers().flatMap((advertiserId) => {
+      const own = this.ownCalendar(advertiserId);
+      const calendar = own ?? { period, timeZone };
+      return periodsToEvaluate(nowMs, calendar.period, calendar.timeZone, lookback).flatMap((window) =>
+        this.alertsOf(this.stateOf(advertiserId, window, own), thresholdsOf),
+      );
     });
   }
 
@@ -511,10 +546,17 @@ export class Oracle {
     }));
   }
 
-  /** exhausted_early over the period's click log (event time, billable net) against the budget in force. */
+  /**
+   * exhausted_early over the period's click log (event time, billable net) against the budget in force: the
+   * clicks the period's spend counts (countsInPeriod), so an own calendar's log starts at its last change.
+   */
   private exhaustedEarly(state: ServingState): boolean {
     const ledger = this.ledgerOf(state.advertiserId);
-    const spend = ledger.times.map((timeMs, i) => ({ timeMs, netMicros: ledger.net[i] as number }));
+    const window = { id: state.period, startMs: state.periodStartMs, endMs: state.periodEndMs };
+    const spend: TimedSpend[] = [];
+    for (let i = 0; i < ledger.times.length; i++)
+      if (countsInPeriod(ledger, i, window, state.calendar))
+        spend.push({ timeMs: ledger.times[i] as number, netMicros: ledger.net[i] as number });
     return exhaustedEarlyInLog(spend, state.budgetMicros, state.periodStartMs, state.periodEndMs);
   }
 
@@ -571,12 +613,7 @@ export class Oracle {
     let validClicks = 0;
     let invalidClicks = 0;
     for (let i = 0; i < ledger.times.length; i++) {
-      const t = ledger.times[i] as number;
-      const counts =
-        calendar === null
-          ? t >= window.startMs && t < window.endMs
-          : ledger.periodStarts[i] === window.startMs && ledger.periodEpochs[i] === ledger.calendarChanges;
-      if (!counts) continue;
+      if (!countsInPeriod(ledger, i, window, calendar)) continue;
       net = addMicros(net, ledger.net[i] as number);
       gross = addMicros(gross, ledger.gross[i] as number);
       overCap = addMicros(overCap, ledger.overCap[i] as number);
@@ -654,6 +691,24 @@ export class Oracle {
   private timelineOf(advertiserId: string): Timeline {
     return new Timeline(this.ledgerOf(advertiserId));
   }
+}
+
+/**
+ * Whether contribution i of a ledger counts toward `window`'s spend: by event time within it for an advertiser
+ * on the service-wide calendar (calendar null); for an own calendar, when clickPeriodOf assigned it to that
+ * window since the last calendar change (a change restarts the period).
+ */
+function countsInPeriod(
+  ledger: AdvertiserLedger,
+  i: number,
+  window: BudgetPeriodWindow,
+  calendar: BudgetCalendar | null,
+): boolean {
+  if (calendar === null) {
+    const t = ledger.times[i] as number;
+    return t >= window.startMs && t < window.endMs;
+  }
+  return ledger.periodStarts[i] === window.startMs && ledger.periodEpochs[i] === ledger.calendarChanges;
 }
 
 /** Sorted views of one advertiser's ledger for range sums and "budget in force at" queries. */

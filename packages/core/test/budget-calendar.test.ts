@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
+import { type AlertKey, alertKeyOf } from "../src/alerts.js";
 import { supersedesMode } from "../src/billing.js";
 import {
   type BudgetCalendar,
@@ -11,7 +12,7 @@ import {
   sameCalendar,
   supersedesSetting,
 } from "../src/budget-calendar.js";
-import { budgetPeriodOf } from "../src/budget-period.js";
+import { budgetPeriodOf, periodsToEvaluate } from "../src/budget-period.js";
 import { MS_PER_HOUR } from "../src/civil.js";
 import { BUDGET_MODES, BUDGET_PERIODS } from "../src/contract.js";
 import { generateStream } from "../src/generator.js";
@@ -220,6 +221,87 @@ describe("Oracle with per-advertiser calendars", () => {
       clicks: 3,
       calendar: { period: "day", timeZone: "America/New_York" },
     });
+  });
+
+  it("judges exhausted_early on the clicks since the last calendar change, as the period's spend", () => {
+    const oracle = new Oracle();
+    const t0 = NY_DAY_START + H;
+    oracle.observe(
+      rec({ event_type: "budget_update", advertiser_id: "a", budget_value: 100, timestamp: t0 }, t0),
+    );
+    // Under the UTC day: 90 of 100 within the New York day's first hour, which alone would forecast exhaustion.
+    oracle.observe(
+      rec({ event_type: "ad_click", click_id: "u1", advertiser_id: "a", amount: 90, timestamp: t0 }, t0),
+    );
+    const t1 = t0 + H;
+    oracle.observe(
+      rec(
+        {
+          event_type: "budget_update",
+          advertiser_id: "a",
+          budget_value: 100,
+          budget_period: "day",
+          time_zone: "America/New_York",
+          timestamp: t1,
+        },
+        t1,
+      ),
+    );
+    oracle.observe(
+      rec({ event_type: "ad_click", click_id: "n1", advertiser_id: "a", amount: 1, timestamp: t1 }, t1),
+    );
+    // The restarted period holds 1 of 100: no threshold, nothing early, in the pass's lookback either.
+    expect(oracle.alertsAt(t1 + H)).toEqual([]);
+    expect(oracle.alertsEvaluatedAt(t1 + H, 1)).toEqual([]);
+  });
+
+  it("alertsEvaluatedAt: the period of now as alertsAt, lookback in each advertiser's own calendar", () => {
+    const start = Date.UTC(2026, 10, 1, 2);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 0, max: 8 * H }),
+        fc.integer({ min: 0, max: 3 }),
+        (seed, calendarShare, at, lookback) => {
+          const records = [
+            ...generateStream({
+              seed,
+              events: 300,
+              advertisers: 14,
+              startMs: start,
+              spanMs: 6 * H,
+              budgetMicros: { min: 1_000_000, max: 40_000_000 },
+              calendarShare,
+            }),
+          ];
+          const oracle = new Oracle().observeAll(records);
+          const nowMs = start + at;
+          const keys = (list: readonly AlertKey[]) => new Set(list.map(alertKeyOf));
+          const pass = keys(oracle.alertsEvaluatedAt(nowMs, lookback));
+          expect(keys(oracle.alertsEvaluatedAt(nowMs, 0))).toEqual(keys(oracle.alertsAt(nowMs)));
+          for (const key of keys(oracle.alertsEvaluatedAt(nowMs, Math.max(0, lookback - 1))))
+            expect(pass.has(key)).toBe(true);
+          for (const state of oracle.servingStateAt(nowMs)) {
+            const calendar = state.calendar ?? DEFAULTS;
+            const periods = new Set(
+              periodsToEvaluate(nowMs, calendar.period, calendar.timeZone, lookback).map((w) => w.id),
+            );
+            for (const key of pass)
+              if (key.startsWith(`${state.advertiserId}|`))
+                expect(periods.has(key.split("|")[1] ?? "")).toBe(true);
+          }
+          if (calendarShare === 0) {
+            // Everyone on the service-wide day: the pass is alertsAt of each period evaluated.
+            const union = new Set<string>();
+            for (const window of periodsToEvaluate(nowMs, "day", "UTC", lookback))
+              for (const key of oracle.alertsAt(window.startMs)) union.add(alertKeyOf(key));
+            expect(pass).toEqual(union);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it("a generated stream with calendarShare 0 is byte-identical to one without the option", () => {
