@@ -2,7 +2,6 @@ import {
   type AlertKind,
   type BudgetPeriod,
   type BudgetPeriodWindow,
-  budgetPeriodOf,
   crossedThresholds,
   DEFAULT_ALERT_THRESHOLDS_PCT,
   DEFAULT_BUDGET_PERIOD,
@@ -11,9 +10,10 @@ import {
   EXHAUSTED_EARLY_NUMERATOR,
   exhaustedEarlyInLog,
   LIFETIME_PERIOD,
+  periodsToEvaluate,
   type TimedSpend,
 } from "@adpipe/core";
-import { type PeriodSpend, periodSpendByAdvertiser } from "@adpipe/warehouse";
+import { type LogPosition, type PeriodSpend, periodSpendByAdvertiser } from "@adpipe/warehouse";
 import type { Pool, PoolClient } from "pg";
 import { AlertsError } from "./errors.js";
 import { queryConfig } from "./queries.js";
@@ -64,44 +64,44 @@ export interface FiredAlert {
   readonly thresholdPct: number;
 }
 
-/** The periods a pass at nowMs evaluates: the current one, then `lookback` before it (one for lifetime). */
-export function periodsToEvaluate(
-  nowMs: number,
-  period: BudgetPeriod,
-  timeZone: string,
-  lookback: number,
-): BudgetPeriodWindow[] {
-  if (period === "lifetime") return [LIFETIME_PERIOD];
-  const windows = [budgetPeriodOf(nowMs, period, timeZone)];
-  for (let i = 0; i < lookback; i++) {
-    const earliest = windows[windows.length - 1] as BudgetPeriodWindow;
-    windows.push(budgetPeriodOf(earliest.startMs - 1, period, timeZone));
-  }
-  return windows;
+/** One advertiser's spend in one of its budget periods: the service-wide one, or that of its own calendar. */
+interface AdvertiserPeriod {
+  readonly row: PeriodSpend;
+  readonly window: BudgetPeriodWindow;
+  /** The record after which its period restarted (a calendar change); null: count from the period start. */
+  readonly restartAt: LogPosition | null;
 }
 
-/**
- * The advertisers of `budgeted` whose exhausted_early alert the period's click log calls for (exhaustedEarlyInLog
- * of @adpipe/core, against the budget in force) and has not fired yet. Lifetime budgets have no period to be
- * early in.
- */
-async function exhaustedEarlyAdvertisers(
-  client: PoolClient,
-  window: BudgetPeriodWindow,
-  budgeted: readonly PeriodSpend[],
-): Promise<Set<string>> {
-  const early = new Set<string>();
-  if (window.id === LIFETIME_PERIOD.id || budgeted.length === 0) return early;
+/** Where exhausted_early stops looking: 80 % of the period (EXHAUSTED_EARLY_NUMERATOR / _DENOMINATOR), rounded up. */
+function exhaustedEarlyCutoffMs(window: BudgetPeriodWindow): number {
   const length = BigInt(window.endMs - window.startMs);
   const num = BigInt(EXHAUSTED_EARLY_NUMERATOR);
   const den = BigInt(EXHAUSTED_EARLY_DENOMINATOR);
-  const cutoffMs = window.startMs + Number((length * num + den - 1n) / den);
+  return window.startMs + Number((length * num + den - 1n) / den);
+}
+
+/**
+ * The advertisers of `budgeted` whose exhausted_early alert the click log of their period calls for
+ * (exhaustedEarlyInLog of @adpipe/core, against the budget in force) and has not fired yet. Lifetime budgets
+ * have no period to be early in.
+ */
+async function exhaustedEarlyAdvertisers(
+  client: PoolClient,
+  budgeted: readonly AdvertiserPeriod[],
+): Promise<Set<string>> {
+  const early = new Set<string>();
+  const periodic = budgeted.filter((p) => p.window.id !== LIFETIME_PERIOD.id);
+  if (periodic.length === 0) return early;
   const { rows } = await client.query<{ advertiser_id: string; time_ms: string; net_micros: string }>(
     queryConfig("exhausted_early_spend", [
-      window.id,
-      window.startMs,
-      cutoffMs,
-      budgeted.map((row) => row.advertiserId),
+      periodic.map((p) => p.row.advertiserId),
+      periodic.map((p) => p.window.id),
+      periodic.map((p) => p.window.startMs),
+      periodic.map((p) => exhaustedEarlyCutoffMs(p.window)),
+      periodic.map((p) => p.restartAt?.topic ?? null),
+      periodic.map((p) => p.restartAt?.generation ?? null),
+      periodic.map((p) => p.restartAt?.partition ?? null),
+      periodic.map((p) => p.restartAt?.offset ?? null),
     ]),
   );
   const logs = new Map<string, TimedSpend[]>();
@@ -113,12 +113,22 @@ async function exhaustedEarlyAdvertisers(
     }
     log.push({ timeMs: Number(row.time_ms), netMicros: Number(row.net_micros) });
   }
-  for (const row of budgeted) {
+  for (const { row, window } of periodic) {
     const log = logs.get(row.advertiserId);
     if (log !== undefined && exhaustedEarlyInLog(log, row.budgetMicros, window.startMs, window.endMs))
       early.add(row.advertiserId);
   }
   return early;
+}
+
+/** A candidate alert before it fires. */
+interface Candidate {
+  readonly advertiserId: string;
+  readonly advertiser: string | null;
+  readonly kind: AlertKind;
+  readonly thresholdPct: number;
+  readonly netMicros: number;
+  readonly budgetMicros: number | null;
 }
 
 /**
@@ -147,11 +157,17 @@ export class AlertEvaluator {
       throw new AlertsError("options_invalid", "lookbackPeriods must be an integer in 0..31");
   }
 
-  /** One pass: evaluates the periods around nowMs and returns the alerts fired by it (none already fired). */
+  /**
+   * One pass: evaluates the periods around nowMs and returns the alerts fired by it (none already fired). Each
+   * advertiser is judged in its own calendar when it set one (budget_period / time_zone): its current period and
+   * `lookbackPeriods` before it, counted from its last calendar change (clickPeriodOf of @adpipe/core), and its
+   * alerts are filed under that period's id.
+   */
   async evaluate(nowMs: number = Date.now()): Promise<FiredAlert[]> {
     const fired: FiredAlert[] = [];
-    for (const window of periodsToEvaluate(nowMs, this.period, this.timeZone, this.lookback)) {
-      fired.push(...(await this.evaluatePeriod(window)));
+    const service = periodsToEvaluate(nowMs, this.period, this.timeZone, this.lookback);
+    for (let back = 0; back <= this.lookback; back++) {
+      fired.push(...(await this.evaluatePeriods(nowMs, back, service[back] ?? null)));
     }
     if (this.aheadOfPace !== null) fired.push(...(await this.evaluateAheadOfPace(this.aheadOfPace)));
     return fired;
@@ -191,17 +207,7 @@ export class AlertEvaluator {
   }
 
   /** Fires the candidates of one period not fired before, queueing their deliveries (alerts_fire). */
-  private async fire(
-    window: BudgetPeriodWindow,
-    candidates: readonly {
-      advertiserId: string;
-      advertiser: string | null;
-      kind: AlertKind;
-      thresholdPct: number;
-      netMicros: number;
-      budgetMicros: number | null;
-    }[],
-  ): Promise<FiredAlert[]> {
+  private async fire(window: BudgetPeriodWindow, candidates: readonly Candidate[]): Promise<FiredAlert[]> {
     if (candidates.length === 0) return [];
     const { rows } = await this.pool.query<{
       event_id: string;
@@ -232,43 +238,79 @@ export class AlertEvaluator {
     }));
   }
 
-  private async evaluatePeriod(window: BudgetPeriodWindow): Promise<FiredAlert[]> {
+  /**
+   * The periods `back` periods before the current one: the service-wide `window` (null: none, lifetime) for the
+   * advertisers on the service-wide calendar, each own calendar's period for the others. The candidates are
+   * fired grouped by period, each under its own id.
+   */
+  private async evaluatePeriods(
+    nowMs: number,
+    back: number,
+    window: BudgetPeriodWindow | null,
+  ): Promise<FiredAlert[]> {
     const client = await this.pool.connect();
-    let spend: PeriodSpend[];
+    let periods: AdvertiserPeriod[];
     let own: Map<string, number[]>;
     let early: Set<string>;
     try {
-      spend = await periodSpendByAdvertiser(client, {
-        periodStartMs: window.startMs,
-        periodEndMs: window.endMs,
+      // Without a service-wide period here (lifetime looked back), an empty range still lists every budgeted
+      // advertiser, and those with a calendar of their own get their own period's totals.
+      const spend = await periodSpendByAdvertiser(client, {
+        periodStartMs: window?.startMs ?? 0,
+        periodEndMs: window?.endMs ?? 0,
+        calendars: {
+          defaults: { period: this.period, timeZone: this.timeZone },
+          nowMs,
+          periodsBack: back,
+        },
       });
-      const budgeted = spend.filter((row) => row.budgetMicros !== null && row.budgetMicros > 0);
-      if (budgeted.length === 0) return [];
+      periods = [];
+      for (const row of spend) {
+        if (row.calendar === undefined) {
+          if (window !== null) periods.push({ row, window, restartAt: null });
+        } else if (back === 0 || row.calendar.period !== "lifetime") {
+          periods.push({ row, window: row.calendar.window, restartAt: row.calendar.restartAt });
+        }
+      }
+      periods = periods.filter((p) => p.row.budgetMicros !== null && p.row.budgetMicros > 0);
+      if (periods.length === 0) return [];
       const { rows } = await client.query<{ advertiser_id: string; thresholds_pct: number[] }>(
-        queryConfig("alert_thresholds_read", [budgeted.map((row) => row.advertiserId)]),
+        queryConfig("alert_thresholds_read", [periods.map((p) => p.row.advertiserId)]),
       );
       own = new Map(rows.map((row) => [row.advertiser_id, row.thresholds_pct]));
-      early = await exhaustedEarlyAdvertisers(client, window, budgeted);
+      early = await exhaustedEarlyAdvertisers(client, periods);
     } finally {
       client.release();
     }
-    const candidates: { row: PeriodSpend; kind: AlertKind; thresholdPct: number }[] = spend.flatMap((row) =>
-      crossedThresholds(row.netMicros, row.budgetMicros, own.get(row.advertiserId) ?? this.defaults).map(
-        (thresholdPct) => ({ row, kind: "budget_threshold" as const, thresholdPct }),
-      ),
-    );
-    for (const row of spend)
-      if (early.has(row.advertiserId)) candidates.push({ row, kind: "exhausted_early", thresholdPct: 0 });
-    return this.fire(
-      window,
-      candidates.map((c) => ({
-        advertiserId: c.row.advertiserId,
-        advertiser: c.row.advertiser,
-        kind: c.kind,
-        thresholdPct: c.thresholdPct,
-        netMicros: c.row.netMicros,
-        budgetMicros: c.row.budgetMicros,
-      })),
-    );
+    const byWindow = new Map<string, { window: BudgetPeriodWindow; candidates: Candidate[] }>();
+    for (const { row, window: period } of periods) {
+      const kinds: { kind: AlertKind; thresholdPct: number }[] = crossedThresholds(
+        row.netMicros,
+        row.budgetMicros,
+        own.get(row.advertiserId) ?? this.defaults,
+      ).map((thresholdPct) => ({ kind: "budget_threshold", thresholdPct }));
+      if (early.has(row.advertiserId)) kinds.push({ kind: "exhausted_early", thresholdPct: 0 });
+      if (kinds.length === 0) continue;
+      const key = `${period.id}\u0000${period.startMs}\u0000${period.endMs}`;
+      let group = byWindow.get(key);
+      if (group === undefined) {
+        group = { window: period, candidates: [] };
+        byWindow.set(key, group);
+      }
+      for (const { kind, thresholdPct } of kinds) {
+        group.candidates.push({
+          advertiserId: row.advertiserId,
+          advertiser: row.advertiser,
+          kind,
+          thresholdPct,
+          netMicros: row.netMicros,
+          budgetMicros: row.budgetMicros,
+        });
+      }
+    }
+    const fired: FiredAlert[] = [];
+    for (const { window: period, candidates } of byWindow.values())
+      fired.push(...(await this.fire(period, candidates)));
+    return fired;
   }
 }

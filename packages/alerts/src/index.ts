@@ -1,3 +1,5 @@
+// The periods a pass evaluates: a rule of @adpipe/core, re-exported where the alerter's callers look for it.
+export { periodsToEvaluate } from "@adpipe/core";
 export {
   type AlertSenders,
   type DispatchReport,
@@ -12,7 +14,6 @@ export {
   type AlertEvaluatorOptions,
   type DeliveryTarget,
   type FiredAlert,
-  periodsToEvaluate,
 } from "./evaluator.js";
 export { ALERTS_QUERY_NAMES, checkAlertsQueries } from "./queries.js";
 export {

@@ -7,6 +7,7 @@ import {
   type BudgetPeriod,
   type BudgetPeriodWindow,
   type BudgetSource,
+  budgetPeriodOf,
   type CalendarObservation,
   type CalendarState,
   calendarInForce,
@@ -53,7 +54,7 @@ export interface PeriodSpend {
 export interface AdvertiserCalendar extends BudgetCalendar {
   readonly periodEventTimeMs: number | null;
   readonly zoneEventTimeMs: number | null;
-  /** Its period in force at the rebuild's instant (clickPeriodOf). */
+  /** Its period in force at the rebuild's instant (clickPeriodOf), or `periodsBack` periods before it. */
   readonly window: BudgetPeriodWindow;
   /** The record after which its period restarted (the last change of its calendar in force); null: none. */
   readonly restartAt: LogPosition | null;
@@ -73,6 +74,11 @@ export interface CalendarOptions {
   readonly defaults: BudgetCalendar;
   /** The instant whose period is rebuilt (the store's clock). */
   readonly nowMs: number;
+  /**
+   * Count the period this many before the one of nowMs in each advertiser's own calendar (default 0; the alert
+   * evaluator's lookback). A lifetime calendar has the one period whatever this says.
+   */
+  readonly periodsBack?: number;
 }
 
 function safeInteger(text: string | null, what: string): number | null {
@@ -116,6 +122,9 @@ export async function periodSpendByAdvertiser(
   if (!(Number.isSafeInteger(range.periodStartMs) && Number.isSafeInteger(range.periodEndMs))) {
     throw new WarehouseError("range_invalid", "period bounds must be epoch-ms integers");
   }
+  const back = range.calendars?.periodsBack ?? 0;
+  if (!(Number.isSafeInteger(back) && back >= 0))
+    throw new WarehouseError("range_invalid", "periodsBack must be a non-negative integer");
   const { rows } = await client.query<{
     advertiser_id: string;
     advertiser: string;
@@ -216,12 +225,15 @@ function calendarOf(
   options: CalendarOptions,
 ): AdvertiserCalendar {
   const calendar = calendarInForce(state, options.defaults);
+  let window = clickPeriodOf(options.nowMs, state, options.defaults);
+  for (let back = options.periodsBack ?? 0; back > 0 && calendar.period !== "lifetime"; back--)
+    window = budgetPeriodOf(window.startMs - 1, calendar.period, calendar.timeZone);
   return {
     period: calendar.period,
     timeZone: calendar.timeZone,
     periodEventTimeMs: state.period?.eventTimeMs ?? null,
     zoneEventTimeMs: state.timeZone?.eventTimeMs ?? null,
-    window: clickPeriodOf(options.nowMs, state, options.defaults),
+    window,
     restartAt,
   };
 }
