@@ -6,7 +6,8 @@ import type { KafkaRecord } from "../src/records.js";
  * Arbitrary logs for the billing clamp's store tests: clicks (repeated ids are duplicates, some invalid, event
  * times over three days so late clicks bill against earlier periods), explicit budget updates with or without a
  * mode, click-carried budgets, for two advertisers on one partition, with the budget period and time zone of
- * the run (zones off whole hours make periods cut through Gold's UTC hours).
+ * the run (zones off whole hours make periods cut through Gold's UTC hours). Some updates set the advertiser's
+ * own budget_period and/or time_zone (clickPeriodOf of @adpipe/core: a change restarts the period).
  */
 
 const H = 3_600_000;
@@ -30,7 +31,12 @@ export type BillingLogEntry =
       mode: BudgetMode | null;
       minute: number;
       api: boolean;
+      /** The advertiser's own calendar this update sets (null: it leaves that setting as it is). */
+      budgetPeriod?: BudgetPeriod | null;
+      timeZone?: string | null;
     };
+
+const ZONES = ["UTC", "Asia/Kolkata", "America/New_York", "Asia/Kathmandu"] as const;
 
 const minute = fc.integer({ min: -30 * 60, max: 40 * 60 });
 const advertiser = fc.integer({ min: 0, max: 1 });
@@ -57,6 +63,8 @@ export const billingLogEntry: fc.Arbitrary<BillingLogEntry> = fc.oneof(
       mode: fc.option(fc.constantFrom(...BUDGET_MODES)),
       minute,
       api: fc.boolean(),
+      budgetPeriod: fc.option(fc.constantFrom(...BUDGET_PERIODS), { freq: 2 }),
+      timeZone: fc.option(fc.constantFrom(...ZONES), { freq: 2 }),
     }),
   },
 );
@@ -72,7 +80,7 @@ export interface BillingRun {
 export const billingRun: fc.Arbitrary<BillingRun> = fc.record({
   log: fc.array(billingLogEntry, { minLength: 1, maxLength: 120, size: "medium" }),
   budgetPeriod: fc.constantFrom(...BUDGET_PERIODS),
-  timeZone: fc.constantFrom("UTC", "Asia/Kolkata", "America/New_York", "Asia/Kathmandu"),
+  timeZone: fc.constantFrom(...ZONES),
   batchSizes: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }),
 });
 
@@ -111,6 +119,8 @@ export function billingRecords(
             budget_value: entry.budgetMicros / 1e6,
             ...(entry.api ? { budget_source: "api" } : {}),
             ...(entry.mode === null ? {} : { budget_mode: entry.mode }),
+            ...(entry.budgetPeriod == null ? {} : { budget_period: entry.budgetPeriod }),
+            ...(entry.timeZone == null ? {} : { time_zone: entry.timeZone }),
             timestamp,
           };
     return {

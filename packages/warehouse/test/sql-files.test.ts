@@ -59,7 +59,7 @@ describe("SQL assets", () => {
     expect(namedQuery("offsets_lock").paramCount).toBe(3);
     expect(namedQuery("bronze_page").paramCount).toBe(7);
     expect(namedQuery("write_batch").paramCount).toBe(71);
-    expect(namedQuery("billing_state").paramCount).toBe(6);
+    expect(namedQuery("billing_state").paramCount).toBe(10);
     expect(namedQuery("topic_offsets_move").paramCount).toBe(7);
     expect(namedQuery("period_spend_windows").paramCount).toBe(7);
     expect(namedQuery("period_click_ids_windows").paramCount).toBe(3);
