@@ -113,10 +113,12 @@ export interface AdvertiserBilling {
   /** The advertiser's stored calendar (read) and, once billRecords ran, its calendar after the batch. */
   calendar: StoredCalendar;
   /**
-   * Billable net so far per budget period, by `<calendar changes in the batch>|<period start (epoch ms)>`: the
-   * stored sums are those of `0|…`; a change of calendar in the batch restarts the period (clickPeriodOf).
+   * Billable net so far per budget period, by period start (epoch ms): the stored sums, then the batch's. A change
+   * of calendar in the batch restarts the period (clickPeriodOf): billRecords starts an empty map there.
    */
-  readonly billableByPeriod: Map<string, number>;
+  billableByPeriod: Map<number, number>;
+  /** How many changes of calendar in the batch billableByPeriod counts from (0: the stored sums). */
+  changes: number;
 }
 
 /** The (advertiser, budget period) pairs whose billable net a batch's non-duplicate clicks need. */
@@ -331,11 +333,12 @@ export async function readBillingState(
           row.budget_mode === null ? null : { mode: row.budget_mode, eventTimeMs: Number(row.mode_event_ms) },
         calendar: storedCalendarOf(row.calendar_settings, defaults),
         billableByPeriod: new Map(),
+        changes: 0,
       };
       states.set(row.advertiser_id, state);
     }
     state.billableByPeriod.set(
-      `0|${row.period_start_ms}`,
+      Number(row.period_start_ms),
       safeMicros(row.billable_micros, "a period's billable net"),
     );
   }
@@ -384,15 +387,18 @@ export function billRecords(
     (i, c, { startMs: periodStartMs }, changes) => {
       moveBudgets(i);
       const state = stateOf(c.advertiserId);
-      const key = `${changes}|${periodStartMs}`;
-      const sofar = state.billableByPeriod.get(key) ?? 0;
+      if (changes !== state.changes) {
+        state.billableByPeriod = new Map();
+        state.changes = changes;
+      }
+      const sofar = state.billableByPeriod.get(periodStartMs) ?? 0;
       const billable = billableMicros(
         state.mode?.mode ?? "observe",
         state.budget?.budgetMicros ?? null,
         sofar,
         c.netMicros,
       );
-      state.billableByPeriod.set(key, sofar + billable);
+      state.billableByPeriod.set(periodStartMs, sofar + billable);
       if (billable !== c.netMicros) {
         billed[i] = {
           ...(records[i] as DerivedRecord),

@@ -54,7 +54,7 @@ function storedState(
   let mode: ModeObservation | null = null;
   const calendar = storedCalendar(stored, advertiserId, defaults);
   const restartAfter = calendar.lastChange === null ? -1n : BigInt(calendar.lastChange.offset);
-  const billableByPeriod = new Map<string, number>();
+  const billableByPeriod = new Map<number, number>();
   for (const record of stored) {
     if (record.budget !== null && record.budget.advertiserId === advertiserId) {
       observations.push(record.budget);
@@ -70,9 +70,9 @@ function storedState(
       if (c === null || c.advertiserId !== advertiserId || c.duplicateClicks !== 0) continue;
       if (offset > restartAfter && c.eventTimeMs >= startMs && c.eventTimeMs < endMs) sum += c.netMicros;
     }
-    billableByPeriod.set(`0|${startMs}`, sum);
+    billableByPeriod.set(startMs, sum);
   }
-  return { budget: budgetInForce(observations), mode, calendar, billableByPeriod };
+  return { budget: budgetInForce(observations), mode, calendar, billableByPeriod, changes: 0 };
 }
 
 describe("billRecords: the writer's billing clamp", () => {
