@@ -94,6 +94,23 @@ export function clickPeriodOf(
   return budgetPeriodOf(eventTimeMs, calendar.period, calendar.timeZone);
 }
 
+/**
+ * observeCalendar for one record in log order, answering whether the calendar in force changed (clickPeriodOf:
+ * the period restarts after this record; re-stating the calendar in force, or a setting superseded by a later
+ * one, is no change).
+ */
+export function observeCalendarChange(
+  state: CalendarState,
+  defaults: BudgetCalendar,
+  eventTimeMs: number,
+  period: BudgetPeriod | null | undefined,
+  timeZone: string | null | undefined,
+): boolean {
+  const before = calendarInForce(state, defaults);
+  observeCalendar(state, eventTimeMs, period, timeZone);
+  return !sameCalendar(before, calendarInForce(state, defaults));
+}
+
 /** Whether two calendars are the same (a budget update re-stating the calendar in force changes nothing). */
 export function sameCalendar(a: BudgetCalendar, b: BudgetCalendar): boolean {
   return a.period === b.period && a.timeZone === b.timeZone;
@@ -121,12 +138,10 @@ export function foldCalendar<P>(
 ): { state: CalendarState; lastChange: P | null } {
   const state = emptyCalendarState();
   let lastChange: P | null = null;
-  let inForce = defaults;
   for (const observation of observations) {
-    observeCalendar(state, observation.eventTimeMs, observation.period, observation.timeZone);
-    const next = calendarInForce(state, defaults);
-    if (!sameCalendar(next, inForce)) lastChange = observation.position;
-    inForce = next;
+    const { eventTimeMs, period, timeZone } = observation;
+    if (observeCalendarChange(state, defaults, eventTimeMs, period, timeZone))
+      lastChange = observation.position;
   }
   return { state, lastChange };
 }

@@ -22,6 +22,7 @@ export {
   emptyCalendarState,
   foldCalendar,
   observeCalendar,
+  observeCalendarChange,
   type SettingObservation,
   sameCalendar,
   supersedesSetting,

@@ -8,15 +8,13 @@ import {
   billableMicros,
   type CalendarObservation,
   type CalendarState,
-  calendarInForce,
   clickPeriodOf,
   DEFAULT_BUDGET_PERIOD,
   DEFAULT_TIME_ZONE,
   emptyCalendarState,
   foldCalendar,
   type ModeObservation,
-  observeCalendar,
-  sameCalendar,
+  observeCalendarChange,
   supersedesBudget,
   supersedesMode,
 } from "@adpipe/core";
@@ -184,9 +182,8 @@ function walkCalendars(
   records.forEach((record, index) => {
     if (record.budget !== null && (record.budgetPeriod !== null || record.timeZone !== null)) {
       const walk = walkOf(record.budget.advertiserId);
-      const before = calendarInForce(walk.state, defaults);
-      observeCalendar(walk.state, record.budget.eventTimeMs, record.budgetPeriod, record.timeZone);
-      if (!sameCalendar(before, calendarInForce(walk.state, defaults))) {
+      const { eventTimeMs } = record.budget;
+      if (observeCalendarChange(walk.state, defaults, eventTimeMs, record.budgetPeriod, record.timeZone)) {
         walk.changes += 1;
         walk.lastChange = {
           topic: record.topic,
