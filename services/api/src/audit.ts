@@ -1,7 +1,7 @@
+import type { AuditEntryBody } from "@adpipe/api-contract";
 import type { BudgetPeriod } from "@adpipe/core";
 import type { BudgetMode, PacingMode } from "@adpipe/serving-client";
 import type { Pool, PoolClient } from "pg";
-import type { AuditEntryBody } from "./schemas.js";
 import { apiQueries } from "./sql.js";
 
 export const AUDIT_ACTIONS = ["set_budget", "pause", "resume"] as const;

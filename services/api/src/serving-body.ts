@@ -1,5 +1,5 @@
+import type { ServingStateBody } from "@adpipe/api-contract";
 import type { ServingState } from "@adpipe/serving-client";
-import type { ServingStateBody } from "./schemas.js";
 
 /** The HTTP form of a Redis serving state; an unknown advertiser gets the configured default. */
 export function servingBody(

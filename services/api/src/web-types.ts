@@ -2,8 +2,7 @@
  * The answers the dashboard (web/src) reads, as types inferred from the route schemas: the page and the API
  * cannot drift apart. Type-only: the browser bundle imports nothing from here at run time.
  */
-import type { z } from "zod";
-import type { ReportItem } from "./reports/definitions.js";
+
 import type {
   advertiserSummarySchema,
   alertItemSchema,
@@ -15,7 +14,9 @@ import type {
   pauseResponseSchema,
   pipelineHealthSchema,
   servingStateSchema,
-} from "./schemas.js";
+} from "@adpipe/api-contract";
+import type { z } from "zod";
+import type { ReportItem } from "./reports/definitions.js";
 
 /** A list answer: its items and the page fields. */
 export type Page<T> = z.output<z.ZodObject<typeof pageFields>> & { items: T[] };

@@ -1,4 +1,10 @@
 import {
+  auditResponseSchema,
+  budgetChangeResponseSchema,
+  errorBodySchema,
+  servingStateSchema,
+} from "@adpipe/api-contract";
+import {
   BUDGET_MODES,
   BUDGET_PERIODS,
   type BudgetMode,
@@ -9,6 +15,7 @@ import {
   parseExactMoneyToMicros,
 } from "@adpipe/core";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import type { z } from "zod";
 import { EXIT } from "../exit-codes.js";
 import { CommandFailure } from "./warehouse-support.js";
 
@@ -83,13 +90,11 @@ function parseAuditLimit(value: string): number {
   return n;
 }
 
-interface ApiErrorBody {
-  error?: { code?: string; message?: string; details?: unknown };
-}
-
 /** The API's error answer as one line: its message and, for 400s, which fields and why. */
 export function describeApiError(status: number, body: unknown): string {
-  const error = (typeof body === "object" && body !== null ? (body as ApiErrorBody).error : undefined) ?? {};
+  const answer = errorBodySchema.safeParse(body);
+  if (!answer.success) return `HTTP ${status}`;
+  const error = answer.data.error;
   const details = Array.isArray(error.details)
     ? error.details
         .map((detail: { path?: unknown; message?: unknown }) => {
@@ -99,8 +104,7 @@ export function describeApiError(status: number, body: unknown): string {
         })
         .join("; ")
     : "";
-  const message = error.message ?? `HTTP ${status}`;
-  return details === "" ? message : `${message} (${details})`;
+  return details === "" ? error.message : `${error.message} (${details})`;
 }
 
 /** Exit code for an API answer that is not 2xx: the caller's mistake (2), the API not able now (69), else 1. */
@@ -111,12 +115,13 @@ export function exitCodeForStatus(status: number): number {
 }
 
 /** One request to the API; maps transport failures and error answers onto CommandFailure with what to do. */
-export async function callApi<T>(
+export async function callApi<Answer extends z.ZodType>(
   target: ApiTarget,
   method: "GET" | "PUT",
   path: string,
+  answer: Answer,
   body?: unknown,
-): Promise<T> {
+): Promise<z.output<Answer>> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (target.token !== null) headers.authorization = `Bearer ${target.token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
@@ -160,66 +165,25 @@ export async function callApi<T>(
       EXIT.failed,
     );
   }
-  return parsed as T;
+  // The answer is held to the API's own schema (@adpipe/api-contract): a CLI older or newer than the API, or
+  // another service at ADPIPE_API_URL, fails here with what differs instead of printing wrong fields.
+  const checked = answer.safeParse(parsed);
+  if (!checked.success) {
+    const problems = checked.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.join(".") || "(answer)"}: ${issue.message}`)
+      .join("; ");
+    throw new CommandFailure(
+      `${method} ${path}: the answer does not match the API contract (${problems}): are the CLI and the API the same version?`,
+      EXIT.failed,
+    );
+  }
+  return checked.data;
 }
 
-export interface BudgetChange {
-  advertiser_id: string;
-  event_id: string;
-  old_budget_micros: number | null;
-  old_budget_source: string | null;
-  new_budget_micros: number;
-  old_mode: BudgetMode | null;
-  new_mode: BudgetMode | null;
-  old_budget_period?: string | null;
-  new_budget_period?: string | null;
-  old_time_zone?: string | null;
-  new_time_zone?: string | null;
-  old_pacing?: PacingMode | null;
-  new_pacing?: PacingMode | null;
-  amount: string;
-  period: string;
-  audit_id: string;
-}
-
-export interface ServingAnswer {
-  advertiser_id: string;
-  known: boolean;
-  can_serve: boolean;
-  reason: string | null;
-  period: string | null;
-  net_micros: number | null;
-  gross_micros: number | null;
-  budget_micros: number | null;
-  budget_source: string | null;
-  mode: BudgetMode | null;
-  over_cap_micros: number | null;
-  budget_period?: string | null;
-  time_zone?: string | null;
-  pacing?: PacingMode | null;
-  serve_fraction?: number | null;
-  clicks: number | null;
-  updated_at: string | null;
-}
-
-export interface AuditEntry {
-  id: string;
-  action: string;
-  old_budget_micros: number | null;
-  new_budget_micros: number | null;
-  old_mode: BudgetMode | null;
-  new_mode: BudgetMode | null;
-  old_budget_period?: string | null;
-  new_budget_period?: string | null;
-  old_time_zone?: string | null;
-  new_time_zone?: string | null;
-  old_pacing?: PacingMode | null;
-  new_pacing?: PacingMode | null;
-  actor: string;
-  source: string;
-  note: string | null;
-  created_at: string;
-}
+export type BudgetChange = z.output<typeof budgetChangeResponseSchema>;
+export type ServingAnswer = z.output<typeof servingStateSchema>;
+export type AuditEntry = z.output<typeof auditResponseSchema>["items"][number];
 
 const money = (micros: number | null): string => (micros === null ? "none" : formatMicros(micros));
 
@@ -361,15 +325,21 @@ export function register(program: Command): void {
           needToken: true,
           ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }),
         });
-        const change = await callApi<BudgetChange>(target, "PUT", `${advertiserPath(advertiserId)}/budget`, {
-          amount,
-          source: options.source,
-          ...(options.mode === undefined ? {} : { mode: options.mode }),
-          ...(options.period === undefined ? {} : { budget_period: options.period }),
-          ...(options.timeZone === undefined ? {} : { time_zone: options.timeZone }),
-          ...(options.pacing === undefined ? {} : { pacing: options.pacing }),
-          ...(options.advertiser === undefined ? {} : { advertiser: options.advertiser }),
-        });
+        const change = await callApi(
+          target,
+          "PUT",
+          `${advertiserPath(advertiserId)}/budget`,
+          budgetChangeResponseSchema,
+          {
+            amount,
+            source: options.source,
+            ...(options.mode === undefined ? {} : { mode: options.mode }),
+            ...(options.period === undefined ? {} : { budget_period: options.period }),
+            ...(options.timeZone === undefined ? {} : { time_zone: options.timeZone }),
+            ...(options.pacing === undefined ? {} : { pacing: options.pacing }),
+            ...(options.advertiser === undefined ? {} : { advertiser: options.advertiser }),
+          },
+        );
         console.log(
           options.json === true ? JSON.stringify(change, null, 2) : formatBudgetChange(change).join("\n"),
         );
@@ -391,13 +361,14 @@ export function register(program: Command): void {
         ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }),
       });
       const [serving, audit] = await Promise.all([
-        callApi<ServingAnswer>(target, "GET", `${advertiserPath(advertiserId)}/serving`),
+        callApi(target, "GET", `${advertiserPath(advertiserId)}/serving`, servingStateSchema),
         options.audit === 0
           ? Promise.resolve({ items: [] as AuditEntry[] })
-          : callApi<{ items: AuditEntry[] }>(
+          : callApi(
               target,
               "GET",
               `${advertiserPath(advertiserId)}/budget/audit?limit=${options.audit}`,
+              auditResponseSchema,
             ),
       ]);
       console.log(

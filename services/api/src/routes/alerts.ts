@@ -1,4 +1,11 @@
 import { alertEventFields, type StoredAlert } from "@adpipe/alerts";
+import {
+  advertiserIdSchema,
+  advertiserParamsSchema,
+  alertItemSchema,
+  type deliverySchema,
+  errorBodySchema,
+} from "@adpipe/api-contract";
 import { alertThresholdsSchema } from "@adpipe/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -6,13 +13,6 @@ import type { ApiDeps } from "../context.js";
 import { dependency } from "../dependency.js";
 import { ApiError } from "../errors.js";
 import { writeRouteConfig } from "../route-config.js";
-import {
-  advertiserIdSchema,
-  advertiserParamsSchema,
-  alertItemSchema,
-  type deliverySchema,
-  errorBodySchema,
-} from "../schemas.js";
 import { apiQueries } from "../sql.js";
 
 const TAG = ["alerts"];

@@ -1,4 +1,14 @@
 import {
+  advertiserParamsSchema,
+  auditQuerySchema,
+  auditResponseSchema,
+  budgetChangeResponseSchema,
+  budgetPutBodySchema,
+  errorBodySchema,
+  pauseBodySchema,
+  pauseResponseSchema,
+} from "@adpipe/api-contract";
+import {
   BUDGET_PERIODS,
   type BudgetPeriod,
   formatMicros,
@@ -13,16 +23,6 @@ import { dependency } from "../dependency.js";
 import { ApiError } from "../errors.js";
 import { budgetUpdateEvent } from "../events.js";
 import { writeRouteConfig } from "../route-config.js";
-import {
-  advertiserParamsSchema,
-  auditQuerySchema,
-  auditResponseSchema,
-  budgetChangeResponseSchema,
-  budgetPutBodySchema,
-  errorBodySchema,
-  pauseBodySchema,
-  pauseResponseSchema,
-} from "../schemas.js";
 import { servingBody } from "../serving-body.js";
 
 const TAG = ["budgets"];

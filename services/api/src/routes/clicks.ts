@@ -1,3 +1,4 @@
+import { clicksResponseSchema, errorBodySchema } from "@adpipe/api-contract";
 import { type ParseResult, parseEvent, validateEventValue } from "@adpipe/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -6,7 +7,6 @@ import { dependency } from "../dependency.js";
 import { ApiError } from "../errors.js";
 import type { PublishRecord } from "../ports.js";
 import { writeRouteConfig } from "../route-config.js";
-import { clicksResponseSchema, errorBodySchema } from "../schemas.js";
 
 const clickObjectSchema = z
   .record(z.string(), z.unknown())

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
+import { dashboardConfigSchema } from "@adpipe/api-contract";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { ApiDeps } from "../context.js";
 import { ApiError } from "../errors.js";
 import { PUBLIC_ROUTE } from "../route-config.js";
-import { dashboardConfigSchema } from "../schemas.js";
 
 /**
  * The only files served, by name: a Map, so a name like `__proto__` or `constructor` is simply not in it (a plain

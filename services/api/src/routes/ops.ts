@@ -1,10 +1,10 @@
+import { errorBodySchema, pipelineHealthSchema } from "@adpipe/api-contract";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { knownCaller } from "../auth.js";
 import type { ApiDeps } from "../context.js";
 import { dependency } from "../dependency.js";
 import { PUBLIC_ROUTE } from "../route-config.js";
-import { errorBodySchema, pipelineHealthSchema } from "../schemas.js";
 import { apiQueries } from "../sql.js";
 
 const CHECK_TIMEOUT_MS = 1_000;

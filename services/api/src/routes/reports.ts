@@ -1,3 +1,10 @@
+import {
+  advertiserIdSchema,
+  advertiserSummarySchema,
+  errorBodySchema,
+  pageFields,
+  singleLineTextSchema,
+} from "@adpipe/api-contract";
 import { FIELD_MAX_LENGTH } from "@adpipe/core";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -6,13 +13,6 @@ import { dependency } from "../dependency.js";
 import { ApiError } from "../errors.js";
 import { itemSchema, mapRow, REPORTS, type ReportDefinition } from "../reports/definitions.js";
 import { reportQueryName } from "../reports/report-query.js";
-import {
-  advertiserIdSchema,
-  advertiserSummarySchema,
-  errorBodySchema,
-  pageFields,
-  singleLineTextSchema,
-} from "../schemas.js";
 import { apiQueries } from "../sql.js";
 
 export const MAX_PAGE_SIZE = 1_000;

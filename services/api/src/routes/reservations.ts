@@ -1,15 +1,15 @@
-import { MAX_RESERVATION_TTL_MS, type ReserveResult } from "@adpipe/serving-client";
-import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import type { ApiDeps } from "../context.js";
-import { dependency } from "../dependency.js";
-import { writeRouteConfig } from "../route-config.js";
 import {
   errorBodySchema,
   releaseBodySchema,
   releaseResponseSchema,
   reserveBodySchema,
   reserveResponseSchema,
-} from "../schemas.js";
+} from "@adpipe/api-contract";
+import { MAX_RESERVATION_TTL_MS, type ReserveResult } from "@adpipe/serving-client";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type { ApiDeps } from "../context.js";
+import { dependency } from "../dependency.js";
+import { writeRouteConfig } from "../route-config.js";
 
 const TAG = ["reservations"];
 

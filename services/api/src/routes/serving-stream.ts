@@ -1,10 +1,10 @@
 import type { ServerResponse } from "node:http";
+import { errorBodySchema } from "@adpipe/api-contract";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { ServingChangeFeed } from "../adapters/serving-changes.js";
 import type { ApiDeps } from "../context.js";
 import { dependency } from "../dependency.js";
 import { ApiError } from "../errors.js";
-import { errorBodySchema } from "../schemas.js";
 
 /** Open streams per process: each holds a socket; beyond this, clients fall back to polling. */
 export const MAX_SERVING_STREAMS = 200;

@@ -1,8 +1,3 @@
-import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import type { ApiDeps } from "../context.js";
-import { dependency } from "../dependency.js";
-import { ApiError } from "../errors.js";
-import { coalesceLookups } from "../lookup-coalescer.js";
 import {
   advertiserIdSchema,
   advertiserParamsSchema,
@@ -11,7 +6,12 @@ import {
   servingBatchQuerySchema,
   servingBatchResponseSchema,
   servingStateSchema,
-} from "../schemas.js";
+} from "@adpipe/api-contract";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type { ApiDeps } from "../context.js";
+import { dependency } from "../dependency.js";
+import { ApiError } from "../errors.js";
+import { coalesceLookups } from "../lookup-coalescer.js";
 import { servingBody } from "../serving-body.js";
 
 const TAG = ["serving"];
