@@ -33,6 +33,7 @@ const servingAnswer = {
   time_zone: "UTC",
   pacing: "asap",
   serve_fraction: 1,
+  traffic_shape: null,
   clicks: 1,
   updated_at: "2026-11-25T12:00:00.000Z",
 };
