@@ -1,4 +1,4 @@
-import { type BudgetPeriodWindow, budgetPeriodOf } from "./budget-period.js";
+import { type BudgetPeriodWindow, budgetPeriodOf, canonicalTimeZone } from "./budget-period.js";
 import type { BudgetPeriod } from "./contract.js";
 
 /** An advertiser's budget calendar: the period its budget spans and the IANA zone its periods follow. */
@@ -111,9 +111,15 @@ export function observeCalendarChange(
   return !sameCalendar(before, calendarInForce(state, defaults));
 }
 
-/** Whether two calendars are the same (a budget update re-stating the calendar in force changes nothing). */
+/**
+ * Whether two calendars are the same (a budget update re-stating the calendar in force changes nothing). Zones
+ * compare by what they are, not how they are spelled: a link and its target (Asia/Kolkata and Asia/Calcutta, UTC
+ * and Etc/UTC) cut the same periods, so re-stating the zone in force under another name restarts nothing. The
+ * names themselves stay as written where they are shown.
+ */
 export function sameCalendar(a: BudgetCalendar, b: BudgetCalendar): boolean {
-  return a.period === b.period && a.timeZone === b.timeZone;
+  if (a.period !== b.period) return false;
+  return a.timeZone === b.timeZone || canonicalTimeZone(a.timeZone) === canonicalTimeZone(b.timeZone);
 }
 
 /** One explicit calendar setting as a log holds it (a budget update that set a period and/or a zone). */

@@ -249,7 +249,9 @@ export class Oracle {
   constructor(options: OracleOptions = {}) {
     this.parseLimits = options.parseOptions ?? {};
     this.budgetPeriod = options.budgetPeriod ?? "day";
-    this.timeZone = canonicalTimeZone(options.timeZone ?? "UTC");
+    // Kept as configured (checked here), as the stores keep BUDGET_TIME_ZONE: links such as Asia/Kolkata stay.
+    this.timeZone = options.timeZone ?? "UTC";
+    canonicalTimeZone(this.timeZone);
     this.defaults = { period: this.budgetPeriod, timeZone: this.timeZone };
     this.keepOutcomes = options.keepOutcomes ?? false;
   }

@@ -223,6 +223,45 @@ describe("Oracle with per-advertiser calendars", () => {
     });
   });
 
+  it("re-stating the zone in force under another name (a link) restarts nothing", () => {
+    // Links and their targets cut the same periods: sameCalendar compares the zones, not their spelling.
+    const links: [string, string][] = [
+      ["Asia/Kolkata", "Asia/Calcutta"],
+      ["UTC", "Etc/UTC"],
+      ["America/New_York", "US/Eastern"],
+    ];
+    for (const [a, b] of links) {
+      expect(sameCalendar({ period: "day", timeZone: a }, { period: "day", timeZone: b })).toBe(true);
+      expect(sameCalendar({ period: "hour", timeZone: a }, { period: "day", timeZone: b })).toBe(false);
+    }
+    expect(
+      sameCalendar({ period: "day", timeZone: "Asia/Kolkata" }, { period: "day", timeZone: "Asia/Dhaka" }),
+    ).toBe(false);
+    // The service-wide zone configured as a link (as the stores keep BUDGET_TIME_ZONE), re-stated by an update
+    // under either name: the click before the update still counts in the period.
+    for (const restated of ["Asia/Kolkata", "Asia/Calcutta"]) {
+      const oracle = new Oracle({ budgetPeriod: "day", timeZone: "Asia/Kolkata" });
+      const t0 = Date.UTC(2026, 5, 1, 6);
+      oracle.observe(
+        rec({ event_type: "ad_click", click_id: "c1", advertiser_id: "k", amount: 1, timestamp: t0 }, t0),
+      );
+      oracle.observe(
+        rec(
+          {
+            event_type: "budget_update",
+            advertiser_id: "k",
+            budget_value: 100,
+            time_zone: restated,
+            timestamp: t0 + H,
+          },
+          t0 + H,
+        ),
+      );
+      const [state] = oracle.servingStateAt(t0 + 2 * H);
+      expect(state).toMatchObject({ netMicros: 1_000_000, clicks: 1 });
+    }
+  });
+
   it("judges exhausted_early on the clicks since the last calendar change, as the period's spend", () => {
     const oracle = new Oracle();
     const t0 = NY_DAY_START + H;
