@@ -1,5 +1,7 @@
 import { type BudgetPeriodWindow, budgetPeriodOf, canonicalTimeZone } from "./budget-period.js";
 import type { BudgetPeriod } from "./contract.js";
+import { CoreError } from "./errors.js";
+import { addMicros } from "./money.js";
 
 /** An advertiser's budget calendar: the period its budget spans and the IANA zone its periods follow. */
 export interface BudgetCalendar {
@@ -150,4 +152,71 @@ export function foldCalendar<P>(
       lastChange = observation.position;
   }
   return { state, lastChange };
+}
+
+/**
+ * One stretch of an advertiser's log with one calendar in force: `start` is the record after which it took
+ * effect (clickPeriodOf: the period restarts there; null: the beginning of the log, the service-wide defaults).
+ */
+export interface CalendarEpoch<P> {
+  readonly start: P | null;
+  readonly calendar: BudgetCalendar;
+}
+
+/**
+ * Folds calendar observations in log order like foldCalendar, keeping every change: the first epoch is the
+ * defaults from the beginning of the log, each change of the calendar in force starts the next. One epoch
+ * only: the advertiser never left the defaults (Gold's service-wide path applies).
+ */
+export function calendarEpochs<P>(
+  observations: Iterable<CalendarObservation<P>>,
+  defaults: BudgetCalendar,
+): CalendarEpoch<P>[] {
+  const state = emptyCalendarState();
+  const epochs: CalendarEpoch<P>[] = [{ start: null, calendar: defaults }];
+  for (const observation of observations) {
+    const { eventTimeMs, period, timeZone } = observation;
+    if (observeCalendarChange(state, defaults, eventTimeMs, period, timeZone))
+      epochs.push({ start: observation.position, calendar: calendarInForce(state, defaults) });
+  }
+  return epochs;
+}
+
+/** One billable click contribution with the calendar epoch it was logged in (calendarEpochs' index). */
+export interface EpochContribution {
+  readonly eventTimeMs: number;
+  readonly netMicros: number;
+  readonly epoch: number;
+}
+
+/**
+ * THE Gold row rule of per-advertiser calendars (gold_reevaluate_serving_calendars.sql and the oracle): the
+ * UTC hour [windowStartMs, windowEndMs) of an advertiser belongs to the period in force at its records, as the
+ * real-time store had it when it applied them: the epoch of the hour's last record (the latest epoch among
+ * its contributions; the first when it has none), and that epoch's calendar's period containing windowStartMs.
+ * Its period net is the billable net of that period up to the row: the contributions logged in that epoch
+ * (after its restart record, before the next change) with event time in
+ * [period start, min(windowEndMs, period end)). With one epoch this is the service-wide rule (period-to-date
+ * net by event time).
+ */
+export function goldRowPeriodNet(
+  windowStartMs: number,
+  windowEndMs: number,
+  epochs: readonly BudgetCalendar[],
+  contributions: Iterable<EpochContribution>,
+): { period: BudgetPeriodWindow; periodNetMicros: number } {
+  const list = [...contributions];
+  let epoch = 0;
+  for (const c of list)
+    if (c.eventTimeMs >= windowStartMs && c.eventTimeMs < windowEndMs && c.epoch > epoch) epoch = c.epoch;
+  const calendar = epochs[epoch] ?? epochs[0];
+  if (calendar === undefined)
+    throw new CoreError("invalid_options", "goldRowPeriodNet needs at least one epoch");
+  const period = budgetPeriodOf(windowStartMs, calendar.period, calendar.timeZone);
+  const endMs = Math.min(windowEndMs, period.endMs);
+  let periodNetMicros = 0;
+  for (const c of list)
+    if (c.epoch === epoch && c.eventTimeMs >= period.startMs && c.eventTimeMs < endMs)
+      periodNetMicros = addMicros(periodNetMicros, c.netMicros);
+  return { period, periodNetMicros };
 }

@@ -15,12 +15,16 @@ export {
 export { billableMicros, type ModeObservation, modeInForce, supersedesMode } from "./billing.js";
 export {
   type BudgetCalendar,
+  type CalendarEpoch,
   type CalendarObservation,
   type CalendarState,
+  calendarEpochs,
   calendarInForce,
   clickPeriodOf,
+  type EpochContribution,
   emptyCalendarState,
   foldCalendar,
+  goldRowPeriodNet,
   observeCalendar,
   observeCalendarChange,
   type SettingObservation,

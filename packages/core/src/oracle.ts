@@ -6,6 +6,7 @@ import {
   calendarInForce,
   clickPeriodOf,
   emptyCalendarState,
+  goldRowPeriodNet,
   observeCalendar,
   sameCalendar,
 } from "./budget-calendar.js";
@@ -193,6 +194,8 @@ interface AdvertiserLedger {
   calendar: CalendarState;
   /** How many times the calendar in force changed (clickPeriodOf: each change restarts the period). */
   calendarChanges: number;
+  /** The calendar in force in each epoch (index: calendarChanges when it took effect; 0: the defaults). */
+  epochCalendars: BudgetCalendar[];
   /** calendarChanges when each contribution was assigned its period. */
   periodEpochs: number[];
   /** Budget observations in observation (partition) order. */
@@ -299,8 +302,11 @@ export class Oracle {
           }
           const before = calendarInForce(ledger.calendar, this.defaults);
           observeCalendar(ledger.calendar, effect.eventTimeMs, effect.budgetPeriod, effect.timeZone);
-          if (!sameCalendar(before, calendarInForce(ledger.calendar, this.defaults)))
+          const after = calendarInForce(ledger.calendar, this.defaults);
+          if (!sameCalendar(before, after)) {
             ledger.calendarChanges++;
+            ledger.epochCalendars.push(after);
+          }
           if (effect.pacing !== null) {
             const pacing = { pacing: effect.pacing, eventTimeMs: effect.eventTimeMs };
             if (supersedesPacing(ledger.pacing, pacing)) ledger.pacing = pacing;
@@ -397,13 +403,28 @@ export class Oracle {
     for (const advertiserId of [...byAdvertiser.keys()].sort()) {
       const rows = (byAdvertiser.get(advertiserId) ?? []).sort((a, b) => a.windowStartMs - b.windowStartMs);
       const timeline = this.timelineOf(advertiserId);
+      const ledger = this.ledgerOf(advertiserId);
+      const contributions = ledger.times.map((eventTimeMs, i) => ({
+        eventTimeMs,
+        netMicros: ledger.net[i] as number,
+        epoch: ledger.periodEpochs[i] as number,
+      }));
       for (const row of rows) {
         const buckets = timeBuckets(row.windowStartMs);
-        const period = clickPeriodOf(row.windowStartMs, this.ledgerOf(advertiserId).calendar, this.defaults);
-        const periodNetMicros = timeline.netBetween(
-          period.startMs,
-          Math.min(buckets.windowEndMs, period.endMs),
-        );
+        // Service-wide advertisers: the period-to-date net by event time; own calendars: goldRowPeriodNet.
+        let period: BudgetPeriodWindow;
+        let periodNetMicros: number;
+        if (ledger.calendarChanges === 0) {
+          period = budgetPeriodOf(row.windowStartMs, this.defaults.period, this.defaults.timeZone);
+          periodNetMicros = timeline.netBetween(period.startMs, Math.min(buckets.windowEndMs, period.endMs));
+        } else {
+          ({ period, periodNetMicros } = goldRowPeriodNet(
+            row.windowStartMs,
+            buckets.windowEndMs,
+            ledger.epochCalendars,
+            contributions,
+          ));
+        }
         const budget = timeline.budgetBefore(buckets.windowEndMs);
         const budgetMicros = budget?.budgetMicros ?? null;
         const decision = decideServing({ periodNetMicros, budgetMicros });
@@ -658,6 +679,7 @@ export class Oracle {
         periodStarts: [],
         calendar: emptyCalendarState(),
         calendarChanges: 0,
+        epochCalendars: [this.defaults],
         periodEpochs: [],
         budgets: [],
         budget: null,

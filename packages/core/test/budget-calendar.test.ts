@@ -4,10 +4,12 @@ import { type AlertKey, alertKeyOf } from "../src/alerts.js";
 import { supersedesMode } from "../src/billing.js";
 import {
   type BudgetCalendar,
+  calendarEpochs,
   calendarInForce,
   clickPeriodOf,
   emptyCalendarState,
   foldCalendar,
+  goldRowPeriodNet,
   observeCalendar,
   sameCalendar,
   supersedesSetting,
@@ -374,6 +376,84 @@ describe("foldCalendar (the rebuild's replay of a calendar history)", () => {
         expect(calendarInForce(tail.state, DEFAULTS)).toEqual(calendarInForce(state, DEFAULTS));
         if (lastChange === null) expect(calendarInForce(state, DEFAULTS)).toEqual(DEFAULTS);
       }),
+      RUNS,
+    );
+  });
+});
+
+describe("calendarEpochs and goldRowPeriodNet: Gold rows of own calendars", () => {
+  const calendar = fc.record({
+    period: fc.constantFrom(...BUDGET_PERIODS),
+    timeZone: fc.constantFrom(...ZONES),
+  });
+
+  it("calendarEpochs keeps every change foldCalendar sees, starting from the defaults", () => {
+    fc.assert(
+      fc.property(fc.array(setting, { maxLength: 12 }), (settings) => {
+        const observations = settings.map((s, position) => ({ ...s, position }));
+        const epochs = calendarEpochs(observations, DEFAULTS);
+        const { state, lastChange } = foldCalendar(observations, DEFAULTS);
+        expect(epochs[0]).toEqual({ start: null, calendar: DEFAULTS });
+        expect(epochs.at(-1)?.start ?? null).toBe(lastChange);
+        expect(epochs.at(-1)?.calendar).toEqual(calendarInForce(state, DEFAULTS));
+        for (let i = 1; i < epochs.length; i++)
+          expect(sameCalendar(epochs[i - 1]!.calendar, epochs[i]!.calendar)).toBe(false);
+      }),
+      RUNS,
+    );
+  });
+
+  it("a row counts its last record's epoch only, in that epoch's calendar, up to the end of its hour", () => {
+    const hour = fc.integer({
+      min: Date.UTC(2026, 0, 2) / MS_PER_HOUR,
+      max: Date.UTC(2026, 11, 30) / MS_PER_HOUR,
+    });
+    fc.assert(
+      fc.property(
+        hour,
+        fc.array(calendar, { minLength: 1, maxLength: 4 }),
+        fc.array(
+          fc.record({
+            offsetMs: fc.integer({ min: -40 * MS_PER_HOUR, max: 3 * MS_PER_HOUR }),
+            netMicros: fc.integer({ min: 0, max: 5_000_000 }),
+            epoch: fc.nat(3),
+          }),
+          { maxLength: 30 },
+        ),
+        (h, epochs, raw) => {
+          const windowStartMs = h * MS_PER_HOUR;
+          const windowEndMs = windowStartMs + MS_PER_HOUR;
+          const contributions = raw.map((c) => ({
+            eventTimeMs: windowStartMs + c.offsetMs,
+            netMicros: c.netMicros,
+            epoch: c.epoch % epochs.length,
+          }));
+          const { period, periodNetMicros } = goldRowPeriodNet(
+            windowStartMs,
+            windowEndMs,
+            epochs,
+            contributions,
+          );
+          const inHour = contributions.filter(
+            (c) => c.eventTimeMs >= windowStartMs && c.eventTimeMs < windowEndMs,
+          );
+          const epoch = Math.max(0, ...inHour.map((c) => c.epoch));
+          const own = epochs[epoch]!;
+          expect(period).toEqual(budgetPeriodOf(windowStartMs, own.period, own.timeZone));
+          const endMs = Math.min(windowEndMs, period.endMs);
+          const want = contributions
+            .filter((c) => c.epoch === epoch && c.eventTimeMs >= period.startMs && c.eventTimeMs < endMs)
+            .reduce((sum, c) => sum + c.netMicros, 0);
+          expect(periodNetMicros).toBe(want);
+          // One epoch: the service-wide rule, the period-to-date net by event time.
+          if (epochs.length === 1)
+            expect(periodNetMicros).toBe(
+              contributions
+                .filter((c) => c.eventTimeMs >= period.startMs && c.eventTimeMs < endMs)
+                .reduce((sum, c) => sum + c.netMicros, 0),
+            );
+        },
+      ),
       RUNS,
     );
   });
