@@ -1,5 +1,5 @@
-import type { BudgetPeriod } from "@adpipe/core";
-import { DEFAULT_TIME_ZONE } from "@adpipe/core";
+import type { BudgetPeriod, CalendarEpoch, CalendarObservation } from "@adpipe/core";
+import { calendarEpochs, DEFAULT_BUDGET_PERIOD, DEFAULT_TIME_ZONE } from "@adpipe/core";
 import type { ClientBase } from "pg";
 import { billBatch } from "./billing.js";
 import { copyBronze } from "./bronze-copy.js";
@@ -20,6 +20,7 @@ import { PgBinaryArray, pgBinaryArray } from "./pg-binary-array.js";
 import { queryConfig } from "./queries.js";
 import type { KafkaRecord } from "./records.js";
 import { copySilver } from "./silver-copy.js";
+import type { LogPosition } from "./tracker-queries.js";
 import { writeBatchParams } from "./write-params.js";
 
 export interface ServingRules {
@@ -219,15 +220,84 @@ export async function reevaluateServingScope(
   rules: ServingRules,
 ): Promise<number> {
   if (scope.size === 0) return 0;
-  const { rows } = await client.query<{ updated: number }>(
-    queryConfig("gold_reevaluate_serving", [
-      pgBinaryArray("text", [...scope.keys()]),
-      pgBinaryArray("int8", [...scope.values()]),
-      rules.budgetPeriod ?? "day",
-      rules.timeZone ?? "UTC",
-    ]),
+  const own = await ownCalendarEpochs(client, [...scope.keys()], rules);
+  let updated = 0;
+  const shared = [...scope].filter(([advertiserId]) => !own.has(advertiserId));
+  if (shared.length > 0) {
+    const { rows } = await client.query<{ updated: number }>(
+      queryConfig("gold_reevaluate_serving", [
+        pgBinaryArray(
+          "text",
+          shared.map(([advertiserId]) => advertiserId),
+        ),
+        pgBinaryArray(
+          "int8",
+          shared.map(([, fromMs]) => fromMs),
+        ),
+        rules.budgetPeriod ?? DEFAULT_BUDGET_PERIOD,
+        rules.timeZone ?? DEFAULT_TIME_ZONE,
+      ]),
+    );
+    updated += rows[0]?.updated ?? 0;
+  }
+  if (own.size > 0) {
+    const epochs = [...own].flatMap(([advertiserId, list]) =>
+      list.map((epoch, index) => ({ advertiserId, index, ...epoch })),
+    );
+    const ids = [...own.keys()];
+    const { rows } = await client.query<{ updated: number }>(
+      queryConfig("gold_reevaluate_serving_calendars", [
+        ids,
+        ids.map((advertiserId) => scope.get(advertiserId) as number),
+        epochs.map((e) => e.advertiserId),
+        epochs.map((e) => e.index),
+        epochs.map((e) => e.start?.topic ?? null),
+        epochs.map((e) => e.start?.generation ?? null),
+        epochs.map((e) => e.start?.partition ?? null),
+        epochs.map((e) => e.start?.offset ?? null),
+        epochs.map((e) => e.calendar.period),
+        epochs.map((e) => e.calendar.timeZone),
+      ]),
+    );
+    updated += rows[0]?.updated ?? 0;
+  }
+  return updated;
+}
+
+/** One stored calendar setting as gold_calendar_epochs.sql returns it (json, in log order). */
+type CalendarSettingRow = [string, string | null, string | null, string, number, number, string];
+
+/**
+ * The calendar epochs (calendarEpochs of @adpipe/core) of those advertisers whose own calendar ever changed the
+ * calendar in force: their Gold rows follow goldRowPeriodNet (gold_reevaluate_serving_calendars.sql). The others
+ * (most: one probe of a partial index finds no setting) keep the service-wide path.
+ */
+async function ownCalendarEpochs(
+  client: ClientBase,
+  advertiserIds: readonly string[],
+  rules: ServingRules,
+): Promise<Map<string, CalendarEpoch<LogPosition>[]>> {
+  const defaults = {
+    period: rules.budgetPeriod ?? DEFAULT_BUDGET_PERIOD,
+    timeZone: rules.timeZone ?? DEFAULT_TIME_ZONE,
+  };
+  const { rows } = await client.query<{ advertiser_id: string; settings: CalendarSettingRow[] }>(
+    queryConfig("gold_calendar_epochs", [pgBinaryArray("text", advertiserIds)]),
   );
-  return rows[0]?.updated ?? 0;
+  const own = new Map<string, CalendarEpoch<LogPosition>[]>();
+  for (const row of rows) {
+    const observations: CalendarObservation<LogPosition>[] = row.settings.map(
+      ([eventMs, period, timeZone, topic, generation, partition, offset]) => ({
+        eventTimeMs: Number(eventMs),
+        period: period as BudgetPeriod | null,
+        timeZone,
+        position: { topic, generation, partition, offset },
+      }),
+    );
+    const epochs = calendarEpochs(observations, defaults);
+    if (epochs.length > 1) own.set(row.advertiser_id, epochs);
+  }
+  return own;
 }
 
 /** Applies a batch's effect on serving decisions: its contributions' hours and periods, its budget observations. */

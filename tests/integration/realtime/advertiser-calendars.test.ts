@@ -255,9 +255,20 @@ describe("per-advertiser budget periods and time zones through Kafka into both s
         r.recordCount,
         r.duplicateClicks,
       ]);
-    expect(hourly(await readGold(database.pool))).toEqual(
-      hourly(oracle.goldRows() as unknown as Record<string, unknown>[]),
-    );
+    const gold = await readGold(database.pool);
+    expect(hourly(gold)).toEqual(hourly(oracle.goldRows() as unknown as Record<string, unknown>[]));
+    // Each hour's period_net_spend and can_serve are those of its advertiser's period in force at its records
+    // (goldRowPeriodNet: own calendars, the restart at a change, Kolkata's half-hour periods cutting hours).
+    const serving = (rows: Record<string, unknown>[]) =>
+      rows.map((r) => [
+        r.advertiserId,
+        r.windowStartMs,
+        r.periodNetMicros,
+        r.budgetMicros,
+        r.canServe,
+        r.reason,
+      ]);
+    expect(serving(gold)).toEqual(serving(oracle.goldRows() as unknown as Record<string, unknown>[]));
 
     // Each hour's local_spend_day is the local date of its start in the zone in force then; spend_day stays UTC.
     const zoneAt = (id: string, hourMs: number): string => {
