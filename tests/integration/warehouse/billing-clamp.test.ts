@@ -1,9 +1,10 @@
-import { canonicalTimeZone } from "@adpipe/core";
+import { calendarEpochs, canonicalTimeZone } from "@adpipe/core";
 import { Oracle } from "@adpipe/core/testing";
 import { PartitionCache, replayBatch, reprocess, writeBatch } from "@adpipe/warehouse";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  BILLING_DAY,
   BILLING_KAFKA_MS,
   billingRecords,
   billingRun,
@@ -16,7 +17,8 @@ import { createTestDatabase, type TestDatabase } from "./support.js";
 // every budget period and time zones off whole hours (periods that cut through Gold's UTC hours), cut into
 // arbitrary batches, through the ingestor's writeBatch or the Capture replay. Updates also set advertisers' own
 // budget_period / time_zone (clickPeriodOf: a change restarts the period), before, inside and across batches.
-// Each run uses its own topic and advertiser ids in one database.
+// Gold's period_net_spend / can_serve are compared too (goldRowPeriodNet for the advertisers whose calendar
+// changed). Each run uses its own topic and advertiser ids in one database.
 
 let db: TestDatabase;
 const known = { partitions: new PartitionCache() };
@@ -38,6 +40,17 @@ async function goldOf(prefix: string): Promise<[string, number, number, number, 
     [prefix],
   );
   return rows.map((r) => [r.id, Number(r.ws), Number(r.gross), Number(r.net), Number(r.over)]);
+}
+
+/** Each Gold hour's period_net_spend (micros) and can_serve. */
+async function servingOf(prefix: string): Promise<[string, number, number, boolean][]> {
+  const { rows } = await db.pool.query<{ id: string; ws: string; pn: string; cs: boolean }>(
+    `SELECT advertiser_id AS id, (extract(epoch FROM window_start) * 1000)::bigint::text AS ws,
+            (period_net_spend * 1000000)::bigint::text AS pn, can_serve AS cs
+     FROM gold.advertiser_spend WHERE starts_with(advertiser_id, $1) ORDER BY advertiser_id, window_start`,
+    [prefix],
+  );
+  return rows.map((r) => [r.id, Number(r.ws), Number(r.pn), r.cs]);
 }
 
 describe("the billing clamp in Postgres", () => {
@@ -84,6 +97,34 @@ describe("the billing clamp in Postgres", () => {
         }
         const gold = await goldOf(prefix);
         expect(gold).toEqual(expected);
+        // Each hour's period_net_spend and can_serve (goldRowPeriodNet for advertisers whose calendar changed).
+        // Service-wide advertisers under a zone off whole hours are left out: gold_reevaluate_serving sums whole
+        // Gold hours of the period of window_start there (docs/warehouse.md), the oracle clicks by event time.
+        const ownCalendar = new Set(
+          [...new Set(billing.log.map((entry) => entry.advertiser))]
+            .filter(
+              (advertiser) =>
+                calendarEpochs(
+                  billing.log
+                    .filter((entry) => entry.kind === "update" && entry.advertiser === advertiser)
+                    .map((entry, position) => ({
+                      eventTimeMs: BILLING_DAY + entry.minute * 60_000,
+                      period: entry.kind === "update" ? entry.budgetPeriod : null,
+                      timeZone: entry.kind === "update" ? entry.timeZone : null,
+                      position,
+                    })),
+                  { period: rules.budgetPeriod, timeZone: rules.timeZone },
+                ).length > 1,
+            )
+            .map((advertiser) => `${prefix}adv-${advertiser}`),
+        );
+        const compared = (advertiserId: string) =>
+          ["UTC", "America/New_York"].includes(billing.timeZone) || ownCalendar.has(advertiserId);
+        const serving = oracle
+          .goldRows()
+          .filter((row) => compared(row.advertiserId))
+          .map((row) => [row.advertiserId, row.windowStartMs, row.periodNetMicros, row.canServe]);
+        expect((await servingOf(prefix)).filter((row) => compared(row[0]))).toEqual(serving);
         if (gold.some((row) => row[4] > 0)) clamped += 1;
 
         // The run's records share one Kafka time of their own: rebuilding them from Bronze bills them again.
