@@ -196,11 +196,14 @@ export async function scaleOutIn(context: ScenarioContext): Promise<ScenarioResu
     const rebalanceSeen = await Promise.all(
       PATHS.map((path) => watchers[path].waitFor(REBALANCING, 120_000)),
     );
-    const stableOut = await Promise.all(
-      PATHS.map((path) =>
-        watchers[path].waitFor((s) => s.state === "Stable" && s.members === settings.replicas, 180_000),
-      ),
-    );
+    // What the group was (state and members); the assignor name the watcher also reports is not part of it.
+    const stableOut = (
+      await Promise.all(
+        PATHS.map((path) =>
+          watchers[path].waitFor((s) => s.state === "Stable" && s.members === settings.replicas, 180_000),
+        ),
+      )
+    ).map((group) => (group === null ? null : { state: group.state, members: group.members }));
     const readyOut = await allReady(pipeline.children.running(), 120_000);
     const scaledOutMs = Date.now() - scaleOutAtMs;
     await recovered(pipeline, faults, "scale-out", `1 → ${settings.replicas}`, scaleOutAtMs);
@@ -219,9 +222,11 @@ export async function scaleOutIn(context: ScenarioContext): Promise<ScenarioResu
     const leaveExits = Object.fromEntries(
       await Promise.all(leaving.map(async (child) => [child.label, await exitOf(child)] as const)),
     );
-    const stableIn = await Promise.all(
-      PATHS.map((path) => watchers[path].waitFor((s) => s.state === "Stable" && s.members === 1, 180_000)),
-    );
+    const stableIn = (
+      await Promise.all(
+        PATHS.map((path) => watchers[path].waitFor((s) => s.state === "Stable" && s.members === 1, 180_000)),
+      )
+    ).map((group) => (group === null ? null : { state: group.state, members: group.members }));
     const scaledInMs = Date.now() - scaleInAtMs;
     await recovered(pipeline, faults, "scale-in", `${settings.replicas} → 1 (SIGTERM)`, scaleInAtMs);
     log(`scaled in to 1 in ${scaledInMs} ms; exits ${JSON.stringify(leaveExits)}`);
