@@ -89,6 +89,11 @@ export const trackerEnvSchema = z.object({
    * reassigns them (the broker's group.min.session.timeout.ms is the floor). Heartbeats every tenth of it.
    */
   TRACKER_SESSION_TIMEOUT_MS: envVar.integer(6_000, 300_000).default(30_000),
+  /**
+   * Most bytes one fetch returns per partition: larger batches pack more clicks of an advertiser into one
+   * apply_slice call (fewer Redis commands per event); smaller ones keep a batch's latency short under load.
+   */
+  TRACKER_MAX_BYTES_PER_PARTITION: envVar.integer(1_024, 64 * 1_048_576).default(4 * 1_048_576),
   /** Partitions whose batches are applied at the same time (Redis round trips overlap). */
   TRACKER_PARTITIONS_CONCURRENTLY: envVar.integer(1, 64).default(4),
   /** Publish can_serve changes on `<prefix>serving-changes`. */

@@ -128,6 +128,7 @@ export async function startTrackerService(
         shapeRefreshMs: env.PACING_SHAPE_REFRESH_INTERVAL_MS,
       },
       maxWaitTimeInMs: env.TRACKER_MAX_WAIT_MS,
+      maxBytesPerPartition: env.TRACKER_MAX_BYTES_PER_PARTITION,
       sessionTimeoutMs: env.TRACKER_SESSION_TIMEOUT_MS,
       partitionsConcurrently: env.TRACKER_PARTITIONS_CONCURRENTLY,
       resetPolicy: env.RESET_POLICY,

@@ -51,6 +51,8 @@ export interface BudgetTrackerOptions {
   readonly rebuildSource: RebuildSource["kind"];
   readonly intervals: TrackerIntervals;
   readonly maxWaitTimeInMs?: number;
+  /** Fetch size per partition (kafkajs maxBytesPerPartition); kafkajs' default 1 MiB when unset. */
+  readonly maxBytesPerPartition?: number;
   readonly sessionTimeoutMs?: number;
   /** Partitions whose batches are applied at the same time. Default 4. */
   readonly partitionsConcurrently?: number;

@@ -127,6 +127,9 @@ export class BudgetTracker {
       fromBeginning: true,
       consumerConfig: {
         maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
+        ...(options.maxBytesPerPartition === undefined
+          ? {}
+          : { maxBytesPerPartition: options.maxBytesPerPartition }),
         ...(options.sessionTimeoutMs === undefined
           ? {}
           : {

@@ -14,6 +14,7 @@ describe("loadTrackerConfig", () => {
       DEDUP_HORIZON_MS: 3_600_000,
       REBUILD_SOURCE: "warehouse",
       OPS_PORT: 9102,
+      TRACKER_MAX_BYTES_PER_PARTITION: 4 * 1_048_576,
     });
     expect(config.env.DATABASE_URL).toBeUndefined();
     expect(config.kafka.topic).toBe("ad-clicks");
@@ -23,6 +24,14 @@ describe("loadTrackerConfig", () => {
       maxAmountMicros: 1_000_000_000,
       maxPayloadBytes: 65_536,
     });
+  });
+
+  it("bounds the fetch size per partition", () => {
+    expect(
+      loadTrackerConfig({ TRACKER_MAX_BYTES_PER_PARTITION: "65536" }).env.TRACKER_MAX_BYTES_PER_PARTITION,
+    ).toBe(65_536);
+    expect(() => loadTrackerConfig({ TRACKER_MAX_BYTES_PER_PARTITION: "512" })).toThrow(ConfigError);
+    expect(() => loadTrackerConfig({ TRACKER_MAX_BYTES_PER_PARTITION: "1e9" })).toThrow(ConfigError);
   });
 
   it("reads the period, the amount limit in currency units and the intervals", () => {
