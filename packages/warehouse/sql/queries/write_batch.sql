@@ -100,7 +100,8 @@ budget_rows AS (
               topic_generation, budget_mode, budget_period, time_zone, pacing)
   RETURNING 1
 ),
-batch_zones AS (
+-- MATERIALIZED: inlined, the unnest of every budget observation ran again for each Gold key (~28 µs per event).
+batch_zones AS MATERIALIZED (
   SELECT z.advertiser_id, 'epoch'::timestamptz + z.event_ms * interval '1 millisecond' AS event_time, z.time_zone,
          z.topic, z."partition", z."offset"
   FROM unnest($48::text[], $50::bigint[], $69::text[], $53::text[], $54::integer[], $55::bigint[])
