@@ -29,8 +29,13 @@ export const ingestorEnvSchema = z.object({
   INGESTOR_GROUP_ID: z.string().min(1).max(255).default(DEFAULT_PIPELINE),
   /** Records per Postgres transaction (a larger Kafka batch is written in several). */
   INGESTOR_MAX_BATCH_RECORDS: envVar.integer(1, 100_000).default(5_000),
-  /** Partitions processed in parallel by one replica (each holds one Postgres connection while writing). */
-  INGESTOR_PARTITIONS_CONCURRENTLY: envVar.integer(1, 64).default(2),
+  /**
+   * Partition batches of a fetch handled at once by one replica; those waiting for a writer are written together
+   * in one transaction (group commit). At least the partitions of a fetch, so a fetch can be one transaction.
+   */
+  INGESTOR_PARTITIONS_CONCURRENTLY: envVar.integer(1, 64).default(12),
+  /** Transactions in flight at once per replica (each holds one Postgres connection). */
+  INGESTOR_WRITES_CONCURRENTLY: envVar.integer(1, 16).default(2),
   /**
    * Consumer group session timeout: how long a crashed (SIGKILLed) replica holds its partitions before the
    * group reassigns them; the restarted process waits that long too. Heartbeats every tenth of it.

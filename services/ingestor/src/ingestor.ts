@@ -23,11 +23,14 @@ import {
 import type { EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Pool } from "pg";
 import type { IngestorMetrics } from "./metrics.js";
+import { WriteCoalescer } from "./write-coalescer.js";
 
+/** One committed Postgres transaction: the batches of one or more partitions of a fetch (group commit). */
 export interface CommittedBatch {
   readonly topic: string;
-  readonly partition: number;
-  /** Record timestamps (produce time) of the records handed to the writer, in offset order. */
+  /** The partitions written, ascending. */
+  readonly partitions: readonly number[];
+  /** Record timestamps (produce time) of the records handed to the writer, each partition's in offset order. */
   readonly recordTimestampsMs: readonly number[];
   readonly result: WriteBatchResult;
 }
@@ -41,21 +44,43 @@ export interface IngestorOptions {
   logger: Logger;
   metrics?: IngestorMetrics;
   write?: Omit<WriteBatchOptions, "partitions">;
-  /** Records per Postgres transaction. Default 5000. */
+  /** Records per Postgres transaction (all partitions of a combined write together). Default 5000. */
   maxBatchRecords?: number;
+  /** Partition batches of a fetch handled at once; those waiting for a writer share one transaction. Default 12. */
   partitionsConsumedConcurrently?: number;
+  /** Transactions in flight at once (each takes every partition batch queued when it starts). Default 2. */
+  writesConcurrently?: number;
   maxWaitTimeInMs?: number;
   /** Consumer group session timeout (a crashed member keeps its partitions this long). Default 30 s. */
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
   retry?: { initialDelayMs?: number; maxDelayMs?: number };
-  /** Called after each Postgres commit (tests measure freshness with it). */
+  /** Called after each Postgres commit, once per transaction (tests measure freshness with it). */
   onBatchCommitted?: (batch: CommittedBatch) => void;
   /** What to do when the topic was reset under the ingestor (deleted and recreated). Default fail. */
   resetPolicy?: ResetPolicy;
   /** How often positions are compared with the log and a reset applied elsewhere is looked for; 0 = never. */
   topicCheckMs?: number;
 }
+
+interface WriteControl {
+  heartbeat: () => Promise<void>;
+  isRunning: () => boolean;
+  isStale: () => boolean;
+}
+
+type LogEnd = { topic: string; partition: number; endOffset: string };
+
+/** Records of one partition waiting to be written (at most maxBatchRecords of them). */
+interface PartitionChunk {
+  readonly partition: number;
+  readonly records: KafkaRecord[];
+  readonly logEnd: LogEnd;
+  readonly control: WriteControl;
+}
+
+/** A chunk's outcome: written (the transaction's result), not written (stale, stopping, reset), or to be retried alone. */
+type ChunkOutcome = WriteBatchResult | null | "alone";
 
 function toRecord(topic: string, partition: number, message: KafkaMessage): KafkaRecord {
   return {
@@ -92,9 +117,16 @@ export class Ingestor {
   private reported = false;
   private resetting: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private readonly coalescer: WriteCoalescer<PartitionChunk, ChunkOutcome>;
 
   constructor(options: IngestorOptions) {
     this.options = options;
+    this.coalescer = new WriteCoalescer({
+      maxGroupSize: options.maxBatchRecords ?? 5_000,
+      maxConcurrentWrites: options.writesConcurrently ?? 2,
+      sizeOf: (chunk) => chunk.records.length,
+      write: (chunks) => this.writeChunks(chunks),
+    });
     this.logReader = new TopicLogReader(options.kafka, options.topic);
     this.guard = new TopicResetGuard({
       topic: options.topic,
@@ -124,7 +156,7 @@ export class Ingestor {
             }),
       },
       runConfig: {
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 2,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 12,
         eachBatchAutoResolve: false,
       },
       onAssigned: (assignments) => this.resumeOffsets(assignments),
@@ -392,15 +424,27 @@ export class Ingestor {
     return this.resync;
   }
 
+  /** Whether a chunk may still be written: its partition not revoked or re-sought, no reset in the way. */
+  private writable(control: WriteControl): boolean {
+    return control.isRunning() && !control.isStale() && !this.guard.blocked && this.resync === null;
+  }
+
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const max = this.options.maxBatchRecords ?? 5_000;
-    const logEnds = [{ topic: batch.topic, partition: batch.partition, endOffset: batch.highWatermark }];
+    const logEnd = { topic: batch.topic, partition: batch.partition, endOffset: batch.highWatermark };
+    const control = { heartbeat, isRunning, isStale };
     for (let start = 0; start < batch.messages.length; start += max) {
-      if (!isRunning() || isStale() || this.guard.blocked || this.resync !== null) return;
+      if (!this.writable(control)) return;
       const messages = batch.messages.slice(start, start + max);
       const records = messages.map((message) => toRecord(batch.topic, batch.partition, message));
-      const written = await this.writeWithRetry(records, logEnds, { heartbeat, isRunning, isStale });
+      const outcome = await this.coalescer.submit({ partition: batch.partition, records, logEnd, control });
+      const written =
+        outcome === "alone"
+          ? this.writable(control)
+            ? await this.writeWithRetry(records, [logEnd], control)
+            : null
+          : outcome;
       if (written === null) return;
       const last = messages.at(-1);
       if (last !== undefined) resolveOffset(last.offset);
@@ -417,10 +461,82 @@ export class Ingestor {
     }
   }
 
+  /**
+   * Writes the chunks queued together (one per partition) in ONE transaction. Chunks no longer writable are
+   * dropped first. A lone chunk takes the retrying path directly; when a combined write fails, for whatever
+   * reason, each chunk goes that path on its own (which handles resets, generation changes and retries).
+   */
+  private async writeChunks(chunks: PartitionChunk[]): Promise<ChunkOutcome[]> {
+    const live = chunks.filter((chunk) => this.writable(chunk.control));
+    const outcome = (result: ChunkOutcome) => chunks.map((chunk) => (live.includes(chunk) ? result : null));
+    if (live.length === 0) return outcome(null);
+    if (live.length === 1) {
+      const [only] = live as [PartitionChunk];
+      return outcome(await this.writeWithRetry(only.records, [only.logEnd], only.control));
+    }
+    // Partition order: writeBatch then finds the records ordered and skips its sort.
+    live.sort((a, b) => a.partition - b.partition);
+    const records = live.flatMap((chunk) => chunk.records);
+    const started = performance.now();
+    try {
+      const client = await this.options.pool.connect();
+      let result: WriteBatchResult;
+      try {
+        result = await writeBatch(
+          client,
+          {
+            pipeline: this.options.groupId,
+            records,
+            generation: this.generation,
+            logEnds: live.map((chunk) => chunk.logEnd),
+          },
+          { ...this.options.write, partitions: this.partitions },
+        );
+      } finally {
+        client.release();
+      }
+      this.committed(records, result, (performance.now() - started) / 1_000);
+      return outcome(result);
+    } catch (error) {
+      this.options.metrics?.batchFailures.inc();
+      this.options.logger.warn(
+        { err: error, partitions: live.map((chunk) => chunk.partition), records: records.length },
+        "combined write of several partitions failed; writing each partition on its own",
+      );
+      return outcome("alone");
+    }
+  }
+
+  /** Metrics, gap warnings and onBatchCommitted of one committed transaction. */
+  private committed(records: readonly KafkaRecord[], result: WriteBatchResult, seconds: number): void {
+    const { logger, metrics } = this.options;
+    const timestamps = records.map((r) => r.timestampMs);
+    metrics?.recordBatch(result, seconds, timestamps);
+    for (const gap of result.gaps)
+      logger.warn(gap, "records missing between the stored offset and the batch");
+    const partitions = [...new Set(records.map((r) => r.partition))].sort((a, b) => a - b);
+    logger.debug(
+      {
+        topic: records[0]?.topic,
+        partitions,
+        written: result.written,
+        replayed: result.replayed,
+        ms: Math.round(seconds * 1_000),
+      },
+      "batch committed",
+    );
+    this.options.onBatchCommitted?.({
+      topic: records[0]?.topic ?? "",
+      partitions,
+      recordTimestampsMs: timestamps,
+      result,
+    });
+  }
+
   private async writeWithRetry(
     records: KafkaRecord[],
-    logEnds: { topic: string; partition: number; endOffset: string }[],
-    control: { heartbeat: () => Promise<void>; isRunning: () => boolean; isStale: () => boolean },
+    logEnds: LogEnd[],
+    control: WriteControl,
   ): Promise<WriteBatchResult | null> {
     const { logger, metrics } = this.options;
     for (let attempt = 1; ; attempt++) {
@@ -437,27 +553,7 @@ export class Ingestor {
         } finally {
           client.release();
         }
-        const seconds = (performance.now() - started) / 1_000;
-        const timestamps = records.map((r) => r.timestampMs);
-        metrics?.recordBatch(result, seconds, timestamps);
-        for (const gap of result.gaps)
-          logger.warn(gap, "records missing between the stored offset and the batch");
-        logger.debug(
-          {
-            topic: records[0]?.topic,
-            partition: records[0]?.partition,
-            written: result.written,
-            replayed: result.replayed,
-            ms: Math.round(seconds * 1_000),
-          },
-          "batch committed",
-        );
-        this.options.onBatchCommitted?.({
-          topic: records[0]?.topic ?? "",
-          partition: records[0]?.partition ?? -1,
-          recordTimestampsMs: timestamps,
-          result,
-        });
+        this.committed(records, result, (performance.now() - started) / 1_000);
         return result;
       } catch (error) {
         if (isWarehouseError(error) && error.code === "ADP_WAREHOUSE_TOPIC_RESET") {

@@ -54,7 +54,8 @@ describe("two ingestor replicas in one consumer group", () => {
       startIngestorService(config, {
         logger: createLogger({ service: `ingestor-replica-${replica}`, level: "warn" }),
         onBatchCommitted: (batch: CommittedBatch) => {
-          if (batch.result.written > 0) partitionsByReplica[replica]!.add(batch.partition);
+          if (batch.result.written > 0)
+            for (const partition of batch.partitions) partitionsByReplica[replica]!.add(partition);
         },
       });
     services.push(await start(0));
