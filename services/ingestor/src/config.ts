@@ -27,7 +27,7 @@ export const ingestorEnvSchema = z.object({
   ...topicResetEnvSchema.shape,
   /** Consumer group id; also the name under which offsets are stored in ingest.consumer_offsets. */
   INGESTOR_GROUP_ID: z.string().min(1).max(255).default(DEFAULT_PIPELINE),
-  /** Records per Postgres transaction (a larger Kafka batch is written in several). */
+  /** Records per Postgres transaction, all its partitions together (a larger Kafka batch is written in several). */
   INGESTOR_MAX_BATCH_RECORDS: envVar.integer(1, 100_000).default(5_000),
   /**
    * Partition batches of a fetch handled at once by one replica; those waiting for a writer are written together
