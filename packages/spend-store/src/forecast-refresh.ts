@@ -1,14 +1,11 @@
 import { clickPeriodOf, forecastPeriod, formatIsoUtc } from "@adpipe/core";
 import { execByNode } from "@adpipe/serving-client";
 import { CALENDAR_FIELDS, calendarStateOf } from "./calendars.js";
-import { chunked } from "./keyspace-pass.js";
+import { chunked, JOB_CHUNK } from "./keyspace-pass.js";
 import { toInt } from "./redis-values.js";
 import { evalsha, runScripts, throwFirstError } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
 import type { StoreContext } from "./store-context.js";
-
-/** Advertiser hashes read per pipeline. */
-const REFRESH_CHUNK = 500;
 
 const READ_FIELDS = [
   "period",
@@ -61,7 +58,7 @@ export async function refreshForecasts(context: StoreContext): Promise<ForecastR
   let scanned = 0;
   let written = 0;
   const { advertiserKeys } = await context.pass.listing();
-  for (const keys of chunked(advertiserKeys, REFRESH_CHUNK)) {
+  for (const keys of chunked(advertiserKeys, JOB_CHUNK)) {
     const replies = await execByNode(
       context.redis,
       keys.map((key) => ({ key, command: "HMGET", args: [key, ...READ_FIELDS] })),

@@ -7,6 +7,7 @@ export { type RecordPosition, spendRecordOf } from "./from-event.js";
 export { type SpendKeys, spendKeys } from "./keys.js";
 export {
   chunked,
+  JOB_CHUNK,
   type KeyspaceListing,
   KeyspacePass,
   type KeyspacePassStats,

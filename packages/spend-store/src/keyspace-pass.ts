@@ -83,6 +83,15 @@ export class KeyspacePass {
   }
 }
 
+/**
+ * Advertisers per pipeline of a periodic job (sweep, forecast and shape refresh, reservation expiry). Batches
+ * share the job's Redis connection and event loop: a batch's pipeline waits behind the job's pipeline in flight
+ * and behind the building and decoding of its chunks. With 500 per chunk a pacing sweep or forecast refresh of
+ * 5,000 hashes delayed the batches by hundreds of ms every 5 s (produce → Redis p99, docs/performance.md); a
+ * chunk of 100 keeps each wait to a few ms for a few more round trips per turn.
+ */
+export const JOB_CHUNK = 100;
+
 /** `items` in chunks of `size` (the jobs pipeline one chunk per round trip). */
 export function chunked<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];

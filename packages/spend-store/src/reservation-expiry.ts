@@ -1,10 +1,7 @@
-import { chunked } from "./keyspace-pass.js";
+import { chunked, JOB_CHUNK } from "./keyspace-pass.js";
 import { evalsha, replyValue, runScripts } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
 import type { StoreContext } from "./store-context.js";
-
-/** Advertisers' reservation keys expired per pipeline. */
-const EXPIRY_CHUNK = 500;
 
 export interface ReservationExpiryOutcome {
   /** Advertisers with outstanding reservations looked at. */
@@ -31,7 +28,7 @@ export async function expireReservations(
   let releasedMicros = 0;
   // The expiries key carries the advertiser's hash tag; the other two keys are named from it.
   const { reservationTags } = await context.pass.listing();
-  for (const tags of chunked(reservationTags, EXPIRY_CHUNK)) {
+  for (const tags of chunked(reservationTags, JOB_CHUNK)) {
     advertisers += tags.length;
     const replies = await runScripts(
       context.redis,

@@ -1,13 +1,10 @@
 import { formatShape, type HourlySpend, shapeHistoryEndMs, trafficShapeOf } from "@adpipe/core";
 import { advertiserIdFromKey, execByNode } from "@adpipe/serving-client";
 import { CALENDAR_FIELDS, calendarStateOf } from "./calendars.js";
-import { chunked } from "./keyspace-pass.js";
+import { chunked, JOB_CHUNK } from "./keyspace-pass.js";
 import { evalsha, runScripts, throwFirstError } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
 import type { StoreContext } from "./store-context.js";
-
-/** Advertiser hashes read per pipeline. */
-const SCAN_CHUNK = 500;
 
 const READ_FIELDS = ["pacing", "_shape", ...CALENDAR_FIELDS] as const;
 
@@ -41,7 +38,7 @@ export async function refreshShapes(
   const nowMs = context.clock();
   const shaped: { key: string; id: string; timeZone: string; current: string }[] = [];
   const { advertiserKeys } = await context.pass.listing();
-  for (const keys of chunked(advertiserKeys, SCAN_CHUNK)) {
+  for (const keys of chunked(advertiserKeys, JOB_CHUNK)) {
     const replies = await execByNode(
       context.redis,
       keys.map((key) => ({ key, command: "HMGET", args: [key, ...READ_FIELDS] })),

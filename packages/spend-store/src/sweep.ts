@@ -1,16 +1,13 @@
 import { clickPeriodOf } from "@adpipe/core";
 import { advertiserIdFromKey } from "@adpipe/serving-client";
 import { readCalendars } from "./calendars.js";
-import { chunked } from "./keyspace-pass.js";
+import { chunked, JOB_CHUNK } from "./keyspace-pass.js";
 import { decodeApplySlice } from "./script-replies.js";
 import { evalsha, replyValue, runScripts } from "./script-runner.js";
 import { applySliceArgs, emptySlice, type SliceWriter } from "./slice-call.js";
 import { dropSentinel } from "./state-guards.js";
 import type { StoreContext } from "./store-context.js";
 import type { ServingFlip, SweepOutcome } from "./store-types.js";
-
-/** Advertiser hashes swept per pipeline. */
-const SWEEP_CHUNK = 500;
 
 /**
  * Period rollover: moves every advertiser hash whose period (in its own calendar) is over into the current period (spend
@@ -31,7 +28,7 @@ export async function sweep(
   const flips: ServingFlip[] = [];
   // The shared pass (keyspace-pass.ts) lists each key once.
   const { advertiserKeys } = await context.pass.listing(freshListing);
-  for (const keys of chunked(advertiserKeys, SWEEP_CHUNK)) {
+  for (const keys of chunked(advertiserKeys, JOB_CHUNK)) {
     const ids = keys
       .map((key) => advertiserIdFromKey(key, context.keys.prefix))
       .filter((id): id is string => id !== null);

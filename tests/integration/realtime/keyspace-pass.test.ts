@@ -1,5 +1,5 @@
 import { hashSlot } from "@adpipe/serving-client";
-import { type SnapshotAdvertiser, SpendStore } from "@adpipe/spend-store";
+import { JOB_CHUNK, type SnapshotAdvertiser, SpendStore } from "@adpipe/spend-store";
 import type { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -85,6 +85,23 @@ describe("shared SCAN pass on one Redis server", () => {
     const after = store.keyspacePassStats();
     expect(after.passes - before.passes).toBe(1);
     expect(after.scanCalls - before.scanCalls).toBeGreaterThan(0);
+  });
+
+  it("covers every advertiser when the jobs need several chunks", async () => {
+    const many = ids("m", 2 * JOB_CHUNK + 7);
+    await restoreAll(store, [
+      ...many.slice(0, -5).map((id) => advertiser(id)),
+      ...many.slice(-5).map((id) => advertiser(id, "shaped")),
+    ]);
+    for (const id of [many[0], many[JOB_CHUNK], many.at(-1)] as string[]) await reserve(redis, store, id);
+
+    expect((await store.sweep(true)).scanned).toBe(many.length);
+    expect((await store.refreshForecasts()).scanned).toBe(many.length);
+    expect((await store.refreshShapes(async () => new Map())).shaped).toBe(5);
+    expect(await store.expireReservations(NOW)).toEqual({ advertisers: 3, expired: 3, releasedMicros: 300 });
+    // The restores of the next tests replace these advertisers.
+    await store.wipe();
+    await store.createSentinel();
   });
 
   it("never hides the advertisers of a restore behind a pass from before it", async () => {
