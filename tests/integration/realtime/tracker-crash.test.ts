@@ -36,9 +36,13 @@ describe("budget-tracker killed with SIGKILL mid-run", () => {
       spanMs,
     });
     // Info level: the last restart is signalled only once it has logged that it is starting (see the end).
+    // Small fetches: a restarted tracker takes over after the session timeout, when most of the stream is in
+    // the topic; with the default 4 MiB per partition it applied all of it in one batch and the next round had
+    // nothing left to kill it in the middle of.
     const env = {
       ...trackerEnv({ topic: topic.topic, prefix, groupId: uniqueName("rt-crash-group") }),
       LOG_LEVEL: "info",
+      TRACKER_MAX_BYTES_PER_PARTITION: "16384",
     };
     const start = () => {
       const child = spawnTracker(env);
