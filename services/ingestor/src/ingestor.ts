@@ -477,26 +477,13 @@ export class Ingestor {
     // Partition order: writeBatch then finds the records ordered and skips its sort.
     live.sort((a, b) => a.partition - b.partition);
     const records = live.flatMap((chunk) => chunk.records);
-    const started = performance.now();
     try {
-      const client = await this.options.pool.connect();
-      let result: WriteBatchResult;
-      try {
-        result = await writeBatch(
-          client,
-          {
-            pipeline: this.options.groupId,
-            records,
-            generation: this.generation,
-            logEnds: live.map((chunk) => chunk.logEnd),
-          },
-          { ...this.options.write, partitions: this.partitions },
-        );
-      } finally {
-        client.release();
-      }
-      this.committed(records, result, (performance.now() - started) / 1_000);
-      return outcome(result);
+      return outcome(
+        await this.writeOnce(
+          records,
+          live.map((chunk) => chunk.logEnd),
+        ),
+      );
     } catch (error) {
       this.options.metrics?.batchFailures.inc();
       this.options.logger.warn(
@@ -505,6 +492,24 @@ export class Ingestor {
       );
       return outcome("alone");
     }
+  }
+
+  /** One writeBatch transaction on a pooled connection; reports it (committed) once it is in. */
+  private async writeOnce(records: KafkaRecord[], logEnds: LogEnd[]): Promise<WriteBatchResult> {
+    const started = performance.now();
+    const client = await this.options.pool.connect();
+    let result: WriteBatchResult;
+    try {
+      result = await writeBatch(
+        client,
+        { pipeline: this.options.groupId, records, generation: this.generation, logEnds },
+        { ...this.options.write, partitions: this.partitions },
+      );
+    } finally {
+      client.release();
+    }
+    this.committed(records, result, (performance.now() - started) / 1_000);
+    return result;
   }
 
   /** Metrics, gap warnings and onBatchCommitted of one committed transaction. */
@@ -540,21 +545,8 @@ export class Ingestor {
   ): Promise<WriteBatchResult | null> {
     const { logger, metrics } = this.options;
     for (let attempt = 1; ; attempt++) {
-      const started = performance.now();
       try {
-        const client = await this.options.pool.connect();
-        let result: WriteBatchResult;
-        try {
-          result = await writeBatch(
-            client,
-            { pipeline: this.options.groupId, records, generation: this.generation, logEnds },
-            { ...this.options.write, partitions: this.partitions },
-          );
-        } finally {
-          client.release();
-        }
-        this.committed(records, result, (performance.now() - started) / 1_000);
-        return result;
+        return await this.writeOnce(records, logEnds);
       } catch (error) {
         if (isWarehouseError(error) && error.code === "ADP_WAREHOUSE_TOPIC_RESET") {
           // The fetch showed the log ends before the stored offset: a new log, not replays. Nothing written.
