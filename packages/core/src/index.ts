@@ -114,7 +114,9 @@ export {
   pacingTargetFraction,
   SERVE_FRACTION_SCALE,
   SHAPE_HOURS,
+  type SweepCandidate,
   supersedesPacing,
+  sweepCanChangeServing,
   toleranceBpOfPct,
   usableShape,
 } from "./pacing.js";

@@ -155,6 +155,29 @@ export function supersedesPacing(current: PacingObservation | null, candidate: P
   return current === null || candidate.eventTimeMs >= current.eventTimeMs;
 }
 
+/** What a periodic sweep knows of an advertiser's hash before deciding to re-evaluate it. */
+export interface SweepCandidate {
+  /** The stored pacing ("asap", "even", "shaped"); null when never set (asap). */
+  readonly pacing: string | null;
+  /** Start (epoch ms) of the stored period; null when the hash has none yet. */
+  readonly periodStartMs: number | null;
+}
+
+/**
+ * Whether re-evaluating a hash at an instant of `window` (its advertiser's current period) can change anything:
+ * its period is over (apply_slice.lua rolls a hash whose stored start is older than the current period's), or it
+ * paces along a curve that moves with time (even, shaped; an unknown value counts as moving). Otherwise the
+ * decision depends on spend, budget and pause alone, which only the writes that change them change
+ * (decidePacedServing without a pace, or asap, does not read the clock), so a pacing sweep may skip the hash.
+ */
+export function sweepCanChangeServing(
+  candidate: SweepCandidate,
+  window: { readonly startMs: number },
+): boolean {
+  if (candidate.periodStartMs === null || window.startMs > candidate.periodStartMs) return true;
+  return candidate.pacing !== null && candidate.pacing !== "asap";
+}
+
 /** The serving decision of a paced advertiser at an instant: decideServing's inputs plus the pacing window. */
 export interface PacedServingInput extends ServingInput {
   /** null or absent: no pacing set (asap). */

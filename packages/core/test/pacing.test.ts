@@ -12,6 +12,7 @@ import {
   parseEvent,
   SERVE_FRACTION_SCALE,
   SHAPE_HOURS,
+  sweepCanChangeServing,
   toleranceBpOfPct,
 } from "../src/index.js";
 import { Oracle } from "../src/testing.js";
@@ -446,5 +447,71 @@ describe("the oracle's pacing decisions over generated mixed streams", () => {
       expect(kinds).toContain(kind);
     // As the day goes on, advertisers held back are served again.
     expect(byInstant[0]).not.toEqual(byInstant[3]);
+  });
+});
+
+describe("sweepCanChangeServing", () => {
+  const notPaced = fc.constantFrom<"asap" | null>("asap", null);
+  const instant = fc.integer({ min: 0, max: DAY - 1 });
+
+  it("a hash it skips decides the same at every instant of its period", () => {
+    fc.assert(
+      fc.property(
+        notPaced,
+        fc.option(budget, { nil: null }),
+        net.filter((n) => n >= 0),
+        fc.boolean(),
+        tolerance,
+        instant,
+        instant,
+        (pacing, budgetMicros, periodNetMicros, paused, toleranceBp, at, later) => {
+          expect(sweepCanChangeServing({ pacing, periodStartMs: START }, { startMs: START })).toBe(false);
+          const decide = (nowMs: number) =>
+            decidePacedServing({
+              periodNetMicros,
+              budgetMicros,
+              paused,
+              pace:
+                pacing === null
+                  ? null
+                  : { pacing, periodStartMs: START, periodEndMs: START + DAY, nowMs, toleranceBp },
+            });
+          expect(decide(START + later)).toEqual(decide(START + at));
+        },
+      ),
+    );
+  });
+
+  it("re-evaluates paced hashes, hashes whose period is over and hashes without a period", () => {
+    fc.assert(
+      fc.property(
+        fc.option(fc.constantFrom("asap", "even", "shaped", "bogus"), { nil: null }),
+        fc.integer({ min: 1, max: 10 * DAY }),
+        (pacing, ahead) => {
+          const moves = pacing === "even" || pacing === "shaped" || pacing === "bogus";
+          expect(sweepCanChangeServing({ pacing, periodStartMs: START }, { startMs: START })).toBe(moves);
+          expect(sweepCanChangeServing({ pacing, periodStartMs: START }, { startMs: START + ahead })).toBe(
+            true,
+          );
+          expect(sweepCanChangeServing({ pacing, periodStartMs: null }, { startMs: START })).toBe(true);
+          // A window older than the stored period (clock behind the hash) rolls nothing back.
+          expect(sweepCanChangeServing({ pacing, periodStartMs: START }, { startMs: START - ahead })).toBe(
+            moves,
+          );
+        },
+      ),
+    );
+  });
+
+  it("a paced hash's decision does move within its period", () => {
+    const decide = (nowMs: number) =>
+      decidePacedServing({
+        periodNetMicros: 600_000,
+        budgetMicros: 1_000_000,
+        pace: { pacing: "even", periodStartMs: START, periodEndMs: START + DAY, nowMs, toleranceBp: 500 },
+      });
+    expect(sweepCanChangeServing({ pacing: "even", periodStartMs: START }, { startMs: START })).toBe(true);
+    expect(decide(START + DAY / 4).canServe).toBe(false);
+    expect(decide(START + (3 * DAY) / 4).canServe).toBe(true);
   });
 });

@@ -66,7 +66,10 @@ export interface BatchOutcome {
 
 export interface SweepOutcome {
   readonly period: PeriodWindow;
+  /** Advertiser hashes listed. */
   readonly scanned: number;
+  /** Of those, the hashes re-decided (one apply_slice call each); the pacing sweep skips the others. */
+  readonly decided: number;
   readonly flips: readonly ServingFlip[];
   readonly epochChanged: boolean;
 }

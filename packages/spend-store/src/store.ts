@@ -211,11 +211,12 @@ export class SpendStore {
   }
 
   /**
-   * Period rollover of every advertiser hash whose period is over (see sweep.ts). `freshListing`: SCAN now
-   * rather than reuse the periodic jobs' shared pass (the rollover at a period boundary).
+   * Re-decides advertiser hashes at the store's clock (see sweep.ts). `rollover`: the period rollover, every
+   * hash, listed by a SCAN started now; else the pacing sweep: from the periodic jobs' shared pass, only the
+   * hashes whose decision time can change (paced, or their period is over).
    */
-  async sweep(freshListing = false): Promise<SweepOutcome> {
-    return sweep(this.context, this.requireEpoch(), freshListing);
+  async sweep(rollover = false): Promise<SweepOutcome> {
+    return sweep(this.context, this.requireEpoch(), rollover);
   }
 
   /**

@@ -44,7 +44,12 @@ export class PeriodRollover {
       return;
     }
     this.sweptPeriod = outcome.period.id;
-    const fields = { period: outcome.period.id, advertisers: outcome.scanned, flips: outcome.flips.length };
+    const fields = {
+      period: outcome.period.id,
+      advertisers: outcome.scanned,
+      decided: outcome.decided,
+      flips: outcome.flips.length,
+    };
     if (why === "rollover") logger.info(fields, "period rollover sweep");
     else logger.debug(fields, "pacing sweep");
   }

@@ -22,6 +22,36 @@ const HOUR = 3_600_000;
 const DAY_START = Date.UTC(2026, 5, 1);
 const TOLERANCE_BP = 500;
 
+/** A budget_update (budget, pacing, mode at `atMs`) at `offset` of partition 0, applied through the store. */
+async function applyBudget(
+  store: SpendStore,
+  update: {
+    readonly advertiserId: string;
+    readonly budgetMicros: number;
+    readonly pacing: PacingMode | null;
+    readonly mode: "observe" | "hard_cap";
+    readonly atMs: number;
+    readonly offset: number;
+  },
+): Promise<void> {
+  const { advertiserId, budgetMicros, pacing, mode, atMs, offset } = update;
+  const record: SpendRecord = {
+    partition: 0,
+    offset,
+    timestampMs: atMs,
+    advertiserId,
+    spend: null,
+    budget: {
+      budgetMicros,
+      eventTimeMs: atMs,
+      source: "budget_update",
+      mode,
+      ...(pacing === null ? {} : { pacing }),
+    },
+  };
+  await store.applyBatch([record], [{ partition: 0, offset: offset + 1 }]);
+}
+
 describe("apply_slice.lua pacing = decidePacedServing of @adpipe/core", () => {
   const TOPIC = "clicks";
   let redis: Redis;
@@ -51,21 +81,7 @@ describe("apply_slice.lua pacing = decidePacedServing of @adpipe/core", () => {
     mode: "observe" | "hard_cap" = "observe",
   ): Promise<void> {
     offset += 1;
-    const record: SpendRecord = {
-      partition: 0,
-      offset,
-      timestampMs: clock,
-      advertiserId,
-      spend: null,
-      budget: {
-        budgetMicros,
-        eventTimeMs: clock,
-        source: "budget_update",
-        mode,
-        ...(pacing === null ? {} : { pacing }),
-      },
-    };
-    await store.applyBatch([record], [{ partition: 0, offset: offset + 1 }]);
+    await applyBudget(store, { advertiserId, budgetMicros, pacing, mode, atMs: clock, offset });
   }
 
   it("can_serve, reason, serve_fraction and _pace_allowed agree with the rule at every instant (property)", async () => {
@@ -89,7 +105,9 @@ describe("apply_slice.lua pacing = decidePacedServing of @adpipe/core", () => {
           const key = advertiserKey(id, prefix);
           await redis.hset(key, { net_micros: String(netMicros), ...(paused ? { _paused: "1" } : {}) });
           if (shape !== null) await redis.hset(key, "_shape", shape.join(","));
-          const outcome = await store.sweep();
+          // The rollover sweep re-decides every hash; the pacing sweep (sweep()) would skip the unpaced ones,
+          // whose net_micros this test writes behind the store's back.
+          const outcome = await store.sweep(true);
           expect(outcome.epochChanged).toBe(false);
           const [canServe, reason, serveFraction, paceAllowed] = await redis.hmget(
             key,
@@ -162,6 +180,54 @@ describe("apply_slice.lua pacing = decidePacedServing of @adpipe/core", () => {
     await store.sweep();
     expect(await redis.hget(key, "_pace_allowed")).toBe("55000000");
     expect((await reserve("r2", 20_000_000)).granted).toBe(true);
+  });
+});
+
+describe("the pacing sweep re-decides only the hashes whose decision time can change", () => {
+  let redis: Redis;
+  let prefix: string;
+  let store: SpendStore;
+  let clock = DAY_START + 6 * HOUR;
+
+  beforeAll(async () => {
+    ({ redis, prefix, store } = await openRedisStore("rt-pacing-sweep", {
+      topic: "clicks",
+      clock: () => clock,
+      pacingToleranceBp: TOLERANCE_BP,
+    }));
+  });
+
+  afterAll(() => closeRedisStore(redis, prefix));
+
+  it("skips unpaced hashes within their period, rolls every hash whose period is over", async () => {
+    const pacings: readonly (PacingMode | null)[] = ["even", "shaped", "asap", null, null];
+    for (const [i, pacing] of pacings.entries())
+      await applyBudget(store, {
+        advertiserId: `adv-${i}`,
+        budgetMicros: 100_000_000,
+        pacing,
+        mode: "observe",
+        atMs: clock,
+        offset: i + 1,
+      });
+    // The even-paced advertiser spent 40 of 100 by 06:00 (allowance 30): held back, until the curve catches up.
+    await redis.hset(advertiserKey("adv-0", prefix), "net_micros", "40000000");
+    const first = await store.sweep();
+    expect({ scanned: first.scanned, decided: first.decided }).toEqual({ scanned: 5, decided: 2 });
+    expect(await redis.hget(advertiserKey("adv-0", prefix), "reason")).toBe("ahead_of_pace");
+    clock = DAY_START + 12 * HOUR;
+    const later = await store.sweep();
+    expect(later.decided).toBe(2);
+    expect(later.flips).toEqual([{ advertiserId: "adv-0", canServe: true }]);
+    // The next day: every hash's period is over, so the pacing sweep rolls them all (before any rollover sweep).
+    clock = DAY_START + 25 * HOUR;
+    expect((await store.sweep()).decided).toBe(5);
+    const nextDay = budgetPeriodOf(clock).id;
+    for (const i of pacings.keys())
+      expect(await redis.hget(advertiserKey(`adv-${i}`, prefix), "period")).toBe(nextDay);
+    expect((await store.sweep()).decided).toBe(2);
+    // The rollover sweep re-decides every hash.
+    expect((await store.sweep(true)).decided).toBe(5);
   });
 });
 
