@@ -200,12 +200,22 @@ export class BudgetTracker {
     return reconcileOnce(this.options);
   }
 
-  /** Runs `task` every `ms` (0 = never) until stop; a failure is logged and the next turn runs as usual. */
+  /**
+   * Runs `task` every `ms` (0 = never) until stop; a failure is logged and the next turn runs as usual. A turn
+   * due while the previous one still runs is skipped: under load a sweep can outlast its interval, and
+   * overlapping turns would only double the work that competes with the batches.
+   */
   private every(ms: number, task: () => Promise<void>): void {
     if (ms <= 0) return;
+    let running = false;
     const timer = setInterval(() => {
-      if (this.stopping) return;
-      task().catch((error: unknown) => this.logger.error({ err: error }, "periodic task failed"));
+      if (this.stopping || running) return;
+      running = true;
+      task()
+        .catch((error: unknown) => this.logger.error({ err: error }, "periodic task failed"))
+        .finally(() => {
+          running = false;
+        });
     }, ms);
     timer.unref();
     this.timers.push(timer);
