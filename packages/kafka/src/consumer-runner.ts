@@ -23,6 +23,12 @@ export type ConsumerRunnerState =
   | "stopped"
   | "failed";
 
+/**
+ * How often resolved offsets are committed to Kafka by default. Every service keeps its positions with its data
+ * (Postgres, Redis); Kafka's committed offsets serve lag monitoring and the "did this group consume" checks.
+ */
+export const COMMIT_INTERVAL_MS = 1_000;
+
 export interface ConsumerRunnerOptions {
   kafka: Kafka;
   groupId: string;
@@ -31,7 +37,8 @@ export interface ConsumerRunnerOptions {
    * Handles one batch of one partition. Offsets are NOT resolved automatically (eachBatchAutoResolve is off):
    * call `resolveOffset(offset)` for what has been durably processed, so a batch cut short by stop() or a
    * rebalance (check `isRunning()` and `isStale()`) never marks unprocessed records as consumed.
-   * Kafka's committed offsets then follow the resolved ones (on Event Hubs at most once a second).
+   * Kafka's committed offsets then follow the resolved ones, at most once per `autoCommitInterval` (default
+   * COMMIT_INTERVAL_MS; kafkajs as patched, see docs/infra.md), on idle fetches once it passed, and at stop().
    */
   eachBatch: (payload: EachBatchPayload) => Promise<void>;
   /**
@@ -212,8 +219,9 @@ export class ConsumerRunner {
       this.options.kafka instanceof AdpipeKafka && this.options.kafka.connection.flavor === "event-hubs";
     return {
       eachBatchAutoResolve: false,
-      // Event Hubs throttles commits to 4/s per partition; kafkajs would otherwise commit after every batch.
-      ...(eventHubs ? { autoCommitInterval: EVENT_HUBS_SETTINGS.autoCommitInterval } : {}),
+      // Without an interval kafkajs commits after every partition batch: one OffsetCommit round trip each, awaited
+      // before the next batch (and Event Hubs throttles commits to 4/s per partition).
+      autoCommitInterval: eventHubs ? EVENT_HUBS_SETTINGS.autoCommitInterval : COMMIT_INTERVAL_MS,
       ...this.options.runConfig,
     };
   }

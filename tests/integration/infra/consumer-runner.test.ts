@@ -13,16 +13,26 @@ afterEach(async () => {
   await Promise.all(topics.splice(0).map((topic) => topic.delete()));
 });
 
-async function topicWith(partitions: number, perPartition: number): Promise<TestTopic> {
+/** A topic holding `perPartition` records in each partition, produced `perSend` at a time (one record batch each). */
+async function topicWith(
+  partitions: number,
+  perPartition: number,
+  perSend = perPartition,
+): Promise<TestTopic> {
   const topic = await createTestTopic("infra-runner", partitions);
   topics.push(topic);
   const producer = topic.kafka.producer();
   await producer.connect();
   for (let partition = 0; partition < partitions; partition++) {
-    await producer.send({
-      topic: topic.topic,
-      messages: Array.from({ length: perPartition }, (_, i) => ({ partition, value: `${partition}:${i}` })),
-    });
+    for (let from = 0; from < perPartition; from += perSend) {
+      await producer.send({
+        topic: topic.topic,
+        messages: Array.from({ length: Math.min(perSend, perPartition - from) }, (_, i) => ({
+          partition,
+          value: `${partition}:${from + i}`,
+        })),
+      });
+    }
   }
   await producer.disconnect();
   return topic;
@@ -157,6 +167,69 @@ describe("ConsumerRunner against the real broker", () => {
       expect(committed?.partitions).toEqual([
         { partition: 0, offset: String(Number(lastResolved) + 1), metadata: null },
       ]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it("commits once per autoCommitInterval, not after every batch; idle and at stop it catches up", async () => {
+    // 30 record batches per partition: a small fetch brings a few of them.
+    const topic = await topicWith(2, 3_000, 100);
+    const admin = topic.kafka.admin();
+    await admin.connect();
+    const committed = async (groupId: string) => {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic.topic] });
+      return (offsets?.partitions ?? [])
+        .map((p) => `${p.partition}:${p.offset}`)
+        .sort()
+        .join(",");
+    };
+    const end = "0:3000,1:3000";
+    try {
+      for (const intervalMs of [60_000, 300]) {
+        const groupId = uniqueName(`g-runner-commit-${intervalMs}`);
+        const seen: string[] = [];
+        let batches = 0;
+        let commits = 0;
+        const runner = new ConsumerRunner({
+          kafka: topic.kafka,
+          groupId,
+          topics: [topic.topic],
+          // Small fetches: dozens of batches per partition.
+          consumerConfig: { maxBytesPerPartition: 4_096 },
+          runConfig: { autoCommitInterval: intervalMs },
+          eachBatch: async (payload) => {
+            batches += 1;
+            await collect(seen)(payload);
+          },
+        });
+        runners.push(runner);
+        await runner.start();
+        const consumer = runner.consumer;
+        consumer?.on(consumer.events.COMMIT_OFFSETS, () => {
+          commits += 1;
+        });
+        await eventually(() => seen.length >= 6_000);
+        expect(batches).toBeGreaterThan(20);
+        if (intervalMs === 60_000) {
+          // Nothing committed within the interval (upstream kafkajs committed after each of the batches)...
+          expect(commits).toBe(0);
+          expect(await committed(groupId)).toBe("0:-1,1:-1");
+          // ...and stop() commits what was resolved before leaving the group.
+          await runner.stop();
+          expect(await committed(groupId)).toBe(end);
+        } else {
+          // Idle, the consumer commits on its empty fetches once the interval passed (before any stop()).
+          let last = await committed(groupId);
+          for (const deadline = Date.now() + 10_000; last !== end && Date.now() < deadline; ) {
+            await sleep(100);
+            last = await committed(groupId);
+          }
+          expect(last).toBe(end);
+          expect(commits).toBeGreaterThanOrEqual(1);
+          expect(commits).toBeLessThan(batches);
+        }
+      }
     } finally {
       await admin.disconnect();
     }
