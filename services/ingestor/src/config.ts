@@ -37,6 +37,11 @@ export const ingestorEnvSchema = z.object({
   /** Transactions in flight at once per replica (each holds one Postgres connection). */
   INGESTOR_WRITES_CONCURRENTLY: envVar.integer(1, 16).default(2),
   /**
+   * Fetch and parse a partition's next batch while its last one commits (true), instead of taking turns. Kafka's
+   * committed offset (lag monitoring only) may then lead Postgres by one batch per partition.
+   */
+  INGESTOR_FETCH_AHEAD: envVar.boolean().default(true),
+  /**
    * Consumer group session timeout: how long a crashed (SIGKILLed) replica holds its partitions before the
    * group reassigns them; the restarted process waits that long too. Heartbeats every tenth of it.
    * Lower it to shorten the stall after a crash (the default holds the path for 30 s).

@@ -61,6 +61,14 @@ export interface IngestorOptions {
   resetPolicy?: ResetPolicy;
   /** How often positions are compared with the log and a reset applied elsewhere is looked for; 0 = never. */
   topicCheckMs?: number;
+  /**
+   * While a partition is behind, fetch its next batch while the last one commits (default true): the batch's
+   * offset is resolved in kafkajs when its write starts, so fetching, parsing and the Postgres commit overlap
+   * instead of taking turns; the partition's next batch is written only after that commit. Caught up, batches
+   * take turns (lowest latency). Kafka's committed offset (lag monitoring only) may then lead Postgres by one
+   * batch per partition; resuming always uses Postgres.
+   */
+  fetchAhead?: boolean;
 }
 
 interface WriteControl {
@@ -118,6 +126,8 @@ export class Ingestor {
   private resetting: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private readonly coalescer: WriteCoalescer<PartitionChunk, ChunkOutcome>;
+  /** Per partition, the write left committing when fetchAhead returned its batch early (null: not written). */
+  private readonly committing = new Map<number, Promise<WriteBatchResult | null>>();
 
   constructor(options: IngestorOptions) {
     this.options = options;
@@ -195,6 +205,8 @@ export class Ingestor {
     this.stopping = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     await this.runner.stop();
+    // Writes left committing by fetchAhead finish (or give up, stopping) before the pool closes.
+    await Promise.all(this.committing.values());
     await this.resync?.catch(() => undefined);
     await this.resetting?.catch(() => undefined);
     await this.logReader.close();
@@ -434,31 +446,82 @@ export class Ingestor {
     const max = this.options.maxBatchRecords ?? 5_000;
     const logEnd = { topic: batch.topic, partition: batch.partition, endOffset: batch.highWatermark };
     const control = { heartbeat, isRunning, isStale };
+    const fetchAhead = this.options.fetchAhead ?? true;
     for (let start = 0; start < batch.messages.length; start += max) {
       if (!this.writable(control)) return;
       const messages = batch.messages.slice(start, start + max);
       const records = messages.map((message) => toRecord(batch.topic, batch.partition, message));
-      const outcome = await this.coalescer.submit({ partition: batch.partition, records, logEnd, control });
-      const written =
-        outcome === "alone"
-          ? this.writable(control)
-            ? await this.writeWithRetry(records, [logEnd], control)
-            : null
-          : outcome;
-      if (written === null) return;
+      // The partition's previous batch commits first. Not written (rebalance, stop, reset, generation change):
+      // whatever stopped it seeks the partition back to its stored offset, so this batch is not written either.
+      if ((await this.previousCommit(batch.partition)) === null) return;
+      if (!this.writable(control)) return;
+      const write = this.writeChunk({ partition: batch.partition, records, logEnd, control });
       const last = messages.at(-1);
-      if (last !== undefined) resolveOffset(last.offset);
+      if (last === undefined) return;
+      const lastChunk = start + max >= batch.messages.length;
+      // Only while behind (the log held more than this batch when fetched): a fetch sent as the write starts
+      // then returns a full batch. Caught up, it would return the few records of that instant and the records
+      // arriving during the commit would wait for one commit more.
+      const behind = BigInt(batch.highWatermark) - 1n > BigInt(last.offset);
+      if (fetchAhead && lastChunk && behind) {
+        this.committing.set(
+          batch.partition,
+          write.then((written) => {
+            if (written !== null) this.trackLag(batch, last.offset);
+            return written;
+          }),
+        );
+        // kafkajs fetches from the resolved offset: the next batch is fetched and parsed while this one commits.
+        resolveOffset(last.offset);
+        this.options.metrics?.fetchedAhead.inc();
+        return;
+      }
+      if ((await write) === null) return;
+      resolveOffset(last.offset);
       // Kafka's committed offset trails Postgres: it only feeds lag monitoring, resuming uses Postgres.
       await commitOffsetsIfNecessary();
-      if (last !== undefined) {
-        const lag = Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n);
-        this.options.metrics?.lag.set(
-          { topic: batch.topic, partition: String(batch.partition) },
-          Math.max(0, lag),
-        );
-      }
+      this.trackLag(batch, last.offset);
       await heartbeat();
     }
+  }
+
+  /** Waits for the write fetchAhead left committing on `partition`: its result, or undefined when none was. */
+  private async previousCommit(partition: number): Promise<WriteBatchResult | null | undefined> {
+    const pending = this.committing.get(partition);
+    if (pending === undefined) return undefined;
+    const written = await pending;
+    if (this.committing.get(partition) === pending) this.committing.delete(partition);
+    return written;
+  }
+
+  /**
+   * Writes one chunk: in the group commit with the other partitions' chunks, or alone with retries when the
+   * combined write failed. Null: not written. Never rejects: an unexpected failure is logged and the stored
+   * positions are re-read, which seeks every assigned partition back to what Postgres holds.
+   */
+  private async writeChunk(chunk: PartitionChunk): Promise<WriteBatchResult | null> {
+    try {
+      const outcome = await this.coalescer.submit(chunk);
+      if (outcome !== "alone") return outcome;
+      return this.writable(chunk.control)
+        ? await this.writeWithRetry(chunk.records, [chunk.logEnd], chunk.control)
+        : null;
+    } catch (error) {
+      this.options.logger.error(
+        { err: error, partition: chunk.partition },
+        "batch write failed unexpectedly; re-reading the stored positions",
+      );
+      void this.resynchronise();
+      return null;
+    }
+  }
+
+  private trackLag(batch: EachBatchPayload["batch"], lastOffset: string): void {
+    const lag = Number(BigInt(batch.highWatermark) - BigInt(lastOffset) - 1n);
+    this.options.metrics?.lag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Math.max(0, lag),
+    );
   }
 
   /**

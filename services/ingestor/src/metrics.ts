@@ -9,6 +9,7 @@ export class IngestorMetrics {
   readonly batchRecords: Histogram;
   readonly batchSeconds: Histogram;
   readonly batchFailures: Counter;
+  readonly fetchedAhead: Counter;
   readonly offsetGaps: Counter<"topic" | "partition">;
   readonly lag: Gauge<"topic" | "partition">;
   readonly commitLatency: Histogram;
@@ -49,6 +50,11 @@ export class IngestorMetrics {
     this.batchFailures = new Counter({
       name: "ingestor_batch_failures_total",
       help: "Batch writes that failed and were retried",
+      registers: [registry],
+    });
+    this.fetchedAhead = new Counter({
+      name: "ingestor_batches_fetched_ahead_total",
+      help: "Partition batches left committing while the next fetch ran (INGESTOR_FETCH_AHEAD, partition behind)",
       registers: [registry],
     });
     this.offsetGaps = new Counter({

@@ -64,6 +64,7 @@ export async function startIngestorService(
       maxBatchRecords: env.INGESTOR_MAX_BATCH_RECORDS,
       partitionsConsumedConcurrently: concurrency,
       writesConcurrently: env.INGESTOR_WRITES_CONCURRENTLY,
+      fetchAhead: env.INGESTOR_FETCH_AHEAD,
       maxWaitTimeInMs: env.INGESTOR_MAX_WAIT_MS,
       sessionTimeoutMs: env.INGESTOR_SESSION_TIMEOUT_MS,
       maxBytesPerPartition: env.INGESTOR_MAX_BYTES_PER_PARTITION,

@@ -29,7 +29,10 @@ const PARTITIONS = 4;
 // Small fetches (a few hundred records per partition; above the ~26 KiB record batches produceRecords makes, or
 // the broker answers with one partition only): every fetch brings all partitions, each batch far below
 // INGESTOR_MAX_BATCH_RECORDS, which is what group commit joins.
+// The ingestor is behind on every fetch but the last, so INGESTOR_FETCH_AHEAD leaves batches committing while it
+// fetches the next: both tests also hold it to exactly once, killed or not.
 const SMALL_FETCH = {
+  INGESTOR_FETCH_AHEAD: "true",
   INGESTOR_MAX_BYTES_PER_PARTITION: "65536",
   INGESTOR_MAX_BATCH_RECORDS: "2000",
   OPS_PORT: "0",
@@ -45,6 +48,13 @@ async function bronzeTransactions(pool: pg.Pool): Promise<{ partitions: number; 
        FROM bronze.ad_click_events_raw GROUP BY xmin::text`,
   );
   return rows;
+}
+
+/** The sum of a counter's values in the service's registry (0 when it has none). */
+async function counterValue(service: IngestorService, name: string): Promise<number> {
+  const metric = service.registry.getSingleMetric(name);
+  if (metric === undefined) throw new Error(`no metric ${name}`);
+  return (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);
 }
 
 function spawnIngestor(env: Record<string, string>): { child: ChildProcess; output: () => string } {
@@ -115,6 +125,7 @@ describe("ingestor group commit: the partitions of a fetch in one transaction", 
       },
     );
     await waitForIngested(db.pool, group, topic.topic, await endOffsets(topic.kafka, topic.topic));
+    const ingested = service;
     await service.stop();
     service = undefined;
 
@@ -139,6 +150,9 @@ describe("ingestor group commit: the partitions of a fetch in one transaction", 
     );
     expect(committed.reduce((sum, b) => sum + b.recordTimestampsMs.length, 0)).toBe(records.length);
     expect(committed.reduce((sum, b) => sum + b.result.written, 0)).toBe(records.length);
+    // Fetched ahead, never past a gap.
+    expect(await counterValue(ingested, "ingestor_batches_fetched_ahead_total")).toBeGreaterThan(0);
+    expect(await counterValue(ingested, "ingestor_offset_gaps_total")).toBe(0);
   });
 
   it("stays exact when the process is SIGKILLed between and inside combined transactions", {
