@@ -12,6 +12,7 @@
 import type { PacingMode } from "@adpipe/core";
 import { type SpendRecord, SpendStore } from "@adpipe/spend-store";
 import { Redis } from "ioredis";
+import { deletePrefix } from "./lib/infra.js";
 
 const [advertisers = 5_000, pacedShare = 0, sweeps = 20] = process.argv.slice(2).map(Number);
 const T0 = Date.UTC(2026, 11, 6, 6);
@@ -73,11 +74,6 @@ try {
     `pacing sweep: ${median.toFixed(1)} ms, redis cpu ${cpuMs.toFixed(1)} ms, ${Math.round(calls)} apply_slice calls per sweep (${advertisers} hashes, ${Math.round(advertisers * pacedShare)} paced)`,
   );
 } finally {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1_000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== "0");
+  await deletePrefix(redis, prefix);
   redis.disconnect();
 }
