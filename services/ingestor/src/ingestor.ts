@@ -104,7 +104,8 @@ function toRecord(topic: string, partition: number, message: KafkaMessage): Kafk
 /**
  * Kafka → Bronze/Silver/Gold, exactly once: a consumer group member that writes each batch in one Postgres
  * transaction together with the offsets, and on every assignment resumes from the offsets stored in Postgres.
- * Kafka's committed offsets follow the Postgres commits and serve lag monitoring only.
+ * Kafka's committed offsets (committed once a second, up to one batch per partition ahead with fetchAhead) serve
+ * lag monitoring only.
  * A failing write (Postgres down, deadlock, serialization) is retried with backoff forever; bad input never fails
  * a write (it lands in Bronze with its reason), so the consumer never stops on it.
  */
@@ -478,7 +479,7 @@ export class Ingestor {
       }
       if ((await write) === null) return;
       resolveOffset(last.offset);
-      // Kafka's committed offset trails Postgres: it only feeds lag monitoring, resuming uses Postgres.
+      // Kafka's committed offset only feeds lag monitoring; resuming uses Postgres.
       await commitOffsetsIfNecessary();
       this.trackLag(batch, last.offset);
       await heartbeat();
