@@ -137,12 +137,9 @@ export class BudgetTracker {
               heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
             }),
       },
-      // Positions live in Redis; Kafka's committed offsets only serve lag monitoring and loss detection, so
-      // they are committed once a second instead of after every batch (one Kafka round trip less per batch).
-      runConfig: {
-        autoCommitInterval: 1_000,
-        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 4,
-      },
+      // Positions live in Redis; Kafka's committed offsets only serve lag monitoring and loss detection
+      // (ConsumerRunner commits them once a second: COMMIT_INTERVAL_MS).
+      runConfig: { partitionsConsumedConcurrently: options.partitionsConcurrently ?? 4 },
       eachBatch: (payload) => this.applier.apply(payload),
       onAssigned: (assignments) => this.onAssigned(assignments),
     });
