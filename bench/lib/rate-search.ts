@@ -4,7 +4,9 @@
  * Rates live on a grid: multiples of `step` between `min` and `max`. The search first makes sure it has a rate
  * that passed and one that failed (probing `min`, then `max`, unless recorded outcomes already bracket the
  * answer), then bisects between the highest pass below the lowest fail until no grid rate lies between. It
- * assumes that passing gets harder as the rate grows; a noisy outcome only moves the bracket, never loops.
+ * assumes that passing gets harder as the rate grows. A fail below a recorded pass contradicts that (a stall
+ * that hit one run, not the rate): such a rate is measured once more and each rate's latest outcome counts, so
+ * one stall does not end the search below rates that passed; a second fail stands. It never loops.
  */
 
 export interface RateSearchBounds {
@@ -52,6 +54,8 @@ export class RateSearch {
   /** The next rate to probe, or undefined when the search is done. */
   next(): number | undefined {
     const { min, max, step } = this.bounds;
+    const retry = this.contradictedFail();
+    if (retry !== undefined) return retry;
     const { sustained, failed } = this.result();
     if (failed !== null && failed <= min) return undefined;
     if (sustained === null) return this.probed(min) ? undefined : min;
@@ -65,17 +69,40 @@ export class RateSearch {
   }
 
   result(): RateSearchResult {
+    const latest = this.latestOutcomes();
     let failed: number | null = null;
-    for (const { rate, passed } of this.outcomes) {
+    for (const [rate, passed] of latest) {
       if (!passed && (failed === null || rate < failed)) failed = rate;
     }
     let sustained: number | null = null;
-    for (const { rate, passed } of this.outcomes) {
+    for (const [rate, passed] of latest) {
       if (passed && (failed === null || rate < failed) && (sustained === null || rate > sustained)) {
         sustained = rate;
       }
     }
     return { sustained, failed, probes: this.outcomes.map((o) => ({ ...o })) };
+  }
+
+  /** Each rate's latest outcome. */
+  private latestOutcomes(): Map<number, boolean> {
+    const latest = new Map<number, boolean>();
+    for (const { rate, passed } of this.outcomes) latest.set(rate, passed);
+    return latest;
+  }
+
+  /** The lowest rate whose only outcome is a fail below a rate whose latest outcome is a pass. */
+  private contradictedFail(): number | undefined {
+    const latest = this.latestOutcomes();
+    let highestPass: number | undefined;
+    for (const [rate, passed] of latest)
+      if (passed && (highestPass === undefined || rate > highestPass)) highestPass = rate;
+    if (highestPass === undefined) return undefined;
+    let retry: number | undefined;
+    for (const [rate, passed] of latest) {
+      const once = this.outcomes.filter((o) => o.rate === rate).length === 1;
+      if (!passed && once && rate < highestPass && (retry === undefined || rate < retry)) retry = rate;
+    }
+    return retry;
   }
 
   private probed(rate: number): boolean {
