@@ -1,5 +1,6 @@
 import { Prng } from "@adpipe/core";
 import type { ServingState } from "@adpipe/core/testing";
+import { advertiserKey } from "@adpipe/serving-client";
 import { expectedGold, readGold } from "../../integration/warehouse/support.js";
 import {
   fuzzedRecords,
@@ -172,9 +173,14 @@ async function checkerSelfTest(pipeline: Pipeline): Promise<Record<string, unkno
   await pool.query(
     "DELETE FROM bronze.ad_click_events_raw WHERE ctid = (SELECT ctid FROM bronze.ad_click_events_raw LIMIT 1)",
   );
-  const [someone] = [...(await pipeline.store.readStates()).values()].filter((s) => s.netMicros > 0);
-  if (someone !== undefined)
-    await pipeline.redis.hincrby(`${pipeline.prefix}adv:{${someone.advertiserId}}`, "net_micros", -1);
+  // The first advertiser in id order with spend; its key comes from the contract, which encodes the braces and
+  // `%` that the hostile-but-valid ids carry (a hand-built key would create a new hash and tamper with nothing).
+  const [someone] = [...(await pipeline.store.readStates()).values()]
+    .filter((s) => s.netMicros > 0)
+    .sort((a, b) => (a.advertiserId < b.advertiserId ? -1 : 1));
+  if (someone === undefined)
+    throw new Error("checker self-test: no advertiser with spend in Redis to tamper with");
+  await pipeline.redis.hincrby(advertiserKey(someone.advertiserId, pipeline.prefix), "net_micros", -1);
   const tampered = await verifyPipeline(pipeline, { redisRetryMs: 0 });
   return Object.fromEntries(
     tampered.checks.map((c) => [
