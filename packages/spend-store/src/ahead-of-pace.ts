@@ -1,23 +1,15 @@
 import { type BudgetCalendar, clickPeriodOf } from "@adpipe/core";
-import { advertiserIdFromKey, advertiserKeyPattern, execByNode } from "@adpipe/serving-client";
+import { advertiserIdFromKey, advertiserKeyPattern } from "@adpipe/serving-client";
 import type { Cluster, Redis } from "ioredis";
-import { CALENDAR_FIELDS, calendarStateOf } from "./calendars.js";
+import { readStoredCalendars, type StoredCalendar } from "./calendars.js";
 import { scanKeys } from "./redis-scan.js";
 import { toInt } from "./redis-values.js";
-import { throwFirstError } from "./script-runner.js";
 
 /** Advertiser hashes read per pipeline (and asked of SCAN per step). */
 const SCAN_CHUNK = 500;
 
-const READ_FIELDS = [
-  "reason",
-  "period",
-  "_period_start",
-  "net_micros",
-  "budget_micros",
-  "_ahead_seen",
-  ...CALENDAR_FIELDS,
-] as const;
+/** Read beside the calendar: the decision, the period and spend it was made in, and the recorded episode. */
+const AHEAD_FIELDS = ["reason", "period", "_period_start", "net_micros", "budget_micros", "_ahead_seen"];
 
 /** An advertiser the tracker holds back for pacing (hash reason = ahead_of_pace), in the period of its hash. */
 export interface AheadOfPaceState {
@@ -43,16 +35,11 @@ export async function readAheadOfPace(
 ): Promise<AheadOfPaceState[]> {
   const states: AheadOfPaceState[] = [];
   for await (const keys of scanKeys(redis, advertiserKeyPattern(prefix), SCAN_CHUNK)) {
-    const replies = await execByNode(
-      redis,
-      keys.map((key) => ({ key, command: "HMGET", args: [key, ...READ_FIELDS] })),
-    );
-    throwFirstError(replies);
+    const stored = await readStoredCalendars(redis, keys, AHEAD_FIELDS);
     keys.forEach((key, i) => {
-      const v = (replies[i]?.[1] ?? null) as (string | null)[] | null;
+      const { calendar, extra: v } = stored[i] as StoredCalendar;
       const id = advertiserIdFromKey(key, prefix);
-      if (v === null || id === null) return;
-      const calendar = calendarStateOf(v.slice(6));
+      if (id === null) return;
       const seen = parseAheadSeen(v[5] ?? null);
       if (seen !== null) {
         const window = clickPeriodOf(seen.periodStartMs, calendar, defaults);

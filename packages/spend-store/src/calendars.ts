@@ -7,6 +7,7 @@ import {
   emptyCalendarState,
 } from "@adpipe/core";
 import { execByNode } from "@adpipe/serving-client";
+import type { Cluster, Redis } from "ioredis";
 import { toInt } from "./redis-values.js";
 import { throwFirstError } from "./script-runner.js";
 import type { StoreContext } from "./store-context.js";
@@ -77,21 +78,44 @@ export class CalendarMemory {
   }
 }
 
+/** An advertiser's stored calendar and the values of the other fields asked for, in their order. */
+export interface StoredCalendar {
+  readonly calendar: CalendarState;
+  readonly extra: readonly (string | null)[];
+}
+
+/**
+ * The calendars stored in the given advertiser hashes (keys), with the values of `extraFields` read in the same
+ * HMGET: one pipelined round trip (per node on a cluster), in the order of `keys`. A missing hash reads as no
+ * calendar set and null extras. The periodic jobs read through it what they need beside the calendar.
+ */
+export async function readStoredCalendars(
+  redis: Redis | Cluster,
+  keys: readonly string[],
+  extraFields: readonly string[] = [],
+): Promise<StoredCalendar[]> {
+  if (keys.length === 0) return [];
+  const fields = [...CALENDAR_FIELDS, ...extraFields];
+  const replies = await execByNode(
+    redis,
+    keys.map((key) => ({ key, command: "HMGET", args: [key, ...fields] })),
+  );
+  throwFirstError(replies);
+  return keys.map((_, i) => {
+    const values = (replies[i]?.[1] ?? null) as (string | null)[] | null;
+    return {
+      calendar: calendarStateOf(values === null ? null : values.slice(0, CALENDAR_FIELDS.length)),
+      extra: extraFields.map((_, k) => values?.[CALENDAR_FIELDS.length + k] ?? null),
+    };
+  });
+}
+
 /** The calendars stored in the given advertisers' hashes (one pipelined round trip; per node on a cluster). */
 export async function readCalendars(
   context: StoreContext,
   advertiserIds: readonly string[],
 ): Promise<Map<string, CalendarState>> {
-  const out = new Map<string, CalendarState>();
-  if (advertiserIds.length === 0) return out;
   const keys = advertiserIds.map((id) => context.keys.advertiser(id));
-  const replies = await execByNode(
-    context.redis,
-    keys.map((key) => ({ key, command: "HMGET", args: [key, ...CALENDAR_FIELDS] })),
-  );
-  throwFirstError(replies);
-  advertiserIds.forEach((id, i) => {
-    out.set(id, calendarStateOf((replies[i]?.[1] ?? null) as (string | null)[] | null));
-  });
-  return out;
+  const stored = await readStoredCalendars(context.redis, keys);
+  return new Map(advertiserIds.map((id, i) => [id, (stored[i] as StoredCalendar).calendar]));
 }

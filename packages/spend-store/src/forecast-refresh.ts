@@ -1,21 +1,20 @@
 import { clickPeriodOf, forecastPeriod, formatIsoUtc } from "@adpipe/core";
-import { execByNode } from "@adpipe/serving-client";
-import { CALENDAR_FIELDS, calendarStateOf } from "./calendars.js";
+import { readStoredCalendars, type StoredCalendar } from "./calendars.js";
 import { chunked, JOB_CHUNK } from "./keyspace-pass.js";
 import { toInt } from "./redis-values.js";
-import { evalsha, runScripts, throwFirstError } from "./script-runner.js";
+import { evalsha, runScripts } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
 import type { StoreContext } from "./store-context.js";
 
-const READ_FIELDS = [
+/** Read beside the calendar: the period and spend the forecast starts from, and the forecast stored now. */
+const FORECAST_FIELDS = [
   "period",
   "_period_start",
   "net_micros",
   "budget_micros",
   "forecast_exhausted_at",
   "forecast_period_spend_micros",
-  ...CALENDAR_FIELDS,
-] as const;
+];
 
 export interface ForecastRefreshOutcome {
   /** Advertiser hashes read. */
@@ -59,21 +58,16 @@ export async function refreshForecasts(context: StoreContext): Promise<ForecastR
   let written = 0;
   const { advertiserKeys } = await context.pass.listing();
   for (const keys of chunked(advertiserKeys, JOB_CHUNK)) {
-    const replies = await execByNode(
-      context.redis,
-      keys.map((key) => ({ key, command: "HMGET", args: [key, ...READ_FIELDS] })),
-    );
-    throwFirstError(replies);
+    const stored = await readStoredCalendars(context.redis, keys, FORECAST_FIELDS);
     const writes = keys.flatMap((key, i) => {
-      const v = (replies[i]?.[1] ?? null) as (string | null)[] | null;
-      if (v === null || v[0] === null || v[0] === undefined) return [];
+      const { calendar, extra: v } = stored[i] as StoredCalendar;
+      if (v[0] === null || v[0] === undefined) return [];
       scanned++;
       const startMs = toInt(v[1]);
       if (startMs === null) return [];
       const net = toInt(v[2]) ?? 0;
       const budget = toInt(v[3]);
       // The period of the hash, in the advertiser's own calendar (clickPeriodOf).
-      const calendar = calendarStateOf(v.slice(6));
       const fields = forecastFields(net, budget, clickPeriodOf(startMs, calendar, defaults), nowMs);
       if (fields.exhaustedAt === (v[4] ?? null) && fields.periodSpendMicros === (v[5] ?? null)) return [];
       return [

@@ -1,5 +1,5 @@
 export { type AheadOfPaceState, parseAheadSeen, readAheadOfPace } from "./ahead-of-pace.js";
-export { CALENDAR_FIELDS, CalendarMemory, calendarStateOf } from "./calendars.js";
+export { CalendarMemory } from "./calendars.js";
 export { type SpendStoreEnv, spendStoreEnvSchema } from "./env.js";
 export { SPEND_STORE_ERROR_CODES, SpendStoreError, type SpendStoreErrorCode } from "./errors.js";
 export { type ForecastRefreshOutcome, forecastFields } from "./forecast-refresh.js";

@@ -1,12 +1,10 @@
 import { formatShape, type HourlySpend, shapeHistoryEndMs, trafficShapeOf } from "@adpipe/core";
-import { advertiserIdFromKey, execByNode } from "@adpipe/serving-client";
-import { CALENDAR_FIELDS, calendarStateOf } from "./calendars.js";
+import { advertiserIdFromKey } from "@adpipe/serving-client";
+import { readStoredCalendars, type StoredCalendar } from "./calendars.js";
 import { chunked, JOB_CHUNK } from "./keyspace-pass.js";
-import { evalsha, runScripts, throwFirstError } from "./script-runner.js";
+import { evalsha, runScripts } from "./script-runner.js";
 import { luaScript } from "./scripts.js";
 import type { StoreContext } from "./store-context.js";
-
-const READ_FIELDS = ["pacing", "_shape", ...CALENDAR_FIELDS] as const;
 
 /** Where the history comes from: Gold's hourly net spend of the last 7 days before endMs (shapeHistory). */
 export type ShapeHistorySource = (
@@ -39,18 +37,18 @@ export async function refreshShapes(
   const shaped: { key: string; id: string; timeZone: string; current: string }[] = [];
   const { advertiserKeys } = await context.pass.listing();
   for (const keys of chunked(advertiserKeys, JOB_CHUNK)) {
-    const replies = await execByNode(
-      context.redis,
-      keys.map((key) => ({ key, command: "HMGET", args: [key, ...READ_FIELDS] })),
-    );
-    throwFirstError(replies);
+    const stored = await readStoredCalendars(context.redis, keys, ["pacing", "_shape"]);
     keys.forEach((key, i) => {
-      const v = (replies[i]?.[1] ?? null) as (string | null)[] | null;
-      if (v === null || v[0] !== "shaped") return;
+      const { calendar, extra } = stored[i] as StoredCalendar;
+      if (extra[0] !== "shaped") return;
       const id = advertiserIdFromKey(key, context.keys.prefix);
       if (id === null) return;
-      const timeZone = calendarStateOf(v.slice(2)).timeZone?.value ?? context.timeZone;
-      shaped.push({ key, id, timeZone, current: v[1] ?? "" });
+      shaped.push({
+        key,
+        id,
+        timeZone: calendar.timeZone?.value ?? context.timeZone,
+        current: extra[1] ?? "",
+      });
     });
   }
   if (shaped.length === 0) return { shaped: 0, withShape: 0, written: 0 };

@@ -1,10 +1,10 @@
 import { type BudgetPeriodWindow, clickPeriodOf, sweepCanChangeServing } from "@adpipe/core";
-import { advertiserIdFromKey, execByNode } from "@adpipe/serving-client";
-import { CALENDAR_FIELDS, calendarStateOf } from "./calendars.js";
+import { advertiserIdFromKey } from "@adpipe/serving-client";
+import { readStoredCalendars, type StoredCalendar } from "./calendars.js";
 import { chunked, JOB_CHUNK } from "./keyspace-pass.js";
 import { toInt } from "./redis-values.js";
 import { decodeApplySlice } from "./script-replies.js";
-import { evalsha, replyValue, runScripts, throwFirstError } from "./script-runner.js";
+import { evalsha, replyValue, runScripts } from "./script-runner.js";
 import { applySliceArgs, emptySlice, type SliceWriter } from "./slice-call.js";
 import { dropSentinel } from "./state-guards.js";
 import type { StoreContext } from "./store-context.js";
@@ -60,8 +60,6 @@ export async function sweep(context: StoreContext, epoch: number, rollover = fal
   return { period, scanned, decided, flips, epochChanged };
 }
 
-const SWEEP_FIELDS = [...CALENDAR_FIELDS, "_period_start", "pacing"] as const;
-
 /**
  * The advertisers among `ids` to re-decide (`every`: all of them, else those whose decision a sweep at `nowMs`
  * can change), each with its current period in its own calendar (clickPeriodOf, as stored in its hash): one
@@ -75,21 +73,13 @@ async function dueForSweep(
   every: boolean,
 ): Promise<{ readonly id: string; readonly window: BudgetPeriodWindow }[]> {
   const keys = ids.map((id) => context.keys.advertiser(id));
-  const replies = await execByNode(
-    context.redis,
-    keys.map((key) => ({ key, command: "HMGET", args: [key, ...SWEEP_FIELDS] })),
-  );
-  throwFirstError(replies);
+  const stored = await readStoredCalendars(context.redis, keys, ["_period_start", "pacing"]);
   const defaults = { period: context.budgetPeriod, timeZone: context.timeZone };
   const due: { id: string; window: BudgetPeriodWindow }[] = [];
   ids.forEach((id, i) => {
-    const values = (replies[i]?.[1] ?? null) as (string | null)[] | null;
-    const calendar = calendarStateOf(values === null ? null : values.slice(0, CALENDAR_FIELDS.length));
+    const { calendar, extra } = stored[i] as StoredCalendar;
     const window = clickPeriodOf(nowMs, calendar, defaults);
-    const candidate = {
-      periodStartMs: toInt(values?.[CALENDAR_FIELDS.length] ?? null),
-      pacing: values?.[CALENDAR_FIELDS.length + 1] ?? null,
-    };
+    const candidate = { periodStartMs: toInt(extra[0] ?? null), pacing: extra[1] ?? null };
     if (every || sweepCanChangeServing(candidate, window)) due.push({ id, window });
   });
   return due;
