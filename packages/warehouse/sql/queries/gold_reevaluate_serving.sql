@@ -11,7 +11,8 @@
 --                      off whole hours: Kolkata, Kathmandu), Silver's contributions of that hour inside it;
 --   budget in force  = gold.budget_in_force(advertiser, window_end): supersedesBudget over the observations with
 --                      event_time < window_end (explicit api/budget_update first, then event time, then lineage);
---   can_serve        = budget in force > 0 and period_net_spend < budget; reason no_budget / budget_exhausted.
+--   can_serve        = budget in force > 0 and period_net_spend < budget: gold.serving_reason (migration 0022)
+--                      gives the reason no_budget / budget_exhausted, NULL when the row may be served.
 -- Set-based: one statement for any number of advertisers and rows.
 WITH affected AS (
   SELECT a.advertiser_id, min('epoch'::timestamptz + a.from_ms * interval '1 millisecond') AS from_ts
@@ -64,12 +65,7 @@ evaluated AS (
   WHERE p.window_end > p.from_ts
 ),
 decided AS (
-  SELECT e.*,
-         CASE
-           WHEN e.budget_value IS NULL OR e.budget_value = 0 THEN 'no_budget'
-           WHEN e.period_net < e.budget_value THEN NULL
-           ELSE 'budget_exhausted'
-         END AS reason
+  SELECT e.*, gold.serving_reason(e.budget_value, e.period_net) AS reason
   FROM evaluated e
 ),
 updated AS (

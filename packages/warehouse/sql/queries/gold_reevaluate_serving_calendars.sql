@@ -86,12 +86,7 @@ evaluated AS (
   LEFT JOIN LATERAL gold.budget_in_force(p.advertiser_id, p.window_end) b ON true
 ),
 decided AS (
-  SELECT e.*,
-         CASE
-           WHEN e.budget_value IS NULL OR e.budget_value = 0 THEN 'no_budget'
-           WHEN e.period_net < e.budget_value THEN NULL
-           ELSE 'budget_exhausted'
-         END AS reason
+  SELECT e.*, gold.serving_reason(e.budget_value, e.period_net) AS reason
   FROM evaluated e
 ),
 updated AS (
