@@ -149,6 +149,9 @@ describe("exporter killed (SIGKILL) mid-run and mid-commit: no row lost or dupli
       target = await partitionInSyncWithRowsLeft();
     }
     expect(target, "a partition in sync with rows left").toBeDefined();
+
+    // 2. A kill exactly after a Delta commit and before its progress reaches Postgres: hold a row lock on the
+    //    progress row of that partition; the exporter commits to Delta, then blocks recording it; kill it there.
     const locker = new pg.Client({ connectionString: db.url });
     await locker.connect();
     const versionBefore = commitCount(bronzeLog());
